@@ -1,0 +1,155 @@
+"""The application factory.
+
+``create_app`` does no work until the app starts (its lifespan): opening the database, running
+migrations and loading the model happen then, and are undone at shutdown. Routers are split by
+trust boundary: public (health, later the widget's chat API), admin (the owner), static files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from typing import AsyncIterator, Callable
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, Response
+from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from . import __version__, logging_setup, model_files, paths, secret_key
+from .db import Store
+from .llm_runtime import ModelRuntime
+from .routes import admin_setup, health
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+SETTINGS_ENV = "APPLIANCE_SETTINGS_JSON"
+
+# Strict by default; pages that need more (the widget iframe) widen it for themselves.
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def build_runtime(settings: Settings) -> ModelRuntime:
+    """The model runtime the settings ask for; a model that can't be found means KB-only mode."""
+    kwargs = dict(
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        n_threads_batch=settings.n_threads_batch,
+        queue_size=settings.model_queue_size,
+        timeout_s=settings.model_timeout_s,
+        max_tokens=settings.max_reply_tokens,
+    )
+    try:
+        path = model_files.resolve(settings.model, settings.models_dirs)
+    except model_files.ModelFileError as exc:
+        runtime = ModelRuntime(None, not_configured_reason=str(exc), **kwargs)
+        runtime.state = runtime.state.FAILED
+        log.error("model not loaded, answering from the knowledge base only: %s", exc)
+        return runtime
+    if path is None:
+        log.info("no model configured: answering from the knowledge base only")
+        return ModelRuntime(None, not_configured_reason="no model configured (model = none)", **kwargs)
+    return ModelRuntime(path, **kwargs)
+
+
+def _templates() -> TemplateConfig:
+    env = Environment(
+        loader=FileSystemLoader(paths.templates_dir()),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+    return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def create_app(
+    settings: Settings,
+    *,
+    llm: ModelRuntime | None = None,
+    clock: Clock | None = None,
+) -> Litestar:
+    """Build the ASGI app. ``llm`` and ``clock`` replace the real ones in tests."""
+    clock = clock or utc_now
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(settings.db_path)
+        store.migrate()
+        app.state.store = store
+        app.state.secret = secret_key.load_or_create(settings.data_dir)
+        runtime = llm if llm is not None else build_runtime(settings)
+        app.state.llm = runtime
+        runtime.start()
+        log.info("appliance %s started on data directory %s", __version__, settings.data_dir)
+        try:
+            yield
+        finally:
+            runtime.close()
+            store.close()
+
+    return Litestar(
+        route_handlers=[
+            health.router,
+            admin_setup.router,
+            create_static_files_router(path="/static", directories=[paths.static_dir()]),
+        ],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "clock": clock}),
+        template_config=_templates(),
+        after_request=_security_headers,
+        # Our handlers live on the root logger (logging_setup); Litestar's logger feeds them, and
+        # unexpected errors are logged with their traceback in production too.
+        logging_config=LoggingConfig(
+            configure_root_logger=False,
+            loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}},
+            log_exceptions="always",
+        ),
+        openapi_config=None,
+        debug=False,
+    )
+
+
+_held_locks: list = []
+
+
+def app_from_environment() -> Litestar:
+    """The factory granian calls in its worker process (`appliance serve` passes the settings)."""
+    raw = os.environ.get(SETTINGS_ENV)
+    if raw:  # the serve command holds the instance lock for us
+        settings = Settings.from_json(raw)
+    else:  # started by hand: `granian --factory appliance.app:app_from_environment`
+        from . import settings as settings_mod
+        from .instance_lock import InstanceLock
+
+        settings = settings_mod.load()
+        # Kept for the life of the process; the kernel releases it when the process ends.
+        _held_locks.append(InstanceLock(settings.data_dir).acquire())
+    logging_setup.configure(settings)
+    return create_app(settings)

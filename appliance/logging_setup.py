@@ -1,0 +1,28 @@
+"""Logging to stderr and to a rotating file in the data directory."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+
+from .settings import Settings
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure(settings: Settings) -> None:
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        if getattr(handler, "_appliance", False):
+            root.removeHandler(handler)
+    file_handler = logging.handlers.RotatingFileHandler(
+        settings.logs_dir / "appliance.log", maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
+    stream_handler = logging.StreamHandler()
+    for handler in (file_handler, stream_handler):
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler._appliance = True  # type: ignore[attr-defined]
+        root.addHandler(handler)

@@ -1,0 +1,113 @@
+"""The owner's account: the one-time setup link and the password.
+
+Only the SHA-256 of a setup token is stored, so a copy of the database (a backup) can't be used to
+take over the appliance. Argon2 hashing is slow on purpose: call ``hash_password`` and
+``verify_password`` from a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .db import Store
+
+SETUP_LINK_TTL = timedelta(days=7)
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # argon2 accepts anything; cap it so a megabyte "password" costs nothing
+
+_hasher = PasswordHasher()
+
+Clock = Callable[[], datetime]
+
+
+class SetupError(ValueError):
+    """The setup link can't be used; ``code`` is a stable key for translated messages."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def is_set_up(store: Store) -> bool:
+    return store.read().execute("SELECT 1 FROM owner WHERE id = 1").fetchone() is not None
+
+
+def new_setup_token(store: Store, clock: Clock) -> str | None:
+    """A fresh one-time setup token, or None once the owner has a password.
+
+    Earlier unused links are revoked: only the link printed last works.
+    """
+    token = secrets.token_urlsafe(32)
+    now = clock()
+    with store.write() as db:
+        if db.execute("SELECT 1 FROM owner WHERE id = 1").fetchone():
+            return None
+        db.execute("DELETE FROM setup_tokens WHERE used_at IS NULL")
+        db.execute(
+            "INSERT INTO setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)",
+            [_token_hash(token), now.isoformat(), (now + SETUP_LINK_TTL).isoformat()],
+        )
+    return token
+
+
+def check_setup_token(store: Store, token: str, clock: Clock) -> None:
+    """Raise SetupError unless ``token`` is a live setup token."""
+    row = store.read().execute(
+        "SELECT expires_at, used_at FROM setup_tokens WHERE token_hash = ?", [_token_hash(token)]
+    ).fetchone()
+    _check_row(row, clock)
+
+
+def _check_row(row, clock: Clock) -> None:
+    if row is None:
+        raise SetupError("invalid")
+    if row["used_at"] is not None:
+        raise SetupError("used")
+    if datetime.fromisoformat(row["expires_at"]) < clock():
+        raise SetupError("expired")
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise SetupError("too_short")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise SetupError("too_long")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def complete_setup(store: Store, token: str, password_hash: str, language: str, clock: Clock) -> None:
+    """Use the token and create the owner, atomically: a link works exactly once."""
+    now = clock().isoformat()
+    with store.write() as db:
+        row = db.execute(
+            "SELECT expires_at, used_at FROM setup_tokens WHERE token_hash = ?", [_token_hash(token)]
+        ).fetchone()
+        _check_row(row, clock)
+        if db.execute("SELECT 1 FROM owner WHERE id = 1").fetchone():
+            raise SetupError("used")
+        db.execute("UPDATE setup_tokens SET used_at = ? WHERE token_hash = ?", [now, _token_hash(token)])
+        db.execute(
+            "INSERT INTO owner (id, password_hash, language, created_at, updated_at) "
+            "VALUES (1, ?, ?, ?, ?)",
+            [password_hash, language, now, now],
+        )

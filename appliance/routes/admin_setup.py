@@ -1,0 +1,75 @@
+"""The owner's one-time setup link: /admin/setup?token=...
+
+`appliance serve` prints the link on first run. The token is checked again inside the same
+transaction that creates the owner, so two tabs submitting at once can't both succeed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Router, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery
+from litestar.response import Template
+
+from .. import i18n, owner
+from ..security import is_same_origin
+
+
+def _lang(request: Request, explicit: str | None) -> str:
+    settings = request.app.state.settings
+    return i18n.choose(explicit, request.headers.get("accept-language"), settings.default_language)
+
+
+def _page(name: str, lang: str, status: int = 200, **ctx: Any) -> Template:
+    return Template(
+        template_name=name,
+        context={**i18n.context(lang), **ctx},
+        status_code=status,
+        headers={"cache-control": "no-store"},
+    )
+
+
+@get("/setup", sync_to_thread=True)
+def setup_form(request: Request, token: FromQuery[str] = "", lang: FromQuery[str | None] = None) -> Template:
+    language = _lang(request, lang)
+    state = request.app.state
+    try:
+        owner.check_setup_token(state.store, token, state.clock)
+    except owner.SetupError as exc:
+        return _page("admin/setup_error.html", language, 403 if exc.code != "expired" else 410,
+                     error=f"setup.error.{exc.code}")
+    return _page("admin/setup.html", language, token=token, error=None)
+
+
+@post("/setup", sync_to_thread=True, status_code=200)
+def setup_submit(
+    request: Request,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    language = _lang(request, data.get("lang"))
+    state = request.app.state
+    token = data.get("token", "")
+    if not is_same_origin(request):
+        return _page("admin/setup_error.html", language, 403, error="setup.error.origin")
+    password, confirm = data.get("password", ""), data.get("confirm", "")
+    try:
+        owner.check_setup_token(state.store, token, state.clock)
+        if password != confirm:
+            raise owner.SetupError("mismatch")
+        owner.validate_password(password)
+    except owner.SetupError as exc:
+        if exc.code in {"invalid", "used", "expired"}:
+            return _page("admin/setup_error.html", language, 403, error=f"setup.error.{exc.code}")
+        return _page("admin/setup.html", language, 422, token=token, error=f"setup.error.{exc.code}")
+    # Runs in a worker thread (sync_to_thread): argon2 never blocks the event loop.
+    password_hash = owner.hash_password(password)
+    try:
+        owner.complete_setup(state.store, token, password_hash, language, state.clock)
+    except owner.SetupError as exc:
+        return _page("admin/setup_error.html", language, 403, error=f"setup.error.{exc.code}")
+    return _page("admin/setup_done.html", language)
+
+
+router = Router(path="/admin", route_handlers=[setup_form, setup_submit])

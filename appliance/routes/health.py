@@ -1,0 +1,34 @@
+"""GET /healthz: is the appliance up, and in which mode? For monitors, `appliance check` and people."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from litestar import Request, Response, Router, get
+
+from .. import __version__
+from ..db import schema_state
+
+
+@get("/healthz", sync_to_thread=True, cache=False)
+def healthz(request: Request) -> Response:
+    state = request.app.state
+    model = state.llm.status()
+    try:
+        schema = schema_state(state.store.read())
+        database = {"ok": True, "schema_version": schema["version"], "pending": schema["pending"]}
+    except sqlite3.Error as exc:
+        database = {"ok": False, "error": str(exc)}
+    body = {
+        "status": "ok" if database["ok"] else "error",
+        "version": __version__,
+        # knowledge-base-only is a working mode, not an outage: answers still flow.
+        "mode": "model" if model["state"] == "ready" else "knowledge-base-only",
+        "model": model,
+        "database": database,
+    }
+    return Response(body, status_code=200 if database["ok"] else 503,
+                    headers={"cache-control": "no-store"})
+
+
+router = Router(path="/", route_handlers=[healthz])

