@@ -25,6 +25,7 @@ from . import __version__, logging_setup, model_files, paths, secret_key
 from .db import Store
 from .llm_runtime import ModelRuntime
 from .routes import admin_setup, health
+from .services import build_chat
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ def create_app(
         runtime = llm if llm is not None else build_runtime(settings)
         app.state.llm = runtime
         runtime.start()
+        app.state.chat = build_chat(settings, store, runtime, clock)
         log.info("appliance %s started on data directory %s", __version__, settings.data_dir)
         try:
             yield

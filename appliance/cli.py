@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, checks, kb, model_files, owner, paths
+from . import __version__, checks, embedder, kb, kb_formats, model_files, owner, paths
 from . import settings as settings_mod
 from .app import SETTINGS_ENV, utc_now
 from .db import DatabaseError, Store
@@ -132,11 +132,10 @@ def _prepare_demo(settings: settings_mod.Settings, store: Store, flags: dict) ->
     if not settings_file.exists():
         settings_mod.write_file(settings.data_dir, {"shop_name": DEMO_SHOP_NAME})
         settings = load_settings(**flags)
-    entries = kb.read_jsonl(paths.demo_kb_path())
-    with store.write() as db:
-        changed = kb.upsert(db, entries, utc_now().isoformat())
-        total = kb.count(db)
-    click.echo(f"Demo bookshop: {total} knowledge-base entries ({changed} added or updated)")
+    entries = kb_formats.read_file(paths.demo_kb_path())
+    result = kb.save(store, entries, embedder=embedder.shared(), now=utc_now().isoformat(), source="demo")
+    click.echo(f"Demo bookshop: {kb.count(store.read())} knowledge-base entries "
+               f"({result.created} added, {result.updated} updated)")
     return settings
 
 
@@ -226,3 +225,129 @@ def models_add(file: Path) -> None:
     except (model_files.ModelFileError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"added {target.name}; use it with: appliance serve --model {target.name}")
+
+
+# -- knowledge base ---------------------------------------------------------------------------
+
+@main.group("kb")
+def kb_group() -> None:
+    """Import, export and re-index the knowledge base."""
+
+
+@kb_group.command("import")
+@data_dir_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def kb_import(file: Path, **flags: Any) -> None:
+    """Import a .jsonl, .csv or .md file (all or nothing; idempotent by id)."""
+    settings = load_settings(**flags)
+    try:
+        entries = kb_formats.read_file(file)
+    except kb.EntryError as exc:
+        raise click.ClickException(f"nothing imported: {exc}") from None
+    store = open_store(settings)
+    try:
+        result = kb.save(store, entries, embedder=embedder.shared(), now=utc_now().isoformat(),
+                         source=f"import:{file.name}")
+    finally:
+        store.close()
+    click.echo(f"{file.name}: {result.created} added, {result.updated} updated, {result.unchanged} unchanged")
+
+
+@kb_group.command("export")
+@data_dir_option
+@click.option("--format", "fmt", type=click.Choice(kb_formats.FORMATS), default="jsonl")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: standard output).")
+def kb_export(fmt: str, output: Path | None, **flags: Any) -> None:
+    """Export every entry (JSON Lines keeps everything; CSV and Markdown are for editing)."""
+    settings = load_settings(**flags)
+    store = open_store(settings)
+    try:
+        text = kb_formats.export(kb.all_entries(store.read()), fmt)
+    finally:
+        store.close()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@kb_group.command("reindex")
+@data_dir_option
+def kb_reindex(**flags: Any) -> None:
+    """Rebuild the search index and embeddings of every entry (after an upgrade)."""
+    settings = load_settings(**flags)
+    store = open_store(settings)
+    try:
+        n = kb.reindex(store, embedder=embedder.shared())
+    finally:
+        store.close()
+    click.echo(f"re-indexed {n} entries")
+
+
+@main.command()
+@data_dir_option
+@click.argument("question")
+@click.option("--model", default=None, help="'default', 'none', or a GGUF file (default: the setting).")
+def ask(question: str, **flags: Any) -> None:
+    """Ask the knowledge base a question, as a customer would, and show the decision."""
+    import asyncio
+
+    from .app import build_runtime
+    from .services import build_chat
+
+    settings = load_settings(**flags)
+    store = open_store(settings)
+    runtime = build_runtime(settings).start()
+    try:
+        runtime.wait_settled()
+        chat = build_chat(settings, store, runtime, utc_now)
+
+        async def go():
+            return await chat.reply(chat.start_conversation(channel="cli"), question)
+
+        turn = asyncio.run(go())
+    finally:
+        runtime.close()
+        store.close()
+    d = turn.decision
+    conf = f"{d.confidence:.2f}" if d.confidence is not None else "-"
+    click.echo(f"decision: {d.kind} ({d.reason}), confidence {conf}, {turn.decision_ms:.0f} ms")
+    if d.ranking:
+        click.echo("top entries: " + ", ".join(d.ranking[:3]))
+    click.echo(f"reply ({turn.reply.composed_by}):\n{turn.reply.text}")
+    for choice in turn.reply.choices:
+        click.echo(f"  - {choice['title']} [{choice['id']}]")
+    if turn.reply.model_rejected:
+        click.echo(f"(model's phrasing not used: {turn.reply.model_rejected})")
+
+
+@main.command("eval")
+@click.option("--kb", "kb_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Knowledge base (.jsonl, .csv or .md).")
+@click.option("--questions", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Questions, JSON Lines: query, gold, kind.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the metrics here as JSON.")
+@click.option("--details", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every question's decision here as JSON Lines.")
+@click.option("--llm", is_flag=True, help="Also compose replies with the model and grade them.")
+def eval_cmd(kb_path: Path, questions: Path, out: Path | None, details: Path | None, llm: bool) -> None:
+    """Measure answer quality: every question through the live chat path, shipped defaults."""
+    from . import evaluate
+
+    base = load_settings()
+    try:
+        metrics, rows = evaluate.run(kb_path, questions, with_llm=llm, base=base)
+    except kb.EntryError as exc:
+        raise click.ClickException(str(exc)) from None
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, value in metrics.items():
+        click.echo(f"{name:24s} {value}")
+    if out:
+        out.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if details:
+        with open(details, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")

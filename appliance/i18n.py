@@ -41,6 +41,33 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The request came from another site and was refused.",
     },
     "lang.switch": {"fa": "English", "en": "فارسی"},
+    # The bot's own words ({shop} is the shop's name)
+    "bot.the_shop": {"fa": "فروشگاه", "en": "the shop"},
+    "bot.clarify": {
+        "fa": "مطمئن نیستم منظورتان کدام است. یکی از این‌ها را انتخاب کنید، یا اگر هیچ‌کدام نیست بگویید تا پیامتان به همکاران {shop} برسد:",
+        "en": "I'm not sure which of these you mean. Pick one, or tell me if it's none of them and I'll pass your message to {shop}:",
+    },
+    "bot.greeting": {
+        "fa": "سلام! من دستیار خودکار {shop} هستم. سؤالتان را بپرسید.",
+        "en": "Hello! I'm the automated assistant of {shop}. What would you like to know?",
+    },
+    "bot.thanks": {
+        "fa": "خواهش می‌کنم! اگر سؤال دیگری دارید بپرسید.",
+        "en": "You're welcome! Ask me if there's anything else.",
+    },
+    "bot.goodbye": {"fa": "خدانگهدار! روز خوبی داشته باشید.", "en": "Goodbye, and have a good day!"},
+    "bot.escalate.unknown": {
+        "fa": "پاسخ این سؤال را در اطلاعاتم ندارم و نمی‌خواهم حدس بزنم. پیامتان را برای همکاران {shop} فرستادم تا خودشان پاسخ دهند.",
+        "en": "I don't have the answer to that and I'd rather not guess. I've passed your question to {shop} so a person can answer.",
+    },
+    "bot.escalate.person": {
+        "fa": "حتماً. گفتگو را به همکاران {shop} سپردم و یکی از آن‌ها پاسخ می‌دهد.",
+        "en": "Of course. I've handed this conversation to {shop}; a person will reply.",
+    },
+    "bot.escalate.upset": {
+        "fa": "متأسفم که این مشکل پیش آمده. پیامتان را مستقیم برای همکاران {shop} فرستادم تا خودشان پیگیری کنند.",
+        "en": "I'm sorry about this. I've sent your message straight to {shop} so a person can look into it.",
+    },
 }
 
 

@@ -1,29 +1,36 @@
-"""Knowledge-base entries: validation and idempotent storage.
+"""Knowledge-base entries: validation, storage with history, and indexing in the same transaction.
 
 An entry is the owner's answer to one kind of question, with the phrasings customers use for it.
-Writing is idempotent by id: importing the same file twice changes nothing the second time.
+Saving is idempotent by id (importing the same file twice changes nothing the second time), and
+every change is indexed (FTS5 text, embeddings) and recorded in ``kb_history`` in the transaction
+that makes it, so the index can never disagree with the entries.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from sqlite_utils import Database
 
+from . import kb_index
+from .db import Store
+from .embedder import Embedder
+
 LANGUAGES = ("fa", "en")
+MAX_ID = 100
 MAX_TITLE = 200
-MAX_ANSWER = 20_000
+MAX_ANSWER = 50_000
 MAX_PHRASING = 500
+MAX_PHRASINGS = 50
 
 
 class EntryError(ValueError):
     """An entry is not valid; ``where`` names its line or row in the source file."""
 
     def __init__(self, where: str, reason: str):
-        super().__init__(f"{where}: {reason}")
+        super().__init__(f"{where}: {reason}" if where else reason)
         self.where = where
         self.reason = reason
 
@@ -39,12 +46,14 @@ class Entry:
     enabled: bool = True
 
     @classmethod
-    def from_dict(cls, data: Any, where: str) -> "Entry":
+    def from_dict(cls, data: Any, where: str = "") -> "Entry":
         if not isinstance(data, dict):
             raise EntryError(where, "expected an object")
         entry_id = str(data.get("id") or "").strip()
         if not entry_id:
             raise EntryError(where, "missing id")
+        if len(entry_id) > MAX_ID or any(c.isspace() for c in entry_id):
+            raise EntryError(where, f"id must be at most {MAX_ID} characters with no spaces")
         answer = str(data.get("answer") or "").strip()
         if not answer:
             raise EntryError(where, "missing answer")
@@ -53,81 +62,170 @@ class Entry:
             questions = [questions]
         if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
             raise EntryError(where, "questions must be a list of texts")
-        questions = [q.strip() for q in questions if q.strip()]
-        title = str(data.get("title") or (questions[0] if questions else "")).strip()
+        questions = _dedupe(q.strip() for q in questions if q.strip())
+        # The JSON Lines format names an entry by its intent ("account_blocked"); it is the
+        # owner's own label for the entry, so it serves as the title when there is none.
+        intent = str(data.get("intent") or "").replace("_", " ").strip()
+        title = str(data.get("title") or intent or (questions[0] if questions else "")).strip()
         if not title:
             raise EntryError(where, "missing title (or at least one question)")
         lang = str(data.get("lang") or "").strip().lower()
         if lang not in LANGUAGES:
-            raise EntryError(where, f"lang must be one of {', '.join(LANGUAGES)}")
+            raise EntryError(where, f"lang must be one of: {', '.join(LANGUAGES)}")
         tags = data.get("tags") or []
         if isinstance(tags, str):
-            tags = [t.strip() for t in tags.split(",")]
-        tags = [str(t).strip() for t in tags if str(t).strip()]
+            tags = tags.split(",")
+        if not isinstance(tags, list):
+            raise EntryError(where, "tags must be a list or a comma-separated text")
+        tags = _dedupe(str(t).strip() for t in tags if str(t).strip())
+        enabled = data.get("enabled", True)
+        if isinstance(enabled, str):
+            enabled = enabled.strip().lower() not in {"0", "false", "no", "off"}
         if len(title) > MAX_TITLE:
             raise EntryError(where, f"title longer than {MAX_TITLE} characters")
         if len(answer) > MAX_ANSWER:
             raise EntryError(where, f"answer longer than {MAX_ANSWER} characters")
+        if len(questions) > MAX_PHRASINGS:
+            raise EntryError(where, f"more than {MAX_PHRASINGS} questions")
         if any(len(q) > MAX_PHRASING for q in questions):
             raise EntryError(where, f"a question is longer than {MAX_PHRASING} characters")
-        enabled = data.get("enabled", True)
         return cls(entry_id, title, answer, lang, questions, tags, bool(enabled))
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
-def read_jsonl(path: Path) -> list[Entry]:
-    """Parse a JSON Lines knowledge base; the whole file is rejected on the first bad line."""
-    entries: list[Entry] = []
+
+def _dedupe(items: Iterable[str]) -> list[str]:
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path.name} line {number}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EntryError(where, f"not valid JSON ({exc.msg})") from None
-            entry = Entry.from_dict(data, where)
-            if entry.id in seen:
-                raise EntryError(where, f"duplicate id {entry.id!r}")
-            seen.add(entry.id)
-            entries.append(entry)
-    return entries
+    out = []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
 
 
-def upsert(db: Database, entries: Iterable[Entry], now: str) -> int:
-    """Insert or update entries (call inside one write transaction). Returns how many changed."""
-    changed = 0
-    for e in entries:
-        row = db.execute(
-            "SELECT title, answer, lang, tags, enabled FROM kb_entries WHERE id = ?", [e.id]
-        ).fetchone()
-        phrasings = [r[0] for r in db.execute(
-            "SELECT text FROM kb_phrasings WHERE entry_id = ? ORDER BY position", [e.id]
-        )]
-        new = (e.title, e.answer, e.lang, json.dumps(e.tags, ensure_ascii=False), int(e.enabled))
-        if row is not None and tuple(row) == new and phrasings == e.questions:
-            continue
-        if row is None:
-            db.execute(
-                "INSERT INTO kb_entries (id, title, answer, lang, tags, enabled, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [e.id, *new, now, now],
-            )
-        else:
-            db.execute(
-                "UPDATE kb_entries SET title = ?, answer = ?, lang = ?, tags = ?, enabled = ?, "
-                "updated_at = ? WHERE id = ?",
-                [*new, now, e.id],
-            )
-            db.execute("DELETE FROM kb_phrasings WHERE entry_id = ?", [e.id])
-        db.conn.executemany(
-            "INSERT INTO kb_phrasings (entry_id, text, position) VALUES (?, ?, ?)",
-            [(e.id, q, i) for i, q in enumerate(e.questions)],
+def check_unique(entries: list[Entry], where: list[str]) -> None:
+    seen: dict[str, str] = {}
+    for entry, place in zip(entries, where):
+        if entry.id in seen:
+            raise EntryError(place, f"duplicate id {entry.id!r} (first at {seen[entry.id]})")
+        seen[entry.id] = place
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+def _row_to_entry(db: Database, row: Any) -> Entry:
+    questions = [r[0] for r in db.execute(
+        "SELECT text FROM kb_phrasings WHERE entry_id = ? ORDER BY position", [row["id"]])]
+    return Entry(row["id"], row["title"], row["answer"], row["lang"], questions,
+                 json.loads(row["tags"]), bool(row["enabled"]))
+
+
+def get(db: Database, entry_id: str) -> Entry | None:
+    row = db.execute("SELECT * FROM kb_entries WHERE id = ?", [entry_id]).fetchone()
+    return _row_to_entry(db, row) if row else None
+
+
+def all_entries(db: Database) -> list[Entry]:
+    rows = db.execute("SELECT * FROM kb_entries ORDER BY created_at, id").fetchall()
+    return [_row_to_entry(db, r) for r in rows]
+
+
+def count(db: Database, *, enabled_only: bool = False) -> int:
+    sql = "SELECT count(*) FROM kb_entries" + (" WHERE enabled = 1" if enabled_only else "")
+    return db.execute(sql).fetchone()[0]
+
+
+def history(db: Database, entry_id: str) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT action, snapshot, source, changed_at FROM kb_history WHERE entry_id = ? ORDER BY id",
+        [entry_id],
+    ).fetchall()
+    return [{"action": r["action"], "entry": json.loads(r["snapshot"]), "source": r["source"],
+             "changed_at": r["changed_at"]} for r in rows]
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+@dataclass
+class SaveResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def save(store: Store, entries: list[Entry], *, embedder: Embedder, now: str, source: str = "") -> SaveResult:
+    """Create or update entries, all or nothing. Embeddings are computed before the transaction
+    (the slow part) so the writer lock is held only for the inserts."""
+    check_unique(entries, [e.id for e in entries])
+    reader = store.read()
+    existing = {e.id: get(reader, e.id) for e in entries}
+    changed = [e for e in entries if existing[e.id] != e]
+    prepared = kb_index.prepare(changed, embedder)
+    result = SaveResult(unchanged=len(entries) - len(changed))
+    with store.write() as db:
+        for entry in changed:
+            is_new = db.execute("SELECT 1 FROM kb_entries WHERE id = ?", [entry.id]).fetchone() is None
+            _write_row(db, entry, now, source, is_new)
+            kb_index.write(db, entry, prepared[entry.id], embedder.name)
+            _record(db, entry, "create" if is_new else "update", source, now)
+            if is_new:
+                result.created += 1
+            else:
+                result.updated += 1
+        if changed:
+            kb_index.bump_version(db)
+    return result
+
+
+def _write_row(db: Database, e: Entry, now: str, source: str, is_new: bool) -> None:
+    values = [e.title, e.answer, e.lang, json.dumps(e.tags, ensure_ascii=False), int(e.enabled)]
+    if is_new:
+        db.execute(
+            "INSERT INTO kb_entries (id, title, answer, lang, tags, enabled, source, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [e.id, *values, source, now, now],
         )
-        changed += 1
-    return changed
+    else:
+        db.execute(
+            "UPDATE kb_entries SET title = ?, answer = ?, lang = ?, tags = ?, enabled = ?, updated_at = ? "
+            "WHERE id = ?",
+            [*values, now, e.id],
+        )
+        db.execute("DELETE FROM kb_phrasings WHERE entry_id = ?", [e.id])
+    db.conn.executemany(
+        "INSERT INTO kb_phrasings (entry_id, text, position) VALUES (?, ?, ?)",
+        [(e.id, q, i) for i, q in enumerate(e.questions)],
+    )
 
 
-def count(db: Database) -> int:
-    return db.execute("SELECT count(*) FROM kb_entries").fetchone()[0]
+def _record(db: Database, entry: Entry, action: str, source: str, now: str) -> None:
+    db.execute(
+        "INSERT INTO kb_history (entry_id, action, snapshot, source, changed_at) VALUES (?, ?, ?, ?, ?)",
+        [entry.id, action, json.dumps(entry.to_dict(), ensure_ascii=False), source, now],
+    )
+
+
+def delete(store: Store, entry_id: str, *, now: str, source: str = "") -> bool:
+    with store.write() as db:
+        entry = get(db, entry_id)
+        if entry is None:
+            return False
+        kb_index.remove(db, entry_id)
+        db.execute("DELETE FROM kb_entries WHERE id = ?", [entry_id])
+        _record(db, entry, "delete", source, now)
+        kb_index.bump_version(db)
+    return True
+
+
+def reindex(store: Store, *, embedder: Embedder) -> int:
+    """Rebuild every entry's passages, vectors and FTS row (after an upgrade or an embedder change)."""
+    entries = all_entries(store.read())
+    prepared = kb_index.prepare(entries, embedder)
+    with store.write() as db:
+        db.execute("DELETE FROM kb_fts")
+        for entry in entries:
+            kb_index.write(db, entry, prepared[entry.id], embedder.name)
+        kb_index.bump_version(db)
+    return len(entries)

@@ -71,3 +71,101 @@ def m0001_initial(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX kb_phrasings_entry ON kb_phrasings(entry_id)")
+
+
+@MIGRATIONS(name="0002_kb_index_and_conversations")
+def m0002_kb_index_and_conversations(db: Database) -> None:
+    db.execute("ALTER TABLE kb_entries ADD COLUMN source TEXT NOT NULL DEFAULT ''")
+    # Every change to an entry, with the entry as it was after the change.
+    db.execute(
+        """
+        CREATE TABLE kb_history (
+            id INTEGER PRIMARY KEY,
+            entry_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            snapshot TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            changed_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX kb_history_entry ON kb_history(entry_id, id)")
+    # The answer text split into passages that can be retrieved and cited on their own.
+    db.execute(
+        """
+        CREATE TABLE kb_passages (
+            id INTEGER PRIMARY KEY,
+            entry_id TEXT NOT NULL REFERENCES kb_entries(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            text TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX kb_passages_entry ON kb_passages(entry_id)")
+    # Embeddings of titles and phrasings (kind 'question') and of passages (kind 'passage').
+    db.execute(
+        """
+        CREATE TABLE kb_vectors (
+            id INTEGER PRIMARY KEY,
+            entry_id TEXT NOT NULL REFERENCES kb_entries(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX kb_vectors_entry ON kb_vectors(entry_id)")
+    # Lexical index over normalised text. Trigrams: Persian words take many affixes
+    # (کتاب، کتاب‌ها، کتابهایم), and trigram overlap matches them without a stemmer.
+    db.execute(
+        "CREATE VIRTUAL TABLE kb_fts USING fts5(entry_id UNINDEXED, body, tokenize = 'trigram')"
+    )
+    db.execute(
+        """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            lang TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'open',
+            channel TEXT NOT NULL DEFAULT 'widget',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            text TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX messages_conversation ON messages(conversation_id, id)")
+    # One row per customer message: what the pipeline decided and why.
+    db.execute(
+        """
+        CREATE TABLE decisions (
+            id INTEGER PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            reply_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            entry_ids TEXT NOT NULL DEFAULT '[]',
+            confidence REAL,
+            scores TEXT NOT NULL DEFAULT '{}',
+            query TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            composed_by TEXT NOT NULL DEFAULT 'owner_text',
+            latency_ms REAL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX decisions_conversation ON decisions(conversation_id)")
+    db.execute("CREATE INDEX decisions_created ON decisions(created_at)")

@@ -75,6 +75,26 @@ class Settings:
     )
     model_timeout_s: float = _doc("Longest a single model reply may take, in seconds.", default=30.0)
     max_reply_tokens: int = _doc("Longest model reply in tokens.", default=200)
+    phrase_with_model: bool = _doc(
+        "Let the chat model rephrase the owner's answers (checked against the owner's text "
+        "before they are shown).",
+        default=True,
+    )
+    model_languages: tuple[str, ...] = _doc(
+        "Languages the chat model writes well. Replies in other languages use the owner's text "
+        "as written (the default model writes English only).",
+        default=("en",),
+    )
+
+    # Answer pipeline
+    answer_threshold: float = _doc(
+        "Confidence (0-1) needed to answer from the knowledge base; 0 = the calibrated default.",
+        default=0.0,
+    )
+    clarify_threshold: float = _doc(
+        "Confidence (0-1) needed to offer choices instead of escalating; 0 = the calibrated default.",
+        default=0.0,
+    )
 
     # Limits
     max_message_chars: int = _doc("Longest customer message accepted, in characters.", default=2000)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance import kb, paths
+from appliance import embedder, kb, kb_formats, paths
 from appliance.db import Store
 
 
@@ -16,7 +16,7 @@ def store(data_dir: Path):
 
 
 def test_demo_bookshop_is_bilingual_and_large_enough() -> None:
-    entries = kb.read_jsonl(paths.demo_kb_path())
+    entries = kb_formats.read_file(paths.demo_kb_path())
     assert len(entries) >= 25
     langs = {e.lang for e in entries}
     assert langs == {"fa", "en"}
@@ -26,19 +26,19 @@ def test_demo_bookshop_is_bilingual_and_large_enough() -> None:
     assert all(e.questions and e.answer for e in entries)
 
 
-def test_import_is_idempotent(store: Store) -> None:
-    entries = kb.read_jsonl(paths.demo_kb_path())
-    with store.write() as db:
-        assert kb.upsert(db, entries, "t1") == len(entries)
-    with store.write() as db:
-        assert kb.upsert(db, entries, "t2") == 0
-        assert kb.count(db) == len(entries)
+def test_import_is_idempotent_and_keeps_history(store: Store) -> None:
+    entries = kb_formats.read_file(paths.demo_kb_path())
+    e5 = embedder.shared()
+    assert kb.save(store, entries, embedder=e5, now="t1").created == len(entries)
+    again = kb.save(store, entries, embedder=e5, now="t2")
+    assert (again.created, again.updated, again.unchanged) == (0, 0, len(entries))
+    assert kb.count(store.read()) == len(entries)
     entries[0].answer += " (updated)"
-    with store.write() as db:
-        assert kb.upsert(db, entries, "t3") == 1
+    assert kb.save(store, entries, embedder=e5, now="t3").updated == 1
     row = store.read().execute("SELECT answer, created_at, updated_at FROM kb_entries WHERE id = ?",
                                [entries[0].id]).fetchone()
     assert row["answer"].endswith("(updated)") and (row["created_at"], row["updated_at"]) == ("t1", "t3")
+    assert [h["action"] for h in kb.history(store.read(), entries[0].id)] == ["create", "update"]
 
 
 @pytest.mark.parametrize("bad_line, reason", [
@@ -53,6 +53,6 @@ def test_bad_file_names_the_line_and_changes_nothing(tmp_path: Path, store: Stor
     path = tmp_path / "kb.jsonl"
     path.write_text(good + "\n\n" + bad_line + "\n", encoding="utf-8")
     with pytest.raises(kb.EntryError) as err:
-        kb.read_jsonl(path)
+        kb_formats.read_file(path)
     assert err.value.where == "kb.jsonl line 3" and reason in str(err.value)
     assert kb.count(store.read()) == 0

@@ -1,0 +1,155 @@
+"""Turning a decision into the words the customer reads.
+
+The facts always come from the owner's text. When a chat model is loaded and phrasing is on, the
+model may rewrite the owner's answer for this customer; the rewrite is shown only if it passes a
+grounding check in code: every number, price, date, code, URL and e-mail address in it appears in
+the sources, every one in a (single-passage) source survives, it is in the customer's language,
+and it adds no link or image. Otherwise the owner's text is shown as written. A model reply is
+checked whole before the customer sees any of it, so nothing unchecked is ever streamed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import i18n
+from .decide import Decision
+from .llm_runtime import ModelError
+from .textnorm import detect_language, normalize
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+", re.I)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
+_CODE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{2,}\b")
+_MARKUP = re.compile(r"!\[|\]\(|<\s*(img|a|script|iframe)\b", re.I)
+
+SYSTEM_PROMPT = (
+    "You rewrite a shop's answer for one customer. Keep every number, price, date, code, link and "
+    "e-mail address exactly as written. Do not add any fact, link or promise that is not in the "
+    "shop's answer. Be brief and polite."
+)
+LANGUAGE_NAMES = {"fa": "Persian", "en": "English"}
+
+
+def _clean_number(token: str) -> str:
+    # "500,000" and "500000" are the same price; a trailing full stop is punctuation.
+    return token.replace(",", "").rstrip(".:/")
+
+
+def facts(text: str) -> set[str]:
+    """The checkable facts in a text: numbers, codes, URLs, e-mail addresses (normalised)."""
+    norm = normalize(text)
+    found: set[str] = set()
+    for url in _URL.findall(norm):
+        found.add("url:" + url.rstrip(".,;:!?"))
+    for email in _EMAIL.findall(norm):
+        found.add("email:" + email)
+    without_links = _EMAIL.sub(" ", _URL.sub(" ", norm))
+    for code in _CODE.findall(without_links):
+        found.add("code:" + code)
+    for number in _NUMBER.findall(without_links):
+        found.add("num:" + _clean_number(number))
+    return found
+
+
+def grounding_problems(reply: str, sources: list[str], lang: str, *, require_all: bool) -> list[str]:
+    """Why a model reply may not be shown (an empty list: it may be shown)."""
+    problems = []
+    source_text = "\n".join(sources)
+    have, allowed = facts(reply), facts(source_text)
+    invented = sorted(have - allowed)
+    if invented:
+        problems.append("not in the sources: " + ", ".join(invented))
+    if require_all:
+        dropped = sorted(allowed - have)
+        if dropped:
+            problems.append("left out: " + ", ".join(dropped))
+    if _MARKUP.search(reply) and not _MARKUP.search(source_text):
+        problems.append("adds a link or an image")
+    if not reply.strip():
+        problems.append("empty")
+    elif detect_language(reply, lang) != lang:
+        problems.append(f"not in {LANGUAGE_NAMES.get(lang, lang)}")
+    if len(reply) > 2 * len(source_text) + 200:
+        problems.append("much longer than the source")
+    return problems
+
+
+@dataclass
+class Reply:
+    text: str
+    composed_by: str  # owner_text | model | template
+    sources: list[dict[str, str]] = field(default_factory=list)
+    choices: list[dict[str, str]] = field(default_factory=list)
+    model_rejected: str | None = None
+    model_stats: dict[str, Any] = field(default_factory=dict)
+
+
+class Composer:
+    def __init__(self, llm: Any, *, phrase_with_model: bool, model_languages: tuple[str, ...],
+                 shop_name: str = "", max_tokens: int = 200):
+        self.llm = llm
+        self.phrase_with_model = phrase_with_model
+        self.model_languages = model_languages
+        self.shop_name = shop_name
+        self.max_tokens = max_tokens
+
+    def _t(self, lang: str, key: str) -> str:
+        shop = self.shop_name or i18n.t(lang, "bot.the_shop")
+        return i18n.t(lang, key).format(shop=shop)
+
+    async def compose(self, decision: Decision, question: str) -> Reply:
+        lang = decision.lang
+        if decision.kind == "answer":
+            return await self._answer(decision, question)
+        if decision.kind == "clarify":
+            choices = [{"id": e.id, "title": e.title} for e in decision.entries]
+            return Reply(self._t(lang, "bot.clarify"), "template", choices=choices)
+        if decision.kind in {"greeting", "thanks", "goodbye"}:
+            return Reply(self._t(lang, f"bot.{decision.kind}"), "template")
+        key = {"asked_for_person": "bot.escalate.person", "upset": "bot.escalate.upset"}.get(
+            decision.reason, "bot.escalate.unknown")
+        return Reply(self._t(lang, key), "template")
+
+    def owner_text(self, decision: Decision) -> str:
+        entry = decision.entries[0]
+        if len(entry.passages) > 1:
+            # A long document: cite the passage that answers, not the whole page.
+            return entry.passages[min(decision.passage, len(entry.passages) - 1)]
+        return entry.answer
+
+    async def _answer(self, decision: Decision, question: str) -> Reply:
+        entry = decision.entries[0]
+        text = self.owner_text(decision)
+        sources = [{"id": entry.id, "title": entry.title}]
+        reply = Reply(text, "owner_text", sources=sources)
+        if not self._may_phrase(decision.lang):
+            return reply
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": (
+                f"Customer's question: {question.strip()[:500]}\n\n"
+                f"Shop's answer: {text}\n\n"
+                f"Rewrite the shop's answer for this customer, in {LANGUAGE_NAMES[decision.lang]}.")},
+        ]
+        stats: dict[str, Any] = {}
+        try:
+            async with contextlib.aclosing(self.llm.stream(
+                    messages, max_tokens=self.max_tokens, temperature=0.2, stats=stats)) as pieces:
+                phrased = "".join([p async for p in pieces]).strip()
+        except ModelError as exc:
+            reply.model_rejected = f"model unavailable: {exc}"
+            return reply
+        problems = grounding_problems(phrased, [text], decision.lang, require_all=True)
+        reply.model_stats = stats
+        if problems:
+            reply.model_rejected = "; ".join(problems)
+            return reply
+        return Reply(phrased, "model", sources=sources, model_stats=stats)
+
+    def _may_phrase(self, lang: str) -> bool:
+        return (self.phrase_with_model and self.llm is not None and getattr(self.llm, "ready", False)
+                and lang in self.model_languages)

@@ -1,0 +1,192 @@
+"""One decision per customer message: answer, clarify, escalate (or polite small talk).
+
+Retrieval decides, not the language model (DESIGN.md): the ranking's features go through a small
+logistic model whose coefficients and thresholds are fitted on the development sets, all at once
+(``scripts/calibrate.py`` writes ``calibration.json``). Its output is the probability that the
+top entry is the right answer:
+
+- ``answer``   probability ≥ answer threshold: the owner's text for the top entry;
+- ``clarify``  ≥ clarify threshold: the customer picks among the top entries;
+- ``escalate`` below that, or the customer asks for a person, or is upset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .retrieval import IndexedEntry, Ranking, RetrievalIndex
+from .textnorm import detect_language, normalize
+
+CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+CLARIFY_CHOICES = 3
+FOLLOW_UP_MAX_WORDS = 8
+
+
+@dataclass
+class Decision:
+    kind: str  # answer | clarify | escalate | greeting | thanks | goodbye
+    reason: str
+    lang: str
+    query: str
+    confidence: float | None = None
+    entries: list[IndexedEntry] = field(default_factory=list)
+    passage: int = 0
+    ranking: list[str] = field(default_factory=list)  # top entry ids, best first
+    features: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def entry_ids(self) -> list[str]:
+        return [e.id for e in self.entries]
+
+    def scores(self) -> dict[str, Any]:
+        return {"confidence": self.confidence, "features": self.features, "ranking": self.ranking}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Two logistic heads over the ranking's features: P(top entry is right) for answering,
+    P(right entry among the top three) for offering choices instead of escalating."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    heads: dict[str, tuple[tuple[float, ...], float]]
+    answer_threshold: float
+    clarify_threshold: float
+
+    def probability(self, feats: dict[str, float], head: str = "answer") -> float:
+        coef, z = self.heads[head]
+        for name, mu, sd, w in zip(self.features, self.mean, self.scale, coef):
+            z += w * (feats.get(name, mu) - mu) / sd
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Calibration":
+        heads = {name: (tuple(h["coef"]), float(h["intercept"])) for name, h in data["heads"].items()}
+        return cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]), heads,
+                   float(data["answer_threshold"]), float(data["clarify_threshold"]))
+
+
+@lru_cache(maxsize=1)
+def default_calibration() -> Calibration:
+    return Calibration.from_dict(json.loads(CALIBRATION_PATH.read_text(encoding="utf-8")))
+
+
+# -- messages that are not questions for the knowledge base -----------------------------------
+# Matched on normalised text (textnorm.normalize): Persian letters unified, lower case.
+
+_HUMAN = re.compile(
+    r"\b(human|real person|a person|live agent|an agent|operator|representative|someone real|"
+    r"speak to someone|talk to someone|customer service agent|talk to (the )?(owner|manager|staff)|"
+    r"اپراتور|کارشناس|انسان|آدم واقعی|شخص واقعی|با مدیر|پشتیبان واقعی|با خود فروشنده|"
+    r"صحبت با (یک )?(نفر|شخص|کسی|آدم))\b"
+)
+_UPSET = re.compile(
+    r"\b(complaint|complain|terrible|awful|horrible|angry|furious|unacceptable|scam|fraud|"
+    r"rude|disgusting|ridiculous|useless|disappointed|outraged|lawyer|sue you|"
+    r"شکایت|افتضاح|ناراضی|ناراضیم|عصبانی|عصبانیم|کلاهبردار|کلاهبرداری|بی ?شرم|مسخره|بدترین|"
+    r"ناامید|اعتراض|فاجعه|بی ?انصاف|دزد|دزدی)\b"
+)
+_GREETING = re.compile(
+    r"\b(hi|hello|hey|hiya|good (morning|afternoon|evening)|greetings|salam|"
+    r"سلام|درود|وقت (شما )?بخیر|صبح بخیر|عصر بخیر|شب بخیر|روز بخیر|خسته نباشید|علیک)\b"
+)
+_THANKS = re.compile(
+    r"\b(thanks|thank you|thx|ty|cheers|much appreciated|great|perfect|ok|okay|"
+    r"ممنون|ممنونم|مرسی|سپاس|سپاسگزارم|متشکرم|تشکر|دستت درد نکنه|دست شما درد نکنه|عالی|باشه|اوکی|لطف کردید)\b"
+)
+_GOODBYE = re.compile(r"\b(bye|goodbye|see you|خداحافظ|خدانگهدار|بدرود)\b")
+# Words that may surround small talk without making it a question ("thanks a lot, dear").
+_FILLER = re.compile(
+    r"[\W_]+|\b(so|very|much|a lot|lot|again|dear|all|you|there|for|the|your|help|and|"
+    r"خیلی|زیاد|عزیز|جان|دوست|از|شما|بازم|هم|و|برای|کمک|تون|بابت)\b"
+)
+
+
+def _only(pattern: re.Pattern, text: str) -> bool:
+    """True if the message is nothing but this kind of small talk."""
+    if not pattern.search(text):
+        return False
+    rest = _FILLER.sub(" ", pattern.sub(" ", text))
+    return not rest.strip()
+
+
+def small_talk(text: str) -> str | None:
+    norm = normalize(text)
+    for kind, pattern in (("greeting", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE)):
+        if _only(pattern, norm):
+            return kind
+    return None
+
+
+# -- the decision --------------------------------------------------------------------------------
+
+class Decider:
+    def __init__(self, index: RetrievalIndex, calibration: Calibration | None = None, *,
+                 answer_threshold: float = 0.0, clarify_threshold: float = 0.0, default_lang: str = "fa"):
+        self.index = index
+        self.calibration = calibration or default_calibration()
+        self.answer_threshold = answer_threshold or self.calibration.answer_threshold
+        self.clarify_threshold = clarify_threshold or self.calibration.clarify_threshold
+        self.default_lang = default_lang
+
+    def decide(self, text: str, *, previous_question: str | None = None) -> Decision:
+        lang = detect_language(text, self.default_lang)
+        norm = normalize(text)
+        if not norm or not any(ch.isalnum() for ch in norm):
+            return Decision("escalate", "empty", lang, text)
+        if _HUMAN.search(norm):
+            return self._escalate(text, lang, "asked_for_person")
+        if _UPSET.search(norm):
+            return self._escalate(text, lang, "upset")
+        kind = small_talk(text)
+        if kind:
+            return Decision(kind, kind, lang, text)
+
+        decision = self._from_ranking(text, lang, self.index.search(text, lang=lang))
+        if (decision.kind != "answer" and previous_question
+                and len(norm.split()) <= FOLLOW_UP_MAX_WORDS):
+            # "and to Mashhad?" means nothing alone; with the last question it does.
+            combined = f"{previous_question} {text}"
+            follow = self._from_ranking(combined, lang, self.index.search(combined, lang=lang))
+            if follow.kind == "answer":
+                follow.reason = "follow_up"
+                return follow
+        return decision
+
+    def _escalate(self, text: str, lang: str, reason: str) -> Decision:
+        # Keep the best matches for the owner's eyes, though the customer gets a person.
+        ranking = self.index.search(text, lang=lang)
+        return Decision("escalate", reason, lang, text, ranking=[e.id for e in ranking.top(5)],
+                        features=ranking.features())
+
+    def _from_ranking(self, query: str, lang: str, ranking: Ranking) -> Decision:
+        if len(ranking) == 0:
+            return Decision("escalate", "empty_knowledge_base", lang, query)
+        feats = ranking.features()
+        p = self.calibration.probability(feats, "answer")
+        top_ids = [e.id for e in ranking.top(5)]
+        if p >= self.answer_threshold:
+            best = int(ranking.order[0])
+            return Decision("answer", "confident", lang, query, p, [ranking.entries[best]],
+                            ranking.best_passage(best), top_ids, feats)
+        p_choices = self.calibration.probability(feats, "clarify")
+        feats = {**feats, "p_choices": p_choices}
+        if p_choices >= self.clarify_threshold and len(ranking) > 1:
+            return Decision("clarify", "close_candidates", lang, query, p,
+                            ranking.top(CLARIFY_CHOICES), 0, top_ids, feats)
+        return Decision("escalate", "no_match", lang, query, p, [], 0, top_ids, feats)
+
+    def answer_with(self, entry_id: str, text: str) -> Decision | None:
+        """The customer picked a clarifying choice: answer with that entry."""
+        entry = self.index.get(entry_id)
+        if entry is None:
+            return None
+        lang = detect_language(text, self.default_lang)
+        return Decision("answer", "chosen_by_customer", lang, text, 1.0, [entry], 0, [entry.id])

@@ -1,0 +1,184 @@
+"""`appliance eval`: answer quality on a knowledge base and a set of questions.
+
+A throw-away data directory gets the knowledge base through the normal import; every question
+then goes through ``ChatService.reply`` (a fresh conversation each, the shipped defaults), the
+very path of a live chat. The metric names and definitions are those of shared/eval/README.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import embedder as embedder_mod
+from . import kb, kb_formats
+from .app import build_runtime, utc_now
+from .db import Store
+from .kb import EntryError
+from .llm_runtime import ModelRuntime
+from .services import build_chat
+from .settings import Settings
+
+KINDS = ("in_scope", "id_oos", "ood_oos")
+WARM_UP = ["hello, how long does delivery take?", "ارسال چند روز طول می‌کشد؟", "what is your refund policy"]
+
+
+@dataclass
+class Question:
+    query: str
+    gold: str | None
+    kind: str
+
+
+def read_questions(path: Path) -> list[Question]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name} line {number}"
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise EntryError(where, f"not valid JSON ({exc.msg})") from None
+            if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+                raise EntryError(where, "expected an object with a text 'query'")
+            kind = data.get("kind") or ("in_scope" if data.get("gold") else "ood_oos")
+            if kind not in KINDS:
+                raise EntryError(where, f"kind must be one of {', '.join(KINDS)}")
+            if (kind == "in_scope") != bool(data.get("gold")):
+                raise EntryError(where, "in_scope questions need a gold entry id, others none")
+            out.append(Question(data["query"], data.get("gold"), kind))
+    return out
+
+
+def read_markers(path: Path) -> dict[str, str]:
+    """Entry id -> its unique reference code, when the knowledge base file has them."""
+    markers = {}
+    if kb_formats.format_of(path.name) != "jsonl":
+        return markers
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            data = json.loads(line)
+            if data.get("marker"):
+                markers[str(data["id"])] = str(data["marker"])
+    return markers
+
+
+def load_kb(store: Store, kb_path: Path) -> int:
+    """Import a knowledge-base file the way the admin does; returns the number of entries."""
+    entries = kb_formats.read_file(kb_path)
+    kb.save(store, entries, embedder=embedder_mod.shared(), now=utc_now().isoformat(), source="eval")
+    return len(entries)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def _ratio(a: int, b: int) -> float:
+    return round(a / b, 4) if b else 0.0
+
+
+def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_llm: bool) -> dict[str, Any]:
+    ins = [r for r in rows if r["kind"] == "in_scope"]
+    oos = [r for r in rows if r["kind"] != "in_scope"]
+    answered = [r for r in rows if r["decision"] == "answer"]
+    escalated = [r for r in rows if r["decision"] == "escalate"]
+    m: dict[str, Any] = {
+        "questions": len(rows),
+        "in_scope": len(ins),
+        "id_oos": sum(r["kind"] == "id_oos" for r in rows),
+        "ood_oos": sum(r["kind"] == "ood_oos" for r in rows),
+        "retrieval_top1": _ratio(sum(r["ranking"][:1] == [r["gold"]] for r in ins), len(ins)),
+        "retrieval_top3": _ratio(sum(r["gold"] in r["ranking"][:3] for r in ins), len(ins)),
+        "in_scope_accuracy": _ratio(sum(r["decision"] == "answer" and r["entries"] == [r["gold"]] for r in ins), len(ins)),
+        "in_scope_resolved": _ratio(sum(
+            (r["decision"] == "answer" and r["entries"] == [r["gold"]])
+            or (r["decision"] == "clarify" and r["gold"] in r["entries"]) for r in ins), len(ins)),
+        "wrong_answer_rate": _ratio(
+            sum(r["decision"] == "answer" and r["entries"] != [r["gold"]] for r in ins)
+            + sum(r["decision"] == "answer" for r in oos), len(rows)),
+        "oos_escalation_recall": _ratio(sum(r["decision"] == "escalate" for r in oos), len(oos)),
+        "id_oos_recall": _ratio(sum(r["decision"] == "escalate" for r in oos if r["kind"] == "id_oos"),
+                                sum(r["kind"] == "id_oos" for r in rows)),
+        "ood_oos_recall": _ratio(sum(r["decision"] == "escalate" for r in oos if r["kind"] == "ood_oos"),
+                                 sum(r["kind"] == "ood_oos" for r in rows)),
+        "escalation_precision": _ratio(sum(r["kind"] != "in_scope" for r in escalated), len(escalated)),
+        "clarify_rate": _ratio(sum(r["decision"] == "clarify" for r in rows), len(rows)),
+        "answer_rate": _ratio(len(answered), len(rows)),
+        "escalate_rate": _ratio(len(escalated), len(rows)),
+        "small_talk_rate": _ratio(sum(r["decision"] not in {"answer", "clarify", "escalate"} for r in rows), len(rows)),
+        "latency_p50_ms": round(_percentile([r["latency_ms"] for r in rows], 0.5), 2),
+        "latency_p95_ms": round(_percentile([r["latency_ms"] for r in rows], 0.95), 2),
+    }
+    if with_llm:
+        answered_in = [r for r in answered if r["kind"] == "in_scope"]
+        hit = sum(markers.get(r["gold"], "\0") in r["reply"] for r in answered_in)
+
+        def foreign(r: dict) -> bool:
+            own = set(r["entries"])
+            return any(code in r["reply"] for eid, code in markers.items() if eid not in own)
+
+        m["marker_hit_rate"] = _ratio(hit, len(answered_in))
+        m["foreign_marker_rate"] = _ratio(sum(foreign(r) for r in answered), len(answered))
+        m["model_phrased_rate"] = _ratio(sum(r["composed_by"] == "model" for r in answered), len(answered))
+    return m
+
+
+async def _run(settings: Settings, kb_path: Path, questions: list[Question], with_llm: bool,
+               progress: Any = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    store = Store(settings.db_path)
+    store.migrate()
+    runtime = build_runtime(settings) if with_llm else ModelRuntime(None, not_configured_reason="eval without --llm")
+    runtime.start()
+    try:
+        load_kb(store, kb_path)
+        runtime.wait_settled()
+        if with_llm and not runtime.ready:
+            raise RuntimeError(f"--llm asked for, but the model is not ready: {runtime.reason}")
+        chat = build_chat(settings, store, runtime, utc_now)
+        warm = chat.start_conversation(channel="eval")
+        for text in WARM_UP:
+            await chat.reply(warm, text)
+        rows = []
+        for i, q in enumerate(questions):
+            turn = await chat.reply(chat.start_conversation(channel="eval"), q.query)
+            rows.append({
+                "query": q.query, "gold": q.gold, "kind": q.kind,
+                "decision": turn.decision.kind, "reason": turn.decision.reason,
+                "entries": turn.decision.entry_ids, "ranking": turn.decision.ranking,
+                "confidence": turn.decision.confidence, "latency_ms": turn.decision_ms,
+                "reply": turn.reply.text, "composed_by": turn.reply.composed_by,
+            })
+            if progress:
+                progress(i + 1, len(questions))
+        return rows, runtime.status()
+    finally:
+        runtime.close()
+        store.close()
+
+
+def run(kb_path: Path, questions_path: Path, *, with_llm: bool = False, base: Settings | None = None,
+        progress: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    questions = read_questions(questions_path)
+    markers = read_markers(kb_path)
+    with tempfile.TemporaryDirectory(prefix="appliance-eval-") as tmp:
+        settings = (base or Settings(data_dir=Path(tmp))).replace(
+            data_dir=tmp, model=(base.model if base else "default") if with_llm else "none")
+        rows, model_status = asyncio.run(_run(settings, kb_path, questions, with_llm, progress))
+    metrics = compute_metrics(rows, markers, with_llm)
+    metrics["kb"] = str(kb_path)
+    metrics["questions_file"] = str(questions_path)
+    metrics["llm"] = model_status.get("model") if with_llm else None
+    return metrics, rows
+

@@ -1,0 +1,186 @@
+"""Knowledge-base files: JSON Lines, CSV and Markdown, in and out.
+
+A file is checked whole before anything is written: the first bad line or row stops the import
+with its number and the reason, and the knowledge base is left untouched.
+
+- **JSON Lines**: one entry an object a line: ``id``, ``questions`` (list), ``answer``, ``lang``,
+  optional ``title``, ``tags``, ``enabled`` (the format of shared/eval, ``intent`` and ``marker``
+  accepted).
+- **CSV**: a header row with ``id,title,questions,answer,lang,tags,enabled``; several questions
+  in one cell are separated by new lines or " | ".
+- **Markdown**: every heading (#, ##, ###) starts an entry and is its title; lines starting with
+  ``Q:`` (or ``س:``) right under it are extra phrasings; the rest is the answer. ``{#some-id}`` at
+  the end of a heading sets the id (default: made from the title). The language is detected from
+  the text unless the file starts with ``lang: fa`` or ``lang: en``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from pathlib import Path
+from typing import Iterable
+
+from .kb import Entry, EntryError, check_unique
+from .textnorm import detect_language
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+CSV_FIELDS = ["id", "title", "questions", "answer", "lang", "tags", "enabled"]
+FORMATS = ("jsonl", "csv", "md")
+
+
+def _decode(data: bytes, name: str) -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise EntryError(name, f"file larger than {MAX_FILE_BYTES // 2**20} MB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise EntryError(f"{name} line {line}", "not UTF-8 text (save the file as UTF-8)") from None
+
+
+def format_of(name: str) -> str:
+    suffix = Path(name).suffix.lower().lstrip(".")
+    fmt = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv", "md": "md",
+           "markdown": "md"}.get(suffix)
+    if fmt is None:
+        raise EntryError(name, "unknown file type: use .jsonl, .csv or .md")
+    return fmt
+
+
+def parse(data: bytes, name: str, fmt: str | None = None) -> list[Entry]:
+    """Parse a whole knowledge-base file; raises EntryError naming the first bad line or row."""
+    text = _decode(data, name)
+    fmt = fmt or format_of(name)
+    entries, places = {"jsonl": _jsonl, "csv": _csv, "md": _markdown}[fmt](text, name)
+    check_unique(entries, places)
+    return entries
+
+
+def read_file(path: Path) -> list[Entry]:
+    return parse(Path(path).read_bytes(), Path(path).name)
+
+
+def _jsonl(text: str, name: str) -> tuple[list[Entry], list[str]]:
+    entries, places = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{name} line {number}"
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EntryError(where, f"not valid JSON ({exc.msg})") from None
+        entries.append(Entry.from_dict(data, where))
+        places.append(where)
+    return entries, places
+
+
+def _split_questions(cell: str) -> list[str]:
+    return [q.strip() for q in re.split(r"\n|\s\|\s", cell) if q.strip()]
+
+
+def _csv(text: str, name: str) -> tuple[list[Entry], list[str]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = {"id", "answer", "lang"} - set(header)
+    if missing:
+        raise EntryError(f"{name} row 1", f"missing columns: {', '.join(sorted(missing))}")
+    reader.fieldnames = header
+    entries, places = [], []
+    try:
+        for row in reader:
+            where = f"{name} row {reader.line_num}"
+            if None in row:
+                raise EntryError(where, "more cells than columns")
+            if not any((v or "").strip() for v in row.values()):
+                continue
+            data = dict(row)
+            data["questions"] = _split_questions(row.get("questions") or "")
+            entries.append(Entry.from_dict(data, where))
+            places.append(where)
+    except csv.Error as exc:
+        raise EntryError(f"{name} row {reader.line_num}", f"broken CSV ({exc})") from None
+    return entries, places
+
+
+_HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*(?:\{#([^}\s]+)\})?\s*#*\s*$")
+_QUESTION = re.compile(r"^\s*(?:Q|س)\s*[:：]\s*(.+)$", re.I)
+
+
+def slug(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = re.sub(r"[^\w]+", "-", text).strip("-")
+    return text[:80] or "entry"
+
+
+def _markdown(text: str, name: str) -> tuple[list[Entry], list[str]]:
+    lines = text.splitlines()
+    file_lang = None
+    if lines and re.match(r"^lang:\s*(fa|en)\s*$", lines[0].strip(), re.I):
+        file_lang = lines[0].split(":", 1)[1].strip().lower()
+        lines = lines[1:]
+        offset = 2
+    else:
+        offset = 1
+    blocks: list[tuple[int, re.Match, list[str]]] = []
+    for number, line in enumerate(lines, start=offset):
+        match = _HEADING.match(line)
+        if match:
+            blocks.append((number, match, []))
+        elif blocks:
+            blocks[-1][2].append(line)
+        elif line.strip():
+            raise EntryError(f"{name} line {number}", "text before the first heading")
+    entries, places, seen_slugs = [], [], {}
+    for number, match, body in blocks:
+        where = f"{name} line {number}"
+        title = match.group(2).strip()
+        questions = []
+        while body and (not body[0].strip() or _QUESTION.match(body[0])):
+            line = body.pop(0)
+            q = _QUESTION.match(line)
+            if q:
+                questions.append(q.group(1).strip())
+        answer = "\n".join(body).strip()
+        if not answer:
+            raise EntryError(where, f"heading {title!r} has no answer under it")
+        entry_id = match.group(3) or slug(title)
+        if not match.group(3) and entry_id in seen_slugs:
+            seen_slugs[entry_id] += 1
+            entry_id = f"{entry_id}-{seen_slugs[entry_id]}"
+        seen_slugs.setdefault(entry_id, 1)
+        lang = file_lang or detect_language(f"{title} {answer}")
+        entries.append(Entry.from_dict(
+            {"id": entry_id, "title": title, "questions": questions, "answer": answer, "lang": lang}, where))
+        places.append(where)
+    return entries, places
+
+
+# -- export -------------------------------------------------------------------------------------
+
+def export(entries: Iterable[Entry], fmt: str) -> str:
+    entries = list(entries)
+    if fmt == "jsonl":
+        return "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in entries)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for e in entries:
+            writer.writerow({"id": e.id, "title": e.title, "questions": "\n".join(e.questions),
+                             "answer": e.answer, "lang": e.lang, "tags": ", ".join(e.tags),
+                             "enabled": "true" if e.enabled else "false"})
+        return out.getvalue()
+    if fmt == "md":
+        parts = []
+        for e in entries:
+            # Headings inside an answer would split it into two entries on re-import: indent them.
+            answer = re.sub(r"^(#{1,3}\s)", r" \1", e.answer, flags=re.M)
+            qs = "".join(f"Q: {q}\n" for q in e.questions)
+            parts.append(f"## {e.title} {{#{e.id}}}\n{qs}\n{answer}\n")
+        return "\n".join(parts)
+    raise ValueError(f"unknown format {fmt!r}")

@@ -1,0 +1,137 @@
+"""What the retriever needs for each entry: passages, embeddings and the FTS5 row.
+
+``prepare`` does the slow part (embedding) outside any transaction; ``write`` stores the result
+inside the caller's transaction. ``kb_version`` in ``meta`` goes up with every change so the
+in-memory retrieval index knows when to reload.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlite_utils import Database
+
+from .embedder import Embedder
+from .textnorm import normalize
+
+if TYPE_CHECKING:
+    from .kb import Entry
+
+PASSAGE_CHARS = 600  # about 150 tokens: short enough for e5-small's 512-token window and a citation
+
+
+@dataclass
+class Prepared:
+    questions: list[str]
+    passages: list[str]
+    question_vectors: np.ndarray
+    passage_vectors: np.ndarray
+
+
+def question_texts(entry: "Entry") -> list[str]:
+    """The title and the phrasings, without repeats (after normalisation)."""
+    out, seen = [], set()
+    for text in [entry.title, *entry.questions]:
+        key = normalize(text)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(text)
+    return out
+
+
+def split_passages(text: str, limit: int = PASSAGE_CHARS) -> list[str]:
+    """Split an answer into passages of at most ``limit`` characters, on paragraph boundaries
+    where possible, then sentences, then words; small neighbours are packed together."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text]
+    units: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        para = para.strip()
+        if len(para) <= limit:
+            units.append(para)
+            continue
+        for sentence in re.split(r"(?<=[.!?؟])\s+|\n", para):
+            units.extend(_wrap(sentence.strip(), limit) if len(sentence) > limit else [sentence.strip()])
+    passages: list[str] = []
+    for unit in filter(None, units):
+        if passages and len(passages[-1]) + 1 + len(unit) <= limit:
+            passages[-1] = f"{passages[-1]}\n{unit}"
+        else:
+            passages.append(unit)
+    return passages
+
+
+def _wrap(text: str, limit: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        while len(word) > limit:  # a single "word" longer than a passage (a URL, a hash)
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:limit])
+            word = word[limit:]
+        if line and len(line) + 1 + len(word) > limit:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        lines.append(line)
+    return lines
+
+
+def fts_body(entry: "Entry") -> str:
+    return normalize("\n".join([entry.title, *entry.questions, entry.answer]))
+
+
+def prepare(entries: list["Entry"], embedder: Embedder) -> dict[str, Prepared]:
+    """Embed all entries in two batches (questions, passages): far faster than one call each."""
+    qs = {e.id: question_texts(e) for e in entries}
+    ps = {e.id: split_passages(e.answer) for e in entries}
+    q_vecs = embedder.queries([t for e in entries for t in qs[e.id]])
+    p_vecs = embedder.passages([t for e in entries for t in ps[e.id]])
+    out, qi, pi = {}, 0, 0
+    for e in entries:
+        nq, np_ = len(qs[e.id]), len(ps[e.id])
+        out[e.id] = Prepared(qs[e.id], ps[e.id], q_vecs[qi:qi + nq], p_vecs[pi:pi + np_])
+        qi += nq
+        pi += np_
+    return out
+
+
+def remove(db: Database, entry_id: str) -> None:
+    db.execute("DELETE FROM kb_passages WHERE entry_id = ?", [entry_id])
+    db.execute("DELETE FROM kb_vectors WHERE entry_id = ?", [entry_id])
+    db.execute("DELETE FROM kb_fts WHERE entry_id = ?", [entry_id])
+
+
+def write(db: Database, entry: "Entry", prep: Prepared, model: str) -> None:
+    remove(db, entry.id)
+    db.conn.executemany(
+        "INSERT INTO kb_passages (entry_id, position, text) VALUES (?, ?, ?)",
+        [(entry.id, i, t) for i, t in enumerate(prep.passages)],
+    )
+    rows = [(entry.id, "question", i, model, v.astype(np.float32).tobytes())
+            for i, v in enumerate(prep.question_vectors)]
+    rows += [(entry.id, "passage", i, model, v.astype(np.float32).tobytes())
+             for i, v in enumerate(prep.passage_vectors)]
+    db.conn.executemany(
+        "INSERT INTO kb_vectors (entry_id, kind, position, model, vector) VALUES (?, ?, ?, ?, ?)", rows
+    )
+    db.execute("INSERT INTO kb_fts (entry_id, body) VALUES (?, ?)", [entry.id, fts_body(entry)])
+
+
+def bump_version(db: Database) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('kb_version', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def version(db: Database) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = 'kb_version'").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,256 @@
+"""Finding the knowledge-base entries that answer a question: two signals, fused.
+
+- **Embeddings** (multilingual e5): the question against each entry's centroid (the mean of its
+  title and phrasings), against its nearest phrasing, and against its answer passages.
+- **Lexical** (SQLite FTS5 over normalised text, trigram tokens, BM25): catches names, codes and
+  rare words the embedding blurs, and Persian words with affixes.
+
+Each signal is turned into z-scores across the entries and summed with fixed weights. The
+result is a ranking plus the features the decision step calibrates on. The vectors live in
+numpy matrices in memory, reloaded when ``kb_version`` changes; at 10,000 entries a search is a
+few matrix-vector products.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import kb_index
+from .db import Store
+from .embedder import Embedder
+from .textnorm import normalize
+
+# Weights of the fused score, in z-score units (chosen on the development sets, all together).
+W_CENTROID = 1.0
+W_LEXICAL = 0.35
+W_ANSWER = 0.3
+W_SAME_LANGUAGE = 0.5  # a bilingual shop's fa and en copies of one answer: prefer the customer's
+# Floors for the spread used in z-scores, so a tiny knowledge base doesn't blow up small gaps.
+MIN_SPREAD = {"cen": 0.02, "lex": 0.5, "ans": 0.02}
+MAX_QUERY_CHARS = 400
+MAX_TRIGRAMS = 160
+LEXICAL_LIMIT = 300
+
+
+@dataclass
+class IndexedEntry:
+    id: str
+    title: str
+    answer: str
+    lang: str
+    passages: list[str]
+    trigrams: frozenset[str]
+
+
+@dataclass
+class Ranking:
+    """Scores of every entry for one query; ``order`` sorts them best first."""
+
+    entries: list[IndexedEntry]
+    fused: np.ndarray
+    centroid: np.ndarray
+    nearest: np.ndarray
+    answer: np.ndarray
+    lexical: np.ndarray
+    passage_sims: np.ndarray
+    passage_starts: np.ndarray
+    query_trigrams: frozenset[str]
+    order: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.order = np.argsort(-self.fused, kind="stable")
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def top(self, k: int) -> list[IndexedEntry]:
+        return [self.entries[i] for i in self.order[:k]]
+
+    def best_passage(self, i: int) -> int:
+        """Which of entry i's passages matched the question best (for citing a long document)."""
+        count = len(self.entries[i].passages)
+        start = int(self.passage_starts[i]) if len(self.passage_starts) else 0
+        sims = self.passage_sims[start:start + count]
+        return int(np.argmax(sims)) if len(sims) else 0
+
+    def coverage(self, i: int) -> float:
+        """Share of the query's trigrams found in entry i's text: an absolute lexical match."""
+        if not self.query_trigrams:
+            return 0.0
+        return len(self.query_trigrams & self.entries[i].trigrams) / len(self.query_trigrams)
+
+    def features(self) -> dict[str, float]:
+        """What the decision's calibrated model looks at (names match calibration.json)."""
+        n = len(self.entries)
+        if n == 0:
+            return {}
+        o = self.order
+        top = int(o[0])
+        second = int(o[1]) if n > 1 else top
+        f = self.fused
+        z = np.exp(2.0 * (f - f[top]))
+        agree = sum(int(np.argmax(s) == top) for s in (self.centroid, self.nearest, self.answer, self.lexical))
+        cen_sorted = np.sort(self.centroid)
+        return {
+            "fused": float(f[top]),
+            "margin": float(f[top] - f[second]) if n > 1 else 3.0,
+            "centroid": float(self.centroid[top]),
+            "nearest": float(self.nearest[top]),
+            "answer": float(self.answer[top]),
+            "coverage": self.coverage(top),
+            "log_entries": math.log(n),
+            "agree": float(agree),
+            "softmax": float(1.0 / z.sum()),
+            "centroid_margin": float(cen_sorted[-1] - cen_sorted[-2]) if n > 1 else 0.1,
+        }
+
+
+def trigrams(text: str) -> frozenset[str]:
+    """Trigrams of normalised words, short words padded with spaces (as FTS5 indexes them)."""
+    grams: set[str] = set()
+    for word in normalize(text)[:MAX_QUERY_CHARS].split():
+        word = "".join(ch for ch in word if ch.isalnum())
+        if not word:
+            continue
+        if len(word) < 3:
+            word = f" {word} "
+        grams.update(word[i:i + 3] for i in range(len(word) - 2))
+    return frozenset(grams)
+
+
+def fts_query(grams: frozenset[str]) -> str:
+    """An FTS5 OR-query of quoted trigrams: user text never reaches the query syntax unquoted."""
+    chosen = sorted(grams)[:MAX_TRIGRAMS]
+    return " OR ".join('"' + g.replace('"', '""') + '"' for g in chosen)
+
+
+def _z(x: np.ndarray, floor: float) -> np.ndarray:
+    if len(x) == 0:
+        return x
+    return (x - x.mean()) / max(float(x.std()), floor)
+
+
+class RetrievalIndex:
+    """The enabled entries' vectors in memory, kept in step with the database."""
+
+    def __init__(self, store: Store, embedder: Embedder):
+        self.store = store
+        self.embedder = embedder
+        self._lock = threading.Lock()
+        self._version = -1
+        self.entries: list[IndexedEntry] = []
+        self._pos: dict[str, int] = {}
+
+    def refresh(self) -> None:
+        db = self.store.read()
+        current = kb_index.version(db)
+        if current == self._version:
+            return
+        with self._lock:
+            if current != self._version:
+                self._load(db, current)
+
+    def _load(self, db, version: int) -> None:
+        rows = db.execute(
+            "SELECT id, title, answer, lang FROM kb_entries WHERE enabled = 1 ORDER BY id"
+        ).fetchall()
+        passages: dict[str, list[str]] = {}
+        for r in db.execute("SELECT entry_id, text FROM kb_passages ORDER BY entry_id, position"):
+            passages.setdefault(r[0], []).append(r[1])
+        phrasings: dict[str, list[str]] = {}
+        for r in db.execute("SELECT entry_id, text FROM kb_phrasings ORDER BY entry_id, position"):
+            phrasings.setdefault(r[0], []).append(r[1])
+        entries = [
+            IndexedEntry(r["id"], r["title"], r["answer"], r["lang"], passages.get(r["id"], [r["answer"]]),
+                         trigrams("\n".join([r["title"], *phrasings.get(r["id"], []), r["answer"]])))
+            for r in rows
+        ]
+        pos = {e.id: i for i, e in enumerate(entries)}
+        q_vecs: list[list[np.ndarray]] = [[] for _ in entries]
+        p_vecs: list[list[np.ndarray]] = [[] for _ in entries]
+        for entry_id, kind, blob in db.execute(
+            "SELECT entry_id, kind, vector FROM kb_vectors WHERE model = ? ORDER BY entry_id, kind, position",
+            [self.embedder.name],
+        ):
+            i = pos.get(entry_id)
+            if i is None:
+                continue
+            (q_vecs if kind == "question" else p_vecs)[i].append(np.frombuffer(blob, dtype=np.float32))
+        dim = self.embedder.dim
+        self._q_mat, self._q_starts = _stack(q_vecs, dim)
+        self._p_mat, self._p_starts = _stack(p_vecs, dim)
+        centroids = np.stack([np.mean(v, axis=0) if v else np.zeros(dim, np.float32) for v in q_vecs]) \
+            if entries else np.zeros((0, dim), np.float32)
+        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+        self._centroids = centroids / np.maximum(norms, 1e-12)
+        self._has_q = np.array([bool(v) for v in q_vecs], dtype=bool)
+        self._has_p = np.array([bool(v) for v in p_vecs], dtype=bool)
+        self.entries, self._pos, self._version = entries, pos, version
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.queries([text[:MAX_QUERY_CHARS * 2]])[0]
+
+    def search(self, text: str, *, lang: str | None = None, vector: np.ndarray | None = None) -> Ranking:
+        self.refresh()
+        with self._lock:  # a consistent snapshot of the matrices
+            entries, q_mat, q_starts = self.entries, self._q_mat, self._q_starts
+            p_mat, p_starts, centroids = self._p_mat, self._p_starts, self._centroids
+            has_q, has_p, pos = self._has_q, self._has_p, self._pos
+        n = len(entries)
+        grams = trigrams(text)
+        if n == 0:
+            empty = np.zeros(0)
+            return Ranking([], empty, empty, empty, empty, empty, empty, np.zeros(0, np.int64), grams)
+        q = self.embed_query(text) if vector is None else vector
+        centroid = centroids @ q
+        nearest = _group_max(q_mat @ q, q_starts, n, has_q)
+        passage_sims = p_mat @ q
+        answer = _group_max(passage_sims, p_starts, n, has_p)
+        lexical = self._lexical(grams, pos, n)
+        fused = (W_CENTROID * _z(centroid, MIN_SPREAD["cen"])
+                 + W_LEXICAL * _z(lexical, MIN_SPREAD["lex"])
+                 + W_ANSWER * _z(answer, MIN_SPREAD["ans"]))
+        if lang:
+            fused = fused + W_SAME_LANGUAGE * np.array([e.lang == lang for e in entries], dtype=float)
+        return Ranking(entries, fused, centroid, nearest, answer, lexical, passage_sims, p_starts, grams)
+
+    def _lexical(self, grams: frozenset[str], pos: dict[str, int], n: int) -> np.ndarray:
+        scores = np.zeros(n)
+        if not grams:
+            return scores
+        rows = self.store.read().execute(
+            "SELECT entry_id, -bm25(kb_fts) FROM kb_fts WHERE kb_fts MATCH ? ORDER BY bm25(kb_fts) LIMIT ?",
+            [fts_query(grams), LEXICAL_LIMIT],
+        ).fetchall()
+        for entry_id, score in rows:
+            i = pos.get(entry_id)
+            if i is not None:
+                scores[i] = score
+        return scores
+
+    def get(self, entry_id: str) -> IndexedEntry | None:
+        self.refresh()
+        i = self._pos.get(entry_id)
+        return self.entries[i] if i is not None else None
+
+
+def _stack(groups: list[list[np.ndarray]], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """All vectors in one matrix, entry by entry; starts[i] is where entry i's rows begin."""
+    sizes = [len(g) for g in groups]
+    starts = np.cumsum([0, *sizes[:-1]]).astype(np.int64) if groups else np.zeros(0, np.int64)
+    flat = [v for g in groups for v in g]
+    mat = np.stack(flat).astype(np.float32) if flat else np.zeros((0, dim), np.float32)
+    return mat, starts
+
+
+def _group_max(sims: np.ndarray, starts: np.ndarray, n: int, present: np.ndarray) -> np.ndarray:
+    """Per entry, the best similarity among its rows (-1 for an entry with none)."""
+    best = np.full(n, -1.0)
+    if len(sims):
+        nonempty = np.flatnonzero(present)
+        best[nonempty] = np.maximum.reduceat(sims, starts[nonempty])
+    return best

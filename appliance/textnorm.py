@@ -1,0 +1,62 @@
+"""Text normalisation for matching, the same for indexing and for queries.
+
+Written here rather than taken from a library: hazm (the reference Persian toolkit) needs Python
+3.12+ and pulls in NLTK and more, and the small normalisers on PyPI are unmaintained. What
+matching needs is a short, fixed list (DESIGN.md, "Persian, first class"):
+
+- Arabic ي/ى/ك/ة/ۀ/أ/إ → Persian ی/ی/ک/ه/ه/ا/ا; Arabic and Persian digits → ASCII;
+- harakat (diacritics), tatweel and bidi control marks removed;
+- ZWNJ (نیم‌فاصله) → space, so "می‌خواهم", "میخواهم" and "می خواهم" meet in the middle;
+- NFKC, then casefold.
+
+FTS5's tokenizers split words on ZWNJ and harakat and treat ي and ی as different letters, so no
+text reaches the index or a query without passing through ``normalize``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CHAR_MAP = str.maketrans({
+    "ي": "ی", "ى": "ی",
+    "ك": "ک",
+    "ة": "ه", "ۀ": "ه",
+    "أ": "ا", "إ": "ا", "ٱ": "ا",
+    # Persian (۰-۹) and Arabic-Indic (٠-٩) digits
+    **{chr(0x06F0 + i): str(i) for i in range(10)},
+    **{chr(0x0660 + i): str(i) for i in range(10)},
+    "٫": ".", "٬": ",", "،": ",", "؛": ";", "؟": "?",
+    "\u200c": " ",  # ZWNJ
+    "\u00a0": " ",
+})
+
+# harakat and Quranic marks, superscript alef, tatweel; bidi and zero-width controls (not ZWNJ,
+# which became a space above)
+_STRIP = re.compile(
+    "[\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b\u200d-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+_SPACES = re.compile(r"\s+")
+_PERSIAN_LETTERS = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_LETTERS = re.compile("[A-Za-z]")
+_WORD = re.compile(r"\w+")
+
+
+def normalize(text: str) -> str:
+    """The form used for every comparison: the index and queries both go through this."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _STRIP.sub("", text.translate(_CHAR_MAP))
+    return _SPACES.sub(" ", text).strip().casefold()
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(normalize(text))
+
+
+def detect_language(text: str, default: str = "fa") -> str:
+    """'fa' or 'en' from the letters used; ``default`` when there are none (digits, emoji)."""
+    fa = len(_PERSIAN_LETTERS.findall(text))
+    en = len(_LATIN_LETTERS.findall(text))
+    if fa == en == 0:
+        return default
+    return "fa" if fa >= en else "en"
