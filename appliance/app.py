@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from typing import AsyncIterator, Callable
 
+import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Response
 from litestar.datastructures import State
@@ -21,7 +22,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from . import __version__, logging_setup, model_files, paths, secret_key
+from . import __version__, kb, logging_setup, model_files, paths, secret_key
 from .db import Store
 from .llm_runtime import ModelRuntime
 from .routes import admin_setup, health
@@ -109,6 +110,11 @@ def create_app(
         app.state.llm = runtime
         runtime.start()
         app.state.chat = build_chat(settings, store, runtime, clock)
+        # Entries saved before an upgrade (or by another embedder) get their vectors now.
+        indexed = await anyio.to_thread.run_sync(
+            lambda: kb.ensure_indexed(store, embedder=app.state.chat.decider.index.embedder))
+        if indexed:
+            log.info("indexed %d knowledge-base entries", indexed)
         log.info("appliance %s started on data directory %s", __version__, settings.data_dir)
         try:
             yield

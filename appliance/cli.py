@@ -42,12 +42,19 @@ def load_settings(**flags: Any) -> settings_mod.Settings:
 
 
 def open_store(settings: settings_mod.Settings) -> Store:
+    """The data directory's database, migrated, its knowledge base indexed (and the demo shop
+    loaded when --demo)."""
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(settings.db_path)
         store.migrate()
     except (DatabaseError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
+    if settings.demo:
+        _load_demo(store)
+    indexed = kb.ensure_indexed(store, embedder=embedder.shared())
+    if indexed:
+        click.echo(f"indexed {indexed} knowledge-base entries", err=True)
     return store
 
 
@@ -73,11 +80,14 @@ def serve(**flags: Any) -> None:
         raise click.ClickException(str(exc)) from None
     _check_port_free(settings.host, settings.port)
 
+    if settings.demo and not (settings.data_dir / settings_mod.SETTINGS_FILE).exists():
+        # The demo's first run: give the shop a name (the owner can change it later).
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings_mod.write_file(settings.data_dir, {"shop_name": DEMO_SHOP_NAME})
+        settings = load_settings(**flags)
     store = open_store(settings)
     try:
         load_or_create(settings.data_dir)
-        if settings.demo:
-            settings = _prepare_demo(settings, store, flags)
         token = owner.new_setup_token(store, utc_now)
     finally:
         store.close()
@@ -126,17 +136,12 @@ def _check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _prepare_demo(settings: settings_mod.Settings, store: Store, flags: dict) -> settings_mod.Settings:
-    """Load the demo bookshop (idempotent) and give the demo a shop name on its first run."""
-    settings_file = settings.data_dir / settings_mod.SETTINGS_FILE
-    if not settings_file.exists():
-        settings_mod.write_file(settings.data_dir, {"shop_name": DEMO_SHOP_NAME})
-        settings = load_settings(**flags)
+def _load_demo(store: Store) -> None:
+    """Load the demo bookshop's knowledge base (idempotent: unchanged entries are left alone)."""
     entries = kb_formats.read_file(paths.demo_kb_path())
     result = kb.save(store, entries, embedder=embedder.shared(), now=utc_now().isoformat(), source="demo")
     click.echo(f"Demo bookshop: {kb.count(store.read())} knowledge-base entries "
-               f"({result.created} added, {result.updated} updated)")
-    return settings
+               f"({result.created} added, {result.updated} updated)", err=True)
 
 
 @main.command("settings")

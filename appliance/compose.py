@@ -26,11 +26,23 @@ _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
 _CODE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9][\w-]{2,}\b")
 _MARKUP = re.compile(r"!\[|\]\(|<\s*(img|a|script|iframe)\b", re.I)
 
+# The fixed instructions come first so llama.cpp reuses their KV cache from one reply to the next.
 SYSTEM_PROMPT = (
-    "You rewrite a shop's answer for one customer. Keep every number, price, date, code, link and "
-    "e-mail address exactly as written. Do not add any fact, link or promise that is not in the "
-    "shop's answer. Be brief and polite."
+    "You are a friendly customer support assistant. Answer the customer's question using only the "
+    "shop's information below, in one to three sentences. Copy numbers, prices, dates, codes, links "
+    "and e-mail addresses exactly. Never add anything that is not in the information."
 )
+# Words a polite rephrasing may use that the sources need not contain.
+_COURTESY = set("""
+a an the and or but if so to of in on at by for with from as is are was were be been am i you your
+yours we our us it its this that these those there here yes no not can could will would may might
+please thank thanks sure happy glad help hello hi dear certainly course of do does did have has had
+just also only all any some more most very what which who when where why how about into than then
+them they their he she his her my me mine one ones get got let know see need needs want wants
+""".split())
+_SCAFFOLD = re.compile(r"shop'?s? (answer|information)|customer'?s? question|rewrite|information:|assistant", re.I)
+_CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
+MAX_NOVEL_WORDS = 2
 LANGUAGE_NAMES = {"fa": "Persian", "en": "English"}
 
 
@@ -55,7 +67,22 @@ def facts(text: str) -> set[str]:
     return found
 
 
-def grounding_problems(reply: str, sources: list[str], lang: str, *, require_all: bool) -> list[str]:
+def novel_words(reply: str, allowed_text: str) -> list[str]:
+    """Content words of the reply that appear nowhere in the sources or the question: a promise
+    or a claim without a number ("we'll send a return label") shows up here."""
+    known = set(_CONTENT_WORD.findall(normalize(allowed_text))) | _COURTESY
+    novel = []
+    for word in _CONTENT_WORD.findall(normalize(reply)):
+        # plural/verb endings: "orders" for "order", "arrives" for "arrive"
+        stems = {word, word.rstrip("s"), word[:-2] if word.endswith("ed") else word,
+                 word[:-3] if word.endswith("ing") else word}
+        if not stems & known:
+            novel.append(word)
+    return sorted(set(novel))
+
+
+def grounding_problems(reply: str, sources: list[str], lang: str, *, require_all: bool,
+                       question: str = "") -> list[str]:
     """Why a model reply may not be shown (an empty list: it may be shown)."""
     problems = []
     source_text = "\n".join(sources)
@@ -75,6 +102,11 @@ def grounding_problems(reply: str, sources: list[str], lang: str, *, require_all
         problems.append(f"not in {LANGUAGE_NAMES.get(lang, lang)}")
     if len(reply) > 2 * len(source_text) + 200:
         problems.append("much longer than the source")
+    if _SCAFFOLD.search(reply):
+        problems.append("repeats the instructions")
+    novel = novel_words(reply, f"{source_text}\n{question}")
+    if len(novel) > MAX_NOVEL_WORDS:
+        problems.append("words not in the sources: " + ", ".join(novel[:8]))
     return problems
 
 
@@ -129,11 +161,8 @@ class Composer:
         if not self._may_phrase(decision.lang):
             return reply
         messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": (
-                f"Customer's question: {question.strip()[:500]}\n\n"
-                f"Shop's answer: {text}\n\n"
-                f"Rewrite the shop's answer for this customer, in {LANGUAGE_NAMES[decision.lang]}.")},
+            {"role": "system", "content": f"{SYSTEM_PROMPT}\n\nInformation: {text}"},
+            {"role": "user", "content": question.strip()[:500]},
         ]
         stats: dict[str, Any] = {}
         try:
@@ -143,7 +172,7 @@ class Composer:
         except ModelError as exc:
             reply.model_rejected = f"model unavailable: {exc}"
             return reply
-        problems = grounding_problems(phrased, [text], decision.lang, require_all=True)
+        problems = grounding_problems(phrased, [text], decision.lang, require_all=True, question=question)
         reply.model_stats = stats
         if problems:
             reply.model_rejected = "; ".join(problems)

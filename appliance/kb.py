@@ -219,6 +219,27 @@ def delete(store: Store, entry_id: str, *, now: str, source: str = "") -> bool:
     return True
 
 
+def ensure_indexed(store: Store, *, embedder: Embedder) -> int:
+    """Index entries that have no vectors from this embedder (after an upgrade, or an embedder
+    change); cheap when everything is indexed. Returns how many were indexed."""
+    rows = store.read().execute(
+        "SELECT id FROM kb_entries e WHERE NOT EXISTS "
+        "(SELECT 1 FROM kb_vectors v WHERE v.entry_id = e.id AND v.model = ?) "
+        "OR NOT EXISTS (SELECT 1 FROM kb_fts f WHERE f.entry_id = e.id)",
+        [embedder.name],
+    ).fetchall()
+    if not rows:
+        return 0
+    reader = store.read()
+    entries = [e for e in (get(reader, r[0]) for r in rows) if e is not None]
+    prepared = kb_index.prepare(entries, embedder)
+    with store.write() as db:
+        for entry in entries:
+            kb_index.write(db, entry, prepared[entry.id], embedder.name)
+        kb_index.bump_version(db)
+    return len(entries)
+
+
 def reindex(store: Store, *, embedder: Embedder) -> int:
     """Rebuild every entry's passages, vectors and FTS row (after an upgrade or an embedder change)."""
     entries = all_entries(store.read())

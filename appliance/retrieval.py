@@ -58,7 +58,10 @@ class Ranking:
     lexical: np.ndarray
     passage_sims: np.ndarray
     passage_starts: np.ndarray
+    question_sims: np.ndarray
+    question_owner: np.ndarray
     query_trigrams: frozenset[str]
+    query_words: int
     order: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -95,6 +98,11 @@ class Ranking:
         z = np.exp(2.0 * (f - f[top]))
         agree = sum(int(np.argmax(s) == top) for s in (self.centroid, self.nearest, self.answer, self.lexical))
         cen_sorted = np.sort(self.centroid)
+        others = np.delete(self.nearest, top)
+        # Of the ten phrasings closest to the question, how many belong to the top entry?
+        k = min(10, len(self.question_sims))
+        closest = np.argpartition(-self.question_sims, k - 1)[:k] if k else np.zeros(0, int)
+        lex_top, lex_best_other = self.lexical[top], (np.max(np.delete(self.lexical, top)) if n > 1 else 0.0)
         return {
             "fused": float(f[top]),
             "margin": float(f[top] - f[second]) if n > 1 else 3.0,
@@ -106,6 +114,10 @@ class Ranking:
             "agree": float(agree),
             "softmax": float(1.0 / z.sum()),
             "centroid_margin": float(cen_sorted[-1] - cen_sorted[-2]) if n > 1 else 0.1,
+            "knn_share": float(np.mean(self.question_owner[closest] == top)) if k else 0.0,
+            "nearest_gap": float(self.nearest[top] - others.max()) if n > 1 else 0.1,
+            "lexical_margin": float((lex_top - lex_best_other) / (abs(lex_top) + abs(lex_best_other) + 1e-6)),
+            "query_words": math.log1p(self.query_words),
         }
 
 
@@ -182,6 +194,7 @@ class RetrievalIndex:
             (q_vecs if kind == "question" else p_vecs)[i].append(np.frombuffer(blob, dtype=np.float32))
         dim = self.embedder.dim
         self._q_mat, self._q_starts = _stack(q_vecs, dim)
+        self._q_owner = np.repeat(np.arange(len(q_vecs)), [len(v) for v in q_vecs]).astype(np.int64)
         self._p_mat, self._p_starts = _stack(p_vecs, dim)
         centroids = np.stack([np.mean(v, axis=0) if v else np.zeros(dim, np.float32) for v in q_vecs]) \
             if entries else np.zeros((0, dim), np.float32)
@@ -197,17 +210,20 @@ class RetrievalIndex:
     def search(self, text: str, *, lang: str | None = None, vector: np.ndarray | None = None) -> Ranking:
         self.refresh()
         with self._lock:  # a consistent snapshot of the matrices
-            entries, q_mat, q_starts = self.entries, self._q_mat, self._q_starts
+            entries, q_mat, q_starts, q_owner = self.entries, self._q_mat, self._q_starts, self._q_owner
             p_mat, p_starts, centroids = self._p_mat, self._p_starts, self._centroids
             has_q, has_p, pos = self._has_q, self._has_p, self._pos
         n = len(entries)
         grams = trigrams(text)
         if n == 0:
             empty = np.zeros(0)
-            return Ranking([], empty, empty, empty, empty, empty, empty, np.zeros(0, np.int64), grams)
+            none = np.zeros(0, np.int64)
+            return Ranking([], empty, empty, empty, empty, empty, empty, none, empty, none, grams,
+                           len(text.split()))
         q = self.embed_query(text) if vector is None else vector
         centroid = centroids @ q
-        nearest = _group_max(q_mat @ q, q_starts, n, has_q)
+        question_sims = q_mat @ q
+        nearest = _group_max(question_sims, q_starts, n, has_q)
         passage_sims = p_mat @ q
         answer = _group_max(passage_sims, p_starts, n, has_p)
         lexical = self._lexical(grams, pos, n)
@@ -216,7 +232,8 @@ class RetrievalIndex:
                  + W_ANSWER * _z(answer, MIN_SPREAD["ans"]))
         if lang:
             fused = fused + W_SAME_LANGUAGE * np.array([e.lang == lang for e in entries], dtype=float)
-        return Ranking(entries, fused, centroid, nearest, answer, lexical, passage_sims, p_starts, grams)
+        return Ranking(entries, fused, centroid, nearest, answer, lexical, passage_sims, p_starts,
+                       question_sims, q_owner, grams, len(normalize(text).split()))
 
     def _lexical(self, grams: frozenset[str], pos: dict[str, int], n: int) -> np.ndarray:
         scores = np.zeros(n)

@@ -6,7 +6,8 @@ matching needs is a short, fixed list (DESIGN.md, "Persian, first class"):
 
 - Arabic ي/ى/ك/ة/ۀ/أ/إ → Persian ی/ی/ک/ه/ه/ا/ا; Arabic and Persian digits → ASCII;
 - harakat (diacritics), tatweel and bidi control marks removed;
-- ZWNJ (نیم‌فاصله) → space, so "می‌خواهم", "میخواهم" and "می خواهم" meet in the middle;
+- ZWNJ (نیم‌فاصله) → space, then the verb prefix می/نمی and the suffixes ها/های/تر/ترین are
+  joined to their word, so "می‌خواهم", "میخواهم" and "می خواهم" all become "میخواهم";
 - NFKC, then casefold.
 
 FTS5's tokenizers split words on ZWNJ and harakat and treat ي and ی as different letters, so no
@@ -37,6 +38,8 @@ _STRIP = re.compile(
     "[\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b\u200d-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
 _SPACES = re.compile(r"\s+")
+_PREFIX = re.compile(r"\b(ن?می) (?=\w)")
+_SUFFIX = re.compile(r"(?<=\w) (ها|های|هایی|هایم|هایت|هایش|هایمان|هایتان|هایشان|تر|ترین)\b")
 _PERSIAN_LETTERS = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
 _LATIN_LETTERS = re.compile("[A-Za-z]")
 _WORD = re.compile(r"\w+")
@@ -45,8 +48,9 @@ _WORD = re.compile(r"\w+")
 def normalize(text: str) -> str:
     """The form used for every comparison: the index and queries both go through this."""
     text = unicodedata.normalize("NFKC", text)
-    text = _STRIP.sub("", text.translate(_CHAR_MAP))
-    return _SPACES.sub(" ", text).strip().casefold()
+    text = _SPACES.sub(" ", _STRIP.sub("", text.translate(_CHAR_MAP))).strip()
+    text = _SUFFIX.sub(r"\1", _PREFIX.sub(r"\1", text))
+    return text.casefold()
 
 
 def words(text: str) -> list[str]:

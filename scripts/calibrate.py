@@ -35,7 +35,7 @@ from appliance.retrieval import RetrievalIndex  # noqa: E402
 from appliance.textnorm import detect_language, normalize  # noqa: E402
 
 FEATURES = ["fused", "margin", "centroid", "nearest", "answer", "coverage", "log_entries", "agree",
-            "softmax", "centroid_margin"]
+            "softmax", "centroid_margin", "knn_share", "nearest_gap", "lexical_margin", "query_words"]
 
 
 def collect(set_dir: Path) -> dict:
@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--max-wrong", type=float, default=0.025,
                         help="highest wrong-answer rate allowed on any set (target 0.03, minus headroom)")
     parser.add_argument("--out", type=Path, default=CALIBRATION_PATH)
+    parser.add_argument("--clarify-cost", type=float, default=0.2,
+                        help="how much a clarifying question costs against a resolved one")
     parser.add_argument("--cache", type=Path, default=None,
                         help="keep the collected features in this .npz (re-fit without re-ranking)")
     args = parser.parse_args()
@@ -138,7 +140,8 @@ def main() -> None:
             mean = {k: np.mean([r[k] for r in rows.values()]) for k in ("resolved", "accuracy", "oos_recall", "clarify")}
             # Resolve as many as possible, answer outright where safe, escalate what can't be
             # answered, and don't turn the bot into a menu.
-            score = mean["resolved"] + 0.5 * mean["accuracy"] + 0.5 * mean["oos_recall"] - 0.5 * mean["clarify"]
+            score = (mean["resolved"] + 0.5 * mean["accuracy"] + 0.5 * mean["oos_recall"]
+                     - args.clarify_cost * mean["clarify"])
             if best is None or score > best[0]:
                 best = (score, ta, tc, rows)
     if best is None:

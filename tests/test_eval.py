@@ -1,0 +1,115 @@
+"""`appliance eval` and the `kb` commands on small knowledge bases written here."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from appliance.cli import main
+
+KB = [
+    {"id": "kb-0", "intent": "shipping_time", "lang": "en", "marker": "KB-0-AAAA",
+     "questions": ["how long does delivery take", "when will my order arrive", "delivery time to shiraz"],
+     "answer": "Orders arrive in 3-5 business days. Reference code: KB-0-AAAA."},
+    {"id": "kb-1", "intent": "returns", "lang": "en", "marker": "KB-1-BBBB",
+     "questions": ["can i return a book", "what is your return policy", "how do i send a book back"],
+     "answer": "Unused books can be returned within 7 days. Reference code: KB-1-BBBB."},
+    {"id": "kb-2", "intent": "payment_methods", "lang": "en", "marker": "KB-2-CCCC",
+     "questions": ["how can i pay", "do you take cash on delivery", "which cards do you accept"],
+     "answer": "We accept bank cards and cash on delivery in Tehran. Reference code: KB-2-CCCC."},
+    {"id": "kb-3", "intent": "opening_hours", "lang": "en", "marker": "KB-3-DDDD",
+     "questions": ["what are your opening hours", "are you open on friday", "when does the shop open"],
+     "answer": "Open Saturday to Wednesday 9:00-18:00. Reference code: KB-3-DDDD."},
+]
+QUESTIONS = [
+    {"query": "how long does delivery take", "gold": "kb-0", "kind": "in_scope"},
+    {"query": "can i return a book", "gold": "kb-1", "kind": "in_scope"},
+    {"query": "what are your opening hours", "gold": "kb-3", "kind": "in_scope"},
+    {"query": "which cards do you accept", "gold": "kb-2", "kind": "in_scope"},
+    {"query": "what is the weather in paris tomorrow", "gold": None, "kind": "ood_oos"},
+    {"query": "please book me a flight to london", "gold": None, "kind": "ood_oos"},
+]
+METRICS = ["retrieval_top1", "retrieval_top3", "in_scope_accuracy", "in_scope_resolved", "wrong_answer_rate",
+           "oos_escalation_recall", "id_oos_recall", "ood_oos_recall", "escalation_precision", "clarify_rate",
+           "latency_p50_ms", "latency_p95_ms"]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fixture_set(tmp_path: Path) -> tuple[Path, Path]:
+    return write_jsonl(tmp_path / "kb.jsonl", KB), write_jsonl(tmp_path / "dev.jsonl", QUESTIONS)
+
+
+def test_eval_reports_every_metric(fixture_set: tuple[Path, Path], tmp_path: Path) -> None:
+    kb_path, q_path = fixture_set
+    out = tmp_path / "metrics.json"
+    details = tmp_path / "details.jsonl"
+    result = CliRunner().invoke(main, ["eval", "--kb", str(kb_path), "--questions", str(q_path),
+                                       "--out", str(out), "--details", str(details)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(out.read_text())
+    for name in METRICS:
+        assert name in metrics and name in result.output
+    assert "marker_hit_rate" not in metrics  # only with --llm
+    # questions identical to the owner's phrasings are ranked first, and never answered wrongly
+    assert metrics["retrieval_top1"] == 1.0 and metrics["retrieval_top3"] == 1.0
+    assert metrics["wrong_answer_rate"] == 0.0
+    assert metrics["in_scope_resolved"] == 1.0
+    assert metrics["ood_oos_recall"] == 1.0 and metrics["escalation_precision"] == 1.0
+    assert metrics["questions"] == 6 and metrics["in_scope"] == 4
+    rows = [json.loads(line) for line in details.read_text().splitlines()]
+    assert [r["query"] for r in rows] == [q["query"] for q in QUESTIONS]
+    assert all(r["decision"] in {"answer", "clarify", "escalate"} for r in rows)
+
+
+@pytest.mark.model
+def test_eval_with_the_model_grades_markers(fixture_set: tuple[Path, Path], tmp_path: Path) -> None:
+    kb_path, q_path = fixture_set
+    out = tmp_path / "metrics.json"
+    result = CliRunner().invoke(main, ["eval", "--kb", str(kb_path), "--questions", str(q_path),
+                                       "--out", str(out), "--llm"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(out.read_text())
+    assert metrics["llm"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    # the grounding check keeps every code of the source in the reply, or shows the owner's text
+    assert metrics["marker_hit_rate"] == 1.0 and metrics["foreign_marker_rate"] == 0.0
+
+
+def test_eval_rejects_a_malformed_questions_file(fixture_set: tuple[Path, Path], tmp_path: Path) -> None:
+    kb_path, _ = fixture_set
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"query": "hi", "gold": null, "kind": "in_scope"}\n')
+    result = CliRunner().invoke(main, ["eval", "--kb", str(kb_path), "--questions", str(bad)])
+    assert result.exit_code == 1 and "bad.jsonl line 1" in result.output
+
+
+def test_kb_import_export_round_trip(fixture_set: tuple[Path, Path], data_dir: Path, tmp_path: Path) -> None:
+    kb_path, _ = fixture_set
+    runner = CliRunner()
+    first = runner.invoke(main, ["kb", "import", str(kb_path), "--data-dir", str(data_dir)])
+    assert first.exit_code == 0 and "4 added" in first.output
+    again = runner.invoke(main, ["kb", "import", str(kb_path), "--data-dir", str(data_dir)])
+    assert "0 added, 0 updated, 4 unchanged" in again.output
+    exported = tmp_path / "out.csv"
+    assert runner.invoke(main, ["kb", "export", "--format", "csv", "-o", str(exported),
+                                "--data-dir", str(data_dir)]).exit_code == 0
+    assert "how long does delivery take" in exported.read_text()
+    ask = runner.invoke(main, ["ask", "--data-dir", str(data_dir), "--model", "none", "what are your opening hours"])
+    assert ask.exit_code == 0 and "decision: answer" in ask.output and "9:00-18:00" in ask.output
+
+
+def test_kb_import_of_a_broken_file_changes_nothing(data_dir: Path, tmp_path: Path, fixture_set) -> None:
+    kb_path, _ = fixture_set
+    runner = CliRunner()
+    runner.invoke(main, ["kb", "import", str(kb_path), "--data-dir", str(data_dir)])
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(json.dumps({**KB[0], "answer": "changed"}) + "\n" + '{"id": "x", "lang": "en"\n')
+    result = runner.invoke(main, ["kb", "import", str(broken), "--data-dir", str(data_dir)])
+    assert result.exit_code == 1 and "nothing imported: broken.jsonl line 2" in result.output
+    export = runner.invoke(main, ["kb", "export", "--data-dir", str(data_dir)])
+    assert "changed" not in export.output and "3-5 business days" in export.output
