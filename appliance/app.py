@@ -101,7 +101,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        paths.ensure_data_dir(settings.data_dir)
         store = Store(settings.db_path)
         store.migrate()
         app.state.store = store

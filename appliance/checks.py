@@ -52,6 +52,19 @@ def check_llama() -> Check:
     return Check("llama.cpp", OK, detail)
 
 
+def check_sqlite() -> Check:
+    """FTS5 with the trigram tokenizer needs SQLite 3.34+; Python may be linked to an older one."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'trigram')")
+    except sqlite3.OperationalError as exc:
+        return Check("sqlite", FAIL, f"SQLite {sqlite3.sqlite_version} lacks FTS5 trigram search ({exc}); "
+                     "use a Python built with SQLite 3.34 or newer")
+    finally:
+        conn.close()
+    return Check("sqlite", OK, f"SQLite {sqlite3.sqlite_version} with FTS5 trigram search")
+
+
 def check_model(settings: Settings) -> Check:
     try:
         path = model_files.resolve(settings.model, settings.models_dirs)
@@ -139,6 +152,7 @@ def run_all(settings: Settings) -> list[Check]:
     return [
         check_python(),
         check_llama(),
+        check_sqlite(),
         check_model(settings),
         *check_data_dir(settings),
         check_database(settings),

@@ -45,7 +45,7 @@ def open_store(settings: settings_mod.Settings) -> Store:
     """The data directory's database, migrated, its knowledge base indexed (and the demo shop
     loaded when --demo)."""
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        paths.ensure_data_dir(settings.data_dir)
         store = Store(settings.db_path)
         store.migrate()
     except (DatabaseError, OSError) as exc:
@@ -82,7 +82,7 @@ def serve(**flags: Any) -> None:
 
     if settings.demo and not (settings.data_dir / settings_mod.SETTINGS_FILE).exists():
         # The demo's first run: give the shop a name (the owner can change it later).
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        paths.ensure_data_dir(settings.data_dir)
         settings_mod.write_file(settings.data_dir, {"shop_name": DEMO_SHOP_NAME})
         settings = load_settings(**flags)
     store = open_store(settings)

@@ -8,7 +8,6 @@ very path of a live chat. The metric names and definitions are those of shared/e
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,37 +35,25 @@ class Question:
 
 def read_questions(path: Path) -> list[Question]:
     out = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path.name} line {number}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EntryError(where, f"not valid JSON ({exc.msg})") from None
-            if not isinstance(data, dict) or not isinstance(data.get("query"), str):
-                raise EntryError(where, "expected an object with a text 'query'")
-            kind = data.get("kind") or ("in_scope" if data.get("gold") else "ood_oos")
-            if kind not in KINDS:
-                raise EntryError(where, f"kind must be one of {', '.join(KINDS)}")
-            if (kind == "in_scope") != bool(data.get("gold")):
-                raise EntryError(where, "in_scope questions need a gold entry id, others none")
-            out.append(Question(data["query"], data.get("gold"), kind))
+    for where, data in kb_formats.iter_jsonl(path.read_text(encoding="utf-8"), path.name):
+        if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+            raise EntryError(where, "expected an object with a text 'query'")
+        kind = data.get("kind") or ("in_scope" if data.get("gold") else "ood_oos")
+        if kind not in KINDS:
+            raise EntryError(where, f"kind must be one of {', '.join(KINDS)}")
+        if (kind == "in_scope") != bool(data.get("gold")):
+            raise EntryError(where, "in_scope questions need a gold entry id, others none")
+        out.append(Question(data["query"], data.get("gold"), kind))
     return out
 
 
 def read_markers(path: Path) -> dict[str, str]:
     """Entry id -> its unique reference code, when the knowledge base file has them."""
-    markers = {}
     if kb_formats.format_of(path.name) != "jsonl":
-        return markers
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            data = json.loads(line)
-            if data.get("marker"):
-                markers[str(data["id"])] = str(data["marker"])
-    return markers
+        return {}
+    return {str(data["id"]): str(data["marker"])
+            for _, data in kb_formats.iter_jsonl(path.read_text(encoding="utf-8"), path.name)
+            if isinstance(data, dict) and data.get("marker")}
 
 
 def load_kb(store: Store, kb_path: Path) -> int:

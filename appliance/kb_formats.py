@@ -22,7 +22,7 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from .kb import Entry, EntryError, check_unique
 from .textnorm import detect_language
@@ -64,16 +64,21 @@ def read_file(path: Path) -> list[Entry]:
     return parse(Path(path).read_bytes(), Path(path).name)
 
 
-def _jsonl(text: str, name: str) -> tuple[list[Entry], list[str]]:
-    entries, places = [], []
+def iter_jsonl(text: str, name: str) -> Iterable[tuple[str, Any]]:
+    """(where, object) for every non-blank line; a line that isn't JSON stops with its number."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{name} line {number}"
         try:
-            data = json.loads(line)
+            yield where, json.loads(line)
         except json.JSONDecodeError as exc:
             raise EntryError(where, f"not valid JSON ({exc.msg})") from None
+
+
+def _jsonl(text: str, name: str) -> tuple[list[Entry], list[str]]:
+    entries, places = [], []
+    for where, data in iter_jsonl(text, name):
         entries.append(Entry.from_dict(data, where))
         places.append(where)
     return entries, places

@@ -145,13 +145,7 @@ class ModelRuntime:
         if self._thread is None:
             return
         # Drop waiting jobs: their customers get the knowledge-base answer.
-        while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if job is not _STOP:
-                self._send(job, "error", ModelUnavailable("the appliance is shutting down"))
+        self._fail_waiting("the appliance is shutting down")
         try:
             self._queue.put(_STOP, timeout=timeout)
         except queue.Full:
@@ -278,7 +272,7 @@ class ModelRuntime:
             self.reason = _describe_load_error(self.path, exc)
             log.error("model not loaded, answering from the knowledge base only: %s", self.reason)
             self._settled.set()
-            self._fail_waiting()
+            self._fail_waiting(self.reason)
             return False
         self.load_seconds = round(time.monotonic() - started, 3)
         self.state = ModelState.READY
@@ -286,14 +280,15 @@ class ModelRuntime:
         self._settled.set()
         return True
 
-    def _fail_waiting(self) -> None:
+    def _fail_waiting(self, reason: str) -> None:
+        """Answer every waiting job with ModelUnavailable (its customer gets the owner's text)."""
         while True:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 return
             if job is not _STOP:
-                self._send(job, "error", ModelUnavailable(self.reason or "model failed"))
+                self._send(job, "error", ModelUnavailable(reason))
 
     def _generate(self, job: _Job) -> None:
         started = time.monotonic()

@@ -11,7 +11,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure(settings: Settings) -> None:
-    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    settings.logs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
     root = logging.getLogger()
     root.setLevel(level)

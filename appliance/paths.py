@@ -38,3 +38,10 @@ def templates_dir() -> Path:
 
 def demo_kb_path() -> Path:
     return package_dir() / "demo" / "bookshop.jsonl"
+
+
+def ensure_data_dir(data_dir: Path) -> None:
+    """Create the data directory and its parts, readable by the appliance's user only: it holds
+    customers' conversations and the secret."""
+    for d in (data_dir, data_dir / "backups", data_dir / "logs", data_dir / "models"):
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import kb_index
 from .db import Store
@@ -150,6 +151,10 @@ class RetrievalIndex:
     """The enabled entries' vectors in memory, kept in step with the database."""
 
     def __init__(self, store: Store, embedder: Embedder):
+        # Our matrix-vector products are small; a BLAS thread pool spinning on every core fights
+        # the embedder's OpenMP threads and the model's (on 2 cores: decision p95 100+ ms with
+        # the pool, 10 ms without). Process-wide, and idempotent.
+        threadpool_limits(limits=1, user_api="blas")
         self.store = store
         self.embedder = embedder
         self._lock = threading.Lock()

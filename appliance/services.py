@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from . import embedder as embedder_mod
 from .chat import ChatService, Clock

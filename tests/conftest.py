@@ -11,6 +11,7 @@ from litestar.testing import TestClient
 
 from appliance import model_files, paths
 from appliance.app import create_app
+from appliance.db import Store
 from appliance.settings import Settings
 
 
@@ -28,6 +29,15 @@ def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "data"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def store(data_dir: Path):
+    """A migrated database in the test's data directory."""
+    s = Store(data_dir / "appliance.db")
+    s.migrate()
+    yield s
+    s.close()
 
 
 @pytest.fixture

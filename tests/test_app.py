@@ -139,3 +139,13 @@ def test_templates_autoescape(client: TestClient) -> None:
         lang="en", dir="ltr", t=lambda k: k, token='"><script>alert(1)</script>', error=None)
     assert "<script>alert(1)</script>" not in html
     assert "&#34;&gt;&lt;script&gt;" in html or "&quot;&gt;&lt;script&gt;" in html
+
+
+def test_data_directory_layout_is_private(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "fresh", model="none")
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/healthz").status_code == 200
+    d = settings.data_dir
+    assert (d / "appliance.db").is_file() and (d / "secret.key").is_file()
+    for part in (d, d / "backups", d / "logs", d / "models"):
+        assert part.is_dir() and part.stat().st_mode & 0o777 == 0o700, part

@@ -7,14 +7,6 @@ from appliance import embedder, kb, kb_formats, paths
 from appliance.db import Store
 
 
-@pytest.fixture
-def store(data_dir: Path):
-    s = Store(data_dir / "appliance.db")
-    s.migrate()
-    yield s
-    s.close()
-
-
 def test_demo_bookshop_is_bilingual_and_large_enough() -> None:
     entries = kb_formats.read_file(paths.demo_kb_path())
     assert len(entries) >= 25

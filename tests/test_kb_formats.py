@@ -8,14 +8,6 @@ from appliance.db import Store
 from appliance.kb import EntryError
 
 
-@pytest.fixture
-def store(data_dir: Path):
-    s = Store(data_dir / "appliance.db")
-    s.migrate()
-    yield s
-    s.close()
-
-
 GOOD_CSV = (
     "id,title,questions,answer,lang,tags,enabled\n"
     'hours,Opening hours,"When are you open?\nAre you open on Friday?",We open 9-18 Saturday to Wednesday.,en,"hours, shop",true\n'
