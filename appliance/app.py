@@ -18,6 +18,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Response
 from litestar.datastructures import State
 from litestar.logging.config import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -25,7 +27,8 @@ from litestar.template import TemplateConfig
 from . import __version__, kb, logging_setup, model_files, paths, secret_key
 from .db import Store
 from .llm_runtime import ModelRuntime
-from .routes import admin_setup, health
+from .ratelimit import RateLimiter
+from .routes import admin_setup, health, public_api, widget
 from .services import build_chat
 from .settings import Settings
 
@@ -85,7 +88,11 @@ def _templates() -> TemplateConfig:
 
 
 def _security_headers(response: Response) -> Response:
+    # A page that sets its own CSP (the widget, framed by the shop's site) decides framing itself.
+    own_csp = "content-security-policy" in response.headers
     for name, value in SECURITY_HEADERS.items():
+        if own_csp and name == "x-frame-options":
+            continue
         response.headers.setdefault(name, value)
     return response
 
@@ -125,11 +132,13 @@ def create_app(
     return Litestar(
         route_handlers=[
             health.router,
+            public_api.make_router(settings),
+            widget.router,
             admin_setup.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],
-        state=State({"settings": settings, "clock": clock}),
+        state=State({"settings": settings, "clock": clock, "limiter": RateLimiter()}),
         template_config=_templates(),
         after_request=_security_headers,
         # Our handlers live on the root logger (logging_setup); Litestar's logger feeds them, and
@@ -139,7 +148,11 @@ def create_app(
             loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}},
             log_exceptions="always",
         ),
-        openapi_config=None,
+        # The public API is documented (JSON only: Swagger/ReDoc pages would load scripts from a CDN).
+        openapi_config=OpenAPIConfig(
+            title="Support appliance chat API", version=__version__, path="/api/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
         debug=False,
     )
 

@@ -9,6 +9,7 @@ answer fails.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -20,11 +21,16 @@ import anyio
 from .compose import Composer, Reply
 from .db import Store
 from .decide import Decider, Decision
+from .textnorm import normalize
 
 Clock = Callable[[], datetime]
 
 ANSWERED_KINDS = ("answer", "clarify")
 FOLLOW_UP_LOOKBACK = 3  # how many earlier decisions a follow-up question may lean on
+
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{6,19}$")
 
 
 class MessageRejected(ValueError):
@@ -54,29 +60,47 @@ class ChatService:
         self.clock = clock
         self.max_message_chars = max_message_chars
 
-    def start_conversation(self, *, lang: str = "", channel: str = "widget") -> str:
+    def start_conversation(self, *, lang: str = "", channel: str = "widget", visitor_id: str | None = None) -> str:
         conversation_id = secrets.token_urlsafe(16)
         now = self.clock().isoformat()
         with self.store.write() as db:
             db.execute(
-                "INSERT INTO conversations (id, lang, channel, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-                [conversation_id, lang, channel, now, now],
+                "INSERT INTO conversations (id, lang, channel, visitor_id, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [conversation_id, lang, channel, visitor_id, now, now],
             )
         return conversation_id
 
-    def previous_question(self, conversation_id: str) -> str | None:
+    def belongs_to(self, conversation_id: str, visitor_id: str) -> bool:
+        row = self.store.read().execute(
+            "SELECT 1 FROM conversations WHERE id = ? AND visitor_id = ?", [conversation_id, visitor_id]
+        ).fetchone()
+        return row is not None
+
+    def previous_question(self, conversation_id: str, before: int | None = None) -> str | None:
         """The last question the bot could place, for follow-ups ("and to Mashhad?")."""
         rows = self.store.read().execute(
             "SELECT d.kind, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
-            "WHERE d.conversation_id = ? ORDER BY d.id DESC LIMIT ?",
-            [conversation_id, FOLLOW_UP_LOOKBACK],
+            "WHERE d.conversation_id = ? AND d.message_id < ? ORDER BY d.id DESC LIMIT ?",
+            [conversation_id, before if before is not None else 2**62, FOLLOW_UP_LOOKBACK],
         ).fetchall()
         for row in rows:
             if row["kind"] in ANSWERED_KINDS:
                 return row["text"]
         return None
 
-    def _accept(self, conversation_id: str, text: str) -> int:
+    def message_by_client_id(self, conversation_id: str, client_id: str | None) -> int | None:
+        if not client_id:
+            return None
+        row = self.store.read().execute("SELECT id FROM messages WHERE conversation_id = ? AND client_id = ?",
+                                        [conversation_id, client_id]).fetchone()
+        return row[0] if row else None
+
+    def accept(self, conversation_id: str, text: str, client_id: str | None = None) -> tuple[int, bool]:
+        """Store the customer's message before anything else happens to it.
+
+        Returns (message id, True if this exact message was already stored: a retried send).
+        """
         text = text.strip()
         if not text:
             raise MessageRejected("empty", "the message is empty")
@@ -87,16 +111,26 @@ class ChatService:
         with self.store.write() as db:
             if db.execute("SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone() is None:
                 raise MessageRejected("no_conversation", "unknown conversation")
+            if client_id:
+                row = db.execute("SELECT id FROM messages WHERE conversation_id = ? AND client_id = ?",
+                                 [conversation_id, client_id]).fetchone()
+                if row:
+                    return row[0], True
             cursor = db.execute(
-                "INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'customer', ?, ?)",
-                [conversation_id, text, now],
+                "INSERT INTO messages (conversation_id, role, text, client_id, created_at) "
+                "VALUES (?, 'customer', ?, ?, ?)",
+                [conversation_id, text, client_id, now],
             )
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [now, conversation_id])
-            return cursor.lastrowid
+            return cursor.lastrowid, False
 
     async def reply(self, conversation_id: str, text: str) -> Turn:
-        message_id = self._accept(conversation_id, text)
-        previous = self.previous_question(conversation_id)
+        message_id, _ = self.accept(conversation_id, text)
+        return await self.answer(conversation_id, message_id, text)
+
+    async def answer(self, conversation_id: str, message_id: int, text: str) -> Turn:
+        """Decide and reply to a stored customer message."""
+        previous = self.previous_question(conversation_id, before=message_id)
         started = time.perf_counter()
         # Embedding and scoring are CPU work: off the event loop.
         decision = await anyio.to_thread.run_sync(
@@ -107,7 +141,7 @@ class ChatService:
 
     async def choose(self, conversation_id: str, entry_id: str, label: str) -> Turn:
         """The customer picked one of the clarifying choices."""
-        message_id = self._accept(conversation_id, label)
+        message_id, _ = self.accept(conversation_id, label)
         started = time.perf_counter()
         decision = self.decider.answer_with(entry_id, label)
         if decision is None:
@@ -115,6 +149,82 @@ class ChatService:
         decision_ms = (time.perf_counter() - started) * 1000
         reply = await self.composer.compose(decision, label)
         return self._record(conversation_id, message_id, decision, reply, decision_ms)
+
+    async def handoff(self, conversation_id: str, label: str, lang: str) -> Turn:
+        """The customer pressed "talk to a person": escalate whatever the knowledge base says."""
+        message_id, _ = self.accept(conversation_id, label)
+        decision = Decision("escalate", "asked_for_person", lang, label)
+        reply = await self.composer.compose(decision, label)
+        return self._record(conversation_id, message_id, decision, reply, 0.0)
+
+    def history(self, conversation_id: str, after: int = 0) -> list[dict]:
+        """The conversation as the customer sees it, with sources and choices of bot replies."""
+        db = self.store.read()
+        rows = db.execute(
+            "SELECT m.id, m.role, m.text, m.created_at, m.client_id, d.kind, d.reason, d.entry_ids "
+            "FROM messages m LEFT JOIN decisions d ON d.reply_id = m.id "
+            "WHERE m.conversation_id = ? AND m.id > ? ORDER BY m.id",
+            [conversation_id, after],
+        ).fetchall()
+        titles = {r[0]: r[1] for r in db.execute("SELECT id, title FROM kb_entries")}
+        out = []
+        for r in rows:
+            item = {"id": r["id"], "role": r["role"], "text": r["text"], "created_at": r["created_at"]}
+            if r["client_id"]:
+                item["client_id"] = r["client_id"]
+            if r["kind"]:
+                refs = [{"id": e, "title": titles.get(e, "")} for e in json.loads(r["entry_ids"])]
+                item["kind"] = r["kind"]
+                item["reason"] = r["reason"]
+                item["sources" if r["kind"] == "answer" else "choices"] = refs
+            out.append(item)
+        return out
+
+    def reply_to(self, message_id: int) -> dict | None:
+        """The bot's reply to a stored customer message, if it has one (for retried sends)."""
+        row = self.store.read().execute(
+            "SELECT reply_id, conversation_id FROM decisions WHERE message_id = ?", [message_id]).fetchone()
+        if row is None or row["reply_id"] is None:
+            return None
+        items = self.history(row["conversation_id"], after=row["reply_id"] - 1)
+        return items[0] if items else None
+
+    def set_contact(self, conversation_id: str, email: str = "", phone: str = "") -> None:
+        """A way to reach the customer (optional; validated; at least one when called)."""
+        email = email.strip()
+        phone = normalize(phone).replace(" ", "")  # Persian digits -> ASCII
+        if not email and not phone:
+            raise MessageRejected("no_contact", "give an e-mail address or a phone number")
+        if email and (len(email) > 254 or not _EMAIL.match(email)):
+            raise MessageRejected("bad_email", "that e-mail address doesn't look right")
+        if phone and not _PHONE.match(phone):
+            raise MessageRejected("bad_phone", "that phone number doesn't look right")
+        with self.store.write() as db:
+            db.execute("UPDATE conversations SET contact_email = ?, contact_phone = ?, updated_at = ? "
+                       "WHERE id = ?", [email, phone, self.clock().isoformat(), conversation_id])
+
+    def rate(self, conversation_id: str, satisfied: bool, comment: str = "") -> None:
+        comment = comment.strip()
+        if len(comment) > self.max_message_chars:
+            raise MessageRejected("too_long", "the comment is too long")
+        with self.store.write() as db:
+            db.execute("UPDATE conversations SET rating = ?, rating_comment = ?, updated_at = ? WHERE id = ?",
+                       [int(satisfied), comment, self.clock().isoformat(), conversation_id])
+
+    def mark_seen(self, conversation_id: str, message_id: int) -> None:
+        with self.store.write() as db:
+            db.execute("UPDATE conversations SET visitor_seen_message_id = max(visitor_seen_message_id, ?) "
+                       "WHERE id = ?", [message_id, conversation_id])
+
+    def summary(self, conversation_id: str) -> dict:
+        """Status, contact, rating and unread count (owner replies the visitor hasn't seen)."""
+        db = self.store.read()
+        row = db.execute("SELECT status, lang, contact_email, contact_phone, rating, visitor_seen_message_id "
+                         "FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+        unread = db.execute("SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'owner' "
+                            "AND id > ?", [conversation_id, row["visitor_seen_message_id"]]).fetchone()[0]
+        return {"status": row["status"], "lang": row["lang"], "has_contact": bool(row["contact_email"] or row["contact_phone"]),
+                "rated": row["rating"] is not None, "unread": unread}
 
     def _record(self, conversation_id: str, message_id: int, decision: Decision, reply: Reply,
                 decision_ms: float) -> Turn:
@@ -137,7 +247,10 @@ class ChatService:
                  json.dumps(scores, ensure_ascii=False), decision.query, decision.lang,
                  reply.composed_by, round(decision_ms, 3), now],
             ).lastrowid
-            status = "waiting" if decision.kind == "escalate" else "open"
-            db.execute("UPDATE conversations SET status = ?, lang = ?, updated_at = ? WHERE id = ?",
-                       [status, decision.lang, now, conversation_id])
+            # An escalated conversation stays with the owner until they answer it, even if the
+            # bot answers another question in the meantime.
+            db.execute(
+                "UPDATE conversations SET status = CASE WHEN ? THEN 'waiting' "
+                "WHEN status = 'waiting' THEN 'waiting' ELSE 'open' END, lang = ?, updated_at = ? WHERE id = ?",
+                [decision.kind == "escalate", decision.lang, now, conversation_id])
         return Turn(message_id, reply_id, decision_id, decision, reply, decision_ms)

@@ -122,8 +122,9 @@ class Reply:
 
 class Composer:
     def __init__(self, llm: Any, *, phrase_with_model: bool, model_languages: tuple[str, ...],
-                 shop_name: str = "", max_tokens: int = 200):
+                 shop_name: str = "", max_tokens: int = 200, typical_reply_time: str = ""):
         self.llm = llm
+        self.typical_reply_time = typical_reply_time
         self.phrase_with_model = phrase_with_model
         self.model_languages = model_languages
         self.shop_name = shop_name
@@ -144,7 +145,9 @@ class Composer:
             return Reply(self._t(lang, f"bot.{decision.kind}"), "template")
         key = {"asked_for_person": "bot.escalate.person", "upset": "bot.escalate.upset"}.get(
             decision.reason, "bot.escalate.unknown")
-        return Reply(self._t(lang, key), "template")
+        when = self.typical_reply_time or i18n.t(lang, "bot.reply_time.default")
+        text = f"{self._t(lang, key)} {i18n.t(lang, 'bot.reply_time').format(when=when)}"
+        return Reply(text, "template")
 
     def owner_text(self, decision: Decision) -> str:
         entry = decision.entries[0]

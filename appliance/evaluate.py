@@ -16,6 +16,7 @@ from typing import Any
 from . import embedder as embedder_mod
 from . import kb, kb_formats
 from .app import build_runtime, utc_now
+from .chat import MessageRejected
 from .db import Store
 from .kb import EntryError
 from .llm_runtime import ModelRuntime
@@ -81,6 +82,7 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
     oos = [r for r in rows if r["kind"] != "in_scope"]
     answered = [r for r in rows if r["decision"] == "answer"]
     escalated = [r for r in rows if r["decision"] == "escalate"]
+    latencies = [r["latency_ms"] for r in rows if not r["reason"].startswith("rejected")]
     m: dict[str, Any] = {
         "questions": len(rows),
         "in_scope": len(ins),
@@ -105,8 +107,8 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
         "answer_rate": _ratio(len(answered), len(rows)),
         "escalate_rate": _ratio(len(escalated), len(rows)),
         "small_talk_rate": _ratio(sum(r["decision"] not in {"answer", "clarify", "escalate"} for r in rows), len(rows)),
-        "latency_p50_ms": round(_percentile([r["latency_ms"] for r in rows], 0.5), 2),
-        "latency_p95_ms": round(_percentile([r["latency_ms"] for r in rows], 0.95), 2),
+        "latency_p50_ms": round(_percentile(latencies, 0.5), 2),
+        "latency_p95_ms": round(_percentile(latencies, 0.95), 2),
     }
     if with_llm:
         answered_in = [r for r in answered if r["kind"] == "in_scope"]
@@ -139,7 +141,15 @@ async def _run(settings: Settings, kb_path: Path, questions: list[Question], wit
             await chat.reply(warm, text)
         rows = []
         for i, q in enumerate(questions):
-            turn = await chat.reply(chat.start_conversation(channel="eval"), q.query)
+            try:
+                turn = await chat.reply(chat.start_conversation(channel="eval"), q.query)
+            except MessageRejected as exc:
+                # The chat refuses it (empty, too long) before deciding: nothing is answered.
+                rows.append({"query": q.query, "gold": q.gold, "kind": q.kind, "decision": "escalate",
+                             "reason": f"rejected:{exc.code}", "entries": [], "ranking": [],
+                             "confidence": None, "latency_ms": 0.0, "reply": str(exc),
+                             "composed_by": "template"})
+                continue
             rows.append({
                 "query": q.query, "gold": q.gold, "kind": q.kind,
                 "decision": turn.decision.kind, "reason": turn.decision.reason,

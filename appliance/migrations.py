@@ -169,3 +169,30 @@ def m0002_kb_index_and_conversations(db: Database) -> None:
     )
     db.execute("CREATE INDEX decisions_conversation ON decisions(conversation_id)")
     db.execute("CREATE INDEX decisions_created ON decisions(created_at)")
+
+
+@MIGRATIONS(name="0003_visitors_and_widget")
+def m0003_visitors_and_widget(db: Database) -> None:
+    # A visitor is a browser (or an integration) holding a token; only its SHA-256 is stored.
+    db.execute(
+        """
+        CREATE TABLE visitors (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            ip_hash TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("ALTER TABLE conversations ADD COLUMN visitor_id TEXT REFERENCES visitors(id) ON DELETE CASCADE")
+    db.execute("ALTER TABLE conversations ADD COLUMN contact_email TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE conversations ADD COLUMN contact_phone TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE conversations ADD COLUMN rating INTEGER")  # 1 satisfied, 0 not
+    db.execute("ALTER TABLE conversations ADD COLUMN rating_comment TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE conversations ADD COLUMN visitor_seen_message_id INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX conversations_visitor ON conversations(visitor_id, updated_at)")
+    # The widget names each message it sends, so a retried send can't store it twice.
+    db.execute("ALTER TABLE messages ADD COLUMN client_id TEXT")
+    db.execute("CREATE UNIQUE INDEX messages_client_id ON messages(conversation_id, client_id) "
+               "WHERE client_id IS NOT NULL")

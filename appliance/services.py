@@ -29,5 +29,6 @@ def build_chat(settings: Settings, store: Store, llm: Any, clock: Clock, *,
         model_languages=settings.model_languages,
         shop_name=settings.shop_name,
         max_tokens=settings.max_reply_tokens,
+        typical_reply_time=settings.typical_reply_time,
     )
     return ChatService(store, decider, composer, clock, max_message_chars=settings.max_message_chars)

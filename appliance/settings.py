@@ -96,8 +96,21 @@ class Settings:
         default=0.0,
     )
 
+    # Widget
+    widget_color: str = _doc("Accent colour of the chat widget (#rrggbb).", default="#0b6e4f")
+    show_sources: bool = _doc("Show 'from: <entry title>' under the bot's answers.", default=True)
+    privacy_policy_url: str = _doc("Link to the shop's privacy policy, shown in the widget.", default="")
+    typical_reply_time: str = _doc(
+        "When the owner usually replies, told to customers on escalation (empty: a working day).",
+        default="",
+    )
+
     # Limits
     max_message_chars: int = _doc("Longest customer message accepted, in characters.", default=2000)
+    visitor_messages_per_minute: int = _doc("Messages one visitor may send a minute.", default=12)
+    ip_messages_per_minute: int = _doc("Messages one IP address may send a minute.", default=40)
+    ip_conversations_per_day: int = _doc("Conversations one IP address may start a day.", default=60)
+    max_request_bytes: int = _doc("Largest request body the public API accepts, in bytes.", default=16384)
 
     # Operations
     log_level: str = _doc("Log level: debug, info, warning, error.", default="info")

@@ -72,4 +72,4 @@ def setup_submit(
     return _page("admin/setup_done.html", language)
 
 
-router = Router(path="/admin", route_handlers=[setup_form, setup_submit])
+router = Router(path="/admin", route_handlers=[setup_form, setup_submit], include_in_schema=False)

@@ -1,0 +1,308 @@
+"""The public chat API (/api/v1): what the widget uses, and what integrations may use.
+
+Trust boundary: anyone on the internet. A visitor proves who they are with the bearer token
+they were given when their first conversation started, and sees only their own conversations
+(anything else is a 404, never a 403, so ids can't be probed). Every unsafe call is rate limited
+per visitor and per IP before it reaches the pipeline or the model; bodies are size-capped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+
+from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.exceptions import HTTPException
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from .. import i18n, visitors
+from ..chat import ChatService, MessageRejected
+from ..settings import Settings
+
+DAY = 86_400
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(HTTPException):
+    """An error with a stable code the widget translates, and a message for integrators."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(status_code=status, detail=message, headers=headers, extra={"code": code})
+
+
+@dataclass
+class StartRequest:
+    lang: str = ""
+
+
+@dataclass
+class MessageRequest:
+    text: str
+    client_id: str | None = None
+
+
+@dataclass
+class ChoiceRequest:
+    entry_id: str
+    label: str = ""
+
+
+@dataclass
+class HandoffRequest:
+    lang: str = ""
+
+
+@dataclass
+class ContactRequest:
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass
+class RatingRequest:
+    satisfied: bool
+    comment: str = ""
+
+
+@dataclass
+class SeenRequest:
+    message_id: int
+
+
+def _state(request: Request) -> tuple[Settings, ChatService]:
+    return request.app.state.settings, request.app.state.chat
+
+
+def _ip(request: Request) -> str:
+    return visitors.client_ip(request, request.app.state.settings.trusted_proxies)
+
+
+def _limit(request: Request, key: str, limit: int, window_s: int) -> None:
+    retry = request.app.state.limiter.hit(key, limit, window_s)
+    if retry is not None:
+        raise ApiError(429, "rate_limited", "too many requests; try again shortly",
+                       headers={"retry-after": str(int(retry))})
+
+
+def _visitor(request: Request) -> str:
+    visitor_id = visitors.find(request.app.state.store, visitors.bearer(request))
+    if visitor_id is None:
+        raise ApiError(401, "unknown_visitor", "missing or unknown visitor token",
+                       headers={"www-authenticate": "Bearer"})
+    return visitor_id
+
+
+def _conversation(request: Request, conversation_id: str) -> str:
+    visitor_id = _visitor(request)
+    _, chat = _state(request)
+    if not chat.belongs_to(conversation_id, visitor_id):
+        raise ApiError(404, "no_conversation", "no such conversation")
+    return visitor_id
+
+
+def _limit_message(request: Request, visitor_id: str) -> None:
+    settings, _ = _state(request)
+    _limit(request, f"msg:v:{visitor_id}", settings.visitor_messages_per_minute, 60)
+    _limit(request, f"msg:ip:{_ip(request)}", settings.ip_messages_per_minute, 60)
+
+
+def _rejected(exc: MessageRejected) -> ApiError:
+    return ApiError(404 if exc.code in {"no_conversation", "no_entry"} else 422, exc.code, str(exc))
+
+
+def _event(name: str, data: dict[str, Any]) -> ServerSentEventMessage:
+    return ServerSentEventMessage(event=name, data=json.dumps(data, ensure_ascii=False))
+
+
+def _turn_events(turn: Any, settings: Settings) -> list[ServerSentEventMessage]:
+    reply = turn.reply
+    done = {
+        "reply_id": turn.reply_id,
+        "kind": turn.decision.kind,
+        "reason": turn.decision.reason,
+        "lang": turn.decision.lang,
+        "composed_by": reply.composed_by,
+        "sources": reply.sources if settings.show_sources else [],
+        "choices": reply.choices,
+        "handoff": turn.decision.kind == "escalate",
+    }
+    # The reply is complete and checked before it is sent (see compose.py): it goes out in
+    # pieces as it is written to the stream, never as unchecked model tokens.
+    pieces = [_event("delta", {"text": piece}) for piece in _pieces(reply.text)]
+    return [*pieces, _event("done", done)]
+
+
+def _pieces(text: str, size: int = 48) -> list[str]:
+    """The text in pieces of about ``size`` characters, cut after whitespace; joined, exactly the text."""
+    out: list[str] = []
+    for word in re.findall(r"\s*\S+\s*|\s+", text):
+        if out and len(out[-1]) < size:
+            out[-1] += word
+        else:
+            out.append(word)
+    return out
+
+
+def _stream(events: AsyncIterator[ServerSentEventMessage]) -> ServerSentEvent:
+    return ServerSentEvent(events, headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+
+
+@post("/conversations", status_code=201, summary="Start a conversation",
+      description="Creates a visitor (or reuses the one whose bearer token is sent) and a conversation. "
+                  "Keep `visitor_token`: it is shown once and is the only key to these conversations.")
+async def start(request: Request, data: JSONBody[StartRequest]) -> dict[str, Any]:
+    settings, chat = _state(request)
+    ip = _ip(request)
+    _limit(request, f"conv:ip:{ip}", settings.ip_conversations_per_day, DAY)
+    token = visitors.bearer(request)
+    visitor_id = visitors.find(request.app.state.store, token)
+    now = request.app.state.clock().isoformat()
+    if visitor_id is None:
+        visitor_id, token = visitors.create(
+            request.app.state.store, visitors.ip_hash(request.app.state.secret, ip), now)
+    lang = data.lang if data.lang in i18n.LANGUAGES else ""
+    conversation_id = chat.start_conversation(lang=lang, visitor_id=visitor_id)
+    shown = lang or settings.default_language
+    shop = settings.shop_name or i18n.t(shown, "bot.the_shop")
+    return {
+        "conversation_id": conversation_id,
+        "visitor_token": token,
+        "greeting": i18n.t(shown, "bot.greeting").format(shop=shop),
+        "disclosure": i18n.t(shown, "widget.disclosure").format(shop=shop),
+    }
+
+
+@get("/conversations", summary="The visitor's conversations")
+async def list_conversations(request: Request) -> dict[str, Any]:
+    visitor_id = _visitor(request)
+    rows = request.app.state.store.read().execute(
+        "SELECT id, status, updated_at FROM conversations WHERE visitor_id = ? ORDER BY updated_at DESC LIMIT 50",
+        [visitor_id],
+    ).fetchall()
+    chat: ChatService = request.app.state.chat
+    return {"conversations": [{"id": r["id"], "status": r["status"], "updated_at": r["updated_at"],
+                               "unread": chat.summary(r["id"])["unread"]} for r in rows]}
+
+
+@get("/conversations/{conversation_id:str}/messages", summary="Conversation history")
+async def history(request: Request, conversation_id: FromPath[str], after: FromQuery[int] = 0) -> dict[str, Any]:
+    _conversation(request, conversation_id)
+    _, chat = _state(request)
+    return {"messages": chat.history(conversation_id, after), **chat.summary(conversation_id)}
+
+
+@post("/conversations/{conversation_id:str}/messages", status_code=200, summary="Send a message; the reply streams back",
+      description="Server-sent events: `accepted` (the message is stored), `delta` (reply text), "
+                  "`done` (decision, sources, choices), or `error`. Send a `client_id` to make "
+                  "retries safe: the same id is stored once and gets the same reply.")
+async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[MessageRequest]) -> ServerSentEvent:
+    visitor_id = _conversation(request, conversation_id)
+    settings, chat = _state(request)
+    if data.client_id is not None and not (0 < len(data.client_id) <= 64):
+        raise ApiError(422, "bad_client_id", "client_id must be 1 to 64 characters")
+    if chat.message_by_client_id(conversation_id, data.client_id) is None:
+        _limit_message(request, visitor_id)  # a retry of a stored message costs nothing
+    try:
+        message_id, duplicate = chat.accept(conversation_id, data.text, data.client_id)
+    except MessageRejected as exc:
+        raise _rejected(exc) from None
+
+    async def events() -> AsyncIterator[ServerSentEventMessage]:
+        yield _event("accepted", {"message_id": message_id, "duplicate": duplicate})
+        if duplicate:
+            earlier = chat.reply_to(message_id)
+            if earlier is not None:
+                yield _event("delta", {"text": earlier["text"]})
+                yield _event("done", {"reply_id": earlier["id"], "kind": earlier.get("kind"),
+                                      "sources": earlier.get("sources", []) if settings.show_sources else [],
+                                      "choices": earlier.get("choices", []), "replayed": True,
+                                      "handoff": earlier.get("kind") == "escalate"})
+                return
+        try:
+            turn = await chat.answer(conversation_id, message_id, data.text)
+        except Exception:  # the message is stored; the owner sees it even if the bot failed
+            log.exception("reply failed")
+            yield _event("error", {"code": "reply_failed", "message": "the reply failed; your message was kept"})
+            return
+        for event in _turn_events(turn, settings):
+            yield event
+
+    return _stream(events())
+
+
+@post("/conversations/{conversation_id:str}/choices", status_code=200, summary="Pick one of the clarifying choices")
+async def choose(request: Request, conversation_id: FromPath[str], data: JSONBody[ChoiceRequest]) -> ServerSentEvent:
+    visitor_id = _conversation(request, conversation_id)
+    settings, chat = _state(request)
+    _limit_message(request, visitor_id)
+    try:
+        turn = await chat.choose(conversation_id, data.entry_id, data.label or data.entry_id)
+    except MessageRejected as exc:
+        raise _rejected(exc) from None
+
+    async def events() -> AsyncIterator[ServerSentEventMessage]:
+        yield _event("accepted", {"message_id": turn.message_id, "duplicate": False})
+        for event in _turn_events(turn, settings):
+            yield event
+
+    return _stream(events())
+
+
+@post("/conversations/{conversation_id:str}/handoff", status_code=200, summary="Ask for a person")
+async def handoff(request: Request, conversation_id: FromPath[str], data: JSONBody[HandoffRequest]) -> dict[str, Any]:
+    visitor_id = _conversation(request, conversation_id)
+    settings, chat = _state(request)
+    _limit_message(request, visitor_id)
+    lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
+    turn = await chat.handoff(conversation_id, i18n.t(lang, "widget.person_label"), lang)
+    return {"message_id": turn.message_id, "reply_id": turn.reply_id, "text": turn.reply.text, "handoff": True}
+
+
+@post("/conversations/{conversation_id:str}/contact", status_code=200, summary="Leave an e-mail address or phone number")
+async def contact(request: Request, conversation_id: FromPath[str], data: JSONBody[ContactRequest]) -> dict[str, bool]:
+    visitor_id = _conversation(request, conversation_id)
+    _limit(request, f"contact:v:{visitor_id}", 10, 3600)
+    try:
+        request.app.state.chat.set_contact(conversation_id, data.email, data.phone)
+    except MessageRejected as exc:
+        raise _rejected(exc) from None
+    return {"saved": True}
+
+
+@post("/conversations/{conversation_id:str}/rating", status_code=200, summary="Rate the conversation")
+async def rate(request: Request, conversation_id: FromPath[str], data: JSONBody[RatingRequest]) -> dict[str, bool]:
+    visitor_id = _conversation(request, conversation_id)
+    _limit(request, f"rate:v:{visitor_id}", 10, 3600)
+    try:
+        request.app.state.chat.rate(conversation_id, data.satisfied, data.comment)
+    except MessageRejected as exc:
+        raise _rejected(exc) from None
+    return {"saved": True}
+
+
+@post("/conversations/{conversation_id:str}/seen", status_code=200, summary="Mark replies as read")
+async def seen(request: Request, conversation_id: FromPath[str], data: JSONBody[SeenRequest]) -> dict[str, bool]:
+    _conversation(request, conversation_id)
+    request.app.state.chat.mark_seen(conversation_id, data.message_id)
+    return {"saved": True}
+
+
+def _error_response(request: Request, exc: HTTPException) -> Response:
+    code = (exc.extra or {}).get("code") if isinstance(exc.extra, dict) else None
+    body = {"error": code or ("bad_request" if exc.status_code == 400 else "error"), "message": exc.detail}
+    return Response(body, status_code=exc.status_code, headers=exc.headers or {})
+
+
+def make_router(settings: Settings) -> Router:
+    return Router(
+        path="/api/v1",
+        route_handlers=[start, list_conversations, history, send, choose, handoff, contact, rate, seen],
+        request_max_body_size=settings.max_request_bytes,
+        exception_handlers={HTTPException: _error_response},
+        tags=["chat"],
+    )

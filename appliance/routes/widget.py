@@ -1,0 +1,59 @@
+"""The chat widget's page (/widget), shown in an iframe on the shop's website.
+
+The iframe isolates the chat from the shop page's CSS and scripts. Its CSP lets only the shop's
+configured sites (``allowed_origins``) frame it; everything it loads comes from the appliance.
+"""
+
+from __future__ import annotations
+
+import re
+
+from litestar import Request, Router, get
+from litestar.params import FromQuery
+from litestar.response import Template
+
+from .. import __version__, i18n
+
+WIDGET_VERSION = "1.0.0"
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?$")
+
+
+def widget_csp(allowed_origins: tuple[str, ...]) -> str:
+    origins = " ".join(o for o in allowed_origins if _ORIGIN.match(o))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'none'; base-uri 'none'; object-src 'none'; "
+        f"frame-ancestors 'self' {origins}".strip()
+    )
+
+
+def strings(lang: str, shop: str) -> dict[str, str]:
+    return {key[len("widget."):]: i18n.t(lang, key).format(shop=shop)
+            for key in i18n.STRINGS if key.startswith("widget.")}
+
+
+@get("/widget", sync_to_thread=False, include_in_schema=False)
+def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuery[str] = "") -> Template:
+    settings = request.app.state.settings
+    chosen = i18n.choose(lang if lang in i18n.LANGUAGES else None,
+                         request.headers.get("accept-language"), settings.default_language)
+    shop = settings.shop_name or i18n.t(chosen, "bot.the_shop")
+    colour = color if _COLOUR.match(color) else settings.widget_color
+    return Template(
+        template_name="widget.html",
+        context={
+            **i18n.context(chosen),
+            "shop": shop,
+            "colour": colour if _COLOUR.match(colour) else "#0b6e4f",
+            "privacy_url": settings.privacy_policy_url if settings.privacy_policy_url.startswith(("https://", "http://")) else "",
+            "strings": strings(chosen, shop),
+            "greeting": i18n.t(chosen, "bot.greeting").format(shop=shop),
+            "version": WIDGET_VERSION,
+            "app_version": __version__,
+        },
+        headers={"content-security-policy": widget_csp(settings.allowed_origins), "cache-control": "no-store"},
+    )
+
+
+router = Router(path="/", route_handlers=[widget_page])

@@ -1,0 +1,337 @@
+/* The chat inside the widget iframe. No framework, no build step; talks to /api/v1 only.
+ * Text from customers, the bot and the owner is only ever inserted with textContent. */
+(function () {
+  "use strict";
+  var S = JSON.parse(document.getElementById("strings").textContent);
+  var LANG = document.body.dataset.lang;
+  var KEY = "appliance.chat.v1";
+  var log = document.getElementById("log");
+  var form = document.getElementById("compose");
+  var input = document.getElementById("text");
+  var sendBtn = document.getElementById("send");
+  var statusEl = document.getElementById("status");
+  var state = load();
+  var busy = false;
+  var lastId = 0;
+  var rated = false;
+  var contactShown = false;
+
+  document.documentElement.style.setProperty("--accent", document.body.dataset.colour);
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { return {}; }
+  }
+  function save() {
+    try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* private mode: session only */ }
+  }
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  function scroll() { log.scrollTop = log.scrollHeight; }
+  function showStatus(text) { statusEl.textContent = text || ""; statusEl.hidden = !text; }
+  function tell(message) { try { parent.postMessage(message, "*"); } catch (e) { /* not framed */ } }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  function api(method, path, body) {
+    var headers = { "Accept": "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (state.token) headers["Authorization"] = "Bearer " + state.token;
+    return fetch("/api/v1" + path, { method: method, headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit" });
+  }
+
+  function bubble(role, text, extra) {
+    var node = el("div", "msg " + role);
+    node.setAttribute("dir", "auto");
+    if (role === "owner") node.appendChild(el("span", "who", S.owner));
+    var p = el("p", null, text);
+    node.appendChild(p);
+    if (extra && extra.sources && extra.sources.length) {
+      node.appendChild(el("p", "sources", S.from + " " + extra.sources.map(function (s) { return s.title; }).join("، ")));
+    }
+    log.appendChild(node);
+    scroll();
+    return node;
+  }
+
+  function choices(list) {
+    var box = el("div", "choices");
+    list.forEach(function (c) {
+      var b = el("button", null, c.title);
+      b.type = "button";
+      b.addEventListener("click", function () { box.remove(); pick(c); });
+      box.appendChild(b);
+    });
+    var none = el("button", null, S.none_of_these);
+    none.type = "button";
+    none.addEventListener("click", function () { box.remove(); handoff(); });
+    box.appendChild(none);
+    log.appendChild(box);
+    scroll();
+  }
+
+  function contactForm() {
+    if (contactShown) return;
+    contactShown = true;
+    var box = el("form", "contact");
+    box.appendChild(el("strong", null, S["contact.title"]));
+    var emailLabel = el("label", null, S["contact.email"]);
+    var email = el("input");
+    email.type = "email"; email.id = "contact-email"; email.autocomplete = "email"; email.dir = "ltr";
+    emailLabel.htmlFor = email.id;
+    var phoneLabel = el("label", null, S["contact.phone"]);
+    var phone = el("input");
+    phone.type = "tel"; phone.id = "contact-phone"; phone.autocomplete = "tel"; phone.dir = "ltr";
+    phoneLabel.htmlFor = phone.id;
+    var save = el("button", null, S["contact.save"]);
+    save.type = "submit";
+    var note = el("p", "note");
+    [emailLabel, email, phoneLabel, phone, save, note].forEach(function (n) { box.appendChild(n); });
+    box.addEventListener("submit", function (e) {
+      e.preventDefault();
+      save.disabled = true;
+      api("POST", "/conversations/" + state.conversation + "/contact", { email: email.value, phone: phone.value })
+        .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
+        .then(function (res) {
+          save.disabled = false;
+          if (res.ok) { box.replaceWith(el("p", "sources", S["contact.saved"])); }
+          else { note.textContent = res.body.message || ""; }
+        })
+        .catch(function () { save.disabled = false; note.textContent = S["error.network"]; });
+    });
+    log.appendChild(box);
+    scroll();
+  }
+
+  function rating() {
+    if (rated || !state.conversation) return;
+    rated = true;
+    var box = el("div", "rating");
+    box.appendChild(el("span", null, S["rate.question"]));
+    [["rate.yes", true], ["rate.no", false]].forEach(function (pair) {
+      var b = el("button", null, S[pair[0]]);
+      b.type = "button";
+      b.addEventListener("click", function () { sendRating(box, pair[1]); });
+      box.appendChild(b);
+    });
+    log.appendChild(box);
+    scroll();
+  }
+
+  function sendRating(box, satisfied) {
+    box.replaceChildren(el("span", null, S["rate.thanks"]));
+    var post = function (comment) {
+      return api("POST", "/conversations/" + state.conversation + "/rating", { satisfied: satisfied, comment: comment || "" });
+    };
+    post("");
+    if (!satisfied) {
+      var comment = el("textarea");
+      comment.setAttribute("aria-label", S["rate.comment"]);
+      comment.placeholder = S["rate.comment"];
+      comment.rows = 2;
+      comment.maxLength = 2000;
+      var ok = el("button", null, S.send);
+      ok.type = "button";
+      ok.addEventListener("click", function () { post(comment.value); comment.remove(); ok.remove(); });
+      box.appendChild(comment);
+      box.appendChild(ok);
+    }
+  }
+
+  function ensureConversation() {
+    if (state.conversation) return Promise.resolve();
+    return api("POST", "/conversations", { lang: LANG }).then(function (r) {
+      if (r.status === 429) throw { rate: true, retry: r.headers.get("Retry-After") };
+      if (!r.ok) throw { http: r.status };
+      return r.json();
+    }).then(function (body) {
+      state.token = body.visitor_token;
+      state.conversation = body.conversation_id;
+      save();
+    });
+  }
+
+  /* Read a text/event-stream body from fetch() (EventSource can't POST). */
+  function readEvents(response, onEvent) {
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = "";
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) return;
+        buffer += decoder.decode(chunk.value, { stream: true });
+        var parts = buffer.split(/\r?\n\r?\n/);
+        buffer = parts.pop();
+        parts.forEach(function (block) {
+          var name = "message", data = "";
+          block.split(/\r?\n/).forEach(function (line) {
+            if (line.indexOf("event:") === 0) name = line.slice(6).trim();
+            else if (line.indexOf("data:") === 0) data += line.slice(5).trim();
+          });
+          if (data) onEvent(name, JSON.parse(data));
+        });
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function streamReply(path, body, mine) {
+    var typing = el("div", "typing", S.typing);
+    log.appendChild(typing);
+    scroll();
+    var reply = null, text = "";
+    return api("POST", path, body).then(function (r) {
+      if (r.status === 429) throw { rate: true, retry: r.headers.get("Retry-After") };
+      if (r.status === 401 || r.status === 404) throw { lost: true };
+      if (r.status === 422) return r.json().then(function (b) { throw { invalid: b }; });
+      if (!r.ok) throw { http: r.status };
+      return readEvents(r, function (name, data) {
+        if (name === "accepted" && mine) { mine.classList.remove("pending"); lastId = Math.max(lastId, data.message_id); }
+        if (name === "delta") {
+          if (!reply) { typing.remove(); reply = bubble("bot", ""); }
+          text += data.text;
+          reply.querySelector("p").textContent = text;
+          scroll();
+        }
+        if (name === "done") {
+          typing.remove();
+          if (!reply) reply = bubble("bot", text);
+          lastId = Math.max(lastId, data.reply_id || 0);
+          if (data.sources && data.sources.length) {
+            reply.appendChild(el("p", "sources", S.from + " " + data.sources.map(function (s) { return s.title; }).join("، ")));
+          }
+          if (data.kind === "clarify" && data.choices && data.choices.length) choices(data.choices);
+          if (data.handoff) contactForm();
+          if (data.kind === "answer") rating();
+        }
+        if (name === "error") { typing.remove(); showStatus(data.message); }
+      });
+    }).finally(function () { typing.remove(); });
+  }
+
+  function send(text, clientId, node, attempt) {
+    busy = true;
+    sendBtn.disabled = true;
+    showStatus("");
+    return ensureConversation().then(function () {
+      return streamReply("/conversations/" + state.conversation + "/messages", { text: text, client_id: clientId }, node);
+    }).then(function () {
+      node.classList.remove("pending", "failed");
+    }).catch(function (err) {
+      if (err && err.lost) {  // the conversation is gone (erased, or another device): start afresh
+        state = {}; save();
+        if (attempt < 1) return send(text, clientId, node, attempt + 1);
+      }
+      if (err && err.rate) { showStatus(S["error.rate_limited"]); markFailed(node, text, clientId); return; }
+      if (err && err.invalid) { showStatus(err.invalid.error === "too_long" ? S["error.too_long"] : err.invalid.message); markFailed(node, text, clientId); return; }
+      if (attempt < 3) {  // network trouble: retry with the same client_id, which the server stores once
+        showStatus(S["error.network"]);
+        return new Promise(function (ok) { setTimeout(ok, 1000 * Math.pow(2, attempt)); })
+          .then(function () { return send(text, clientId, node, attempt + 1); });
+      }
+      markFailed(node, text, clientId);
+      showStatus(S["error.failed"]);
+    }).finally(function () {
+      busy = false;
+      sendBtn.disabled = false;
+    });
+  }
+
+  function markFailed(node, text, clientId) {
+    node.classList.remove("pending");
+    node.classList.add("failed");
+    node.title = S["error.failed"];
+    node.tabIndex = 0;
+    var retry = function () {
+      if (busy) return;
+      node.removeEventListener("click", retry);
+      node.classList.remove("failed");
+      node.classList.add("pending");
+      send(text, clientId, node, 0);
+    };
+    node.addEventListener("click", retry);
+    node.addEventListener("keydown", function (e) { if (e.key === "Enter") retry(); });
+  }
+
+  function pick(choice) {
+    if (busy) return;
+    busy = true;
+    bubble("customer", choice.title);
+    streamReply("/conversations/" + state.conversation + "/choices", { entry_id: choice.id, label: choice.title }, null)
+      .catch(function () { showStatus(S["error.failed"]); })
+      .finally(function () { busy = false; });
+  }
+
+  function handoff() {
+    if (busy) return;
+    busy = true;
+    bubble("customer", S.person_label);
+    ensureConversation().then(function () {
+      return api("POST", "/conversations/" + state.conversation + "/handoff", { lang: LANG });
+    }).then(function (r) {
+      if (r.status === 429) throw { rate: true };
+      if (!r.ok) throw { http: r.status };
+      return r.json();
+    }).then(function (body) {
+      bubble("bot", body.text);
+      lastId = Math.max(lastId, body.reply_id);
+      contactForm();
+    }).catch(function (err) {
+      showStatus(err && err.rate ? S["error.rate_limited"] : S["error.failed"]);
+    }).finally(function () { busy = false; });
+  }
+
+  function render(messages) {
+    messages.forEach(function (m) {
+      if (m.id <= lastId) return;
+      lastId = m.id;
+      bubble(m.role === "customer" ? "customer" : m.role === "owner" ? "owner" : "bot", m.text, m);
+      if (m.kind === "escalate") contactShown = contactShown || false;
+    });
+  }
+
+  function refresh(initial) {
+    if (!state.conversation) return Promise.resolve();
+    return api("GET", "/conversations/" + state.conversation + "/messages?after=" + lastId).then(function (r) {
+      if (r.status === 401 || r.status === 404) { state = {}; save(); return null; }
+      return r.ok ? r.json() : null;
+    }).then(function (body) {
+      if (!body) return;
+      render(body.messages);
+      if (initial && body.rated) rated = true;
+      tell({ type: "appliance:unread", count: body.unread });
+      if (document.visibilityState === "visible" && body.unread) {
+        api("POST", "/conversations/" + state.conversation + "/seen", { message_id: lastId });
+      }
+    }).catch(function () { /* offline: the next poll tries again */ });
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text || busy) return;  // the button is disabled while sending: no duplicates
+    input.value = "";
+    var node = bubble("customer", text);
+    node.classList.add("pending");
+    send(text, uuid(), node, 0);
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+  });
+  document.getElementById("person").addEventListener("click", handoff);
+  document.getElementById("close").addEventListener("click", function () { tell({ type: "appliance:close" }); });
+  window.addEventListener("message", function (e) {
+    if (e.data && e.data.type === "appliance:opened") { input.focus(); refresh(false); }
+  });
+
+  refresh(true);
+  setInterval(function () { refresh(false); }, 20000);  // the owner's replies arrive here
+  tell({ type: "appliance:ready" });
+})();

@@ -1,0 +1,86 @@
+/* Support appliance chat launcher. Put on the shop's page:
+ *   <script src="https://APPLIANCE/static/widget-loader-1.0.0.js" async
+ *           data-lang="auto|fa|en" data-position="right|left" data-color="#0b6e4f"
+ *           data-open="false"></script>
+ * Adds a button that opens the chat in an iframe served by the appliance. Styles are set
+ * through the DOM (no stylesheet, no inline <style>), so the page's CSS and CSP can't break it. */
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  if (!me || window.__applianceChat) return;
+  window.__applianceChat = true;
+  var origin = new URL(me.src).origin;
+  var d = me.dataset;
+  var lang = /^(fa|en)$/.test(d.lang || "") ? d.lang : (/^fa/i.test(document.documentElement.lang || navigator.language || "") ? "fa" : "en");
+  var side = d.position === "left" ? "left" : "right";
+  var color = /^#[0-9a-f]{6}$/i.test(d.color || "") ? d.color : "#0b6e4f";
+  var label = lang === "fa" ? "گفتگو با پشتیبانی" : "Chat with support";
+
+  function css(node, rules) { for (var k in rules) node.style.setProperty(k, rules[k], "important"); }
+
+  function start() {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.setAttribute("aria-label", label);
+    button.setAttribute("aria-expanded", "false");
+    button.title = label;
+    button.textContent = "💬";
+    css(button, { position: "fixed", bottom: "20px", width: "56px", height: "56px", "border-radius": "50%",
+      border: "0", background: color, color: "#fff", "font-size": "26px", cursor: "pointer", "z-index": "2147483646",
+      "box-shadow": "0 4px 14px rgba(0,0,0,.25)", padding: "0", margin: "0" });
+    button.style.setProperty(side, "20px", "important");
+
+    var badge = document.createElement("span");
+    badge.setAttribute("aria-hidden", "true");
+    css(badge, { position: "absolute", top: "-4px", "min-width": "20px", height: "20px", "border-radius": "10px",
+      background: "#d93025", color: "#fff", "font": "bold 12px/20px sans-serif", display: "none", "text-align": "center" });
+    badge.style.setProperty(side === "right" ? "left" : "right", "-4px", "important");
+    button.appendChild(badge);
+
+    var frame = document.createElement("iframe");
+    frame.title = label;
+    frame.src = origin + "/widget?lang=" + lang + "&color=" + encodeURIComponent(color);
+    frame.setAttribute("loading", "lazy");
+    var small = window.matchMedia("(max-width: 480px)");
+    function place() {
+      var full = small.matches;
+      css(frame, { position: "fixed", border: "0", "z-index": "2147483647", background: "#fff",
+        "box-shadow": "0 8px 30px rgba(0,0,0,.3)", bottom: full ? "0" : "88px",
+        width: full ? "100%" : "380px", height: full ? "100%" : "min(600px, calc(100vh - 110px))",
+        "border-radius": full ? "0" : "16px", display: frame.dataset.open === "1" ? "block" : "none" });
+      frame.style.setProperty(side, full ? "0" : "20px", "important");
+    }
+    place();
+    if (small.addEventListener) small.addEventListener("change", place);
+
+    function toggle(open) {
+      frame.dataset.open = open ? "1" : "0";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      place();
+      if (open) {
+        badge.style.setProperty("display", "none", "important");
+        frame.contentWindow && frame.contentWindow.postMessage({ type: "appliance:opened" }, origin);
+        frame.focus();
+      } else {
+        button.focus();
+      }
+    }
+    button.addEventListener("click", function () { toggle(frame.dataset.open !== "1"); });
+    window.addEventListener("message", function (e) {
+      if (e.origin !== origin || !e.data) return;
+      if (e.data.type === "appliance:close") toggle(false);
+      if (e.data.type === "appliance:unread") {
+        var n = +e.data.count || 0;
+        badge.textContent = n > 9 ? "9+" : String(n);
+        badge.style.setProperty("display", n && frame.dataset.open !== "1" ? "block" : "none", "important");
+        button.setAttribute("aria-label", n ? label + " (" + n + ")" : label);
+      }
+    });
+    document.body.appendChild(frame);
+    document.body.appendChild(button);
+    if (d.open === "true") toggle(true);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,258 @@
+"""The public chat API through the real app: visitor A, visitor B and an attacker."""
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from appliance import embedder, kb, kb_formats, paths
+from appliance.app import create_app
+from appliance.db import Store
+from appliance.settings import Settings
+
+
+def events(text: str) -> list[tuple[str, dict]]:
+    out = []
+    for block in text.strip().split("\r\n\r\n" if "\r\n\r\n" in text else "\n\n"):
+        name, data = "message", ""
+        for line in block.splitlines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data += line[5:].strip()
+        if data:
+            out.append((name, json.loads(data)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo bookshop's knowledge base, indexed once for the module, copied for each test."""
+    d = tmp_path_factory.mktemp("demo")
+    store = Store(d / "appliance.db")
+    store.migrate()
+    kb.save(store, kb_formats.read_file(paths.demo_kb_path()), embedder=embedder.shared(), now="t0")
+    store.close()
+    return d / "appliance.db"
+
+
+def make_client(data_dir: Path, demo_db: Path, **overrides) -> TestClient:
+    import shutil
+
+    shutil.copy(demo_db, data_dir / "appliance.db")
+    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook",
+                        allowed_origins=("https://shop.example",), **overrides)
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture
+def api(data_dir: Path, demo_db: Path):
+    with make_client(data_dir, demo_db) as c:
+        yield c
+
+
+def start(c: TestClient, lang: str = "fa", token: str | None = None) -> tuple[str, str, dict]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    r = c.post("/api/v1/conversations", json={"lang": lang}, headers=headers)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    return body["conversation_id"], body["visitor_token"], body
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def send(c: TestClient, conv: str, token: str, text: str, client_id: str | None = None):
+    body = {"text": text} if client_id is None else {"text": text, "client_id": client_id}
+    return c.post(f"/api/v1/conversations/{conv}/messages", json=body, headers=auth(token))
+
+
+def test_start_gives_a_token_and_a_bilingual_greeting(api: TestClient) -> None:
+    conv, token, body = start(api, "fa")
+    assert len(token) > 30 and conv
+    assert "Book Nook" in body["greeting"] and "دستیار خودکار" in body["greeting"]
+    _, _, en = start(api, "en")
+    assert "automated assistant" in en["greeting"] and "hand you to a person" in en["disclosure"]
+    # the token is not stored, only its hash
+    stored = api.app.state.store.read().execute("SELECT token_hash FROM visitors").fetchall()
+    assert token not in {r[0] for r in stored}
+
+
+def test_a_question_streams_its_answer(api: TestClient) -> None:
+    conv, token, _ = start(api)
+    r = send(api, conv, token, "ارسال به شیراز چند روز طول می‌کشد؟", client_id="m1")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    evs = events(r.text)
+    names = [n for n, _ in evs]
+    assert names[0] == "accepted" and names[-1] == "done" and "delta" in names
+    text = "".join(d["text"] for n, d in evs if n == "delta")
+    assert "۳ تا ۵ روز کاری" in text
+    done = evs[-1][1]
+    assert done["kind"] == "answer" and done["sources"][0]["id"] == "shipping-time-fa"
+    history = api.get(f"/api/v1/conversations/{conv}/messages", headers=auth(token)).json()
+    assert [m["role"] for m in history["messages"]] == ["customer", "bot"]
+    assert history["messages"][1]["sources"][0]["title"] == "زمان ارسال سفارش"
+
+
+def test_a_retried_send_is_stored_once(api: TestClient) -> None:
+    conv, token, _ = start(api, "en")
+    first = events(send(api, conv, token, "How much is shipping?", client_id="abc").text)
+    again = events(send(api, conv, token, "How much is shipping?", client_id="abc").text)
+    assert again[0][1]["duplicate"] is True and again[0][1]["message_id"] == first[0][1]["message_id"]
+    assert "".join(d["text"] for n, d in again if n == "delta") == "".join(d["text"] for n, d in first if n == "delta")
+    count = api.app.state.store.read().execute(
+        "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'customer'", [conv]).fetchone()[0]
+    assert count == 1
+
+
+def test_visitors_never_see_each_other(api: TestClient) -> None:
+    conv_a, token_a, _ = start(api)
+    send(api, conv_a, token_a, "سفارشم کجاست؟ کد 12345")
+    conv_b, token_b, _ = start(api)
+    assert token_a != token_b
+    # B, with B's own valid token, can't read, write to or act on A's conversation
+    for method, path, body in [
+        ("get", f"/api/v1/conversations/{conv_a}/messages", None),
+        ("post", f"/api/v1/conversations/{conv_a}/messages", {"text": "hi"}),
+        ("post", f"/api/v1/conversations/{conv_a}/contact", {"email": "b@example.com"}),
+        ("post", f"/api/v1/conversations/{conv_a}/rating", {"satisfied": False}),
+        ("post", f"/api/v1/conversations/{conv_a}/handoff", {}),
+    ]:
+        r = getattr(api, method)(path, headers=auth(token_b), **({"json": body} if body is not None else {}))
+        assert r.status_code == 404, (path, r.status_code)
+        assert "12345" not in r.text
+    listed = api.get("/api/v1/conversations", headers=auth(token_b)).json()["conversations"]
+    assert [c["id"] for c in listed] == [conv_b]
+    # without a token, or with a made-up one: 401
+    assert api.get(f"/api/v1/conversations/{conv_a}/messages").status_code == 401
+    assert api.get(f"/api/v1/conversations/{conv_a}/messages", headers=auth("forged")).status_code == 401
+
+
+def test_the_same_visitor_can_start_another_conversation(api: TestClient) -> None:
+    conv1, token, _ = start(api)
+    conv2, token2, _ = start(api, token=token)
+    assert token2 == token and conv2 != conv1
+    assert len(api.get("/api/v1/conversations", headers=auth(token)).json()["conversations"]) == 2
+
+
+def test_message_limit_per_visitor(data_dir: Path, demo_db: Path) -> None:
+    with make_client(data_dir, demo_db, visitor_messages_per_minute=3) as c:
+        conv, token, _ = start(c)
+        for i in range(3):
+            assert send(c, conv, token, f"سلام {i}").status_code == 200
+        r = send(c, conv, token, "هزینه ارسال چقدر است؟")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert r.json()["error"] == "rate_limited"
+        stored = c.app.state.store.read().execute(
+            "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'customer'", [conv]).fetchone()[0]
+        assert stored == 3  # the refused message never reached the pipeline
+
+
+def test_message_limit_per_ip_across_visitors(data_dir: Path, demo_db: Path) -> None:
+    with make_client(data_dir, demo_db, ip_messages_per_minute=4) as c:
+        codes = []
+        for _ in range(3):
+            conv, token, _ = start(c)
+            codes += [send(c, conv, token, "hello").status_code for _ in range(2)]
+        assert codes.count(200) == 4 and codes.count(429) == 2
+
+
+def test_conversation_limit_per_ip(data_dir: Path, demo_db: Path) -> None:
+    with make_client(data_dir, demo_db, ip_conversations_per_day=2) as c:
+        start(c)
+        start(c)
+        r = c.post("/api/v1/conversations", json={})
+        assert r.status_code == 429 and "retry-after" in r.headers
+
+
+def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(data_dir: Path, demo_db: Path) -> None:
+    with make_client(data_dir, demo_db, ip_conversations_per_day=1) as c:
+        start(c)
+        r = c.post("/api/v1/conversations", json={}, headers={"x-forwarded-for": "203.0.113.9"})
+        assert r.status_code == 429  # a client can't pick a fresh IP by saying so
+
+
+def test_bad_input_gets_clear_errors(data_dir: Path, demo_db: Path) -> None:
+    with make_client(data_dir, demo_db, max_message_chars=100, max_request_bytes=2048) as c:
+        conv, token, _ = start(c)
+        bad_json = c.post(f"/api/v1/conversations/{conv}/messages", content=b"{not json",
+                          headers={**auth(token), "content-type": "application/json"})
+        assert bad_json.status_code == 400 and "error" in bad_json.json()
+        missing = c.post(f"/api/v1/conversations/{conv}/messages", json={"txt": "hi"}, headers=auth(token))
+        assert missing.status_code == 400
+        too_long = send(c, conv, token, "x" * 101)
+        assert too_long.status_code == 422 and too_long.json()["error"] == "too_long"
+        huge = send(c, conv, token, "x" * 5000)
+        assert huge.status_code == 413
+        empty = send(c, conv, token, "   ")
+        assert empty.status_code == 422 and empty.json()["error"] == "empty"
+        for r in (bad_json, missing, too_long, huge, empty):
+            assert "Traceback" not in r.text
+
+
+def test_handoff_contact_and_rating(api: TestClient) -> None:
+    conv, token, _ = start(api, "en")
+    r = api.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en"}, headers=auth(token))
+    assert r.status_code == 201 or r.status_code == 200
+    assert "person will reply" in r.json()["text"] and "working day" in r.json()["text"]
+    row = api.app.state.store.read().execute("SELECT status FROM conversations WHERE id = ?", [conv]).fetchone()
+    assert row["status"] == "waiting"
+    bad = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": "not-an-email"}, headers=auth(token))
+    assert bad.status_code == 422 and bad.json()["error"] == "bad_email"
+    ok = api.post(f"/api/v1/conversations/{conv}/contact", json={"phone": "۰۹۱۲ ۳۴۵ ۶۷۸۹"}, headers=auth(token))
+    assert ok.status_code in (200, 201)
+    rated = api.post(f"/api/v1/conversations/{conv}/rating", json={"satisfied": False, "comment": "slow"},
+                     headers=auth(token))
+    assert rated.status_code in (200, 201)
+    row = api.app.state.store.read().execute(
+        "SELECT contact_phone, rating, rating_comment FROM conversations WHERE id = ?", [conv]).fetchone()
+    assert (row["contact_phone"], row["rating"], row["rating_comment"]) == ("09123456789", 0, "slow")
+
+
+def test_clarifying_choice(data_dir: Path, demo_db: Path) -> None:
+    with make_client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
+        conv, token, _ = start(c, "en")
+        done = events(send(c, conv, token, "how long does shipping take and what does it cost?").text)[-1][1]
+        assert done["kind"] == "clarify" and len(done["choices"]) == 3
+        pick = c.post(f"/api/v1/conversations/{conv}/choices",
+                      json={"entry_id": "shipping-cost-en", "label": "Shipping cost"}, headers=auth(token))
+        evs = events(pick.text)
+        assert evs[-1][1]["kind"] == "answer" and "45,000" in "".join(d["text"] for n, d in evs if n == "delta")
+
+
+def test_openapi_documents_the_public_api_only(api: TestClient) -> None:
+    r = api.get("/api/schema/openapi.json")
+    assert r.status_code == 200
+    spec = r.json()
+    assert "/api/v1/conversations" in spec["paths"]
+    assert "/api/v1/conversations/{conversation_id}/messages" in spec["paths"]
+    assert not any(p.startswith("/admin") for p in spec["paths"])
+    assert api.get("/api/schema").status_code in (200, 404)  # no HTML page that would load a CDN
+
+
+def test_widget_page_is_framable_by_the_shop_only(api: TestClient) -> None:
+    r = api.get("/widget?lang=fa")
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'self' https://shop.example" in csp and "script-src 'self'" in csp
+    assert "x-frame-options" not in r.headers
+    assert 'dir="rtl"' in r.text and "گفتگو با Book Nook" in r.text
+    en = api.get("/widget?lang=en")
+    assert 'dir="ltr"' in en.text and "Talk to a person" in en.text
+    # everything the page loads comes from the appliance
+    assert "http://" not in r.text.replace('href="http', "") and "https://" not in r.text
+
+
+def test_widget_escapes_the_shop_name(data_dir: Path, demo_db: Path) -> None:
+    with make_client(data_dir, demo_db) as c:
+        c.app.state.settings = c.app.state.settings.replace(shop_name='</script><script>alert(1)</script>')
+        r = c.get("/widget?lang=en")
+        assert "<script>alert(1)</script>" not in r.text
+
+
+def test_loader_is_small() -> None:
+    raw = (paths.static_dir() / "widget-loader-1.0.0.js").read_bytes()
+    assert len(gzip.compress(raw, 9)) < 3000
