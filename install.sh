@@ -2,7 +2,7 @@
 # Install the appliance into ./.venv. Safe to run again at any time: it only does what is missing.
 #
 #   ./install.sh                  the appliance and its default model
-#   ./install.sh --dev            ... plus the test tools
+#   ./install.sh --dev            ... plus the test tools (and Chromium, with apt-get, for browser tests)
 #   ./install.sh --model F.gguf   ... plus another GGUF chat model, copied into models/
 set -euo pipefail
 
@@ -91,6 +91,20 @@ fi
 for m in "${EXTRA_MODELS[@]}"; do
     "$VENV/bin/appliance" models add "$m"
 done
+
+# --- the browser for the widget and admin tests (--dev) -------------------------------------------
+if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
+    say "Installing Chromium and chromedriver for the browser tests (Debian packages)"
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && SUDO="sudo -n" ||
+            die "the browser tests need Chromium: run as root, or: sudo apt-get install chromium chromium-driver"
+    fi
+    command -v apt-get >/dev/null 2>&1 ||
+        die "the browser tests need Chromium and chromedriver; install them with your package manager"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
 
 # --- done ----------------------------------------------------------------------------------------
 say "Installed. Next:"

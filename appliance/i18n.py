@@ -41,6 +41,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The request came from another site and was refused.",
     },
     "lang.switch": {"fa": "English", "en": "فارسی"},
+    # The front page
+    "home.title": {"fa": "پشتیبان {shop}", "en": "{shop} support"},
+    "home.intro": {
+        "fa": "این دستیار پاسخ‌گوی {shop} است. برای گفتگو دکمه پایین صفحه را بزنید.",
+        "en": "This is the support assistant of {shop}. Press the button at the bottom of the page to chat.",
+    },
+    "home.embed": {
+        "fa": "برای افزودن گفتگو به سایت فروشگاه، این کد را در صفحه‌های سایت بگذارید و نشانی سایت را در تنظیمات (allowed_origins) وارد کنید:",
+        "en": "To add the chat to the shop's website, put this code in its pages and add the site's address to the settings (allowed_origins):",
+    },
     # The chat widget
     "widget.title": {"fa": "گفتگو با {shop}", "en": "Chat with {shop}"},
     "widget.disclosure": {

@@ -24,10 +24,22 @@
     button.setAttribute("aria-label", label);
     button.setAttribute("aria-expanded", "false");
     button.title = label;
-    button.textContent = "💬";
+    // A drawn icon, not an emoji: not every system has an emoji font.
+    var ns = "http://www.w3.org/2000/svg";
+    var icon = document.createElementNS(ns, "svg");
+    icon.setAttribute("viewBox", "0 0 24 24");
+    icon.setAttribute("width", "28");
+    icon.setAttribute("height", "28");
+    icon.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "#fff");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    icon.appendChild(path);
+    button.appendChild(icon);
     css(button, { position: "fixed", bottom: "20px", width: "56px", height: "56px", "border-radius": "50%",
       border: "0", background: color, color: "#fff", "font-size": "26px", cursor: "pointer", "z-index": "2147483646",
-      "box-shadow": "0 4px 14px rgba(0,0,0,.25)", padding: "0", margin: "0" });
+      "box-shadow": "0 4px 14px rgba(0,0,0,.25)", padding: "0", margin: "0", display: "flex",
+      "align-items": "center", "justify-content": "center" });
     button.style.setProperty(side, "20px", "important");
 
     var badge = document.createElement("span");

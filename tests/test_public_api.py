@@ -256,3 +256,11 @@ def test_widget_escapes_the_shop_name(data_dir: Path, demo_db: Path) -> None:
 def test_loader_is_small() -> None:
     raw = (paths.static_dir() / "widget-loader-1.0.0.js").read_bytes()
     assert len(gzip.compress(raw, 9)) < 3000
+
+
+def test_front_page_has_the_chat_and_the_snippet(api: TestClient) -> None:
+    r = api.get("/", headers={"accept-language": "en"})
+    assert r.status_code == 200
+    assert 'src="/static/widget-loader-1.0.0.js"' in r.text
+    assert "&lt;script src=&#34;http://testserver.local/static/widget-loader-1.0.0.js&#34;" in r.text \
+        or "&lt;script src=&#34;http://testserver/static/widget-loader-1.0.0.js&#34;" in r.text

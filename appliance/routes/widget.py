@@ -56,4 +56,20 @@ def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuer
     )
 
 
-router = Router(path="/", route_handlers=[widget_page])
+@get("/", sync_to_thread=False, include_in_schema=False)
+def home(request: Request) -> Template:
+    """The appliance's own front page: the chat on a plain page, and the snippet for the shop's site."""
+    settings = request.app.state.settings
+    lang = i18n.choose(None, request.headers.get("accept-language"), settings.default_language)
+    base = str(request.base_url).rstrip("/")
+    snippet = (f'<script src="{base}/static/widget-loader-{WIDGET_VERSION}.js" async '
+               f'data-lang="auto" data-position="right" data-color="{settings.widget_color}"></script>')
+    return Template(
+        template_name="home.html",
+        context={**i18n.context(lang), "shop": settings.shop_name or i18n.t(lang, "bot.the_shop"),
+                 "snippet": snippet, "version": WIDGET_VERSION},
+        headers={"cache-control": "no-store"},
+    )
+
+
+router = Router(path="/", route_handlers=[widget_page, home])

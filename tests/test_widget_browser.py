@@ -1,0 +1,214 @@
+"""The widget in real headless Chromium, on a shop page of another origin, against a real
+`appliance serve --demo` process. Screenshots go to docs/ for people to look at."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from http.server import HTTPServer, SimpleHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from .conftest import free_port
+from .test_serve import stop, wait_healthy
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+APPLIANCE = str(Path(sys.executable).with_name("appliance"))
+
+if not (CHROMIUM and CHROMEDRIVER):
+    if os.environ.get("CI"):
+        pytest.fail("Chromium and chromedriver are missing: ./install.sh --dev installs them", pytrace=False)
+    pytest.skip("Chromium/chromedriver not installed (./install.sh --dev installs them)", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+HOST_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Book Nook</title>
+<style>body {{ font: 16px serif; background: #fdf6e3; }} button {{ all: unset; }} iframe {{ display: none; }}</style>
+</head><body><h1>Book Nook</h1><p>A shop page whose CSS tries to break the widget.</p>
+<script src="{base}/static/widget-loader-1.0.0.js" async data-lang="{lang}" data-position="right"></script>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def appliance_server(tmp_path_factory: pytest.TempPathFactory):
+    data_dir = tmp_path_factory.mktemp("widget-data")
+    port = free_port()
+    host_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env["APPLIANCE_ALLOWED_ORIGINS"] = f"http://127.0.0.1:{host_port}"
+    env["APPLIANCE_SHOP_NAME"] = "Book Nook"
+    proc = subprocess.Popen(
+        [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    wait_healthy(port, proc, timeout=120)
+    yield {"base": f"http://127.0.0.1:{port}", "host_port": host_port, "db": data_dir / "appliance.db"}
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def shop_site(appliance_server, tmp_path_factory: pytest.TempPathFactory):
+    """The shop's own site: another origin, serving a page with the snippet."""
+    root = tmp_path_factory.mktemp("shop")
+    for lang in ("fa", "en"):
+        (root / f"{lang}.html").write_text(HOST_PAGE.format(lang=lang, base=appliance_server["base"]), encoding="utf-8")
+    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    server = HTTPServer(("127.0.0.1", appliance_server["host_port"]), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{appliance_server['host_port']}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 f"--user-data-dir={tmp_path / 'chrome'}", "--window-size=1280,900", "--lang=en-US"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def wait(driver, timeout: float = 20):
+    return WebDriverWait(driver, timeout)
+
+
+def open_chat(driver, url: str) -> None:
+    driver.get(url)
+    launcher = wait(driver).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-expanded]")))
+    launcher.click()
+    frame = wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "iframe[title]")))
+    driver.switch_to.frame(frame)
+    wait(driver).until(EC.element_to_be_clickable((By.ID, "text")))
+
+
+def ask(driver, text: str) -> None:
+    box = driver.find_element(By.ID, "text")
+    box.send_keys(text)
+    driver.find_element(By.ID, "send").click()
+
+
+def bot_texts(driver) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".msg.bot:not(.intro) p:first-of-type")]
+
+
+def wait_for_bot(driver, count: int, timeout: float = 30) -> list[str]:
+    wait(driver, timeout).until(lambda d: len(bot_texts(d)) >= count and all(bot_texts(d)))
+    return bot_texts(driver)
+
+
+def shot(driver, name: str) -> None:
+    DOCS.mkdir(exist_ok=True)
+    driver.switch_to.default_content()
+    driver.save_screenshot(str(DOCS / name))
+
+
+def test_persian_question_streams_an_answer_right_to_left(browser, shop_site) -> None:
+    open_chat(browser, f"{shop_site}/fa.html")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("dir") == "rtl"
+    assert "دستیار خودکار" in browser.find_element(By.CSS_SELECTOR, ".intro").text  # bot disclosure
+    ask(browser, "ارسال به شیراز چند روز طول می‌کشد؟")
+    [answer] = wait_for_bot(browser, 1)
+    assert "۳ تا ۵ روز کاری" in answer
+    sources = browser.find_element(By.CSS_SELECTOR, ".msg.bot:not(.intro) .sources").text
+    assert "زمان ارسال سفارش" in sources
+    direction = browser.execute_script(
+        "return getComputedStyle(document.querySelector('.msg.customer')).direction")
+    assert direction == "rtl"
+    # a customer bubble sits on the inline-end side: the left, in right-to-left
+    log_box = browser.find_element(By.ID, "log").rect
+    mine = browser.find_element(By.CSS_SELECTOR, ".msg.customer").rect
+    assert mine["x"] - log_box["x"] < log_box["width"] / 3
+    shot(browser, "widget-fa.png")
+
+
+def test_talk_to_a_person_with_contact_details(browser, shop_site, appliance_server) -> None:
+    open_chat(browser, f"{shop_site}/en.html")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("dir") == "ltr"
+    browser.find_element(By.ID, "person").click()
+    [reply] = wait_for_bot(browser, 1)
+    assert "a person will reply" in reply
+    email = wait(browser).until(EC.visibility_of_element_located((By.ID, "contact-email")))
+    email.send_keys("reader@example.com")
+    browser.find_element(By.CSS_SELECTOR, "form.contact button[type=submit]").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "log"), "Thanks, saved."))
+    shot(browser, "widget-en.png")
+    conn = sqlite3.connect(appliance_server["db"])
+    row = conn.execute("SELECT status, contact_email FROM conversations WHERE contact_email != ''").fetchone()
+    assert row == ("waiting", "reader@example.com")
+
+
+def test_reload_keeps_the_conversation_and_rating_works(browser, shop_site, appliance_server) -> None:
+    open_chat(browser, f"{shop_site}/en.html")
+    ask(browser, "How much is shipping?")
+    [answer] = wait_for_bot(browser, 1)
+    assert "45,000 toman" in answer
+    yes = wait(browser).until(EC.element_to_be_clickable((By.XPATH, "//div[@class='rating']/button[1]")))
+    yes.click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "log"), "Thank you for your feedback."))
+    browser.switch_to.default_content()
+    browser.refresh()
+    open_chat(browser, f"{shop_site}/en.html")
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "log"), "How much is shipping?"))
+    assert any("45,000 toman" in t for t in bot_texts(browser))
+    conn = sqlite3.connect(appliance_server["db"])
+    assert conn.execute("SELECT count(*) FROM conversations WHERE rating = 1").fetchone()[0] >= 1
+
+
+def test_hostile_text_is_shown_as_text(browser, shop_site) -> None:
+    open_chat(browser, f"{shop_site}/en.html")
+    payload = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+    ask(browser, payload)
+    wait_for_bot(browser, 1)
+    mine = browser.find_element(By.CSS_SELECTOR, ".msg.customer p").text
+    assert mine == payload
+    assert not browser.find_elements(By.CSS_SELECTOR, ".log img, .log script")
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text
+
+
+def test_phone_width_with_the_keyboard_open(browser, shop_site) -> None:
+    browser.set_window_size(360, 640)
+    open_chat(browser, f"{shop_site}/fa.html")
+    browser.switch_to.default_content()
+    frame = browser.find_element(By.CSS_SELECTOR, "iframe[title]").rect
+    width = browser.execute_script("return window.innerWidth")
+    assert frame["width"] == width  # full screen on a phone
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title]"))
+    send = browser.find_element(By.ID, "send").rect
+    assert send["x"] >= 0 and send["x"] + send["width"] <= width
+    # the keyboard takes half the screen: the input must still be on screen
+    browser.set_window_size(360, 360)
+    time.sleep(0.3)
+    box = browser.find_element(By.ID, "text").rect
+    inner = browser.execute_script("return window.innerHeight")
+    assert box["y"] + box["height"] <= inner
+    shot(browser, "widget-fa-phone.png")
+
+
+def test_only_the_shop_may_frame_the_widget(appliance_server) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{appliance_server['base']}/widget?lang=en") as r:
+        csp = r.headers["content-security-policy"]
+    assert f"frame-ancestors 'self' http://127.0.0.1:{appliance_server['host_port']}" in csp
