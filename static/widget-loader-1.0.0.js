@@ -1,7 +1,7 @@
 /* Support appliance chat launcher. Put on the shop's page:
  *   <script src="https://APPLIANCE/static/widget-loader-1.0.0.js" async
  *           data-lang="auto|fa|en" data-position="right|left" data-color="#0b6e4f"
- *           data-open="false"></script>
+ *           data-open="false" data-greeting="Hi! Ask me about delivery, returns…"></script>
  * Adds a button that opens the chat in an iframe served by the appliance. Styles are set
  * through the DOM (no stylesheet, no inline <style>), so the page's CSS and CSP can't break it. */
 (function () {
@@ -51,8 +51,8 @@
 
     var frame = document.createElement("iframe");
     frame.title = label;
-    frame.src = origin + "/widget?lang=" + lang + "&color=" + encodeURIComponent(color);
-    frame.setAttribute("loading", "lazy");
+    frame.src = origin + "/widget?lang=" + lang + "&color=" + encodeURIComponent(color) +
+      (d.greeting ? "&greeting=" + encodeURIComponent(d.greeting.slice(0, 300)) : "");
     var small = window.matchMedia("(max-width: 480px)");
     function place() {
       var full = small.matches;
@@ -88,9 +88,15 @@
         button.setAttribute("aria-label", n ? label + " (" + n + ")" : label);
       }
     });
-    document.body.appendChild(frame);
     document.body.appendChild(button);
-    if (d.open === "true") toggle(true);
+    // The chat loads after the shop's page has: it never competes with the page itself. It
+    // loads even while closed, so a reply from the shop can light the badge.
+    function attach() {
+      document.body.appendChild(frame);
+      if (d.open === "true") frame.addEventListener("load", function () { toggle(true); });
+    }
+    if (document.readyState === "complete") attach();
+    else window.addEventListener("load", attach);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

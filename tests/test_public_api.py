@@ -264,3 +264,23 @@ def test_front_page_has_the_chat_and_the_snippet(api: TestClient) -> None:
     assert 'src="/static/widget-loader-1.0.0.js"' in r.text
     assert "&lt;script src=&#34;http://testserver.local/static/widget-loader-1.0.0.js&#34;" in r.text \
         or "&lt;script src=&#34;http://testserver/static/widget-loader-1.0.0.js&#34;" in r.text
+
+
+def test_owner_replies_are_unread_until_seen(api: TestClient) -> None:
+    conv, token, _ = start(api, "en")
+    api.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en"}, headers=auth(token))
+    with api.app.state.store.write() as db:  # what the owner's inbox will do
+        owner_id = db.execute("INSERT INTO messages (conversation_id, role, text, created_at) "
+                              "VALUES (?, 'owner', 'Your order left today.', 'now')", [conv]).lastrowid
+    body = api.get(f"/api/v1/conversations/{conv}/messages", headers=auth(token)).json()
+    assert body["unread"] == 1 and body["messages"][-1] == {
+        "id": owner_id, "role": "owner", "text": "Your order left today.", "created_at": "now"}
+    listed = api.get("/api/v1/conversations", headers=auth(token)).json()["conversations"]
+    assert listed[0]["unread"] == 1
+    api.post(f"/api/v1/conversations/{conv}/seen", json={"message_id": owner_id}, headers=auth(token))
+    assert api.get(f"/api/v1/conversations/{conv}/messages", headers=auth(token)).json()["unread"] == 0
+
+
+def test_snippet_greeting_is_shown_as_text(api: TestClient) -> None:
+    r = api.get("/widget", params={"lang": "en", "greeting": "<b>Hi</b> there"})
+    assert "&lt;b&gt;Hi&lt;/b&gt; there" in r.text and "<b>Hi</b>" not in r.text

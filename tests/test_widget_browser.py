@@ -175,6 +175,27 @@ def test_reload_keeps_the_conversation_and_rating_works(browser, shop_site, appl
     assert conn.execute("SELECT count(*) FROM conversations WHERE rating = 1").fetchone()[0] >= 1
 
 
+def test_owner_reply_lights_the_badge(browser, shop_site, appliance_server) -> None:
+    open_chat(browser, f"{shop_site}/en.html")
+    ask(browser, "Do you ship abroad?")
+    wait_for_bot(browser, 1)
+    conv = browser.execute_script("return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation")
+    conn = sqlite3.connect(appliance_server["db"])
+    with conn:  # what the owner's reply from the inbox does
+        conn.execute("INSERT INTO messages (conversation_id, role, text, created_at) "
+                     "VALUES (?, 'owner', 'We can ship to Turkey by arrangement.', 'now')", [conv])
+    browser.switch_to.default_content()
+    browser.refresh()  # the customer comes back later; the chat is closed
+    badge = browser.find_element(By.CSS_SELECTOR, "button[aria-expanded] span")
+    wait(browser).until(lambda d: badge.is_displayed() and badge.text == "1")
+    open_chat_button = browser.find_element(By.CSS_SELECTOR, "button[aria-expanded]")
+    assert "(1)" in open_chat_button.get_attribute("aria-label")
+    open_chat_button.click()
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title]"))
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.owner"),
+                                                         "We can ship to Turkey by arrangement."))
+
+
 def test_hostile_text_is_shown_as_text(browser, shop_site) -> None:
     open_chat(browser, f"{shop_site}/en.html")
     payload = "<img src=x onerror=alert(1)><script>alert(2)</script>"

@@ -34,7 +34,8 @@ def strings(lang: str, shop: str) -> dict[str, str]:
 
 
 @get("/widget", sync_to_thread=False, include_in_schema=False)
-def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuery[str] = "") -> Template:
+def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuery[str] = "",
+                greeting: FromQuery[str] = "") -> Template:
     settings = request.app.state.settings
     chosen = i18n.choose(lang if lang in i18n.LANGUAGES else None,
                          request.headers.get("accept-language"), settings.default_language)
@@ -48,7 +49,8 @@ def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuer
             "colour": colour if _COLOUR.match(colour) else "#0b6e4f",
             "privacy_url": settings.privacy_policy_url if settings.privacy_policy_url.startswith(("https://", "http://")) else "",
             "strings": strings(chosen, shop),
-            "greeting": i18n.t(chosen, "bot.greeting").format(shop=shop),
+            # The snippet may set its own greeting (shown as text, autoescaped, capped).
+            "greeting": greeting.strip()[:300] or i18n.t(chosen, "bot.greeting").format(shop=shop),
             "version": WIDGET_VERSION,
             "app_version": __version__,
         },
