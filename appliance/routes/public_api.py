@@ -115,6 +115,17 @@ def _rejected(exc: MessageRejected) -> ApiError:
     return ApiError(404 if exc.code in {"no_conversation", "no_entry"} else 422, exc.code, str(exc))
 
 
+def _save(request: Request, conversation_id: str, what: str, action: Any) -> dict[str, bool]:
+    """Contact details and ratings: owner-only data a visitor may set, ten times an hour."""
+    visitor_id = _conversation(request, conversation_id)
+    _limit(request, f"{what}:v:{visitor_id}", 10, 3600)
+    try:
+        action(request.app.state.chat)
+    except MessageRejected as exc:
+        raise _rejected(exc) from None
+    return {"saved": True}
+
+
 def _event(name: str, data: dict[str, Any]) -> ServerSentEventMessage:
     return ServerSentEventMessage(event=name, data=json.dumps(data, ensure_ascii=False))
 
@@ -265,24 +276,13 @@ async def handoff(request: Request, conversation_id: FromPath[str], data: JSONBo
 
 @post("/conversations/{conversation_id:str}/contact", status_code=200, summary="Leave an e-mail address or phone number")
 async def contact(request: Request, conversation_id: FromPath[str], data: JSONBody[ContactRequest]) -> dict[str, bool]:
-    visitor_id = _conversation(request, conversation_id)
-    _limit(request, f"contact:v:{visitor_id}", 10, 3600)
-    try:
-        request.app.state.chat.set_contact(conversation_id, data.email, data.phone)
-    except MessageRejected as exc:
-        raise _rejected(exc) from None
-    return {"saved": True}
+    return _save(request, conversation_id, "contact",
+                 lambda chat: chat.set_contact(conversation_id, data.email, data.phone))
 
 
 @post("/conversations/{conversation_id:str}/rating", status_code=200, summary="Rate the conversation")
 async def rate(request: Request, conversation_id: FromPath[str], data: JSONBody[RatingRequest]) -> dict[str, bool]:
-    visitor_id = _conversation(request, conversation_id)
-    _limit(request, f"rate:v:{visitor_id}", 10, 3600)
-    try:
-        request.app.state.chat.rate(conversation_id, data.satisfied, data.comment)
-    except MessageRejected as exc:
-        raise _rejected(exc) from None
-    return {"saved": True}
+    return _save(request, conversation_id, "rate", lambda chat: chat.rate(conversation_id, data.satisfied, data.comment))
 
 
 @post("/conversations/{conversation_id:str}/seen", status_code=200, summary="Mark replies as read")
