@@ -73,8 +73,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def _ratio(a: int, b: int) -> float:
-    return round(a / b, 4) if b else 0.0
+def _ratio(a: int, b: int) -> float | None:
+    """a / b, or None when there is nothing to measure (a set with no out-of-domain questions)."""
+    return round(a / b, 4) if b else None
 
 
 def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_llm: bool) -> dict[str, Any]:
