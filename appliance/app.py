@@ -24,11 +24,11 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from . import __version__, kb, logging_setup, model_files, paths, secret_key
+from . import __version__, i18n, kb, logging_setup, model_files, paths, secret_key
 from .db import Store
 from .llm_runtime import ModelRuntime
 from .ratelimit import RateLimiter
-from .routes import admin_setup, health, public_api, widget
+from .routes import admin, admin_setup, health, public_api, widget
 from .services import build_chat
 from .settings import Settings
 
@@ -84,6 +84,7 @@ def _templates() -> TemplateConfig:
         loader=FileSystemLoader(paths.templates_dir()),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
+    env.filters["digits"] = i18n.digits
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
 
@@ -135,6 +136,7 @@ def create_app(
             public_api.make_router(settings),
             widget.router,
             admin_setup.router,
+            admin.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],

@@ -177,6 +177,25 @@ def check(**flags: Any) -> None:
                else "Passed, with warnings.")
 
 
+@main.command("reset-password")
+@data_dir_option
+def reset_password(**flags: Any) -> None:
+    """Set a new owner password (signs out every session). Run it on the server itself."""
+    settings = load_settings(**flags)
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        owner.validate_password(password)
+    except owner.SetupError as exc:
+        raise click.ClickException({"too_short": f"the password needs at least {owner.MIN_PASSWORD_LENGTH} characters",
+                                    "too_long": "the password is too long"}.get(exc.code, exc.code)) from None
+    store = open_store(settings)
+    try:
+        owner.set_password(store, owner.hash_password(password), utc_now)
+    finally:
+        store.close()
+    click.echo("Password changed; every admin session has been signed out.")
+
+
 @main.command("setup-link")
 @data_dir_option
 def setup_link(**flags: Any) -> None:

@@ -88,7 +88,7 @@ _HUMAN = re.compile(
     r"صحبت با (یک )?(نفر|شخص|کسی|آدم))\b"
 )
 _UPSET = re.compile(
-    r"\b(complaint|complain|terrible|awful|horrible|angry|furious|unacceptable|scam|fraud|"
+    r"\b(complaint|complain|terrible|awful|horrible|angry|upset|furious|unacceptable|scam|fraud|"
     r"rude|disgusting|ridiculous|useless|disappointed|outraged|lawyer|sue you|"
     r"شکایت|افتضاح|ناراضی|ناراضیم|عصبانی|عصبانیم|کلاهبردار|کلاهبرداری|بی ?شرم|مسخره|بدترین|"
     r"ناامید|اعتراض|فاجعه|بی ?انصاف|دزد|دزدی)\b"

@@ -41,6 +41,59 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The request came from another site and was refused.",
     },
     "lang.switch": {"fa": "English", "en": "فارسی"},
+    # The admin
+    "admin.title": {"fa": "مدیریت پشتیبان", "en": "Support admin"},
+    "nav.home": {"fa": "خانه", "en": "Home"},
+    "nav.kb": {"fa": "پایگاه دانش", "en": "Knowledge base"},
+    "nav.logout": {"fa": "خروج", "en": "Sign out"},
+    "nav.logout_all": {"fa": "خروج از همه دستگاه‌ها", "en": "Sign out everywhere"},
+    "login.title": {"fa": "ورود به مدیریت", "en": "Sign in"},
+    "login.password": {"fa": "گذرواژه", "en": "Password"},
+    "login.submit": {"fa": "ورود", "en": "Sign in"},
+    "login.not_set_up": {
+        "fa": "هنوز گذرواژه‌ای تعیین نشده. پیوند راه‌اندازی را که appliance serve چاپ کرد باز کنید (یا appliance setup-link).",
+        "en": "No password has been set yet. Open the setup link printed by appliance serve (or run appliance setup-link).",
+    },
+    "login.error.wrong": {"fa": "گذرواژه درست نیست.", "en": "That password is not right."},
+    "login.error.throttled": {
+        "fa": "تلاش‌های زیادی انجام شد. چند دقیقه دیگر دوباره امتحان کنید.",
+        "en": "Too many attempts. Try again in a few minutes.",
+    },
+    "login.error.origin": {"fa": "درخواست از صفحه‌ای دیگر آمده و رد شد.", "en": "The request came from another site and was refused."},
+    "home.numbers": {"fa": "۲۴ ساعت گذشته", "en": "The last 24 hours"},
+    "home.conversations": {"fa": "گفتگو", "en": "conversations"},
+    "home.answered": {"fa": "پاسخ ربات", "en": "answered by the bot"},
+    "home.clarified": {"fa": "پرسش روشن‌کننده", "en": "clarified"},
+    "home.escalated": {"fa": "ارجاع به شما", "en": "handed to you"},
+    "home.waiting": {"fa": "منتظر پاسخ شما", "en": "Waiting for your reply"},
+    "home.none_waiting": {"fa": "گفتگویی منتظر نیست.", "en": "Nobody is waiting."},
+    "home.entries": {"fa": "مطلب در پایگاه دانش", "en": "knowledge-base entries"},
+    "home.model": {"fa": "مدل زبانی", "en": "Language model"},
+    "model.ready": {"fa": "آماده", "en": "ready"},
+    "model.loading": {"fa": "در حال بارگذاری", "en": "loading"},
+    "model.none": {"fa": "بدون مدل: پاسخ‌ها مستقیم از پایگاه دانش", "en": "none: answers come straight from the knowledge base"},
+    "model.failed": {"fa": "بارگذاری نشد؛ پاسخ‌ها از پایگاه دانش", "en": "failed; answering from the knowledge base"},
+    "kb.search": {"fa": "جستجو در پایگاه دانش", "en": "Search the knowledge base"},
+    "kb.title": {"fa": "عنوان", "en": "Title"},
+    "kb.lang": {"fa": "زبان", "en": "Language"},
+    "kb.questions": {"fa": "پرسش‌ها", "en": "Questions"},
+    "kb.enabled": {"fa": "فعال", "en": "On"},
+    "kb.disabled": {"fa": "غیرفعال", "en": "Off"},
+    "kb.empty": {"fa": "مطلبی پیدا نشد.", "en": "No entries found."},
+    "try.title": {"fa": "یک سؤال را امتحان کنید", "en": "Try a question"},
+    "try.placeholder": {"fa": "سؤالی که مشتری می‌پرسد…", "en": "A question a customer might ask…"},
+    "try.submit": {"fa": "امتحان", "en": "Try"},
+    "try.decision": {"fa": "تصمیم", "en": "Decision"},
+    "try.confidence": {"fa": "اطمینان", "en": "Confidence"},
+    "try.reply": {"fa": "پاسخی که مشتری می‌بیند", "en": "The reply the customer gets"},
+    "try.top": {"fa": "نزدیک‌ترین مطالب", "en": "Closest entries"},
+    "try.scores": {"fa": "امتیازها", "en": "Scores"},
+    "decision.answer": {"fa": "پاسخ از پایگاه دانش", "en": "answer from the knowledge base"},
+    "decision.clarify": {"fa": "پرسیدن منظور مشتری", "en": "ask which one the customer means"},
+    "decision.escalate": {"fa": "ارجاع به شما", "en": "hand to you"},
+    "decision.greeting": {"fa": "سلام و احوال‌پرسی", "en": "greeting"},
+    "decision.thanks": {"fa": "تشکر", "en": "thanks"},
+    "decision.goodbye": {"fa": "خداحافظی", "en": "goodbye"},
     # The front page
     "home.title": {"fa": "پشتیبان {shop}", "en": "{shop} support"},
     "home.intro": {
@@ -122,6 +175,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "I'm sorry about this. I've sent your message straight to {shop} so a person can look into it.",
     },
 }
+
+
+_PERSIAN_DIGITS = str.maketrans("0123456789.", "۰۱۲۳۴۵۶۷۸۹٫")
+
+
+def digits(value: object, lang: str) -> str:
+    """Numbers as the reader writes them: Persian digits on Persian pages."""
+    text = str(value)
+    return text.translate(_PERSIAN_DIGITS) if lang == "fa" else text
 
 
 def t(lang: str, key: str) -> str:

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from . import kb_index
 from .db import Store
 from .embedder import Embedder
+from .textnorm import normalize
 
 LANGUAGES = ("fa", "en")
 MAX_ID = 100
@@ -129,6 +130,20 @@ def get(db: Database, entry_id: str) -> Entry | None:
 
 def all_entries(db: Database) -> list[Entry]:
     rows = db.execute("SELECT * FROM kb_entries ORDER BY created_at, id").fetchall()
+    return [_row_to_entry(db, r) for r in rows]
+
+
+def search(db: Database, query: str, limit: int = 200) -> list[Entry]:
+    """Entries whose title, phrasings or answer contain the text (normalised, as the index is)."""
+    norm = normalize(query)
+    if len(norm) >= 3:  # the trigram index finds substrings of three characters or more
+        rows = db.execute(
+            "SELECT e.* FROM kb_fts f JOIN kb_entries e ON e.id = f.entry_id WHERE kb_fts MATCH ? "
+            "ORDER BY bm25(kb_fts) LIMIT ?", ['"' + norm.replace('"', '""') + '"', limit]).fetchall()
+    else:
+        like = "%" + norm.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = db.execute("SELECT * FROM kb_entries WHERE lower(title) LIKE ? ESCAPE '\\' ORDER BY title LIMIT ?",
+                          [like, limit]).fetchall()
     return [_row_to_entry(db, r) for r in rows]
 
 

@@ -196,3 +196,20 @@ def m0003_visitors_and_widget(db: Database) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN client_id TEXT")
     db.execute("CREATE UNIQUE INDEX messages_client_id ON messages(conversation_id, client_id) "
                "WHERE client_id IS NOT NULL")
+
+
+@MIGRATIONS(name="0004_owner_sessions")
+def m0004_owner_sessions(db: Database) -> None:
+    # Server-side sessions: the cookie holds a random id, the table only its SHA-256.
+    db.execute(
+        """
+        CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            csrf_token TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            user_agent TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )

@@ -111,3 +111,31 @@ def complete_setup(store: Store, token: str, password_hash: str, language: str, 
             "VALUES (1, ?, ?, ?, ?)",
             [password_hash, language, now, now],
         )
+
+
+def password_hash(store: Store) -> str | None:
+    row = store.read().execute("SELECT password_hash FROM owner WHERE id = 1").fetchone()
+    return row[0] if row else None
+
+
+def language(store: Store) -> str:
+    row = store.read().execute("SELECT language FROM owner WHERE id = 1").fetchone()
+    return row[0] if row else "fa"
+
+
+def set_language(store: Store, lang: str, clock: Clock) -> None:
+    with store.write() as db:
+        db.execute("UPDATE owner SET language = ?, updated_at = ? WHERE id = 1", [lang, clock().isoformat()])
+
+
+def set_password(store: Store, new_hash: str, clock: Clock) -> None:
+    """Replace the owner's password (``appliance reset-password``) and sign out every session."""
+    now = clock().isoformat()
+    with store.write() as db:
+        if db.execute("SELECT 1 FROM owner WHERE id = 1").fetchone() is None:
+            db.execute("INSERT INTO owner (id, password_hash, created_at, updated_at) VALUES (1, ?, ?, ?)",
+                       [new_hash, now, now])
+        else:
+            db.execute("UPDATE owner SET password_hash = ?, updated_at = ? WHERE id = 1", [new_hash, now])
+        db.execute("DELETE FROM sessions")
+        db.execute("DELETE FROM setup_tokens WHERE used_at IS NULL")

@@ -1,0 +1,226 @@
+"""The owner's admin (/admin): sign-in, home, knowledge base and the "try a question" box.
+
+Trust boundary: the owner, behind a server-side session. Every handler here except the sign-in
+page runs behind ``owner_guard``: no session → the sign-in page (an htmx request gets HX-Redirect
+instead of a page fragment); an unsafe method also needs the session's CSRF token and a same-site
+request. Pages and htmx fragments come from the same templates; ``HX-Request`` picks the part.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import anyio
+from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Body, FromQuery
+from litestar.response import Redirect, Template
+
+from .. import auth, i18n, kb, owner
+from ..compose import Composer
+from ..security import is_same_origin
+from ..visitors import client_ip
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class SignInRequired(HTTPException):
+    status_code = 401
+
+
+class Forbidden(HTTPException):
+    status_code = 403
+
+
+def _session_id(connection: ASGIConnection) -> str | None:
+    return connection.cookies.get(auth.COOKIE)
+
+
+async def owner_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    state = connection.app.state
+    session = auth.load(state.store, _session_id(connection), state.clock)
+    if session is None:
+        raise SignInRequired(detail="sign in")
+    connection.state.session = session
+    if connection.scope["method"] in UNSAFE:
+        token = connection.headers.get("x-csrf-token")
+        if token is None and isinstance(connection, Request):
+            token = (await connection.form()).get("csrf_token")
+        if not is_same_origin(connection) or not auth.csrf_ok(session, token):  # type: ignore[arg-type]
+            raise Forbidden(detail="this request did not come from your admin page")
+
+
+def _to_sign_in(request: Request, exc: HTTPException) -> Response:
+    target = "/admin/login"
+    if request.method == "GET" and request.url.path.startswith("/admin"):
+        target += "?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if request.headers.get("hx-request"):
+        # htmx would swap a login page into a fragment: ask it to navigate instead.
+        return Response("", status_code=401, headers={"hx-redirect": target})
+    return Redirect(target, status_code=303)
+
+
+def _forbidden(request: Request, exc: HTTPException) -> Response:
+    return Response({"error": "csrf", "message": exc.detail}, status_code=403)
+
+
+def _lang(request: Request) -> str:
+    explicit = request.query_params.get("lang")
+    if explicit in i18n.LANGUAGES:
+        return explicit
+    return owner.language(request.app.state.store)
+
+
+def _page(request: Request, name: str, *, partial: str | None = None, lang: str | None = None,
+          status: int = 200, **ctx: Any) -> Template:
+    """A full page, or its fragment (``partial``) when htmx asks for one."""
+    lang = lang or _lang(request)
+    session = getattr(request.state, "session", None)
+    template = partial if partial and request.headers.get("hx-request") else name
+    return Template(
+        template_name=template,
+        context={**i18n.context(lang), "csrf_token": session.csrf_token if session else "",
+                 "shop": request.app.state.settings.shop_name, "path": request.url.path, **ctx},
+        headers={"cache-control": "no-store", "vary": "HX-Request"},
+        status_code=status,
+    )
+
+
+# -- sign-in ------------------------------------------------------------------------------------
+
+def _safe_next(target: str | None) -> str:
+    # Only our own admin pages: never an open redirect to another site.
+    if target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/admin/"
+
+
+@get("/login", sync_to_thread=True)
+def login_page(request: Request, next: FromQuery[str] = "") -> Template:
+    store = request.app.state.store
+    lang = _lang(request) if owner.is_set_up(store) else i18n.choose(
+        request.query_params.get("lang"), request.headers.get("accept-language"),
+        request.app.state.settings.default_language)
+    return _page(request, "admin/login.html", lang=lang, next=_safe_next(next), error=None,
+                 set_up=owner.is_set_up(store))
+
+
+@post("/login", sync_to_thread=True, status_code=200)
+def login(request: Request, data: Form) -> Response:
+    state = request.app.state
+    lang = i18n.choose(data.get("lang"), request.headers.get("accept-language"), state.settings.default_language)
+    target = _safe_next(data.get("next"))
+
+    def again(error: str, status: int, headers: dict[str, str] | None = None) -> Template:
+        page = _page(request, "admin/login.html", lang=lang, next=target, error=error, set_up=True, status=status)
+        page.headers.update(headers or {})
+        return page
+
+    if not is_same_origin(request):
+        return again("login.error.origin", 403)
+    ip = client_ip(request, state.settings.trusted_proxies)
+    for key, (limit, window) in ((f"login:ip:{ip}", auth.ATTEMPTS_PER_IP), ("login:all", auth.ATTEMPTS_TOTAL)):
+        retry = state.limiter.hit(key, limit, window)
+        if retry is not None:
+            return again("login.error.throttled", 429, {"retry-after": str(int(retry))})
+    stored = owner.password_hash(state.store)
+    password = data.get("password", "")[: owner.MAX_PASSWORD_LENGTH]
+    # Runs in a worker thread (sync_to_thread): argon2 never blocks the event loop.
+    if stored is None or not owner.verify_password(stored, password):
+        return again("login.error.wrong", 401)
+    session_id, _ = auth.start(state.store, state.clock, request.headers.get("user-agent", ""),
+                               replacing=_session_id(request))
+    response = Redirect(target, status_code=303)
+    response.set_cookie(auth.COOKIE, session_id, httponly=True, samesite="lax", path="/admin",
+                        secure=request.url.scheme == "https", max_age=int(auth.ABSOLUTE.total_seconds()))
+    return response
+
+
+@post("/logout", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def logout(request: Request) -> Response:
+    sid = _session_id(request)
+    if sid:
+        auth.end(request.app.state.store, sid)
+    return _signed_out()
+
+
+@post("/logout-everywhere", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def logout_everywhere(request: Request) -> Response:
+    auth.end_all(request.app.state.store)
+    return _signed_out()
+
+
+def _signed_out() -> Response:
+    response = Response("", status_code=200, headers={"hx-redirect": "/admin/login"})
+    response.delete_cookie(auth.COOKIE, path="/admin")
+    return response
+
+
+@post("/language", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def set_language(request: Request, data: Form) -> Response:
+    lang = data.get("lang")
+    if lang in i18n.LANGUAGES:
+        owner.set_language(request.app.state.store, lang, request.app.state.clock)
+    return Response("", status_code=200, headers={"hx-refresh": "true"})
+
+
+# -- pages --------------------------------------------------------------------------------------
+
+@get("/", guards=[owner_guard], sync_to_thread=True)
+def home(request: Request) -> Template:
+    db = request.app.state.store.read()
+    since = (request.app.state.clock() - timedelta(hours=24)).isoformat()
+    counts = dict(db.execute(
+        "SELECT kind, count(*) FROM decisions WHERE created_at >= ? GROUP BY kind", [since]).fetchall())
+    numbers = {
+        "conversations": db.execute("SELECT count(*) FROM conversations WHERE created_at >= ? AND channel = 'widget'",
+                                    [since]).fetchone()[0],
+        "answered": counts.get("answer", 0),
+        "clarified": counts.get("clarify", 0),
+        "escalated": counts.get("escalate", 0),
+        "waiting": db.execute("SELECT count(*) FROM conversations WHERE status = 'waiting'").fetchone()[0],
+        "entries": kb.count(db),
+    }
+    waiting = db.execute(
+        "SELECT c.id, c.updated_at, (SELECT text FROM messages m WHERE m.conversation_id = c.id "
+        "AND m.role = 'customer' ORDER BY m.id DESC LIMIT 1) AS last FROM conversations c "
+        "WHERE c.status = 'waiting' ORDER BY c.updated_at LIMIT 10").fetchall()
+    return _page(request, "admin/home.html", numbers=numbers, waiting=waiting,
+                 model=request.app.state.llm.status())
+
+
+@get("/kb", guards=[owner_guard], sync_to_thread=True)
+def kb_list(request: Request, q: FromQuery[str] = "") -> Template:
+    entries = kb.search(request.app.state.store.read(), q) if q.strip() else kb.all_entries(request.app.state.store.read())
+    return _page(request, "admin/kb.html", partial="admin/_kb_rows.html", entries=entries, q=q)
+
+
+@post("/try", guards=[owner_guard], status_code=200)
+async def try_question(request: Request, data: Form) -> Template:
+    """What a customer asking this would get, with the scores: nothing is stored."""
+    question = data.get("question", "").strip()[: request.app.state.settings.max_message_chars]
+    chat = request.app.state.chat
+    if not question:
+        return _page(request, "admin/_try_result.html", decision=None, reply=None, question="")
+    decision = await anyio.to_thread.run_sync(lambda: chat.decider.decide(question))
+    composer: Composer = chat.composer
+    reply = await composer.compose(decision, question)
+    titles = {e.id: e.title for e in chat.decider.index.entries}
+    return _page(request, "admin/_try_result.html", question=question, decision=decision, reply=reply,
+                 ranking=[(i, titles.get(i, i)) for i in decision.ranking],
+                 features=json.dumps(decision.features, indent=1, ensure_ascii=False) if decision.features else "")
+
+
+router = Router(
+    path="/admin",
+    route_handlers=[login_page, login, logout, logout_everywhere, set_language, home, kb_list, try_question],
+    exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
+    include_in_schema=False,
+)

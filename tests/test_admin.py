@@ -1,0 +1,206 @@
+"""The owner's admin through the real app: sign-in, sessions, CSRF, pages in both languages."""
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from click.testing import CliRunner
+from litestar.testing import TestClient
+
+from appliance import auth, embedder, kb, owner
+from appliance.app import create_app
+from appliance.cli import main
+from appliance.settings import Settings
+
+PASSWORD = "correct horse battery"
+SAME = {"sec-fetch-site": "same-origin"}
+HOSTILE = '<script>alert("kb")</script><img src=x onerror=alert(1)>'
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def admin(data_dir: Path, clock: Clock):
+    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook")
+    with TestClient(create_app(settings, clock=clock)) as c:
+        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
+        yield c
+
+
+def sign_in(c: TestClient, password: str = PASSWORD, **headers: str):
+    return c.post("/admin/login", data={"password": password, "next": "/admin/kb"},
+                  headers={**SAME, **headers}, follow_redirects=False)
+
+
+def csrf(c: TestClient) -> str:
+    page = c.get("/admin/")
+    marker = '"X-CSRF-Token": "'
+    start = page.text.index(marker) + len(marker)
+    return page.text[start:page.text.index('"', start)]
+
+
+def test_pages_need_a_session(admin: TestClient) -> None:
+    r = admin.get("/admin/kb?q=x", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/login?next=/admin/kb%3Fq%3Dx"
+    htmx = admin.get("/admin/kb", headers={"hx-request": "true"}, follow_redirects=False)
+    assert htmx.status_code == 401 and htmx.headers["hx-redirect"].startswith("/admin/login")
+    assert admin.post("/admin/try", data={"question": "hi"}, follow_redirects=False).status_code in (303, 401)
+
+
+def test_sign_in_rotates_the_session(admin: TestClient) -> None:
+    wrong = sign_in(admin, "not the password")
+    assert wrong.status_code == 401 and "not right" in wrong.text or "درست نیست" in wrong.text
+    first = sign_in(admin)
+    assert first.status_code == 303 and first.headers["location"] == "/admin/kb"
+    old = admin.cookies.get(auth.COOKIE)
+    assert old and "httponly" in first.headers["set-cookie"].lower()
+    stored = admin.app.state.store.read().execute("SELECT id_hash FROM sessions").fetchall()
+    assert old not in {r[0] for r in stored}  # only the hash is kept
+    second = sign_in(admin)
+    new = admin.cookies.get(auth.COOKIE)
+    assert second.status_code == 303 and new != old
+    assert auth.load(admin.app.state.store, old, admin.app.state.clock) is None  # the old id is dead
+    assert admin.get("/admin/").status_code == 200
+
+
+def test_open_redirects_are_refused(admin: TestClient) -> None:
+    r = admin.post("/admin/login", data={"password": PASSWORD, "next": "//evil.example/admin"}, headers=SAME,
+                   follow_redirects=False)
+    assert r.headers["location"] == "/admin/"
+
+
+def test_sign_in_is_throttled(admin: TestClient) -> None:
+    codes = [sign_in(admin, f"guess {i}").status_code for i in range(5)]
+    assert codes == [401] * 5
+    blocked = sign_in(admin)  # even the right password, until the window passes
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+
+
+def test_cross_site_sign_in_is_refused(admin: TestClient) -> None:
+    r = admin.post("/admin/login", data={"password": PASSWORD}, headers={"sec-fetch-site": "cross-site"},
+                   follow_redirects=False)
+    assert r.status_code == 403 and auth.COOKIE not in admin.cookies
+
+
+def test_forged_requests_are_rejected_end_to_end(admin: TestClient) -> None:
+    sign_in(admin)
+    token = csrf(admin)
+    assert admin.post("/admin/try", data={"question": "hi"}, headers=SAME).status_code == 403
+    assert admin.post("/admin/try", data={"question": "hi"}, headers={**SAME, "x-csrf-token": "forged"}).status_code == 403
+    cross = admin.post("/admin/try", data={"question": "hi"}, headers={"sec-fetch-site": "cross-site", "x-csrf-token": token})
+    assert cross.status_code == 403
+    ok = admin.post("/admin/try", data={"question": "hi"}, headers={**SAME, "x-csrf-token": token})
+    assert ok.status_code == 200
+    form_field = admin.post("/admin/try", data={"question": "hi", "csrf_token": token}, headers=SAME)
+    assert form_field.status_code == 200  # a plain form post carries the token in a field
+
+
+def test_forged_request_rejected_at_the_asgi_level(admin: TestClient) -> None:
+    """A hand-built ASGI request with the owner's cookie but no token, as another site's form makes."""
+    sign_in(admin)
+    cookie = f"{auth.COOKIE}={admin.cookies.get(auth.COOKIE)}".encode()
+    body = urlencode({"question": "hi"}).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/admin/logout-everywhere", "raw_path": b"/admin/logout-everywhere",
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5555), "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver"), (b"cookie", cookie), (b"origin", b"https://evil.example"),
+                    (b"content-type", b"application/x-www-form-urlencoded"),
+                    (b"content-length", str(len(body)).encode())],
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(admin.app(scope, receive, send))
+    assert sent[0]["status"] == 403
+    assert admin.get("/admin/").status_code == 200  # the sessions were not ended
+
+
+def test_idle_sessions_expire(admin: TestClient, clock: Clock) -> None:
+    sign_in(admin)
+    assert admin.get("/admin/").status_code == 200
+    clock.now += auth.IDLE + timedelta(minutes=1)
+    r = admin.get("/admin/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/login")
+
+
+def test_sign_out_everywhere(admin: TestClient, data_dir: Path, clock: Clock) -> None:
+    sign_in(admin)
+    other = TestClient(admin.app)
+    sign_in(other)
+    r = admin.post("/admin/logout-everywhere", headers={**SAME, "x-csrf-token": csrf(admin)})
+    assert r.status_code == 200 and r.headers["hx-redirect"] == "/admin/login"
+    assert other.get("/admin/", follow_redirects=False).status_code == 303
+
+
+def test_home_and_kb_in_both_languages_with_hostile_text_escaped(admin: TestClient) -> None:
+    store = admin.app.state.store
+    entry = kb.Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"question {HOSTILE}"])
+    kb.save(store, [entry], embedder=embedder.shared(), now="t")
+    chat = admin.app.state.chat
+
+    async def customer():
+        return await chat.reply(chat.start_conversation(), f"I am upset {HOSTILE}")
+    asyncio.run(customer())  # an escalated conversation waiting on the home page
+    sign_in(admin)
+    for lang, direction, word in (("fa", "rtl", "منتظر پاسخ شما"), ("en", "ltr", "Waiting for your reply")):
+        for path in ("/admin/", "/admin/kb"):
+            page = admin.get(f"{path}?lang={lang}")
+            assert page.status_code == 200 and f'dir="{direction}"' in page.text
+            assert "<script>alert" not in page.text and "<img src=x" not in page.text
+            assert "&lt;script&gt;" in page.text
+        assert word in admin.get(f"/admin/?lang={lang}").text
+    assert "۱" in admin.get("/admin/?lang=fa").text  # counts in Persian digits
+
+
+def test_kb_search_fragment(admin: TestClient) -> None:
+    store = admin.app.state.store
+    kb.save(store, [kb.Entry("ship", "هزینه ارسال", "ارسال ۴۵٬۰۰۰ تومان است", "fa", ["هزینه پست چقدر است"]),
+                    kb.Entry("hours", "Opening hours", "9 to 18", "en", ["when are you open"])],
+            embedder=embedder.shared(), now="t")
+    sign_in(admin)
+    frag = admin.get("/admin/kb", params={"q": "هزينه"}, headers={"hx-request": "true"})  # Arabic yeh
+    assert frag.status_code == 200 and "<html" not in frag.text
+    assert "هزینه ارسال" in frag.text and "Opening hours" not in frag.text
+    assert frag.headers["vary"] == "HX-Request"
+
+
+def test_try_a_question_shows_decision_scores_and_reply(admin: TestClient) -> None:
+    kb.save(admin.app.state.store, [kb.Entry("hours", "Opening hours", "We open 9:00-18:00, Saturday to Wednesday.",
+                                             "en", ["when are you open", "what are your opening hours"])],
+            embedder=embedder.shared(), now="t")
+    sign_in(admin)
+    r = admin.post("/admin/try", data={"question": "What are your opening hours?"},
+                   headers={**SAME, "x-csrf-token": csrf(admin), "hx-request": "true"})
+    assert r.status_code == 200
+    assert "9:00-18:00" in r.text and "[hours]" in r.text and "fused" in r.text
+    assert admin.app.state.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+
+
+def test_reset_password_signs_everyone_out(admin: TestClient, data_dir: Path) -> None:
+    sign_in(admin)
+    result = CliRunner().invoke(main, ["reset-password", "--data-dir", str(data_dir)],
+                                input="a brand new secret\na brand new secret\n")
+    assert result.exit_code == 0, result.output
+    assert admin.get("/admin/", follow_redirects=False).status_code == 303
+    assert sign_in(admin).status_code == 401
+    assert sign_in(admin, "a brand new secret").status_code == 303
