@@ -1,7 +1,6 @@
 """The owner's admin through the real app: sign-in, sessions, CSRF, pages in both languages."""
 
 import asyncio
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
