@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import anyio
 from litestar import Request, Response, Router, get, post
@@ -72,7 +72,10 @@ def _forbidden(request: Request, exc: HTTPException) -> Response:
 
 
 def _lang(request: Request) -> str:
+    """The owner's language; ?lang= views one page in the other (and the htmx calls it makes)."""
     explicit = request.query_params.get("lang")
+    if explicit is None and request.headers.get("hx-current-url"):
+        explicit = parse_qs(urlsplit(request.headers["hx-current-url"]).query).get("lang", [None])[0]
     if explicit in i18n.LANGUAGES:
         return explicit
     return owner.language(request.app.state.store)

@@ -1,0 +1,75 @@
+"""The admin in real headless Chromium against a real `appliance serve --demo`: sign-in, the
+knowledge-base search and the try-a-question box (htmx under the strict CSP)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import free_port
+from .test_serve import stop, wait_healthy
+from .test_widget_browser import DOCS, browser  # noqa: F401  (the Chromium fixture)
+
+pytestmark = pytest.mark.browser
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+APPLIANCE = str(Path(sys.executable).with_name("appliance"))
+PASSWORD = "a long demo password"
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory: pytest.TempPathFactory):
+    data_dir = tmp_path_factory.mktemp("admin-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    reset = subprocess.run([APPLIANCE, "reset-password", "--demo", "--data-dir", str(data_dir)],
+                           input=f"{PASSWORD}\n{PASSWORD}\n", capture_output=True, text=True, env=env, timeout=120)
+    assert reset.returncode == 0, reset.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    wait_healthy(port, proc, timeout=120)
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
+
+
+def sign_in(driver, base: str, lang: str) -> None:
+    driver.get(f"{base}/admin/kb?lang={lang}")
+    assert "/admin/login" in driver.current_url
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.ID, "kb-rows")))
+
+
+@pytest.mark.parametrize("lang, question, expect, direction", [
+    ("fa", "هزینه ارسال چقدر است؟", "۴۵٬۰۰۰ تومان", "rtl"),
+    ("en", "Do you have a student discount?", "STUDENT10", "ltr"),
+])
+def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question, expect, direction) -> None:  # noqa: F811
+    sign_in(browser, admin_server, lang)
+    assert "/admin/kb?lang=" in browser.current_url  # back where the owner was going
+    browser.get(f"{admin_server}/admin/kb?lang={lang}")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("dir") == direction
+    rows = browser.find_elements(By.CSS_SELECTOR, "#kb-rows tr")
+    assert len(rows) >= 25
+    # htmx search: the table narrows without a page load
+    search = browser.find_element(By.ID, "q")
+    search.send_keys("STUDENT10" if lang == "en" else "تخفیف")
+    WebDriverWait(browser, 10).until(lambda d: 0 < len(d.find_elements(By.CSS_SELECTOR, "#kb-rows tr")) < 5)
+    # the try-a-question box goes through htmx with the CSRF header
+    browser.find_element(By.ID, "question").send_keys(question)
+    browser.find_element(By.CSS_SELECTOR, ".try button[type=submit]").click()
+    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.ID, "try-result"), expect))
+    label = browser.find_element(By.CSS_SELECTOR, "#try-result dt").text
+    assert label == {"fa": "تصمیم", "en": "Decision"}[lang]  # the fragment speaks the page's language
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] if hasattr(browser, "get_log") else []
+    assert not [e for e in errors if "Content Security Policy" in e["message"]], errors
+    bar = browser.find_element(By.CSS_SELECTOR, ".topbar").rect
+    assert bar["width"] >= browser.execute_script("return document.body.clientWidth") - 1  # full width
+    DOCS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(DOCS / f"admin-kb-{lang}.png"))
