@@ -73,3 +73,20 @@ def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question
     assert bar["width"] >= browser.execute_script("return document.body.clientWidth") - 1  # full width
     DOCS.mkdir(exist_ok=True)
     browser.save_screenshot(str(DOCS / f"admin-kb-{lang}.png"))
+
+
+def test_edit_an_entry_in_the_browser(browser, admin_server) -> None:  # noqa: F811
+    sign_in(browser, admin_server, "en")
+    browser.get(f"{admin_server}/admin/kb/hours-en?lang=en")
+    answer = browser.find_element(By.ID, "answer")
+    answer.clear()
+    answer.send_keys("Open Saturday to Thursday 9:00-18:00. Closed on Fridays.")
+    browser.find_element(By.CSS_SELECTOR, ".kb-form button[type=submit]").click()
+    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".ok"), "Saved."))
+    assert "Saturday to Thursday" in browser.find_element(By.CSS_SELECTOR, ".history").text
+    browser.save_screenshot(str(DOCS / "admin-edit-en.png"))
+    # the widget's customers get the new answer at once
+    browser.get(f"{admin_server}/admin/kb?lang=en")
+    browser.find_element(By.ID, "question").send_keys("What are your opening hours?")
+    browser.find_element(By.CSS_SELECTOR, ".try button[type=submit]").click()
+    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.ID, "try-result"), "Saturday to Thursday"))

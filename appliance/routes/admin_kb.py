@@ -1,0 +1,189 @@
+"""The knowledge-base editor in the admin: create, edit, enable/disable, delete, history,
+import with a preview, export. Every write goes through ``kb.save``/``kb.delete`` (indexed in the
+same transaction, recorded in the history) in a worker thread, since embedding takes a moment."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Annotated, Any
+
+import anyio
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Template
+
+from .. import i18n, kb, kb_formats
+from ..kb import Entry, EntryError
+from .admin import Form, Forbidden, SignInRequired, _forbidden, _lang, _page, _to_sign_in, owner_guard
+
+PREVIEW_TTL_S = 15 * 60
+MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
+
+
+def _embedder(request: Request):
+    return request.app.state.chat.decider.index.embedder
+
+
+def _now(request: Request) -> str:
+    return request.app.state.clock().isoformat()
+
+
+def _entry_from_form(data: dict[str, str], entry_id: str) -> Entry:
+    return Entry.from_dict({
+        "id": entry_id,
+        "title": data.get("title", ""),
+        "questions": [q for q in data.get("questions", "").splitlines()],
+        "answer": data.get("answer", ""),
+        "lang": data.get("lang", ""),
+        "tags": data.get("tags", ""),
+        "enabled": data.get("enabled") == "on",
+    })
+
+
+def _new_id(db: Any, title: str) -> str:
+    base = kb_formats.slug(title)[:60]
+    candidate, n = base, 1
+    while kb.get(db, candidate) is not None:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _form(request: Request, entry: Entry | None, *, error: str | None = None, saved: bool = False,
+          status: int = 200, values: dict[str, str] | None = None) -> Template:
+    history = kb.history(request.app.state.store.read(), entry.id) if entry and not values else []
+    return _page(request, "admin/kb_form.html", entry=entry, values=values, error=error, saved=saved,
+                 history=history, status=status)
+
+
+@get("/kb/new", guards=[owner_guard], sync_to_thread=True)
+def new_form(request: Request, question: FromQuery[str] = "", answer: FromQuery[str] = "") -> Template:
+    # The inbox's "save as knowledge-base entry" arrives here with the question and the reply.
+    values = {"title": question[:200], "questions": question, "answer": answer, "lang": _lang(request),
+              "enabled": "on"} if question or answer else None
+    return _form(request, None, values=values)
+
+
+@post("/kb/new", guards=[owner_guard], status_code=200)
+async def create(request: Request, data: Form) -> Response:
+    store = request.app.state.store
+    try:
+        entry = _entry_from_form(data, _new_id(store.read(), data.get("title") or "entry"))
+    except EntryError as exc:
+        return _form(request, None, error=exc.reason, status=422, values=data)
+    await anyio.to_thread.run_sync(
+        lambda: kb.save(store, [entry], embedder=_embedder(request), now=_now(request), source="admin"))
+    return Response("", status_code=200, headers={"hx-redirect": f"/admin/kb/{entry.id}"})
+
+
+@get("/kb/{entry_id:str}", guards=[owner_guard], sync_to_thread=True)
+def edit_form(request: Request, entry_id: FromPath[str]) -> Template:
+    entry = kb.get(request.app.state.store.read(), entry_id)
+    if entry is None:
+        raise NotFoundException()
+    return _form(request, entry)
+
+
+@post("/kb/{entry_id:str}", guards=[owner_guard], status_code=200)
+async def update(request: Request, entry_id: FromPath[str], data: Form) -> Template:
+    store = request.app.state.store
+    if kb.get(store.read(), entry_id) is None:
+        raise NotFoundException()
+    try:
+        entry = _entry_from_form(data, entry_id)
+    except EntryError as exc:
+        return _form(request, kb.get(store.read(), entry_id), error=exc.reason, status=422, values=data)
+    await anyio.to_thread.run_sync(
+        lambda: kb.save(store, [entry], embedder=_embedder(request), now=_now(request), source="admin"))
+    return _form(request, entry, saved=True)
+
+
+@post("/kb/{entry_id:str}/toggle", guards=[owner_guard], status_code=200)
+async def toggle(request: Request, entry_id: FromPath[str]) -> Template:
+    store = request.app.state.store
+    entry = kb.get(store.read(), entry_id)
+    if entry is None:
+        raise NotFoundException()
+    entry.enabled = not entry.enabled
+    await anyio.to_thread.run_sync(
+        lambda: kb.save(store, [entry], embedder=_embedder(request), now=_now(request), source="admin"))
+    return _page(request, "admin/_kb_rows.html", entries=[entry])
+
+
+@post("/kb/{entry_id:str}/delete", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def delete(request: Request, entry_id: FromPath[str]) -> Response:
+    if not kb.delete(request.app.state.store, entry_id, now=_now(request), source="admin"):
+        raise NotFoundException()
+    return Response("", status_code=200, headers={"hx-redirect": "/admin/kb"})
+
+
+@get("/kb-export", guards=[owner_guard], sync_to_thread=True)
+def export(request: Request, format: FromQuery[str] = "jsonl") -> Response:
+    if format not in kb_formats.FORMATS:
+        format = "jsonl"
+    text = kb_formats.export(kb.all_entries(request.app.state.store.read()), format)
+    media = {"jsonl": "application/x-ndjson", "csv": "text/csv", "md": "text/markdown"}[format]
+    return Response(text, media_type=f"{media}; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="knowledge-base.{format}"'})
+
+
+# -- import: upload, preview, confirm ------------------------------------------------------------
+
+def _previews(request: Request) -> dict[str, tuple[float, list[Entry]]]:
+    state = request.app.state
+    if not hasattr(state, "kb_previews"):
+        state.kb_previews = {}
+    now = time.monotonic()
+    for token in [t for t, (at, _) in state.kb_previews.items() if now - at > PREVIEW_TTL_S]:
+        del state.kb_previews[token]
+    return state.kb_previews
+
+
+@post("/kb-import", guards=[owner_guard], status_code=200, request_max_body_size=MAX_UPLOAD_BYTES + 65536)
+async def import_preview(
+    request: Request,
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Template:
+    upload = data.get("file")
+    if not isinstance(upload, UploadFile):
+        return _page(request, "admin/kb_import.html", error="no file", status=422)
+    content = await upload.read()
+    try:
+        entries = kb_formats.parse(content, upload.filename or "upload")
+    except EntryError as exc:
+        # Nothing is stored: the whole file is refused, naming the line or row.
+        return _page(request, "admin/kb_import.html", error=str(exc), status=422)
+    db = request.app.state.store.read()
+    rows = []
+    for entry in entries:
+        existing = kb.get(db, entry.id)
+        rows.append((entry, "new" if existing is None else "same" if existing == entry else "changed"))
+    token = secrets.token_urlsafe(16)
+    _previews(request)[token] = (time.monotonic(), entries)
+    counts = {k: sum(1 for _, s in rows if s == k) for k in ("new", "changed", "same")}
+    return _page(request, "admin/kb_import.html", rows=rows[:200], counts=counts, token=token,
+                 filename=upload.filename, error=None)
+
+
+@post("/kb-import/confirm", guards=[owner_guard], status_code=200)
+async def import_confirm(request: Request, data: Form) -> Template:
+    preview = _previews(request).pop(data.get("token", ""), None)
+    if preview is None:
+        return _page(request, "admin/kb_import.html", error=i18n.t(_lang(request), "kb.import_expired"), status=410)
+    _, entries = preview
+    store = request.app.state.store
+    result = await anyio.to_thread.run_sync(
+        lambda: kb.save(store, entries, embedder=_embedder(request), now=_now(request), source="admin-import"))
+    return _page(request, "admin/kb_import.html", done=result, error=None)
+
+
+router = Router(
+    path="/admin",
+    route_handlers=[new_form, create, edit_form, update, toggle, delete, export, import_preview, import_confirm],
+    exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
+    include_in_schema=False,
+)

@@ -1,0 +1,103 @@
+"""The knowledge-base editor in the admin: create, validate, edit with history, toggle, delete,
+import with a preview, export."""
+
+import json
+
+from litestar.testing import TestClient
+
+from appliance import kb
+from .test_admin import HOSTILE, SAME, admin, clock, csrf, sign_in  # noqa: F401  (fixtures)
+
+
+def post(c: TestClient, path: str, **kwargs):
+    headers = {**SAME, "x-csrf-token": csrf(c), "hx-request": "true", **kwargs.pop("headers", {})}
+    return c.post(path, headers=headers, **kwargs)
+
+
+FORM = {"title": "Gift wrapping", "questions": "Do you gift wrap?\nCan you wrap a present?",
+        "answer": "We wrap any book for 20,000 toman.", "lang": "en", "tags": "gifts, extras", "enabled": "on"}
+
+
+def test_create_edit_toggle_delete_with_history(admin: TestClient) -> None:  # noqa: F811
+    sign_in(admin)
+    created = post(admin, "/admin/kb/new", data=FORM)
+    assert created.status_code == 200 and created.headers["hx-redirect"] == "/admin/kb/gift-wrapping"
+    entry = kb.get(admin.app.state.store.read(), "gift-wrapping")
+    assert entry.questions == ["Do you gift wrap?", "Can you wrap a present?"] and entry.tags == ["gifts", "extras"]
+    # the bot can answer with it at once
+    decision = admin.app.state.chat.decider.decide("Do you gift wrap books?")
+    assert decision.ranking[0] == "gift-wrapping"
+
+    edited = post(admin, "/admin/kb/gift-wrapping", data={**FORM, "answer": "We wrap any book for 25,000 toman."})
+    assert edited.status_code == 200 and "25,000" in edited.text
+    page = admin.get("/admin/kb/gift-wrapping?lang=en")
+    assert "Edit history" in page.text and "20,000" in page.text  # the old answer is in the history
+    assert [h["action"] for h in kb.history(admin.app.state.store.read(), "gift-wrapping")] == ["create", "update"]
+
+    toggled = post(admin, "/admin/kb/gift-wrapping/toggle")
+    assert toggled.status_code == 200 and "<tr" in toggled.text and "<html" not in toggled.text
+    assert not kb.get(admin.app.state.store.read(), "gift-wrapping").enabled
+    assert "gift-wrapping" not in admin.app.state.chat.decider.decide("Do you gift wrap books?").ranking
+
+    deleted = post(admin, "/admin/kb/gift-wrapping/delete")
+    assert deleted.headers["hx-redirect"] == "/admin/kb"
+    assert kb.get(admin.app.state.store.read(), "gift-wrapping") is None
+    assert admin.get("/admin/kb/gift-wrapping").status_code == 404
+
+
+def test_validation_keeps_what_was_typed(admin: TestClient) -> None:  # noqa: F811
+    sign_in(admin)
+    r = post(admin, "/admin/kb/new", data={**FORM, "answer": "   "})
+    assert r.status_code == 422 and "missing answer" in r.text
+    assert "Can you wrap a present?" in r.text  # nothing the owner typed is lost
+    assert kb.count(admin.app.state.store.read()) == 0
+
+
+def test_hostile_text_in_the_editor_is_escaped(admin: TestClient) -> None:  # noqa: F811
+    sign_in(admin)
+    post(admin, "/admin/kb/new", data={**FORM, "title": HOSTILE, "answer": f"Answer {HOSTILE}"})
+    [entry] = kb.all_entries(admin.app.state.store.read())
+    page = admin.get(f"/admin/kb/{entry.id}")
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+
+
+def test_new_entry_prefilled_from_a_question_and_a_reply(admin: TestClient) -> None:  # noqa: F811
+    sign_in(admin)
+    page = admin.get("/admin/kb/new", params={"question": "Do you deliver to Kish?", "answer": "Yes, in 5 days."})
+    assert "Do you deliver to Kish?" in page.text and "Yes, in 5 days." in page.text
+
+
+def test_import_preview_then_confirm(admin: TestClient) -> None:  # noqa: F811
+    sign_in(admin)
+    lines = [{"id": "a", "title": "Hours", "questions": ["when open"], "answer": "9-18", "lang": "en"},
+             {"id": "b", "title": "ارسال", "questions": ["ارسال چند روز"], "answer": "۳ تا ۵ روز", "lang": "fa"}]
+    body = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
+    preview = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", body, "application/x-ndjson")})
+    assert preview.status_code == 200 and "Hours" in preview.text
+    assert kb.count(admin.app.state.store.read()) == 0  # a preview changes nothing
+    token = preview.text.split('name="token" value="')[1].split('"')[0]
+    done = post(admin, "/admin/kb-import/confirm", data={"token": token})
+    assert done.status_code == 200 and kb.count(admin.app.state.store.read()) == 2
+    again = post(admin, "/admin/kb-import/confirm", data={"token": token})
+    assert again.status_code == 410  # a preview is used once
+
+
+def test_a_broken_upload_names_the_line_and_changes_nothing(admin: TestClient) -> None:  # noqa: F811
+    sign_in(admin)
+    bad = b'{"id": "a", "title": "Hours", "answer": "9-18", "lang": "en"}\n{"id": "b", oops\n'
+    r = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", bad, "application/x-ndjson")})
+    assert r.status_code == 422 and "kb.jsonl line 2" in r.text and "not valid JSON" in r.text
+    latin = "id,title,answer,lang\na,Caf\xe9,x,en\n".encode("latin-1")
+    r = post(admin, "/admin/kb-import", files={"file": ("kb.csv", latin, "text/csv")})
+    assert r.status_code == 422 and "UTF-8" in r.text
+    assert kb.count(admin.app.state.store.read()) == 0
+
+
+def test_export_downloads(admin: TestClient) -> None:  # noqa: F811
+    sign_in(admin)
+    post(admin, "/admin/kb/new", data=FORM)
+    for fmt, needle in (("jsonl", '"id": "gift-wrapping"'), ("csv", "gift-wrapping,Gift wrapping"),
+                        ("md", "## Gift wrapping {#gift-wrapping}")):
+        r = admin.get(f"/admin/kb-export?format={fmt}")
+        assert r.status_code == 200 and needle in r.text
+        assert r.headers["content-disposition"] == f'attachment; filename="knowledge-base.{fmt}"'
