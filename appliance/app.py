@@ -28,7 +28,7 @@ from . import __version__, i18n, kb, logging_setup, model_files, paths, secret_k
 from .db import Store
 from .llm_runtime import ModelRuntime
 from .ratelimit import RateLimiter
-from .routes import admin, admin_kb, admin_setup, health, public_api, widget
+from .routes import admin, admin_inbox, admin_kb, admin_setup, health, public_api, widget
 from .services import build_chat
 from .settings import Settings
 
@@ -138,6 +138,7 @@ def create_app(
             admin_setup.router,
             admin.router,
             admin_kb.router,
+            admin_inbox.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],

@@ -87,10 +87,14 @@ def _page(request: Request, name: str, *, partial: str | None = None, lang: str 
     lang = lang or _lang(request)
     session = getattr(request.state, "session", None)
     template = partial if partial and request.headers.get("hx-request") else name
+    waiting = request.app.state.store.read().execute(
+        "SELECT count(*) FROM conversations WHERE status = 'waiting' AND channel = 'widget'").fetchone()[0] \
+        if session else 0
     return Template(
         template_name=template,
         context={**i18n.context(lang), "csrf_token": session.csrf_token if session else "",
-                 "shop": request.app.state.settings.shop_name, "path": request.url.path, **ctx},
+                 "shop": request.app.state.settings.shop_name, "path": request.url.path,
+                 "nav_waiting": waiting, **ctx},
         headers={"cache-control": "no-store", "vary": "HX-Request"},
         status_code=status,
     )

@@ -1,0 +1,123 @@
+"""The owner's inbox: conversations waiting for a person, the transcript with the bot's
+decisions, the owner's reply (it reaches the customer's widget), resolve/reopen, and "save as a
+knowledge-base entry" on any owner reply."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
+
+VIEWS = {
+    "waiting": ("status = 'waiting'", "updated_at ASC"),   # oldest first: who has waited longest
+    "answered": ("status = 'answered'", "updated_at DESC"),
+    "resolved": ("status = 'resolved'", "updated_at DESC"),
+    "all": ("1", "updated_at DESC"),
+}
+MAX_REPLY_CHARS = 5000
+
+
+def inbox_counts(db: Any) -> dict[str, int]:
+    rows = db.execute("SELECT status, count(*) FROM conversations WHERE channel = 'widget' GROUP BY status").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+@get("/inbox", guards=[owner_guard], sync_to_thread=True)
+def inbox(request: Request, view: FromQuery[str] = "waiting", q: FromQuery[str] = "") -> Template:
+    view = view if view in VIEWS else "waiting"
+    where, order = VIEWS[view]
+    db = request.app.state.store.read()
+    params: list[Any] = []
+    search = ""
+    if q.strip():
+        search = " AND c.id IN (SELECT conversation_id FROM messages WHERE text LIKE ? ESCAPE '\\')"
+        escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
+    rows = db.execute(
+        f"SELECT c.id, c.status, c.updated_at, c.contact_email, c.contact_phone, "
+        f"(SELECT text FROM messages m WHERE m.conversation_id = c.id AND m.role = 'customer' "
+        f" ORDER BY m.id DESC LIMIT 1) AS last, "
+        f"(SELECT reason FROM decisions d WHERE d.conversation_id = c.id AND d.kind = 'escalate' "
+        f" ORDER BY d.id DESC LIMIT 1) AS reason "
+        f"FROM conversations c WHERE c.channel = 'widget' AND {where}{search} ORDER BY c.{order} LIMIT 200",
+        params,
+    ).fetchall()
+    return _page(request, "admin/inbox.html", partial="admin/_inbox_rows.html", rows=rows, view=view, q=q,
+                 counts=inbox_counts(db))
+
+
+def _conversation(request: Request, conversation_id: str) -> Any:
+    row = request.app.state.store.read().execute(
+        "SELECT * FROM conversations WHERE id = ? AND channel = 'widget'", [conversation_id]).fetchone()
+    if row is None:
+        raise NotFoundException()
+    return row
+
+
+def _transcript(request: Request, conversation_id: str) -> list[dict[str, Any]]:
+    db = request.app.state.store.read()
+    rows = db.execute(
+        "SELECT m.id, m.role, m.text, m.created_at, d.kind, d.reason, d.confidence, d.entry_ids, d.composed_by "
+        "FROM messages m LEFT JOIN decisions d ON d.reply_id = m.id WHERE m.conversation_id = ? ORDER BY m.id",
+        [conversation_id],
+    ).fetchall()
+    out, last_question = [], ""
+    for r in rows:
+        item = dict(r)
+        item["entry_ids"] = json.loads(r["entry_ids"]) if r["entry_ids"] else []
+        if r["role"] == "customer":
+            last_question = r["text"]
+        if r["role"] == "owner":
+            item["save_link"] = "/admin/kb/new?" + urlencode({"question": last_question, "answer": r["text"]})
+        out.append(item)
+    return out
+
+
+@get("/conversations/{conversation_id:str}", guards=[owner_guard], sync_to_thread=True)
+def conversation(request: Request, conversation_id: FromPath[str]) -> Template:
+    row = _conversation(request, conversation_id)
+    return _page(request, "admin/conversation.html", conversation=row,
+                 messages=_transcript(request, conversation_id), error=None)
+
+
+@post("/conversations/{conversation_id:str}/reply", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def reply(request: Request, conversation_id: FromPath[str], data: Form) -> Template:
+    row = _conversation(request, conversation_id)
+    text = data.get("text", "").strip()
+    if not text or len(text) > MAX_REPLY_CHARS:
+        return _page(request, "admin/conversation.html", conversation=row, status=422,
+                     messages=_transcript(request, conversation_id), error="reply.invalid", draft=text)
+    now = request.app.state.clock().isoformat()
+    with request.app.state.store.write() as db:
+        db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'owner', ?, ?)",
+                   [conversation_id, text, now])
+        db.execute("UPDATE conversations SET status = 'answered', updated_at = ? WHERE id = ?", [now, conversation_id])
+    return _page(request, "admin/conversation.html", conversation=_conversation(request, conversation_id),
+                 messages=_transcript(request, conversation_id), error=None, sent=True)
+
+
+@post("/conversations/{conversation_id:str}/status", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def set_status(request: Request, conversation_id: FromPath[str], data: Form) -> Response:
+    _conversation(request, conversation_id)
+    status = data.get("status")
+    if status not in {"resolved", "open"}:
+        return Response({"error": "bad_status"}, status_code=422)
+    with request.app.state.store.write() as db:
+        db.execute("UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
+                   [status, request.app.state.clock().isoformat(), conversation_id])
+    return Response("", status_code=200, headers={"hx-refresh": "true"})
+
+
+router = Router(
+    path="/admin",
+    route_handlers=[inbox, conversation, reply, set_status],
+    exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
+    include_in_schema=False,
+)

@@ -1,0 +1,106 @@
+"""The inbox: a customer's unanswered question reaches the owner, the owner's reply reaches the
+customer, and one click turns it into an entry the bot answers with next time."""
+
+from urllib.parse import parse_qs, urlsplit
+
+from litestar.testing import TestClient
+
+from appliance import embedder, kb
+from .test_admin import HOSTILE, SAME, admin, clock, csrf, sign_in  # noqa: F401  (fixtures)
+from .test_public_api import events
+
+QUESTION = "Do you deliver to Kish island?"
+
+
+def seed(c: TestClient) -> None:
+    kb.save(c.app.state.store, [
+        kb.Entry("hours", "Opening hours", "We open 9:00-18:00, Saturday to Wednesday.", "en",
+                 ["when are you open", "what are your opening hours"]),
+        kb.Entry("returns", "Returns", "Unused books can be returned within 7 days.", "en",
+                 ["can i return a book", "what is your return policy"]),
+    ], embedder=embedder.shared(), now="t0")
+
+
+def customer_asks(c: TestClient, text: str, token: str | None = None) -> tuple[str, str, dict]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    start = c.post("/api/v1/conversations", json={"lang": "en"}, headers=headers).json()
+    conv, token = start["conversation_id"], start["visitor_token"]
+    auth = {"authorization": f"Bearer {token}"}
+    done = events(c.post(f"/api/v1/conversations/{conv}/messages", json={"text": text}, headers=auth).text)[-1][1]
+    return conv, token, done
+
+
+def test_learning_loop_end_to_end(admin: TestClient) -> None:  # noqa: F811
+    seed(admin)
+    conv, token, done = customer_asks(admin, QUESTION)
+    assert done["kind"] != "answer"
+    auth = {"authorization": f"Bearer {token}"}
+    if done["kind"] != "escalate":  # offered choices: the customer picks "none of these"
+        admin.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en"}, headers=auth)
+
+    sign_in(admin)
+    inbox = admin.get("/admin/inbox?lang=en")
+    assert QUESTION in inbox.text and 'class="count"' in inbox.text
+    page = admin.get(f"/admin/conversations/{conv}?lang=en")
+    assert QUESTION in page.text and "hand to you" in page.text  # the bot's decision is shown
+
+    reply = "Yes: we deliver to Kish island in 4-6 business days."
+    sent = admin.post(f"/admin/conversations/{conv}/reply", data={"text": reply},
+                      headers={**SAME, "x-csrf-token": csrf(admin), "hx-request": "true",
+                               "hx-current-url": f"http://testserver/admin/conversations/{conv}?lang=en"})
+    assert sent.status_code == 200 and "the customer sees it" in sent.text
+    # the reply reaches the customer's widget, unread until seen
+    history = admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).json()
+    assert history["messages"][-1]["role"] == "owner" and history["messages"][-1]["text"] == reply
+    assert history["unread"] == 1 and history["status"] == "answered"
+
+    # one click: "save as a knowledge-base entry" opens the editor pre-filled
+    link = sent.text.split('href="/admin/kb/new?')[1].split('"')[0].replace("&amp;", "&")
+    prefill = {k: v[0] for k, v in parse_qs(link).items()}
+    assert prefill == {"question": QUESTION, "answer": reply}
+    form = admin.get(f"/admin/kb/new?{link}")
+    assert QUESTION in form.text and "4-6 business days" in form.text
+    saved = admin.post("/admin/kb/new", data={"title": "Delivery to Kish", "questions": QUESTION, "answer": reply,
+                                             "lang": "en", "enabled": "on"},
+                       headers={**SAME, "x-csrf-token": csrf(admin), "hx-request": "true"})
+    assert saved.status_code == 200
+
+    # next time, the bot answers the same question itself
+    _, _, again = customer_asks(admin, QUESTION)
+    assert again["kind"] == "answer" and again["sources"][0]["title"] == "Delivery to Kish"
+
+
+def test_inbox_views_search_resolve_and_reopen(admin: TestClient) -> None:  # noqa: F811
+    seed(admin)
+    conv, token, _ = customer_asks(admin, "I want to talk to a real person about order 881")
+    customer_asks(admin, "when are you open")
+    sign_in(admin)
+    waiting = admin.get("/admin/inbox?view=waiting&lang=en").text
+    assert "order 881" in waiting and "when are you open" not in waiting
+    assert "when are you open" in admin.get("/admin/inbox?view=all&lang=en").text
+    found = admin.get("/admin/inbox", params={"view": "all", "q": "881"}, headers={"hx-request": "true"})
+    assert "order 881" in found.text and "<html" not in found.text
+    token_header = {**SAME, "x-csrf-token": csrf(admin)}
+    r = admin.post(f"/admin/conversations/{conv}/status", data={"status": "resolved"}, headers=token_header)
+    assert r.status_code == 200
+    assert "order 881" in admin.get("/admin/inbox?view=resolved").text
+    # the customer writes again: the conversation is open again
+    auth = {"authorization": f"Bearer {token}"}
+    admin.post(f"/api/v1/conversations/{conv}/messages", json={"text": "when are you open"}, headers=auth)
+    status = admin.app.state.store.read().execute("SELECT status FROM conversations WHERE id = ?", [conv]).fetchone()[0]
+    assert status == "open"
+
+
+def test_reply_validation_and_escaping(admin: TestClient) -> None:  # noqa: F811
+    seed(admin)
+    conv, _, _ = customer_asks(admin, f"I want to talk to a real person {HOSTILE}")
+    sign_in(admin)
+    page = admin.get(f"/admin/conversations/{conv}")
+    assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+    assert "<script>alert" not in admin.get("/admin/inbox").text
+    empty = admin.post(f"/admin/conversations/{conv}/reply", data={"text": "  "},
+                       headers={**SAME, "x-csrf-token": csrf(admin)})
+    assert empty.status_code == 422
+    assert admin.get("/admin/conversations/nope").status_code == 404
+    forged = admin.post(f"/admin/conversations/{conv}/reply", data={"text": "hi"}, headers=SAME)
+    assert forged.status_code == 403
