@@ -1,7 +1,7 @@
 """The inbox: a customer's unanswered question reaches the owner, the owner's reply reaches the
 customer, and one click turns it into an entry the bot answers with next time."""
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from litestar.testing import TestClient
 
