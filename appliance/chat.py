@@ -21,7 +21,7 @@ import anyio
 from .compose import Composer, Reply
 from .db import Store
 from .decide import Decider, Decision
-from .textnorm import normalize
+from .textnorm import detect_language, normalize
 
 Clock = Callable[[], datetime]
 
@@ -129,7 +129,9 @@ class ChatService:
         return await self.answer(conversation_id, message_id, text)
 
     async def answer(self, conversation_id: str, message_id: int, text: str) -> Turn:
-        """Decide and reply to a stored customer message."""
+        """Decide and reply to a stored customer message (unless the owner has taken over)."""
+        if self.status(conversation_id) == "human":
+            return self._record(conversation_id, message_id, self._held(text), Reply("", "none"), 0.0)
         previous = self.previous_question(conversation_id, before=message_id)
         started = time.perf_counter()
         # Embedding and scoring are CPU work: off the event loop.
@@ -189,6 +191,16 @@ class ChatService:
         items = self.history(row["conversation_id"], after=row["reply_id"] - 1)
         return items[0] if items else None
 
+    def take_over(self, conversation_id: str, on: bool, notice: str) -> None:
+        """The owner joins the conversation (the bot stays silent) or hands it back to the bot.
+        ``notice`` is what the customer is told, in their language."""
+        now = self.clock().isoformat()
+        with self.store.write() as db:
+            db.execute("UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
+                       ["human" if on else "open", now, conversation_id])
+            db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'system', ?, ?)",
+                       [conversation_id, notice, now])
+
     def set_contact(self, conversation_id: str, email: str = "", phone: str = "") -> None:
         """A way to reach the customer (optional; validated; at least one when called)."""
         email = email.strip()
@@ -226,18 +238,33 @@ class ChatService:
         return {"status": row["status"], "lang": row["lang"], "has_contact": bool(row["contact_email"] or row["contact_phone"]),
                 "rated": row["rating"] is not None, "unread": unread}
 
+    def status(self, conversation_id: str) -> str | None:
+        row = self.store.read().execute("SELECT status FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _held(text: str) -> Decision:
+        return Decision("held", "owner_in_conversation", detect_language(text), text)
+
     def _record(self, conversation_id: str, message_id: int, decision: Decision, reply: Reply,
                 decision_ms: float) -> Turn:
         now = self.clock().isoformat()
-        scores = decision.scores()
-        if reply.model_rejected:
-            scores["model_rejected"] = reply.model_rejected
         with self.store.write() as db:
+            # Checked again inside the transaction: if the owner took over while the bot was
+            # thinking, the bot's words are dropped. The bot never speaks over a person.
+            status = db.execute("SELECT status FROM conversations WHERE id = ?", [conversation_id]).fetchone()[0]
+            if status == "human" and decision.kind != "held":
+                decision, reply = self._held(decision.query), Reply("", "none")
+            scores = decision.scores()
+            if reply.model_rejected:
+                scores["model_rejected"] = reply.model_rejected
             db.execute("UPDATE messages SET lang = ? WHERE id = ?", [decision.lang, message_id])
-            reply_id = db.execute(
-                "INSERT INTO messages (conversation_id, role, text, lang, created_at) VALUES (?, 'bot', ?, ?, ?)",
-                [conversation_id, reply.text, decision.lang, now],
-            ).lastrowid
+            reply_id = None
+            if decision.kind != "held":
+                reply_id = db.execute(
+                    "INSERT INTO messages (conversation_id, role, text, lang, created_at) VALUES (?, 'bot', ?, ?, ?)",
+                    [conversation_id, reply.text, decision.lang, now],
+                ).lastrowid
             decision_id = db.execute(
                 "INSERT INTO decisions (conversation_id, message_id, reply_id, kind, reason, entry_ids, "
                 "confidence, scores, query, lang, composed_by, latency_ms, created_at) "
@@ -248,9 +275,9 @@ class ChatService:
                  reply.composed_by, round(decision_ms, 3), now],
             ).lastrowid
             # An escalated conversation stays with the owner until they answer it, even if the
-            # bot answers another question in the meantime.
+            # bot answers another question in the meantime; one the owner took over stays theirs.
             db.execute(
-                "UPDATE conversations SET status = CASE WHEN ? THEN 'waiting' "
+                "UPDATE conversations SET status = CASE WHEN status = 'human' THEN 'human' WHEN ? THEN 'waiting' "
                 "WHEN status = 'waiting' THEN 'waiting' ELSE 'open' END, lang = ?, updated_at = ? WHERE id = ?",
                 [decision.kind == "escalate", decision.lang, now, conversation_id])
         return Turn(message_id, reply_id, decision_id, decision, reply, decision_ms)

@@ -15,6 +15,7 @@
   var lastId = 0;
   var rated = false;
   var contactShown = false;
+  var live = false;
 
   document.documentElement.style.setProperty("--accent", document.body.dataset.colour);
 
@@ -202,6 +203,7 @@
         }
         if (name === "done") {
           typing.remove();
+          if (data.kind === "held") return;  // a person is in the conversation: they will answer
           if (!reply) reply = bubble("bot", text);
           lastId = Math.max(lastId, data.reply_id || 0);
           if (data.sources && data.sources.length) {
@@ -292,7 +294,7 @@
     messages.forEach(function (m) {
       if (m.id <= lastId) return;
       lastId = m.id;
-      bubble(m.role === "customer" ? "customer" : m.role === "owner" ? "owner" : "bot", m.text, m);
+      bubble({ customer: "customer", owner: "owner", system: "system" }[m.role] || "bot", m.text, m);
       if (m.kind === "escalate") contactShown = contactShown || false;
     });
   }
@@ -305,6 +307,7 @@
     }).then(function (body) {
       if (!body) return;
       render(body.messages);
+      live = body.status === "human";
       if (initial && body.rated) rated = true;
       tell({ type: "appliance:unread", count: body.unread });
       if (document.visibilityState === "visible" && body.unread) {
@@ -332,6 +335,8 @@
   });
 
   refresh(true);
-  setInterval(function () { refresh(false); }, 20000);  // the owner's replies arrive here
+  // The owner's replies arrive here: every 20 s, every 4 s while the owner is live in the chat.
+  var tick = 0;
+  setInterval(function () { tick += 1; if (live || tick % 5 === 0) refresh(false); }, 4000);
   tell({ type: "appliance:ready" });
 })();

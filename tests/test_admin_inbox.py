@@ -104,3 +104,47 @@ def test_reply_validation_and_escaping(admin: TestClient) -> None:  # noqa: F811
     assert admin.get("/admin/conversations/nope").status_code == 404
     forged = admin.post(f"/admin/conversations/{conv}/reply", data={"text": "hi"}, headers=SAME)
     assert forged.status_code == 403
+
+
+def test_live_takeover_silences_the_bot(admin: TestClient) -> None:  # noqa: F811
+    seed(admin)
+    conv, token, _ = customer_asks(admin, "when are you open")
+    auth = {"authorization": f"Bearer {token}"}
+    sign_in(admin)
+    token_header = {**SAME, "x-csrf-token": csrf(admin)}
+    assert admin.post(f"/admin/conversations/{conv}/takeover", data={"on": "1"}, headers=token_header).status_code == 200
+    history = admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).json()
+    assert history["status"] == "human"
+    assert history["messages"][-1]["role"] == "system" and "has joined" in history["messages"][-1]["text"]
+
+    # the customer asks something the bot knows: the bot stays silent, the owner answers
+    evs = events(admin.post(f"/api/v1/conversations/{conv}/messages", json={"text": "can i return a book"},
+                            headers=auth).text)
+    assert [n for n, _ in evs] == ["accepted", "done"] and evs[-1][1]["kind"] == "held"
+    roles = [m["role"] for m in admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).json()["messages"]]
+    assert roles[-1] == "customer"  # no bot message after it
+    admin.post(f"/admin/conversations/{conv}/reply", data={"text": "Yes, within 7 days."}, headers=token_header)
+    assert admin.app.state.chat.status(conv) == "human"
+
+    # handed back: the bot answers again
+    admin.post(f"/admin/conversations/{conv}/takeover", data={"on": "0"}, headers=token_header)
+    evs = events(admin.post(f"/api/v1/conversations/{conv}/messages", json={"text": "when are you open"},
+                            headers=auth).text)
+    assert evs[-1][1]["kind"] == "answer"
+
+
+def test_takeover_while_the_bot_is_thinking_drops_the_bots_words(admin: TestClient) -> None:  # noqa: F811
+    import asyncio
+
+    seed(admin)
+    chat = admin.app.state.chat
+    conv = chat.start_conversation()
+    message_id, _ = chat.accept(conv, "when are you open")
+    decision = chat.decider.decide("when are you open")
+    reply = asyncio.run(chat.composer.compose(decision, "when are you open"))
+    chat.take_over(conv, True, "A person has joined.")  # the owner joins between deciding and sending
+    turn = chat._record(conv, message_id, decision, reply, 1.0)
+    assert turn.decision.kind == "held" and turn.reply_id is None
+    bot = admin.app.state.store.read().execute(
+        "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'bot'", [conv]).fetchone()[0]
+    assert bot == 0

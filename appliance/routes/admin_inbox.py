@@ -13,11 +13,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from .. import i18n
 from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
 
 VIEWS = {
     "waiting": ("status = 'waiting'", "updated_at ASC"),   # oldest first: who has waited longest
-    "answered": ("status = 'answered'", "updated_at DESC"),
+    "answered": ("status IN ('answered', 'human')", "updated_at DESC"),  # yours: replied or taken over
     "resolved": ("status = 'resolved'", "updated_at DESC"),
     "all": ("1", "updated_at DESC"),
 }
@@ -98,7 +99,9 @@ def reply(request: Request, conversation_id: FromPath[str], data: Form) -> Templ
     with request.app.state.store.write() as db:
         db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'owner', ?, ?)",
                    [conversation_id, text, now])
-        db.execute("UPDATE conversations SET status = 'answered', updated_at = ? WHERE id = ?", [now, conversation_id])
+        # A live conversation the owner took over stays theirs; otherwise it is answered.
+        db.execute("UPDATE conversations SET status = CASE WHEN status = 'human' THEN 'human' ELSE 'answered' END, "
+                   "updated_at = ? WHERE id = ?", [now, conversation_id])
     return _page(request, "admin/conversation.html", conversation=_conversation(request, conversation_id),
                  messages=_transcript(request, conversation_id), error=None, sent=True)
 
@@ -115,9 +118,21 @@ def set_status(request: Request, conversation_id: FromPath[str], data: Form) -> 
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
+@post("/conversations/{conversation_id:str}/takeover", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def takeover(request: Request, conversation_id: FromPath[str], data: Form) -> Response:
+    """Join the conversation live (the bot stops answering in it) or hand it back to the bot."""
+    row = _conversation(request, conversation_id)
+    on = data.get("on") == "1"
+    lang = row["lang"] if row["lang"] in i18n.LANGUAGES else request.app.state.settings.default_language
+    shop = request.app.state.settings.shop_name or i18n.t(lang, "bot.the_shop")
+    notice = i18n.t(lang, "system.takeover" if on else "system.handback").format(shop=shop)
+    request.app.state.chat.take_over(conversation_id, on, notice)
+    return Response("", status_code=200, headers={"hx-refresh": "true"})
+
+
 router = Router(
     path="/admin",
-    route_handlers=[inbox, conversation, reply, set_status],
+    route_handlers=[inbox, conversation, reply, set_status, takeover],
     exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
     include_in_schema=False,
 )
