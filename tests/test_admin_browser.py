@@ -90,3 +90,34 @@ def test_edit_an_entry_in_the_browser(browser, admin_server) -> None:  # noqa: F
     browser.find_element(By.ID, "question").send_keys("What are your opening hours?")
     browser.find_element(By.CSS_SELECTOR, ".try button[type=submit]").click()
     WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.ID, "try-result"), "Saturday to Thursday"))
+
+
+def test_owner_answers_an_escalation_and_the_customer_sees_it(browser, admin_server) -> None:  # noqa: F811
+    # the customer, on the appliance's own front page, asks for a person
+    browser.get(f"{admin_server}/")
+    WebDriverWait(browser, 20).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-expanded]"))).click()
+    browser.switch_to.frame(WebDriverWait(browser, 20).until(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "iframe[title]"))))
+    WebDriverWait(browser, 20).until(EC.element_to_be_clickable((By.ID, "person"))).click()
+    WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.ID, "contact-email")))
+    browser.switch_to.default_content()
+
+    # the owner answers it in the inbox
+    sign_in(browser, admin_server, "en")
+    browser.get(f"{admin_server}/admin/inbox?lang=en")
+    browser.find_element(By.CSS_SELECTOR, "ul.inbox a").click()
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "reply")))
+    browser.find_element(By.ID, "reply").send_keys("Hello! Your parcel left our shop this morning.")
+    browser.find_element(By.CSS_SELECTOR, ".kb-form button[type=submit]").click()
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.ok")))
+    assert "Save as a knowledge-base entry" in browser.page_source
+    browser.save_screenshot(str(DOCS / "admin-inbox-en.png"))
+
+    # the customer comes back: the badge, then the reply in the chat
+    browser.get(f"{admin_server}/")
+    badge = browser.find_element(By.CSS_SELECTOR, "button[aria-expanded] span")
+    WebDriverWait(browser, 20).until(lambda d: badge.is_displayed() and badge.text == "1")
+    browser.find_element(By.CSS_SELECTOR, "button[aria-expanded]").click()
+    browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title]"))
+    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element(
+        (By.CSS_SELECTOR, ".msg.owner"), "Your parcel left our shop this morning."))

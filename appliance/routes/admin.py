@@ -72,13 +72,18 @@ def _forbidden(request: Request, exc: HTTPException) -> Response:
 
 
 def _lang(request: Request) -> str:
-    """The owner's language; ?lang= views one page in the other (and the htmx calls it makes)."""
+    """The owner's language. ``?lang=`` on a page switches it (and is remembered for the owner);
+    htmx calls follow the page they come from."""
+    store = request.app.state.store
     explicit = request.query_params.get("lang")
     if explicit is None and request.headers.get("hx-current-url"):
         explicit = parse_qs(urlsplit(request.headers["hx-current-url"]).query).get("lang", [None])[0]
-    if explicit in i18n.LANGUAGES:
-        return explicit
-    return owner.language(request.app.state.store)
+    if explicit not in i18n.LANGUAGES:
+        return owner.language(store)
+    if (request.method == "GET" and getattr(request.state, "session", None) is not None
+            and explicit != owner.language(store)):
+        owner.set_language(store, explicit, request.app.state.clock)
+    return explicit
 
 
 def _page(request: Request, name: str, *, partial: str | None = None, lang: str | None = None,
