@@ -25,6 +25,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from . import __version__, i18n, kb, logging_setup, model_files, paths, secret_key
+from . import scheduler as scheduler_mod
 from .db import Store
 from .llm_runtime import ModelRuntime
 from .ratelimit import RateLimiter
@@ -103,6 +104,7 @@ def create_app(
     *,
     llm: ModelRuntime | None = None,
     clock: Clock | None = None,
+    with_scheduler: bool = True,
 ) -> Litestar:
     """Build the ASGI app. ``llm`` and ``clock`` replace the real ones in tests."""
     clock = clock or utc_now
@@ -123,10 +125,16 @@ def create_app(
             lambda: kb.ensure_indexed(store, embedder=app.state.chat.decider.index.embedder))
         if indexed:
             log.info("indexed %d knowledge-base entries", indexed)
+        jobs = scheduler_mod.build(settings, store, clock) if with_scheduler else None
+        if jobs:
+            jobs.start()
+        app.state.scheduler = jobs
         log.info("appliance %s started on data directory %s", __version__, settings.data_dir)
         try:
             yield
         finally:
+            if jobs:
+                jobs.shutdown(wait=False)
             runtime.close()
             store.close()
 

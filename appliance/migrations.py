@@ -213,3 +213,19 @@ def m0004_owner_sessions(db: Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS(name="0005_digests")
+def m0005_digests(db: Database) -> None:
+    # The morning summary, kept so the admin home page shows the latest and nothing is recomputed.
+    db.execute(
+        """
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            period_start TEXT NOT NULL,
+            period_end TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )

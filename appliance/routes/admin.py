@@ -22,7 +22,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from .. import auth, i18n, kb, owner
+from .. import auth, digest, i18n, kb, owner
 from ..compose import Composer
 from ..security import is_same_origin
 from ..visitors import client_ip
@@ -205,7 +205,7 @@ def home(request: Request) -> Template:
         "AND m.role = 'customer' ORDER BY m.id DESC LIMIT 1) AS last FROM conversations c "
         "WHERE c.status = 'waiting' ORDER BY c.updated_at LIMIT 10").fetchall()
     return _page(request, "admin/home.html", numbers=numbers, waiting=waiting,
-                 model=request.app.state.llm.status())
+                 model=request.app.state.llm.status(), digest=digest.latest(request.app.state.store))
 
 
 @get("/kb", guards=[owner_guard], sync_to_thread=True)

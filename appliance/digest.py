@@ -1,0 +1,64 @@
+"""The morning digest: what happened since the last one (the night, usually).
+
+Built by a scheduled job at ``digest_time`` and kept in ``digests``; the admin home page shows
+the latest. (E-mailing it arrives with SMTP settings.)"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from .db import Store
+from .textnorm import words
+
+TOP_QUESTIONS = 5
+
+
+def build(store: Store, clock: Callable[[], datetime]) -> dict[str, Any]:
+    """Summarise the period since the previous digest (at most a week) and store it."""
+    now = clock()
+    db = store.read()
+    last = db.execute("SELECT period_end FROM digests ORDER BY id DESC LIMIT 1").fetchone()
+    start = max(datetime.fromisoformat(last[0]), now - timedelta(days=7)) if last else now - timedelta(hours=24)
+    span = [start.isoformat(), now.isoformat()]
+    kinds = dict(db.execute(
+        "SELECT kind, count(*) FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
+        "WHERE c.channel = 'widget' AND d.created_at >= ? AND d.created_at < ? GROUP BY kind", span).fetchall())
+    conversations = db.execute(
+        "SELECT count(*) FROM conversations WHERE channel = 'widget' AND created_at >= ? AND created_at < ?",
+        span).fetchone()[0]
+    waiting = db.execute("SELECT count(*) FROM conversations WHERE channel = 'widget' AND status = 'waiting'").fetchone()[0]
+    questions = Counter()
+    shown: dict[str, str] = {}
+    for (text,) in db.execute(
+            "SELECT m.text FROM messages m JOIN decisions d ON d.message_id = m.id "
+            "JOIN conversations c ON c.id = m.conversation_id "
+            # questions the knowledge base had no sure answer to (not requests for a person)
+            "WHERE c.channel = 'widget' AND d.reason IN ('no_match', 'close_candidates') "
+            "AND m.created_at >= ? AND m.created_at < ?",
+            span):
+        key = " ".join(words(text))
+        questions[key] += 1
+        shown.setdefault(key, text)
+    summary = {
+        "conversations": conversations,
+        "answered": kinds.get("answer", 0),
+        "clarified": kinds.get("clarify", 0),
+        "escalated": kinds.get("escalate", 0),
+        "waiting": waiting,
+        "top_unanswered": [{"text": shown[k], "count": n} for k, n in questions.most_common(TOP_QUESTIONS)],
+    }
+    with store.write() as w:
+        w.execute("INSERT INTO digests (period_start, period_end, summary, created_at) VALUES (?, ?, ?, ?)",
+                  [span[0], span[1], json.dumps(summary, ensure_ascii=False), now.isoformat()])
+    return {"period_start": span[0], "period_end": span[1], **summary}
+
+
+def latest(store: Store) -> dict[str, Any] | None:
+    row = store.read().execute(
+        "SELECT period_start, period_end, summary FROM digests ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    return {"period_start": row[0], "period_end": row[1], **json.loads(row[2])}

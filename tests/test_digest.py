@@ -1,0 +1,84 @@
+"""The morning digest, with an injected clock, and its place on the admin home page."""
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from litestar.testing import TestClient
+
+from appliance import digest, embedder, kb, scheduler
+from appliance.app import create_app
+from appliance.settings import Settings
+
+from .test_admin import SAME, sign_in  # noqa: F401
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.now = at
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_digest_counts_the_night(data_dir: Path) -> None:
+    clock = Clock(datetime(2026, 11, 21, 22, 0, tzinfo=timezone.utc))
+    settings = Settings(data_dir=data_dir, model="none")
+    with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
+        store = c.app.state.store
+        kb.save(store, [kb.Entry("hours", "Opening hours", "We open 9:00-18:00.", "en",
+                                 ["when are you open", "what are your opening hours"])],
+                embedder=embedder.shared(), now="t")
+        chat = c.app.state.chat
+
+        async def night():
+            for text in ["when are you open", "what are your opening hours",      # 2 answered
+                         "I want to talk to a real person",                        # escalated
+                         "Do you sell concert tickets?", "do you sell concert tickets"]:  # 2 more, same question
+                clock.now += timedelta(minutes=30)
+                await chat.reply(chat.start_conversation(), text)
+        asyncio.run(night())
+        decisions = dict(store.read().execute("SELECT kind, count(*) FROM decisions GROUP BY kind").fetchall())
+        clock.now = datetime(2026, 11, 22, 7, 30, tzinfo=timezone.utc)
+        summary = digest.build(store, clock)
+        assert summary["conversations"] == 5
+        assert summary["answered"] == decisions.get("answer", 0) == 2
+        assert summary["escalated"] + summary["clarified"] == 3
+        assert summary["waiting"] == decisions.get("escalate", 0)
+        assert summary["top_unanswered"][0] == {"text": "Do you sell concert tickets?", "count": 2}
+        assert summary["period_start"] == "2026-11-21T07:30:00+00:00"  # first digest: the last 24 hours
+        # the next digest starts where this one ended
+        clock.now += timedelta(days=1)
+        again = digest.build(store, clock)
+        assert again["period_start"] == summary["period_end"] and again["conversations"] == 0
+        assert digest.latest(store)["period_end"] == clock.now.isoformat()
+
+
+def test_home_page_shows_the_latest_digest(data_dir: Path) -> None:
+    from appliance import owner
+    from .test_admin import PASSWORD
+
+    clock = Clock(datetime(2026, 11, 22, 7, 30, tzinfo=timezone.utc))
+    with TestClient(create_app(Settings(data_dir=data_dir, model="none"), clock=clock, with_scheduler=False)) as c:
+        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
+        digest.build(c.app.state.store, clock)
+        sign_in(c)
+        page = c.get("/admin/?lang=en")
+        assert "Morning digest" in page.text
+
+
+def test_the_digest_job_is_scheduled_at_the_set_time(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, model="none", digest_time="06:45")
+    jobs = scheduler.build(settings, None, lambda: datetime.now(timezone.utc))  # type: ignore[arg-type]
+    job = jobs.get_job("morning_digest")
+    fields = {f.name: str(f) for f in job.trigger.fields}
+    assert (fields["hour"], fields["minute"]) == ("6", "45")
+    bad = scheduler.build(settings.replace(digest_time="25:99"), None, lambda: datetime.now(timezone.utc))  # type: ignore[arg-type]
+    fields = {f.name: str(f) for f in bad.get_job("morning_digest").trigger.fields}
+    assert (fields["hour"], fields["minute"]) == ("7", "30")  # a bad setting falls back, loudly
+
+
+def test_the_app_runs_the_scheduler(data_dir: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=data_dir, model="none"))) as c:
+        assert c.app.state.scheduler.running
+        assert c.app.state.scheduler.get_job("morning_digest") is not None
