@@ -375,3 +375,69 @@ def eval_cmd(kb_path: Path, questions: Path, out: Path | None, details: Path | N
         with open(details, "w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+# -- backups ------------------------------------------------------------------------------------
+
+@main.command("backup")
+@data_dir_option
+@click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the backup here (a USB disk, a network share) instead of backups/.")
+def backup_cmd(target: Path | None, **flags: Any) -> None:
+    """Take a backup now (safe while the appliance runs)."""
+    from . import backup
+
+    settings = load_settings(**flags)
+    if not settings.db_path.exists():
+        raise click.ClickException(f"no database at {settings.db_path}")
+    try:
+        info = backup.take(settings.db_path, target or settings.backups_dir, utc_now())
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    if target is None:
+        backup.rotate(settings.backups_dir)
+    click.echo(f"backup written: {info.path} ({info.size / 1e6:.1f} MB, integrity ok)")
+
+
+@main.command("verify-backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def verify_backup(file: Path) -> None:
+    """Check a backup file: integrity, schema version, what it holds."""
+    from . import backup
+
+    try:
+        info = backup.verify(file)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{file}: integrity ok, schema version {info['schema_version']}, "
+               f"{info['kb_entries']} knowledge-base entries, {info['conversations']} conversations")
+
+
+@main.command("restore")
+@data_dir_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+def restore_cmd(file: Path, yes: bool, **flags: Any) -> None:
+    """Replace the database with a backup (the appliance must be stopped; the current data is
+    backed up first)."""
+    from . import backup
+
+    settings = load_settings(**flags)
+    lock = InstanceLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        raise click.ClickException(f"stop the appliance first: {exc}") from None
+    try:
+        if not yes:
+            click.confirm(f"Replace {settings.db_path} with {file}?", abort=True)
+        safety = backup.restore(file, settings.db_path, settings.backups_dir, utc_now())
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        lock.release()
+    store = open_store(settings)  # migrates an older backup forward now, not at the next start
+    store.close()
+    if safety:
+        click.echo(f"the previous database was saved as {safety}")
+    click.echo(f"restored {file}")

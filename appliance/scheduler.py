@@ -7,13 +7,13 @@ because the machine was off runs once at the next start (``coalesce`` + a grace 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from . import digest
+from . import backup, digest
 from .db import Store
 from .settings import Settings
 
@@ -47,4 +47,33 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Ba
 
     scheduler.add_job(morning_digest, CronTrigger(hour=hour, minute=minute), id="morning_digest",
                       replace_existing=True)
+
+    def nightly_backup() -> None:
+        now = clock()
+        try:
+            info = backup.nightly(settings.db_path, settings.backups_dir, now)
+            _remember(store, "backup_last_ok", f"{now.isoformat()} {info.path.name} {info.size}")
+            log.info("nightly backup: %s (%d bytes)", info.path.name, info.size)
+        except Exception as exc:  # shown on the admin home page, never silent
+            _remember(store, "backup_last_error", f"{now.isoformat()} {exc}")
+            log.exception("nightly backup failed")
+
+    try:
+        b_hour, b_minute = parse_time(settings.backup_time)
+    except ValueError:
+        log.error("backup_time %r is not HH:MM; using 03:00", settings.backup_time)
+        b_hour, b_minute = 3, 0
+    scheduler.add_job(nightly_backup, CronTrigger(hour=b_hour, minute=b_minute), id="nightly_backup",
+                      replace_existing=True)
+    # The machine was off at backup time: catch up soon after start.
+    last = backup.last_backup(settings.backups_dir)
+    if last is None or (clock().replace(tzinfo=None) - last.taken_at).total_seconds() > 26 * 3600:
+        scheduler.add_job(nightly_backup, "date", run_date=datetime.now() + timedelta(seconds=60),
+                          id="catch_up_backup", replace_existing=True)
     return scheduler
+
+
+def _remember(store: Store, key: str, value: str) -> None:
+    with store.write() as db:
+        db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   [key, value])

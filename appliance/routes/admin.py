@@ -204,8 +204,10 @@ def home(request: Request) -> Template:
         "SELECT c.id, c.updated_at, (SELECT text FROM messages m WHERE m.conversation_id = c.id "
         "AND m.role = 'customer' ORDER BY m.id DESC LIMIT 1) AS last FROM conversations c "
         "WHERE c.status = 'waiting' ORDER BY c.updated_at LIMIT 10").fetchall()
+    meta = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'backup_last_%'").fetchall())
     return _page(request, "admin/home.html", numbers=numbers, waiting=waiting,
-                 model=request.app.state.llm.status(), digest=digest.latest(request.app.state.store))
+                 model=request.app.state.llm.status(), digest=digest.latest(request.app.state.store),
+                 backup_ok=meta.get("backup_last_ok"), backup_error=meta.get("backup_last_error"))
 
 
 @get("/kb", guards=[owner_guard], sync_to_thread=True)
