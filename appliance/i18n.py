@@ -71,6 +71,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "home.waiting": {"fa": "منتظر پاسخ شما", "en": "Waiting for your reply"},
     "home.none_waiting": {"fa": "گفتگویی منتظر نیست.", "en": "Nobody is waiting."},
     "home.entries": {"fa": "مطلب در پایگاه دانش", "en": "knowledge-base entries"},
+    "home.gaps": {"fa": "شکاف‌های پایگاه دانش", "en": "Knowledge gaps"},
+    "home.gaps_help": {
+        "fa": "سؤال‌هایی که ربات پاسخشان را نداشت، دسته‌بندی‌شده بر اساس شباهت (۳۰ روز گذشته).",
+        "en": "Questions the bot had no answer for, grouped by similarity (last 30 days).",
+    },
     "home.backup": {"fa": "آخرین پشتیبان‌گیری", "en": "Last backup"},
     "home.backup_none": {"fa": "هنوز نه", "en": "none yet"},
     "home.backup_failed": {"fa": "پشتیبان‌گیری شبانه ناموفق بود:", "en": "The nightly backup failed:"},

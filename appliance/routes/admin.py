@@ -22,7 +22,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from .. import auth, digest, i18n, kb, owner
+from .. import auth, digest, gaps, i18n, kb, owner
 from ..compose import Composer
 from ..security import is_same_origin
 from ..visitors import client_ip
@@ -205,9 +205,11 @@ def home(request: Request) -> Template:
         "AND m.role = 'customer' ORDER BY m.id DESC LIMIT 1) AS last FROM conversations c "
         "WHERE c.status = 'waiting' ORDER BY c.updated_at LIMIT 10").fetchall()
     meta = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'backup_last_%'").fetchall())
+    found = gaps.find(request.app.state.store, request.app.state.chat.decider.index.embedder,
+                      request.app.state.clock())
     return _page(request, "admin/home.html", numbers=numbers, waiting=waiting,
                  model=request.app.state.llm.status(), digest=digest.latest(request.app.state.store),
-                 backup_ok=meta.get("backup_last_ok"), backup_error=meta.get("backup_last_error"))
+                 backup_ok=meta.get("backup_last_ok"), backup_error=meta.get("backup_last_error"), gaps=found)
 
 
 @get("/kb", guards=[owner_guard], sync_to_thread=True)

@@ -62,8 +62,10 @@ def _form(request: Request, entry: Entry | None, *, error: str | None = None, sa
 
 @get("/kb/new", guards=[owner_guard], sync_to_thread=True)
 def new_form(request: Request, question: FromQuery[str] = "", answer: FromQuery[str] = "") -> Template:
-    # The inbox's "save as knowledge-base entry" arrives here with the question and the reply.
-    values = {"title": question[:200], "questions": question, "answer": answer, "lang": _lang(request),
+    # The inbox's "save as knowledge-base entry" arrives here with the question and the reply,
+    # and a knowledge gap with the questions customers asked (one per line).
+    first = question.strip().splitlines()[0] if question.strip() else ""
+    values = {"title": first[:200], "questions": question, "answer": answer, "lang": _lang(request),
               "enabled": "on"} if question or answer else None
     return _form(request, None, values=values)
 

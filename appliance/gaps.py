@@ -1,0 +1,52 @@
+"""Knowledge gaps: what customers keep asking that the knowledge base can't answer.
+
+Questions the bot escalated for lack of an answer (or had to clarify) are embedded and grouped
+greedily: a question joins the first group whose representative it resembles (cosine ≥
+``SIMILAR``). Groups are ranked by how many times they were asked; each is a suggestion for a
+new entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from .db import Store
+from .embedder import Embedder
+
+SIMILAR = 0.88  # e5 cosines are compressed: 0.88 means "the same question, other words"
+MAX_QUESTIONS = 2000
+
+
+@dataclass
+class Gap:
+    example: str
+    count: int
+    questions: list[str] = field(default_factory=list)
+
+
+def find(store: Store, embedder: Embedder, now: datetime, days: int = 30, limit: int = 10) -> list[Gap]:
+    rows = store.read().execute(
+        "SELECT m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
+        "JOIN conversations c ON c.id = d.conversation_id "
+        "WHERE c.channel = 'widget' AND d.reason IN ('no_match', 'close_candidates') AND d.created_at >= ? "
+        "ORDER BY d.id DESC LIMIT ?",
+        [(now - timedelta(days=days)).isoformat(), MAX_QUESTIONS],
+    ).fetchall()
+    texts = [r[0] for r in rows]
+    if not texts:
+        return []
+    vectors = embedder.queries(texts)
+    groups: list[tuple[np.ndarray, Gap]] = []
+    for text, vec in zip(texts, vectors):
+        for centre, gap in groups:
+            if float(centre @ vec) >= SIMILAR:
+                gap.count += 1
+                if text not in gap.questions and len(gap.questions) < 5:
+                    gap.questions.append(text)
+                break
+        else:
+            groups.append((vec, Gap(text, 1, [text])))
+    ranked = sorted((g for _, g in groups), key=lambda g: -g.count)
+    return ranked[:limit]
