@@ -16,7 +16,9 @@ from .db import Store
 from .embedder import Embedder
 
 SIMILAR = 0.88  # e5 cosines are compressed: 0.88 means "the same question, other words"
-MAX_QUESTIONS = 2000
+MAX_QUESTIONS = 500
+# Recomputed only when a new unanswered question has arrived: the home page asks often.
+_cache: dict[tuple[str, int, int], list["Gap"]] = {}
 
 
 @dataclass
@@ -27,6 +29,16 @@ class Gap:
 
 
 def find(store: Store, embedder: Embedder, now: datetime, days: int = 30, limit: int = 10) -> list[Gap]:
+    newest = store.read().execute(
+        "SELECT coalesce(max(id), 0) FROM decisions WHERE reason IN ('no_match', 'close_candidates')").fetchone()[0]
+    key = (str(store.path), newest, days)
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = _group(store, embedder, now, days)
+    return _cache[key][:limit]
+
+
+def _group(store: Store, embedder: Embedder, now: datetime, days: int) -> list[Gap]:
     rows = store.read().execute(
         "SELECT m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
         "JOIN conversations c ON c.id = d.conversation_id "
@@ -48,5 +60,4 @@ def find(store: Store, embedder: Embedder, now: datetime, days: int = 30, limit:
                 break
         else:
             groups.append((vec, Gap(text, 1, [text])))
-    ranked = sorted((g for _, g in groups), key=lambda g: -g.count)
-    return ranked[:limit]
+    return sorted((g for _, g in groups), key=lambda g: -g.count)
