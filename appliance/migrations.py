@@ -229,3 +229,29 @@ def m0005_digests(db: Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS(name="0006_saved_replies_and_notes")
+def m0006_saved_replies_and_notes(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE saved_replies (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    # Private notes: a table of their own, so no query for the customer's side can return them.
+    db.execute(
+        """
+        CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX notes_conversation ON notes(conversation_id)")

@@ -148,3 +148,24 @@ def test_takeover_while_the_bot_is_thinking_drops_the_bots_words(admin: TestClie
     bot = admin.app.state.store.read().execute(
         "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'bot'", [conv]).fetchone()[0]
     assert bot == 0
+
+
+def test_saved_replies_and_private_notes(admin: TestClient) -> None:  # noqa: F811
+    seed(admin)
+    conv, token, _ = customer_asks(admin, "I want to talk to a real person")
+    sign_in(admin)
+    headers = {**SAME, "x-csrf-token": csrf(admin)}
+    admin.post("/admin/saved-replies", data={"title": "Parcel sent", "text": "Your parcel left us today."},
+               headers=headers)
+    page = admin.get(f"/admin/conversations/{conv}?lang=en")
+    assert "Parcel sent" in page.text
+    reply_id = page.text.split('hx-get="/admin/saved-replies/')[1].split('"')[0]
+    box = admin.get(f"/admin/saved-replies/{reply_id}", headers={"hx-request": "true"})
+    assert box.text.strip().startswith("<textarea") and "Your parcel left us today." in box.text
+    admin.post(f"/admin/conversations/{conv}/note", data={"text": "Customer is a regular; be generous."}, headers=headers)
+    assert "be generous" in admin.get(f"/admin/conversations/{conv}").text
+    # a private note never reaches the customer
+    history = admin.get(f"/api/v1/conversations/{conv}/messages", headers={"authorization": f"Bearer {token}"})
+    assert "be generous" not in history.text
+    admin.post(f"/admin/saved-replies/{reply_id}/delete", headers=headers)
+    assert "Parcel sent" not in admin.get("/admin/saved-replies").text

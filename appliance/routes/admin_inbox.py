@@ -81,20 +81,75 @@ def _transcript(request: Request, conversation_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def _conversation_page(request: Request, conversation_id: str, status: int = 200, **ctx: Any) -> Template:
+    db = request.app.state.store.read()
+    notes = db.execute("SELECT text, created_at FROM notes WHERE conversation_id = ? ORDER BY id",
+                       [conversation_id]).fetchall()
+    saved = db.execute("SELECT id, title FROM saved_replies ORDER BY title").fetchall()
+    ctx.setdefault("error", None)
+    return _page(request, "admin/conversation.html", conversation=_conversation(request, conversation_id),
+                 messages=_transcript(request, conversation_id), notes=notes, saved_replies=saved,
+                 status=status, **ctx)
+
+
 @get("/conversations/{conversation_id:str}", guards=[owner_guard], sync_to_thread=True)
 def conversation(request: Request, conversation_id: FromPath[str]) -> Template:
-    row = _conversation(request, conversation_id)
-    return _page(request, "admin/conversation.html", conversation=row,
-                 messages=_transcript(request, conversation_id), error=None)
+    return _conversation_page(request, conversation_id)
+
+
+@post("/conversations/{conversation_id:str}/note", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def add_note(request: Request, conversation_id: FromPath[str], data: Form) -> Template:
+    _conversation(request, conversation_id)
+    text = data.get("text", "").strip()[:MAX_REPLY_CHARS]
+    if text:
+        with request.app.state.store.write() as db:
+            db.execute("INSERT INTO notes (conversation_id, text, created_at) VALUES (?, ?, ?)",
+                       [conversation_id, text, request.app.state.clock().isoformat()])
+    return _conversation_page(request, conversation_id)
+
+
+@get("/saved-replies/{reply_id:int}", guards=[owner_guard], sync_to_thread=True)
+def saved_reply(request: Request, reply_id: FromPath[int]) -> Template:
+    """Quick insert: the reply box, filled with a saved reply (an htmx swap)."""
+    row = request.app.state.store.read().execute("SELECT text FROM saved_replies WHERE id = ?", [reply_id]).fetchone()
+    if row is None:
+        raise NotFoundException()
+    return _page(request, "admin/_reply_box.html", draft=row[0])
+
+
+def _saved_page(request: Request) -> Template:
+    rows = request.app.state.store.read().execute("SELECT id, title, text FROM saved_replies ORDER BY title").fetchall()
+    return _page(request, "admin/saved_replies.html", rows=rows)
+
+
+@get("/saved-replies", guards=[owner_guard], sync_to_thread=True)
+def saved_replies(request: Request) -> Template:
+    return _saved_page(request)
+
+
+@post("/saved-replies", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def add_saved_reply(request: Request, data: Form) -> Template:
+    title, text = data.get("title", "").strip()[:100], data.get("text", "").strip()[:MAX_REPLY_CHARS]
+    if title and text:
+        with request.app.state.store.write() as db:
+            db.execute("INSERT INTO saved_replies (title, text, created_at) VALUES (?, ?, ?)",
+                       [title, text, request.app.state.clock().isoformat()])
+    return _saved_page(request)
+
+
+@post("/saved-replies/{reply_id:int}/delete", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def delete_saved_reply(request: Request, reply_id: FromPath[int]) -> Template:
+    with request.app.state.store.write() as db:
+        db.execute("DELETE FROM saved_replies WHERE id = ?", [reply_id])
+    return _saved_page(request)
 
 
 @post("/conversations/{conversation_id:str}/reply", guards=[owner_guard], sync_to_thread=True, status_code=200)
 def reply(request: Request, conversation_id: FromPath[str], data: Form) -> Template:
-    row = _conversation(request, conversation_id)
+    _conversation(request, conversation_id)
     text = data.get("text", "").strip()
     if not text or len(text) > MAX_REPLY_CHARS:
-        return _page(request, "admin/conversation.html", conversation=row, status=422,
-                     messages=_transcript(request, conversation_id), error="reply.invalid", draft=text)
+        return _conversation_page(request, conversation_id, status=422, error="reply.invalid", draft=text)
     now = request.app.state.clock().isoformat()
     with request.app.state.store.write() as db:
         db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'owner', ?, ?)",
@@ -102,8 +157,7 @@ def reply(request: Request, conversation_id: FromPath[str], data: Form) -> Templ
         # A live conversation the owner took over stays theirs; otherwise it is answered.
         db.execute("UPDATE conversations SET status = CASE WHEN status = 'human' THEN 'human' ELSE 'answered' END, "
                    "updated_at = ? WHERE id = ?", [now, conversation_id])
-    return _page(request, "admin/conversation.html", conversation=_conversation(request, conversation_id),
-                 messages=_transcript(request, conversation_id), error=None, sent=True)
+    return _conversation_page(request, conversation_id, sent=True)
 
 
 @post("/conversations/{conversation_id:str}/status", guards=[owner_guard], sync_to_thread=True, status_code=200)
@@ -132,7 +186,8 @@ def takeover(request: Request, conversation_id: FromPath[str], data: Form) -> Re
 
 router = Router(
     path="/admin",
-    route_handlers=[inbox, conversation, reply, set_status, takeover],
+    route_handlers=[inbox, conversation, reply, set_status, takeover, add_note, saved_reply, saved_replies,
+                    add_saved_reply, delete_saved_reply],
     exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
     include_in_schema=False,
 )
