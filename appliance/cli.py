@@ -441,3 +441,53 @@ def restore_cmd(file: Path, yes: bool, **flags: Any) -> None:
     if safety:
         click.echo(f"the previous database was saved as {safety}")
     click.echo(f"restored {file}")
+
+
+# -- customers' data ----------------------------------------------------------------------------
+
+def _customer_options(fn: Callable) -> Callable:
+    fn = click.option("--contact", default=None, help="The customer's e-mail address or phone number.")(fn)
+    return click.option("--conversation", default=None, help="A conversation id.")(fn)
+
+
+@main.command("export-customer")
+@data_dir_option
+@_customer_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def export_customer(conversation: str | None, contact: str | None, output: Path | None, **flags: Any) -> None:
+    """Everything stored about one customer, as JSON (a data-access request)."""
+    from . import privacy
+
+    if not (conversation or contact):
+        raise click.ClickException("give --conversation or --contact")
+    store = open_store(load_settings(**flags))
+    try:
+        data = privacy.export_customer(store, conversation_id=conversation, contact=contact)
+    finally:
+        store.close()
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"{len(data['conversations'])} conversation(s) written to {output}")
+    else:
+        click.echo(text)
+
+
+@main.command("erase-customer")
+@data_dir_option
+@_customer_options
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+def erase_customer(conversation: str | None, contact: str | None, yes: bool, **flags: Any) -> None:
+    """Delete one customer's conversations for good (backups age out on their own schedule)."""
+    from . import privacy
+
+    if not (conversation or contact):
+        raise click.ClickException("give --conversation or --contact")
+    if not yes:
+        click.confirm("Delete this customer's conversations for good?", abort=True)
+    store = open_store(load_settings(**flags))
+    try:
+        n = privacy.erase_customer(store, conversation_id=conversation, contact=contact)
+    finally:
+        store.close()
+    click.echo(f"erased {n} conversation(s)")

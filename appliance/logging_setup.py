@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 
+from .privacy import MaskingFilter
 from .settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -24,5 +25,6 @@ def configure(settings: Settings) -> None:
     stream_handler = logging.StreamHandler()
     for handler in (file_handler, stream_handler):
         handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(MaskingFilter())  # no customer's e-mail, phone or card number in logs
         handler._appliance = True  # type: ignore[attr-defined]
         root.addHandler(handler)

@@ -13,7 +13,7 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from . import backup, digest
+from . import backup, digest, privacy
 from .db import Store
 from .settings import Settings
 
@@ -64,6 +64,16 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Ba
         log.error("backup_time %r is not HH:MM; using 03:00", settings.backup_time)
         b_hour, b_minute = 3, 0
     scheduler.add_job(nightly_backup, CronTrigger(hour=b_hour, minute=b_minute), id="nightly_backup",
+                      replace_existing=True)
+    def retention() -> None:
+        try:
+            removed = privacy.purge_old(store, clock(), settings.retention_days)
+            if removed:
+                log.info("retention: deleted %d conversations older than %d days", removed, settings.retention_days)
+        except Exception:
+            log.exception("retention job failed")
+
+    scheduler.add_job(retention, CronTrigger(hour=(b_hour + 1) % 24, minute=b_minute), id="retention",
                       replace_existing=True)
     # The machine was off at backup time: catch up soon after start.
     last = backup.last_backup(settings.backups_dir)

@@ -115,6 +115,10 @@ class Settings:
     # Operations
     log_level: str = _doc("Log level: debug, info, warning, error.", default="info")
     backup_time: str = _doc("Time of day (HH:MM, server time) of the nightly backup.", default="03:00")
+    retention_days: int = _doc(
+        "Delete conversations untouched for this many days (0: keep them). The knowledge base is kept.",
+        default=365,
+    )
     digest_time: str = _doc("Time of day (HH:MM, server time) the morning digest is prepared.", default="07:30")
 
     # -- derived paths -------------------------------------------------------------------------
