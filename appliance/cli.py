@@ -383,12 +383,16 @@ def eval_cmd(kb_path: Path, questions: Path, out: Path | None, details: Path | N
 @data_dir_option
 @click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the backup here (a USB disk, a network share) instead of backups/.")
-def backup_cmd(target: Path | None, **flags: Any) -> None:
+@click.option("--if-exists", is_flag=True, help="Do nothing (and succeed) when there is no database yet.")
+def backup_cmd(target: Path | None, if_exists: bool, **flags: Any) -> None:
     """Take a backup now (safe while the appliance runs)."""
     from . import backup
 
     settings = load_settings(**flags)
     if not settings.db_path.exists():
+        if if_exists:
+            click.echo(f"no database at {settings.db_path} yet: nothing to back up")
+            return
         raise click.ClickException(f"no database at {settings.db_path}")
     try:
         info = backup.take(settings.db_path, target or settings.backups_dir, utc_now())
@@ -491,3 +495,33 @@ def erase_customer(conversation: str | None, contact: str | None, yes: bool, **f
     finally:
         store.close()
     click.echo(f"erased {n} conversation(s)")
+
+
+@main.command("service-unit")
+@click.option("--user", default="appliance", help="The unprivileged user the service runs as.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/appliance"))
+@click.option("--port", type=int, default=8750)
+def service_unit(user: str, data_dir: Path, port: int) -> None:
+    """Print a systemd unit for this installation (install.sh --service installs it)."""
+    exe = Path(sys.executable).with_name("appliance")
+    click.echo(f"""[Unit]
+Description=Offline customer-support appliance
+After=network.target
+
+[Service]
+Type=simple
+User={user}
+Group={user}
+Environment=APPLIANCE_DATA_DIR={data_dir}
+ExecStart={exe} serve --port {port}
+Restart=on-failure
+RestartSec=5
+# The appliance needs its data directory and nothing else of the system.
+NoNewPrivileges=true
+ProtectSystem=strict
+ProtectHome=read-only
+PrivateTmp=true
+ReadWritePaths={data_dir}
+
+[Install]
+WantedBy=multi-user.target""")

@@ -82,3 +82,16 @@ def test_models_add_rejects_a_non_model(tmp_path: Path) -> None:
     fake.write_text("hello")
     result = CliRunner().invoke(main, ["models", "add", str(fake)])
     assert result.exit_code == 1 and "not a GGUF" in result.output
+
+
+def test_service_unit(tmp_path: Path) -> None:
+    result = run("service-unit", "--user", "shop", "--data-dir", str(tmp_path), "--port", "9000")
+    assert result.exit_code == 0
+    unit = result.output
+    assert "User=shop" in unit and f"Environment=APPLIANCE_DATA_DIR={tmp_path}" in unit
+    assert "serve --port 9000" in unit and "Restart=on-failure" in unit and f"ReadWritePaths={tmp_path}" in unit
+
+
+def test_backup_if_exists_on_a_fresh_machine(data_dir: Path) -> None:
+    result = run("backup", "--if-exists", "--data-dir", str(data_dir / "none-yet"))
+    assert result.exit_code == 0 and "nothing to back up" in result.output
