@@ -130,3 +130,54 @@ def test_nightly_job_is_scheduled_and_catches_up(data_dir: Path) -> None:
     assert ok.startswith(NOW.isoformat())
     assert scheduler.build(settings, store, lambda: NOW).get_job("catch_up_backup") is None
     store.close()
+
+
+def test_restore_of_an_older_schema_migrates_forward(data_dir: Path, tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from appliance.db import connect, schema_state
+    from appliance.migrations import MIGRATIONS
+
+    old = tmp_path / "old.db"
+    conn = connect(old)
+    MIGRATIONS.apply(sqlite_utils.Database(conn, execute_plugins=False), stop_before="0003_visitors_and_widget")
+    conn.execute("INSERT INTO meta (key, value) VALUES ('from', 'an older version')")
+    conn.close()
+    assert backup.verify(old)["schema_version"] == 2
+    settings = Settings(data_dir=data_dir, model="none")
+    result = CliRunner().invoke(main, ["restore", str(old), "--yes", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(settings.db_path)
+    state = schema_state(sqlite_utils.Database(conn, execute_plugins=False))
+    assert state["pending"] == [] and state["version"] == len(MIGRATIONS._migrations)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'from'").fetchone()[0] == "an older version"
+
+
+FULL_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # a full disk: writes fail with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+from appliance.cli import main
+sys.argv = ["appliance", "backup", "--data-dir", sys.argv[1]]
+main()
+"""
+
+
+def test_a_full_disk_gives_a_clear_error_and_keeps_the_live_data(data_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    settings = Settings(data_dir=data_dir, model="none")
+    store = Store(settings.db_path)
+    store.migrate()
+    with store.write() as db:
+        db.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [(f"k{i}", "v" * 500) for i in range(200)])
+    store.close()
+    before = settings.db_path.read_bytes()
+    result = subprocess.run([sys.executable, "-c", FULL_DISK, str(data_dir)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "backup to" in result.stderr and "failed" in result.stderr and "Traceback" not in result.stderr
+    assert backup.list_backups(settings.backups_dir) == []  # no half-written backup left behind
+    assert not list(settings.backups_dir.glob("*.partial"))
+    assert settings.db_path.read_bytes() == before
+    assert sqlite3.connect(settings.db_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
