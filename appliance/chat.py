@@ -60,14 +60,15 @@ class ChatService:
         self.clock = clock
         self.max_message_chars = max_message_chars
 
-    def start_conversation(self, *, lang: str = "", channel: str = "widget", visitor_id: str | None = None) -> str:
+    def start_conversation(self, *, lang: str = "", channel: str = "widget", visitor_id: str | None = None,
+                           consent_at: str | None = None) -> str:
         conversation_id = secrets.token_urlsafe(16)
         now = self.clock().isoformat()
         with self.store.write() as db:
             db.execute(
-                "INSERT INTO conversations (id, lang, channel, visitor_id, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [conversation_id, lang, channel, visitor_id, now, now],
+                "INSERT INTO conversations (id, lang, channel, visitor_id, consent_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [conversation_id, lang, channel, visitor_id, consent_at, now, now],
             )
         return conversation_id
 

@@ -184,6 +184,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "fa": "من دستیار خودکار {shop} هستم و از روی اطلاعاتی که فروشگاه نوشته پاسخ می‌دهم. هر وقت بخواهید گفتگو را به یک نفر از همکاران فروشگاه می‌سپارم. پیام‌های شما نزد فروشگاه نگه داشته می‌شود.",
         "en": "I'm the automated assistant of {shop}; I answer from what the shop has written. I can hand you to a person at any time. Your messages are kept by the shop.",
     },
+    "widget.consent": {"fa": "با شرایط حریم خصوصی موافقم", "en": "I agree to the privacy notice"},
     "widget.privacy": {"fa": "سیاست حریم خصوصی", "en": "Privacy policy"},
     "widget.placeholder": {"fa": "پیامتان را بنویسید…", "en": "Type your message…"},
     "widget.send": {"fa": "ارسال", "en": "Send"},

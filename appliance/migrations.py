@@ -255,3 +255,9 @@ def m0006_saved_replies_and_notes(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX notes_conversation ON notes(conversation_id)")
+
+
+@MIGRATIONS(name="0007_consent")
+def m0007_consent(db: Database) -> None:
+    # When the customer agreed to the privacy notice (only asked when the shop requires it).
+    db.execute("ALTER TABLE conversations ADD COLUMN consent_at TEXT")

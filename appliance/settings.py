@@ -100,6 +100,13 @@ class Settings:
     widget_color: str = _doc("Accent colour of the chat widget (#rrggbb).", default="#0b6e4f")
     show_sources: bool = _doc("Show 'from: <entry title>' under the bot's answers.", default=True)
     privacy_policy_url: str = _doc("Link to the shop's privacy policy, shown in the widget.", default="")
+    privacy_notice: str = _doc(
+        "The privacy notice shown in the widget (empty: a short default in the customer's language).",
+        default="",
+    )
+    require_consent: bool = _doc(
+        "Customers must tick 'I agree' to the privacy notice before their first message.", default=False
+    )
     typical_reply_time: str = _doc(
         "When the owner usually replies, told to customers on escalation (empty: a working day).",
         default="",

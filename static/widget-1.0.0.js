@@ -145,9 +145,20 @@
     }
   }
 
+  var consentBox = document.getElementById("consent");
+  function consentGiven() { return !consentBox || consentBox.checked || !!state.conversation; }
+  function syncConsent() {
+    if (!consentBox) return;
+    var ok = consentGiven();
+    sendBtn.disabled = !ok || busy;
+    input.disabled = !ok;
+    document.getElementById("consent-row").hidden = !!state.conversation;
+  }
+  if (consentBox) consentBox.addEventListener("change", syncConsent);
+
   function ensureConversation() {
     if (state.conversation) return Promise.resolve();
-    return api("POST", "/conversations", { lang: LANG }).then(function (r) {
+    return api("POST", "/conversations", { lang: LANG, consent: !!(consentBox && consentBox.checked) }).then(function (r) {
       if (r.status === 429) throw { rate: true, retry: r.headers.get("Retry-After") };
       if (!r.ok) throw { http: r.status };
       return r.json();
@@ -155,6 +166,7 @@
       state.token = body.visitor_token;
       state.conversation = body.conversation_id;
       save();
+      syncConsent();
     });
   }
 
@@ -334,6 +346,7 @@
     if (e.data && e.data.type === "appliance:opened") { input.focus(); refresh(false); }
   });
 
+  syncConsent();
   refresh(true);
   // The owner's replies arrive here: every 20 s, every 4 s while the owner is live in the chat.
   var tick = 0;

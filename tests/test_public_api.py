@@ -284,3 +284,15 @@ def test_owner_replies_are_unread_until_seen(api: TestClient) -> None:
 def test_snippet_greeting_is_shown_as_text(api: TestClient) -> None:
     r = api.get("/widget", params={"lang": "en", "greeting": "<b>Hi</b> there"})
     assert "&lt;b&gt;Hi&lt;/b&gt; there" in r.text and "<b>Hi</b>" not in r.text
+
+
+def test_consent_is_required_when_the_shop_asks_for_it(data_dir: Path, demo_db: Path) -> None:
+    with make_client(data_dir, demo_db, require_consent=True, privacy_notice="We keep chats for a year.") as c:
+        refused = c.post("/api/v1/conversations", json={"lang": "en"})
+        assert refused.status_code == 422 and refused.json()["error"] == "consent_required"
+        ok = c.post("/api/v1/conversations", json={"lang": "en", "consent": True})
+        assert ok.status_code == 201
+        row = c.app.state.store.read().execute("SELECT consent_at FROM conversations").fetchone()
+        assert row[0]  # when the customer agreed is kept
+        page = c.get("/widget?lang=en")
+        assert "We keep chats for a year." in page.text and 'id="consent"' in page.text

@@ -233,3 +233,25 @@ def test_only_the_shop_may_frame_the_widget(appliance_server) -> None:
     with urllib.request.urlopen(f"{appliance_server['base']}/widget?lang=en") as r:
         csp = r.headers["content-security-policy"]
     assert f"frame-ancestors 'self' http://127.0.0.1:{appliance_server['host_port']}" in csp
+
+
+def test_consent_gates_the_first_message(browser, tmp_path) -> None:
+    data_dir = tmp_path / "consent-data"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env["APPLIANCE_REQUIRE_CONSENT"] = "true"
+    proc = subprocess.Popen(
+        [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    try:
+        wait_healthy(port, proc, timeout=120)
+        browser.get(f"http://127.0.0.1:{port}/widget?lang=en")
+        assert not browser.find_element(By.ID, "send").is_enabled()
+        browser.find_element(By.ID, "consent").click()
+        ask(browser, "How much is shipping?")
+        assert "45,000 toman" in wait_for_bot(browser, 1)[0]
+        assert not browser.find_element(By.ID, "consent-row").is_displayed()
+        conn = sqlite3.connect(data_dir / "appliance.db")
+        assert conn.execute("SELECT count(*) FROM conversations WHERE consent_at IS NOT NULL").fetchone()[0] == 1
+    finally:
+        stop(proc)

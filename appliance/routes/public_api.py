@@ -38,6 +38,7 @@ class ApiError(HTTPException):
 @dataclass
 class StartRequest:
     lang: str = ""
+    consent: bool = False
 
 
 @dataclass
@@ -168,6 +169,8 @@ def _stream(events: AsyncIterator[ServerSentEventMessage]) -> ServerSentEvent:
                   "Keep `visitor_token`: it is shown once and is the only key to these conversations.")
 async def start(request: Request, data: JSONBody[StartRequest]) -> dict[str, Any]:
     settings, chat = _state(request)
+    if settings.require_consent and not data.consent:
+        raise ApiError(422, "consent_required", "the customer must agree to the privacy notice first")
     ip = _ip(request)
     _limit(request, f"conv:ip:{ip}", settings.ip_conversations_per_day, DAY)
     token = visitors.bearer(request)
@@ -177,7 +180,8 @@ async def start(request: Request, data: JSONBody[StartRequest]) -> dict[str, Any
         visitor_id, token = visitors.create(
             request.app.state.store, visitors.ip_hash(request.app.state.secret, ip), now)
     lang = data.lang if data.lang in i18n.LANGUAGES else ""
-    conversation_id = chat.start_conversation(lang=lang, visitor_id=visitor_id)
+    conversation_id = chat.start_conversation(lang=lang, visitor_id=visitor_id,
+                                              consent_at=now if data.consent else None)
     shown = lang or settings.default_language
     shop = settings.shop_name or i18n.t(shown, "bot.the_shop")
     return {

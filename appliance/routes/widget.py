@@ -52,6 +52,8 @@ def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuer
             # The snippet may set its own greeting (shown as text, autoescaped, capped).
             "greeting": greeting.strip()[:300] or i18n.t(chosen, "bot.greeting").format(shop=shop),
             "version": WIDGET_VERSION,
+            "privacy_notice": settings.privacy_notice,
+            "require_consent": settings.require_consent,
             "app_version": __version__,
         },
         headers={"content-security-policy": widget_csp(settings.allowed_origins), "cache-control": "no-store"},
