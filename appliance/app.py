@@ -29,7 +29,7 @@ from . import scheduler as scheduler_mod
 from .db import Store
 from .llm_runtime import ModelRuntime
 from .ratelimit import RateLimiter
-from .routes import admin, admin_inbox, admin_kb, admin_setup, health, public_api, widget
+from .routes import admin, admin_backups, admin_inbox, admin_kb, admin_setup, health, public_api, widget
 from .services import build_chat
 from .settings import Settings
 
@@ -147,6 +147,7 @@ def create_app(
             admin.router,
             admin_kb.router,
             admin_inbox.router,
+            admin_backups.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],

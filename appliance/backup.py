@@ -121,17 +121,8 @@ def rotate(directory: Path, keep: dict[str, int] = KEEP) -> list[Path]:
     return removed
 
 
-def restore(backup_path: Path, db_path: Path, backups_dir: Path, now: datetime) -> Path | None:
-    """Replace the database with a backup. The appliance must be stopped (the caller holds the
-    instance lock). The current database is backed up first; stale WAL/SHM files are removed; a
-    backup from an older version is migrated forward at the next start. Returns the safety copy."""
-    info = verify(backup_path)
-    if info["unknown_migrations"]:
-        raise BackupError(f"{backup_path} was made by a newer version of the appliance "
-                          f"(migrations {info['unknown_migrations']}); upgrade first")
-    safety = None
-    if db_path.exists():
-        safety = take(db_path, backups_dir / "before-restore", now).path
+def install_file(backup_path: Path, db_path: Path) -> None:
+    """Copy a verified backup over the database file, atomically, without the old WAL/SHM."""
     staged = db_path.with_name(db_path.name + ".restoring")
     try:
         shutil.copyfile(backup_path, staged)
@@ -145,6 +136,25 @@ def restore(backup_path: Path, db_path: Path, backups_dir: Path, now: datetime) 
         raise BackupError(f"restore failed, the database is unchanged: {exc}") from None
     finally:
         staged.unlink(missing_ok=True)
+
+
+def check_restorable(backup_path: Path) -> dict:
+    info = verify(backup_path)
+    if info["unknown_migrations"]:
+        raise BackupError(f"{backup_path} was made by a newer version of the appliance "
+                          f"(migrations {info['unknown_migrations']}); upgrade first")
+    return info
+
+
+def restore(backup_path: Path, db_path: Path, backups_dir: Path, now: datetime) -> Path | None:
+    """Replace the database with a backup. The appliance must be stopped (the caller holds the
+    instance lock). The current database is backed up first; stale WAL/SHM files are removed; a
+    backup from an older version is migrated forward at the next start. Returns the safety copy."""
+    check_restorable(backup_path)
+    safety = None
+    if db_path.exists():
+        safety = take(db_path, backups_dir / "before-restore", now).path
+    install_file(backup_path, db_path)
     return safety
 
 

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlite_utils
 
@@ -83,6 +83,7 @@ class Store:
             raise DatabaseError(f"{self.path}: can't open the database: {exc}") from None
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        self._generation = 0  # bumped when the file is replaced (restore): readers reconnect
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
 
@@ -107,12 +108,33 @@ class Store:
     def read(self) -> sqlite_utils.Database:
         """This thread's read connection (it sees every committed write)."""
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or getattr(self._local, "generation", None) != self._generation:
             conn = connect(self.path)
             self._local.conn = conn
+            self._local.generation = self._generation
             with self._readers_lock:
                 self._readers.append(conn)
         return sqlite_utils.Database(conn, execute_plugins=False)
+
+    def replace_file(self, install: "Callable[[], None]") -> list[str]:
+        """Swap the database file while the appliance runs (a restore from the admin).
+
+        Every connection is closed, ``install()`` puts the new file in place (the WAL and SHM of
+        the old one removed), and the writer reopens and migrates the new file forward. A request
+        reading at that very moment fails once; nothing writes meanwhile (the writer lock is held).
+        """
+        with self._write_lock:
+            with self._readers_lock:
+                for conn in self._readers:
+                    conn.close()
+                self._readers.clear()
+            self._generation += 1
+            self._writer.close()
+            try:
+                install()
+            finally:
+                self._writer = connect(self.path)
+            return migrate(self._writer)
 
     def close(self) -> None:
         with self._readers_lock:

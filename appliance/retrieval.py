@@ -162,6 +162,10 @@ class RetrievalIndex:
         self.entries: list[IndexedEntry] = []
         self._pos: dict[str, int] = {}
 
+    def invalidate(self) -> None:
+        """Reload at the next search whatever the version says (the database file was replaced)."""
+        self._version = -1
+
     def refresh(self) -> None:
         db = self.store.read()
         current = kb_index.version(db)

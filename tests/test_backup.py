@@ -181,3 +181,38 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_live_data(data_dir: Path)
     assert not list(settings.backups_dir.glob("*.partial"))
     assert settings.db_path.read_bytes() == before
     assert sqlite3.connect(settings.db_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
+    from litestar.testing import TestClient
+
+    from appliance import embedder, kb, owner
+    from appliance.app import create_app
+
+    from .test_admin import PASSWORD, SAME, csrf, sign_in
+
+    settings = Settings(data_dir=data_dir, model="none")
+    with TestClient(create_app(settings, with_scheduler=False)) as c:
+        store = c.app.state.store
+        owner.set_password(store, owner.hash_password(PASSWORD), c.app.state.clock)
+        kb.save(store, [kb.Entry("hours", "Opening hours", "We open at 9:00.", "en", ["when are you open"])],
+                embedder=embedder.shared(), now="t0")
+        sign_in(c)
+        headers = {**SAME, "x-csrf-token": csrf(c)}
+        taken = c.post("/admin/backups", headers=headers)
+        assert taken.status_code == 200 and "Backup taken" in taken.text or "پشتیبان گرفته شد" in taken.text
+        [snapshot] = backup.list_backups(settings.backups_dir)
+        kb.save(store, [kb.Entry("hours", "Opening hours", "We open at 10:00.", "en", ["when are you open"])],
+                embedder=embedder.shared(), now="t1")
+        assert "10:00" in c.app.state.chat.decider.decide("when are you open").entries[0].answer
+        unconfirmed = c.post("/admin/backups/restore", data={"name": snapshot.path.name}, headers=headers)
+        assert unconfirmed.status_code == 422
+        done = c.post("/admin/backups/restore", data={"name": snapshot.path.name, "confirm": "RESTORE"},
+                      headers=headers)
+        assert done.status_code == 200 and done.headers["hx-redirect"] == "/admin/login"
+        # the running appliance answers from the restored data at once
+        assert kb.get(store.read(), "hours").answer == "We open at 9:00."
+        assert "9:00" in c.app.state.chat.decider.decide("when are you open").entries[0].answer
+        assert c.get("/healthz").json()["database"]["ok"]
+        [safety] = backup.list_backups(settings.backups_dir / "before-restore")
+        assert "10:00" in sqlite3.connect(safety.path).execute("SELECT answer FROM kb_entries").fetchone()[0]
