@@ -164,8 +164,8 @@ def last_backup(directory: Path) -> BackupInfo | None:
 
 
 
-def nightly(db_path: Path, backups_dir: Path, now: datetime) -> BackupInfo:
+def nightly(db_path: Path, backups_dir: Path, now: datetime, keep: dict[str, int] = KEEP) -> BackupInfo:
     """The scheduled job: a snapshot, then rotation. Raises BackupError (the scheduler logs it)."""
     info = take(db_path, backups_dir, now)
-    rotate(backups_dir)
+    rotate(backups_dir, keep)
     return info

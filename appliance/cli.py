@@ -399,7 +399,7 @@ def backup_cmd(target: Path | None, if_exists: bool, **flags: Any) -> None:
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from None
     if target is None:
-        backup.rotate(settings.backups_dir)
+        backup.rotate(settings.backups_dir, settings.backup_keep)
     click.echo(f"backup written: {info.path} ({info.size / 1e6:.1f} MB, integrity ok)")
 
 

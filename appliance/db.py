@@ -67,7 +67,16 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             f"(unknown migrations: {', '.join(state['unknown'])}); upgrade the appliance or "
             "restore a backup made by this version"
         )
-    MIGRATIONS.apply(db)
+    try:
+        MIGRATIONS.apply(db)
+    except Exception as exc:
+        # Each migration runs in its own transaction: the one that failed left nothing behind.
+        done = [m.name for m in MIGRATIONS.applied(db)]
+        raise DatabaseError(
+            f"upgrading the database failed ({type(exc).__name__}: {exc}); it was left as it was "
+            f"(schema {len(done)}). To roll back, reinstall the previous version, or restore the "
+            "backup install.sh took before upgrading: appliance restore FILE"
+        ) from exc
     return state["pending"]
 
 

@@ -140,6 +140,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "role.system": {"fa": "اعلان", "en": "Notice"},
     "status.human": {"fa": "شما در گفتگو هستید", "en": "you are in the conversation"},
     "decision.held": {"fa": "ربات ساکت ماند (شما در گفتگو بودید)", "en": "bot silent (you were in the conversation)"},
+    "inbox.export": {"fa": "خروجی داده‌های این مشتری", "en": "Export this customer's data"},
+    "inbox.erase": {"fa": "پاک کردن داده‌های این مشتری", "en": "Erase this customer's data"},
+    "inbox.erase_confirm": {
+        "fa": "همه گفتگوهای این مشتری برای همیشه پاک شود؟ (پشتیبان‌ها طبق برنامه خودشان پاک می‌شوند.)",
+        "en": "Erase all of this customer's conversations for good? (Backups age out on their own schedule.)",
+    },
     "inbox.notes": {"fa": "یادداشت‌های خصوصی (مشتری نمی‌بیند)", "en": "Private notes (the customer never sees them)"},
     "inbox.add_note": {"fa": "افزودن یادداشت", "en": "Add note"},
     "inbox.saved": {"fa": "پاسخ‌های آماده", "en": "Saved replies"},

@@ -51,7 +51,7 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Ba
     def nightly_backup() -> None:
         now = clock()
         try:
-            info = backup.nightly(settings.db_path, settings.backups_dir, now)
+            info = backup.nightly(settings.db_path, settings.backups_dir, now, settings.backup_keep)
             _remember(store, "backup_last_ok", f"{now.isoformat()} {info.path.name} {info.size}")
             log.info("nightly backup: %s (%d bytes)", info.path.name, info.size)
         except Exception as exc:  # shown on the admin home page, never silent

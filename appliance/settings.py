@@ -122,6 +122,9 @@ class Settings:
     # Operations
     log_level: str = _doc("Log level: debug, info, warning, error.", default="info")
     backup_time: str = _doc("Time of day (HH:MM, server time) of the nightly backup.", default="03:00")
+    backups_daily: int = _doc("Nightly backups kept: one for each of the last N days.", default=7)
+    backups_weekly: int = _doc("... and one for each of the last N weeks.", default=4)
+    backups_monthly: int = _doc("... and one for each of the last N months.", default=6)
     retention_days: int = _doc(
         "Delete conversations untouched for this many days (0: keep them). The knowledge base is kept.",
         default=365,
@@ -145,6 +148,10 @@ class Settings:
     def models_dirs(self) -> list[Path]:
         """Where GGUF files are looked for: the data directory's models/ first, then the install's."""
         return [self.data_dir / "models", paths.project_models_dir()]
+
+    @property
+    def backup_keep(self) -> dict[str, int]:
+        return {"daily": self.backups_daily, "weekly": self.backups_weekly, "monthly": self.backups_monthly}
 
     @property
     def base_url(self) -> str:

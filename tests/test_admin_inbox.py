@@ -169,3 +169,20 @@ def test_saved_replies_and_private_notes(admin: TestClient) -> None:  # noqa: F8
     assert "be generous" not in history.text
     admin.post(f"/admin/saved-replies/{reply_id}/delete", headers=headers)
     assert "Parcel sent" not in admin.get("/admin/saved-replies").text
+
+
+def test_export_and_erase_a_customer_from_the_admin(admin: TestClient) -> None:  # noqa: F811
+    seed(admin)
+    conv, token, _ = customer_asks(admin, "I want to talk to a real person")
+    auth = {"authorization": f"Bearer {token}"}
+    admin.post(f"/api/v1/conversations/{conv}/contact", json={"email": "reader@example.com"}, headers=auth)
+    other, _, _ = customer_asks(admin, "when are you open")
+    sign_in(admin)
+    exported = admin.get(f"/admin/conversations/{conv}/export")
+    assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
+    assert [c["id"] for c in exported.json()["conversations"]] == [conv]
+    erased = admin.post(f"/admin/conversations/{conv}/erase", headers={**SAME, "x-csrf-token": csrf(admin)})
+    assert erased.headers["hx-redirect"] == "/admin/inbox"
+    ids = {r[0] for r in admin.app.state.store.read().execute("SELECT id FROM conversations")}
+    assert conv not in ids and other in ids  # the other customer is untouched
+    assert admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).status_code in (401, 404)

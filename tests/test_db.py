@@ -117,3 +117,21 @@ def test_not_a_database_is_a_clear_error(data_dir: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises((DatabaseError, sqlite3.DatabaseError)):
         Store(path).migrate()
+
+
+def test_a_failed_upgrade_says_how_to_roll_back(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(data_dir / "appliance.db")
+    store.migrate()
+
+    @MIGRATIONS(name="9000_broken_for_this_test")
+    def broken(db: sqlite_utils.Database) -> None:
+        db.execute("CREATE TABLE half (x)")
+        raise RuntimeError("disk full")
+
+    try:
+        with pytest.raises(DatabaseError, match="left as it was.*appliance restore"):
+            store.migrate()
+        assert "half" not in store.read().table_names()
+    finally:
+        MIGRATIONS._migrations.pop()
+    store.close()

@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from .. import i18n
+from .. import i18n, privacy
 from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
 
 VIEWS = {
@@ -184,9 +184,29 @@ def takeover(request: Request, conversation_id: FromPath[str], data: Form) -> Re
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
+@get("/conversations/{conversation_id:str}/export", guards=[owner_guard], sync_to_thread=True)
+def export_customer(request: Request, conversation_id: FromPath[str]) -> Response:
+    """Everything stored about this customer (by their contact details when they left any)."""
+    row = _conversation(request, conversation_id)
+    contact = row["contact_email"] or row["contact_phone"] or None
+    data = privacy.export_customer(request.app.state.store, conversation_id=None if contact else conversation_id,
+                                   contact=contact)
+    return Response(data, media_type="application/json",
+                    headers={"content-disposition": f'attachment; filename="customer-{conversation_id}.json"'})
+
+
+@post("/conversations/{conversation_id:str}/erase", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def erase_customer(request: Request, conversation_id: FromPath[str]) -> Response:
+    row = _conversation(request, conversation_id)
+    contact = row["contact_email"] or row["contact_phone"] or None
+    privacy.erase_customer(request.app.state.store, conversation_id=None if contact else conversation_id,
+                           contact=contact)
+    return Response("", status_code=200, headers={"hx-redirect": "/admin/inbox"})
+
+
 router = Router(
     path="/admin",
-    route_handlers=[inbox, conversation, reply, set_status, takeover, add_note, saved_reply, saved_replies,
+    route_handlers=[inbox, conversation, reply, set_status, takeover, export_customer, erase_customer, add_note, saved_reply, saved_replies,
                     add_saved_reply, delete_saved_reply],
     exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
     include_in_schema=False,
