@@ -140,6 +140,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "role.system": {"fa": "اعلان", "en": "Notice"},
     "status.human": {"fa": "شما در گفتگو هستید", "en": "you are in the conversation"},
     "decision.held": {"fa": "ربات ساکت ماند (شما در گفتگو بودید)", "en": "bot silent (you were in the conversation)"},
+    "mail.reply_subject": {"fa": "پاسخ {shop} به پیام شما", "en": "A reply from {shop}"},
+    "mail.title": {"fa": "ایمیل‌ها", "en": "E-mails"},
+    "mail.sent": {"fa": "فرستاده شد", "en": "sent"},
+    "mail.pending": {"fa": "در صف", "en": "queued"},
+    "mail.failed": {"fa": "ناموفق (دوباره تلاش می‌شود)", "en": "failed (will retry)"},
     "inbox.export": {"fa": "خروجی داده‌های این مشتری", "en": "Export this customer's data"},
     "inbox.erase": {"fa": "پاک کردن داده‌های این مشتری", "en": "Erase this customer's data"},
     "inbox.erase_confirm": {

@@ -261,3 +261,25 @@ def m0006_saved_replies_and_notes(db: Database) -> None:
 def m0007_consent(db: Database) -> None:
     # When the customer agreed to the privacy notice (only asked when the shop requires it).
     db.execute("ALTER TABLE conversations ADD COLUMN consent_at TEXT")
+
+
+@MIGRATIONS(name="0008_outbox")
+def m0008_outbox(db: Database) -> None:
+    # E-mail to send (owner replies, digests). Delivery is retried; every failure is kept.
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            conversation_id TEXT REFERENCES conversations(id) ON DELETE CASCADE,
+            to_addr TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT NOT NULL DEFAULT '',
+            sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_due ON outbox(sent_at, next_attempt_at)")

@@ -13,7 +13,7 @@ from typing import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from . import backup, digest, privacy
+from . import backup, digest, mailer, privacy
 from .db import Store
 from .settings import Settings
 
@@ -75,6 +75,15 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Ba
 
     scheduler.add_job(retention, CronTrigger(hour=(b_hour + 1) % 24, minute=b_minute), id="retention",
                       replace_existing=True)
+    def send_mail() -> None:
+        try:
+            result = mailer.deliver_due(store, settings, clock)
+            if result["failed"]:
+                log.warning("e-mail: %d sent, %d failed (will retry)", result["sent"], result["failed"])
+        except Exception:
+            log.exception("e-mail job failed")
+
+    scheduler.add_job(send_mail, "interval", seconds=60, id="send_mail", replace_existing=True)
     # The machine was off at backup time: catch up soon after start.
     last = backup.last_backup(settings.backups_dir)
     if last is None or (clock().replace(tzinfo=None) - last.taken_at).total_seconds() > 26 * 3600:

@@ -112,6 +112,14 @@ class Settings:
         default="",
     )
 
+    # E-mail (owner replies to customers who left an address)
+    smtp_host: str = _doc("SMTP server (empty: no e-mail). A local relay or the shop's mail server.", default="")
+    smtp_port: int = _doc("SMTP port (587 for STARTTLS, 465 for SSL, 25 for a local relay).", default=587)
+    smtp_security: str = _doc("starttls, ssl or none.", default="starttls")
+    smtp_user: str = _doc("SMTP user name (empty: no login).", default="")
+    smtp_password: str = _doc("SMTP password (kept in settings.toml, readable by the appliance only).", default="")
+    smtp_from: str = _doc("The From address of e-mails the appliance sends.", default="")
+
     # Limits
     max_message_chars: int = _doc("Longest customer message accepted, in characters.", default=2000)
     visitor_messages_per_minute: int = _doc("Messages one visitor may send a minute.", default=12)
@@ -294,5 +302,6 @@ def write_file(data_dir: Path, values: Mapping[str, Any]) -> Path:
              for k, v in current.items()}
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(tomli_w.dumps(plain), encoding="utf-8")
+    tmp.chmod(0o600)  # it may hold the SMTP password
     tmp.replace(path)
     return path

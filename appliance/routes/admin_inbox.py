@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from .. import i18n, privacy
+from .. import i18n, mailer, privacy
 from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
 
 VIEWS = {
@@ -86,9 +86,11 @@ def _conversation_page(request: Request, conversation_id: str, status: int = 200
     notes = db.execute("SELECT text, created_at FROM notes WHERE conversation_id = ? ORDER BY id",
                        [conversation_id]).fetchall()
     saved = db.execute("SELECT id, title FROM saved_replies ORDER BY title").fetchall()
+    mail = db.execute("SELECT to_addr, created_at, sent_at, attempts, last_error FROM outbox "
+                      "WHERE conversation_id = ? ORDER BY id", [conversation_id]).fetchall()
     ctx.setdefault("error", None)
     return _page(request, "admin/conversation.html", conversation=_conversation(request, conversation_id),
-                 messages=_transcript(request, conversation_id), notes=notes, saved_replies=saved,
+                 messages=_transcript(request, conversation_id), notes=notes, saved_replies=saved, mail=mail,
                  status=status, **ctx)
 
 
@@ -157,6 +159,14 @@ def reply(request: Request, conversation_id: FromPath[str], data: Form) -> Templ
         # A live conversation the owner took over stays theirs; otherwise it is answered.
         db.execute("UPDATE conversations SET status = CASE WHEN status = 'human' THEN 'human' ELSE 'answered' END, "
                    "updated_at = ? WHERE id = ?", [now, conversation_id])
+    row = _conversation(request, conversation_id)
+    settings = request.app.state.settings
+    if row["contact_email"] and mailer.configured(settings):
+        lang = row["lang"] if row["lang"] in i18n.LANGUAGES else settings.default_language
+        shop = settings.shop_name or i18n.t(lang, "bot.the_shop")
+        mailer.enqueue(request.app.state.store, request.app.state.clock(), to=row["contact_email"],
+                       subject=i18n.t(lang, "mail.reply_subject").format(shop=shop),
+                       body=f"{text}\n\n-- \n{shop}", conversation_id=conversation_id)
     return _conversation_page(request, conversation_id, sent=True)
 
 

@@ -1,0 +1,93 @@
+"""Owner replies by e-mail, through a real SMTP server on loopback (aiosmtpd)."""
+
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from litestar.testing import TestClient
+
+from appliance import mailer
+from appliance.app import create_app
+from appliance.settings import Settings
+
+from .conftest import free_port
+from .test_admin import PASSWORD, SAME, csrf, sign_in
+from .test_admin_inbox import customer_asks, seed
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_owner_reply_is_e_mailed_to_the_customer(data_dir: Path, smtp) -> None:
+    inbox, port = smtp
+    clock = Clock()
+    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook", smtp_host="127.0.0.1",
+                        smtp_port=port, smtp_security="none", smtp_from="shop@booknook.example")
+    from appliance import owner
+
+    with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
+        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
+        seed(c)
+        conv, token, _ = customer_asks(c, "I want to talk to a real person")
+        c.post(f"/api/v1/conversations/{conv}/contact", json={"email": "reader@example.com"},
+               headers={"authorization": f"Bearer {token}"})
+        sign_in(c)
+        c.post(f"/admin/conversations/{conv}/reply", data={"text": "Your parcel left today."},
+               headers={**SAME, "x-csrf-token": csrf(c)})
+        assert mailer.deliver_due(c.app.state.store, settings, clock) == {"sent": 1, "failed": 0}
+        [message] = inbox.messages
+        assert message["To"] == "reader@example.com" and message["From"] == "shop@booknook.example"
+        assert "Book Nook" in message["Subject"] and "Your parcel left today." in message.get_payload(decode=True).decode()
+        assert mailer.deliver_due(c.app.state.store, settings, clock) == {"sent": 0, "failed": 0}  # sent once
+        assert "sent" in c.get(f"/admin/conversations/{conv}?lang=en").text
+
+
+def test_failures_are_kept_visible_and_retried(data_dir: Path, smtp) -> None:
+    inbox, port = smtp
+    clock = Clock()
+    down = Settings(data_dir=data_dir, model="none", smtp_host="127.0.0.1", smtp_port=free_port(),
+                    smtp_security="none", smtp_from="shop@booknook.example")
+    with TestClient(create_app(down, clock=clock, with_scheduler=False)) as c:
+        store = c.app.state.store
+        mailer.enqueue(store, clock(), to="reader@example.com", subject="hi", body="hello")
+        assert mailer.deliver_due(store, down, clock) == {"sent": 0, "failed": 1}
+        row = store.read().execute("SELECT attempts, last_error, next_attempt_at FROM outbox").fetchone()
+        assert row["attempts"] == 1 and row["last_error"]  # the reason is kept for the owner to see
+        assert mailer.deliver_due(store, down, clock) == {"sent": 0, "failed": 0}  # not due yet
+        clock.now += timedelta(minutes=2)
+        up = down.replace(smtp_port=port)  # the mail server is back
+        assert mailer.deliver_due(store, up, clock) == {"sent": 1, "failed": 0}
+        assert len(inbox.messages) == 1
+
+
+def test_no_smtp_means_no_e_mail_and_no_errors(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, model="none")
+    assert not mailer.configured(settings)
+    with TestClient(create_app(settings, with_scheduler=False)) as c:
+        assert mailer.deliver_due(c.app.state.store, settings, Clock()) == {"sent": 0, "failed": 0}
