@@ -153,10 +153,11 @@ class ChatService:
         reply = await self.composer.compose(decision, label)
         return self._record(conversation_id, message_id, decision, reply, decision_ms)
 
-    async def handoff(self, conversation_id: str, label: str, lang: str) -> Turn:
-        """The customer pressed "talk to a person": escalate whatever the knowledge base says."""
+    async def handoff(self, conversation_id: str, label: str, lang: str, reason: str = "asked_for_person") -> Turn:
+        """The customer pressed "talk to a person" (or "none of these"): escalate, whatever the
+        knowledge base says."""
         message_id, _ = self.accept(conversation_id, label)
-        decision = Decision("escalate", "asked_for_person", lang, label)
+        decision = Decision("escalate", reason, lang, label)
         reply = await self.composer.compose(decision, label)
         return self._record(conversation_id, message_id, decision, reply, 0.0)
 

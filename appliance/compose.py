@@ -143,7 +143,8 @@ class Composer:
             return Reply(self._t(lang, "bot.clarify"), "template", choices=choices)
         if decision.kind in {"greeting", "thanks", "goodbye"}:
             return Reply(self._t(lang, f"bot.{decision.kind}"), "template")
-        key = {"asked_for_person": "bot.escalate.person", "upset": "bot.escalate.upset"}.get(
+        key = {"asked_for_person": "bot.escalate.person", "clarification_failed": "bot.escalate.person",
+               "upset": "bot.escalate.upset"}.get(
             decision.reason, "bot.escalate.unknown")
         when = self.typical_reply_time or i18n.t(lang, "bot.reply_time.default")
         text = f"{self._t(lang, key)} {i18n.t(lang, 'bot.reply_time').format(when=when)}"

@@ -62,3 +62,25 @@ def latest(store: Store) -> dict[str, Any] | None:
     if row is None:
         return None
     return {"period_start": row[0], "period_end": row[1], **json.loads(row[2])}
+
+
+def subject(settings) -> str:
+    return f"{settings.shop_name or 'Support'}: morning digest"
+
+
+def as_text(summary: dict[str, Any], settings) -> str:
+    """The digest as a plain e-mail (English and Persian numbers read the same)."""
+    lines = [
+        f"Since {summary['period_start'][:16].replace('T', ' ')}:",
+        f"  conversations: {summary['conversations']}",
+        f"  answered by the bot: {summary['answered']}",
+        f"  clarified: {summary['clarified']}",
+        f"  handed to you: {summary['escalated']}",
+        f"  waiting for your reply now: {summary['waiting']}",
+    ]
+    if summary["top_unanswered"]:
+        lines.append("Most asked without an answer:")
+        lines += [f"  {q['count']} × {q['text']}" for q in summary["top_unanswered"]]
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    lines.append(f"\nInbox: {base.rstrip('/')}/admin/inbox")
+    return "\n".join(lines)

@@ -145,6 +145,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "mail.sent": {"fa": "فرستاده شد", "en": "sent"},
     "mail.pending": {"fa": "در صف", "en": "queued"},
     "mail.failed": {"fa": "ناموفق (دوباره تلاش می‌شود)", "en": "failed (will retry)"},
+    "inbox.waited": {"fa": "{hours} ساعت و {minutes} دقیقه منتظر", "en": "waiting {hours} h {minutes} min"},
+    "nav.notify": {"fa": "خبرم کن", "en": "Notify me"},
+    "nav.new_escalation": {"fa": "یک مشتری منتظر پاسخ شماست", "en": "A customer is waiting for your reply"},
     "inbox.export": {"fa": "خروجی داده‌های این مشتری", "en": "Export this customer's data"},
     "inbox.erase": {"fa": "پاک کردن داده‌های این مشتری", "en": "Erase this customer's data"},
     "inbox.erase_confirm": {

@@ -42,6 +42,9 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Ba
         try:
             summary = digest.build(store, clock)
             log.info("morning digest: %s", summary)
+            if settings.owner_email and mailer.configured(settings):
+                mailer.enqueue(store, clock(), to=settings.owner_email, subject=digest.subject(settings),
+                               body=digest.as_text(summary, settings))
         except Exception:  # logged, never silent; the next run tries again
             log.exception("morning digest failed")
 

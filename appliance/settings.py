@@ -119,6 +119,7 @@ class Settings:
     smtp_user: str = _doc("SMTP user name (empty: no login).", default="")
     smtp_password: str = _doc("SMTP password (kept in settings.toml, readable by the appliance only).", default="")
     smtp_from: str = _doc("The From address of e-mails the appliance sends.", default="")
+    owner_email: str = _doc("Where the morning digest is e-mailed (empty: shown in the admin only).", default="")
 
     # Limits
     max_message_chars: int = _doc("Longest customer message accepted, in characters.", default=2000)

@@ -71,7 +71,7 @@
     });
     var none = el("button", null, S.none_of_these);
     none.type = "button";
-    none.addEventListener("click", function () { box.remove(); handoff(); });
+    none.addEventListener("click", function () { box.remove(); handoff("clarification_failed"); });
     box.appendChild(none);
     log.appendChild(box);
     scroll();
@@ -283,12 +283,13 @@
       .finally(function () { busy = false; });
   }
 
-  function handoff() {
+  function handoff(reason) {
     if (busy) return;
     busy = true;
     bubble("customer", S.person_label);
     ensureConversation().then(function () {
-      return api("POST", "/conversations/" + state.conversation + "/handoff", { lang: LANG });
+      return api("POST", "/conversations/" + state.conversation + "/handoff",
+                 { lang: LANG, reason: typeof reason === "string" ? reason : "asked_for_person" });
     }).then(function (r) {
       if (r.status === 429) throw { rate: true };
       if (!r.ok) throw { http: r.status };

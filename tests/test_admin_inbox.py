@@ -1,6 +1,7 @@
 """The inbox: a customer's unanswered question reaches the owner, the owner's reply reaches the
 customer, and one click turns it into an entry the bot answers with next time."""
 
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 from litestar.testing import TestClient
@@ -186,3 +187,26 @@ def test_export_and_erase_a_customer_from_the_admin(admin: TestClient) -> None: 
     ids = {r[0] for r in admin.app.state.store.read().execute("SELECT id FROM conversations")}
     assert conv not in ids and other in ids  # the other customer is untouched
     assert admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).status_code in (401, 404)
+
+
+def test_waiting_badge_fragment_and_how_long(admin: TestClient, clock) -> None:  # noqa: F811
+    seed(admin)
+    sign_in(admin)
+    empty = admin.get("/admin/inbox/count", headers={"hx-request": "true"})
+    assert 'data-count="0"' in empty.text and "hidden" in empty.text
+    customer_asks(admin, "I want to talk to a real person")
+    clock.now += timedelta(hours=2, minutes=5)
+    badge = admin.get("/admin/inbox/count", headers={"hx-request": "true"})
+    assert 'data-count="1"' in badge.text and 'hx-trigger="every 30s"' in badge.text
+    assert "waiting 2 h 5 min" in admin.get("/admin/inbox?lang=en").text
+
+
+def test_none_of_these_is_recorded_as_failed_clarification(admin: TestClient) -> None:  # noqa: F811
+    seed(admin)
+    conv, token, _ = customer_asks(admin, "when are you open")
+    r = admin.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en", "reason": "clarification_failed"},
+                   headers={"authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    reason = admin.app.state.store.read().execute(
+        "SELECT reason FROM decisions WHERE conversation_id = ? ORDER BY id DESC LIMIT 1", [conv]).fetchone()[0]
+    assert reason == "clarification_failed"

@@ -91,3 +91,23 @@ def test_no_smtp_means_no_e_mail_and_no_errors(data_dir: Path) -> None:
     assert not mailer.configured(settings)
     with TestClient(create_app(settings, with_scheduler=False)) as c:
         assert mailer.deliver_due(c.app.state.store, settings, Clock()) == {"sent": 0, "failed": 0}
+
+
+def test_the_morning_digest_is_e_mailed_to_the_owner(data_dir: Path, smtp) -> None:
+    from appliance import scheduler
+    from appliance.db import Store
+
+    inbox, port = smtp
+    clock = Clock()
+    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook", smtp_host="127.0.0.1",
+                        smtp_port=port, smtp_security="none", smtp_from="shop@booknook.example",
+                        owner_email="owner@booknook.example")
+    store = Store(settings.db_path)
+    store.migrate()
+    jobs = scheduler.build(settings, store, clock)
+    jobs.get_job("morning_digest").func()
+    jobs.get_job("send_mail").func()
+    [message] = inbox.messages
+    assert message["To"] == "owner@booknook.example" and "morning digest" in message["Subject"]
+    assert "handed to you" in message.get_payload(decode=True).decode()
+    store.close()

@@ -35,7 +35,7 @@ def inbox(request: Request, view: FromQuery[str] = "waiting", q: FromQuery[str] 
     view = view if view in VIEWS else "waiting"
     where, order = VIEWS[view]
     db = request.app.state.store.read()
-    params: list[Any] = []
+    params: list[Any] = [request.app.state.clock().isoformat()]
     search = ""
     if q.strip():
         search = " AND c.id IN (SELECT conversation_id FROM messages WHERE text LIKE ? ESCAPE '\\')"
@@ -43,6 +43,7 @@ def inbox(request: Request, view: FromQuery[str] = "waiting", q: FromQuery[str] 
         params.append(f"%{escaped}%")
     rows = db.execute(
         f"SELECT c.id, c.status, c.updated_at, c.contact_email, c.contact_phone, "
+        f"(strftime('%s', ?) - strftime('%s', c.updated_at)) / 60 AS waited_minutes, "
         f"(SELECT text FROM messages m WHERE m.conversation_id = c.id AND m.role = 'customer' "
         f" ORDER BY m.id DESC LIMIT 1) AS last, "
         f"(SELECT reason FROM decisions d WHERE d.conversation_id = c.id AND d.kind = 'escalate' "
@@ -52,6 +53,12 @@ def inbox(request: Request, view: FromQuery[str] = "waiting", q: FromQuery[str] 
     ).fetchall()
     return _page(request, "admin/inbox.html", partial="admin/_inbox_rows.html", rows=rows, view=view, q=q,
                  counts=inbox_counts(db))
+
+
+@get("/inbox/count", guards=[owner_guard], sync_to_thread=True)
+def waiting_count(request: Request) -> Template:
+    """The navigation badge, polled by htmx: a new escalation shows without a reload."""
+    return _page(request, "admin/_waiting_badge.html")
 
 
 def _conversation(request: Request, conversation_id: str) -> Any:
@@ -216,7 +223,7 @@ def erase_customer(request: Request, conversation_id: FromPath[str]) -> Response
 
 router = Router(
     path="/admin",
-    route_handlers=[inbox, conversation, reply, set_status, takeover, export_customer, erase_customer, add_note, saved_reply, saved_replies,
+    route_handlers=[inbox, waiting_count, conversation, reply, set_status, takeover, export_customer, erase_customer, add_note, saved_reply, saved_replies,
                     add_saved_reply, delete_saved_reply],
     exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
     include_in_schema=False,

@@ -56,6 +56,7 @@ class ChoiceRequest:
 @dataclass
 class HandoffRequest:
     lang: str = ""
+    reason: str = "asked_for_person"  # or "clarification_failed": none of the offered choices fitted
 
 
 @dataclass
@@ -274,7 +275,8 @@ async def handoff(request: Request, conversation_id: FromPath[str], data: JSONBo
     settings, chat = _state(request)
     _limit_message(request, visitor_id)
     lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
-    turn = await chat.handoff(conversation_id, i18n.t(lang, "widget.person_label"), lang)
+    reason = data.reason if data.reason in {"asked_for_person", "clarification_failed"} else "asked_for_person"
+    turn = await chat.handoff(conversation_id, i18n.t(lang, "widget.person_label"), lang, reason=reason)
     return {"message_id": turn.message_id, "reply_id": turn.reply_id, "text": turn.reply.text, "handoff": True}
 
 
