@@ -203,3 +203,18 @@ def test_reset_password_signs_everyone_out(admin: TestClient, data_dir: Path) ->
     assert admin.get("/admin/", follow_redirects=False).status_code == 303
     assert sign_in(admin).status_code == 401
     assert sign_in(admin, "a brand new secret").status_code == 303
+
+
+def test_every_admin_page_needs_the_owner(admin: TestClient) -> None:
+    """Walk every registered /admin route: without a session, none of them does anything."""
+    from litestar.routes import HTTPRoute
+
+    open_paths = {"/admin/login", "/admin/setup"}
+    for route in admin.app.routes:
+        if not isinstance(route, HTTPRoute) or not route.path.startswith("/admin") or route.path in open_paths:
+            continue
+        path = route.path.replace("{conversation_id:str}", "x").replace("{entry_id:str}", "x").replace(
+            "{reply_id:int}", "1")
+        for method in route.methods - {"HEAD", "OPTIONS"}:
+            r = admin.request(method, path, headers=SAME, follow_redirects=False)
+            assert r.status_code in (303, 401), (method, route.path, r.status_code)

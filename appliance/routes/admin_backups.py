@@ -18,12 +18,12 @@ def _list(request: Request, **ctx) -> Template:
                  confirm_word=CONFIRM_WORD, **{"error": None, "message": None, **ctx})
 
 
-@get("/backups", guards=[owner_guard], sync_to_thread=True)
+@get("/backups", sync_to_thread=True)
 def backups(request: Request) -> Template:
     return _list(request)
 
 
-@post("/backups", guards=[owner_guard], status_code=200)
+@post("/backups", status_code=200)
 async def back_up_now(request: Request) -> Template:
     settings = request.app.state.settings
     try:
@@ -34,7 +34,7 @@ async def back_up_now(request: Request) -> Template:
     return _list(request, message=info.path.name)
 
 
-@post("/backups/restore", guards=[owner_guard], status_code=200)
+@post("/backups/restore", status_code=200)
 async def restore(request: Request, data: Form) -> Response:
     """Replace the data with a backup, while running. The current data is backed up first."""
     settings, state = request.app.state.settings, request.app.state
@@ -62,6 +62,8 @@ async def restore(request: Request, data: Form) -> Response:
 router = Router(
     path="/admin",
     route_handlers=[backups, back_up_now, restore],
+    # Every handler here is the owner's: the guard is on the router, so a new one can't forget it.
+    guards=[owner_guard],
     exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
     include_in_schema=False,
 )

@@ -30,7 +30,7 @@ def inbox_counts(db: Any) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
-@get("/inbox", guards=[owner_guard], sync_to_thread=True)
+@get("/inbox", sync_to_thread=True)
 def inbox(request: Request, view: FromQuery[str] = "waiting", q: FromQuery[str] = "") -> Template:
     view = view if view in VIEWS else "waiting"
     where, order = VIEWS[view]
@@ -55,7 +55,7 @@ def inbox(request: Request, view: FromQuery[str] = "waiting", q: FromQuery[str] 
                  counts=inbox_counts(db))
 
 
-@get("/inbox/count", guards=[owner_guard], sync_to_thread=True)
+@get("/inbox/count", sync_to_thread=True)
 def waiting_count(request: Request) -> Template:
     """The navigation badge, polled by htmx: a new escalation shows without a reload."""
     return _page(request, "admin/_waiting_badge.html")
@@ -101,12 +101,12 @@ def _conversation_page(request: Request, conversation_id: str, status: int = 200
                  status=status, **ctx)
 
 
-@get("/conversations/{conversation_id:str}", guards=[owner_guard], sync_to_thread=True)
+@get("/conversations/{conversation_id:str}", sync_to_thread=True)
 def conversation(request: Request, conversation_id: FromPath[str]) -> Template:
     return _conversation_page(request, conversation_id)
 
 
-@post("/conversations/{conversation_id:str}/note", guards=[owner_guard], sync_to_thread=True, status_code=200)
+@post("/conversations/{conversation_id:str}/note", sync_to_thread=True, status_code=200)
 def add_note(request: Request, conversation_id: FromPath[str], data: Form) -> Template:
     _conversation(request, conversation_id)
     text = data.get("text", "").strip()[:MAX_REPLY_CHARS]
@@ -117,7 +117,7 @@ def add_note(request: Request, conversation_id: FromPath[str], data: Form) -> Te
     return _conversation_page(request, conversation_id)
 
 
-@get("/saved-replies/{reply_id:int}", guards=[owner_guard], sync_to_thread=True)
+@get("/saved-replies/{reply_id:int}", sync_to_thread=True)
 def saved_reply(request: Request, reply_id: FromPath[int]) -> Template:
     """Quick insert: the reply box, filled with a saved reply (an htmx swap)."""
     row = request.app.state.store.read().execute("SELECT text FROM saved_replies WHERE id = ?", [reply_id]).fetchone()
@@ -131,12 +131,12 @@ def _saved_page(request: Request) -> Template:
     return _page(request, "admin/saved_replies.html", rows=rows)
 
 
-@get("/saved-replies", guards=[owner_guard], sync_to_thread=True)
+@get("/saved-replies", sync_to_thread=True)
 def saved_replies(request: Request) -> Template:
     return _saved_page(request)
 
 
-@post("/saved-replies", guards=[owner_guard], sync_to_thread=True, status_code=200)
+@post("/saved-replies", sync_to_thread=True, status_code=200)
 def add_saved_reply(request: Request, data: Form) -> Template:
     title, text = data.get("title", "").strip()[:100], data.get("text", "").strip()[:MAX_REPLY_CHARS]
     if title and text:
@@ -146,14 +146,14 @@ def add_saved_reply(request: Request, data: Form) -> Template:
     return _saved_page(request)
 
 
-@post("/saved-replies/{reply_id:int}/delete", guards=[owner_guard], sync_to_thread=True, status_code=200)
+@post("/saved-replies/{reply_id:int}/delete", sync_to_thread=True, status_code=200)
 def delete_saved_reply(request: Request, reply_id: FromPath[int]) -> Template:
     with request.app.state.store.write() as db:
         db.execute("DELETE FROM saved_replies WHERE id = ?", [reply_id])
     return _saved_page(request)
 
 
-@post("/conversations/{conversation_id:str}/reply", guards=[owner_guard], sync_to_thread=True, status_code=200)
+@post("/conversations/{conversation_id:str}/reply", sync_to_thread=True, status_code=200)
 def reply(request: Request, conversation_id: FromPath[str], data: Form) -> Template:
     _conversation(request, conversation_id)
     text = data.get("text", "").strip()
@@ -177,7 +177,7 @@ def reply(request: Request, conversation_id: FromPath[str], data: Form) -> Templ
     return _conversation_page(request, conversation_id, sent=True)
 
 
-@post("/conversations/{conversation_id:str}/status", guards=[owner_guard], sync_to_thread=True, status_code=200)
+@post("/conversations/{conversation_id:str}/status", sync_to_thread=True, status_code=200)
 def set_status(request: Request, conversation_id: FromPath[str], data: Form) -> Response:
     _conversation(request, conversation_id)
     status = data.get("status")
@@ -189,7 +189,7 @@ def set_status(request: Request, conversation_id: FromPath[str], data: Form) -> 
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
-@post("/conversations/{conversation_id:str}/takeover", guards=[owner_guard], sync_to_thread=True, status_code=200)
+@post("/conversations/{conversation_id:str}/takeover", sync_to_thread=True, status_code=200)
 def takeover(request: Request, conversation_id: FromPath[str], data: Form) -> Response:
     """Join the conversation live (the bot stops answering in it) or hand it back to the bot."""
     row = _conversation(request, conversation_id)
@@ -201,7 +201,7 @@ def takeover(request: Request, conversation_id: FromPath[str], data: Form) -> Re
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
-@get("/conversations/{conversation_id:str}/export", guards=[owner_guard], sync_to_thread=True)
+@get("/conversations/{conversation_id:str}/export", sync_to_thread=True)
 def export_customer(request: Request, conversation_id: FromPath[str]) -> Response:
     """Everything stored about this customer (by their contact details when they left any)."""
     row = _conversation(request, conversation_id)
@@ -212,7 +212,7 @@ def export_customer(request: Request, conversation_id: FromPath[str]) -> Respons
                     headers={"content-disposition": f'attachment; filename="customer-{conversation_id}.json"'})
 
 
-@post("/conversations/{conversation_id:str}/erase", guards=[owner_guard], sync_to_thread=True, status_code=200)
+@post("/conversations/{conversation_id:str}/erase", sync_to_thread=True, status_code=200)
 def erase_customer(request: Request, conversation_id: FromPath[str]) -> Response:
     row = _conversation(request, conversation_id)
     contact = row["contact_email"] or row["contact_phone"] or None
@@ -225,6 +225,8 @@ router = Router(
     path="/admin",
     route_handlers=[inbox, waiting_count, conversation, reply, set_status, takeover, export_customer, erase_customer, add_note, saved_reply, saved_replies,
                     add_saved_reply, delete_saved_reply],
+    # Every handler here is the owner's: the guard is on the router, so a new one can't forget it.
+    guards=[owner_guard],
     exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
     include_in_schema=False,
 )
