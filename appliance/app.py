@@ -29,7 +29,8 @@ from . import scheduler as scheduler_mod
 from .db import Store
 from .llm_runtime import ModelRuntime
 from .ratelimit import RateLimiter
-from .routes import admin, admin_backups, admin_inbox, admin_kb, admin_setup, health, public_api, widget
+from .routes import (admin, admin_analytics, admin_backups, admin_inbox, admin_kb, admin_setup, health,
+                     public_api, widget)
 from .services import build_chat
 from .settings import Settings
 
@@ -148,6 +149,7 @@ def create_app(
             admin_kb.router,
             admin_inbox.router,
             admin_backups.router,
+            admin_analytics.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],

@@ -121,3 +121,27 @@ def test_owner_answers_an_escalation_and_the_customer_sees_it(browser, admin_ser
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title]"))
     WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element(
         (By.CSS_SELECTOR, ".msg.owner"), "Your parcel left our shop this morning."))
+
+
+@pytest.mark.parametrize("lang, title", [("fa", "گفتگو در هر روز"), ("en", "Conversations per day")])
+def test_analytics_page(browser, admin_server, lang, title) -> None:  # noqa: F811
+    # some traffic first: two questions through the public API
+    import json as _json
+    import urllib.request
+
+    for text in ("How much is shipping?", "Do you sell laptops?"):
+        req = urllib.request.Request(f"{admin_server}/api/v1/conversations", data=b'{"lang": "en"}',
+                                     headers={"content-type": "application/json"}, method="POST")
+        start = _json.load(urllib.request.urlopen(req))
+        req = urllib.request.Request(
+            f"{admin_server}/api/v1/conversations/{start['conversation_id']}/messages",
+            data=_json.dumps({"text": text}).encode(), method="POST",
+            headers={"content-type": "application/json", "authorization": f"Bearer {start['visitor_token']}"})
+        urllib.request.urlopen(req).read()
+    sign_in(browser, admin_server, lang)
+    browser.get(f"{admin_server}/admin/analytics?days=7&lang={lang}")
+    assert title in browser.find_element(By.TAG_NAME, "h2").text
+    bars = browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")
+    assert len(bars) == 7 and max(float(b.get_attribute("height")) for b in bars) > 0
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.heatmap rect")
+    browser.save_screenshot(str(DOCS / f"admin-analytics-{lang}.png"))

@@ -1,0 +1,79 @@
+"""Analytics on a seeded database, checked against hand-computed values."""
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+
+from litestar.testing import TestClient
+
+from appliance import analytics
+from .test_admin import admin, clock, sign_in  # noqa: F401  (fixtures)
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+def seed(store) -> None:
+    """Three conversations:
+    a (Sat 2026-11-21 09:00): 'hours?' answered by 'hours' in 0.5 s; rated satisfied.
+    b (Sat 2026-11-21 22:00): 'kish?' escalated no_match at 22:00:01; owner replies 22:30:01 (30 min).
+    c (Sun 2026-11-22 10:00): 'person' escalated asked_for_person at 10:00:02; owner replies 11:00:02 (60 min);
+       then 'hours?' answered by 'hours' in 1.5 s; rated not satisfied.
+    And one eval conversation that must not count."""
+    with store.write() as db:
+        db.execute("INSERT INTO kb_entries (id, title, answer, lang, created_at, updated_at) "
+                   "VALUES ('hours', 'Opening hours', '9-18', 'en', 't', 't')")
+        for cid, at, channel, rating in (("a", "2026-11-21T09:00:00", "widget", 1), ("b", "2026-11-21T22:00:00", "widget", None),
+                                         ("c", "2026-11-22T10:00:00", "widget", 0), ("e", "2026-11-22T10:00:00", "eval", None)):
+            db.execute("INSERT INTO conversations (id, channel, created_at, updated_at, rating) VALUES (?, ?, ?, ?, ?)",
+                       [cid, channel, at, at, rating])
+
+        def turn(cid, q_at, text, r_at, kind, reason, entries):
+            m = db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'customer', ?, ?)",
+                           [cid, text, q_at]).lastrowid
+            r = db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'bot', 'x', ?)",
+                           [cid, r_at]).lastrowid
+            db.execute("INSERT INTO decisions (conversation_id, message_id, reply_id, kind, reason, entry_ids, "
+                       "query, lang, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'en', ?)",
+                       [cid, m, r, kind, reason, json.dumps(entries), text, r_at])
+
+        turn("a", "2026-11-21T09:00:00", "hours?", "2026-11-21T09:00:00.500000", "answer", "confident", ["hours"])
+        turn("b", "2026-11-21T22:00:00", "kish?", "2026-11-21T22:00:01", "escalate", "no_match", [])
+        db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES ('b', 'owner', 'yes', "
+                   "'2026-11-21T22:30:01')")
+        turn("c", "2026-11-22T10:00:00", "person", "2026-11-22T10:00:02", "escalate", "asked_for_person", [])
+        db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES ('c', 'owner', 'hi', "
+                   "'2026-11-22T11:00:02')")
+        turn("c", "2026-11-22T11:05:00", "hours?", "2026-11-22T11:05:01.500000", "answer", "confident", ["hours"])
+        turn("e", "2026-11-22T10:00:00", "hours?", "2026-11-22T10:00:01", "answer", "confident", ["hours"])
+
+
+def test_numbers_match_hand_computed_values(admin: TestClient) -> None:  # noqa: F811
+    seed(admin.app.state.store)
+    rep = analytics.report(admin.app.state.store, NOW.replace(tzinfo=None), days=7)
+    assert rep.per_day[-2:] == [("2026-11-21", 2), ("2026-11-22", 1)] and sum(n for _, n in rep.per_day) == 3
+    assert rep.decisions == {"answer": 2, "escalate": 2}
+    assert rep.share("answer") == 0.5 and rep.share("clarify") == 0.0
+    assert dict(rep.reasons) == {"no_match": 1, "asked_for_person": 1}
+    # bot first response: 0.5, 1, 2, 1.5 s -> median 1.25, p90 = 1.5 + 0.7 * 0.5 = 1.85
+    assert rep.bot_first_response_s[0] == 1.25 and round(rep.bot_first_response_s[1], 2) == 1.85
+    # owner: 30 and 60 min -> median 45, p90 57
+    assert rep.owner_reply_min[0] == 45.0 and round(rep.owner_reply_min[1], 1) == 57.0
+    assert rep.csat == (1, 2)
+    assert rep.top_entries == [("hours", "Opening hours", 2)]
+    assert rep.heatmap[5][9] == 1 and rep.heatmap[5][22] == 1 and rep.heatmap[6][10] == 1 and rep.heatmap[6][11] == 1
+    assert sum(map(sum, rep.heatmap)) == 4
+
+
+def test_page_and_csv_in_both_languages(admin: TestClient) -> None:  # noqa: F811
+    seed(admin.app.state.store)
+    admin.app.state.clock = lambda: NOW.replace(tzinfo=None)
+    sign_in(admin)
+    for lang, word in (("en", "Conversations per day"), ("fa", "گفتگو در هر روز")):
+        page = admin.get(f"/admin/analytics?days=7&lang={lang}")
+        assert page.status_code == 200 and word in page.text and "<svg" in page.text
+        assert "<script" not in page.text.split("<main")[1]  # charts are SVG drawn by the server
+    r = admin.get("/admin/analytics.csv?table=reasons&days=7")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0] == ["reason", "escalations"] and sorted(rows[1:]) == [["asked_for_person", "1"], ["no_match", "1"]]
+    assert admin.get("/admin/analytics.csv?table=nope").status_code == 404
