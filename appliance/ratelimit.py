@@ -36,6 +36,18 @@ class RateLimiter:
                 self._prune(now)
             return None
 
+    def blocked(self, key: str, limit: int, window_s: float) -> float | None:
+        """Like ``hit`` but counts nothing: the seconds to wait if the key is over its limit."""
+        now = self._clock()
+        with self._lock:
+            q = self._hits.get(key)
+            if not q:
+                return None
+            recent = [t for t in q if t > now - window_s]
+            if len(recent) >= limit:
+                return max(1.0, math.ceil(recent[0] + window_s - now))
+            return None
+
     def _prune(self, now: float) -> None:
         for key in [k for k, q in self._hits.items() if not q or q[-1] <= now - LONGEST_WINDOW_S]:
             del self._hits[key]

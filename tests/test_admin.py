@@ -218,3 +218,8 @@ def test_every_admin_page_needs_the_owner(admin: TestClient) -> None:
         for method in route.methods - {"HEAD", "OPTIONS"}:
             r = admin.request(method, path, headers=SAME, follow_redirects=False)
             assert r.status_code in (303, 401), (method, route.path, r.status_code)
+
+
+def test_successful_sign_ins_are_not_throttled(admin: TestClient) -> None:
+    for _ in range(8):
+        assert sign_in(admin).status_code == 303

@@ -138,14 +138,18 @@ def login(request: Request, data: Form) -> Response:
     if not is_same_origin(request):
         return again("login.error.origin", 403)
     ip = client_ip(request, state.settings.trusted_proxies)
-    for key, (limit, window) in ((f"login:ip:{ip}", auth.ATTEMPTS_PER_IP), ("login:all", auth.ATTEMPTS_TOTAL)):
-        retry = state.limiter.hit(key, limit, window)
+    # Failed attempts count; while a limit is reached, even the right password is refused.
+    limits = ((f"login:ip:{ip}", auth.ATTEMPTS_PER_IP), ("login:all", auth.ATTEMPTS_TOTAL))
+    for key, (limit, window) in limits:
+        retry = state.limiter.blocked(key, limit, window)
         if retry is not None:
             return again("login.error.throttled", 429, {"retry-after": str(int(retry))})
     stored = owner.password_hash(state.store)
     password = data.get("password", "")[: owner.MAX_PASSWORD_LENGTH]
     # Runs in a worker thread (sync_to_thread): argon2 never blocks the event loop.
     if stored is None or not owner.verify_password(stored, password):
+        for key, (limit, window) in limits:
+            state.limiter.hit(key, limit, window)
         return again("login.error.wrong", 401)
     session_id, _ = auth.start(state.store, state.clock, request.headers.get("user-agent", ""),
                                replacing=_session_id(request))
