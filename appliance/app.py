@@ -29,8 +29,8 @@ from . import scheduler as scheduler_mod
 from .db import Store
 from .llm_runtime import ModelRuntime
 from .ratelimit import RateLimiter
-from .routes import (admin, admin_analytics, admin_backups, admin_inbox, admin_kb, admin_setup, health,
-                     public_api, widget)
+from .routes import (admin, admin_analytics, admin_backups, admin_inbox, admin_kb, admin_settings, admin_setup,
+                     health, public_api, widget)
 from .services import build_chat
 from .settings import Settings
 
@@ -126,7 +126,7 @@ def create_app(
             lambda: kb.ensure_indexed(store, embedder=app.state.chat.decider.index.embedder))
         if indexed:
             log.info("indexed %d knowledge-base entries", indexed)
-        jobs = scheduler_mod.build(settings, store, clock) if with_scheduler else None
+        jobs = scheduler_mod.build(settings, store, clock, lambda: app.state.settings) if with_scheduler else None
         if jobs:
             jobs.start()
         app.state.scheduler = jobs
@@ -150,6 +150,7 @@ def create_app(
             admin_inbox.router,
             admin_backups.router,
             admin_analytics.router,
+            admin_settings.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],

@@ -29,7 +29,11 @@ def parse_time(value: str) -> tuple[int, int]:
     return h, m
 
 
-def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> BackgroundScheduler:
+def build(settings: Settings, store: Store, clock: Callable[[], datetime],
+          current: Callable[[], Settings] | None = None) -> BackgroundScheduler:
+    """``current`` returns the settings in force when a job runs (the admin may have changed them);
+    the times of day are read once, here."""
+    current = current or (lambda: settings)
     scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                   "misfire_grace_time": MISFIRE_GRACE_S})
     try:
@@ -42,9 +46,10 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Ba
         try:
             summary = digest.build(store, clock)
             log.info("morning digest: %s", summary)
-            if settings.owner_email and mailer.configured(settings):
-                mailer.enqueue(store, clock(), to=settings.owner_email, subject=digest.subject(settings),
-                               body=digest.as_text(summary, settings))
+            now_settings = current()
+            if now_settings.owner_email and mailer.configured(now_settings):
+                mailer.enqueue(store, clock(), to=now_settings.owner_email, subject=digest.subject(now_settings),
+                               body=digest.as_text(summary, now_settings))
         except Exception:  # logged, never silent; the next run tries again
             log.exception("morning digest failed")
 
@@ -54,7 +59,7 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Ba
     def nightly_backup() -> None:
         now = clock()
         try:
-            info = backup.nightly(settings.db_path, settings.backups_dir, now, settings.backup_keep)
+            info = backup.nightly(settings.db_path, settings.backups_dir, now, current().backup_keep)
             _remember(store, "backup_last_ok", f"{now.isoformat()} {info.path.name} {info.size}")
             log.info("nightly backup: %s (%d bytes)", info.path.name, info.size)
         except Exception as exc:  # shown on the admin home page, never silent
@@ -70,9 +75,10 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Ba
                       replace_existing=True)
     def retention() -> None:
         try:
-            removed = privacy.purge_old(store, clock(), settings.retention_days)
+            days = current().retention_days
+            removed = privacy.purge_old(store, clock(), days)
             if removed:
-                log.info("retention: deleted %d conversations older than %d days", removed, settings.retention_days)
+                log.info("retention: deleted %d conversations older than %d days", removed, days)
         except Exception:
             log.exception("retention job failed")
 
@@ -80,7 +86,7 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Ba
                       replace_existing=True)
     def send_mail() -> None:
         try:
-            result = mailer.deliver_due(store, settings, clock)
+            result = mailer.deliver_due(store, current(), clock)
             if result["failed"]:
                 log.warning("e-mail: %d sent, %d failed (will retry)", result["sent"], result["failed"])
         except Exception:

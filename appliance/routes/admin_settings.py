@@ -1,0 +1,101 @@
+"""The settings page: the settings an owner changes, grouped, in their language.
+
+Values are checked by the settings object itself (the same coercion as settings.toml and the
+environment), written to settings.toml, and applied at once where that is safe (shop, widget,
+answers, e-mail, schedules read at their next run); model and network settings say they take
+effect at the next start. An environment variable or a flag still wins over the file: the page
+says which fields are fixed that way.
+"""
+
+from __future__ import annotations
+
+import os
+
+from litestar import Request, Router, get, post
+from litestar.response import Template
+
+from .. import model_files
+from .. import settings as settings_mod
+from ..services import build_chat
+from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
+
+GROUPS: list[tuple[str, list[str]]] = [
+    ("shop", ["shop_name", "default_language", "typical_reply_time"]),
+    ("widget", ["allowed_origins", "widget_color", "show_sources", "privacy_policy_url", "privacy_notice",
+                "require_consent"]),
+    ("answers", ["phrase_with_model", "answer_threshold", "clarify_threshold", "model"]),
+    ("email", ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from", "owner_email"]),
+    ("operations", ["backup_time", "backups_daily", "backups_weekly", "backups_monthly", "retention_days",
+                    "digest_time"]),
+]
+EDITABLE = {name for _, names in GROUPS for name in names}
+SECRET = {"smtp_password"}
+NEEDS_RESTART = {"model", "backup_time", "digest_time"}  # read once at start
+
+
+def _fields(request: Request) -> list[tuple[str, list[dict]]]:
+    current = request.app.state.settings.to_dict()
+    docs = {name: (kind, doc) for name, kind, doc in settings_mod.describe()}
+    out = []
+    for group, names in GROUPS:
+        rows = []
+        for name in names:
+            kind, doc = docs[name]
+            value = current[name]
+            rows.append({
+                "name": name, "kind": kind, "doc": doc,
+                "value": "" if name in SECRET else (", ".join(value) if isinstance(value, list) else value),
+                "fixed": f"{settings_mod.ENV_PREFIX}{name.upper()}" in os.environ,
+                "restart": name in NEEDS_RESTART,
+            })
+        out.append((group, rows))
+    return out
+
+
+def _settings_page(request: Request, **ctx) -> Template:
+    settings = request.app.state.settings
+    models = [m.name for m in model_files.list_models(settings.models_dirs)]
+    snippet = (f'<script src="{settings.base_url}/static/widget-loader-1.0.0.js" async data-lang="auto" '
+               f'data-position="right" data-color="{settings.widget_color}"></script>')
+    return _page(request, "admin/settings.html", groups=_fields(request), models=models, snippet=snippet,
+                 **{"error": None, "saved": False, **ctx})
+
+
+@get("/settings", sync_to_thread=True)
+def settings_page(request: Request) -> Template:
+    return _settings_page(request)
+
+
+@post("/settings", sync_to_thread=True, status_code=200)
+def save(request: Request, data: Form) -> Template:
+    state = request.app.state
+    values = {}
+    for name in EDITABLE:
+        if f"{settings_mod.ENV_PREFIX}{name.upper()}" in os.environ:
+            continue  # fixed by the environment: the form can't change it
+        kind = next(k for n, k, _ in settings_mod.describe() if n == name)
+        if kind == "bool":
+            values[name] = data.get(name) == "on"
+        elif name in data:
+            if name in SECRET and not data[name]:
+                continue  # an empty password box keeps the stored password
+            values[name] = data[name]
+    try:
+        updated = state.settings.replace(**values)  # validates every value first
+        settings_mod.write_file(updated.data_dir, values)
+    except settings_mod.SettingsError as exc:
+        return _settings_page(request, error=str(exc), status=422)
+    # Apply now: the running app reads its settings from here; the answer pipeline is rebuilt.
+    state.settings = updated
+    index = state.chat.decider.index
+    state.chat = build_chat(updated, state.store, state.llm, state.clock, embedder=index.embedder)
+    return _settings_page(request, saved=True)
+
+
+router = Router(
+    path="/admin",
+    route_handlers=[settings_page, save],
+    guards=[owner_guard],
+    exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
+    include_in_schema=False,
+)

@@ -1,0 +1,55 @@
+"""The settings page: validated, written to settings.toml, applied at once."""
+
+import tomllib
+
+from litestar.testing import TestClient
+
+from .test_admin import SAME, admin, clock, csrf, sign_in  # noqa: F401  (fixtures)
+
+FORM = {
+    "shop_name": "Book Nook 2", "default_language": "en", "typical_reply_time": "by noon",
+    "allowed_origins": "https://a.example, https://b.example", "widget_color": "#112233",
+    "privacy_policy_url": "https://a.example/privacy", "privacy_notice": "", "phrase_with_model": "on",
+    "answer_threshold": "0", "clarify_threshold": "0", "model": "none", "smtp_host": "", "smtp_port": "587",
+    "smtp_security": "starttls", "smtp_user": "", "smtp_password": "", "smtp_from": "", "owner_email": "",
+    "backup_time": "03:00", "backups_daily": "7", "backups_weekly": "4", "backups_monthly": "6",
+    "retention_days": "365", "digest_time": "07:30",
+}
+
+
+def test_page_in_both_languages(admin: TestClient) -> None:  # noqa: F811
+    sign_in(admin)
+    fa = admin.get("/admin/settings?lang=fa")
+    assert fa.status_code == 200 and "نام فروشگاه" in fa.text and "widget-loader-1.0.0.js" in fa.text
+    en = admin.get("/admin/settings?lang=en")
+    assert "Shop name" in en.text and "applies after a restart" in en.text
+
+
+def test_saving_validates_writes_and_applies(admin: TestClient, data_dir) -> None:  # noqa: F811
+    sign_in(admin)
+    headers = {**SAME, "x-csrf-token": csrf(admin)}
+    r = admin.post("/admin/settings", data={**FORM, "smtp_password": "s3cret"}, headers=headers)
+    assert r.status_code == 200 and "Saved" in r.text or "ذخیره شد" in r.text
+    path = admin.app.state.settings.data_dir / "settings.toml"
+    stored = tomllib.loads(path.read_text())
+    assert stored["shop_name"] == "Book Nook 2" and stored["allowed_origins"] == ["https://a.example", "https://b.example"]
+    assert stored["show_sources"] is False  # an unticked box is saved as off
+    assert path.stat().st_mode & 0o777 == 0o600 and "s3cret" not in r.text  # the password is never shown
+    # applied at once: the widget's framing and greeting follow
+    page = admin.get("/widget?lang=en")
+    assert "frame-ancestors 'self' https://a.example https://b.example" in page.headers["content-security-policy"]
+    assert "Book Nook 2" in page.text
+    # an empty password box keeps the stored password
+    admin.post("/admin/settings", data=FORM, headers=headers)
+    assert tomllib.loads(path.read_text())["smtp_password"] == "s3cret"
+
+
+def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None:  # noqa: F811
+    sign_in(admin)
+    path = admin.app.state.settings.data_dir / "settings.toml"
+    before = path.read_text() if path.exists() else None
+    r = admin.post("/admin/settings", data={**FORM, "smtp_port": "twenty-five"},
+                   headers={**SAME, "x-csrf-token": csrf(admin)})
+    assert r.status_code == 422 and "smtp_port" in r.text
+    assert (path.read_text() if path.exists() else None) == before
+    assert admin.app.state.settings.shop_name != "Book Nook 2"
