@@ -87,6 +87,7 @@ def _templates() -> TemplateConfig:
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     env.filters["digits"] = i18n.digits
+    env.filters["when"] = i18n.when
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
 

@@ -84,6 +84,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "set.group.operations": {"fa": "نگهداری", "en": "Operations"},
     "set.shop_name": {"fa": "نام فروشگاه", "en": "Shop name"},
     "set.default_language": {"fa": "زبان پیش‌فرض (fa یا en)", "en": "Default language (fa or en)"},
+    "set.timezone": {"fa": "منطقه زمانی (مثلاً Asia/Tehran)", "en": "Time zone (e.g. Asia/Tehran)"},
     "set.typical_reply_time": {"fa": "معمولاً کی پاسخ می‌دهید (مثلاً «تا ظهر روز کاری بعد»)", "en": "When you usually reply (e.g. 'by noon the next working day')"},
     "set.allowed_origins": {"fa": "سایت‌هایی که گفتگو را نشان می‌دهند (با ویرگول جدا کنید)", "en": "Websites that show the chat (comma-separated)"},
     "set.widget_color": {"fa": "رنگ ابزارک", "en": "Widget colour"},
@@ -346,6 +347,30 @@ def digits(value: object, lang: str) -> str:
     """Numbers as the reader writes them: Persian digits on Persian pages."""
     text = str(value)
     return text.translate(_PERSIAN_DIGITS) if lang == "fa" else text
+
+
+def when(value: object, lang: str, tz: str = "UTC") -> str:
+    """A stored ISO timestamp as the owner reads it: their time zone, and the Jalali calendar with
+    Persian digits on Persian pages ("۱۴۰۵/۰۹/۰۱ ۱۱:۳۰"); "2026-11-22 11:30" on English ones."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    import jdatetime
+
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    try:
+        at = at.astimezone(ZoneInfo(tz))
+    except Exception:  # an unknown zone name: show UTC rather than fail the page
+        at = at.astimezone(timezone.utc)
+    if lang == "fa":
+        jalali = jdatetime.datetime.fromgregorian(datetime=at.replace(tzinfo=None))
+        return digits(jalali.strftime("%Y/%m/%d %H:%M"), "fa")
+    return at.strftime("%Y-%m-%d %H:%M")
 
 
 def t(lang: str, key: str) -> str:

@@ -59,6 +59,7 @@ class Settings:
     # Shop
     shop_name: str = _doc("The shop's name, shown in the widget and the admin.", default="")
     default_language: str = _doc("Language used when the customer's can't be told: fa or en.", default="fa")
+    timezone: str = _doc("The shop's time zone, for times shown in the admin (IANA name).", default="Asia/Tehran")
 
     # Model
     model: str = _doc(

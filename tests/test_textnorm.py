@@ -45,3 +45,13 @@ def test_words_after_normalising() -> None:
 ])
 def test_detect_language(text: str, lang: str) -> None:
     assert detect_language(text, default="fa") == lang
+
+
+def test_times_in_the_owners_calendar() -> None:
+    from appliance.i18n import when
+
+    stored = "2026-11-22T08:00:00+00:00"
+    assert when(stored, "fa", "Asia/Tehran") == "۱۴۰۵/۰۹/۰۱ ۱۱:۳۰"  # Jalali, Tehran time, Persian digits
+    assert when(stored, "en", "Asia/Tehran") == "2026-11-22 11:30"
+    assert when(stored, "en", "Not/AZone") == "2026-11-22 08:00"  # a bad zone shows UTC, not an error
+    assert when("not a date", "fa") == "not a date"

@@ -99,7 +99,7 @@ def _page(request: Request, name: str, *, partial: str | None = None, lang: str 
         template_name=template,
         context={**i18n.context(lang), "csrf_token": session.csrf_token if session else "",
                  "shop": request.app.state.settings.shop_name, "path": request.url.path,
-                 "nav_waiting": waiting, **ctx},
+                 "nav_waiting": waiting, "tz": request.app.state.settings.timezone, **ctx},
         headers={"cache-control": "no-store", "vary": "HX-Request"},
         status_code=status,
     )

@@ -20,7 +20,7 @@ from ..services import build_chat
 from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
 
 GROUPS: list[tuple[str, list[str]]] = [
-    ("shop", ["shop_name", "default_language", "typical_reply_time"]),
+    ("shop", ["shop_name", "default_language", "timezone", "typical_reply_time"]),
     ("widget", ["allowed_origins", "widget_color", "show_sources", "privacy_policy_url", "privacy_notice",
                 "require_consent"]),
     ("answers", ["phrase_with_model", "answer_threshold", "clarify_threshold", "model"]),
