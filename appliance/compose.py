@@ -122,9 +122,12 @@ class Reply:
 
 class Composer:
     def __init__(self, llm: Any, *, phrase_with_model: bool, model_languages: tuple[str, ...],
-                 shop_name: str = "", max_tokens: int = 200, typical_reply_time: str = ""):
+                 shop_name: str = "", max_tokens: int = 200, typical_reply_time: str = "",
+                 reply_promise: Any = None):
         self.llm = llm
         self.typical_reply_time = typical_reply_time
+        # lang -> when a person will reply (from the business hours), when no fixed text is set
+        self.reply_promise = reply_promise
         self.phrase_with_model = phrase_with_model
         self.model_languages = model_languages
         self.shop_name = shop_name
@@ -146,7 +149,8 @@ class Composer:
         key = {"asked_for_person": "bot.escalate.person", "clarification_failed": "bot.escalate.person",
                "upset": "bot.escalate.upset"}.get(
             decision.reason, "bot.escalate.unknown")
-        when = self.typical_reply_time or i18n.t(lang, "bot.reply_time.default")
+        when = (self.typical_reply_time or (self.reply_promise(lang) if self.reply_promise else "")
+                or i18n.t(lang, "bot.reply_time.default"))
         text = f"{self._t(lang, key)} {i18n.t(lang, 'bot.reply_time').format(when=when)}"
         return Reply(text, "template")
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+import logging
 
 from . import embedder as embedder_mod
+from . import hours
 from .chat import ChatService, Clock
 from .compose import Composer
 from .db import Store
@@ -12,6 +15,17 @@ from .decide import Decider
 from .embedder import Embedder
 from .retrieval import RetrievalIndex
 from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _promise(settings: Settings, clock: Clock) -> Callable[[str], str] | None:
+    try:
+        schedule = hours.parse(settings.business_hours, settings.holidays, settings.timezone)
+    except hours.HoursError as exc:
+        log.error("business_hours not used: %s", exc)
+        return None
+    return lambda lang: hours.promise(schedule, clock(), lang)
 
 
 def build_chat(settings: Settings, store: Store, llm: Any, clock: Clock, *,
@@ -30,5 +44,6 @@ def build_chat(settings: Settings, store: Store, llm: Any, clock: Clock, *,
         shop_name=settings.shop_name,
         max_tokens=settings.max_reply_tokens,
         typical_reply_time=settings.typical_reply_time,
+        reply_promise=_promise(settings, clock),
     )
     return ChatService(store, decider, composer, clock, max_message_chars=settings.max_message_chars)

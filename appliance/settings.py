@@ -59,6 +59,11 @@ class Settings:
     # Shop
     shop_name: str = _doc("The shop's name, shown in the widget and the admin.", default="")
     default_language: str = _doc("Language used when the customer's can't be told: fa or en.", default="fa")
+    business_hours: str = _doc(
+        "When a person answers, e.g. 'sat-wed 09:00-18:00; thu 09:00-13:00' (unnamed days are closed).",
+        default="sat-wed 09:00-18:00; thu 09:00-13:00",
+    )
+    holidays: tuple[str, ...] = _doc("Closed days, as Jalali dates (1405-01-01, 1405-01-02 ...).", default=())
     timezone: str = _doc("The shop's time zone, for times shown in the admin (IANA name).", default="Asia/Tehran")
 
     # Model

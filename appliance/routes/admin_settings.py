@@ -14,13 +14,13 @@ import os
 from litestar import Request, Router, get, post
 from litestar.response import Template
 
-from .. import model_files
+from .. import hours, model_files
 from .. import settings as settings_mod
 from ..services import build_chat
 from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
 
 GROUPS: list[tuple[str, list[str]]] = [
-    ("shop", ["shop_name", "default_language", "timezone", "typical_reply_time"]),
+    ("shop", ["shop_name", "default_language", "timezone", "business_hours", "holidays", "typical_reply_time"]),
     ("widget", ["allowed_origins", "widget_color", "show_sources", "privacy_policy_url", "privacy_notice",
                 "require_consent"]),
     ("answers", ["phrase_with_model", "answer_threshold", "clarify_threshold", "model"]),
@@ -82,8 +82,9 @@ def save(request: Request, data: Form) -> Template:
             values[name] = data[name]
     try:
         updated = state.settings.replace(**values)  # validates every value first
+        hours.parse(updated.business_hours, updated.holidays, updated.timezone)
         settings_mod.write_file(updated.data_dir, values)
-    except settings_mod.SettingsError as exc:
+    except (settings_mod.SettingsError, hours.HoursError) as exc:
         return _settings_page(request, error=str(exc), status=422)
     # Apply now: the running app reads its settings from here; the answer pipeline is rebuilt.
     state.settings = updated
