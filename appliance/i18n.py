@@ -88,6 +88,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "set.business_hours": {"fa": "ساعت کاری (مثلاً sat-wed 09:00-18:00; thu 09:00-13:00)", "en": "Business hours (e.g. sat-wed 09:00-18:00; thu 09:00-13:00)"},
     "set.holidays": {"fa": "تعطیلات (تاریخ شمسی، مثلاً 1405-01-01، با ویرگول)", "en": "Holidays (Jalali dates, e.g. 1405-01-01, comma-separated)"},
     "set.typical_reply_time": {"fa": "متن ثابت زمان پاسخ (خالی = از روی ساعت کاری)", "en": "Fixed reply-time text (empty = from the business hours)"},
+    "set.greeting": {"fa": "خوشامدگویی ابزارک (خالی = پیش‌فرض)", "en": "Widget greeting (empty = default)"},
+    "kb.filter_all": {"fa": "همه", "en": "All"},
     "set.allowed_origins": {"fa": "سایت‌هایی که گفتگو را نشان می‌دهند (با ویرگول جدا کنید)", "en": "Websites that show the chat (comma-separated)"},
     "set.widget_color": {"fa": "رنگ ابزارک", "en": "Widget colour"},
     "set.show_sources": {"fa": "نمایش منبع پاسخ‌ها", "en": "Show the source of answers"},

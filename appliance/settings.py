@@ -105,6 +105,8 @@ class Settings:
     # Widget
     widget_color: str = _doc("Accent colour of the chat widget (#rrggbb).", default="#0b6e4f")
     show_sources: bool = _doc("Show 'from: <entry title>' under the bot's answers.", default=True)
+    greeting: str = _doc("The widget's first words to a customer (empty: a greeting in their language).",
+                         default="")
     privacy_policy_url: str = _doc("Link to the shop's privacy policy, shown in the widget.", default="")
     privacy_notice: str = _doc(
         "The privacy notice shown in the widget (empty: a short default in the customer's language).",

@@ -223,3 +223,41 @@ def test_every_admin_page_needs_the_owner(admin: TestClient) -> None:
 def test_successful_sign_ins_are_not_throttled(admin: TestClient) -> None:
     for _ in range(8):
         assert sign_in(admin).status_code == 303
+
+
+def test_every_page_in_both_languages_escapes_hostile_text(admin: TestClient) -> None:
+    """Hostile text in the knowledge base, a customer's message and the settings, on every page."""
+
+    store = admin.app.state.store
+    kb.save(store, [kb.Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"q {HOSTILE}"])],
+            embedder=embedder.shared(), now="t")
+    chat = admin.app.state.chat
+
+    async def customer():
+        return await chat.reply(chat.start_conversation(), f"I want to talk to a real person {HOSTILE}")
+    turn = asyncio.run(customer())
+    admin.app.state.settings = admin.app.state.settings.replace(shop_name=HOSTILE, greeting=HOSTILE)
+    sign_in(admin)
+    conv = store.read().execute("SELECT conversation_id FROM messages WHERE id = ?", [turn.message_id]).fetchone()[0]
+    pages = ["/admin/", "/admin/kb", "/admin/kb/evil", "/admin/kb/new", "/admin/inbox?view=all",
+             f"/admin/conversations/{conv}", "/admin/saved-replies", "/admin/analytics", "/admin/settings",
+             "/admin/backups", "/widget", "/"]
+    for lang, direction in (("fa", "rtl"), ("en", "ltr")):
+        for path in pages:
+            sep = "&" if "?" in path else "?"
+            page = admin.get(f"{path}{sep}lang={lang}")
+            assert page.status_code == 200, (path, page.status_code)
+            assert f'dir="{direction}"' in page.text, path
+            assert "<script>alert" not in page.text and "<img src=x" not in page.text, path
+
+
+def test_kb_filters(admin: TestClient) -> None:
+    kb.save(admin.app.state.store, [
+        kb.Entry("a", "Alpha", "x", "en", ["alpha?"]),
+        kb.Entry("b", "بتا", "y", "fa", ["بتا؟"], enabled=False),
+    ], embedder=embedder.shared(), now="t")
+    sign_in(admin)
+    only_fa = admin.get("/admin/kb", params={"lang_filter": "fa"}, headers={"hx-request": "true"}).text
+    assert "بتا" in only_fa and "Alpha" not in only_fa
+    only_on = admin.get("/admin/kb", params={"enabled_filter": "on"}, headers={"hx-request": "true"}).text
+    assert "Alpha" in only_on and "بتا" not in only_on

@@ -145,3 +145,20 @@ def test_analytics_page(browser, admin_server, lang, title) -> None:  # noqa: F8
     assert len(bars) == 7 and max(float(b.get_attribute("height")) for b in bars) > 0
     assert browser.find_elements(By.CSS_SELECTOR, "svg.heatmap rect")
     browser.save_screenshot(str(DOCS / f"admin-analytics-{lang}.png"))
+
+
+def test_import_with_preview_in_the_browser(browser, admin_server, tmp_path) -> None:  # noqa: F811
+    upload = tmp_path / "faq.md"
+    upload.write_text("lang: en\n## Gift cards {#gift-cards}\nQ: Do you sell gift cards?\n\n"
+                      "Yes: gift cards from 200,000 toman, valid for a year.\n", encoding="utf-8")
+    sign_in(browser, admin_server, "en")
+    browser.get(f"{admin_server}/admin/kb?lang=en")
+    browser.find_element(By.ID, "file").send_keys(str(upload))
+    browser.find_element(By.CSS_SELECTOR, "form.import button[type=submit]").click()
+    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.TAG_NAME, "main"), "Import preview"))
+    assert "Gift cards" in browser.find_element(By.TAG_NAME, "main").text
+    browser.save_screenshot(str(DOCS / "admin-import-en.png"))
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".ok"), "Imported: 1 new"))
+    browser.get(f"{admin_server}/admin/kb/gift-cards?lang=en")
+    assert "200,000 toman" in browser.find_element(By.ID, "answer").get_attribute("value")

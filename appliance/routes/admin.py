@@ -217,9 +217,16 @@ def home(request: Request) -> Template:
 
 
 @get("/kb", guards=[owner_guard], sync_to_thread=True)
-def kb_list(request: Request, q: FromQuery[str] = "") -> Template:
-    entries = kb.search(request.app.state.store.read(), q) if q.strip() else kb.all_entries(request.app.state.store.read())
-    return _page(request, "admin/kb.html", partial="admin/_kb_rows.html", entries=entries, q=q)
+def kb_list(request: Request, q: FromQuery[str] = "", lang_filter: FromQuery[str] = "",
+            enabled_filter: FromQuery[str] = "") -> Template:
+    db = request.app.state.store.read()
+    entries = kb.search(db, q) if q.strip() else kb.all_entries(db)
+    if lang_filter in i18n.LANGUAGES:
+        entries = [e for e in entries if e.lang == lang_filter]
+    if enabled_filter in {"on", "off"}:
+        entries = [e for e in entries if e.enabled == (enabled_filter == "on")]
+    return _page(request, "admin/kb.html", partial="admin/_kb_rows.html", entries=entries, q=q,
+                 lang_filter=lang_filter, enabled_filter=enabled_filter)
 
 
 @post("/try", guards=[owner_guard], status_code=200)

@@ -21,7 +21,7 @@ from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_
 
 GROUPS: list[tuple[str, list[str]]] = [
     ("shop", ["shop_name", "default_language", "timezone", "business_hours", "holidays", "typical_reply_time"]),
-    ("widget", ["allowed_origins", "widget_color", "show_sources", "privacy_policy_url", "privacy_notice",
+    ("widget", ["greeting", "allowed_origins", "widget_color", "show_sources", "privacy_policy_url", "privacy_notice",
                 "require_consent"]),
     ("answers", ["phrase_with_model", "answer_threshold", "clarify_threshold", "model"]),
     ("email", ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from", "owner_email"]),

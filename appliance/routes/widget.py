@@ -50,7 +50,8 @@ def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuer
             "privacy_url": settings.privacy_policy_url if settings.privacy_policy_url.startswith(("https://", "http://")) else "",
             "strings": strings(chosen, shop),
             # The snippet may set its own greeting (shown as text, autoescaped, capped).
-            "greeting": greeting.strip()[:300] or i18n.t(chosen, "bot.greeting").format(shop=shop),
+            "greeting": (greeting.strip()[:300] or settings.greeting.strip()
+                         or i18n.t(chosen, "bot.greeting").format(shop=shop)),
             "version": WIDGET_VERSION,
             "privacy_notice": settings.privacy_notice,
             "require_consent": settings.require_consent,
