@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from .db import Store
@@ -43,7 +44,7 @@ class Report:
         return self.decisions.get(kind, 0) / total if total else None
 
 
-def report(store: Store, now: datetime, days: int = 30) -> Report:
+def report(store: Store, now: datetime, days: int = 30, tz: str = "UTC") -> Report:
     db = store.read()
     since = (now - timedelta(days=days)).isoformat()
     widget = "c.channel = 'widget'"
@@ -90,11 +91,18 @@ def report(store: Store, now: datetime, days: int = 30) -> Report:
     titles = {r[0]: r[1] for r in db.execute("SELECT id, title FROM kb_entries")}
     top_entries = [(eid, titles.get(eid, eid), n) for eid, n in entry_counts.most_common(10)]
 
+    try:
+        zone = ZoneInfo(tz)
+    except Exception:
+        zone = ZoneInfo("UTC")
     heat = [[0] * 24 for _ in range(7)]
     for (created,) in db.execute(
             f"SELECT m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id "
             f"WHERE {widget} AND m.role = 'customer' AND m.created_at >= ?", [since]):
         at = datetime.fromisoformat(created)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=timezone.utc)
+        at = at.astimezone(zone)  # the shop's own hours and days
         heat[at.weekday()][at.hour] += 1
 
     return Report(days, per_day, decisions, reasons,

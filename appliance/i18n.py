@@ -138,7 +138,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "an.top": {"fa": "پرکاربردترین مطالب", "en": "Most used entries"},
     "an.heatmap": {"fa": "ساعت و روز پیام‌ها", "en": "Messages by weekday and hour"},
-    "an.heatmap_def": {"fa": "پیام‌های مشتری‌ها به وقت جهانی (UTC)؛ پررنگ‌تر یعنی بیشتر.", "en": "Customer messages by UTC time; darker means more."},
+    "an.heatmap_def": {"fa": "پیام‌های مشتری‌ها به وقت محلی فروشگاه؛ پررنگ‌تر یعنی بیشتر.", "en": "Customer messages by the shop's local time; darker means more."},
     "nav.backups": {"fa": "پشتیبان‌ها", "en": "Backups"},
     "backups.help": {
         "fa": "هر شب خودکار پشتیبان گرفته می‌شود؛ ۷ روزانه، ۴ هفتگی و ۶ ماهانه نگه داشته و قدیمی‌ترها خودکار پاک می‌شوند.",

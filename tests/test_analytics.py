@@ -63,6 +63,8 @@ def test_numbers_match_hand_computed_values(admin: TestClient) -> None:  # noqa:
     assert rep.top_entries == [("hours", "Opening hours", 2)]
     assert rep.heatmap[5][9] == 1 and rep.heatmap[5][22] == 1 and rep.heatmap[6][10] == 1 and rep.heatmap[6][11] == 1
     assert sum(map(sum, rep.heatmap)) == 4
+    tehran = analytics.report(admin.app.state.store, NOW.replace(tzinfo=None), days=7, tz="Asia/Tehran")
+    assert tehran.heatmap[5][12] == 1 and tehran.heatmap[6][1] == 1  # 09:00 UTC is 12:30; 22:00 Sat is 01:30 Sun
 
 
 def test_page_and_csv_in_both_languages(admin: TestClient) -> None:  # noqa: F811

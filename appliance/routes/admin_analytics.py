@@ -21,7 +21,8 @@ def _days(days: int) -> int:
 
 @get("/analytics", sync_to_thread=True)
 def page(request: Request, days: FromQuery[int] = 30) -> Template:
-    rep = analytics.report(request.app.state.store, request.app.state.clock(), _days(days))
+    rep = analytics.report(request.app.state.store, request.app.state.clock(), _days(days),
+                           request.app.state.settings.timezone)
     return _page(request, "admin/analytics.html", rep=rep, periods=PERIODS, days=_days(days),
                  chart=analytics.bar_chart(rep.per_day), heat=analytics.heat_cells(rep.heatmap),
                  fmt=analytics.median_text)
@@ -29,7 +30,8 @@ def page(request: Request, days: FromQuery[int] = 30) -> Template:
 
 @get("/analytics.csv", sync_to_thread=True)
 def export(request: Request, table: FromQuery[str] = "daily", days: FromQuery[int] = 30) -> Response:
-    rep = analytics.report(request.app.state.store, request.app.state.clock(), _days(days))
+    rep = analytics.report(request.app.state.store, request.app.state.clock(), _days(days),
+                           request.app.state.settings.timezone)
     try:
         header, rows = analytics.csv_table(rep, table)
     except ValueError:
