@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
-from litestar import Request, Response, Router, get
+from litestar import Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
 from .. import analytics
-from .admin import Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
+from .admin import _page, owner_router
 
 PERIODS = (7, 30, 90)
 
@@ -44,10 +44,4 @@ def export(request: Request, table: FromQuery[str] = "daily", days: FromQuery[in
                     headers={"content-disposition": f'attachment; filename="{table}-{_days(days)}d.csv"'})
 
 
-router = Router(
-    path="/admin",
-    route_handlers=[page, export],
-    guards=[owner_guard],
-    exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
-    include_in_schema=False,
-)
+router = owner_router([page, export])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import anyio
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from .. import backup
-from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
+from .admin import Form, _page, owner_router
 
 CONFIRM_WORD = "RESTORE"
 
@@ -59,11 +59,4 @@ async def restore(request: Request, data: Form) -> Response:
     return Response("", status_code=200, headers={"hx-redirect": "/admin/login"})
 
 
-router = Router(
-    path="/admin",
-    route_handlers=[backups, back_up_now, restore],
-    # Every handler here is the owner's: the guard is on the router, so a new one can't forget it.
-    guards=[owner_guard],
-    exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
-    include_in_schema=False,
-)
+router = owner_router([backups, back_up_now, restore])

@@ -8,13 +8,13 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from .. import i18n, mailer, privacy
-from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
+from .admin import Form, _page, owner_router
 
 VIEWS = {
     "waiting": ("status = 'waiting'", "updated_at ASC"),   # oldest first: who has waited longest
@@ -221,12 +221,7 @@ def erase_customer(request: Request, conversation_id: FromPath[str]) -> Response
     return Response("", status_code=200, headers={"hx-redirect": "/admin/inbox"})
 
 
-router = Router(
-    path="/admin",
-    route_handlers=[inbox, waiting_count, conversation, reply, set_status, takeover, export_customer, erase_customer, add_note, saved_reply, saved_replies,
-                    add_saved_reply, delete_saved_reply],
-    # Every handler here is the owner's: the guard is on the router, so a new one can't forget it.
-    guards=[owner_guard],
-    exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
-    include_in_schema=False,
-)
+router = owner_router([
+    inbox, waiting_count, conversation, reply, set_status, takeover,
+    export_customer, erase_customer, add_note, saved_reply, saved_replies, add_saved_reply, delete_saved_reply,
+])

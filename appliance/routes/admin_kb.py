@@ -9,7 +9,7 @@ import time
 from typing import Annotated, Any
 
 import anyio
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -18,7 +18,7 @@ from litestar.response import Template
 
 from .. import i18n, kb, kb_formats
 from ..kb import Entry, EntryError
-from .admin import Form, Forbidden, SignInRequired, _forbidden, _lang, _page, _to_sign_in, owner_guard
+from .admin import Form, _lang, _page, owner_router
 
 PREVIEW_TTL_S = 15 * 60
 MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
@@ -183,11 +183,4 @@ async def import_confirm(request: Request, data: Form) -> Template:
     return _page(request, "admin/kb_import.html", done=result, error=None)
 
 
-router = Router(
-    path="/admin",
-    route_handlers=[new_form, create, edit_form, update, toggle, delete, export, import_preview, import_confirm],
-    # Every handler here is the owner's: the guard is on the router, so a new one can't forget it.
-    guards=[owner_guard],
-    exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
-    include_in_schema=False,
-)
+router = owner_router([new_form, create, edit_form, update, toggle, delete, export, import_preview, import_confirm])

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 
-from litestar import Request, Router, get, post
+from litestar import Request, get, post
 from litestar.response import Template
 
 from .. import hours, model_files
 from .. import settings as settings_mod
 from ..services import build_chat
-from .admin import Form, Forbidden, SignInRequired, _forbidden, _page, _to_sign_in, owner_guard
+from .admin import Form, _page, owner_router
 
 GROUPS: list[tuple[str, list[str]]] = [
     ("shop", ["shop_name", "default_language", "timezone", "business_hours", "holidays", "typical_reply_time"]),
@@ -93,10 +93,4 @@ def save(request: Request, data: Form) -> Template:
     return _settings_page(request, saved=True)
 
 
-router = Router(
-    path="/admin",
-    route_handlers=[settings_page, save],
-    guards=[owner_guard],
-    exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
-    include_in_schema=False,
-)
+router = owner_router([settings_page, save])
