@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import sqlite_utils
-
-from .db import schema_state
+from .db import inspect
 
 NAME = re.compile(r"^appliance-(\d{8}T\d{6}Z)\.db$")
 KEEP = {"daily": 7, "weekly": 4, "monthly": 6}
@@ -45,21 +43,13 @@ def verify(path: Path) -> dict:
     if not path.is_file():
         raise BackupError(f"{path}: no such file")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-        try:
-            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            state = schema_state(sqlite_utils.Database(conn, execute_plugins=False))
-            entries = conn.execute("SELECT count(*) FROM kb_entries").fetchone()[0]
-            conversations = conn.execute("SELECT count(*) FROM conversations").fetchone()[0] \
-                if "conversations" in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")} else 0
-        finally:
-            conn.close()
+        info = inspect(path, immutable=True)
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{path}: not a usable database ({exc})") from None
-    if result != "ok":
-        raise BackupError(f"{path}: integrity check failed: {result}")
-    return {"schema_version": state["version"], "unknown_migrations": state["unknown"],
-            "kb_entries": entries, "conversations": conversations}
+    if info["integrity"] != "ok":
+        raise BackupError(f"{path}: integrity check failed: {info['integrity']}")
+    return {"schema_version": info["schema"]["version"], "unknown_migrations": info["schema"]["unknown"],
+            "kb_entries": info["kb_entries"], "conversations": info["conversations"]}
 
 
 def take(db_path: Path, target_dir: Path, now: datetime) -> BackupInfo:

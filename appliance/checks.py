@@ -12,10 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
-
 from . import model_files
-from .db import connect, schema_state
+from .db import inspect
 from .instance_lock import InstanceLock
 from .llm_runtime import system_info
 from .secret_key import SECRET_NAME
@@ -113,14 +111,10 @@ def check_database(settings: Settings) -> Check:
     if not path.exists():
         return Check("database", WARN, f"{path} does not exist yet (created on first start)")
     try:
-        conn = connect(path, readonly=True)
-        try:
-            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            state = schema_state(sqlite_utils.Database(conn, execute_plugins=False))
-        finally:
-            conn.close()
+        info = inspect(path)
     except sqlite3.DatabaseError as exc:
         return Check("database", FAIL, f"{path}: {exc}; restore a backup (appliance restore)")
+    result, state = info["integrity"], info["schema"]
     if result != "ok":
         return Check("database", FAIL, f"{path}: integrity check failed: {result}")
     if state["unknown"]:

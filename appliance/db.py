@@ -57,6 +57,24 @@ def schema_state(db: sqlite_utils.Database) -> dict:
     }
 
 
+def inspect(path: Path, *, immutable: bool = False) -> dict:
+    """Open a database read-only and report its integrity, schema state and size in entries and
+    conversations. ``immutable`` for a file nothing writes (a backup): SQLite then skips locking.
+    Raises sqlite3.DatabaseError for a file that isn't a database."""
+    uri = f"file:{Path(path)}?mode=ro" + ("&immutable=1" if immutable else "")
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        state = schema_state(sqlite_utils.Database(conn, execute_plugins=False))
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in tables else 0
+                  for t in ("kb_entries", "conversations")}
+    finally:
+        conn.close()
+    return {"integrity": integrity, "schema": state, **counts}
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in order; returns their names. Refuses a database from a newer version."""
     db = sqlite_utils.Database(conn, execute_plugins=False)
