@@ -246,21 +246,21 @@ def ensure_indexed(store: Store, *, embedder: Embedder) -> int:
     if not rows:
         return 0
     reader = store.read()
-    entries = [e for e in (get(reader, r[0]) for r in rows) if e is not None]
-    prepared = kb_index.prepare(entries, embedder)
-    with store.write() as db:
-        for entry in entries:
-            kb_index.write(db, entry, prepared[entry.id], embedder.name)
-        kb_index.bump_version(db)
-    return len(entries)
+    return _index(store, [e for e in (get(reader, r[0]) for r in rows) if e is not None], embedder)
 
 
 def reindex(store: Store, *, embedder: Embedder) -> int:
     """Rebuild every entry's passages, vectors and FTS row (after an upgrade or an embedder change)."""
-    entries = all_entries(store.read())
+    return _index(store, all_entries(store.read()), embedder, everything=True)
+
+
+def _index(store: Store, entries: list[Entry], embedder: Embedder, *, everything: bool = False) -> int:
+    """Embed outside the transaction, then write the entries' index rows in one. ``everything``
+    also drops FTS rows of entries that no longer exist."""
     prepared = kb_index.prepare(entries, embedder)
     with store.write() as db:
-        db.execute("DELETE FROM kb_fts")
+        if everything:
+            db.execute("DELETE FROM kb_fts")
         for entry in entries:
             kb_index.write(db, entry, prepared[entry.id], embedder.name)
         kb_index.bump_version(db)
