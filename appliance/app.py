@@ -71,10 +71,8 @@ def build_runtime(settings: Settings) -> ModelRuntime:
     try:
         path = model_files.resolve(settings.model, settings.models_dirs)
     except model_files.ModelFileError as exc:
-        runtime = ModelRuntime(None, not_configured_reason=str(exc), **kwargs)
-        runtime.state = runtime.state.FAILED
         log.error("model not loaded, answering from the knowledge base only: %s", exc)
-        return runtime
+        return ModelRuntime(None, missing_reason=str(exc), **kwargs)
     if path is None:
         log.info("no model configured: answering from the knowledge base only")
         return ModelRuntime(None, not_configured_reason="no model configured (model = none)", **kwargs)

@@ -95,6 +95,7 @@ class ModelRuntime:
         timeout_s: float = 30.0,
         max_tokens: int = 200,
         not_configured_reason: str | None = None,
+        missing_reason: str | None = None,
         llama_factory: LlamaFactory = _default_factory,
     ):
         cores = os.cpu_count() or 1
@@ -118,8 +119,9 @@ class ModelRuntime:
         # Lifetime counters, for /healthz and the load test.
         self.counters = {"completed": 0, "cancelled": 0, "timed_out": 0, "refused_busy": 0, "failed": 0}
         if path is None:
-            self.state = ModelState.NONE
-            self.reason = not_configured_reason or "no model configured"
+            # A model asked for but not found is a failure; no model asked for is a choice.
+            self.state = ModelState.FAILED if missing_reason else ModelState.NONE
+            self.reason = missing_reason or not_configured_reason or "no model configured"
             self._settled.set()
         else:
             self.state = ModelState.LOADING

@@ -70,10 +70,11 @@ def settings_page(request: Request) -> Template:
 def save(request: Request, data: Form) -> Template:
     state = request.app.state
     values = {}
+    kinds = {name: kind for name, kind, _ in settings_mod.describe()}
     for name in EDITABLE:
         if f"{settings_mod.ENV_PREFIX}{name.upper()}" in os.environ:
             continue  # fixed by the environment: the form can't change it
-        kind = next(k for n, k, _ in settings_mod.describe() if n == name)
+        kind = kinds[name]
         if kind == "bool":
             values[name] = data.get(name) == "on"
         elif name in data:
