@@ -132,22 +132,20 @@ def _event(name: str, data: dict[str, Any]) -> ServerSentEventMessage:
     return ServerSentEventMessage(event=name, data=json.dumps(data, ensure_ascii=False))
 
 
-def _turn_events(turn: Any, settings: Settings) -> list[ServerSentEventMessage]:
-    reply = turn.reply
-    done = {
-        "reply_id": turn.reply_id,
-        "kind": turn.decision.kind,
-        "reason": turn.decision.reason,
-        "lang": turn.decision.lang,
-        "composed_by": reply.composed_by,
-        "sources": reply.sources if settings.show_sources else [],
-        "choices": reply.choices,
-        "handoff": turn.decision.kind == "escalate",
-    }
+def _reply_events(text: str, settings: Settings, *, reply_id: int | None, kind: str | None,
+                  sources: list, choices: list, **extra: Any) -> list[ServerSentEventMessage]:
+    """A finished reply as events: its text in pieces, then ``done`` with what the widget shows."""
+    done = {"reply_id": reply_id, "kind": kind, "sources": sources if settings.show_sources else [],
+            "choices": choices, "handoff": kind == "escalate", **extra}
     # The reply is complete and checked before it is sent (see compose.py): it goes out in
     # pieces as it is written to the stream, never as unchecked model tokens.
-    pieces = [_event("delta", {"text": piece}) for piece in _pieces(reply.text)]
-    return [*pieces, _event("done", done)]
+    return [*(_event("delta", {"text": piece}) for piece in _pieces(text)), _event("done", done)]
+
+
+def _turn_events(turn: Any, settings: Settings) -> list[ServerSentEventMessage]:
+    return _reply_events(turn.reply.text, settings, reply_id=turn.reply_id, kind=turn.decision.kind,
+                         sources=turn.reply.sources, choices=turn.reply.choices, reason=turn.decision.reason,
+                         lang=turn.decision.lang, composed_by=turn.reply.composed_by)
 
 
 def _pieces(text: str, size: int = 48) -> list[str]:
@@ -232,12 +230,11 @@ async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[
         yield _event("accepted", {"message_id": message_id, "duplicate": duplicate})
         if duplicate:
             earlier = chat.reply_to(message_id)
-            if earlier is not None:
-                yield _event("delta", {"text": earlier["text"]})
-                yield _event("done", {"reply_id": earlier["id"], "kind": earlier.get("kind"),
-                                      "sources": earlier.get("sources", []) if settings.show_sources else [],
-                                      "choices": earlier.get("choices", []), "replayed": True,
-                                      "handoff": earlier.get("kind") == "escalate"})
+            if earlier is not None:  # a retried send: the same reply again, nothing recomputed
+                for event in _reply_events(earlier["text"], settings, reply_id=earlier["id"],
+                                           kind=earlier.get("kind"), sources=earlier.get("sources", []),
+                                           choices=earlier.get("choices", []), replayed=True):
+                    yield event
                 return
         try:
             turn = await chat.answer(conversation_id, message_id, data.text)
