@@ -10,6 +10,7 @@ checked whole before the customer sees any of it, so nothing unchecked is ever s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from dataclasses import dataclass, field
@@ -123,12 +124,14 @@ class Reply:
 class Composer:
     def __init__(self, llm: Any, *, phrase_with_model: bool, model_languages: tuple[str, ...],
                  shop_name: str = "", max_tokens: int = 200, typical_reply_time: str = "",
-                 reply_promise: Any = None):
+                 reply_promise: Any = None, phrase_budget_s: float | None = None):
         self.llm = llm
         self.typical_reply_time = typical_reply_time
         # lang -> when a person will reply (from the business hours), when no fixed text is set
         self.reply_promise = reply_promise
         self.phrase_with_model = phrase_with_model
+        # None: wait for the model however long it takes (the eval measures phrasing itself).
+        self.phrase_budget_s = phrase_budget_s
         self.model_languages = model_languages
         self.shop_name = shop_name
         self.max_tokens = max_tokens
@@ -168,17 +171,25 @@ class Composer:
         reply = Reply(text, "owner_text", sources=sources)
         if not self._may_phrase(decision.lang):
             return reply
+        if self.phrase_budget_s is not None and not getattr(self.llm, "free", True):
+            # Rephrasing is a courtesy; the facts are the owner's. A customer never waits behind
+            # another customer's rephrasing (scripts/loadtest.py: p95 4.6 s -> see BENCHMARKS.md).
+            reply.model_rejected = "model busy with another reply"
+            return reply
         messages = [
             {"role": "system", "content": f"{SYSTEM_PROMPT}\n\nInformation: {text}"},
             {"role": "user", "content": question.strip()[:500]},
         ]
         stats: dict[str, Any] = {}
         try:
-            async with contextlib.aclosing(self.llm.stream(
+            async with asyncio.timeout(self.phrase_budget_s), contextlib.aclosing(self.llm.stream(
                     messages, max_tokens=self.max_tokens, temperature=0.2, stats=stats)) as pieces:
                 phrased = "".join([p async for p in pieces]).strip()
         except ModelError as exc:
             reply.model_rejected = f"model unavailable: {exc}"
+            return reply
+        except TimeoutError:  # leaving the stream cancels the job between two tokens
+            reply.model_rejected = f"model slower than {self.phrase_budget_s:g} s"
             return reply
         problems = grounding_problems(phrased, [text], decision.lang, require_all=True, question=question)
         reply.model_stats = stats

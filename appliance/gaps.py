@@ -19,6 +19,11 @@ SIMILAR = 0.88  # e5 cosines are compressed: 0.88 means "the same question, othe
 MAX_QUESTIONS = 500
 # Recomputed only when a new unanswered question has arrived: the home page asks often.
 _cache: dict[tuple[str, int, int], list["Gap"]] = {}
+# Each question is embedded once: on a busy day a new unanswered question arrives between any two
+# views of the home page, and embedding all 500 again took ~2 s of CPU (measured by
+# scripts/loadtest.py), time the customers' answers need.
+_vectors: dict[str, np.ndarray] = {}
+MAX_VECTORS = 4 * MAX_QUESTIONS
 
 
 @dataclass
@@ -49,7 +54,7 @@ def _group(store: Store, embedder: Embedder, now: datetime, days: int) -> list[G
     texts = [r[0] for r in rows]
     if not texts:
         return []
-    vectors = embedder.queries(texts)
+    vectors = _embed(embedder, texts)
     groups: list[tuple[np.ndarray, Gap]] = []
     for text, vec in zip(texts, vectors):
         for centre, gap in groups:
@@ -61,3 +66,13 @@ def _group(store: Store, embedder: Embedder, now: datetime, days: int) -> list[G
         else:
             groups.append((vec, Gap(text, 1, [text])))
     return sorted((g for _, g in groups), key=lambda g: -g.count)
+
+
+def _embed(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
+    missing = list(dict.fromkeys(t for t in texts if t not in _vectors))
+    if missing:
+        if len(_vectors) + len(missing) > MAX_VECTORS:
+            _vectors.clear()
+            missing = list(dict.fromkeys(texts))
+        _vectors.update(zip(missing, embedder.queries(missing)))
+    return [_vectors[t] for t in texts]

@@ -174,6 +174,11 @@ class ModelRuntime:
     def ready(self) -> bool:
         return self.state is ModelState.READY
 
+    @property
+    def free(self) -> bool:
+        """Loaded, nothing generating and nothing waiting: a job sent now starts at once."""
+        return self.ready and not self._busy.is_set() and self._queue.empty()
+
     # -- the public, async side ----------------------------------------------------------------
     async def stream(
         self,

@@ -40,6 +40,7 @@ def build_chat(settings: Settings, store: Store, llm: Any, clock: Clock, *,
     composer = Composer(
         llm,
         phrase_with_model=settings.phrase_with_model,
+        phrase_budget_s=settings.phrase_budget_s,
         model_languages=settings.model_languages,
         shop_name=settings.shop_name,
         max_tokens=settings.max_reply_tokens,

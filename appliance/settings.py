@@ -86,6 +86,11 @@ class Settings:
         "before they are shown).",
         default=True,
     )
+    phrase_budget_s: float = _doc(
+        "Longest a customer waits for the model's rephrasing of an answer, in seconds. Past it, or "
+        "when the model is already writing another reply, the owner's text is sent at once.",
+        default=0.8,
+    )
     model_languages: tuple[str, ...] = _doc(
         "Languages the chat model writes well. Replies in other languages use the owner's text "
         "as written (the default model writes English only).",
