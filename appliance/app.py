@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from typing import AsyncIterator, Callable
 
 import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Litestar, Response
+from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
@@ -99,6 +100,22 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _storage_error(request: Request, exc: sqlite3.Error) -> Response:
+    """A database that can't be written (a full disk, a failing disk) is a clear, retryable 503,
+    never a 500 with a traceback: what was acknowledged before is committed, nothing is half-saved."""
+    text = str(exc).lower()
+    if "full" in text or "disk i/o" in text or "readonly" in text:
+        code, message = "storage_unavailable", ("the server can't save anything right now (its disk is full or "
+                                                "failing); nothing was saved, please try again in a few minutes")
+    else:
+        code, message = "storage_error", "the server's database failed; nothing was saved, please try again"
+    log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+    headers = {"retry-after": "60", "cache-control": "no-store"}
+    if request.url.path.startswith("/api/"):
+        return Response({"error": code, "message": message}, status_code=503, headers=headers)
+    return Response(message, status_code=503, headers=headers, media_type="text/plain")
+
+
 def create_app(
     settings: Settings,
     *,
@@ -126,6 +143,7 @@ def create_app(
         if indexed:
             log.info("indexed %d knowledge-base entries", indexed)
         jobs = scheduler_mod.build(settings, store, clock, lambda: app.state.settings) if with_scheduler else None
+        watch = scheduler_mod.ClockWatch(jobs).start() if jobs else None
         if jobs:
             jobs.start()
         app.state.scheduler = jobs
@@ -134,6 +152,7 @@ def create_app(
             yield
         finally:
             if jobs:
+                watch.stop()
                 jobs.shutdown(wait=False)
             runtime.close()
             store.close()
@@ -156,6 +175,7 @@ def create_app(
         state=State({"settings": settings, "clock": clock, "limiter": RateLimiter()}),
         template_config=_templates(),
         after_request=_security_headers,
+        exception_handlers={sqlite3.Error: _storage_error},
         # Our handlers live on the root logger (logging_setup); Litestar's logger feeds them, and
         # unexpected errors are logged with their traceback in production too.
         logging_config=LoggingConfig(

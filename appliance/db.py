@@ -8,6 +8,8 @@ connection per thread.
 
 from __future__ import annotations
 
+import contextlib
+
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -126,11 +128,14 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield sqlite_utils.Database(conn, execute_plugins=False)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
                 conn.execute("COMMIT")
+            except BaseException:
+                # Also when COMMIT itself failed (a full disk): a transaction left open would make
+                # every later BEGIN fail, and the appliance would not recover when space returns.
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
 
     def read(self) -> sqlite_utils.Database:
         """This thread's read connection (it sees every committed write)."""

@@ -158,6 +158,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "home.backup_none": {"fa": "هنوز نه", "en": "none yet"},
     "home.backup_failed": {"fa": "پشتیبان‌گیری شبانه ناموفق بود:", "en": "The nightly backup failed:"},
     "home.model": {"fa": "مدل زبانی", "en": "Language model"},
+    "home.model_file.missing": {
+        "fa": "فایل مدل پس از بارگذاری از دیسک حذف شده است. پاسخ‌ها ادامه دارند (مدل در حافظه است)، اما در راه‌اندازی بعدی فقط از پایگاه دانش پاسخ داده می‌شود. فایل را با ‎./install.sh‎ برگردانید.",
+        "en": "The model file was removed from disk after it was loaded. Answers go on (the model is in memory), but after the next restart the appliance will answer from the knowledge base only. Put the file back with ./install.sh.",
+    },
+    "home.model_file.changed": {
+        "fa": "فایل مدل پس از بارگذاری روی دیسک تغییر کرده است. پاسخ‌ها با نسخهٔ داخل حافظه ادامه دارند؛ در راه‌اندازی بعدی فایل دوباره بررسی می‌شود و اگر خراب باشد فقط از پایگاه دانش پاسخ داده می‌شود.",
+        "en": "The model file changed on disk after it was loaded. Answers go on with the copy in memory; at the next restart the file is checked again, and if it is damaged the appliance answers from the knowledge base only.",
+    },
     "model.ready": {"fa": "آماده", "en": "ready"},
     "model.loading": {"fa": "در حال بارگذاری", "en": "loading"},
     "model.none": {"fa": "بدون مدل: پاسخ‌ها مستقیم از پایگاه دانش", "en": "none: answers come straight from the knowledge base"},

@@ -71,6 +71,7 @@ class _Job:
 
 
 _STOP = object()
+MAX_FAILURES_IN_A_ROW = 3
 
 LlamaFactory = Callable[..., Any]
 
@@ -115,6 +116,7 @@ class ModelRuntime:
         self._settled = threading.Event()
         self._busy = threading.Event()
         self._llama: Any = None
+        self._file_id: tuple[int, ...] | None = None
         self.load_seconds: float | None = None
         # Lifetime counters, for /healthz and the load test.
         self.counters = {"completed": 0, "cancelled": 0, "timed_out": 0, "refused_busy": 0, "failed": 0}
@@ -167,8 +169,19 @@ class ModelRuntime:
             "n_threads": self.n_threads,
             "n_threads_batch": self.n_threads_batch,
             "load_seconds": self.load_seconds,
+            "file": self.file_state(),
             "counters": dict(self.counters),
         }
+
+    def file_state(self) -> str | None:
+        """Is the loaded model's file still on disk as it was? "ok", "missing" or "changed" (the
+        loaded copy keeps working; a restart would find the file's problem), None if none loaded."""
+        if self._file_id is None or self.path is None:
+            return None
+        try:
+            return "ok" if _file_id(self.path) == self._file_id else "changed"
+        except OSError:
+            return "missing"
 
     @property
     def ready(self) -> bool:
@@ -233,6 +246,7 @@ class ModelRuntime:
     def _run(self) -> None:
         if not self._load():
             return
+        failures_in_a_row = 0
         while True:
             job = self._queue.get()
             if job is _STOP:
@@ -243,10 +257,19 @@ class ModelRuntime:
             self._busy.set()
             try:
                 self._generate(job)
+                failures_in_a_row = 0
             except Exception as exc:  # a model error must never kill the worker
                 self.counters["failed"] += 1
+                failures_in_a_row += 1
                 log.exception("model generation failed")
                 self._send(job, "error", ModelError(f"generation failed: {exc}"))
+                if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
+                    # A model that keeps failing only delays answers: switch to the knowledge base.
+                    self.state = ModelState.FAILED
+                    self.reason = f"the model failed {failures_in_a_row} replies in a row ({exc}); restart to retry"
+                    log.error("answering from the knowledge base only: %s", self.reason)
+                    self._fail_waiting(self.reason)
+                    break
             finally:
                 self._busy.clear()
         self._llama = None
@@ -262,11 +285,16 @@ class ModelRuntime:
                     f"{self.path.name} does not match its known SHA-256: the file is damaged; "
                     "reinstall it with ./install.sh"
                 )
+            self._file_id = _file_id(self.path)
             self._llama = self._factory(
                 model_path=str(self.path),
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
                 n_threads_batch=self.n_threads_batch,
+                # Read the weights into memory instead of mapping the file: with a mapping, a
+                # model file truncated or replaced while running killed the whole appliance with
+                # SIGBUS at the next reply (tests/test_faults.py). Resident memory is the same.
+                use_mmap=False,
                 verbose=False,
             )
             # Warm-up: the first evaluation pays for allocating buffers; let no customer pay it.
@@ -275,6 +303,7 @@ class ModelRuntime:
             )
         except Exception as exc:
             self._llama = None
+            self._file_id = None
             self.state = ModelState.FAILED
             self.reason = _describe_load_error(self.path, exc)
             log.error("model not loaded, answering from the knowledge base only: %s", self.reason)
@@ -348,6 +377,11 @@ class ModelRuntime:
             job.loop.call_soon_threadsafe(job.out.put_nowait, (kind, payload))
         except RuntimeError:
             job.cancelled.set()  # the event loop is gone: nobody is listening
+
+
+def _file_id(path: Path) -> tuple[int, ...]:
+    st = path.stat()  # through a symlink: the file itself
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _describe_load_error(path: Path, exc: Exception) -> str:

@@ -7,11 +7,14 @@ because the machine was off runs once at the next start (``coalesce`` + a grace 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from . import backup, digest, mailer, privacy
 from .db import Store
@@ -105,3 +108,61 @@ def _remember(store: Store, key: str, value: str) -> None:
     with store.write() as db:
         db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                    [key, value])
+
+
+class ClockWatch:
+    """Notices the system clock jumping (an NTP correction after a dead RTC battery, a hand-set
+    clock) and puts the scheduler right.
+
+    APScheduler keeps absolute wall-clock run times. After a jump back, an interval job's next run
+    lies in the "future" by the size of the jump: e-mail to customers would stop for that long.
+    After a jump forward, the scheduler sleeps on (its timer is monotonic) past jobs now due.
+    Daily jobs are safe either way: their next run was fixed after they ran, so a jump back never
+    runs a backup or a digest twice, and a jump forward runs a missed one once (``coalesce``).
+    """
+
+    def __init__(self, scheduler: BackgroundScheduler, *, threshold_s: float = 120, every_s: float = 15,
+                 wall: Callable[[], float] = time.time, mono: Callable[[], float] = time.monotonic):
+        self.scheduler = scheduler
+        self.threshold_s = threshold_s
+        self.every_s = every_s
+        self.wall, self.mono = wall, mono
+        self._offset = wall() - mono()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.jumps: list[float] = []
+
+    def check(self) -> float | None:
+        """The jump since the last check, in seconds (+ forward, - back), if it was one."""
+        offset = self.wall() - self.mono()
+        jump, self._offset = offset - self._offset, offset
+        if abs(jump) < self.threshold_s:
+            return None
+        self.on_jump(jump)
+        return jump
+
+    def on_jump(self, jump: float) -> None:
+        self.jumps.append(jump)
+        log.warning("the system clock jumped %s by %.0f s; rescheduling the periodic jobs",
+                    "forward" if jump > 0 else "back", abs(jump))
+        if self.scheduler.running:
+            now = datetime.now(self.scheduler.timezone)
+            for job in self.scheduler.get_jobs():
+                if isinstance(job.trigger, IntervalTrigger):
+                    job.modify(next_run_time=now)
+            self.scheduler.wakeup()
+
+    def start(self) -> "ClockWatch":
+        self._thread = threading.Thread(target=self._run, name="clock-watch", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                self.check()
+            except Exception:  # never let the watch die silently
+                log.exception("clock watch failed")

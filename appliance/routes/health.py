@@ -26,6 +26,9 @@ def healthz(request: Request) -> Response:
         "mode": "model" if model["state"] == "ready" else "knowledge-base-only",
         "model": model,
         "database": database,
+        "warnings": [f"model file {model['file']} on disk since it was loaded; the loaded copy keeps "
+                     "answering, a restart would answer from the knowledge base only"]
+        if model.get("file") in ("missing", "changed") else [],
     }
     return Response(body, status_code=200 if database["ok"] else 503,
                     headers={"cache-control": "no-store"})
