@@ -9,6 +9,7 @@ import pytest
 
 from appliance.llm_runtime import (
     ModelBusy,
+    ModelError,
     ModelRuntime,
     ModelState,
     ModelTimeout,
@@ -149,3 +150,25 @@ def test_damaged_default_model_fails_its_hash(tmp_path: Path, default_model: Pat
 def test_no_model_configured() -> None:
     rt = ModelRuntime(None, not_configured_reason="model = none").start()
     assert rt.status()["state"] == "none" and rt.reason == "model = none"
+
+
+def test_a_model_that_keeps_failing_is_switched_off(default_model: Path) -> None:
+    """Three failed replies in a row (here: prompts too long for the context window, a real
+    llama.cpp error) put the appliance in knowledge-base-only mode instead of failing every reply."""
+    rt = ModelRuntime(default_model, n_ctx=256, timeout_s=30).start()
+    assert rt.wait_settled(120) and rt.ready
+    too_long = [{"role": "user", "content": "books " * 2000}]
+
+    async def go():
+        for _ in range(3):
+            with pytest.raises(ModelError, match="generation failed"):
+                await rt.complete(too_long, max_tokens=4)
+        with pytest.raises(ModelUnavailable, match="failed 3 replies in a row"):
+            await rt.complete(HELLO, max_tokens=4)
+
+    try:
+        asyncio.run(go())
+        assert rt.state is ModelState.FAILED and rt.counters["failed"] == 3
+        assert rt.status()["state"] == "failed" and "restart to retry" in rt.status()["reason"]
+    finally:
+        rt.close()
