@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from typing import AsyncIterator, Callable
@@ -18,6 +19,7 @@ import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -98,6 +100,15 @@ def _security_headers(response: Response) -> Response:
             continue
         response.headers.setdefault(name, value)
     return response
+
+
+def _log_unexpected(logger: logging.Logger, scope: dict, tb: list[str]) -> None:
+    """Log server faults with their traceback; a client's mistake (a 4xx) is answered, not logged
+    (the fuzzer, tests/test_fuzz_api.py, filled the log with 429s and 422s)."""
+    exc = sys.exc_info()[1]  # called from inside Litestar's except block
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return
+    logger.error("Uncaught exception (path=%r):\n%s", scope.get("path"), "".join(tb))
 
 
 def _storage_error(request: Request, exc: sqlite3.Error) -> Response:
@@ -182,6 +193,7 @@ def create_app(
             configure_root_logger=False,
             loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}},
             log_exceptions="always",
+            exception_logging_handler=_log_unexpected,
         ),
         # The public API is documented (JSON only: Swagger/ReDoc pages would load scripts from a CDN).
         openapi_config=OpenAPIConfig(

@@ -12,10 +12,10 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.exceptions import HTTPException
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -24,6 +24,7 @@ from ..chat import ChatService, MessageRejected
 from ..settings import Settings
 
 DAY = 86_400
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a bigger one in a query would be a 500, not a 422
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,8 @@ async def list_conversations(request: Request) -> dict[str, Any]:
 
 
 @get("/conversations/{conversation_id:str}/messages", summary="Conversation history")
-async def history(request: Request, conversation_id: FromPath[str], after: FromQuery[int] = 0) -> dict[str, Any]:
+async def history(request: Request, conversation_id: FromPath[str],
+                  after: Annotated[int, Parameter(query="after", ge=0, le=MAX_ID)] = 0) -> dict[str, Any]:
     _conversation(request, conversation_id)
     _, chat = _state(request)
     return {"messages": chat.history(conversation_id, after), **chat.summary(conversation_id)}
@@ -291,6 +293,8 @@ async def rate(request: Request, conversation_id: FromPath[str], data: JSONBody[
 @post("/conversations/{conversation_id:str}/seen", status_code=200, summary="Mark replies as read")
 async def seen(request: Request, conversation_id: FromPath[str], data: JSONBody[SeenRequest]) -> dict[str, bool]:
     _conversation(request, conversation_id)
+    if not 0 <= data.message_id <= MAX_ID:
+        raise ApiError(422, "bad_message_id", "message_id must be a message's id")
     request.app.state.chat.mark_seen(conversation_id, data.message_id)
     return {"saved": True}
 
