@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, AsyncIterator
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.exceptions import HTTPException
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -206,7 +206,7 @@ async def list_conversations(request: Request) -> dict[str, Any]:
 
 @get("/conversations/{conversation_id:str}/messages", summary="Conversation history")
 async def history(request: Request, conversation_id: FromPath[str],
-                  after: Annotated[int, Parameter(query="after", ge=0, le=MAX_ID)] = 0) -> dict[str, Any]:
+                  after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0) -> dict[str, Any]:
     _conversation(request, conversation_id)
     _, chat = _state(request)
     return {"messages": chat.history(conversation_id, after), **chat.summary(conversation_id)}
