@@ -34,6 +34,12 @@ def enqueue(store: Store, now: datetime, *, to: str, subject: str, body: str,
         ).lastrowid
 
 
+def _header(value: str) -> str:
+    """One line: a line break in a header value (a shop name, say) would be a header injection,
+    and EmailMessage refuses it with a ValueError that stopped every later e-mail."""
+    return " ".join(str(value).split())
+
+
 def _send(settings: Settings, message: EmailMessage) -> None:
     context = ssl.create_default_context()
     if settings.smtp_security == "ssl":
@@ -58,16 +64,16 @@ def deliver_due(store: Store, settings: Settings, clock: Callable[[], datetime])
         "AND next_attempt_at <= ? ORDER BY id LIMIT 50", [MAX_ATTEMPTS, now.isoformat()]).fetchall()
     sent = failed = 0
     for row in due:
-        message = EmailMessage()
-        message["From"] = settings.smtp_from
-        message["To"] = row["to_addr"]
-        message["Subject"] = row["subject"]
-        message["Date"] = formatdate(localtime=True)
-        message["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or None)
-        message.set_content(row["body"])
         try:
+            message = EmailMessage()
+            message["From"] = _header(settings.smtp_from)
+            message["To"] = _header(row["to_addr"])
+            message["Subject"] = _header(row["subject"])
+            message["Date"] = formatdate(localtime=True)
+            message["Message-ID"] = make_msgid(domain=_header(settings.smtp_from).rpartition("@")[2] or None)
+            message.set_content(row["body"])  # text/plain only: nothing in an e-mail can run
             _send(settings, message)
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
             failed += 1
             attempts = row["attempts"] + 1
             delay = RETRY_DELAYS[min(attempts - 1, len(RETRY_DELAYS) - 1)]

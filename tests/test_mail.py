@@ -20,9 +20,11 @@ from .test_admin_inbox import customer_asks, seed
 class Inbox:
     def __init__(self) -> None:
         self.messages = []
+        self.envelopes = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         self.messages.append(message_from_bytes(envelope.content))
+        self.envelopes.append(list(envelope.rcpt_tos))
         return "250 OK"
 
 
@@ -111,3 +113,28 @@ def test_the_morning_digest_is_e_mailed_to_the_owner(data_dir: Path, smtp) -> No
     assert message["To"] == "owner@booknook.example" and "morning digest" in message["Subject"]
     assert "handed to you" in message.get_payload(decode=True).decode()
     store.close()
+
+
+def test_hostile_text_in_an_e_mail_is_plain_text_and_injects_no_header(data_dir: Path, smtp) -> None:
+    inbox, port = smtp
+    clock = Clock()
+    payload = '<img src=x onerror=alert(1)><script>alert("mail")</script> <a href="javascript:alert(2)">x</a>'
+    settings = Settings(data_dir=data_dir, model="none", shop_name="Nook <b>\r\nBcc: victim@example.com",
+                        smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_from="shop@booknook.example")
+    from appliance import owner
+
+    with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
+        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
+        seed(c)
+        conv, token, _ = customer_asks(c, f"I want to talk to a real person {payload}")
+        c.post(f"/api/v1/conversations/{conv}/contact", json={"email": "reader@example.com"},
+               headers={"authorization": f"Bearer {token}"})
+        sign_in(c)
+        c.post(f"/admin/conversations/{conv}/reply", data={"text": payload},
+               headers={**SAME, "x-csrf-token": csrf(c)})
+        assert mailer.deliver_due(c.app.state.store, settings, clock) == {"sent": 1, "failed": 0}
+    [message] = inbox.messages
+    assert not message.is_multipart() and message.get_content_type() == "text/plain"  # no HTML to run
+    assert payload in message.get_payload(decode=True).decode()  # shown as written
+    assert message["Bcc"] is None and "\n" not in message["Subject"] and "\r" not in message["Subject"]
+    assert inbox.envelopes == [["reader@example.com"]]
