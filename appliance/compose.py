@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,14 @@ def novel_words(reply: str, allowed_text: str) -> list[str]:
     return sorted(set(novel))
 
 
+def repeated_words(reply: str, source: str, times: int = 4) -> list[str]:
+    """Words the reply repeats far more often than the source: a small model stuck in a loop
+    ("درخاصر، درخاصر، درخاصر ...", seen in tests/test_prompt_injection.py) adds few *new* words."""
+    counts = Counter(_CONTENT_WORD.findall(normalize(reply)))
+    in_source = Counter(_CONTENT_WORD.findall(normalize(source)))
+    return sorted(w for w, n in counts.items() if n >= times and n > 2 * in_source[w])
+
+
 def grounding_problems(reply: str, sources: list[str], lang: str, *, require_all: bool,
                        question: str = "") -> list[str]:
     """Why a model reply may not be shown (an empty list: it may be shown)."""
@@ -105,6 +114,9 @@ def grounding_problems(reply: str, sources: list[str], lang: str, *, require_all
         problems.append("much longer than the source")
     if _SCAFFOLD.search(reply):
         problems.append("repeats the instructions")
+    looping = repeated_words(reply, source_text)
+    if looping:
+        problems.append("repeats itself: " + ", ".join(looping[:3]))
     novel = novel_words(reply, f"{source_text}\n{question}")
     if len(novel) > MAX_NOVEL_WORDS:
         problems.append("words not in the sources: " + ", ".join(novel[:8]))
