@@ -30,6 +30,7 @@ from litestar.template import TemplateConfig
 from . import __version__, i18n, kb, logging_setup, model_files, paths, secret_key
 from . import scheduler as scheduler_mod
 from .db import Store
+from .kb_formats import MAX_FILE_BYTES
 from .llm_runtime import ModelRuntime
 from .ratelimit import RateLimiter
 from .routes import (admin, admin_analytics, admin_backups, admin_inbox, admin_kb, admin_settings, admin_setup,
@@ -127,6 +128,27 @@ def _storage_error(request: Request, exc: sqlite3.Error) -> Response:
     return Response(message, status_code=503, headers=headers, media_type="text/plain")
 
 
+def _bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response:
+    # msgspec raises this (not a validation error) for a body that isn't UTF-8: it was a 500.
+    message = "the request body is not valid UTF-8"
+    if request.url.path.startswith("/api/"):
+        return Response({"error": "bad_encoding", "message": message}, status_code=400)
+    return Response(message, status_code=400, media_type="text/plain")
+
+
+def _too_large(request: Request, exc: HTTPException) -> Response:
+    message = f"the request is too large (uploads: at most {MAX_FILE_BYTES // 2**20} MB)"
+    if request.url.path.startswith("/api/"):
+        return Response({"error": "too_large", "message": message}, status_code=413)
+    return Response(message, status_code=413, media_type="text/plain")
+
+
+def _not_found(request: Request, exc: HTTPException) -> Response:
+    if request.url.path.startswith("/api/"):  # integrators get the API's error shape everywhere
+        return Response({"error": "not_found", "message": "no such API path"}, status_code=404)
+    return Response("Not found", status_code=404, media_type="text/plain")
+
+
 def create_app(
     settings: Settings,
     *,
@@ -186,7 +208,8 @@ def create_app(
         state=State({"settings": settings, "clock": clock, "limiter": RateLimiter()}),
         template_config=_templates(),
         after_request=_security_headers,
-        exception_handlers={sqlite3.Error: _storage_error},
+        exception_handlers={sqlite3.Error: _storage_error, UnicodeDecodeError: _bad_encoding,
+                            404: _not_found, 413: _too_large},
         # Our handlers live on the root logger (logging_setup); Litestar's logger feeds them, and
         # unexpected errors are logged with their traceback in production too.
         logging_config=LoggingConfig(

@@ -30,6 +30,9 @@ FOLLOW_UP_LOOKBACK = 3  # how many earlier decisions a follow-up question may le
 
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# C0 control characters but tab and line breaks (a NUL or an escape sequence is never meant
+# text: it would reach the admin, logs and exports).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{6,19}$")
 
 
@@ -102,7 +105,7 @@ class ChatService:
 
         Returns (message id, True if this exact message was already stored: a retried send).
         """
-        text = text.strip()
+        text = _CONTROL.sub("", text).strip()
         if not text:
             raise MessageRejected("empty", "the message is empty")
         if len(text) > self.max_message_chars:

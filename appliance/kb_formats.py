@@ -53,9 +53,11 @@ def format_of(name: str) -> str:
 
 def parse(data: bytes, name: str, fmt: str | None = None) -> list[Entry]:
     """Parse a whole knowledge-base file; raises EntryError naming the first bad line or row."""
-    text = _decode(data, name)
     fmt = fmt or format_of(name)
+    text = _decode(data, name)
     entries, places = {"jsonl": _jsonl, "csv": _csv, "md": _markdown}[fmt](text, name)
+    if not entries:
+        raise EntryError(name, "no entries found: the file is empty")
     check_unique(entries, places)
     return entries
 

@@ -299,9 +299,13 @@ async def seen(request: Request, conversation_id: FromPath[str], data: JSONBody[
     return {"saved": True}
 
 
+_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+          413: "too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+
+
 def _error_response(request: Request, exc: HTTPException) -> Response:
     code = (exc.extra or {}).get("code") if isinstance(exc.extra, dict) else None
-    body = {"error": code or ("bad_request" if exc.status_code == 400 else "error"), "message": exc.detail}
+    body = {"error": code or _CODES.get(exc.status_code, "error"), "message": exc.detail}
     return Response(body, status_code=exc.status_code, headers=exc.headers or {})
 
 
