@@ -112,6 +112,13 @@ def _log_unexpected(logger: logging.Logger, scope: dict, tb: list[str]) -> None:
     logger.error("Uncaught exception (path=%r):\n%s", scope.get("path"), "".join(tb))
 
 
+def _error(request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """An error in the shape its caller reads: JSON with a stable code for the API, text elsewhere."""
+    if request.url.path.startswith("/api/"):
+        return Response({"error": code, "message": message}, status_code=status, headers=headers or {})
+    return Response(message, status_code=status, headers=headers or {}, media_type="text/plain")
+
+
 def _storage_error(request: Request, exc: sqlite3.Error) -> Response:
     """A database that can't be written (a full disk, a failing disk) is a clear, retryable 503,
     never a 500 with a traceback: what was acknowledged before is committed, nothing is half-saved."""
@@ -122,31 +129,30 @@ def _storage_error(request: Request, exc: sqlite3.Error) -> Response:
     else:
         code, message = "storage_error", "the server's database failed; nothing was saved, please try again"
     log.error("database error on %s %s: %s", request.method, request.url.path, exc)
-    headers = {"retry-after": "60", "cache-control": "no-store"}
-    if request.url.path.startswith("/api/"):
-        return Response({"error": code, "message": message}, status_code=503, headers=headers)
-    return Response(message, status_code=503, headers=headers, media_type="text/plain")
+    return _error(request, 503, code, message, {"retry-after": "60", "cache-control": "no-store"})
 
 
 def _bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response:
     # msgspec raises this (not a validation error) for a body that isn't UTF-8: it was a 500.
-    message = "the request body is not valid UTF-8"
-    if request.url.path.startswith("/api/"):
-        return Response({"error": "bad_encoding", "message": message}, status_code=400)
-    return Response(message, status_code=400, media_type="text/plain")
+    return _error(request, 400, "bad_encoding", "the request body is not valid UTF-8")
 
 
-def _too_large(request: Request, exc: HTTPException) -> Response:
-    message = f"the request is too large (uploads: at most {MAX_FILE_BYTES // 2**20} MB)"
-    if request.url.path.startswith("/api/"):
-        return Response({"error": "too_large", "message": message}, status_code=413)
-    return Response(message, status_code=413, media_type="text/plain")
+_STATUS_ERRORS = {
+    404: ("not_found", "not found"),
+    413: ("too_large", f"the upload is too large (at most {MAX_FILE_BYTES // 2**20} MB)"),
+}
 
 
-def _not_found(request: Request, exc: HTTPException) -> Response:
-    if request.url.path.startswith("/api/"):  # integrators get the API's error shape everywhere
-        return Response({"error": "not_found", "message": "no such API path"}, status_code=404)
-    return Response("Not found", status_code=404, media_type="text/plain")
+def _status_error(request: Request, exc: HTTPException) -> Response:
+    """404s from routing (no handler) and 413s from the body limit, in the caller's shape; an API
+    error that carries its own code ("no_conversation") keeps it."""
+    code, message = _STATUS_ERRORS[exc.status_code]
+    if exc.status_code == 413 and request.url.path.startswith("/api/"):
+        message = f"the request body is larger than {request.app.state.settings.max_request_bytes} bytes"
+    own = exc.extra.get("code") if isinstance(exc.extra, dict) else None
+    if own:
+        code, message = own, exc.detail
+    return _error(request, exc.status_code, code, message, exc.headers)
 
 
 def create_app(
@@ -209,7 +215,7 @@ def create_app(
         template_config=_templates(),
         after_request=_security_headers,
         exception_handlers={sqlite3.Error: _storage_error, UnicodeDecodeError: _bad_encoding,
-                            404: _not_found, 413: _too_large},
+                            404: _status_error, 413: _status_error},
         # Our handlers live on the root logger (logging_setup); Litestar's logger feeds them, and
         # unexpected errors are logged with their traceback in production too.
         logging_config=LoggingConfig(
