@@ -91,6 +91,7 @@ class Run:
     sent: list[Sent] = field(default_factory=list)
     queue: list[tuple[float, int, bool]] = field(default_factory=list)  # (t, queue length, busy)
     rss: list[tuple[float, float]] = field(default_factory=list)  # (t, MiB)
+    fds: list[tuple[float, int]] = field(default_factory=list)  # (t, open file descriptors)
     admin: list[tuple[str, float, int]] = field(default_factory=list)  # (page, ms, status)
     model_counters: dict = field(default_factory=dict)
 
@@ -135,22 +136,38 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and its descendants (granian runs the app in a worker)."""
+def tree_pids(pid: int) -> list[int]:
+    """A process and its descendants (granian runs the app in a worker process)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
             children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        out.append(p)
         todo.extend(children.get(p, []))
+    return out
+
+
+def tree_rss_mib(pid: int) -> float:
+    total = 0
+    for p in tree_pids(pid):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
     return total / 1024
+
+
+def tree_fds(pid: int) -> int:
+    """Open file descriptors (a leaked database connection shows here first)."""
+    total = 0
+    for p in tree_pids(pid):
+        with contextlib.suppress(OSError):
+            total += len(os.listdir(f"/proc/{p}/fd"))
+    return total
 
 
 # -- customers -------------------------------------------------------------------------------------
@@ -260,6 +277,7 @@ async def sample_server(base: str, pid: int, client: httpx.AsyncClient, run: Run
             run.queue.append((time.monotonic() - t0, model["queue_length"], model["busy"]))
             run.model_counters = model["counters"]
         run.rss.append((time.monotonic() - t0, tree_rss_mib(pid)))
+        run.fds.append((time.monotonic() - t0, tree_fds(pid)))
         await asyncio.sleep(every)
 
 
@@ -364,6 +382,8 @@ def summarise(run: Run, args: argparse.Namespace, lost: list[str], ready: dict, 
                     "after_warm_up_max": round(max(rss_after_start), 1) if rss_after_start else None,
                     "slope_mib_per_hour": slope,
                     "series": [[round(t), round(m, 1)] for t, m in run.rss[:: max(1, len(run.rss) // 60)]]},
+        "open_fds": {"start": run.fds[0][1] if run.fds else None, "max": max((n for _, n in run.fds), default=None),
+                     "end": run.fds[-1][1] if run.fds else None},
         "admin_ms": {**latency([ms / 1000 for _, ms, _ in run.admin]),
                      "errors": sum(1 for _, _, st in run.admin if st != 200),
                      "by_page": {p: latency([ms / 1000 for page, ms, _ in run.admin if page == p])
@@ -391,6 +411,8 @@ def print_report(r: dict) -> None:
     mem = r["rss_mib"]
     print(f"  RSS MiB: start {mem['start']}  peak {mem['peak']}  end {mem['end']}  "
           f"after warm-up {mem['after_warm_up_min']}-{mem['after_warm_up_max']}  slope {mem['slope_mib_per_hour']} MiB/h")
+    fds = r["open_fds"]
+    print(f"  open file descriptors: start {fds['start']}  max {fds['max']}  end {fds['end']}")
     print(row("admin pages", r["admin_ms"]) + f"   errors {r['admin_ms']['errors']}")
     for page, lat in r["admin_ms"]["by_page"].items():
         print(row(f"  {page}", lat))

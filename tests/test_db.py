@@ -135,3 +135,31 @@ def test_a_failed_upgrade_says_how_to_roll_back(data_dir: Path, monkeypatch: pyt
     finally:
         MIGRATIONS._migrations.pop()
     store.close()
+
+
+def test_connections_of_finished_threads_are_closed(data_dir: Path) -> None:
+    """Worker threads come and go; their read connections (and file descriptors) must not pile up."""
+    import os
+    import threading
+
+    store = Store(data_dir / "appliance.db")
+    store.migrate()
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    def read_once() -> None:
+        assert store.read().execute("SELECT count(*) FROM kb_entries").fetchone()[0] == 0
+
+    for _ in range(3):  # warm up: the first threads' connections, SQLite's own files
+        t = threading.Thread(target=read_once)
+        t.start()
+        t.join()
+    before = fds()
+    for _ in range(200):
+        t = threading.Thread(target=read_once)
+        t.start()
+        t.join()
+    assert store.reader_count <= 2  # the newest thread's, and perhaps this one's
+    assert fds() <= before + 2
+    store.close()
