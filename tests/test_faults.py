@@ -17,10 +17,11 @@ import httpx
 import pytest
 
 from .conftest import free_port
-from .test_serve import start, stop, wait_healthy
+from .test_serve import APPLIANCE, start, stop, wait_healthy
 
 pytestmark = pytest.mark.slow
 
+PASSWORD = "a long fault test password"
 GENEROUS_LIMITS = """
 visitor_messages_per_minute = 100000
 ip_messages_per_minute = 100000
@@ -116,6 +117,9 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
     model = tmp_path / "models" / "shop-model.gguf"
     model.parent.mkdir()
     shutil.copyfile(default_model, model)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    subprocess.run([APPLIANCE, "reset-password", "--data-dir", str(data_dir)], input=f"{PASSWORD}\n{PASSWORD}\n",
+                   text=True, capture_output=True, env=env, check=True, timeout=120)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start(data_dir, port, "--demo", "--model", str(model))
@@ -139,6 +143,11 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
         model.unlink()
         assert send(base, conversation, headers, "When will my order arrive?")["events"]["done"]["kind"] == "answer"
         assert httpx.get(f"{base}/healthz").json()["model"]["file"] == "missing"
+        # ... and the owner is told on the admin's home page.
+        with httpx.Client(base_url=base) as owner:
+            owner.post("/admin/login", data={"password": PASSWORD}, headers={"origin": base})
+            home = owner.get("/admin/?lang=en").text
+        assert "The model file was removed from disk after it was loaded" in home
     finally:
         stop(proc)
 
