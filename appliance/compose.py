@@ -142,7 +142,7 @@ class Composer:
         # lang -> when a person will reply (from the business hours), when no fixed text is set
         self.reply_promise = reply_promise
         self.phrase_with_model = phrase_with_model
-        # None: wait for the model however long it takes (the eval measures phrasing itself).
+        # None: wait for the model however long it takes (tests that study the model's own words).
         self.phrase_budget_s = phrase_budget_s
         self.model_languages = model_languages
         self.shop_name = shop_name
@@ -185,7 +185,8 @@ class Composer:
             return reply
         if self.phrase_budget_s is not None and not getattr(self.llm, "free", True):
             # Rephrasing is a courtesy; the facts are the owner's. A customer never waits behind
-            # another customer's rephrasing (scripts/loadtest.py: p95 4.6 s -> see BENCHMARKS.md).
+            # another customer's rephrasing (with 50 customers, answers waited 4.6 s at p95:
+            # docs/BENCHMARKS.md).
             reply.model_rejected = "model busy with another reply"
             return reply
         messages = [
