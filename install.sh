@@ -79,7 +79,7 @@ fi
 
 # --- the appliance and its pinned dependencies ---------------------------------------------------
 if ! "$VENV/bin/python" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_CPP_VERSION')" 2>/dev/null; then
-    say "Building llama-cpp-python $LLAMA_CPP_VERSION from source (about 12 minutes on 2 cores the first time; pip keeps the built wheel in its cache)"
+    say "Building llama-cpp-python $LLAMA_CPP_VERSION from source (3 to 12 minutes on 2 cores the first time; pip keeps the built wheel in its cache)"
 fi
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
 if [ "$DEV" = 1 ]; then
