@@ -176,6 +176,9 @@ def create_app(
         app.state.llm = runtime
         runtime.start()
         app.state.chat = build_chat(settings, store, runtime, clock)
+        recovered = await app.state.chat.recover_unanswered()
+        if recovered:
+            log.warning("escalated %d customer messages left unanswered by an interruption", recovered)
         # Entries saved before an upgrade (or by another embedder) get their vectors now.
         indexed = await anyio.to_thread.run_sync(
             lambda: kb.ensure_indexed(store, embedder=app.state.chat.decider.index.embedder))

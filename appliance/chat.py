@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
 import anyio
@@ -144,6 +144,21 @@ class ChatService:
         decision_ms = (time.perf_counter() - started) * 1000
         reply = await self.composer.compose(decision, text)
         return self._record(conversation_id, message_id, decision, reply, decision_ms)
+
+    async def recover_unanswered(self, days: int = 7) -> int:
+        """At start: customer messages left with neither reply nor escalation (the power was cut,
+        or the process killed, while the bot was answering) are escalated to the owner, so that
+        every acknowledged message reaches a person. Returns how many."""
+        since = (self.clock() - timedelta(days=days)).isoformat()
+        rows = self.store.read().execute(
+            "SELECT m.id, m.conversation_id, m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE m.role = 'customer' AND m.created_at >= ? AND c.status != 'human' "
+            "AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.message_id = m.id) ORDER BY m.id", [since]).fetchall()
+        for row in rows:
+            decision = Decision("escalate", "interrupted", detect_language(row["text"]), row["text"])
+            reply = await self.composer.compose(decision, row["text"])
+            self._record(row["conversation_id"], row["id"], decision, reply, 0.0)
+        return len(rows)
 
     async def choose(self, conversation_id: str, entry_id: str, label: str) -> Turn:
         """The customer picked one of the clarifying choices."""

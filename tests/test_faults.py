@@ -64,6 +64,17 @@ def stored_customer_messages(db_path: Path) -> dict[int, str]:
         db.close()
 
 
+def unanswered(db_path: Path) -> list[int]:
+    """Customer messages with neither a reply nor an escalation: nobody would ever answer them."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        return [r[0] for r in db.execute(
+            "SELECT m.id FROM messages m WHERE m.role = 'customer' AND NOT EXISTS "
+            "(SELECT 1 FROM decisions d WHERE d.message_id = m.id AND d.reply_id IS NOT NULL)")]
+    finally:
+        db.close()
+
+
 def test_kill_9_while_customers_write_loses_no_acknowledged_message(data_dir: Path) -> None:
     (data_dir / "settings.toml").write_text(GENEROUS_LIMITS, encoding="utf-8")
     port = free_port()
@@ -111,6 +122,33 @@ def test_kill_9_while_customers_write_loses_no_acknowledged_message(data_dir: Pa
     stored = stored_customer_messages(data_dir / "appliance.db")
     missing = {k: v for k, v in acknowledged.items() if stored.get(k) != v}
     assert not missing, f"{len(missing)} acknowledged messages lost: {list(missing.items())[:3]}"
+    # A message the bot was answering when the power went is escalated at the next start.
+    assert unanswered(data_dir / "appliance.db") == []
+
+
+def test_a_customer_who_leaves_mid_reply_still_gets_one(data_dir: Path) -> None:
+    """Closing the page while the bot works (the model rephrasing an English answer) must not
+    leave the message without a reply or an escalation: it was 46 of 60 before."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    (data_dir / "settings.toml").write_text(GENEROUS_LIMITS, encoding="utf-8")
+    proc = start(data_dir, port, "--demo")
+    try:
+        wait_healthy(port, proc, timeout=120)
+        conversation, headers = new_conversation(base)
+        for i in range(12):
+            text = ["How much is shipping?", "Can I return a book?", "What are your opening hours?"][i % 3]
+            with httpx.stream("POST", f"{base}/api/v1/conversations/{conversation}/messages", headers=headers,
+                              json={"text": text}, timeout=30) as response:
+                next(response.iter_lines())  # "accepted" arrives, then the customer is gone
+        deadline = time.monotonic() + 30
+        while unanswered(data_dir / "appliance.db") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert unanswered(data_dir / "appliance.db") == []
+        history = httpx.get(f"{base}/api/v1/conversations/{conversation}/messages", headers=headers).json()
+        assert sum(m["role"] == "bot" for m in history["messages"]) == 12  # there when they come back
+    finally:
+        stop(proc)
 
 
 def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_model: Path, tmp_path: Path) -> None:
@@ -232,3 +270,28 @@ def test_full_disk_is_a_clear_error_and_recovers_when_space_returns(small_disk: 
     stored = stored_customer_messages(data_dir / "appliance.db")
     assert len(acknowledged) > 15
     assert all(stored.get(k) == v for k, v in acknowledged.items())
+
+
+def test_messages_left_unanswered_by_a_crash_are_escalated_at_start(data_dir: Path) -> None:
+    from litestar.testing import TestClient
+
+    from appliance.app import create_app
+    from appliance.settings import Settings
+
+    settings = Settings(data_dir=data_dir, model="none")
+    with TestClient(create_app(settings, with_scheduler=False)) as c:
+        chat = c.app.state.chat
+        crashed = chat.start_conversation(lang="fa")
+        chat.accept(crashed, "سفارشم کجاست؟")  # stored, then the power went before the reply
+        taken = chat.start_conversation(lang="en")
+        chat.take_over(taken, True, "The owner has joined.")
+        chat.accept(taken, "are you there?")  # the owner is answering this one: not the bot's
+    with TestClient(create_app(settings, with_scheduler=False)) as c:
+        db = c.app.state.store.read()
+        rows = db.execute("SELECT conversation_id, kind, reason, reply_id FROM decisions").fetchall()
+        assert [(r["conversation_id"], r["kind"], r["reason"]) for r in rows] == [(crashed, "escalate", "interrupted")]
+        assert db.execute("SELECT status FROM conversations WHERE id = ?", [crashed]).fetchone()[0] == "waiting"
+        reply = db.execute("SELECT text, lang FROM messages WHERE id = ?", [rows[0]["reply_id"]]).fetchone()
+        assert reply["lang"] == "fa" and reply["text"]  # told, in their language, that a person will reply
+    with TestClient(create_app(settings, with_scheduler=False)) as c:  # and only once
+        assert c.app.state.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0] == 1

@@ -8,6 +8,7 @@ per visitor and per IP before it reaches the pipeline or the model; bodies are s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -160,6 +161,23 @@ def _pieces(text: str, size: int = 48) -> list[str]:
     return out
 
 
+_running: set[asyncio.Future] = set()
+
+
+def _keep(task: asyncio.Future) -> asyncio.Future:
+    """Hold a reference until the task is done (asyncio keeps only weak ones), and log a failure
+    nobody is awaiting any more."""
+    _running.add(task)
+
+    def done(t: asyncio.Future) -> None:
+        _running.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            log.error("reply task failed: %s", t.exception())
+
+    task.add_done_callback(done)
+    return task
+
+
 def _stream(events: AsyncIterator[ServerSentEventMessage]) -> ServerSentEvent:
     return ServerSentEvent(events, headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
@@ -238,8 +256,12 @@ async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[
                                            choices=earlier.get("choices", []), replayed=True):
                     yield event
                 return
+        # The answer is worked out and stored even if the customer closes the page meanwhile
+        # (their stream is cancelled, the task is not): they find it when they come back, and no
+        # message is left with neither a reply nor an escalation.
+        task = _keep(asyncio.ensure_future(chat.answer(conversation_id, message_id, data.text)))
         try:
-            turn = await chat.answer(conversation_id, message_id, data.text)
+            turn = await asyncio.shield(task)
         except Exception:  # the message is stored; the owner sees it even if the bot failed
             log.exception("reply failed")
             yield _event("error", {"code": "reply_failed", "message": "the reply failed; your message was kept"})
