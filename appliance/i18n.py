@@ -97,6 +97,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "set.privacy_notice": {"fa": "متن اطلاعیه حریم خصوصی", "en": "Privacy notice text"},
     "set.require_consent": {"fa": "پیش از گفتگو «موافقم» لازم باشد", "en": "Require 'I agree' before chatting"},
     "set.phrase_with_model": {"fa": "مدل زبانی پاسخ‌ها را بازنویسی کند (با بررسی)", "en": "Let the model rephrase answers (checked)"},
+    "set.phrase_budget_s": {"fa": "بیشترین انتظار برای بازنویسی مدل، به ثانیه (پس از آن متن خودتان فرستاده می‌شود)",
+                            "en": "Longest wait for the model's rephrasing, in seconds (then your own text is sent)"},
     "set.answer_threshold": {"fa": "آستانه اطمینان برای پاسخ (۰ = پیش‌فرض)", "en": "Confidence needed to answer (0 = default)"},
     "set.clarify_threshold": {"fa": "آستانه برای پرسیدن منظور (۰ = پیش‌فرض)", "en": "Confidence needed to offer choices (0 = default)"},
     "set.model": {"fa": "مدل زبانی", "en": "Language model"},

@@ -10,7 +10,7 @@ FORM = {
     "shop_name": "Book Nook 2", "default_language": "en", "typical_reply_time": "by noon",
     "allowed_origins": "https://a.example, https://b.example", "widget_color": "#112233",
     "privacy_policy_url": "https://a.example/privacy", "privacy_notice": "", "phrase_with_model": "on",
-    "answer_threshold": "0", "clarify_threshold": "0", "model": "none", "smtp_host": "", "smtp_port": "587",
+    "phrase_budget_s": "0.5", "answer_threshold": "0", "clarify_threshold": "0", "model": "none", "smtp_host": "", "smtp_port": "587",
     "smtp_security": "starttls", "smtp_user": "", "smtp_password": "", "smtp_from": "", "owner_email": "",
     "backup_time": "03:00", "backups_daily": "7", "backups_weekly": "4", "backups_monthly": "6",
     "retention_days": "365", "digest_time": "07:30",
@@ -39,6 +39,7 @@ def test_saving_validates_writes_and_applies(admin: TestClient, data_dir) -> Non
     page = admin.get("/widget?lang=en")
     assert "frame-ancestors 'self' https://a.example https://b.example" in page.headers["content-security-policy"]
     assert "Book Nook 2" in page.text
+    assert admin.app.state.chat.composer.phrase_budget_s == 0.5
     # an empty password box keeps the stored password
     admin.post("/admin/settings", data=FORM, headers=headers)
     assert tomllib.loads(path.read_text())["smtp_password"] == "s3cret"

@@ -23,7 +23,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("shop", ["shop_name", "default_language", "timezone", "business_hours", "holidays", "typical_reply_time"]),
     ("widget", ["greeting", "allowed_origins", "widget_color", "show_sources", "privacy_policy_url", "privacy_notice",
                 "require_consent"]),
-    ("answers", ["phrase_with_model", "answer_threshold", "clarify_threshold", "model"]),
+    ("answers", ["phrase_with_model", "phrase_budget_s", "answer_threshold", "clarify_threshold", "model"]),
     ("email", ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from", "owner_email"]),
     ("operations", ["backup_time", "backups_daily", "backups_weekly", "backups_monthly", "retention_days",
                     "digest_time"]),
