@@ -283,3 +283,10 @@ def m0008_outbox(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX outbox_due ON outbox(sent_at, next_attempt_at)")
+
+
+@MIGRATIONS(name="0009_decisions_by_message")
+def m0009_decisions_by_message(db: Database) -> None:
+    # "Has this message a decision?" is asked at every start (messages a crash left unanswered)
+    # and for every retried send: without an index each ask scanned the whole decisions table.
+    db.execute("CREATE INDEX decisions_message ON decisions(message_id)")
