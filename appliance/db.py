@@ -8,11 +8,9 @@ connection per thread.
 
 from __future__ import annotations
 
-import contextlib
-
 import sqlite3
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -137,7 +135,7 @@ class Store:
                 # Also when COMMIT itself failed (a full disk): a transaction left open would make
                 # every later BEGIN fail, and the appliance would not recover when space returns.
                 if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
+                    with suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                 raise
 

@@ -165,14 +165,14 @@ _running: set[asyncio.Future] = set()
 
 
 def _keep(task: asyncio.Future) -> asyncio.Future:
-    """Hold a reference until the task is done (asyncio keeps only weak ones), and log a failure
-    nobody is awaiting any more."""
+    """Hold a reference until the task is done (asyncio keeps only weak ones), and log its
+    failure, with the traceback, whether or not the customer is still waiting for it."""
     _running.add(task)
 
     def done(t: asyncio.Future) -> None:
         _running.discard(t)
         if not t.cancelled() and t.exception() is not None:
-            log.error("reply task failed: %s", t.exception())
+            log.error("reply failed", exc_info=t.exception())
 
     task.add_done_callback(done)
     return task
@@ -262,8 +262,7 @@ async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[
         task = _keep(asyncio.ensure_future(chat.answer(conversation_id, message_id, data.text)))
         try:
             turn = await asyncio.shield(task)
-        except Exception:  # the message is stored; the owner sees it even if the bot failed
-            log.exception("reply failed")
+        except Exception:  # the message is stored; the owner sees it even if the bot failed (logged by _keep)
             yield _event("error", {"code": "reply_failed", "message": "the reply failed; your message was kept"})
             return
         for event in _turn_events(turn, settings):
