@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from .conftest import free_port
-from .test_serve import stop, wait_healthy
+from .test_serve import start, stop, wait_healthy
 from .test_widget_browser import browser  # noqa: F401  (the Chromium fixture)
 
 pytestmark = pytest.mark.browser
@@ -69,9 +69,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory):
                               capture_output=True, text=True, env=env, timeout=300)
         assert done.returncode == 0, done.stderr
     port = free_port()
-    proc = subprocess.Popen(
-        [APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    proc = start(data_dir, port, "--model", "none")
     wait_healthy(port, proc, timeout=120)
     base = f"http://127.0.0.1:{port}"
     # A customer through the API: a hostile message, a rating comment, then a request for a person.
