@@ -66,11 +66,12 @@ def deliver_due(store: Store, settings: Settings, clock: Callable[[], datetime])
     for row in due:
         try:
             message = EmailMessage()
-            message["From"] = _header(settings.smtp_from)
+            sender = _header(settings.smtp_from)
+            message["From"] = sender
             message["To"] = _header(row["to_addr"])
             message["Subject"] = _header(row["subject"])
             message["Date"] = formatdate(localtime=True)
-            message["Message-ID"] = make_msgid(domain=_header(settings.smtp_from).rpartition("@")[2] or None)
+            message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
             message.set_content(row["body"])  # text/plain only: nothing in an e-mail can run
             _send(settings, message)
         except (OSError, smtplib.SMTPException, ValueError) as exc:
