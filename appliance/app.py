@@ -27,11 +27,11 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from . import __version__, i18n, kb, logging_setup, model_files, paths, secret_key
+from . import __version__, i18n, kb, logging_setup, paths, secret_key
 from . import scheduler as scheduler_mod
 from .db import Store
 from .kb_formats import MAX_FILE_BYTES
-from .llm_runtime import ModelRuntime
+from .llm_runtime import ModelRuntime, build_runtime
 from .ratelimit import RateLimiter
 from .routes import (admin, admin_analytics, admin_backups, admin_inbox, admin_kb, admin_settings, admin_setup,
                      health, public_api, widget)
@@ -60,27 +60,6 @@ SECURITY_HEADERS = {
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def build_runtime(settings: Settings) -> ModelRuntime:
-    """The model runtime the settings ask for; a model that can't be found means KB-only mode."""
-    kwargs = dict(
-        n_ctx=settings.n_ctx,
-        n_threads=settings.n_threads,
-        n_threads_batch=settings.n_threads_batch,
-        queue_size=settings.model_queue_size,
-        timeout_s=settings.model_timeout_s,
-        max_tokens=settings.max_reply_tokens,
-    )
-    try:
-        path = model_files.resolve(settings.model, settings.models_dirs)
-    except model_files.ModelFileError as exc:
-        log.error("model not loaded, answering from the knowledge base only: %s", exc)
-        return ModelRuntime(None, missing_reason=str(exc), **kwargs)
-    if path is None:
-        log.info("no model configured: answering from the knowledge base only")
-        return ModelRuntime(None, not_configured_reason="no model configured (model = none)", **kwargs)
-    return ModelRuntime(path, **kwargs)
 
 
 def _templates() -> TemplateConfig:

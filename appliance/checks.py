@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import model_files
 from .db import inspect
 from .instance_lock import InstanceLock
-from .llm_runtime import system_info
+from .llm_backend import describe_signal
 from .secret_key import SECRET_NAME
 from .settings import Settings
 
@@ -38,18 +40,86 @@ def check_python() -> Check:
     return Check("python", OK, f"Python {version} at {sys.executable}")
 
 
-def check_llama() -> Check:
-    info = system_info()
-    if info is None:
-        return Check("llama.cpp", FAIL, "llama-cpp-python is not installed; run ./install.sh")
-    import llama_cpp
+# CPU features worth naming: what the portable build needs, and the faster ones it leaves unused.
+CPU_FLAGS_SHOWN = ("avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8")
+# Run in a child process: importing llama.cpp built for another CPU can kill the process that does.
+_LLAMA_INFO = ("import llama_cpp; i = llama_cpp.llama_print_system_info(); "
+               "print(llama_cpp.__version__); print(i.decode() if isinstance(i, bytes) else i)")
 
+
+def check_cpu() -> Check:
+    from .llm_worker import cpu_flags, missing_cpu_flags
+
+    has = [f for f in CPU_FLAGS_SHOWN if f in (cpu_flags() or set())]
+    missing = missing_cpu_flags()
+    detail = f"{platform.machine()}, {os.cpu_count()} cores; advertises {', '.join(has) or 'none of ' + ', '.join(CPU_FLAGS_SHOWN)}"
+    if missing:
+        return Check("cpu", FAIL, detail + f"; lacks {', '.join(missing)}, which the local model needs: the "
+                     "appliance answers from the knowledge base only (or use a model server: model_url)")
+    return Check("cpu", OK, detail)
+
+
+def check_llama() -> Check:
+    """Load llama.cpp in a child process and report the CPU features its build uses."""
+    try:
+        proc = subprocess.run([sys.executable, "-c", _LLAMA_INFO], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return Check("llama.cpp", FAIL, "loading llama.cpp did not finish within 60 s")
+    if proc.returncode != 0:
+        signal_name, description = describe_signal(proc.returncode)
+        if signal_name:
+            return Check("llama.cpp", FAIL, f"llama.cpp crashes on this CPU when loaded: {description} "
+                         f"({signal_name}); rebuild it with ./install.sh (a portable build)")
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        return Check("llama.cpp", FAIL, f"llama-cpp-python can't be loaded ({last}); run ./install.sh")
+    version, _, info = proc.stdout.partition("\n")
     features = re.findall(r"(\w+) = 1", info)
-    wanted = "AVX2" in features or "NEON" in features
-    detail = f"llama-cpp-python {llama_cpp.__version__}; CPU features: {', '.join(features) or 'none'}"
-    if not wanted:
-        return Check("llama.cpp", WARN, detail + " (no AVX2/NEON: the model will be slow)")
+    detail = f"llama-cpp-python {version.strip()}; build uses: {', '.join(features) or 'none'}"
+    if "AVX512" in features or "AMX_INT8" in features:
+        return Check("llama.cpp", WARN, detail + " (built for one CPU, not portable: ./install.sh rebuilds it)")
     return Check("llama.cpp", OK, detail)
+
+
+def check_model_runs(settings: Settings) -> Check:
+    """A short real completion, through the same backend the appliance uses (a child process for
+    a local model, HTTP for a model server): a model that crashes this CPU is named here."""
+    from .llm_backend import BackendCrashed, BackendStartFailed
+    from .llm_runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    backend = runtime.backend
+    if backend is None:
+        return Check("model run", OK, "skipped: " + (runtime.reason or "no model"))
+    try:
+        info = backend.start()
+        backend.begin(1, [{"role": "user", "content": "Say hello."}], 8, 0.0)
+        deadline = time.monotonic() + 60
+        pieces: list[str] = []
+        while time.monotonic() < deadline:
+            event = backend.next_event(1.0)
+            if event is None:
+                continue
+            if event[0] == "token":
+                pieces.append(event[1])
+            elif event[0] == "error":
+                return Check("model run", FAIL, f"{backend.label}: the model failed a reply: {event[1]}")
+            else:
+                break
+        else:
+            return Check("model run", FAIL, f"{backend.label}: no reply within 60 s")
+    except BackendCrashed as exc:
+        hint = ("; rebuild llama.cpp with ./install.sh (a portable build)" if exc.signal_name == "SIGILL" else "")
+        verb = "crashes on this CPU" if exc.signal_name else "failed"
+        return Check("model run", FAIL, f"{backend.label}: the model {verb}: {exc}{hint}")
+    except BackendStartFailed as exc:
+        return Check("model run", FAIL, f"{exc}; the appliance would answer from the knowledge base only")
+    finally:
+        backend.stop()
+    if backend.kind == "openai":
+        served = ", ".join(info.get("served_models") or [])
+        return Check("model run", OK, f"{backend.label} answers (serves: {served}); replied {''.join(pieces)!r}")
+    return Check("model run", OK, f"{backend.label} loaded in {info.get('load_seconds')} s in its own process "
+                 f"and replied {''.join(pieces)!r}")
 
 
 def check_sqlite() -> Check:
@@ -66,6 +136,8 @@ def check_sqlite() -> Check:
 
 
 def check_model(settings: Settings) -> Check:
+    if settings.model_url:
+        return Check("model", OK, f"a model server: {settings.model_url} (model run, below, asks it)")
     try:
         path = model_files.resolve(settings.model, settings.models_dirs)
     except model_files.ModelFileError as exc:
@@ -152,9 +224,11 @@ def check_running(settings: Settings) -> Check:
 def run_all(settings: Settings) -> list[Check]:
     return [
         check_python(),
+        check_cpu(),
         check_llama(),
         check_sqlite(),
-        check_model(settings),
+        (model := check_model(settings)),
+        check_model_runs(settings) if model.status == OK else Check("model run", WARN, "skipped: see model"),
         *check_data_dir(settings),
         check_database(settings),
         check_disk(settings),

@@ -317,7 +317,7 @@ def ask(question: str, **flags: Any) -> None:
     """Ask the knowledge base a question, as a customer would, and show the decision."""
     import asyncio
 
-    from .app import build_runtime
+    from .llm_runtime import build_runtime
     from .services import build_chat
 
     settings = load_settings(**flags)

@@ -15,11 +15,11 @@ from typing import Any
 
 from . import embedder as embedder_mod
 from . import kb, kb_formats
-from .app import build_runtime, utc_now
+from .app import utc_now
 from .chat import MessageRejected
 from .db import Store
 from .kb import EntryError
-from .llm_runtime import ModelRuntime
+from .llm_runtime import ModelRuntime, build_runtime
 from .services import build_chat
 from .settings import Settings
 

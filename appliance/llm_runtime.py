@@ -1,33 +1,47 @@
-"""The local language model, owned by one worker thread.
+"""The language model, supervised: one dispatcher thread, one bounded queue, one backend.
 
-A ``llama_cpp.Llama`` object is not thread-safe, so exactly one thread ever touches it: the worker
-started here. Requests queue up in a small bounded queue; when it is full the caller is told at
-once (``ModelBusy``) and can answer from the knowledge base instead of making the customer wait.
-Tokens travel back to the event loop with ``call_soon_threadsafe``; a cancel flag and a deadline
-are checked between tokens, so a customer who leaves frees the model within one token.
+The backend is llama.cpp in its own child process (``llm_process``) or an OpenAI-compatible server
+(``llm_openai``); the web process never loads llama.cpp itself. Requests queue in a small bounded
+queue; when it is full the caller is told at once (``ModelBusy``) and answers from the knowledge
+base. Tokens travel back to the event loop with ``call_soon_threadsafe``; a cancel flag and a
+deadline are checked between tokens, so a customer who leaves frees the model within one token.
 
-States (shown in /healthz and ``appliance check``):
+When the backend dies (a native crash, the OOM killer, a hang past the deadline, a server that
+went away) the reply in flight fails (its customer gets the owner's text), the appliance goes on
+answering from the knowledge base, and the backend is restarted with backoff. A local model that
+crashes ``MAX_CRASHES`` times within ``CRASH_WINDOW_S`` stays off until the owner restarts it
+(admin home, or a restart of the appliance); a remote server is probed again for ever, slowly.
 
-    none     no model configured: the appliance answers from the knowledge base only
-    loading  reading the file and warming up
-    ready    serving
-    failed   the file is missing, corrupt or unloadable (``reason`` says which); knowledge-base only
+States (shown in /healthz, the admin home and ``appliance check``):
+
+    none        no model configured: the appliance answers from the knowledge base only
+    loading     starting the process and warming up, or connecting to the server
+    ready       serving
+    restarting  the backend died; it is started again after ``retry_in_s``
+    failed      the file is missing or damaged, it keeps crashing, or the server can't be used
+                (``reason`` says which); knowledge-base only
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
-from . import model_files
+from .llm_backend import (Backend, BackendCrashed, BackendStartFailed, ModelBusy, ModelError, ModelTimeout,
+                          ModelUnavailable)
+
+__all__ = ["ModelBusy", "ModelError", "ModelRuntime", "ModelState", "ModelTimeout", "ModelUnavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -36,27 +50,8 @@ class ModelState(str, Enum):
     NONE = "none"
     LOADING = "loading"
     READY = "ready"
+    RESTARTING = "restarting"
     FAILED = "failed"
-
-
-class ModelError(RuntimeError):
-    """Base class: the model could not produce a reply; answer without it."""
-
-
-class ModelUnavailable(ModelError):
-    """No model is loaded (none configured, still loading, or failed)."""
-
-
-class ModelBusy(ModelError):
-    """The queue is full. ``position`` is how many jobs are already waiting."""
-
-    def __init__(self, position: int):
-        super().__init__(f"the model is busy ({position} replies waiting)")
-        self.position = position
-
-
-class ModelTimeout(ModelError):
-    """The reply took longer than the configured limit."""
 
 
 @dataclass
@@ -72,80 +67,105 @@ class _Job:
 
 _STOP = object()
 MAX_FAILURES_IN_A_ROW = 3
-
-LlamaFactory = Callable[..., Any]
-
-
-def _default_factory(**kwargs: Any) -> Any:
-    from llama_cpp import Llama  # imported here: importing llama_cpp loads the native library
-
-    return Llama(**kwargs)
+MAX_CRASHES = 3
+CRASH_WINDOW_S = 600.0
+BACKOFF_S = (1.0, 5.0, 30.0)
+REMOTE_RETRY_MAX_S = 60.0
+# After the deadline, how long a backend has to acknowledge a cancel before it is killed as hung.
+HANG_GRACE_S = 5.0
 
 
 class ModelRuntime:
-    """One model, one thread, one bounded queue."""
+    """One model, one dispatcher thread, one bounded queue."""
 
     def __init__(
         self,
-        path: Path | None,
+        source: Path | Backend | None,
         *,
         n_ctx: int = 2048,
         n_threads: int = 0,
         n_threads_batch: int = 0,
+        nice: int = 10,
         queue_size: int = 4,
         timeout_s: float = 30.0,
         max_tokens: int = 200,
         not_configured_reason: str | None = None,
         missing_reason: str | None = None,
-        llama_factory: LlamaFactory = _default_factory,
     ):
         cores = os.cpu_count() or 1
-        self.path = path
         self.n_ctx = n_ctx
-        # Generation leaves one core free: llama.cpp's OpenMP threads spin while waiting, and a
-        # spinning thread on every core starves the event loop (measured on 2 cores: 174 tokens/s
-        # bare, but 103 through the runtime with 2 threads, against 150 with 1). Reading the
-        # prompt is one burst before the first token, so it gets every core.
-        self.n_threads = n_threads or max(1, cores - 1)
+        # The model runs at a lower priority (``nice``) than the web process, so its threads take
+        # only the CPU that customers' decisions leave; it may then use every core.
+        self.n_threads = n_threads or cores
         self.n_threads_batch = n_threads_batch or cores
+        self.nice = nice
         self.timeout_s = timeout_s
         self.max_tokens = max_tokens
-        self._factory = llama_factory
+        if isinstance(source, Path):
+            from .llm_process import LocalProcess
+
+            source = LocalProcess(source, n_ctx=n_ctx, n_threads=self.n_threads,
+                                  n_threads_batch=self.n_threads_batch, nice=nice)
+        self.backend: Backend | None = source
+        self.path: Path | None = getattr(source, "path", None)
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
         self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
         self._settled = threading.Event()
         self._busy = threading.Event()
-        self._llama: Any = None
+        self._ids = itertools.count(1)
         self._file_id: tuple[int, ...] | None = None
+        self._crashes: deque[float] = deque()
         self.load_seconds: float | None = None
+        self.system_info: str | None = None
+        self.retry_at: float | None = None
+        self.last_crash: dict[str, Any] | None = None
         # Lifetime counters, for /healthz and the load test.
-        self.counters = {"completed": 0, "cancelled": 0, "timed_out": 0, "refused_busy": 0, "failed": 0}
-        if path is None:
+        self.counters = {"completed": 0, "cancelled": 0, "timed_out": 0, "refused_busy": 0, "failed": 0,
+                         "crashed": 0, "restarts": 0}
+        if source is None:
             # A model asked for but not found is a failure; no model asked for is a choice.
             self.state = ModelState.FAILED if missing_reason else ModelState.NONE
             self.reason = missing_reason or not_configured_reason or "no model configured"
             self._settled.set()
         else:
             self.state = ModelState.LOADING
-            self.reason = None
+            self.reason: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def model_name(self) -> str | None:
-        return self.path.name if self.path else None
+        return self.backend.label if self.backend is not None else None
 
     def start(self) -> "ModelRuntime":
-        if self.path is None or self._thread is not None:
+        if self.backend is None or (self._thread is not None and self._thread.is_alive()):
             return self
-        self._thread = threading.Thread(target=self._run, name="model-worker", daemon=True)
+        self._closing.clear()
+        self._thread = threading.Thread(target=self._run, name="model-dispatcher", daemon=True)
         self._thread.start()
         return self
+
+    def restart(self) -> bool:
+        """The owner's "start the model again": forget past crashes and start afresh. False when
+        there is nothing to restart (no model configured) or it is already running."""
+        if self.backend is None or self.state in (ModelState.READY, ModelState.LOADING):
+            return False
+        self._stop_thread()
+        self._crashes.clear()
+        self.state, self.reason, self.retry_at = ModelState.LOADING, None, None
+        self._settled.clear()
+        self.start()
+        return True
 
     def wait_settled(self, timeout: float | None = None) -> bool:
         """Block until loading has finished one way or the other."""
         return self._settled.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
+        self._stop_thread(timeout)
+
+    def _stop_thread(self, timeout: float = 10.0) -> None:
+        self._closing.set()
         if self._thread is None:
             return
         # Drop waiting jobs: their customers get the knowledge-base answer.
@@ -156,10 +176,13 @@ class ModelRuntime:
             pass
         self._thread.join(timeout)
         self._thread = None
+        # Jobs that slipped in, and a stop marker the thread never took (it must not end the next).
+        self._fail_waiting("the model was stopped", keep_stop=False)
 
     def status(self) -> dict[str, Any]:
         return {
             "state": self.state.value,
+            "backend": self.backend.kind if self.backend is not None else None,
             "model": self.model_name,
             "reason": self.reason,
             "queue_length": self._queue.qsize(),
@@ -169,7 +192,10 @@ class ModelRuntime:
             "n_threads": self.n_threads,
             "n_threads_batch": self.n_threads_batch,
             "load_seconds": self.load_seconds,
+            "pid": self.backend.pid() if self.backend is not None else None,
             "file": self.file_state(),
+            "last_crash": self.last_crash,
+            "retry_in_s": round(max(0.0, self.retry_at - time.monotonic()), 1) if self.retry_at else None,
             "counters": dict(self.counters),
         }
 
@@ -203,7 +229,8 @@ class ModelRuntime:
     ) -> AsyncIterator[str]:
         """Yield the reply's text pieces as the model produces them.
 
-        Raises ModelUnavailable, ModelBusy (at once, before any token) or ModelTimeout. Use it as
+        Raises ModelUnavailable, ModelBusy (at once, before any token), ModelTimeout, or
+        ModelError (the backend failed or crashed mid-reply). Use it as
         ``async with contextlib.aclosing(rt.stream(...)) as it`` so that leaving early cancels the
         job at once instead of when the generator is garbage-collected. ``stats`` is filled with
         timings and the stop reason when the reply ends.
@@ -242,15 +269,72 @@ class ModelRuntime:
             parts.append(piece)
         return "".join(parts)
 
-    # -- the worker thread -----------------------------------------------------------------------
+    # -- the dispatcher thread -------------------------------------------------------------------
     def _run(self) -> None:
-        if not self._load():
-            return
+        assert self.backend is not None
+        try:
+            while not self._closing.is_set():
+                if not self._load():
+                    if not self._wait_to_retry():
+                        return
+                    continue
+                if self._serve() is _STOP:
+                    return
+                if not self._wait_to_retry():
+                    return
+        finally:
+            self.backend.stop()
+            self._settled.set()
+
+    def _load(self) -> bool:
+        assert self.backend is not None
+        if self.state is not ModelState.RESTARTING:
+            self.state = ModelState.LOADING
+        try:
+            info = self.backend.start()
+        except BackendStartFailed as exc:
+            self._file_id = None
+            self.reason = str(exc)
+            if exc.retry:  # a server not up yet: keep trying, slowly
+                self._schedule_retry(self._remote_backoff(), str(exc))
+            else:
+                self.state, self.retry_at = ModelState.FAILED, None
+                log.error("model not loaded, answering from the knowledge base only: %s", exc)
+            self._settled.set()
+            self._fail_waiting(self.reason)
+            return False
+        except (BackendCrashed, OSError) as exc:
+            self._file_id = None
+            self._crashed(exc)
+            self._settled.set()
+            return False
+        try:
+            self._file_id = _file_id(self.path) if self.path is not None else None
+        except OSError:
+            self._file_id = None
+        self.load_seconds = info.get("load_seconds")
+        self.system_info = info.get("system_info") or self.system_info
+        self.state, self.reason, self.retry_at = ModelState.READY, None, None
+        log.info("model %s ready in %.1f s", self.model_name, self.load_seconds or 0.0)
+        self._settled.set()
+        return True
+
+    def _serve(self) -> object | None:
+        """Answer jobs until told to stop (returns _STOP) or the backend dies (returns None)."""
+        assert self.backend is not None
         failures_in_a_row = 0
         while True:
-            job = self._queue.get()
+            try:
+                job = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                try:  # a process that dies while idle is restarted before a customer needs it
+                    self.backend.check()
+                except BackendCrashed as exc:
+                    self._crashed(exc)
+                    return None
+                continue
             if job is _STOP:
-                break
+                return _STOP
             if job.cancelled.is_set():
                 self.counters["cancelled"] += 1
                 continue
@@ -258,118 +342,132 @@ class ModelRuntime:
             try:
                 self._generate(job)
                 failures_in_a_row = 0
-            except Exception as exc:  # a model error must never kill the worker
+            except BackendCrashed as exc:
+                self._send(job, "error", exc)
+                self._crashed(exc)
+                return None
+            except ModelError as exc:
                 self.counters["failed"] += 1
                 failures_in_a_row += 1
-                log.exception("model generation failed")
-                self._send(job, "error", ModelError(f"generation failed: {exc}"))
+                log.error("model reply failed: %s", exc)
+                self._send(job, "error", exc)
                 if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
                     # A model that keeps failing only delays answers: switch to the knowledge base.
                     self.state = ModelState.FAILED
-                    self.reason = f"the model failed {failures_in_a_row} replies in a row ({exc}); restart to retry"
+                    self.reason = (f"the model failed {failures_in_a_row} replies in a row ({exc}); "
+                                   "restart it to retry")
                     log.error("answering from the knowledge base only: %s", self.reason)
                     self._fail_waiting(self.reason)
-                    break
+                    return _STOP
             finally:
                 self._busy.clear()
-        self._llama = None
 
-    def _load(self) -> bool:
-        assert self.path is not None
+    def _generate(self, job: _Job) -> None:
+        assert self.backend is not None
+        backend = self.backend
+        job_id = next(self._ids)
         started = time.monotonic()
-        try:
-            model_files.check_header(self.path)
-            known = model_files.verify_known(self.path)
-            if known is False:
-                raise model_files.ModelFileError(
-                    f"{self.path.name} does not match its known SHA-256: the file is damaged; "
-                    "reinstall it with ./install.sh"
-                )
-            self._file_id = _file_id(self.path)
-            self._llama = self._factory(
-                model_path=str(self.path),
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads_batch,
-                # Read the weights into memory instead of mapping the file: with a mapping, a
-                # model file truncated or replaced while running killed the whole appliance with
-                # SIGBUS at the next reply (tests/test_faults.py). Resident memory is the same.
-                use_mmap=False,
-                verbose=False,
-            )
-            # Warm-up: the first evaluation pays for allocating buffers; let no customer pay it.
-            self._llama.create_chat_completion(
-                messages=[{"role": "user", "content": "Hello"}], max_tokens=1, temperature=0.0
-            )
-        except Exception as exc:
-            self._llama = None
-            self._file_id = None
-            self.state = ModelState.FAILED
-            self.reason = _describe_load_error(self.path, exc)
-            log.error("model not loaded, answering from the knowledge base only: %s", self.reason)
-            self._settled.set()
-            self._fail_waiting(self.reason)
-            return False
-        self.load_seconds = round(time.monotonic() - started, 3)
-        self.state = ModelState.READY
-        log.info("model %s ready in %.1f s", self.path.name, self.load_seconds)
-        self._settled.set()
-        return True
+        deadline = started + self.timeout_s
+        backend.begin(job_id, job.messages, job.max_tokens, job.temperature)
+        cancel_sent_at: float | None = None
+        timed_out = False
+        while True:
+            now = time.monotonic()
+            if cancel_sent_at is None and (job.cancelled.is_set() or now > deadline):
+                timed_out = not job.cancelled.is_set()
+                backend.cancel(job_id)
+                cancel_sent_at = now
+            if cancel_sent_at is not None and now - cancel_sent_at > HANG_GRACE_S:
+                backend.kill()
+                raise BackendCrashed(f"the model stopped responding (no reply {HANG_GRACE_S:g} s after it "
+                                     "was asked to stop); restarted")
+            # Short waits: a customer's cancel or the deadline is noticed within 50 ms.
+            event = backend.next_event(0.05)
+            if event is None:
+                continue
+            kind, payload = event
+            if kind == "token":
+                if cancel_sent_at is None:
+                    self._send(job, "token", payload)
+            elif kind == "error":
+                raise ModelError(f"generation failed: {payload}")
+            elif kind == "done":
+                break
+        if timed_out or (payload.get("stopped") == "cancelled" and not job.cancelled.is_set()):
+            self.counters["timed_out"] += 1
+            self._send(job, "error", ModelTimeout(f"no complete reply within {self.timeout_s:g} s"))
+            return
+        cancelled = payload.get("stopped") == "cancelled" or job.cancelled.is_set()
+        self.counters["cancelled" if cancelled else "completed"] += 1
+        self._send(job, "done", {**payload, "queued_s": round(started - job.submitted, 4)})
 
-    def _fail_waiting(self, reason: str) -> None:
+    # -- crashes and restarts --------------------------------------------------------------------
+    def _crashed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self.counters["crashed"] += 1
+        self._crashes.append(now)
+        while self._crashes and now - self._crashes[0] > CRASH_WINDOW_S:
+            self._crashes.popleft()
+        signal_name = getattr(exc, "signal_name", None)
+        self.last_crash = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "reason": str(exc),
+                           "signal": signal_name}
+        log.error("the model crashed: %s", exc)
+        remote = self.backend is not None and self.backend.kind != "local"
+        if remote:
+            self._schedule_retry(self._remote_backoff(), str(exc))
+        elif len(self._crashes) >= MAX_CRASHES:
+            self.state, self.retry_at = ModelState.FAILED, None
+            hint = (" The llama.cpp build does not suit this CPU: run ./install.sh again (it builds for any "
+                    "x86-64 CPU with AVX2), then restart the model." if signal_name == "SIGILL" else "")
+            self.reason = (f"the model crashed {len(self._crashes)} times in {CRASH_WINDOW_S / 60:g} minutes "
+                           f"(last: {exc}); it stays off until you restart it.{hint}")
+            log.error("answering from the knowledge base only: %s", self.reason)
+        else:
+            delay = BACKOFF_S[min(len(self._crashes) - 1, len(BACKOFF_S) - 1)]
+            self._schedule_retry(delay, f"{exc}; restarting")
+        self._fail_waiting(self.reason or str(exc))
+
+    def _schedule_retry(self, delay: float, reason: str) -> None:
+        self.state = ModelState.RESTARTING
+        self.reason = f"{reason} (next try in {delay:g} s)"
+        self.retry_at = time.monotonic() + delay
+
+    def _remote_backoff(self) -> float:
+        tries = self.counters["restarts"] + 1
+        return min(REMOTE_RETRY_MAX_S, 2.0 ** min(tries, 6))
+
+    def _wait_to_retry(self) -> bool:
+        """Sleep until the scheduled retry (False: closing, or failed for good)."""
+        if self.state is not ModelState.RESTARTING or self.retry_at is None:
+            return False
+        while not self._closing.is_set():
+            remaining = self.retry_at - time.monotonic()
+            if remaining <= 0:
+                self.counters["restarts"] += 1
+                return True
+            try:
+                job = self._queue.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            if job is _STOP:
+                return False
+            self._send(job, "error", ModelUnavailable(self.reason or "the model is restarting"))
+        return False
+
+    def _fail_waiting(self, reason: str, *, keep_stop: bool = True) -> None:
         """Answer every waiting job with ModelUnavailable (its customer gets the owner's text)."""
+        saw_stop = False
         while True:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
-                return
-            if job is not _STOP:
+                break
+            if job is _STOP:
+                saw_stop = True
+            else:
                 self._send(job, "error", ModelUnavailable(reason))
-
-    def _generate(self, job: _Job) -> None:
-        started = time.monotonic()
-        deadline = started + self.timeout_s
-        first_token_at = None
-        n_pieces = 0
-        stopped = "stop"
-        chunks = self._llama.create_chat_completion(
-            messages=job.messages,
-            max_tokens=job.max_tokens,
-            temperature=job.temperature,
-            stream=True,
-        )
-        try:
-            for chunk in chunks:
-                if job.cancelled.is_set():
-                    stopped = "cancelled"
-                    break
-                if time.monotonic() > deadline:
-                    stopped = "timeout"
-                    break
-                choice = chunk["choices"][0]
-                text = choice.get("delta", {}).get("content")
-                if text:
-                    if first_token_at is None:
-                        first_token_at = time.monotonic()
-                    n_pieces += 1
-                    self._send(job, "token", text)
-                if choice.get("finish_reason"):
-                    stopped = choice["finish_reason"]
-        finally:
-            chunks.close()
-        if stopped == "timeout":
-            self.counters["timed_out"] += 1
-            self._send(job, "error", ModelTimeout(f"no complete reply within {self.timeout_s:g} s"))
-            return
-        self.counters["cancelled" if stopped == "cancelled" else "completed"] += 1
-        ended = time.monotonic()
-        self._send(job, "done", {
-            "stopped": stopped,
-            "pieces": n_pieces,
-            "queued_s": round(started - job.submitted, 4),
-            "first_token_s": round(first_token_at - started, 4) if first_token_at else None,
-            "total_s": round(ended - started, 4),
-        })
+        if saw_stop and keep_stop:
+            self._queue.put_nowait(_STOP)  # the dispatcher still has to see it
 
     @staticmethod
     def _send(job: _Job, kind: str, payload: Any) -> None:
@@ -379,24 +477,37 @@ class ModelRuntime:
             job.cancelled.set()  # the event loop is gone: nobody is listening
 
 
+def build_runtime(settings: Any) -> ModelRuntime:
+    """The model runtime the settings ask for: a model server (``model_url``), a local GGUF file in
+    its own process, or none. A model file that can't be found means knowledge-base-only mode."""
+    from . import model_files
+
+    kwargs: dict[str, Any] = dict(
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        n_threads_batch=settings.n_threads_batch,
+        nice=settings.model_nice,
+        queue_size=settings.model_queue_size,
+        timeout_s=settings.model_timeout_s,
+        max_tokens=settings.max_reply_tokens,
+    )
+    if settings.model_url:
+        from .llm_openai import OpenAIServer
+
+        server = OpenAIServer(settings.model_url, api_key=settings.model_api_key,
+                              model=settings.model_server_model, timeout_s=settings.model_timeout_s)
+        return ModelRuntime(server, **kwargs)
+    try:
+        path = model_files.resolve(settings.model, settings.models_dirs)
+    except model_files.ModelFileError as exc:
+        log.error("model not loaded, answering from the knowledge base only: %s", exc)
+        return ModelRuntime(None, missing_reason=str(exc), **kwargs)
+    if path is None:
+        log.info("no model configured: answering from the knowledge base only")
+        return ModelRuntime(None, not_configured_reason="no model configured (model = none)", **kwargs)
+    return ModelRuntime(path, **kwargs)
+
+
 def _file_id(path: Path) -> tuple[int, ...]:
     st = path.stat()  # through a symlink: the file itself
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _describe_load_error(path: Path, exc: Exception) -> str:
-    if isinstance(exc, model_files.ModelFileError):
-        return str(exc)
-    if isinstance(exc, ImportError):
-        return f"llama-cpp-python is not installed ({exc}); run ./install.sh"
-    return f"llama.cpp could not load {path.name}: {exc}"
-
-
-def system_info() -> str | None:
-    """llama.cpp's CPU feature line (AVX2 etc.), or None if llama-cpp-python isn't importable."""
-    try:
-        import llama_cpp
-    except ImportError:
-        return None
-    info = llama_cpp.llama_print_system_info()
-    return info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)

@@ -72,9 +72,23 @@ class Settings:
         "or a GGUF file name under models/ or the data directory's models/, or a path.",
         default="default",
     )
+    model_url: str = _doc(
+        "An OpenAI-compatible model server to use instead of a local model file (llama.cpp's "
+        "llama-server, vLLM, Ollama), e.g. http://10.0.0.5:8080/v1. Empty: the local model.",
+        default="",
+    )
+    model_api_key: str = _doc("API key for the model server (empty: none).", default="")
+    model_server_model: str = _doc(
+        "Which of the server's models to use (empty: the first it lists).", default=""
+    )
     n_ctx: int = _doc("Model context window in tokens.", default=2048)
     n_threads: int = _doc("Threads for generating tokens; 0 = all cores.", default=0)
     n_threads_batch: int = _doc("Threads for reading the prompt; 0 = all cores.", default=0)
+    model_nice: int = _doc(
+        "Scheduling priority of the model's process (0-19, higher = yields more): customers' "
+        "decisions get the CPU before the model.",
+        default=10,
+    )
     model_queue_size: int = _doc(
         "Model jobs that may wait; beyond this the customer gets the knowledge-base answer at once.",
         default=4,

@@ -2,7 +2,12 @@
 """Time to first token and tokens/s: the appliance's model runtime versus a bare llama_cpp call.
 
 Both load the same GGUF with the same n_ctx/threads and stream the same prompts; the runtime's
-overhead is its worker thread, queue and hand-off of every token to the event loop.
+overhead is its child process (a pipe hop per token), its dispatcher thread, queue and hand-off of
+every token to the event loop. The bare call runs at normal priority in this process; the runtime's
+process runs at the appliance's lower priority (which costs nothing on an idle machine).
+
+To compare two llama.cpp builds (portable and native, say), run this script with each build's
+Python: both import the appliance from this checkout.
 
     .venv/bin/python scripts/bench_model.py [--model PATH] [--runs 5] [--max-tokens 64]
 
@@ -21,7 +26,7 @@ import time
 from pathlib import Path
 
 from appliance import model_files, paths
-from appliance.llm_runtime import ModelRuntime, system_info
+from appliance.llm_runtime import ModelRuntime
 
 PROMPTS = [
     [{"role": "system", "content": "You are the support assistant of a small bookshop. Answer briefly."},
@@ -58,12 +63,23 @@ def bare(path: Path, args: argparse.Namespace) -> list[dict]:
     return results
 
 
+def rss_mib(pid: int | None) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, TypeError):
+        pass
+    return None
+
+
 def runtime(path: Path, args: argparse.Namespace) -> list[dict]:
     rt = ModelRuntime(path, n_ctx=args.n_ctx, n_threads=args.threads, n_threads_batch=args.threads_batch,
                       max_tokens=args.max_tokens, timeout_s=120).start()
     rt.wait_settled()
     if not rt.ready:
         raise SystemExit(f"runtime failed: {rt.reason}")
+    print(f"llama.cpp (in the model process): {rt.system_info}")
 
     async def one(messages: list[dict]) -> dict:
         start = time.perf_counter()
@@ -80,7 +96,9 @@ def runtime(path: Path, args: argparse.Namespace) -> list[dict]:
         return [await one(PROMPTS[i % len(PROMPTS)]) for i in range(args.runs)]
 
     try:
-        return asyncio.run(all_runs())
+        results = asyncio.run(all_runs())
+        print(f"model process RSS {rss_mib(rt.backend.pid()):.0f} MiB; this process {rss_mib(os.getpid()):.0f} MiB")
+        return results
     finally:
         rt.close()
 
@@ -112,9 +130,8 @@ def main() -> None:
     path = args.model or model_files.resolve("default", [paths.project_models_dir()])
     print(f"model {path.name}, {args.threads}/{args.threads_batch} threads (generate/prompt), n_ctx {args.n_ctx}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores")
-    print(f"llama.cpp: {system_info()}")
-    b = summarise("bare llama_cpp", bare(path, args))
     r = summarise("appliance runtime", runtime(path, args))
+    b = summarise("bare llama_cpp", bare(path, args))
     print(f"ratio runtime/bare: first token x{r['ttft'] / b['ttft']:.2f}, "
           f"tokens/s x{r['tps'] / b['tps']:.2f}")
 

@@ -95,3 +95,21 @@ def test_service_unit(tmp_path: Path) -> None:
 def test_backup_if_exists_on_a_fresh_machine(data_dir: Path) -> None:
     result = run("backup", "--if-exists", "--data-dir", str(data_dir / "none-yet"))
     assert result.exit_code == 0 and "nothing to back up" in result.output
+
+
+def test_check_names_a_model_that_crashes_this_cpu(data_dir: Path, default_model: Path, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    """What `check` said on the Intel server where every completion died of SIGILL: it used to say
+    all was fine. The model's process here is one that dies of SIGILL as soon as it starts."""
+    import sys
+
+    crashing = tmp_path / "python-that-crashes"
+    crashing.write_text("#!/bin/sh\nkill -ILL $$\n")
+    crashing.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(crashing))
+    result = run("check", "--data-dir", str(data_dir))
+    assert result.exit_code == 1
+    assert "[FAIL] llama.cpp: llama.cpp crashes on this CPU when loaded: illegal instruction (SIGILL)" in result.output
+    assert "[FAIL] model run: SmolLM2-135M-Instruct.Q4_1.gguf: the model crashes on this CPU" in result.output
+    assert "SIGILL" in result.output and "./install.sh" in result.output
+    assert "[OK] cpu:" in result.output and "avx2" in result.output

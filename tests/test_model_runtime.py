@@ -169,6 +169,6 @@ def test_a_model_that_keeps_failing_is_switched_off(default_model: Path) -> None
     try:
         asyncio.run(go())
         assert rt.state is ModelState.FAILED and rt.counters["failed"] == 3
-        assert rt.status()["state"] == "failed" and "restart to retry" in rt.status()["reason"]
+        assert rt.status()["state"] == "failed" and "restart it to retry" in rt.status()["reason"]
     finally:
         rt.close()

@@ -187,6 +187,14 @@ def set_language(request: Request, data: Form) -> Response:
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
+@post("/model/restart", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def restart_model(request: Request) -> Response:
+    """The owner's "start the model again" after it kept crashing or was switched off. Waits only
+    for the old process to stop (a few seconds at most), not for the new one to load."""
+    request.app.state.llm.restart()
+    return Response("", status_code=200, headers={"hx-refresh": "true"})
+
+
 # -- pages --------------------------------------------------------------------------------------
 
 @get("/", guards=[owner_guard], sync_to_thread=True)
@@ -259,7 +267,8 @@ def owner_router(handlers: list) -> Router:
 
 router = Router(
     path="/admin",
-    route_handlers=[login_page, login, logout, logout_everywhere, set_language, home, kb_list, try_question],
+    route_handlers=[login_page, login, logout, logout_everywhere, set_language, restart_model, home, kb_list,
+                    try_question],
     exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
     include_in_schema=False,
 )

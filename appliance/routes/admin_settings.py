@@ -23,14 +23,15 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("shop", ["shop_name", "default_language", "timezone", "business_hours", "holidays", "typical_reply_time"]),
     ("widget", ["greeting", "allowed_origins", "widget_color", "show_sources", "privacy_policy_url", "privacy_notice",
                 "require_consent"]),
-    ("answers", ["phrase_with_model", "phrase_budget_s", "answer_threshold", "clarify_threshold", "model"]),
+    ("answers", ["phrase_with_model", "phrase_budget_s", "answer_threshold", "clarify_threshold", "model",
+                 "model_url", "model_server_model", "model_api_key"]),
     ("email", ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from", "owner_email"]),
     ("operations", ["backup_time", "backups_daily", "backups_weekly", "backups_monthly", "retention_days",
                     "digest_time"]),
 ]
 EDITABLE = {name for _, names in GROUPS for name in names}
-SECRET = {"smtp_password"}
-NEEDS_RESTART = {"model", "backup_time", "digest_time"}  # read once at start
+SECRET = {"smtp_password", "model_api_key"}
+NEEDS_RESTART = {"model", "model_url", "model_server_model", "model_api_key", "backup_time", "digest_time"}  # read once at start
 
 
 def _fields(request: Request) -> list[tuple[str, list[dict]]]:

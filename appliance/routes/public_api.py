@@ -326,6 +326,10 @@ _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "metho
 
 def _error_response(request: Request, exc: HTTPException) -> Response:
     code = (exc.extra or {}).get("code") if isinstance(exc.extra, dict) else None
+    if code is None and exc.status_code == 400 and "utf-8" in f"{exc.detail} {exc.extra}".lower():
+        # msgspec >= 0.23 reports a body that isn't UTF-8 as a decode error (older ones raised
+        # UnicodeDecodeError, answered by app._bad_encoding): the same answer either way.
+        return Response({"error": "bad_encoding", "message": "the request body is not valid UTF-8"}, status_code=400)
     body = {"error": code or _CODES.get(exc.status_code, "error"), "message": exc.detail}
     return Response(body, status_code=exc.status_code, headers=exc.headers or {})
 
