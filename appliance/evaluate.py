@@ -122,6 +122,14 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
         m["marker_hit_rate"] = _ratio(hit, len(answered_in))
         m["foreign_marker_rate"] = _ratio(sum(foreign(r) for r in answered), len(answered))
         m["model_phrased_rate"] = _ratio(sum(r["composed_by"] == "model" for r in answered), len(answered))
+        # What the model costs: how often it was asked, how often its words were thrown away, and
+        # how long the customer waited for it (shown or not).
+        tried = [r for r in answered if r["composed_by"] == "model" or r.get("model_rejected")]
+        m["model_tried"] = len(tried)
+        m["model_rejected_rate"] = _ratio(sum(r["composed_by"] != "model" for r in tried), len(tried))
+        waits = [r["model_s"] * 1000 for r in tried if r.get("model_s") is not None]
+        m["model_ms_p50"] = round(_percentile(waits, 0.5), 1) if waits else None
+        m["model_ms_p95"] = round(_percentile(waits, 0.95), 1) if waits else None
     return m
 
 
@@ -157,6 +165,8 @@ async def _run(settings: Settings, kb_path: Path, questions: list[Question], wit
                 "entries": turn.decision.entry_ids, "ranking": turn.decision.ranking,
                 "confidence": turn.decision.confidence, "latency_ms": turn.decision_ms,
                 "reply": turn.reply.text, "composed_by": turn.reply.composed_by,
+                "model_rejected": turn.reply.model_rejected,
+                "model_s": turn.reply.model_stats.get("total_s") if turn.reply.model_stats else None,
             })
             if progress:
                 progress(i + 1, len(questions))
@@ -172,7 +182,8 @@ def run(kb_path: Path, questions_path: Path, *, with_llm: bool = False, base: Se
     markers = read_markers(kb_path)
     with tempfile.TemporaryDirectory(prefix="appliance-eval-") as tmp:
         settings = (base or Settings(data_dir=Path(tmp))).replace(
-            data_dir=tmp, model=(base.model if base else "default") if with_llm else "none")
+            data_dir=tmp, model=(base.model if base else "default") if with_llm else "none",
+            phrase_with_model=with_llm)  # --llm: what the model would add, whatever the default
         rows, model_status = asyncio.run(_run(settings, kb_path, questions, with_llm, progress))
     metrics = compute_metrics(rows, markers, with_llm)
     metrics["kb"] = str(kb_path)

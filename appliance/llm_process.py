@@ -29,7 +29,7 @@ _EXITED = object()
 class LocalProcess:
     kind = "local"
 
-    def __init__(self, path: Path, *, n_ctx: int, n_threads: int, n_threads_batch: int, nice: int = 10,
+    def __init__(self, path: Path, *, n_ctx: int, n_threads: int, n_threads_batch: int, nice: int = 19,
                  load_timeout_s: float = 180.0, python: str | None = None):
         self.path = path
         self.label = path.name

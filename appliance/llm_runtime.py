@@ -85,7 +85,7 @@ class ModelRuntime:
         n_ctx: int = 2048,
         n_threads: int = 0,
         n_threads_batch: int = 0,
-        nice: int = 10,
+        nice: int = 19,
         queue_size: int = 4,
         timeout_s: float = 30.0,
         max_tokens: int = 200,
@@ -351,6 +351,12 @@ class ModelRuntime:
                 failures_in_a_row += 1
                 log.error("model reply failed: %s", exc)
                 self._send(job, "error", exc)
+                if failures_in_a_row >= MAX_FAILURES_IN_A_ROW and self.backend.kind != "local":
+                    # A server that keeps failing may be overloaded or restarting: ask again later.
+                    self._schedule_retry(self._remote_backoff(),
+                                         f"the model server failed {failures_in_a_row} replies in a row ({exc})")
+                    self._fail_waiting(self.reason or "")
+                    return None
                 if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
                     # A model that keeps failing only delays answers: switch to the knowledge base.
                     self.state = ModelState.FAILED

@@ -184,10 +184,17 @@ class Worker:
 
 def _lower_our_priority(nice: int) -> None:
     """Customers' decisions come first: the model only gets the CPU the web process leaves, and if
-    memory runs out the kernel ends this process, not the one serving the shop."""
+    memory runs out the kernel ends this process, not the one serving the shop. At nice 19 (the
+    default) it also joins Linux's idle scheduling class: it runs only on CPU time that nothing
+    else wants, and any thread of the web process that wakes up takes the core from it at once."""
     if nice:
         try:
             os.nice(nice)
+        except OSError:
+            pass
+    if nice >= 19 and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         except OSError:
             pass
     try:

@@ -86,8 +86,9 @@ class Settings:
     n_threads_batch: int = _doc("Threads for reading the prompt; 0 = all cores.", default=0)
     model_nice: int = _doc(
         "Scheduling priority of the model's process (0-19, higher = yields more): customers' "
-        "decisions get the CPU before the model.",
-        default=10,
+        "decisions get the CPU before the model. 19 also puts it in Linux's idle class: it "
+        "runs only on CPU time nothing else wants.",
+        default=19,
     )
     model_queue_size: int = _doc(
         "Model jobs that may wait; beyond this the customer gets the knowledge-base answer at once.",
@@ -97,8 +98,9 @@ class Settings:
     max_reply_tokens: int = _doc("Longest model reply in tokens.", default=200)
     phrase_with_model: bool = _doc(
         "Let the chat model rephrase the owner's answers (checked against the owner's text "
-        "before they are shown).",
-        default=True,
+        "before they are shown). Off by default: the bundled model's rephrasings almost never pass "
+        "the checks (docs/BENCHMARKS.md) and the customer waits for them; worth it with a larger model.",
+        default=False,
     )
     phrase_budget_s: float = _doc(
         "Longest a customer waits for the model's rephrasing of an answer, in seconds. Past it, or "

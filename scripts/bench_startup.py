@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadtest import free_port, tree_rss_mib  # noqa: E402
+from loadtest import free_port, rss_mib, tree_pids, tree_rss_mib  # noqa: E402
 
 APPLIANCE = str(Path(sys.executable).with_name("appliance"))
 
@@ -63,8 +63,14 @@ def one_start(data_dir: Path, model: str) -> dict:
                 if line.startswith("event: done"):
                     break
         answered = time.monotonic() - started
+        # Each process on its own: granian's supervisor, the web worker (the app), the model.
+        model_pid = httpx.get(f"{base}/healthz").json()["model"].get("pid")
+        pids = tree_pids(proc.pid)
+        web = [p for p in pids if p not in (proc.pid, model_pid)]
         return {"listening_s": round(listening, 2), "ready_s": round(ready, 2), "first_answer_s": round(answered, 2),
-                "rss_mib": round(tree_rss_mib(proc.pid), 1), "mode": body["mode"]}
+                "rss_mib": round(tree_rss_mib(proc.pid), 1), "supervisor_mib": round(rss_mib(proc.pid), 1),
+                "web_worker_mib": round(sum(rss_mib(p) for p in web), 1),
+                "model_mib": round(rss_mib(model_pid), 1) if model_pid else 0.0, "mode": body["mode"]}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(60)
@@ -87,10 +93,13 @@ def main() -> None:
     print(f"{platform.platform()}, {os.cpu_count()} CPUs, model {args.model}, median of {args.runs} runs")
     summary = {}
     for kind, runs in results.items():
-        med = {k: statistics.median(r[k] for r in runs) for k in ("listening_s", "ready_s", "first_answer_s", "rss_mib")}
+        med = {k: statistics.median(r[k] for r in runs) for k in ("listening_s", "ready_s", "first_answer_s", "rss_mib",
+                                                                    "supervisor_mib", "web_worker_mib", "model_mib")}
         summary[kind] = med
         print(f"  {kind:12} port answers {med['listening_s']:.2f} s   ready {med['ready_s']:.2f} s   "
-              f"first answer {med['first_answer_s']:.2f} s   RSS {med['rss_mib']:.0f} MiB   ({runs[0]['mode']})")
+              f"first answer {med['first_answer_s']:.2f} s   RSS {med['rss_mib']:.0f} MiB = supervisor "
+              f"{med['supervisor_mib']:.0f} + web worker {med['web_worker_mib']:.0f} + model {med['model_mib']:.0f}"
+              f"   ({runs[0]['mode']})")
     if args.json:
         args.json.write_text(json.dumps({"runs": results, "median": summary}, indent=1))
 

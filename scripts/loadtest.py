@@ -91,6 +91,7 @@ class Run:
     sent: list[Sent] = field(default_factory=list)
     queue: list[tuple[float, int, bool]] = field(default_factory=list)  # (t, queue length, busy)
     rss: list[tuple[float, float]] = field(default_factory=list)  # (t, MiB)
+    rss_split: list[tuple[float, float]] = field(default_factory=list)  # (web MiB, model MiB)
     fds: list[tuple[float, int]] = field(default_factory=list)  # (t, open file descriptors)
     admin: list[tuple[str, float, int]] = field(default_factory=list)  # (page, ms, status)
     model_counters: dict = field(default_factory=dict)
@@ -103,9 +104,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, port: int, model: str) -> subprocess.Popen:
+def start_server(data_dir: Path, port: int, model: str, settings: list[str] = ()) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
     env["APPLIANCE_TRUSTED_PROXIES"] = "127.0.0.1"  # customers arrive "through a proxy", each with an address
+    for item in settings:  # --set phrase_budget_s=0.5: the setting as the server reads it
+        name, _, value = item.partition("=")
+        env[f"APPLIANCE_{name.upper()}"] = value
     subprocess.run([APPLIANCE, "reset-password", "--demo", "--data-dir", str(data_dir)], env=env, check=True,
                    input=f"{PASSWORD}\n{PASSWORD}\n", text=True, capture_output=True, timeout=300)
     return subprocess.Popen(
@@ -159,6 +163,14 @@ def tree_rss_mib(pid: int) -> float:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
     return total / 1024
+
+
+def rss_mib(pid: int | None) -> float:
+    with contextlib.suppress(OSError, TypeError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def tree_fds(pid: int) -> int:
@@ -272,11 +284,15 @@ async def customer(n: int, args: argparse.Namespace, base: str, client: httpx.As
 async def sample_server(base: str, pid: int, client: httpx.AsyncClient, run: Run, t0: float,
                         every: float) -> None:
     while True:
+        model_pid = None
         with contextlib.suppress(httpx.HTTPError):
             model = (await client.get(f"{base}/healthz")).json()["model"]
             run.queue.append((time.monotonic() - t0, model["queue_length"], model["busy"]))
             run.model_counters = model["counters"]
-        run.rss.append((time.monotonic() - t0, tree_rss_mib(pid)))
+            model_pid = model.get("pid")
+        total, in_model = tree_rss_mib(pid), rss_mib(model_pid) if model_pid else 0.0
+        run.rss.append((time.monotonic() - t0, total))
+        run.rss_split.append((total - in_model, in_model))  # (granian + web worker, model process)
         run.fds.append((time.monotonic() - t0, tree_fds(pid)))
         await asyncio.sleep(every)
 
@@ -355,6 +371,7 @@ def summarise(run: Run, args: argparse.Namespace, lost: list[str], ready: dict, 
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "settings": {"customers": args.customers, "messages_each": args.messages, "think_s": list(args.think),
                      "persian_share": args.persian_share, "model": args.model, "soak_minutes": args.soak_minutes,
+                     "set": args.set,
                      "seed": args.seed},
         "server": {"cold_start_s": round(cold_s, 2), "mode": ready["mode"], "model": ready["model"]["model"]},
         "wall_s": round(wall_s, 1),
@@ -381,7 +398,9 @@ def summarise(run: Run, args: argparse.Namespace, lost: list[str], ready: dict, 
                     "after_warm_up_min": round(min(rss_after_start), 1) if rss_after_start else None,
                     "after_warm_up_max": round(max(rss_after_start), 1) if rss_after_start else None,
                     "slope_mib_per_hour": slope,
-                    "series": [[round(t), round(m, 1)] for t, m in run.rss[:: max(1, len(run.rss) // 60)]]},
+                    "series": [[round(t), round(m, 1)] for t, m in run.rss[:: max(1, len(run.rss) // 60)]],
+                    "web_peak": round(max((w for w, _ in run.rss_split), default=0), 1),
+                    "model_peak": round(max((m for _, m in run.rss_split), default=0), 1)},
         "open_fds": {"start": run.fds[0][1] if run.fds else None, "max": max((n for _, n in run.fds), default=None),
                      "end": run.fds[-1][1] if run.fds else None},
         "admin_ms": {**latency([ms / 1000 for _, ms, _ in run.admin]),
@@ -410,7 +429,8 @@ def print_report(r: dict) -> None:
     print(f"  model queue: max {q['max']}  mean {q['mean']}  busy {q['busy_share']:.0%} of samples  {q['counters']}")
     mem = r["rss_mib"]
     print(f"  RSS MiB: start {mem['start']}  peak {mem['peak']}  end {mem['end']}  "
-          f"after warm-up {mem['after_warm_up_min']}-{mem['after_warm_up_max']}  slope {mem['slope_mib_per_hour']} MiB/h")
+          f"after warm-up {mem['after_warm_up_min']}-{mem['after_warm_up_max']}  slope {mem['slope_mib_per_hour']} MiB/h"
+          f"  (peak: web processes {mem['web_peak']}, model process {mem['model_peak']})")
     fds = r["open_fds"]
     print(f"  open file descriptors: start {fds['start']}  max {fds['max']}  end {fds['end']}")
     print(row("admin pages", r["admin_ms"]) + f"   errors {r['admin_ms']['errors']}")
@@ -423,7 +443,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         data_dir = Path(tmp) / "data"
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = start_server(data_dir, port, args.model)
+        proc = start_server(data_dir, port, args.model, args.set)
         try:
             ready, cold_s = wait_ready(base, proc)
             run = Run()
@@ -463,6 +483,8 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=1.0, help="customers start within this many seconds")
     parser.add_argument("--persian-share", type=float, default=0.5)
     parser.add_argument("--model", default="default", help="'default', 'none' or a model file")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the server (repeatable), e.g. --set model_nice=19")
     parser.add_argument("--soak-minutes", type=float, default=0,
                         help="keep chatting (new conversations) for this long and report memory over time")
     parser.add_argument("--max-seconds", type=float, default=600, help="hard stop for the whole run")

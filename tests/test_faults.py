@@ -131,7 +131,7 @@ def test_a_customer_who_leaves_mid_reply_still_gets_one(data_dir: Path) -> None:
     leave the message without a reply or an escalation: it was 46 of 60 before."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    (data_dir / "settings.toml").write_text(GENEROUS_LIMITS, encoding="utf-8")
+    (data_dir / "settings.toml").write_text(GENEROUS_LIMITS + "phrase_with_model = true\n", encoding="utf-8")
     proc = start(data_dir, port, "--demo")
     try:
         wait_healthy(port, proc, timeout=120)
@@ -158,6 +158,7 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
     subprocess.run([APPLIANCE, "reset-password", "--data-dir", str(data_dir)], input=f"{PASSWORD}\n{PASSWORD}\n",
                    text=True, capture_output=True, env=env, check=True, timeout=120)
+    (data_dir / "settings.toml").write_text("phrase_with_model = true\n", encoding="utf-8")  # the model works
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start(data_dir, port, "--demo", "--model", str(model))
@@ -308,7 +309,8 @@ def test_a_native_crash_of_the_model_mid_reply(data_dir: Path, sig: int) -> None
     model process dies mid-reply. The customer gets the owner's text, the next message is answered
     from the knowledge base, /healthz names the crash, and the model comes back by itself."""
     name = signal.Signals(sig).name
-    (data_dir / "settings.toml").write_text(GENEROUS_LIMITS + "phrase_budget_s = 60\nmax_reply_tokens = 400\n",
+    (data_dir / "settings.toml").write_text(GENEROUS_LIMITS + "phrase_with_model = true\nphrase_budget_s = 60\n"
+                                            "max_reply_tokens = 400\n",
                                             encoding="utf-8")
     port = free_port()
     base = f"http://127.0.0.1:{port}"

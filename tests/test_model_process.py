@@ -152,3 +152,16 @@ def test_a_cpu_without_avx2_gets_a_clear_message(default_model: Path, tmp_path: 
         assert "lacks AVX2, FMA, F16C" in rt.reason and "knowledge base only" in rt.reason
     finally:
         rt.close()
+
+
+def test_the_model_yields_the_cpu_and_goes_first_when_memory_runs_out(default_model: Path) -> None:
+    rt = ModelRuntime(default_model, n_ctx=512).start()
+    try:
+        assert rt.wait_settled(120) and rt.ready
+        pid = rt.backend.pid()
+        assert os.getpriority(os.PRIO_PROCESS, pid) == 19
+        assert os.sched_getscheduler(pid) == os.SCHED_IDLE
+        assert Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == "1000"
+        assert os.getpriority(os.PRIO_PROCESS, os.getpid()) == 0  # the web side is untouched
+    finally:
+        rt.close()
