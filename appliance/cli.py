@@ -356,13 +356,16 @@ def ask(question: str, **flags: Any) -> None:
 @click.option("--details", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every question's decision here as JSON Lines.")
 @click.option("--llm", is_flag=True, help="Also compose replies with the model and grade them.")
-def eval_cmd(kb_path: Path, questions: Path, out: Path | None, details: Path | None, llm: bool) -> None:
+@click.option("--shop-calibration", is_flag=True,
+              help="Experimental: decide with a calibration fitted on this knowledge base alone.")
+def eval_cmd(kb_path: Path, questions: Path, out: Path | None, details: Path | None, llm: bool,
+             shop_calibration: bool) -> None:
     """Measure answer quality: every question through the live chat path, shipped defaults."""
     from . import evaluate
 
     base = load_settings()
     try:
-        metrics, rows = evaluate.run(kb_path, questions, with_llm=llm, base=base)
+        metrics, rows = evaluate.run(kb_path, questions, with_llm=llm, base=base, shop_calibration=shop_calibration)
     except kb.EntryError as exc:
         raise click.ClickException(str(exc)) from None
     except RuntimeError as exc:

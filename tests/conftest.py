@@ -69,6 +69,22 @@ def corrupt_model(tmp_path: Path, default_model: Path) -> Path:
     return path
 
 
+def stream_reply(runtime, messages: list[dict], **kwargs) -> tuple[list[str], dict]:
+    """A model runtime's reply, streamed to the end: its pieces and its stats."""
+    import asyncio
+    import contextlib
+
+    async def go():
+        pieces: list[str] = []
+        stats: dict = {}
+        async with contextlib.aclosing(runtime.stream(messages, stats=stats, **kwargs)) as it:
+            async for piece in it:
+                pieces.append(piece)
+        return pieces, stats
+
+    return asyncio.run(go())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

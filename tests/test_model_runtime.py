@@ -16,6 +16,8 @@ from appliance.llm_runtime import (
     ModelUnavailable,
 )
 
+from .conftest import stream_reply
+
 pytestmark = pytest.mark.model
 
 HELLO = [{"role": "user", "content": "Say hello to a customer in one short sentence."}]
@@ -38,14 +40,7 @@ def test_loads_and_reports_ready(runtime: ModelRuntime) -> None:
 
 
 def test_streams_a_short_completion(runtime: ModelRuntime) -> None:
-    async def go():
-        pieces, stats = [], {}
-        async with contextlib.aclosing(runtime.stream(HELLO, max_tokens=24, stats=stats)) as it:
-            async for piece in it:
-                pieces.append(piece)
-        return pieces, stats
-
-    pieces, stats = asyncio.run(go())
+    pieces, stats = stream_reply(runtime, HELLO, max_tokens=24)
     assert len(pieces) > 1, "expected the reply in several streamed pieces"
     assert "".join(pieces).strip()
     assert stats["stopped"] in {"stop", "length"} and stats["pieces"] == len(pieces)

@@ -24,7 +24,7 @@ from appliance.decide import Decision
 from appliance.llm_openai import OpenAIServer
 from appliance.retrieval import IndexedEntry
 from appliance.llm_runtime import ModelError, ModelRuntime, ModelState, ModelTimeout, ModelUnavailable
-from tests.conftest import free_port
+from tests.conftest import free_port, stream_reply
 
 HELLO = [{"role": "user", "content": "Say hello to a customer in one short sentence."}]
 LONG = [{"role": "user", "content": "Write a long story about a bookshop in Tehran."}]
@@ -72,14 +72,7 @@ def test_streams_from_a_real_server(llama_server: str) -> None:
         status = rt.status()
         assert status["backend"] == "openai" and "SmolLM2" in status["model"] and status["pid"] is None
 
-        async def go():
-            pieces, stats = [], {}
-            async with contextlib.aclosing(rt.stream(HELLO, max_tokens=24, stats=stats)) as it:
-                async for piece in it:
-                    pieces.append(piece)
-            return pieces, stats
-
-        pieces, stats = asyncio.run(go())
+        pieces, stats = stream_reply(rt, HELLO, max_tokens=24)
         assert len(pieces) > 1 and "".join(pieces).strip()
         assert stats["stopped"] in {"stop", "length"} and stats["first_token_s"] is not None
     finally:
