@@ -27,7 +27,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from . import __version__, i18n, kb, logging_setup, paths, secret_key
+from . import __version__, i18n, kb, logging_setup, paths, secret_key, shop_calibration
+from . import embedder as embedder_mod
 from . import scheduler as scheduler_mod
 from .db import Store
 from .kb_formats import MAX_FILE_BYTES
@@ -154,7 +155,11 @@ def create_app(
         runtime = llm if llm is not None else build_runtime(settings)
         app.state.llm = runtime
         runtime.start()
-        app.state.chat = build_chat(settings, store, runtime, clock)
+        keeper = shop_calibration.Keeper(store, embedder_mod.shared(), safety=settings.answer_safety,
+                                         enabled=settings.shop_calibration)
+        app.state.calibration = keeper
+        app.state.chat = build_chat(settings, store, runtime, clock, calibration=keeper)
+        keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
         recovered = await app.state.chat.recover_unanswered()
         if recovered:
             log.warning("escalated %d customer messages left unanswered by an interruption", recovered)
@@ -176,6 +181,7 @@ def create_app(
                 watch.stop()
                 jobs.shutdown(wait=False)
             runtime.close()
+            keeper.close()
             store.close()
 
     return Litestar(

@@ -319,13 +319,17 @@ def ask(question: str, **flags: Any) -> None:
 
     from .llm_runtime import build_runtime
     from .services import build_chat
+    from .shop_calibration import Keeper
 
     settings = load_settings(**flags)
     store = open_store(settings)
     runtime = build_runtime(settings).start()
     try:
         runtime.wait_settled()
-        chat = build_chat(settings, store, runtime, utc_now)
+        # The shop's calibration as the running appliance last fitted it (a fit takes seconds).
+        keeper = Keeper(store, embedder.shared(), safety=settings.answer_safety,
+                        enabled=settings.shop_calibration, refit=False)
+        chat = build_chat(settings, store, runtime, utc_now, calibration=keeper)
 
         async def go():
             return await chat.reply(chat.start_conversation(channel="cli"), question)
@@ -356,16 +360,16 @@ def ask(question: str, **flags: Any) -> None:
 @click.option("--details", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every question's decision here as JSON Lines.")
 @click.option("--llm", is_flag=True, help="Also compose replies with the model and grade them.")
-@click.option("--shop-calibration", is_flag=True,
-              help="Experimental: decide with a calibration fitted on this knowledge base alone.")
+@click.option("--global-calibration", is_flag=True,
+              help="Decide with the shipped calibration only, not one fitted to this knowledge base.")
 def eval_cmd(kb_path: Path, questions: Path, out: Path | None, details: Path | None, llm: bool,
-             shop_calibration: bool) -> None:
+             global_calibration: bool) -> None:
     """Measure answer quality: every question through the live chat path, shipped defaults."""
     from . import evaluate
 
     base = load_settings()
     try:
-        metrics, rows = evaluate.run(kb_path, questions, with_llm=llm, base=base, shop_calibration=shop_calibration)
+        metrics, rows = evaluate.run(kb_path, questions, with_llm=llm, base=base, global_calibration=global_calibration)
     except kb.EntryError as exc:
         raise click.ClickException(str(exc)) from None
     except RuntimeError as exc:

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import embedder as embedder_mod
-from . import kb, kb_formats
-from . import shop_calibration as shop_calibration_mod
+from . import kb, kb_formats, shop_calibration
 from .app import utc_now
 from .chat import MessageRejected
 from .db import Store
@@ -135,7 +134,7 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
 
 
 async def _run(settings: Settings, kb_path: Path, questions: list[Question], with_llm: bool,
-               progress: Any, fit_report: dict[str, Any], shop_fit: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+               progress: Any, fit_report: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     store = Store(settings.db_path)
     store.migrate()
     runtime = build_runtime(settings) if with_llm else ModelRuntime(None, not_configured_reason="eval without --llm")
@@ -145,13 +144,14 @@ async def _run(settings: Settings, kb_path: Path, questions: list[Question], wit
         runtime.wait_settled()
         if with_llm and not runtime.ready:
             raise RuntimeError(f"--llm asked for, but the model is not ready: {runtime.reason}")
-        chat = build_chat(settings, store, runtime, utc_now)
-        if shop_fit:
-            # Experimental (not what the appliance does yet, docs/BENCHMARKS.md): the shop's own
-            # calibration, fitted from the knowledge base alone; the questions are never seen.
-            calibration, report = shop_calibration_mod.fit(kb.all_entries(store.read()), chat.decider.index.embedder)
-            chat.decider.use_calibration(calibration)
-            fit_report.update(report.to_dict())
+        # As the live appliance does after an import: the shop's own calibration, fitted from the
+        # knowledge base alone (the questions are never seen while fitting).
+        keeper = shop_calibration.Keeper(store, embedder_mod.shared(), safety=settings.answer_safety,
+                                         enabled=settings.shop_calibration)
+        chat = build_chat(settings, store, runtime, utc_now, calibration=keeper)
+        keeper.check()
+        keeper.wait()
+        fit_report.update(keeper.report or {})
         warm = chat.start_conversation(channel="eval")
         for text in WARM_UP:
             await chat.reply(warm, text)
@@ -184,21 +184,22 @@ async def _run(settings: Settings, kb_path: Path, questions: list[Question], wit
 
 
 def run(kb_path: Path, questions_path: Path, *, with_llm: bool = False, base: Settings | None = None,
-        progress: Any = None, shop_calibration: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        progress: Any = None, global_calibration: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     questions = read_questions(questions_path)
     markers = read_markers(kb_path)
     with tempfile.TemporaryDirectory(prefix="appliance-eval-") as tmp:
         settings = (base or Settings(data_dir=Path(tmp))).replace(
             data_dir=tmp, model=(base.model if base else "default") if with_llm else "none",
-            phrase_with_model=with_llm)  # --llm: what the model would add, whatever the default
+            phrase_with_model=with_llm,  # --llm: what the model would add, whatever the default
+            shop_calibration=(base.shop_calibration if base else True) and not global_calibration)
         fit: dict[str, Any] = {}
-        rows, model_status = asyncio.run(_run(settings, kb_path, questions, with_llm, progress, fit, shop_calibration))
+        rows, model_status = asyncio.run(_run(settings, kb_path, questions, with_llm, progress, fit))
     metrics = compute_metrics(rows, markers, with_llm)
     metrics["kb"] = str(kb_path)
     metrics["questions_file"] = str(questions_path)
     metrics["llm"] = model_status.get("model") if with_llm else None
     if fit:
-        metrics["shop_calibration"] = {k: fit[k] for k in ("answer_threshold", "clarify_threshold", "seconds",
-                                                           "examples", "used_prior_only", "estimated")}
+        metrics["shop_calibration"] = {k: fit.get(k) for k in ("answer_threshold", "clarify_threshold", "seconds",
+                                                               "examples", "used_prior_only", "estimated")}
     return metrics, rows
 

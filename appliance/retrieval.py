@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -150,7 +151,7 @@ def _z(x: np.ndarray, floor: float) -> np.ndarray:
 class RetrievalIndex:
     """The enabled entries' vectors in memory, kept in step with the database."""
 
-    def __init__(self, store: Store, embedder: Embedder):
+    def __init__(self, store: Store, embedder: Embedder, *, on_change: Callable[[], Any] | None = None):
         # Our matrix-vector products are small; a BLAS thread pool spinning on every core fights
         # the embedder's OpenMP threads and the model's (on 2 cores: decision p95 100+ ms with
         # the pool, 10 ms without). Process-wide, and idempotent.
@@ -161,6 +162,7 @@ class RetrievalIndex:
         self._version = -1
         self.entries: list[IndexedEntry] = []
         self._pos: dict[str, int] = {}
+        self._on_change = on_change  # told when the knowledge base changed (the shop's calibration)
 
     def invalidate(self) -> None:
         """Reload at the next search whatever the version says (the database file was replaced)."""
@@ -174,6 +176,8 @@ class RetrievalIndex:
         with self._lock:
             if current != self._version:
                 self._load(db, current)
+        if self._on_change is not None:
+            self._on_change()
 
     def _load(self, db, version: int) -> None:
         rows = db.execute(

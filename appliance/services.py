@@ -15,6 +15,7 @@ from .decide import Decider
 from .embedder import Embedder
 from .retrieval import RetrievalIndex
 from .settings import Settings
+from .shop_calibration import Keeper
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,19 @@ def _promise(settings: Settings, clock: Clock) -> Callable[[str], str] | None:
 
 
 def build_chat(settings: Settings, store: Store, llm: Any, clock: Clock, *,
-               embedder: Embedder | None = None) -> ChatService:
-    index = RetrievalIndex(store, embedder or embedder_mod.shared())
+               embedder: Embedder | None = None, calibration: Keeper | None = None) -> ChatService:
+    """The chat service. With ``calibration`` the decision follows the shop's own calibration,
+    and a knowledge-base change seen by a search starts a new fit in the background."""
+    index = RetrievalIndex(store, embedder or embedder_mod.shared(),
+                           on_change=calibration.check if calibration is not None else None)
     decider = Decider(
         index,
         answer_threshold=settings.answer_threshold,
         clarify_threshold=settings.clarify_threshold,
         default_lang=settings.default_language,
     )
+    if calibration is not None:
+        calibration.attach(decider)
     composer = Composer(
         llm,
         phrase_with_model=settings.phrase_with_model,

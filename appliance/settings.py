@@ -99,7 +99,7 @@ class Settings:
     phrase_with_model: bool = _doc(
         "Let the chat model rephrase the owner's answers (checked against the owner's text "
         "before they are shown). Off by default: the bundled model's rephrasings almost never pass "
-        "the checks (docs/BENCHMARKS.md) and the customer waits for them; worth it with a larger model.",
+        "the checks and the customer waits for them; worth it with a larger model.",
         default=False,
     )
     phrase_budget_s: float = _doc(
@@ -117,6 +117,16 @@ class Settings:
     answer_threshold: float = _doc(
         "Confidence (0-1) needed to answer from the knowledge base; 0 = the calibrated default.",
         default=0.0,
+    )
+    shop_calibration: bool = _doc(
+        "Fit the decision to this shop's own knowledge base (in the background after every change) "
+        "instead of using only the calibration shipped with the appliance.",
+        default=True,
+    )
+    answer_safety: float = _doc(
+        "The most wrong answers the bot may give, as an estimated share of customers' questions "
+        "(0.02 = 2 %): lower is safer, higher answers more without you.",
+        default=0.02,
     )
     clarify_threshold: float = _doc(
         "Confidence (0-1) needed to offer choices instead of escalating; 0 = the calibrated default.",
@@ -234,6 +244,15 @@ def _field_map() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in fields(Settings)}
 
 
+_NUMBER_MAP = str.maketrans({"٫": ".", "٬": "", "،": "", **{chr(0x06F0 + i): str(i) for i in range(10)},
+                             **{chr(0x0660 + i): str(i) for i in range(10)}})
+
+
+def _latin_number(value: Any) -> Any:
+    """A number typed on a Persian keyboard ("۰٫۰۱") as Python reads numbers ("0.01")."""
+    return value.strip().translate(_NUMBER_MAP) if isinstance(value, str) else value
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
     """Turn a value from TOML, JSON, the environment or a flag into the field's type."""
     f = _field_map().get(name)
@@ -253,9 +272,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if kind == "int":
             if isinstance(value, bool):
                 raise ValueError("expected a whole number")
-            return int(value)
+            return int(_latin_number(value))
         if kind == "float":
-            return float(value)
+            return float(_latin_number(value))
         if kind == "Path":
             return Path(value).expanduser()
         if kind == "tuple[str, ...]":

@@ -54,3 +54,26 @@ def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None: 
     assert r.status_code == 422 and "smtp_port" in r.text
     assert (path.read_text() if path.exists() else None) == before
     assert admin.app.state.settings.shop_name != "Book Nook 2"
+
+
+def test_the_answers_group_shows_the_shops_own_estimate_and_takes_persian_digits(admin: TestClient) -> None:  # noqa: F811
+    from pathlib import Path
+
+    from appliance.evaluate import load_kb
+
+    state = admin.app.state
+    load_kb(state.store, Path(__file__).resolve().parents[1] / "appliance" / "demo" / "bookshop.jsonl")
+    state.calibration.check()
+    state.calibration.wait(180)
+    sign_in(admin)
+    fa = admin.get("/admin/settings?lang=fa").text
+    assert "برآورد روی ۳۳ مطلب پایگاه دانش شما" in fa and "پاسخ نادرست حدود" in fa
+    en = admin.get("/admin/settings?lang=en").text
+    assert "Estimated on your 33 knowledge-base entries" in en
+    headers = {**SAME, "x-csrf-token": csrf(admin)}
+    r = admin.post("/admin/settings", data={**FORM, "shop_calibration": "on", "answer_safety": "۰٫۰۱"},
+                   headers=headers)
+    assert r.status_code == 200, r.text
+    assert state.settings.answer_safety == 0.01 and state.calibration.safety == 0.01
+    state.calibration.wait(180)
+    assert state.calibration.report["estimated"]["wrong"] <= 0.01

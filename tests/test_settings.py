@@ -90,3 +90,13 @@ def test_json_round_trip(data_dir: Path) -> None:
 def test_every_field_is_documented() -> None:
     for name, _kind, doc in settings_mod.describe():
         assert doc, f"setting {name} has no documentation"
+
+
+def test_numbers_typed_on_a_persian_keyboard(tmp_path) -> None:
+    from appliance.settings import Settings
+
+    s = Settings(data_dir=tmp_path)
+    assert s.replace(answer_safety="۰٫۰۱").answer_safety == 0.01
+    assert s.replace(phrase_budget_s="۱٫۵").phrase_budget_s == 1.5
+    assert s.replace(port="۸۷۵۱").port == 8751
+    assert s.replace(retention_days="۱۲۰").retention_days == 120

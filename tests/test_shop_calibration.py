@@ -51,3 +51,59 @@ def test_owner_thresholds_win_over_any_calibration(data_dir: Path) -> None:
     decider.use_calibration(default_calibration())
     assert decider.answer_threshold == 0.42
     store.close()
+
+
+def test_the_live_appliance_keeps_its_own_calibration(data_dir: Path) -> None:
+    from litestar.testing import TestClient
+
+    from appliance.app import create_app
+    from appliance.settings import Settings
+
+    settings = Settings(data_dir=data_dir, model="none")
+    with TestClient(create_app(settings)) as client:
+        state = client.app.state
+        keeper = state.calibration
+        keeper.wait(60)
+        assert keeper.current is None  # an empty knowledge base: the shipped calibration
+        load_kb(state.store, next(DEMO.glob("*.jsonl")))
+        # The next customer's search sees the change and starts a fit in the background.
+        response = client.post("/api/v1/conversations", json={"lang": "en"}).json()
+        client.post(f"/api/v1/conversations/{response['conversation_id']}/messages",
+                    json={"text": "how long does delivery take?"},
+                    headers={"authorization": f"Bearer {response['visitor_token']}"})
+        keeper.wait(120)
+        assert keeper.current is not None and keeper.report["entries"] == 33
+        assert state.chat.decider.calibration is keeper.current
+        fitted = keeper.current
+        # The owner asks for more safety: fitted again, stricter.
+        keeper.configure(safety=0.005, enabled=True)
+        keeper.wait(120)
+        assert keeper.current.answer_threshold >= fitted.answer_threshold
+        assert state.chat.decider.answer_threshold == keeper.current.answer_threshold
+        stored = keeper.current
+    # After a restart the stored calibration is used as it is: no fit.
+    with TestClient(create_app(settings.replace(answer_safety=0.005))) as client:
+        keeper = client.app.state.calibration
+        assert keeper.current == stored and not keeper.check()
+        assert client.app.state.chat.decider.calibration == stored
+
+
+def test_a_shop_calibration_only_adds_answers(data_dir: Path) -> None:
+    """What the shipped calibration answers with confidence stays answered, however cautious the
+    shop's own fit is (on 150 confusable entries it was the more cautious one)."""
+    from dataclasses import replace
+
+    store = Store(data_dir / "appliance.db")
+    store.migrate()
+    load_kb(store, next(DEMO.glob("*.jsonl")))
+    decider = Decider(RetrievalIndex(store, embedder.shared()))
+    question = "When will my order arrive?"  # an owner's phrasing, word for word
+    assert decider.decide(question).kind == "answer"
+    cautious = replace(default_calibration(), answer_threshold=0.9999,
+                       heads={**default_calibration().heads, "answer": ((0.0,) * 14, -5.0)})
+    decider.use_calibration(cautious)
+    decision = decider.decide(question)
+    assert decision.kind == "answer" and decision.confidence >= default_calibration().answer_threshold
+    assert decision.features["p_shop"] < 0.01
+    assert decider.decide("who won the football match last night").kind == "escalate"
+    store.close()

@@ -50,6 +50,7 @@ async def restore(request: Request, data: Form) -> Response:
         backup.take(settings.db_path, settings.backups_dir / "before-restore", state.clock())
         state.store.replace_file(lambda: backup.install_file(source, settings.db_path))
         state.chat.decider.index.invalidate()
+        state.calibration.reload()
 
     try:
         await anyio.to_thread.run_sync(work)

@@ -23,7 +23,8 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("shop", ["shop_name", "default_language", "timezone", "business_hours", "holidays", "typical_reply_time"]),
     ("widget", ["greeting", "allowed_origins", "widget_color", "show_sources", "privacy_policy_url", "privacy_notice",
                 "require_consent"]),
-    ("answers", ["phrase_with_model", "phrase_budget_s", "answer_threshold", "clarify_threshold", "model",
+    ("answers", ["shop_calibration", "answer_safety", "phrase_with_model", "phrase_budget_s", "answer_threshold",
+                 "clarify_threshold", "model",
                  "model_url", "model_server_model", "model_api_key"]),
     ("email", ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from", "owner_email"]),
     ("operations", ["backup_time", "backups_daily", "backups_weekly", "backups_monthly", "retention_days",
@@ -58,7 +59,9 @@ def _settings_page(request: Request, **ctx) -> Template:
     models = [m.name for m in model_files.list_models(settings.models_dirs)]
     snippet = (f'<script src="{settings.base_url}/static/widget-loader-1.0.0.js" async data-lang="auto" '
                f'data-position="right" data-color="{settings.widget_color}"></script>')
+    calibration = request.app.state.calibration.report if request.app.state.calibration.enabled else None
     return _page(request, "admin/settings.html", groups=_fields(request), models=models, snippet=snippet,
+                 calibration=calibration,
                  **{"error": None, "saved": False, **ctx})
 
 
@@ -91,7 +94,9 @@ def save(request: Request, data: Form) -> Template:
     # Apply now: the running app reads its settings from here; the answer pipeline is rebuilt.
     state.settings = updated
     index = state.chat.decider.index
-    state.chat = build_chat(updated, state.store, state.llm, state.clock, embedder=index.embedder)
+    state.calibration.configure(safety=updated.answer_safety, enabled=updated.shop_calibration)
+    state.chat = build_chat(updated, state.store, state.llm, state.clock, embedder=index.embedder,
+                            calibration=state.calibration)
     return _settings_page(request, saved=True)
 
 
