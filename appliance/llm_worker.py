@@ -35,6 +35,7 @@ from typing import Any
 
 # CPU features llama.cpp's portable build needs (install.sh builds the haswell baseline).
 REQUIRED_CPU_FLAGS = ("avx2", "fma", "f16c")
+TOKEN_BATCH_S = 0.05
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
@@ -145,6 +146,10 @@ class Worker:
         stopped = "stop"
         chunks = self.llama.create_chat_completion(
             messages=job["messages"], max_tokens=job["max_tokens"], temperature=job["temperature"], stream=True)
+        # Tokens go out in small batches (the first at once): each event wakes three threads and
+        # the event loop of the web process, and at 100 tokens a second that was felt there.
+        pending: list[str] = []
+        sent_at = 0.0
         try:
             for chunk in chunks:
                 if job_id in self._cancelled:
@@ -153,14 +158,20 @@ class Worker:
                 choice = chunk["choices"][0]
                 text = choice.get("delta", {}).get("content")
                 if text:
+                    now = time.monotonic()
                     if first_token_at is None:
-                        first_token_at = time.monotonic()
+                        first_token_at = now
                     pieces += 1
-                    self.emit(ev="token", id=job_id, text=text)
+                    pending.append(text)
+                    if now - sent_at >= TOKEN_BATCH_S:
+                        self.emit(ev="token", id=job_id, text="".join(pending))
+                        pending, sent_at = [], now
                 if choice.get("finish_reason"):
                     stopped = choice["finish_reason"]
         finally:
             chunks.close()
+        if pending:
+            self.emit(ev="token", id=job_id, text="".join(pending))
         self.emit(ev="done", id=job_id, stopped=stopped, pieces=pieces,
                   first_token_s=round(first_token_at - started, 4) if first_token_at else None,
                   total_s=round(time.monotonic() - started, 4))

@@ -173,6 +173,12 @@ def rss_mib(pid: int | None) -> float:
     return 0.0
 
 
+def cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    return ""
+
+
 def tree_fds(pid: int) -> int:
     """Open file descriptors (a leaked database connection shows here first)."""
     total = 0
@@ -291,8 +297,10 @@ async def sample_server(base: str, pid: int, client: httpx.AsyncClient, run: Run
             run.model_counters = model["counters"]
             model_pid = model.get("pid")
         total, in_model = tree_rss_mib(pid), rss_mib(model_pid) if model_pid else 0.0
+        helpers = sum(rss_mib(p) for p in tree_pids(pid) if "appliance.shop_calibration" in cmdline(p))
         run.rss.append((time.monotonic() - t0, total))
-        run.rss_split.append((total - in_model, in_model))  # (granian + web worker, model process)
+        # (granian + web worker, model process); the calibration's short-lived fit is left out
+        run.rss_split.append((total - in_model - helpers, in_model))
         run.fds.append((time.monotonic() - t0, tree_fds(pid)))
         await asyncio.sleep(every)
 
