@@ -215,7 +215,9 @@
         }
         if (name === "done") {
           typing.remove();
-          if (data.kind === "held") return;  // a person is in the conversation: they will answer
+          // "held": a person is in the conversation; "pending": a resend of a message already
+          // being handled. Either way the reply arrives with the next history poll.
+          if (data.kind === "held" || data.kind === "pending") return;
           if (!reply) reply = bubble("bot", text);
           lastId = Math.max(lastId, data.reply_id || 0);
           if (data.sources && data.sources.length) {

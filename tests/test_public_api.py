@@ -298,3 +298,53 @@ def test_consent_is_required_when_the_shop_asks_for_it(data_dir: Path, demo_db: 
         assert row[0]  # when the customer agreed is kept
         page = c.get("/widget?lang=en")
         assert "We keep chats for a year." in page.text and 'id="consent"' in page.text
+
+
+def _decisions(c: TestClient) -> int:
+    return c.app.state.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0]
+
+
+def test_parallel_resends_of_one_message_do_the_work_once_and_count_against_the_limit(data_dir: Path,
+                                                                                     demo_db: Path) -> None:
+    """30 sends of one client_id at once were 1 message but 30 bot replies and 30 decisions, and
+    never a 429 (limit 12 a minute)."""
+    import asyncio
+    import shutil
+
+    from litestar.testing import AsyncTestClient
+
+    shutil.copy(demo_db, data_dir / "appliance.db")
+    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook")
+
+    async def go():
+        async with AsyncTestClient(create_app(settings)) as c:
+            r = await c.post("/api/v1/conversations", json={"lang": "en"})
+            conv, token = r.json()["conversation_id"], r.json()["visitor_token"]
+            body = {"text": "How much is shipping?", "client_id": "same-one"}
+            replies = await asyncio.gather(*[
+                c.post(f"/api/v1/conversations/{conv}/messages", json=body, headers=auth(token)) for _ in range(30)])
+            store = c.app.state.store
+            db = store.read()
+            messages = db.execute("SELECT count(*) FROM messages WHERE role = 'customer'").fetchone()[0]
+            bot = db.execute("SELECT count(*) FROM messages WHERE role = 'bot'").fetchone()[0]
+            decisions = db.execute("SELECT count(*) FROM decisions").fetchone()[0]
+            return [r.status_code for r in replies], [r.text for r in replies], messages, bot, decisions
+
+    statuses, texts, messages, bot, decisions = asyncio.run(go())
+    assert messages == 1 and bot == 1 and decisions == 1
+    assert statuses.count(429) >= 30 - settings.visitor_messages_per_minute
+    answered = [t for s, t in zip(statuses, texts) if s == 200]
+    assert answered and all("Shipping" in t or "shipping" in t or '"pending"' in t for t in answered)
+
+
+def test_resends_during_a_takeover_start_no_work(api: TestClient) -> None:
+    conv, token, _ = start(api, "en")
+    api.app.state.chat.take_over(conv, True, "The owner has joined.")
+    first = events(send(api, conv, token, "x" * 2000, client_id="c1").text)
+    assert first[-1][1]["kind"] == "held"
+    before = _decisions(api)
+    for _ in range(5):
+        again = events(send(api, conv, token, "x" * 2000, client_id="c1").text)
+        assert again[0] == ("accepted", {"message_id": first[0][1]["message_id"], "duplicate": True})
+        assert again[-1][1]["kind"] == "pending"
+    assert _decisions(api) == before  # nothing decided again

@@ -162,6 +162,9 @@ def _pieces(text: str, size: int = 48) -> list[str]:
 
 
 _running: set[asyncio.Future] = set()
+# The reply being worked out for each message (conversation id, message id): a retried send
+# waits for it instead of answering the same message again.
+_answering: dict[tuple[str, int], asyncio.Future] = {}
 
 
 def _keep(task: asyncio.Future) -> asyncio.Future:
@@ -239,12 +242,22 @@ async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[
     settings, chat = _state(request)
     if data.client_id is not None and not (0 < len(data.client_id) <= 64):
         raise ApiError(422, "bad_client_id", "client_id must be 1 to 64 characters")
-    if chat.message_by_client_id(conversation_id, data.client_id) is None:
-        _limit_message(request, visitor_id)  # a retry of a stored message costs nothing
+    # Retries count against the limit too: 30 parallel resends of one client_id were 30 free
+    # requests (the widget retries three times at most, well within it).
+    _limit_message(request, visitor_id)
     try:
         message_id, duplicate = chat.accept(conversation_id, data.text, data.client_id)
     except MessageRejected as exc:
         raise _rejected(exc) from None
+    key = (conversation_id, message_id)
+    task = _answering.get(key)
+    if not duplicate:
+        # The answer is worked out and stored even if the customer closes the page meanwhile
+        # (their stream is cancelled, the task is not): they find it when they come back, and no
+        # message is left with neither a reply nor an escalation. Started here, before any
+        # await, so a retry arriving a moment later finds it.
+        task = _answering[key] = _keep(asyncio.ensure_future(chat.answer(conversation_id, message_id, data.text)))
+        task.add_done_callback(lambda _: _answering.pop(key, None))
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
         yield _event("accepted", {"message_id": message_id, "duplicate": duplicate})
@@ -256,10 +269,12 @@ async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[
                                            choices=earlier.get("choices", []), replayed=True):
                     yield event
                 return
-        # The answer is worked out and stored even if the customer closes the page meanwhile
-        # (their stream is cancelled, the task is not): they find it when they come back, and no
-        # message is left with neither a reply nor an escalation.
-        task = _keep(asyncio.ensure_future(chat.answer(conversation_id, message_id, data.text)))
+            if task is None:
+                # Handled already without a reply (a person has taken over) or still on its way
+                # from elsewhere: a retry never starts the work again.
+                yield _event("done", {"reply_id": None, "kind": "pending", "sources": [], "choices": [],
+                                      "handoff": False, "replayed": True})
+                return
         try:
             turn = await asyncio.shield(task)
         except Exception:  # the message is stored; the owner sees it even if the bot failed (logged by _keep)
