@@ -29,7 +29,9 @@ ANSWERED_KINDS = ("answer", "clarify")
 FOLLOW_UP_LOOKBACK = 3  # how many earlier decisions a follow-up question may lean on
 
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# One address, strictly: the local part in RFC 5322's plain characters (no comma: "a,b,c@x.ir"
+# became three SMTP recipients; no control characters), a domain of letters, digits and hyphens.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}$")
 # C0 control characters but tab and line breaks (a NUL or an escape sequence is never meant
 # text: it would reach the admin, logs and exports).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

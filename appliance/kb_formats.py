@@ -105,8 +105,8 @@ def _csv(text: str, name: str) -> tuple[list[Entry], list[str]]:
                 raise EntryError(where, "more cells than columns")
             if not any((v or "").strip() for v in row.values()):
                 continue
-            data = dict(row)
-            data["questions"] = _split_questions(row.get("questions") or "")
+            data = {k: from_spreadsheet(v) if isinstance(v, str) else v for k, v in row.items()}
+            data["questions"] = _split_questions(data.get("questions") or "")
             entries.append(Entry.from_dict(data, where))
             places.append(where)
     except csv.Error as exc:
@@ -114,7 +114,32 @@ def _csv(text: str, name: str) -> tuple[list[Entry], list[str]]:
     return entries, places
 
 
-_HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*(?:\{#([^}\s]+)\})?\s*#*\s*$")
+# A heading is parsed in steps, each a linear scan: one pattern with a lazy title followed by
+# optional parts and spaces backtracked cubically ("# a" + 500 spaces + "x" took 32 s).
+_HEADING_START = re.compile(r"^(#{1,3})[ \t]+(?=\S)")
+_HEADING_ID = re.compile(r"\{#([^}\s]+)\}$")
+MAX_LINE_CHARS = 20_000
+
+
+class _Heading:
+    """What a heading line says: its title and, when it ends in ``{#id}``, the entry's id."""
+
+    def __init__(self, title: str, entry_id: str | None):
+        self.title, self.entry_id = title, entry_id
+
+    def group(self, n: int) -> str | None:
+        return {2: self.title, 3: self.entry_id}[n]
+
+
+def _heading(line: str) -> _Heading | None:
+    start = _HEADING_START.match(line)
+    if start is None:
+        return None
+    rest = line[start.end():].rstrip().rstrip("#").rstrip()  # "## Title ##" closes with #s
+    found = _HEADING_ID.search(rest)
+    entry_id = found.group(1) if found else None
+    title = rest[:found.start()].rstrip() if found else rest
+    return _Heading(title, entry_id) if title else None
 _QUESTION = re.compile(r"^\s*(?:Q|س)\s*[:：]\s*(.+)$", re.I)
 
 
@@ -133,9 +158,11 @@ def _markdown(text: str, name: str) -> tuple[list[Entry], list[str]]:
         offset = 2
     else:
         offset = 1
-    blocks: list[tuple[int, re.Match, list[str]]] = []
+    blocks: list[tuple[int, _Heading, list[str]]] = []
     for number, line in enumerate(lines, start=offset):
-        match = _HEADING.match(line)
+        if len(line) > MAX_LINE_CHARS:
+            raise EntryError(f"{name} line {number}", f"a line longer than {MAX_LINE_CHARS} characters")
+        match = _heading(line)
         if match:
             blocks.append((number, match, []))
         elif blocks:
@@ -169,6 +196,26 @@ def _markdown(text: str, name: str) -> tuple[list[Entry], list[str]]:
 
 # -- export -------------------------------------------------------------------------------------
 
+# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection): a
+# customer's words reach the knowledge base through "save as entry", so they are quoted.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: a leading ' before a formula character."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def from_spreadsheet(value: str) -> str:
+    """The cell as the appliance wrote it, before ``spreadsheet_safe``: re-importing an export
+    changes nothing."""
+    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
 def export(entries: Iterable[Entry], fmt: str) -> str:
     entries = list(entries)
     if fmt == "jsonl":
@@ -178,9 +225,9 @@ def export(entries: Iterable[Entry], fmt: str) -> str:
         writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
         for e in entries:
-            writer.writerow({"id": e.id, "title": e.title, "questions": "\n".join(e.questions),
-                             "answer": e.answer, "lang": e.lang, "tags": ", ".join(e.tags),
-                             "enabled": "true" if e.enabled else "false"})
+            writer.writerow({k: spreadsheet_safe(v) for k, v in {
+                "id": e.id, "title": e.title, "questions": "\n".join(e.questions), "answer": e.answer,
+                "lang": e.lang, "tags": ", ".join(e.tags), "enabled": "true" if e.enabled else "false"}.items()})
         return out.getvalue()
     if fmt == "md":
         parts = []

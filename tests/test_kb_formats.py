@@ -101,3 +101,32 @@ def test_eval_format_uses_intent_as_title() -> None:
             "answer": "We look into it. Reference code: KB-000-2473.", "marker": "KB-000-2473", "lang": "en"}
     [entry] = kb_formats.parse(json.dumps(line).encode(), "kb.jsonl")
     assert entry.title == "account blocked"
+
+
+@pytest.mark.timeout(20)  # cubic backtracking took 32 s on this line at 500 spaces, hours at 5,000
+def test_a_heading_built_to_backtrack_is_refused_at_once() -> None:
+    for spaces in (350, 5000):
+        with pytest.raises(EntryError, match="line 1"):
+            kb_formats.parse(("# a" + " " * spaces + "x\nanswer\n").encode(), "evil.md")
+
+
+def test_headings_with_ids_closing_hashes_and_persian_titles() -> None:
+    entries = kb_formats.parse("## Shipping {#ship} ##\nQ: how long?\nTwo days.\n\n# تعویض باتری\nسه روز\n".encode(),
+                               "faq.md")
+    assert [(e.id, e.title, e.questions) for e in entries] == [("ship", "Shipping", ["how long?"]),
+                                                               ("تعویض-باتری", "تعویض باتری", [])]
+
+
+def test_an_overlong_line_is_named() -> None:
+    with pytest.raises(EntryError, match="line 2.*longer than"):
+        kb_formats.parse(("# Title\n" + "x" * 30_000 + "\n").encode(), "big.md")
+
+
+def test_csv_export_quotes_formulas_and_reimports_unchanged() -> None:
+    evil = kb.Entry(id="e1", title="=HYPERLINK(\"http://evil.example\",\"click\")", lang="en",
+                    answer="+1 555 0100 or -5% off, @home", questions=["=cmd|' /C calc'!A0", "how much?"])
+    text = kb_formats.export([evil], "csv")
+    for cell in ('"\'=HYPERLINK', "'+1 555", "'=cmd|"):
+        assert cell in text
+    again = kb_formats.parse(text.encode(), "export.csv")
+    assert again == [evil]

@@ -348,3 +348,21 @@ def test_resends_during_a_takeover_start_no_work(api: TestClient) -> None:
         assert again[0] == ("accepted", {"message_id": first[0][1]["message_id"], "duplicate": True})
         assert again[-1][1]["kind"] == "pending"
     assert _decisions(api) == before  # nothing decided again
+
+
+@pytest.mark.parametrize("email", ["root,postmaster,attacker@evil.example", "\u0000@evil.example",
+                                   "a@b.example\r\nBcc: x@evil.example", "<x@evil.example>, y@evil.example"])
+def test_a_contact_address_is_one_address(api: TestClient, email: str) -> None:
+    conv, token, _ = start(api, "en")
+    r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email}, headers=auth(token))
+    assert r.status_code in (400, 422) and r.json()["error"] in {"bad_email", "bad_request"}, r.text
+    stored = api.app.state.store.read().execute("SELECT contact_email FROM conversations WHERE id = ?",
+                                                [conv]).fetchone()[0]
+    assert not stored
+
+
+def test_ordinary_addresses_are_taken(api: TestClient) -> None:
+    conv, token, _ = start(api, "fa")
+    for email in ("ali.rezaei+shop@gmail.com", "info@shop-books.co.ir"):
+        r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email}, headers=auth(token))
+        assert r.status_code == 200, r.text

@@ -9,7 +9,7 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from .. import analytics
+from .. import analytics, kb_formats
 from .admin import _page, owner_router
 
 PERIODS = (7, 30, 90)
@@ -39,7 +39,7 @@ def export(request: Request, table: FromQuery[str] = "daily", days: FromQuery[in
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([kb_formats.spreadsheet_safe(cell) for cell in row] for row in rows)
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{table}-{_days(days)}d.csv"'})
 
