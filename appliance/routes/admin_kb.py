@@ -5,6 +5,7 @@ same transaction, recorded in the history) in a worker thread, since embedding t
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 import time
 from typing import Annotated, Any
 
@@ -79,7 +80,9 @@ async def create(request: Request, data: Form) -> Response:
         return _form(request, None, error=exc.reason, status=422, values=data)
     await anyio.to_thread.run_sync(
         lambda: kb.save(store, [entry], embedder=_embedder(request), now=_now(request), source="admin"))
-    return Response("", status_code=200, headers={"hx-redirect": f"/admin/kb/{entry.id}"})
+    # Quoted: a Persian title makes a Persian id, and HTTP headers are Latin-1 (it was a 500 after
+    # the entry was saved, so the owner saved it again: duplicates).
+    return Response("", status_code=200, headers={"hx-redirect": f"/admin/kb/{quote(entry.id, safe='')}"})
 
 
 @get("/kb/{entry_id:str}", sync_to_thread=True)

@@ -15,6 +15,7 @@ from litestar.response import Template
 
 from .. import i18n, owner
 from ..security import is_same_origin
+from .admin import SIGN_IN_BODY_BYTES
 
 
 def _lang(request: Request, explicit: str | None) -> str:
@@ -43,7 +44,7 @@ def setup_form(request: Request, token: FromQuery[str] = "", lang: FromQuery[str
     return _page("admin/setup.html", language, token=token, error=None)
 
 
-@post("/setup", sync_to_thread=True, status_code=200)
+@post("/setup", sync_to_thread=True, status_code=200, request_max_body_size=SIGN_IN_BODY_BYTES)
 def setup_submit(
     request: Request,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -72,4 +73,5 @@ def setup_submit(
     return _page("admin/setup_done.html", language)
 
 
-router = Router(path="/admin", route_handlers=[setup_form, setup_submit], include_in_schema=False)
+router = Router(path="/admin", route_handlers=[setup_form, setup_submit], include_in_schema=False,
+                request_max_body_size=SIGN_IN_BODY_BYTES)
