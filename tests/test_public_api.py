@@ -366,3 +366,24 @@ def test_ordinary_addresses_are_taken(api: TestClient) -> None:
     for email in ("ali.rezaei+shop@gmail.com", "info@shop-books.co.ir"):
         r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email}, headers=auth(token))
         assert r.status_code == 200, r.text
+
+
+def test_other_sites_cannot_drive_a_visitors_browser(api: TestClient) -> None:
+    """A `text/plain` POST needs no CORS preflight: any site could start conversations (with
+    consent) from its visitors' browsers. Now: JSON only, and a browser's Origin must be ours or
+    one of the shop's sites."""
+    url = "/api/v1/conversations"
+    plain = api.post(url, content=b'{"lang": "en", "consent": true}',
+                     headers={"content-type": "text/plain", "origin": "https://evil.example"})
+    assert plain.status_code == 415 and plain.json()["error"] == "unsupported_media_type"
+    foreign = api.post(url, json={"lang": "en", "consent": True}, headers={"origin": "https://evil.example"})
+    assert foreign.status_code == 403 and foreign.json()["error"] == "forbidden_origin"
+    before = api.app.state.store.read().execute("SELECT count(*) FROM conversations").fetchone()[0]
+    assert before == 0
+    assert api.post(url, json={"lang": "en"}, headers={"origin": "https://shop.example"}).status_code == 201
+    assert api.post(url, json={"lang": "en"}, headers={"origin": "http://testserver.local"}).status_code == 201
+    assert api.post(url, json={"lang": "en"}).status_code == 201  # a program, not a browser
+    conv, token, _ = start(api, "en")
+    r = api.post(f"/api/v1/conversations/{conv}/messages", json={"text": "hi"},
+                 headers={**auth(token), "origin": "https://evil.example"})
+    assert r.status_code == 403

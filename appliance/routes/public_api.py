@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, AsyncIterator
 
 from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.exceptions import HTTPException
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -349,9 +351,32 @@ def _error_response(request: Request, exc: HTTPException) -> Response:
     return Response(body, status_code=exc.status_code, headers=exc.headers or {})
 
 
+def _browser_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Only the shop's own pages may drive a visitor's browser here: any site could start
+    conversations from its visitors' browsers with a `text/plain` POST (a "simple" request that
+    needs no CORS preflight). So a body must be JSON, and a browser's Origin must be this
+    appliance or one of the shop's sites (`allowed_origins`). Other programs send no Origin."""
+    if connection.scope.get("method") not in {"POST", "PUT", "PATCH", "DELETE"}:
+        return
+    kind = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return
+    settings = connection.app.state.settings
+    own = {f"{connection.url.scheme}://{connection.headers.get('host', '')}".lower(),
+           settings.base_url.rstrip("/").lower()}
+    allowed = {o.rstrip("/").lower() for o in settings.allowed_origins}
+    if origin.rstrip("/").lower() not in own | allowed and origin.split("://", 1)[-1].lower() != \
+            connection.headers.get("host", "").lower():
+        raise ApiError(403, "forbidden_origin", "this site may not use the shop's chat")
+
+
 def make_router(settings: Settings) -> Router:
     return Router(
         path="/api/v1",
+        guards=[_browser_guard],
         route_handlers=[start, list_conversations, history, send, choose, handoff, contact, rate, seen],
         request_max_body_size=settings.max_request_bytes,
         exception_handlers={HTTPException: _error_response},
