@@ -29,8 +29,10 @@ def client_ip(request: Request, trusted_proxies: tuple[str, ...]) -> str:
     """The peer's address; X-Forwarded-For only when the peer is a configured proxy."""
     peer = request.client.host if request.client else "unknown"
     if peer in trusted_proxies:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        # The last hop added by our proxy is the one it saw; earlier ones are the client's say-so.
+        # Every X-Forwarded-For line, in order: a client can send its own line first, and reading
+        # only the first line believed it. The last hop is the one our proxy added (what it saw);
+        # earlier ones are the client's say-so.
+        forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         if hops:
             try:

@@ -113,3 +113,34 @@ def test_port_in_use_is_a_clear_error(data_dir: Path) -> None:
         result = subprocess.run([APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(port)],
                                 capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "can't listen" in result.stderr
+
+
+def test_every_forwarded_for_line_is_read_and_the_proxys_own_hop_wins(data_dir: Path) -> None:
+    """Behind a trusted proxy, a client that sends its own X-Forwarded-For line first was believed
+    (only the first line was read): a fresh address for every conversation. Raw requests, since
+    HTTP client libraries merge repeated header lines before sending."""
+    import json
+    import socket
+
+    (data_dir / "settings.toml").write_text('trusted_proxies = ["127.0.0.1"]\nip_conversations_per_day = 1\n')
+    port = free_port()
+    proc = start(data_dir, port, "--model", "none")
+
+    def open_with(*lines: str) -> int:
+        body = json.dumps({"lang": "en"}).encode()
+        head = "".join(f"X-Forwarded-For: {line}\r\n" for line in lines)
+        raw = (f"POST /api/v1/conversations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(raw + body)
+            status_line = s.makefile("rb").readline().decode()
+        return int(status_line.split()[1])
+
+    try:
+        wait_healthy(port, proc)
+        assert open_with("198.51.100.1, 203.0.113.7") == 201  # the proxy saw 203.0.113.7
+        # The same real client, with a line of its own before the proxy's line.
+        assert open_with("198.51.100.99", "198.51.100.2, 203.0.113.7") == 429
+        assert open_with("203.0.113.8") == 201  # another real client
+    finally:
+        stop(proc)
