@@ -83,6 +83,13 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _with_hsts(response: Response) -> Response:
+    # The owner serves the appliance over TLS (public_url is https): browsers keep to it for a
+    # year. Sent over plain HTTP it is ignored (RFC 6797), so it can't lock anyone out.
+    response.headers.setdefault("strict-transport-security", "max-age=31536000")
+    return _security_headers(response)
+
+
 def _log_unexpected(logger: logging.Logger, scope: dict, tb: list[str]) -> None:
     """Log server faults with their traceback; a client's mistake (a 4xx) is answered, not logged
     (the fuzzer, tests/test_fuzz_api.py, filled the log with 429s and 422s)."""
@@ -201,7 +208,7 @@ def create_app(
         lifespan=[lifespan],
         state=State({"settings": settings, "clock": clock, "limiter": RateLimiter()}),
         template_config=_templates(),
-        after_request=_security_headers,
+        after_request=_with_hsts if settings.public_url.lower().startswith("https://") else _security_headers,
         exception_handlers={sqlite3.Error: _storage_error, UnicodeDecodeError: _bad_encoding,
                             404: _status_error, 413: _status_error},
         # Our handlers live on the root logger (logging_setup); Litestar's logger feeds them, and

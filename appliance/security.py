@@ -20,3 +20,19 @@ def is_same_origin(request: Request) -> bool:
         return origin is None
     host = request.headers.get("host", "")
     return origin.split("://", 1)[-1] == host
+
+
+def is_https(request: Request) -> bool:
+    """Did the browser reach us over TLS? Directly, or through a trusted proxy that says so
+    (X-Forwarded-Proto, its own last value), or the owner's public_url is https."""
+    if request.url.scheme == "https":
+        return True
+    settings = request.app.state.settings
+    if settings.public_url.lower().startswith("https://"):
+        return True
+    peer = request.client.host if request.client else ""
+    if peer in settings.trusted_proxies:
+        proto = ",".join(request.headers.getall("x-forwarded-proto", []))
+        hops = [p.strip().lower() for p in proto.split(",") if p.strip()]
+        return bool(hops) and hops[-1] == "https"
+    return False

@@ -261,3 +261,22 @@ def test_kb_filters(admin: TestClient) -> None:
     assert "بتا" in only_fa and "Alpha" not in only_fa
     only_on = admin.get("/admin/kb", params={"enabled_filter": "on"}, headers={"hx-request": "true"}).text
     assert "Alpha" in only_on and "بتا" not in only_on
+
+
+@pytest.mark.parametrize("settings_kw, headers, secure", [
+    ({}, {}, False),                                                                 # plain HTTP on loopback
+    ({"trusted_proxies": ("testclient",)}, {"x-forwarded-proto": "https"}, True),    # TLS at our proxy
+    ({}, {"x-forwarded-proto": "https"}, False),                                     # an untrusted claim
+    ({"public_url": "https://support.example-shop.ir"}, {}, True),                   # the owner says TLS
+])
+def test_the_session_cookie_is_secure_behind_tls(data_dir: Path, clock: Clock, settings_kw: dict, headers: dict,
+                                                 secure: bool) -> None:
+    settings = Settings(data_dir=data_dir, model="none", **settings_kw)
+    with TestClient(create_app(settings, clock=clock)) as c:
+        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
+        r = sign_in(c, **headers)
+        assert r.status_code == 303
+        cookie = r.headers["set-cookie"].lower()
+        assert ("; secure" in cookie) is secure, cookie
+        hsts = r.headers.get("strict-transport-security")
+        assert (hsts == "max-age=31536000") is bool(settings.public_url)

@@ -24,7 +24,7 @@ from litestar.response import Redirect, Template
 
 from .. import auth, digest, gaps, i18n, kb, owner
 from ..compose import Composer
-from ..security import is_same_origin
+from ..security import is_https, is_same_origin
 from ..visitors import client_ip
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -159,7 +159,7 @@ def login(request: Request, data: Form) -> Response:
                                replacing=_session_id(request))
     response = Redirect(target, status_code=303)
     response.set_cookie(auth.COOKIE, session_id, httponly=True, samesite="lax", path="/admin",
-                        secure=request.url.scheme == "https", max_age=int(auth.ABSOLUTE.total_seconds()))
+                        secure=is_https(request), max_age=int(auth.ABSOLUTE.total_seconds()))
     return response
 
 
