@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -139,3 +139,24 @@ def set_password(store: Store, new_hash: str, clock: Clock) -> None:
             db.execute("UPDATE owner SET password_hash = ?, updated_at = ? WHERE id = 1", [new_hash, now])
         db.execute("DELETE FROM sessions")
         db.execute("DELETE FROM setup_tokens WHERE used_at IS NULL")
+
+
+def credentials(store: Store) -> dict[str, list[dict[str, Any]]]:
+    """The owner's live password and setup-link state, to keep across a restore: a backup from
+    before a password change must not bring the old password (or an unused setup link) back."""
+    db = store.read()
+    return {table: [dict(r) for r in db.execute(f"SELECT * FROM {table}").fetchall()]
+            for table in ("owner", "setup_tokens")}
+
+
+def put_back_credentials(store: Store, saved: dict[str, list[dict[str, Any]]]) -> None:
+    """After a restore: the live credentials again, and every session ended (the restored
+    database's sessions include ones the owner had revoked)."""
+    with store.write() as db:
+        for table, rows in saved.items():
+            db.execute(f"DELETE FROM {table}")
+            for row in rows:
+                columns = ", ".join(row)
+                db.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})",
+                           list(row.values()))
+        db.execute("DELETE FROM sessions")

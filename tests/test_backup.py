@@ -216,3 +216,33 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
         assert c.get("/healthz").json()["database"]["ok"]
         [safety] = backup.list_backups(settings.backups_dir / "before-restore")
         assert "10:00" in sqlite3.connect(safety.path).execute("SELECT answer FROM kb_entries").fetchone()[0]
+
+
+def test_a_restore_keeps_the_live_password_and_ends_every_session(data_dir: Path) -> None:
+    """A backup from before a password change brought the old password back, and with it the
+    sessions the owner had ended."""
+    from litestar.testing import TestClient
+
+    from appliance import owner
+    from appliance.app import create_app
+
+    from .test_admin import PASSWORD, SAME, csrf, sign_in
+
+    settings = Settings(data_dir=data_dir, model="none")
+    with TestClient(create_app(settings, with_scheduler=False)) as c:
+        store, clock = c.app.state.store, c.app.state.clock
+        owner.set_password(store, owner.hash_password("the old password, leaked"), clock)
+        assert sign_in(c, "the old password, leaked").status_code == 303
+        headers = {**SAME, "x-csrf-token": csrf(c)}
+        assert c.post("/admin/backups", headers=headers).status_code == 200  # the backup has the old password
+        [snapshot] = backup.list_backups(settings.backups_dir)
+        owner.set_password(store, owner.hash_password(PASSWORD), clock)  # changed after the leak
+        sign_in(c)
+        headers = {**SAME, "x-csrf-token": csrf(c)}
+        done = c.post("/admin/backups/restore", data={"name": snapshot.path.name, "confirm": "RESTORE"},
+                      headers=headers)
+        assert done.status_code == 200
+        assert store.read().execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+        assert c.get("/admin/", follow_redirects=False).status_code == 303  # signed out here too
+        assert sign_in(c, "the old password, leaked").status_code == 401
+        assert sign_in(c).status_code == 303

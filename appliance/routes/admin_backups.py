@@ -6,7 +6,7 @@ import anyio
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
-from .. import backup
+from .. import backup, owner
 from .admin import Form, _page, owner_router
 
 CONFIRM_WORD = "RESTORE"
@@ -48,7 +48,9 @@ async def restore(request: Request, data: Form) -> Response:
     def work() -> None:
         backup.check_restorable(source)
         backup.take(settings.db_path, settings.backups_dir / "before-restore", state.clock())
+        live = owner.credentials(state.store)
         state.store.replace_file(lambda: backup.install_file(source, settings.db_path))
+        owner.put_back_credentials(state.store, live)
         state.chat.decider.index.invalidate()
         state.calibration.reload()
 
