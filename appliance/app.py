@@ -124,6 +124,19 @@ def _bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response:
     return _error(request, 400, "bad_encoding", "the request body is not valid UTF-8")
 
 
+def _too_deep(request: Request, exc: RecursionError) -> Response:
+    # msgspec gives up on JSON nested thousands deep with a RecursionError: it was a 500.
+    return _error(request, 400, "too_deep", "the request body is nested too deeply")
+
+
+def _bad_value(request: Request, exc: ValueError) -> Response:
+    """A NUL byte in a path ("/static/%00") made the static files a 500: a 400 now. Any other
+    ValueError is a bug: answered as a 500 (and logged with its traceback, as every 500 is)."""
+    if "null byte" in str(exc):
+        return _error(request, 400, "bad_path", "the address has a character that can't be in a path")
+    return _error(request, 500, "internal_error", "something went wrong on the server")
+
+
 _STATUS_ERRORS = {
     404: ("not_found", "not found"),
     413: ("too_large", f"the upload is too large (at most {MAX_FILE_BYTES // 2**20} MB)"),
@@ -210,6 +223,7 @@ def create_app(
         template_config=_templates(),
         after_request=_with_hsts if settings.public_url.lower().startswith("https://") else _security_headers,
         exception_handlers={sqlite3.Error: _storage_error, UnicodeDecodeError: _bad_encoding,
+                            RecursionError: _too_deep, ValueError: _bad_value,
                             404: _status_error, 413: _status_error},
         # Our handlers live on the root logger (logging_setup); Litestar's logger feeds them, and
         # unexpected errors are logged with their traceback in production too.

@@ -136,3 +136,12 @@ def test_kb_cli_refuses_a_binary_file(tmp_path: Path, data_dir: Path) -> None:
     bad.write_bytes(bytes(range(256)))
     result = CliRunner().invoke(main, ["kb", "import", str(bad), "--data-dir", str(data_dir)])
     assert result.exit_code == 1 and "nothing imported" in result.output and "UTF-8" in result.output
+
+
+def test_json_nested_thousands_deep_and_a_nul_in_a_path_are_clear_400s(api: TestClient) -> None:  # noqa: F811
+    deep = b'{"lang": "en", "x": ' + b"[" * 8000 + b"]" * 8000 + b"}"
+    r = api.post("/api/v1/conversations", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"] == "too_deep"
+    r = api.get("/static/%00")
+    assert r.status_code == 400 and "Traceback" not in r.text
+    assert api.get("/static/htmx-2.0.11.min.js").status_code == 200
