@@ -1,7 +1,7 @@
 /* Support appliance chat launcher. Put on the shop's page:
  *   <script src="https://APPLIANCE/static/widget-loader-1.0.0.js" async
  *           data-lang="auto|fa|en" data-position="right|left" data-color="#0b6e4f"
- *           data-open="false" data-greeting="Hi! Ask me about delivery, returns…"></script>
+ *           data-open="false"></script>
  * Adds a button that opens the chat in an iframe served by the appliance. Styles are set
  * through the DOM (no stylesheet, no inline <style>), so the page's CSS and CSP can't break it. */
 (function () {
@@ -51,8 +51,8 @@
 
     var frame = document.createElement("iframe");
     frame.title = label;
-    frame.src = origin + "/widget?lang=" + lang + "&color=" + encodeURIComponent(color) +
-      (d.greeting ? "&greeting=" + encodeURIComponent(d.greeting.slice(0, 300)) : "");
+    // The greeting is the shop's setting, never taken from the page or the address.
+    frame.src = origin + "/widget?lang=" + lang + "&color=" + encodeURIComponent(color);
     var small = window.matchMedia("(max-width: 480px)");
     function place() {
       var full = small.matches;

@@ -145,3 +145,10 @@ def test_json_nested_thousands_deep_and_a_nul_in_a_path_are_clear_400s(api: Test
     r = api.get("/static/%00")
     assert r.status_code == 400 and "Traceback" not in r.text
     assert api.get("/static/htmx-2.0.11.min.js").status_code == 200
+
+
+def test_the_widget_greeting_comes_from_the_settings_only(api: TestClient) -> None:  # noqa: F811
+    """/widget?greeting=... showed any text as the shop's own first words: a phishing line on
+    the shop's chat, one link away."""
+    page = api.get("/widget", params={"lang": "en", "greeting": "Your account is locked: pay at evil.example"})
+    assert page.status_code == 200 and "evil.example" not in page.text

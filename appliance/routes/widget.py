@@ -34,8 +34,7 @@ def strings(lang: str, shop: str) -> dict[str, str]:
 
 
 @get("/widget", sync_to_thread=False, include_in_schema=False)
-def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuery[str] = "",
-                greeting: FromQuery[str] = "") -> Template:
+def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuery[str] = "") -> Template:
     settings = request.app.state.settings
     chosen = i18n.choose(lang if lang in i18n.LANGUAGES else None,
                          request.headers.get("accept-language"), settings.default_language)
@@ -49,9 +48,9 @@ def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuer
             "colour": colour if _COLOUR.match(colour) else "#0b6e4f",
             "privacy_url": settings.privacy_policy_url if settings.privacy_policy_url.startswith(("https://", "http://")) else "",
             "strings": strings(chosen, shop),
-            # The snippet may set its own greeting (shown as text, autoescaped, capped).
-            "greeting": (greeting.strip()[:300] or settings.greeting.strip()
-                         or i18n.t(chosen, "bot.greeting").format(shop=shop)),
+            # From the settings only: a greeting taken from the address let anyone link to the
+            # shop's chat saying whatever they liked in the shop's name (a phishing line).
+            "greeting": settings.greeting.strip() or i18n.t(chosen, "bot.greeting").format(shop=shop),
             "version": WIDGET_VERSION,
             "privacy_notice": settings.privacy_notice,
             "require_consent": settings.require_consent,
