@@ -164,12 +164,14 @@ class ChatService:
 
     async def choose(self, conversation_id: str, entry_id: str, label: str) -> Turn:
         """The customer picked one of the clarifying choices."""
-        message_id, _ = self.accept(conversation_id, label)
         started = time.perf_counter()
+        # The entry first: a pick of an entry that doesn't exist stored its label as the
+        # customer's message (any text, bypassing what a message goes through) before failing.
         decision = self.decider.answer_with(entry_id, label)
         if decision is None:
             raise MessageRejected("no_entry", "that answer no longer exists")
         decision_ms = (time.perf_counter() - started) * 1000
+        message_id, _ = self.accept(conversation_id, label)
         reply = await self.composer.compose(decision, label)
         return self._record(conversation_id, message_id, decision, reply, decision_ms)
 

@@ -283,9 +283,10 @@ def test_owner_replies_are_unread_until_seen(api: TestClient) -> None:
     assert api.get(f"/api/v1/conversations/{conv}/messages", headers=auth(token)).json()["unread"] == 0
 
 
-def test_snippet_greeting_is_shown_as_text(api: TestClient) -> None:
-    r = api.get("/widget", params={"lang": "en", "greeting": "<b>Hi</b> there"})
-    assert "&lt;b&gt;Hi&lt;/b&gt; there" in r.text and "<b>Hi</b>" not in r.text
+def test_the_greeting_setting_is_shown_as_text(data_dir: Path, demo_db: Path) -> None:
+    with make_client(data_dir, demo_db, greeting="<b>Hi</b> there") as c:
+        r = c.get("/widget", params={"lang": "en", "greeting": "ignored"})
+    assert "&lt;b&gt;Hi&lt;/b&gt; there" in r.text and "<b>Hi</b>" not in r.text and "ignored" not in r.text
 
 
 def test_consent_is_required_when_the_shop_asks_for_it(data_dir: Path, demo_db: Path) -> None:
@@ -387,3 +388,21 @@ def test_other_sites_cannot_drive_a_visitors_browser(api: TestClient) -> None:
     r = api.post(f"/api/v1/conversations/{conv}/messages", json={"text": "hi"},
                  headers={**auth(token), "origin": "https://evil.example"})
     assert r.status_code == 403
+
+
+def test_a_pick_of_an_entry_that_does_not_exist_stores_nothing(api: TestClient) -> None:
+    conv, token, _ = start(api, "en")
+    r = api.post(f"/api/v1/conversations/{conv}/choices", json={"entry_id": "no-such-entry", "label": "x" * 300},
+                 headers=auth(token))
+    assert r.status_code == 404 and r.json()["error"] == "no_entry"
+    assert api.app.state.store.read().execute("SELECT count(*) FROM messages WHERE conversation_id = ?",
+                                              [conv]).fetchone()[0] == 0
+
+
+def test_seen_is_throttled(api: TestClient) -> None:
+    from appliance.routes.public_api import SEEN_PER_MINUTE
+
+    conv, token, _ = start(api, "en")
+    codes = [api.post(f"/api/v1/conversations/{conv}/seen", json={"message_id": 1}, headers=auth(token)).status_code
+             for _ in range(SEEN_PER_MINUTE + 5)]
+    assert codes[:SEEN_PER_MINUTE] == [200] * SEEN_PER_MINUTE and codes[-1] == 429

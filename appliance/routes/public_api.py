@@ -330,12 +330,17 @@ async def rate(request: Request, conversation_id: FromPath[str], data: JSONBody[
 
 @post("/conversations/{conversation_id:str}/seen", status_code=200, summary="Mark replies as read")
 async def seen(request: Request, conversation_id: FromPath[str], data: JSONBody[SeenRequest]) -> dict[str, bool]:
-    _conversation(request, conversation_id)
+    visitor_id = _conversation(request, conversation_id)
+    # Each call is a write: unthrottled, one visitor could keep the single writer busy. The
+    # widget calls it when replies come into view, far less often than this.
+    _limit(request, f"seen:v:{visitor_id}", SEEN_PER_MINUTE, 60)
     if not 0 <= data.message_id <= MAX_ID:
         raise ApiError(422, "bad_message_id", "message_id must be a message's id")
     request.app.state.chat.mark_seen(conversation_id, data.message_id)
     return {"saved": True}
 
+
+SEEN_PER_MINUTE = 60
 
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
           413: "too_large", 415: "unsupported_media_type", 429: "rate_limited"}
