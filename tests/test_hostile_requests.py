@@ -152,3 +152,13 @@ def test_the_widget_greeting_comes_from_the_settings_only(api: TestClient) -> No
     the shop's chat, one link away."""
     page = api.get("/widget", params={"lang": "en", "greeting": "Your account is locked: pay at evil.example"})
     assert page.status_code == 200 and "evil.example" not in page.text
+
+
+def test_the_front_pages_snippet_never_echoes_the_host_header(data_dir) -> None:
+    from appliance.app import create_app
+    from appliance.settings import Settings
+
+    settings = Settings(data_dir=data_dir, model="none", public_url="https://support.example-shop.ir")
+    with TestClient(create_app(settings)) as c:
+        page = c.get("/", headers={"host": "evil.example"}).text
+    assert "evil.example" not in page and "https://support.example-shop.ir/static/widget-loader-" in page

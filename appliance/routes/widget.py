@@ -65,7 +65,8 @@ def home(request: Request) -> Template:
     """The appliance's own front page: the chat on a plain page, and the snippet for the shop's site."""
     settings = request.app.state.settings
     lang = i18n.choose(None, request.headers.get("accept-language"), settings.default_language)
-    base = str(request.base_url).rstrip("/")
+    # The configured address, never the request's Host header (which anyone can set).
+    base = settings.base_url
     snippet = (f'<script src="{base}/static/widget-loader-{WIDGET_VERSION}.js" async '
                f'data-lang="auto" data-position="right" data-color="{settings.widget_color}"></script>')
     return Template(
