@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from .child_process import child_env
 from .llm_backend import BackendCrashed, BackendStartFailed, Event, describe_signal
 
 log = logging.getLogger("appliance.model")
@@ -50,13 +51,9 @@ class LocalProcess:
         cmd = [self.python, "-m", "appliance.llm_worker", "--model", str(self.path), "--n-ctx", str(self.n_ctx),
                "--threads", str(self.n_threads), "--threads-batch", str(self.n_threads_batch),
                "--nice", str(self.nice), "--events-fd", str(write_fd)]
-        env = dict(os.environ)
-        # The package must be importable from the child however the parent was started.
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         try:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, pass_fds=(write_fd,), env=env,
+                                          stderr=subprocess.PIPE, pass_fds=(write_fd,), env=child_env(),
                                           start_new_session=True)
         finally:
             os.close(write_fd)

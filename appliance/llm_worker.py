@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .child_process import lower_priority
+
 # CPU features llama.cpp's portable build needs (install.sh builds the haswell baseline).
 REQUIRED_CPU_FLAGS = ("avx2", "fma", "f16c")
 TOKEN_BATCH_S = 0.05
@@ -195,19 +197,8 @@ class Worker:
 
 def _lower_our_priority(nice: int) -> None:
     """Customers' decisions come first: the model only gets the CPU the web process leaves, and if
-    memory runs out the kernel ends this process, not the one serving the shop. At nice 19 (the
-    default) it also joins Linux's idle scheduling class: it runs only on CPU time that nothing
-    else wants, and any thread of the web process that wakes up takes the core from it at once."""
-    if nice:
-        try:
-            os.nice(nice)
-        except OSError:
-            pass
-    if nice >= 19 and hasattr(os, "SCHED_IDLE"):
-        try:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        except OSError:
-            pass
+    memory runs out the kernel ends this process, not the one serving the shop."""
+    lower_priority(nice)
     try:
         Path("/proc/self/oom_score_adj").write_text("1000")
     except OSError:

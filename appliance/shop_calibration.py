@@ -49,6 +49,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import kb
+from .child_process import child_env, lower_priority
 from .db import Store
 from .decide import Calibration, default_calibration
 from .embedder import Embedder
@@ -484,11 +485,9 @@ class Keeper:
         base are memory the web process would keep). It reads the database, never writes it."""
         cmd = [sys.executable, "-m", "appliance.shop_calibration", "--db", str(self.store.path),
                "--safety", repr(self.safety)]
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, start_new_session=True)
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=child_env(),
+                                    start_new_session=True)
             with self._lock:
                 self._child = proc
             try:
@@ -539,11 +538,7 @@ def _main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--safety", type=float, default=DEFAULT_SAFETY)
     args = parser.parse_args(argv)
-    try:
-        os.nice(19)
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (OSError, AttributeError):
-        pass
+    lower_priority(19)
     conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row  # as the Store's connections: kb reads columns by name
     db = sqlite_utils.Database(conn)
