@@ -113,35 +113,30 @@ class Cancelled(Exception):
 
 class _Memo:
     """The embedder, remembering what it embedded: every copy of the knowledge base embeds the
-    same texts, and the pool (the same in every fit) is embedded once per process. Texts go to
-    the embedder a few at a time, so a customer's question never waits long for its lock."""
+    same texts. Texts go to the embedder a few at a time: a stop is noticed between them, and a
+    caller sharing the embedder (a test fitting in its own process) never waits long for its lock."""
 
-    _pool: dict[tuple[str, bool, str], np.ndarray] = {}
     CHUNK = 8
 
-    def __init__(self, base: Embedder, pool: frozenset[str] = frozenset(), stop: threading.Event | None = None):
+    def __init__(self, base: Embedder, stop: threading.Event | None = None):
         self.base = base
         self.stop = stop
         self.name = base.name
         self.dim = base.dim
-        self.pool = pool
-        self._seen: dict[tuple[str, bool, str], np.ndarray] = {}
-
-    def _cache(self, text: str) -> dict[tuple[str, bool, str], np.ndarray]:
-        return self._pool if text in self.pool else self._seen
+        self._seen: dict[tuple[bool, str], np.ndarray] = {}
 
     def _encode(self, texts: Sequence[str], query: bool) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if (self.name, query, t) not in self._cache(t)]
+        missing = [t for t in dict.fromkeys(texts) if (query, t) not in self._seen]
         for start in range(0, len(missing), self.CHUNK):
             if self.stop is not None and self.stop.is_set():
                 raise Cancelled()
             chunk = missing[start:start + self.CHUNK]
             vectors = self.base.queries(chunk) if query else self.base.passages(chunk)
             for text, vector in zip(chunk, vectors):
-                self._cache(text)[(self.name, query, text)] = vector
+                self._seen[(query, text)] = vector
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        return np.stack([self._cache(t)[(self.name, query, t)] for t in texts])
+        return np.stack([self._seen[(query, t)] for t in texts])
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, True)
@@ -207,7 +202,7 @@ def collect(entries: list[Entry], embedder: Embedder, *, seed: int = 0,
     rng = random.Random(seed)
     entries = [e for e in entries if e.enabled]
     langs = sorted({e.lang for e in entries}) or ["en"]
-    memo = _Memo(embedder, frozenset(t for lang in langs for t in oos_pool(lang)), stop)
+    memo = _Memo(embedder, stop)
     out: list[Example] = []
     with tempfile.TemporaryDirectory(prefix="appliance-calibration-") as tmp:
         copies = _Copies(Path(tmp), memo)
@@ -449,8 +444,7 @@ class Keeper:
             version = kb.kb_index.version(self.store.read())
             if version == self.fitted_version:
                 return
-            entries = [e for e in kb.all_entries(self.store.read()) if e.enabled]
-            if len(entries) < MIN_ENTRIES:
+            if kb.count(self.store.read(), enabled_only=True) < MIN_ENTRIES:
                 # Too small to learn from: the shipped calibration, until there is more.
                 with self._lock:
                     self.current, self.fitted_version = None, version
