@@ -186,20 +186,19 @@ class Decider:
         feats = ranking.features()
         p = self.calibration.probability(feats, "answer")
         top_ids = [e.id for e in ranking.top(5)]
+        confident, confidence, answer_feats = p >= self.answer_threshold, p, feats
         shipped = default_calibration()
-        if self.calibration is not shipped and not self._fixed[0]:
+        if not confident and self.calibration is not shipped and not self._fixed[0]:
             # A shop's own calibration only adds answers: what the shipped one answers with
             # confidence stays answered (on a big knowledge base of confusable entries the shop's
             # own estimate can be the more cautious one: clinc150_en, docs/BENCHMARKS.md).
             p_shipped = shipped.probability(feats, "answer")
-            if p_shipped >= shipped.answer_threshold and p < self.answer_threshold:
-                best = int(ranking.order[0])
-                return Decision("answer", "confident", lang, query, p_shipped, [ranking.entries[best]],
-                                ranking.best_passage(best), top_ids, {**feats, "p_shop": p})
-        if p >= self.answer_threshold:
+            if p_shipped >= shipped.answer_threshold:
+                confident, confidence, answer_feats = True, p_shipped, {**feats, "p_shop": p}
+        if confident:
             best = int(ranking.order[0])
-            return Decision("answer", "confident", lang, query, p, [ranking.entries[best]],
-                            ranking.best_passage(best), top_ids, feats)
+            return Decision("answer", "confident", lang, query, confidence, [ranking.entries[best]],
+                            ranking.best_passage(best), top_ids, answer_feats)
         p_choices = self.calibration.probability(feats, "clarify")
         feats = {**feats, "p_choices": p_choices}
         if p_choices >= self.clarify_threshold and len(ranking) > 1:

@@ -274,11 +274,9 @@ class ModelRuntime:
         assert self.backend is not None
         try:
             while not self._closing.is_set():
-                if not self._load():
-                    if not self._wait_to_retry():
-                        return
-                    continue
-                if self._serve() is _STOP:
+                # Loaded and served until told to stop, or failed to load or died: then a retry,
+                # if one is scheduled.
+                if self._load() and self._serve() is _STOP:
                     return
                 if not self._wait_to_retry():
                     return
@@ -343,8 +341,10 @@ class ModelRuntime:
                 self._generate(job)
                 failures_in_a_row = 0
             except BackendCrashed as exc:
-                self._send(job, "error", exc)
+                # The crash is recorded (state, counters) before the customer hears of it, so that
+                # whoever looks at /healthz on the failure sees it.
                 self._crashed(exc)
+                self._send(job, "error", exc)
                 return None
             except ModelError as exc:
                 self.counters["failed"] += 1
@@ -399,7 +399,7 @@ class ModelRuntime:
                 raise ModelError(f"generation failed: {payload}")
             elif kind == "done":
                 break
-        if timed_out or (payload.get("stopped") == "cancelled" and not job.cancelled.is_set()):
+        if timed_out:
             self.counters["timed_out"] += 1
             self._send(job, "error", ModelTimeout(f"no complete reply within {self.timeout_s:g} s"))
             return
