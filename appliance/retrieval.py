@@ -219,8 +219,8 @@ class RetrievalIndex:
         self._has_p = np.array([bool(v) for v in p_vecs], dtype=bool)
         self.entries, self._pos, self._version = entries, pos, version
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embedder.queries([text[:MAX_QUERY_CHARS * 2]])[0]
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embedder.queries([t[:MAX_QUERY_CHARS * 2] for t in texts])
 
     def search(self, text: str, *, lang: str | None = None, vector: np.ndarray | None = None) -> Ranking:
         self.last_search = time.monotonic()  # background work (the shop's calibration) yields to customers
@@ -239,8 +239,10 @@ class RetrievalIndex:
         # Persian typed in Latin letters is also read in Persian letters; each signal keeps the
         # best of the readings, so an English question (no reading) is scored as before.
         readings = finglish.readings(text)
-        q = self.embed_query(text) if vector is None else vector
-        vecs = np.vstack([q, self.embedder.queries(readings)]) if readings else q[None, :]
+        if vector is None:  # the question and its readings in one call to the embedder
+            vecs = self.embed_queries([text, *readings])
+        else:
+            vecs = np.vstack([vector, self.embed_queries(readings)]) if readings else vector[None, :]
         for reading in readings:
             grams = grams | trigrams(reading)
         centroid = (vecs @ centroids.T).max(axis=0)
