@@ -22,6 +22,21 @@ def is_same_origin(request: Request) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
+# Methods that change state: checked for their origin (admin CSRF, the public API's guard).
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def forwarded(request: Request, header: str, trusted_proxies: tuple[str, ...] | list[str]) -> list[str] | None:
+    """The hops a trusted proxy reports in ``header`` (X-Forwarded-For, -Proto), in order, from
+    every line of it: a client can send a line of its own first, and reading only the first line
+    believed it. The last hop is the one our proxy added. None when the peer is not a trusted proxy."""
+    peer = request.client.host if request.client else ""
+    if peer not in trusted_proxies:
+        return None
+    values = ",".join(request.headers.getall(header, []))
+    return [h.strip() for h in values.split(",") if h.strip()]
+
+
 def is_https(request: Request) -> bool:
     """Did the browser reach us over TLS? Directly, or through a trusted proxy that says so
     (X-Forwarded-Proto, its own last value), or the owner's public_url is https."""
@@ -30,9 +45,5 @@ def is_https(request: Request) -> bool:
     settings = request.app.state.settings
     if settings.public_url.lower().startswith("https://"):
         return True
-    peer = request.client.host if request.client else ""
-    if peer in settings.trusted_proxies:
-        proto = ",".join(request.headers.getall("x-forwarded-proto", []))
-        hops = [p.strip().lower() for p in proto.split(",") if p.strip()]
-        return bool(hops) and hops[-1] == "https"
-    return False
+    hops = forwarded(request, "x-forwarded-proto", settings.trusted_proxies)
+    return bool(hops) and hops[-1].lower() == "https"

@@ -15,6 +15,7 @@ import secrets
 from litestar import Request
 
 from .db import Store
+from .security import forwarded
 
 
 def _hash(token: str) -> str:
@@ -28,17 +29,13 @@ def ip_hash(secret: bytes, ip: str) -> str:
 def client_ip(request: Request, trusted_proxies: tuple[str, ...]) -> str:
     """The peer's address; X-Forwarded-For only when the peer is a configured proxy."""
     peer = request.client.host if request.client else "unknown"
-    if peer in trusted_proxies:
-        # Every X-Forwarded-For line, in order: a client can send its own line first, and reading
-        # only the first line believed it. The last hop is the one our proxy added (what it saw);
-        # earlier ones are the client's say-so.
-        forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if hops:
-            try:
-                return str(ipaddress.ip_address(hops[-1]))
-            except ValueError:
-                pass
+    # The last hop is the one our proxy added (what it saw); earlier ones are the client's say-so.
+    hops = forwarded(request, "x-forwarded-for", trusted_proxies)
+    if hops:
+        try:
+            return str(ipaddress.ip_address(hops[-1]))
+        except ValueError:
+            pass
     return peer
 
 

@@ -24,11 +24,10 @@ from litestar.response import Redirect, Template
 
 from .. import auth, digest, gaps, i18n, kb, owner
 from ..compose import Composer
-from ..security import is_https, is_same_origin
+from ..security import UNSAFE, is_https, is_same_origin
 from ..visitors import client_ip
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Bodies are read before anything else is known about a request: 9 MB of form fields posted to
 # the sign-in page kept the server busy for 1.7 s. The sign-in and setup forms are a few fields.
 SIGN_IN_BODY_BYTES = 16 * 1024

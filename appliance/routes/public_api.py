@@ -24,6 +24,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from .. import i18n, visitors
 from ..chat import ChatService, MessageRejected
+from ..security import UNSAFE
 from ..settings import Settings
 
 DAY = 86_400
@@ -361,7 +362,7 @@ def _browser_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     conversations from its visitors' browsers with a `text/plain` POST (a "simple" request that
     needs no CORS preflight). So a body must be JSON, and a browser's Origin must be this
     appliance or one of the shop's sites (`allowed_origins`). Other programs send no Origin."""
-    if connection.scope.get("method") not in {"POST", "PUT", "PATCH", "DELETE"}:
+    if connection.scope.get("method") not in UNSAFE:
         return
     kind = connection.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
@@ -370,11 +371,12 @@ def _browser_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if origin is None:
         return
     settings = connection.app.state.settings
-    own = {f"{connection.url.scheme}://{connection.headers.get('host', '')}".lower(),
-           settings.base_url.rstrip("/").lower()}
-    allowed = {o.rstrip("/").lower() for o in settings.allowed_origins}
-    if origin.rstrip("/").lower() not in own | allowed and origin.split("://", 1)[-1].lower() != \
-            connection.headers.get("host", "").lower():
+    # Ours: the host the browser asked for (whatever the scheme at a TLS proxy), or the configured
+    # address; theirs: the shop's sites.
+    if origin.split("://", 1)[-1].lower() == connection.headers.get("host", "").lower():
+        return
+    if origin.rstrip("/").lower() not in {settings.base_url.rstrip("/").lower(),
+                                          *(o.rstrip("/").lower() for o in settings.allowed_origins)}:
         raise ApiError(403, "forbidden_origin", "this site may not use the shop's chat")
 
 
