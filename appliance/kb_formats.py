@@ -121,25 +121,17 @@ _HEADING_ID = re.compile(r"\{#([^}\s]+)\}$")
 MAX_LINE_CHARS = 20_000
 
 
-class _Heading:
-    """What a heading line says: its title and, when it ends in ``{#id}``, the entry's id."""
-
-    def __init__(self, title: str, entry_id: str | None):
-        self.title, self.entry_id = title, entry_id
-
-    def group(self, n: int) -> str | None:
-        return {2: self.title, 3: self.entry_id}[n]
-
-
-def _heading(line: str) -> _Heading | None:
+def _heading(line: str) -> tuple[str, str | None] | None:
+    """A heading line's title and, when it ends in ``{#id}``, the entry's id; None for other lines."""
     start = _HEADING_START.match(line)
     if start is None:
         return None
     rest = line[start.end():].rstrip().rstrip("#").rstrip()  # "## Title ##" closes with #s
     found = _HEADING_ID.search(rest)
-    entry_id = found.group(1) if found else None
     title = rest[:found.start()].rstrip() if found else rest
-    return _Heading(title, entry_id) if title else None
+    return (title, found.group(1) if found else None) if title else None
+
+
 _QUESTION = re.compile(r"^\s*(?:Q|س)\s*[:：]\s*(.+)$", re.I)
 
 
@@ -158,21 +150,21 @@ def _markdown(text: str, name: str) -> tuple[list[Entry], list[str]]:
         offset = 2
     else:
         offset = 1
-    blocks: list[tuple[int, _Heading, list[str]]] = []
+    blocks: list[tuple[int, tuple[str, str | None], list[str]]] = []
     for number, line in enumerate(lines, start=offset):
         if len(line) > MAX_LINE_CHARS:
             raise EntryError(f"{name} line {number}", f"a line longer than {MAX_LINE_CHARS} characters")
-        match = _heading(line)
-        if match:
-            blocks.append((number, match, []))
+        heading = _heading(line)
+        if heading:
+            blocks.append((number, heading, []))
         elif blocks:
             blocks[-1][2].append(line)
         elif line.strip():
             raise EntryError(f"{name} line {number}", "text before the first heading")
     entries, places, seen_slugs = [], [], {}
-    for number, match, body in blocks:
+    for number, (title, given_id), body in blocks:
         where = f"{name} line {number}"
-        title = match.group(2).strip()
+        title = title.strip()
         questions = []
         while body and (not body[0].strip() or _QUESTION.match(body[0])):
             line = body.pop(0)
@@ -182,8 +174,8 @@ def _markdown(text: str, name: str) -> tuple[list[Entry], list[str]]:
         answer = "\n".join(body).strip()
         if not answer:
             raise EntryError(where, f"heading {title!r} has no answer under it")
-        entry_id = match.group(3) or slug(title)
-        if not match.group(3) and entry_id in seen_slugs:
+        entry_id = given_id or slug(title)
+        if not given_id and entry_id in seen_slugs:
             seen_slugs[entry_id] += 1
             entry_id = f"{entry_id}-{seen_slugs[entry_id]}"
         seen_slugs.setdefault(entry_id, 1)
