@@ -27,6 +27,7 @@ from pathlib import Path
 
 from appliance import model_files, paths
 from appliance.llm_runtime import ModelRuntime
+from loadtest import rss_mib  # scripts/ is on the path when this runs as a script
 
 PROMPTS = [
     [{"role": "system", "content": "You are the support assistant of a small bookshop. Answer briefly."},
@@ -63,16 +64,6 @@ def bare(path: Path, args: argparse.Namespace) -> list[dict]:
     return results
 
 
-def rss_mib(pid: int | None) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, TypeError):
-        pass
-    return None
-
-
 def runtime(path: Path, args: argparse.Namespace) -> list[dict]:
     rt = ModelRuntime(path, n_ctx=args.n_ctx, n_threads=args.threads, n_threads_batch=args.threads_batch,
                       max_tokens=args.max_tokens, timeout_s=120).start()
@@ -84,13 +75,14 @@ def runtime(path: Path, args: argparse.Namespace) -> list[dict]:
     async def one(messages: list[dict]) -> dict:
         start = time.perf_counter()
         first = None
-        n = 0
-        async with contextlib.aclosing(rt.stream(messages, max_tokens=args.max_tokens, temperature=0.0)) as it:
+        stats: dict = {}
+        async with contextlib.aclosing(rt.stream(messages, max_tokens=args.max_tokens, temperature=0.0,
+                                                 stats=stats)) as it:
             async for _ in it:
                 first = first or time.perf_counter()
-                n += 1
         end = time.perf_counter()
-        return {"ttft": first - start, "total": end - start, "tokens": n}
+        # Tokens as the model process counted them: they arrive in batches (the first one alone).
+        return {"ttft": first - start, "total": end - start, "tokens": stats["pieces"]}
 
     async def all_runs() -> list[dict]:
         return [await one(PROMPTS[i % len(PROMPTS)]) for i in range(args.runs)]
