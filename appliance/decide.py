@@ -61,10 +61,14 @@ class Calibration:
     answer_threshold: float
     clarify_threshold: float
 
-    def probability(self, feats: dict[str, float], head: str = "answer") -> float:
+    def logit(self, feats: dict[str, float], head: str = "answer") -> float:
         coef, z = self.heads[head]
         for name, mu, sd, w in zip(self.features, self.mean, self.scale, coef):
             z += w * (feats.get(name, mu) - mu) / sd
+        return z
+
+    def probability(self, feats: dict[str, float], head: str = "answer") -> float:
+        z = self.logit(feats, head)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_dict(self) -> dict[str, Any]:

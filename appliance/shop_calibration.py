@@ -223,7 +223,8 @@ def collect(entries: list[Entry], embedder: Embedder, *, seed: int = 0,
                 # Customers write less than owners: the same question with words missing.
                 out += [_example(index, short, e.id, "in_scope", stop) for e, q in asked
                         if (short := _shortened(q, rng))]
-            # Near misses: a quarter of the entries at a time missing, their phrasings asked.
+            # Near misses: a tenth of the entries at a time missing (one at a time below ten),
+            # their phrasings asked.
             if len(entries) >= 4:
                 order = entries[:]
                 rng.shuffle(order)
@@ -308,16 +309,12 @@ def fit(entries: list[Entry], embedder: Embedder, *, safety: float = DEFAULT_SAF
     examples = collect(entries, embedder, seed=seed, stop=stop)
     counts = {k: sum(x.kind == k for x in examples) for k in MIX}
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    mu, sd = np.array(prior.mean), np.array(prior.scale)
-    X = np.array([[x.features.get(f, m) for f, m in zip(prior.features, prior.mean)] for x in examples]) \
-        if examples else np.zeros((0, len(prior.features)))
-    Z = np.c_[(X - mu) / sd, np.ones(len(X))]
     w = _weights(examples) if examples else np.zeros(0)
     heads = dict(prior.heads)
     used_prior_only = counts["in_scope"] < MIN_ANSWERABLE or not (counts["id_oos"] + counts["ood_oos"])
     if not used_prior_only:
         coef, intercept = prior.heads["answer"]
-        z = Z @ np.array([*coef, intercept])
+        z = np.array([prior.logit(x.features) for x in examples])
         a, b = _fit_scale(z, np.array([x.correct for x in examples], float), w)
         if a > 0:  # a scale that turns the ranking upside down means the examples say nothing
             heads["answer"] = (tuple(a * c for c in coef), a * intercept + b)
