@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .db import Store
 
@@ -101,7 +101,7 @@ def report(store: Store, now: datetime, days: int = 30, tz: str = "UTC") -> Repo
             f"WHERE {widget} AND m.role = 'customer' AND m.created_at >= ?", [since]):
         at = datetime.fromisoformat(created)
         if at.tzinfo is None:
-            at = at.replace(tzinfo=timezone.utc)
+            at = at.replace(tzinfo=UTC)
         at = at.astimezone(zone)  # the shop's own hours and days
         heat[at.weekday()][at.hour] += 1
 

@@ -11,9 +11,8 @@ import logging
 import os
 import sqlite3
 import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
-from typing import AsyncIterator, Callable
 
 import anyio
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -26,22 +25,31 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from litestar.types import Logger, Scope
 
-from . import __version__, i18n, kb, logging_setup, paths, secret_key, shop_calibration
-from . import embedder as embedder_mod
+from . import __version__, i18n, logging_setup, paths, services
 from . import scheduler as scheduler_mod
-from .db import Store
-from .kb_formats import MAX_FILE_BYTES
-from .llm_runtime import ModelRuntime, build_runtime
+from .answering import kb
+from .answering.kb_formats import MAX_FILE_BYTES
+from .clock import Clock, utc_now
+from .llm_runtime import ModelRuntime
 from .ratelimit import RateLimiter
-from .routes import (admin, admin_analytics, admin_backups, admin_inbox, admin_kb, admin_settings, admin_setup,
-                     health, public_api, widget)
-from .services import build_chat
+from .routes import (
+    admin,
+    admin_analytics,
+    admin_backups,
+    admin_inbox,
+    admin_kb,
+    admin_settings,
+    admin_setup,
+    health,
+    public_api,
+    widget,
+)
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 
 SETTINGS_ENV = "APPLIANCE_SETTINGS_JSON"
 
@@ -57,10 +65,6 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "cross-origin-opener-policy": "same-origin",
 }
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _templates() -> TemplateConfig:
@@ -90,7 +94,7 @@ def _with_hsts(response: Response) -> Response:
     return _security_headers(response)
 
 
-def _log_unexpected(logger: logging.Logger, scope: dict, tb: list[str]) -> None:
+def _log_unexpected(logger: Logger, scope: Scope, tb: list[str]) -> None:
     """Log server faults with their traceback; a client's mistake (a 4xx) is answered, not logged
     (the fuzzer, tests/test_fuzz_api.py, filled the log with 429s and 422s)."""
     exc = sys.exc_info()[1]  # called from inside Litestar's except block
@@ -168,41 +172,30 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         paths.ensure_data_dir(settings.data_dir)
-        store = Store(settings.db_path)
-        store.migrate()
-        app.state.store = store
-        app.state.secret = secret_key.load_or_create(settings.data_dir)
-        runtime = llm if llm is not None else build_runtime(settings)
-        app.state.llm = runtime
-        runtime.start()
-        keeper = shop_calibration.Keeper(store, embedder_mod.shared(), safety=settings.answer_safety,
-                                         enabled=settings.shop_calibration)
-        app.state.calibration = keeper
-        app.state.chat = build_chat(settings, store, runtime, clock, calibration=keeper)
-        keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
-        recovered = await app.state.chat.recover_unanswered()
+        services.start(app.state, settings, clock, llm)
+        state = app.state
+        recovered = await state.chat.recover_unanswered()
         if recovered:
             log.warning("escalated %d customer messages left unanswered by an interruption", recovered)
         # Entries saved before an upgrade (or by another embedder) get their vectors now.
         indexed = await anyio.to_thread.run_sync(
-            lambda: kb.ensure_indexed(store, embedder=app.state.chat.decider.index.embedder))
+            lambda: kb.ensure_indexed(state.store, embedder=state.chat.decider.index.embedder))
         if indexed:
             log.info("indexed %d knowledge-base entries", indexed)
-        jobs = scheduler_mod.build(settings, store, clock, lambda: app.state.settings) if with_scheduler else None
+        jobs = scheduler_mod.build(settings, state.store, clock, lambda: state.settings) if with_scheduler else None
         watch = scheduler_mod.ClockWatch(jobs).start() if jobs else None
         if jobs:
             jobs.start()
-        app.state.scheduler = jobs
+        state.scheduler = jobs
         log.info("appliance %s started on data directory %s", __version__, settings.data_dir)
         try:
             yield
         finally:
-            if jobs:
+            if watch:
                 watch.stop()
+            if jobs:
                 jobs.shutdown(wait=False)
-            runtime.close()
-            keeper.close()
-            store.close()
+            services.stop(state)
 
     return Litestar(
         route_handlers=[
@@ -219,6 +212,7 @@ def create_app(
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],
+        dependencies=services.DEPENDENCIES,
         state=State({"settings": settings, "clock": clock, "limiter": RateLimiter()}),
         template_config=_templates(),
         after_request=_with_hsts if settings.public_url.lower().startswith("https://") else _security_headers,

@@ -14,8 +14,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
+from .clock import Clock
 from .db import Store
 
 COOKIE = "appliance_session"
@@ -25,7 +25,6 @@ ABSOLUTE = timedelta(days=30)
 ATTEMPTS_PER_IP = (5, 15 * 60)
 ATTEMPTS_TOTAL = (50, 15 * 60)
 
-Clock = Callable[[], datetime]
 
 
 @dataclass
@@ -92,4 +91,4 @@ def end_all(store: Store) -> int:
 
 
 def csrf_ok(session: Session, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(session.csrf_token, token)
+    return token is not None and token != "" and hmac.compare_digest(session.csrf_token, token)

@@ -94,7 +94,7 @@ def rotate(directory: Path, keep: dict[str, int] = KEEP) -> list[Path]:
     backups = list_backups(directory)
     kept: set[Path] = set()
     for kind, count in keep.items():
-        seen: list[tuple] = []
+        seen: list[object] = []
         for b in backups:
             key = {"daily": b.taken_at.date().isoformat(),
                    "weekly": tuple(b.taken_at.isocalendar()[:2]),

@@ -7,14 +7,18 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from . import __version__, checks, embedder, kb, kb_formats, model_files, owner, paths
+from . import __version__, checks, model_files, owner, paths
 from . import settings as settings_mod
-from .app import SETTINGS_ENV, utc_now
+from .answering import embedder, kb, kb_formats
+from .answering.entry import EntryError
+from .app import SETTINGS_ENV
+from .clock import utc_now
 from .db import DatabaseError, Store
 from .instance_lock import AlreadyRunning, InstanceLock
 from .secret_key import load_or_create
@@ -106,6 +110,7 @@ def serve(**flags: Any) -> None:
     os.environ[SETTINGS_ENV] = settings.to_json()
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.log import LogLevels
 
     try:
         Granian(
@@ -116,7 +121,7 @@ def serve(**flags: Any) -> None:
             interface=Interfaces.ASGI,
             # One worker on purpose: one model, one scheduler, one SQLite writer.
             workers=1,
-            log_level=settings.log_level,
+            log_level=LogLevels(settings.log_level),
             respawn_failed_workers=True,
         ).serve()
     finally:
@@ -266,7 +271,7 @@ def kb_import(file: Path, **flags: Any) -> None:
     settings = load_settings(**flags)
     try:
         entries = kb_formats.read_file(file)
-    except kb.EntryError as exc:
+    except EntryError as exc:
         raise click.ClickException(f"nothing imported: {exc}") from None
     store = open_store(settings)
     try:
@@ -317,9 +322,10 @@ def ask(question: str, **flags: Any) -> None:
     """Ask the knowledge base a question, as a customer would, and show the decision."""
     import asyncio
 
+    from .answering.shop_calibration import Keeper
+    from .conversations import Channel
     from .llm_runtime import build_runtime
     from .services import build_chat
-    from .shop_calibration import Keeper
 
     settings = load_settings(**flags)
     store = open_store(settings)
@@ -332,7 +338,7 @@ def ask(question: str, **flags: Any) -> None:
         chat = build_chat(settings, store, runtime, utc_now, calibration=keeper)
 
         async def go():
-            return await chat.reply(chat.start_conversation(channel="cli"), question)
+            return await chat.reply(await chat.start_conversation(channel=Channel.CLI), question)
 
         turn = asyncio.run(go())
     finally:
@@ -370,7 +376,7 @@ def eval_cmd(kb_path: Path, questions: Path, out: Path | None, details: Path | N
     base = load_settings()
     try:
         metrics, rows = evaluate.run(kb_path, questions, with_llm=llm, base=base, global_calibration=global_calibration)
-    except kb.EntryError as exc:
+    except EntryError as exc:
         raise click.ClickException(str(exc)) from None
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None

@@ -4,21 +4,37 @@ WAL lets readers run while the writer writes. Every write goes through ``Store.w
 dedicated connection guarded by one lock, each transaction opened with ``BEGIN IMMEDIATE`` so a
 writer never has to upgrade a read lock (the cause of SQLITE_BUSY dead-ends). Reads use one
 connection per thread.
+
+Code running on the event loop never waits for that lock itself: it hands its write to the
+writer thread with ``await store.run(fn)`` (Datasette's ``execute_write_fn`` does the same).
+While an import or a restore holds the lock, the loop goes on serving everyone else.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, TypeVar
 
 import sqlite_utils
 
 from .migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just added (sqlite3 types it as optional: None only for
+    statements that insert nothing)."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 class DatabaseError(RuntimeError):
@@ -119,6 +135,8 @@ class Store:
         # (scripts/loadtest.py --soak-minutes 30: +28 MiB an hour).
         self._readers: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._readers_lock = threading.Lock()
+        # The thread async code writes through (one: writes are serial anyway).
+        self._write_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
 
     def migrate(self) -> list[str]:
         with self._write_lock:
@@ -141,6 +159,13 @@ class Store:
                         conn.execute("ROLLBACK")
                 raise
 
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)``, which writes through ``write()``, on the writer thread and await its
+        result without blocking the event loop. Once started it finishes even if the awaiting
+        request is cancelled (a customer closing the page): a write is never left half-done."""
+        future = self._write_thread.submit(functools.partial(fn, *args))
+        return await asyncio.shield(asyncio.wrap_future(future))
+
     def read(self) -> sqlite_utils.Database:
         """This thread's read connection (it sees every committed write)."""
         conn = getattr(self._local, "conn", None)
@@ -158,12 +183,18 @@ class Store:
                 self._readers = [*alive, (threading.current_thread(), conn)]
         return sqlite_utils.Database(conn, execute_plugins=False)
 
+    def truncate_wal(self) -> None:
+        """Fold the WAL into the database file and empty it (after erasing customer data, so no
+        copy of it stays in the WAL). A checkpoint can't run inside a transaction: under the lock."""
+        with self._write_lock:
+            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     @property
     def reader_count(self) -> int:
         with self._readers_lock:
             return len(self._readers)
 
-    def replace_file(self, install: "Callable[[], None]") -> list[str]:
+    def replace_file(self, install: Callable[[], None]) -> list[str]:
         """Swap the database file while the appliance runs (a restore from the admin).
 
         Every connection is closed, ``install()`` puts the new file in place (the WAL and SHM of
@@ -184,6 +215,7 @@ class Store:
             return migrate(self._writer)
 
     def close(self) -> None:
+        self._write_thread.shutdown(wait=True)
         with self._readers_lock:
             for _, conn in self._readers:
                 conn.close()

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
+from .answering.textnorm import words
+from .conversations import Conversations
 from .db import Store
-from .textnorm import words
 
 TOP_QUESTIONS = 5
 
@@ -22,32 +24,16 @@ def build(store: Store, clock: Callable[[], datetime]) -> dict[str, Any]:
     db = store.read()
     last = db.execute("SELECT period_end FROM digests ORDER BY id DESC LIMIT 1").fetchone()
     start = max(datetime.fromisoformat(last[0]), now - timedelta(days=7)) if last else now - timedelta(hours=24)
-    span = [start.isoformat(), now.isoformat()]
-    kinds = dict(db.execute(
-        "SELECT kind, count(*) FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
-        "WHERE c.channel = 'widget' AND d.created_at >= ? AND d.created_at < ? GROUP BY kind", span).fetchall())
-    conversations = db.execute(
-        "SELECT count(*) FROM conversations WHERE channel = 'widget' AND created_at >= ? AND created_at < ?",
-        span).fetchone()[0]
-    waiting = db.execute("SELECT count(*) FROM conversations WHERE channel = 'widget' AND status = 'waiting'").fetchone()[0]
-    questions = Counter()
+    span = (start.isoformat(), now.isoformat())
+    figures = Conversations(store, clock).figures(*span)
+    questions: Counter[str] = Counter()
     shown: dict[str, str] = {}
-    for (text,) in db.execute(
-            "SELECT m.text FROM messages m JOIN decisions d ON d.message_id = m.id "
-            "JOIN conversations c ON c.id = m.conversation_id "
-            # questions the knowledge base had no sure answer to (not requests for a person)
-            "WHERE c.channel = 'widget' AND d.reason IN ('no_match', 'close_candidates') "
-            "AND m.created_at >= ? AND m.created_at < ?",
-            span):
+    for text in reversed(Conversations(store, clock).unsure_questions(*span)):  # the first wording shown
         key = " ".join(words(text))
         questions[key] += 1
         shown.setdefault(key, text)
     summary = {
-        "conversations": conversations,
-        "answered": kinds.get("answer", 0),
-        "clarified": kinds.get("clarify", 0),
-        "escalated": kinds.get("escalate", 0),
-        "waiting": waiting,
+        **figures,
         "top_unanswered": [{"text": shown[k], "count": n} for k, n in questions.most_common(TOP_QUESTIONS)],
     }
     with store.write() as w:

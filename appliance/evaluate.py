@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import embedder as embedder_mod
-from . import kb, kb_formats, shop_calibration
-from .app import utc_now
+from .answering import embedder as embedder_mod
+from .answering import kb, kb_formats, shop_calibration
+from .answering.entry import EntryError
 from .chat import MessageRejected
+from .clock import utc_now
+from .conversations import Channel
 from .db import Store
-from .kb import EntryError
 from .llm_runtime import ModelRuntime, build_runtime
 from .services import build_chat
 from .settings import Settings
@@ -152,13 +153,13 @@ async def _run(settings: Settings, kb_path: Path, questions: list[Question], wit
         keeper.check()
         keeper.wait()
         fit_report.update(keeper.report or {})
-        warm = chat.start_conversation(channel="eval")
+        warm = await chat.start_conversation(channel=Channel.EVAL)
         for text in WARM_UP:
             await chat.reply(warm, text)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for i, q in enumerate(questions):
             try:
-                turn = await chat.reply(chat.start_conversation(channel="eval"), q.query)
+                turn = await chat.reply(await chat.start_conversation(channel=Channel.EVAL), q.query)
             except MessageRejected as exc:
                 # The chat refuses it (empty, too long) before deciding: nothing is answered.
                 rows.append({"query": q.query, "gold": q.gold, "kind": q.kind, "decision": "escalate",

@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from .answering.embedder import Embedder
+from .conversations import Conversations
 from .db import Store
-from .embedder import Embedder
 
 SIMILAR = 0.88  # e5 cosines are compressed: 0.88 means "the same question, other words"
 MAX_QUESTIONS = 500
 # Recomputed only when a new unanswered question has arrived: the home page asks often.
-_cache: dict[tuple[str, int, int], list["Gap"]] = {}
+_cache: dict[tuple[str, int, int], list[Gap]] = {}
 # Each question is embedded once: on a busy day a new unanswered question arrives between any two
 # views of the home page, and embedding all 500 again took ~2 s of CPU (measured by
 # scripts/loadtest.py), time the customers' answers need.
@@ -34,8 +35,7 @@ class Gap:
 
 
 def find(store: Store, embedder: Embedder, now: datetime, days: int = 30, limit: int = 10) -> list[Gap]:
-    newest = store.read().execute(
-        "SELECT coalesce(max(id), 0) FROM decisions WHERE reason IN ('no_match', 'close_candidates')").fetchone()[0]
+    newest = Conversations(store, lambda: now).last_unsure_id()
     key = (str(store.path), newest, days)
     if key not in _cache:
         _cache.clear()
@@ -44,19 +44,13 @@ def find(store: Store, embedder: Embedder, now: datetime, days: int = 30, limit:
 
 
 def _group(store: Store, embedder: Embedder, now: datetime, days: int) -> list[Gap]:
-    rows = store.read().execute(
-        "SELECT m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
-        "JOIN conversations c ON c.id = d.conversation_id "
-        "WHERE c.channel = 'widget' AND d.reason IN ('no_match', 'close_candidates') AND d.created_at >= ? "
-        "ORDER BY d.id DESC LIMIT ?",
-        [(now - timedelta(days=days)).isoformat(), MAX_QUESTIONS],
-    ).fetchall()
-    texts = [r[0] for r in rows]
+    texts = Conversations(store, lambda: now).unsure_questions((now - timedelta(days=days)).isoformat(),
+                                                               limit=MAX_QUESTIONS)
     if not texts:
         return []
     vectors = _embed(embedder, texts)
     groups: list[tuple[np.ndarray, Gap]] = []
-    for text, vec in zip(texts, vectors):
+    for text, vec in zip(texts, vectors, strict=False):
         for centre, gap in groups:
             if float(centre @ vec) >= SIMILAR:
                 gap.count += 1
@@ -74,5 +68,5 @@ def _embed(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
         if len(_vectors) + len(missing) > MAX_VECTORS:
             _vectors.clear()
             missing = list(dict.fromkeys(texts))
-        _vectors.update(zip(missing, embedder.queries(missing)))
+        _vectors.update(zip(missing, embedder.queries(missing), strict=False))
     return [_vectors[t] for t in texts]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
+from datetime import UTC
 
 LANGUAGES = ("fa", "en")
 DIRECTION = {"fa": "rtl", "en": "ltr"}
@@ -386,7 +387,7 @@ def digits(value: object, lang: str) -> str:
 def when(value: object, lang: str, tz: str = "UTC") -> str:
     """A stored ISO timestamp as the owner reads it: their time zone, and the Jalali calendar with
     Persian digits on Persian pages ("۱۴۰۵/۰۹/۰۱ ۱۱:۳۰"); "2026-11-22 11:30" on English ones."""
-    from datetime import datetime, timezone
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     import jdatetime
@@ -396,11 +397,11 @@ def when(value: object, lang: str, tz: str = "UTC") -> str:
     except ValueError:
         return str(value)
     if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
+        at = at.replace(tzinfo=UTC)
     try:
         at = at.astimezone(ZoneInfo(tz))
     except Exception:  # an unknown zone name: show UTC rather than fail the page
-        at = at.astimezone(timezone.utc)
+        at = at.astimezone(UTC)
     if lang == "fa":
         jalali = jdatetime.datetime.fromgregorian(datetime=at.replace(tzinfo=None))
         return digits(jalali.strftime("%Y/%m/%d %H:%M"), "fa")
@@ -415,7 +416,7 @@ def t(lang: str, key: str) -> str:
 def choose(query_lang: str | None, accept_language: str | None, default: str) -> str:
     """An explicit ?lang= wins, then the browser's first supported language, then the shop's default."""
     if query_lang in LANGUAGES:
-        return query_lang  # type: ignore[return-value]
+        return query_lang
     for part in (accept_language or "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:

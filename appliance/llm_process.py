@@ -83,7 +83,8 @@ class LocalProcess:
             return
         if proc.poll() is None:
             try:
-                proc.stdin.close()  # the worker exits when its command pipe closes
+                if proc.stdin is not None:
+                    proc.stdin.close()  # the worker exits when its command pipe closes
             except OSError:
                 pass
             try:
@@ -139,6 +140,7 @@ class LocalProcess:
         if proc is None or proc.poll() is not None:
             raise self._crash("before the reply started")
         data = (json.dumps(command, ensure_ascii=False) + "\n").encode("utf-8")
+        assert proc.stdin is not None  # started with stdin=PIPE
         with self._write_lock:
             try:
                 proc.stdin.write(data)

@@ -32,21 +32,29 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
-from .llm_backend import (Backend, BackendCrashed, BackendStartFailed, ModelBusy, ModelError, ModelTimeout,
-                          ModelUnavailable)
+from .llm_backend import (
+    Backend,
+    BackendCrashed,
+    BackendStartFailed,
+    ModelBusy,
+    ModelError,
+    ModelTimeout,
+    ModelUnavailable,
+)
 
 __all__ = ["ModelBusy", "ModelError", "ModelRuntime", "ModelState", "ModelTimeout", "ModelUnavailable"]
 
 log = logging.getLogger(__name__)
 
 
-class ModelState(str, Enum):
+class ModelState(StrEnum):
     NONE = "none"
     LOADING = "loading"
     READY = "ready"
@@ -123,6 +131,7 @@ class ModelRuntime:
         # Lifetime counters, for /healthz and the load test.
         self.counters = {"completed": 0, "cancelled": 0, "timed_out": 0, "refused_busy": 0, "failed": 0,
                          "crashed": 0, "restarts": 0}
+        self.reason: str | None = None
         if source is None:
             # A model asked for but not found is a failure; no model asked for is a choice.
             self.state = ModelState.FAILED if missing_reason else ModelState.NONE
@@ -130,14 +139,13 @@ class ModelRuntime:
             self._settled.set()
         else:
             self.state = ModelState.LOADING
-            self.reason: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
     def model_name(self) -> str | None:
         return self.backend.label if self.backend is not None else None
 
-    def start(self) -> "ModelRuntime":
+    def start(self) -> ModelRuntime:
         if self.backend is None or (self._thread is not None and self._thread.is_alive()):
             return self
         self._closing.clear()
@@ -415,7 +423,7 @@ class ModelRuntime:
         while self._crashes and now - self._crashes[0] > CRASH_WINDOW_S:
             self._crashes.popleft()
         signal_name = getattr(exc, "signal_name", None)
-        self.last_crash = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "reason": str(exc),
+        self.last_crash = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "reason": str(exc),
                            "signal": signal_name}
         log.error("the model crashed: %s", exc)
         remote = self.backend is not None and self.backend.kind != "local"

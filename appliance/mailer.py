@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Callable
+from typing import Any
 
-from .db import Store
+from .db import Store, inserted_id
 from .settings import Settings
 
 RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
@@ -27,11 +28,17 @@ def configured(settings: Settings) -> bool:
 def enqueue(store: Store, now: datetime, *, to: str, subject: str, body: str,
             conversation_id: str | None = None) -> int:
     with store.write() as db:
-        return db.execute(
+        return inserted_id(db.execute(
             "INSERT INTO outbox (conversation_id, to_addr, subject, body, created_at, next_attempt_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [conversation_id, to, subject, body, now.isoformat(), now.isoformat()],
-        ).lastrowid
+        ))
+
+
+def sent_for(store: Store, conversation_id: str) -> list[Any]:
+    """The e-mails to this conversation's customer: queued, sent or failing."""
+    return store.read().execute("SELECT to_addr, created_at, sent_at, attempts, last_error FROM outbox "
+                                "WHERE conversation_id = ? ORDER BY id", [conversation_id]).fetchall()
 
 
 def _header(value: str) -> str:

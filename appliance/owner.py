@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from .clock import Clock
 from .db import Store
 
 SETUP_LINK_TTL = timedelta(days=7)
@@ -23,7 +24,6 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 accepts anything; cap it so a megabyte "pas
 
 _hasher = PasswordHasher()
 
-Clock = Callable[[], datetime]
 
 
 class SetupError(ValueError):

@@ -29,7 +29,10 @@ def project_models_dir() -> Path:
 
 
 def static_dir() -> Path:
-    return project_dir() / "static"
+    """The widget's and the admin's files: inside the package when installed from a wheel,
+    static/ at the top of the repository in a checkout."""
+    packaged = package_dir() / "static"
+    return packaged if packaged.is_dir() else project_dir() / "static"
 
 
 def templates_dir() -> Path:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -152,7 +152,7 @@ class ClockWatch:
                     job.modify(next_run_time=now)
             self.scheduler.wakeup()
 
-    def start(self) -> "ClockWatch":
+    def start(self) -> ClockWatch:
         self._thread = threading.Thread(target=self._run, name="clock-watch", daemon=True)
         self._thread.start()
         return self

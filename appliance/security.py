@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 
 
-def is_same_origin(request: Request) -> bool:
+def is_same_origin(request: ASGIConnection) -> bool:
     """Reject cross-site form posts (CSRF) using what browsers send on every unsafe request.
 
     Sec-Fetch-Site is set by all current browsers and can't be forged by a page; Origin is the
@@ -46,4 +47,4 @@ def is_https(request: Request) -> bool:
     if settings.public_url.lower().startswith("https://"):
         return True
     hops = forwarded(request, "x-forwarded-proto", settings.trusted_proxies)
-    return bool(hops) and hops[-1].lower() == "https"
+    return hops is not None and len(hops) > 0 and hops[-1].lower() == "https"

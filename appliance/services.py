@@ -1,21 +1,36 @@
-"""Wiring: the objects behind a running appliance, built once from the settings."""
+"""Wiring: the objects behind a running appliance, built in one place from the settings, and
+handed to the routes through Litestar's dependency injection (``DEPENDENCIES``).
+
+A route names what it needs as a parameter (``store: Store``, ``chat: ChatService``); the
+providers below read it from the application's state, where ``start`` put it. The settings page
+(``apply_settings``) and a restore (``after_restore``) change the running services here too, so
+no route rebuilds anything itself. See docs/ARCHITECTURE.md.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
 import logging
+from collections.abc import Callable
+from typing import Annotated, Any, TypeAlias, TypeVar
 
-from . import embedder as embedder_mod
-from . import hours
-from .chat import ChatService, Clock
-from .compose import Composer
+from litestar.datastructures import State
+from litestar.di import Dependency, Provide
+from litestar.params import SkipValidationMarker
+
+from . import hours, secret_key
+from .answering import embedder as embedder_mod
+from .answering.compose import Composer
+from .answering.decide import Decider
+from .answering.embedder import Embedder
+from .answering.retrieval import RetrievalIndex
+from .answering.shop_calibration import Keeper
+from .chat import ChatService
+from .clock import Clock
+from .conversations import Conversations
 from .db import Store
-from .decide import Decider
-from .embedder import Embedder
-from .retrieval import RetrievalIndex
+from .llm_runtime import ModelRuntime, build_runtime
+from .ratelimit import RateLimiter
 from .settings import Settings
-from .shop_calibration import Keeper
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +69,99 @@ def build_chat(settings: Settings, store: Store, llm: Any, clock: Clock, *,
         reply_promise=_promise(settings, clock),
     )
     return ChatService(store, decider, composer, clock, max_message_chars=settings.max_message_chars)
+
+
+def start(state: State, settings: Settings, clock: Clock, llm: ModelRuntime | None = None) -> None:
+    """Open the database, start the model and build the answer pipeline into ``state`` (the
+    app's lifespan calls this; ``stop`` undoes it)."""
+    store = Store(settings.db_path)
+    store.migrate()
+    state.store = store
+    state.secret = secret_key.load_or_create(settings.data_dir)
+    runtime = llm if llm is not None else build_runtime(settings)
+    state.llm = runtime
+    runtime.start()
+    keeper = Keeper(store, embedder_mod.shared(), safety=settings.answer_safety, enabled=settings.shop_calibration)
+    state.calibration = keeper
+    state.chat = build_chat(settings, store, runtime, clock, calibration=keeper)
+    state.kb_previews = {}
+    keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
+
+
+def stop(state: State) -> None:
+    state.llm.close()
+    state.calibration.close()
+    state.store.close()
+
+
+def apply_settings(state: State, updated: Settings) -> None:
+    """The owner saved the settings page: the running app reads them from here on, and the
+    answer pipeline is rebuilt with them (the embedder and the calibration are kept)."""
+    state.settings = updated
+    state.calibration.configure(safety=updated.answer_safety, enabled=updated.shop_calibration)
+    state.chat = build_chat(updated, state.store, state.llm, state.clock,
+                            embedder=state.chat.decider.index.embedder, calibration=state.calibration)
+
+
+def after_restore(state: State) -> None:
+    """The database file was replaced: what was read from the old one is read again."""
+    state.chat.decider.index.invalidate()
+    state.calibration.reload()
+
+
+# -- dependency injection ---------------------------------------------------------------------
+
+T = TypeVar("T")
+# What a route asks for by its parameter's name: ``store: Inject[Store]``. Not validated: these
+# are the appliance's own objects, not a client's input (and a Protocol can't be checked anyway).
+Inject: TypeAlias = Annotated[T, Dependency(kind="named"), SkipValidationMarker()]
+
+
+def provide_settings(state: State) -> Settings:
+    return state.settings
+
+
+def provide_store(state: State) -> Store:
+    return state.store
+
+
+def provide_clock(state: State) -> Clock:
+    return state.clock
+
+
+def provide_chat(state: State) -> ChatService:
+    return state.chat
+
+
+def provide_conversations(state: State) -> Conversations:
+    return state.chat.conversations
+
+
+def provide_embedder(state: State) -> Embedder:
+    return state.chat.decider.index.embedder
+
+
+def provide_llm(state: State) -> ModelRuntime:
+    return state.llm
+
+
+def provide_calibration(state: State) -> Keeper:
+    return state.calibration
+
+
+def provide_limiter(state: State) -> RateLimiter:
+    return state.limiter
+
+
+def provide_secret(state: State) -> bytes:
+    return state.secret
+
+
+DEPENDENCIES = {
+    name: Provide(provider, sync_to_thread=False)
+    for name, provider in {
+        "settings": provide_settings, "store": provide_store, "clock": provide_clock, "chat": provide_chat,
+        "conversations": provide_conversations, "embedder": provide_embedder, "llm": provide_llm,
+        "calibration": provide_calibration, "limiter": provide_limiter, "secret": provide_secret,
+    }.items()
+}

@@ -24,7 +24,7 @@ import json, resource, sys, time
 from dataclasses import replace
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from appliance import embedder, kb_formats, shop_calibration
+from appliance.answering import embedder, kb_formats, shop_calibration
 size = int(sys.argv[2])
 source = []
 for path in sorted(Path(sys.argv[3]).glob("*/kb.jsonl")):

@@ -25,9 +25,10 @@ import statistics
 import time
 from pathlib import Path
 
+from loadtest import rss_mib  # scripts/ is on the path when this runs as a script
+
 from appliance import model_files, paths
 from appliance.llm_runtime import ModelRuntime
-from loadtest import rss_mib  # scripts/ is on the path when this runs as a script
 
 PROMPTS = [
     [{"role": "system", "content": "You are the support assistant of a small bookshop. Answer briefly."},

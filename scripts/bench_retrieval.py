@@ -26,11 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appliance import embedder as embedder_mod  # noqa: E402
-from appliance import kb, kb_formats, paths  # noqa: E402
-from appliance.db import Store  # noqa: E402
-from appliance.decide import Decider  # noqa: E402
-from appliance.retrieval import RetrievalIndex  # noqa: E402
+from appliance import paths
+from appliance.answering import embedder as embedder_mod
+from appliance.answering import kb, kb_formats
+from appliance.answering.decide import Decider
+from appliance.answering.entry import Entry
+from appliance.answering.retrieval import RetrievalIndex
+from appliance.db import Store
 
 NAMES_EN = ["Tehran", "Shiraz", "Mashhad", "Tabriz", "Isfahan", "Rasht", "Yazd", "Kerman", "novel", "atlas",
             "poetry", "cookbook", "dictionary", "comic", "biography", "textbook", "notebook", "calendar"]
@@ -42,7 +44,7 @@ QUESTIONS = ["How long does delivery take?", "Can I return a book?", "Do you hav
              "Do you sell laptops?", "آب و هوای فردا چطور است؟", "What are your opening hours?"]
 
 
-def synthetic(n: int) -> list[kb.Entry]:
+def synthetic(n: int) -> list[Entry]:
     demo = kb_formats.read_file(paths.demo_kb_path())
     rng = random.Random(n)
     out = []
@@ -50,7 +52,7 @@ def synthetic(n: int) -> list[kb.Entry]:
         base = demo[i % len(demo)]
         names = NAMES_FA if base.lang == "fa" else NAMES_EN
         tag = f"{rng.choice(names)} {i}"
-        out.append(kb.Entry(
+        out.append(Entry(
             id=f"{base.id}-{i}", title=f"{base.title} ({tag})", lang=base.lang,
             questions=[f"{q} {tag}" for q in base.questions[:2]],
             answer=f"{base.answer} ({tag})",

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadtest import cmdline, free_port, rss_mib, tree_pids, tree_rss_mib  # noqa: E402
+from loadtest import cmdline, free_port, rss_mib, tree_pids, tree_rss_mib
 
 APPLIANCE = str(Path(sys.executable).with_name("appliance"))
 
@@ -66,7 +66,7 @@ def one_start(data_dir: Path, model: str) -> dict:
         # Each process on its own: granian's supervisor, the web worker (the app), the model.
         model_pid = httpx.get(f"{base}/healthz").json()["model"].get("pid")
         pids = tree_pids(proc.pid)
-        web = [p for p in pids if p not in (proc.pid, model_pid) and "appliance.shop_calibration" not in cmdline(p)]
+        web = [p for p in pids if p not in (proc.pid, model_pid) and "appliance.answering.shop_calibration" not in cmdline(p)]
         return {"listening_s": round(listening, 2), "ready_s": round(ready, 2), "first_answer_s": round(answered, 2),
                 "rss_mib": round(tree_rss_mib(proc.pid), 1), "supervisor_mib": round(rss_mib(proc.pid), 1),
                 "web_worker_mib": round(sum(rss_mib(p) for p in web), 1),

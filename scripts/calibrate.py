@@ -8,7 +8,7 @@ the appliance's own retrieval, and record the ranking's features and whether its
 the right one. A logistic model (a handful of weights) is fitted on all sets together, each set
 weighing the same; then the answer and clarify thresholds are chosen so that the wrong-answer
 rate stays under --max-wrong on every set while as many questions as possible are resolved.
-The result is written to appliance/calibration.json, which the appliance ships and uses.
+The result is written to appliance/answering/calibration.json, which the appliance ships and uses.
 Nothing is tuned per set: one model, one pair of thresholds.
 """
 
@@ -27,12 +27,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appliance import embedder as embedder_mod  # noqa: E402
-from appliance.db import Store  # noqa: E402
-from appliance.decide import _HUMAN, _UPSET, CALIBRATION_PATH, small_talk  # noqa: E402
-from appliance.evaluate import load_kb, read_questions  # noqa: E402
-from appliance.retrieval import RetrievalIndex  # noqa: E402
-from appliance.textnorm import detect_language, normalize  # noqa: E402
+from appliance.answering import embedder as embedder_mod
+from appliance.answering.decide import _HUMAN, _UPSET, CALIBRATION_PATH, small_talk
+from appliance.answering.retrieval import RetrievalIndex
+from appliance.answering.textnorm import detect_language, normalize
+from appliance.db import Store
+from appliance.evaluate import load_kb, read_questions
 
 FEATURES = ["fused", "margin", "centroid", "nearest", "answer", "coverage", "log_entries", "agree",
             "softmax", "centroid_margin", "knn_share", "nearest_gap", "lexical_margin", "query_words"]

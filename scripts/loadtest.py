@@ -297,7 +297,7 @@ async def sample_server(base: str, pid: int, client: httpx.AsyncClient, run: Run
             run.model_counters = model["counters"]
             model_pid = model.get("pid")
         total, in_model = tree_rss_mib(pid), rss_mib(model_pid) if model_pid else 0.0
-        helpers = sum(rss_mib(p) for p in tree_pids(pid) if "appliance.shop_calibration" in cmdline(p))
+        helpers = sum(rss_mib(p) for p in tree_pids(pid) if "appliance.answering.shop_calibration" in cmdline(p))
         run.rss.append((time.monotonic() - t0, total))
         # (granian + web worker, model process); the calibration's short-lived fit is left out
         run.rss_split.append((total - in_model - helpers, in_model))
@@ -371,10 +371,10 @@ def summarise(run: Run, args: argparse.Namespace, lost: list[str], ready: dict, 
     rss_after_start = [m for t, m in run.rss if t >= min(60.0, wall_s / 4)] or rss
     slope = None
     if len(run.rss) > 10:
-        ts, ms = zip(*run.rss)
+        ts, ms = zip(*run.rss, strict=False)
         mean_t, mean_m = statistics.fmean(ts), statistics.fmean(ms)
         var = sum((t - mean_t) ** 2 for t in ts)
-        slope = round(sum((t - mean_t) * (m - mean_m) for t, m in zip(ts, ms)) / var * 3600, 1) if var else None
+        slope = round(sum((t - mean_t) * (m - mean_m) for t, m in zip(ts, ms, strict=False)) / var * 3600, 1) if var else None
     return {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "settings": {"customers": args.customers, "messages_each": args.messages, "think_s": list(args.think),

@@ -1,18 +1,23 @@
-"""Shared fixtures: real data directories, the real app, the real default model."""
+"""Shared fixtures: real data directories, the real app, the demo shop indexed with the real
+embedder, the real default model, real Chromium. Shared functions are in helpers.py."""
 
 from __future__ import annotations
 
 import os
-import socket
+import shutil
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
-from appliance import model_files, paths
+from appliance import model_files, owner, paths
+from appliance.answering import embedder, kb, kb_formats
+from appliance.answering.retrieval import RetrievalIndex
 from appliance.app import create_app
 from appliance.db import Store
 from appliance.settings import Settings
+
+from .helpers import Clock, make_api_client, password_hash
 
 
 @pytest.fixture(autouse=True)
@@ -69,23 +74,72 @@ def corrupt_model(tmp_path: Path, default_model: Path) -> Path:
     return path
 
 
-def stream_reply(runtime, messages: list[dict], **kwargs) -> tuple[list[str], dict]:
-    """A model runtime's reply, streamed to the end: its pieces and its stats."""
-    import asyncio
-    import contextlib
-
-    async def go():
-        pieces: list[str] = []
-        stats: dict = {}
-        async with contextlib.aclosing(runtime.stream(messages, stats=stats, **kwargs)) as it:
-            async for piece in it:
-                pieces.append(piece)
-        return pieces, stats
-
-    return asyncio.run(go())
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture
+def admin(data_dir: Path, clock: Clock):
+    """The app with an owner whose password is ``helpers.PASSWORD`` (not signed in yet)."""
+    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook")
+    with TestClient(create_app(settings, clock=clock)) as c:
+        owner.set_password(c.app.state.store, password_hash(), clock)
+        yield c
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo bookshop's knowledge base, indexed once for the whole run; tests use copies."""
+    d = tmp_path_factory.mktemp("demo")
+    store = Store(d / "appliance.db")
+    store.migrate()
+    kb.save(store, kb_formats.read_file(paths.demo_kb_path()), embedder=embedder.shared(), now="t0", source="demo")
+    store.close()
+    return d / "appliance.db"
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A store on a copy of the indexed demo bookshop, shared by the tests that only read it."""
+    path = tmp_path_factory.mktemp("demo-store") / "appliance.db"
+    shutil.copy(demo_db, path)
+    s = Store(path)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_index(demo_store: Store) -> RetrievalIndex:
+    return RetrievalIndex(demo_store, embedder.shared())
+
+
+@pytest.fixture
+def api(data_dir: Path, demo_db: Path):
+    """The app on a copy of the demo bookshop, for the widget's API."""
+    with make_api_client(data_dir, demo_db) as c:
+        yield c
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    """Real headless Chromium, as the guide says to start it."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium and chromedriver are missing: ./install.sh --dev installs them", pytrace=False)
+        pytest.skip("Chromium/chromedriver not installed (./install.sh --dev installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 f"--user-data-dir={tmp_path / 'chrome'}", "--window-size=1280,900", "--lang=en-US"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()

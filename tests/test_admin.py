@@ -1,7 +1,7 @@
 """The owner's admin through the real app: sign-in, sessions, CSRF, pages in both languages."""
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -9,47 +9,22 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from appliance import auth, embedder, kb, owner
+from appliance import auth, owner
+from appliance.answering import embedder, kb
+from appliance.answering.entry import Entry
 from appliance.app import create_app
 from appliance.cli import main
 from appliance.settings import Settings
 
-PASSWORD = "correct horse battery"
-SAME = {"sec-fetch-site": "same-origin"}
-HOSTILE = '<script>alert("kb")</script><img src=x onerror=alert(1)>'
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def admin(data_dir: Path, clock: Clock):
-    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook")
-    with TestClient(create_app(settings, clock=clock)) as c:
-        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
-        yield c
-
-
-def sign_in(c: TestClient, password: str = PASSWORD, **headers: str):
-    return c.post("/admin/login", data={"password": password, "next": "/admin/kb"},
-                  headers={**SAME, **headers}, follow_redirects=False)
-
-
-def csrf(c: TestClient) -> str:
-    page = c.get("/admin/")
-    marker = '"X-CSRF-Token": "'
-    start = page.text.index(marker) + len(marker)
-    return page.text[start:page.text.index('"', start)]
+from .helpers import (
+    HOSTILE,
+    PASSWORD,
+    SAME,
+    Clock,
+    csrf,
+    password_hash,
+    sign_in,
+)
 
 
 def test_pages_need_a_session(admin: TestClient) -> None:
@@ -153,12 +128,12 @@ def test_sign_out_everywhere(admin: TestClient, data_dir: Path, clock: Clock) ->
 
 def test_home_and_kb_in_both_languages_with_hostile_text_escaped(admin: TestClient) -> None:
     store = admin.app.state.store
-    entry = kb.Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"question {HOSTILE}"])
+    entry = Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"question {HOSTILE}"])
     kb.save(store, [entry], embedder=embedder.shared(), now="t")
     chat = admin.app.state.chat
 
     async def customer():
-        return await chat.reply(chat.start_conversation(), f"I am upset {HOSTILE}")
+        return await chat.reply(chat.conversations.start(), f"I am upset {HOSTILE}")
     asyncio.run(customer())  # an escalated conversation waiting on the home page
     sign_in(admin)
     for lang, direction, word in (("fa", "rtl", "منتظر پاسخ شما"), ("en", "ltr", "Waiting for your reply")):
@@ -173,8 +148,8 @@ def test_home_and_kb_in_both_languages_with_hostile_text_escaped(admin: TestClie
 
 def test_kb_search_fragment(admin: TestClient) -> None:
     store = admin.app.state.store
-    kb.save(store, [kb.Entry("ship", "هزینه ارسال", "ارسال ۴۵٬۰۰۰ تومان است", "fa", ["هزینه پست چقدر است"]),
-                    kb.Entry("hours", "Opening hours", "9 to 18", "en", ["when are you open"])],
+    kb.save(store, [Entry("ship", "هزینه ارسال", "ارسال ۴۵٬۰۰۰ تومان است", "fa", ["هزینه پست چقدر است"]),
+                    Entry("hours", "Opening hours", "9 to 18", "en", ["when are you open"])],
             embedder=embedder.shared(), now="t")
     sign_in(admin)
     frag = admin.get("/admin/kb", params={"q": "هزينه"}, headers={"hx-request": "true"})  # Arabic yeh
@@ -184,7 +159,7 @@ def test_kb_search_fragment(admin: TestClient) -> None:
 
 
 def test_try_a_question_shows_decision_scores_and_reply(admin: TestClient) -> None:
-    kb.save(admin.app.state.store, [kb.Entry("hours", "Opening hours", "We open 9:00-18:00, Saturday to Wednesday.",
+    kb.save(admin.app.state.store, [Entry("hours", "Opening hours", "We open 9:00-18:00, Saturday to Wednesday.",
                                              "en", ["when are you open", "what are your opening hours"])],
             embedder=embedder.shared(), now="t")
     sign_in(admin)
@@ -229,12 +204,12 @@ def test_every_page_in_both_languages_escapes_hostile_text(admin: TestClient) ->
     """Hostile text in the knowledge base, a customer's message and the settings, on every page."""
 
     store = admin.app.state.store
-    kb.save(store, [kb.Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"q {HOSTILE}"])],
+    kb.save(store, [Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"q {HOSTILE}"])],
             embedder=embedder.shared(), now="t")
     chat = admin.app.state.chat
 
     async def customer():
-        return await chat.reply(chat.start_conversation(), f"I want to talk to a real person {HOSTILE}")
+        return await chat.reply(chat.conversations.start(), f"I want to talk to a real person {HOSTILE}")
     turn = asyncio.run(customer())
     admin.app.state.settings = admin.app.state.settings.replace(shop_name=HOSTILE, greeting=HOSTILE)
     sign_in(admin)
@@ -253,8 +228,8 @@ def test_every_page_in_both_languages_escapes_hostile_text(admin: TestClient) ->
 
 def test_kb_filters(admin: TestClient) -> None:
     kb.save(admin.app.state.store, [
-        kb.Entry("a", "Alpha", "x", "en", ["alpha?"]),
-        kb.Entry("b", "بتا", "y", "fa", ["بتا؟"], enabled=False),
+        Entry("a", "Alpha", "x", "en", ["alpha?"]),
+        Entry("b", "بتا", "y", "fa", ["بتا؟"], enabled=False),
     ], embedder=embedder.shared(), now="t")
     sign_in(admin)
     only_fa = admin.get("/admin/kb", params={"lang_filter": "fa"}, headers={"hx-request": "true"}).text
@@ -273,7 +248,7 @@ def test_the_session_cookie_is_secure_behind_tls(data_dir: Path, clock: Clock, s
                                                  secure: bool) -> None:
     settings = Settings(data_dir=data_dir, model="none", **settings_kw)
     with TestClient(create_app(settings, clock=clock)) as c:
-        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
+        owner.set_password(c.app.state.store, password_hash(), clock)
         r = sign_in(c, **headers)
         assert r.status_code == 303
         cookie = r.headers["set-cookie"].lower()

@@ -3,22 +3,17 @@ knowledge-base search and the try-a-question box (htmx under the strict CSP)."""
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
-from .conftest import free_port
-from .test_serve import stop, wait_healthy
-from .test_widget_browser import DOCS, browser  # noqa: F401  (the Chromium fixture)
+from .helpers import APPLIANCE, DOCS, free_port, stop, wait_healthy
 
 pytestmark = pytest.mark.browser
 
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-APPLIANCE = str(Path(sys.executable).with_name("appliance"))
 PASSWORD = "a long demo password"
 
 
@@ -50,7 +45,7 @@ def sign_in(driver, base: str, lang: str) -> None:
     ("fa", "هزینه ارسال چقدر است؟", "۴۵٬۰۰۰ تومان", "rtl"),
     ("en", "Do you have a student discount?", "STUDENT10", "ltr"),
 ])
-def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question, expect, direction) -> None:  # noqa: F811
+def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question, expect, direction) -> None:
     sign_in(browser, admin_server, lang)
     assert "/admin/kb?lang=" in browser.current_url  # back where the owner was going
     browser.get(f"{admin_server}/admin/kb?lang={lang}")
@@ -75,7 +70,7 @@ def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question
     browser.save_screenshot(str(DOCS / f"admin-kb-{lang}.png"))
 
 
-def test_edit_an_entry_in_the_browser(browser, admin_server) -> None:  # noqa: F811
+def test_edit_an_entry_in_the_browser(browser, admin_server) -> None:
     sign_in(browser, admin_server, "en")
     browser.get(f"{admin_server}/admin/kb/hours-en?lang=en")
     answer = browser.find_element(By.ID, "answer")
@@ -92,7 +87,7 @@ def test_edit_an_entry_in_the_browser(browser, admin_server) -> None:  # noqa: F
     WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.ID, "try-result"), "Saturday to Thursday"))
 
 
-def test_owner_answers_an_escalation_and_the_customer_sees_it(browser, admin_server) -> None:  # noqa: F811
+def test_owner_answers_an_escalation_and_the_customer_sees_it(browser, admin_server) -> None:
     # the customer, on the appliance's own front page, asks for a person
     browser.get(f"{admin_server}/")
     WebDriverWait(browser, 20).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-expanded]"))).click()
@@ -124,7 +119,7 @@ def test_owner_answers_an_escalation_and_the_customer_sees_it(browser, admin_ser
 
 
 @pytest.mark.parametrize("lang, title", [("fa", "گفتگو در هر روز"), ("en", "Conversations per day")])
-def test_analytics_page(browser, admin_server, lang, title) -> None:  # noqa: F811
+def test_analytics_page(browser, admin_server, lang, title) -> None:
     # some traffic first: two questions through the public API
     import json as _json
     import urllib.request
@@ -147,7 +142,7 @@ def test_analytics_page(browser, admin_server, lang, title) -> None:  # noqa: F8
     browser.save_screenshot(str(DOCS / f"admin-analytics-{lang}.png"))
 
 
-def test_import_with_preview_in_the_browser(browser, admin_server, tmp_path) -> None:  # noqa: F811
+def test_import_with_preview_in_the_browser(browser, admin_server, tmp_path) -> None:
     upload = tmp_path / "faq.md"
     upload.write_text("lang: en\n## Gift cards {#gift-cards}\nQ: Do you sell gift cards?\n\n"
                       "Yes: gift cards from 200,000 toman, valid for a year.\n", encoding="utf-8")

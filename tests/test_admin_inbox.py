@@ -6,32 +6,20 @@ from urllib.parse import parse_qs
 
 from litestar.testing import TestClient
 
-from appliance import embedder, kb
-from .test_admin import HOSTILE, SAME, admin, clock, csrf, sign_in  # noqa: F401  (fixtures)
-from .test_public_api import events
+from .helpers import (
+    HOSTILE,
+    SAME,
+    csrf,
+    customer_asks,
+    events,
+    seed,
+    sign_in,
+)
 
 QUESTION = "Do you deliver to Kish island?"
 
 
-def seed(c: TestClient) -> None:
-    kb.save(c.app.state.store, [
-        kb.Entry("hours", "Opening hours", "We open 9:00-18:00, Saturday to Wednesday.", "en",
-                 ["when are you open", "what are your opening hours"]),
-        kb.Entry("returns", "Returns", "Unused books can be returned within 7 days.", "en",
-                 ["can i return a book", "what is your return policy"]),
-    ], embedder=embedder.shared(), now="t0")
-
-
-def customer_asks(c: TestClient, text: str, token: str | None = None) -> tuple[str, str, dict]:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    start = c.post("/api/v1/conversations", json={"lang": "en"}, headers=headers).json()
-    conv, token = start["conversation_id"], start["visitor_token"]
-    auth = {"authorization": f"Bearer {token}"}
-    done = events(c.post(f"/api/v1/conversations/{conv}/messages", json={"text": text}, headers=auth).text)[-1][1]
-    return conv, token, done
-
-
-def test_learning_loop_end_to_end(admin: TestClient) -> None:  # noqa: F811
+def test_learning_loop_end_to_end(admin: TestClient) -> None:
     seed(admin)
     conv, token, done = customer_asks(admin, QUESTION)
     assert done["kind"] != "answer"
@@ -71,7 +59,7 @@ def test_learning_loop_end_to_end(admin: TestClient) -> None:  # noqa: F811
     assert again["kind"] == "answer" and again["sources"][0]["title"] == "Delivery to Kish"
 
 
-def test_inbox_views_search_resolve_and_reopen(admin: TestClient) -> None:  # noqa: F811
+def test_inbox_views_search_resolve_and_reopen(admin: TestClient) -> None:
     seed(admin)
     conv, token, _ = customer_asks(admin, "I want to talk to a real person about order 881")
     customer_asks(admin, "when are you open")
@@ -92,7 +80,7 @@ def test_inbox_views_search_resolve_and_reopen(admin: TestClient) -> None:  # no
     assert status == "open"
 
 
-def test_reply_validation_and_escaping(admin: TestClient) -> None:  # noqa: F811
+def test_reply_validation_and_escaping(admin: TestClient) -> None:
     seed(admin)
     conv, _, _ = customer_asks(admin, f"I want to talk to a real person {HOSTILE}")
     sign_in(admin)
@@ -107,7 +95,7 @@ def test_reply_validation_and_escaping(admin: TestClient) -> None:  # noqa: F811
     assert forged.status_code == 403
 
 
-def test_live_takeover_silences_the_bot(admin: TestClient) -> None:  # noqa: F811
+def test_live_takeover_silences_the_bot(admin: TestClient) -> None:
     seed(admin)
     conv, token, _ = customer_asks(admin, "when are you open")
     auth = {"authorization": f"Bearer {token}"}
@@ -125,7 +113,7 @@ def test_live_takeover_silences_the_bot(admin: TestClient) -> None:  # noqa: F81
     roles = [m["role"] for m in admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).json()["messages"]]
     assert roles[-1] == "customer"  # no bot message after it
     admin.post(f"/admin/conversations/{conv}/reply", data={"text": "Yes, within 7 days."}, headers=token_header)
-    assert admin.app.state.chat.status(conv) == "human"
+    assert admin.app.state.chat.conversations.status(conv) == "human"
 
     # handed back: the bot answers again
     admin.post(f"/admin/conversations/{conv}/takeover", data={"on": "0"}, headers=token_header)
@@ -134,24 +122,24 @@ def test_live_takeover_silences_the_bot(admin: TestClient) -> None:  # noqa: F81
     assert evs[-1][1]["kind"] == "answer"
 
 
-def test_takeover_while_the_bot_is_thinking_drops_the_bots_words(admin: TestClient) -> None:  # noqa: F811
+def test_takeover_while_the_bot_is_thinking_drops_the_bots_words(admin: TestClient) -> None:
     import asyncio
 
     seed(admin)
     chat = admin.app.state.chat
-    conv = chat.start_conversation()
-    message_id, _ = chat.accept(conv, "when are you open")
+    conv = chat.conversations.start()
+    message_id, _ = chat.conversations.add_customer_message(conv, "when are you open")
     decision = chat.decider.decide("when are you open")
     reply = asyncio.run(chat.composer.compose(decision, "when are you open"))
-    chat.take_over(conv, True, "A person has joined.")  # the owner joins between deciding and sending
-    turn = chat._record(conv, message_id, decision, reply, 1.0)
+    chat.conversations.take_over(conv, True, "A person has joined.")  # the owner joins between deciding and sending
+    turn = chat.conversations.record_turn(conv, message_id, decision, reply, 1.0)
     assert turn.decision.kind == "held" and turn.reply_id is None
     bot = admin.app.state.store.read().execute(
         "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'bot'", [conv]).fetchone()[0]
     assert bot == 0
 
 
-def test_saved_replies_and_private_notes(admin: TestClient) -> None:  # noqa: F811
+def test_saved_replies_and_private_notes(admin: TestClient) -> None:
     seed(admin)
     conv, token, _ = customer_asks(admin, "I want to talk to a real person")
     sign_in(admin)
@@ -172,7 +160,7 @@ def test_saved_replies_and_private_notes(admin: TestClient) -> None:  # noqa: F8
     assert "Parcel sent" not in admin.get("/admin/saved-replies").text
 
 
-def test_export_and_erase_a_customer_from_the_admin(admin: TestClient) -> None:  # noqa: F811
+def test_export_and_erase_a_customer_from_the_admin(admin: TestClient) -> None:
     seed(admin)
     conv, token, _ = customer_asks(admin, "I want to talk to a real person")
     auth = {"authorization": f"Bearer {token}"}
@@ -189,7 +177,7 @@ def test_export_and_erase_a_customer_from_the_admin(admin: TestClient) -> None: 
     assert admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).status_code in (401, 404)
 
 
-def test_waiting_badge_fragment_and_how_long(admin: TestClient, clock) -> None:  # noqa: F811
+def test_waiting_badge_fragment_and_how_long(admin: TestClient, clock) -> None:
     seed(admin)
     sign_in(admin)
     empty = admin.get("/admin/inbox/count", headers={"hx-request": "true"})
@@ -201,7 +189,7 @@ def test_waiting_badge_fragment_and_how_long(admin: TestClient, clock) -> None: 
     assert "waiting 2 h 5 min" in admin.get("/admin/inbox?lang=en").text
 
 
-def test_none_of_these_is_recorded_as_failed_clarification(admin: TestClient) -> None:  # noqa: F811
+def test_none_of_these_is_recorded_as_failed_clarification(admin: TestClient) -> None:
     seed(admin)
     conv, token, _ = customer_asks(admin, "when are you open")
     r = admin.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en", "reason": "clarification_failed"},

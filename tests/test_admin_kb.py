@@ -3,22 +3,23 @@ import with a preview, export."""
 
 import json
 
+import pytest
 from litestar.testing import TestClient
 
-from appliance import kb
-from .test_admin import HOSTILE, SAME, admin, clock, csrf, sign_in  # noqa: F401  (fixtures)
+from appliance.answering import kb
 
-
-def post(c: TestClient, path: str, **kwargs):
-    headers = {**SAME, "x-csrf-token": csrf(c), "hx-request": "true", **kwargs.pop("headers", {})}
-    return c.post(path, headers=headers, **kwargs)
-
+from .helpers import (
+    HOSTILE,
+    SAME,
+    post,
+    sign_in,
+)
 
 FORM = {"title": "Gift wrapping", "questions": "Do you gift wrap?\nCan you wrap a present?",
         "answer": "We wrap any book for 20,000 toman.", "lang": "en", "tags": "gifts, extras", "enabled": "on"}
 
 
-def test_create_edit_toggle_delete_with_history(admin: TestClient) -> None:  # noqa: F811
+def test_create_edit_toggle_delete_with_history(admin: TestClient) -> None:
     sign_in(admin)
     created = post(admin, "/admin/kb/new", data=FORM)
     assert created.status_code == 200 and created.headers["hx-redirect"] == "/admin/kb/gift-wrapping"
@@ -45,7 +46,7 @@ def test_create_edit_toggle_delete_with_history(admin: TestClient) -> None:  # n
     assert admin.get("/admin/kb/gift-wrapping").status_code == 404
 
 
-def test_validation_keeps_what_was_typed(admin: TestClient) -> None:  # noqa: F811
+def test_validation_keeps_what_was_typed(admin: TestClient) -> None:
     sign_in(admin)
     r = post(admin, "/admin/kb/new", data={**FORM, "answer": "   "})
     assert r.status_code == 422 and "missing answer" in r.text
@@ -53,7 +54,7 @@ def test_validation_keeps_what_was_typed(admin: TestClient) -> None:  # noqa: F8
     assert kb.count(admin.app.state.store.read()) == 0
 
 
-def test_hostile_text_in_the_editor_is_escaped(admin: TestClient) -> None:  # noqa: F811
+def test_hostile_text_in_the_editor_is_escaped(admin: TestClient) -> None:
     sign_in(admin)
     post(admin, "/admin/kb/new", data={**FORM, "title": HOSTILE, "answer": f"Answer {HOSTILE}"})
     [entry] = kb.all_entries(admin.app.state.store.read())
@@ -61,13 +62,13 @@ def test_hostile_text_in_the_editor_is_escaped(admin: TestClient) -> None:  # no
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
 
 
-def test_new_entry_prefilled_from_a_question_and_a_reply(admin: TestClient) -> None:  # noqa: F811
+def test_new_entry_prefilled_from_a_question_and_a_reply(admin: TestClient) -> None:
     sign_in(admin)
     page = admin.get("/admin/kb/new", params={"question": "Do you deliver to Kish?", "answer": "Yes, in 5 days."})
     assert "Do you deliver to Kish?" in page.text and "Yes, in 5 days." in page.text
 
 
-def test_import_preview_then_confirm(admin: TestClient) -> None:  # noqa: F811
+def test_import_preview_then_confirm(admin: TestClient) -> None:
     sign_in(admin)
     lines = [{"id": "a", "title": "Hours", "questions": ["when open"], "answer": "9-18", "lang": "en"},
              {"id": "b", "title": "ارسال", "questions": ["ارسال چند روز"], "answer": "۳ تا ۵ روز", "lang": "fa"}]
@@ -82,7 +83,7 @@ def test_import_preview_then_confirm(admin: TestClient) -> None:  # noqa: F811
     assert again.status_code == 410  # a preview is used once
 
 
-def test_a_broken_upload_names_the_line_and_changes_nothing(admin: TestClient) -> None:  # noqa: F811
+def test_a_broken_upload_names_the_line_and_changes_nothing(admin: TestClient) -> None:
     sign_in(admin)
     bad = b'{"id": "a", "title": "Hours", "answer": "9-18", "lang": "en"}\n{"id": "b", oops\n'
     r = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", bad, "application/x-ndjson")})
@@ -93,7 +94,7 @@ def test_a_broken_upload_names_the_line_and_changes_nothing(admin: TestClient) -
     assert kb.count(admin.app.state.store.read()) == 0
 
 
-def test_export_downloads(admin: TestClient) -> None:  # noqa: F811
+def test_export_downloads(admin: TestClient) -> None:
     sign_in(admin)
     post(admin, "/admin/kb/new", data=FORM)
     for fmt, needle in (("jsonl", '"id": "gift-wrapping"'), ("csv", "gift-wrapping,Gift wrapping"),
@@ -103,7 +104,7 @@ def test_export_downloads(admin: TestClient) -> None:  # noqa: F811
         assert r.headers["content-disposition"] == f'attachment; filename="knowledge-base.{fmt}"'
 
 
-def test_huge_forms_are_refused_before_they_are_read(admin: TestClient) -> None:  # noqa: F811
+def test_huge_forms_are_refused_before_they_are_read(admin: TestClient) -> None:
     """9 MB of `a=1&...` to the sign-in or setup page kept the server busy for 1.7 s: refused now."""
     junk = "&".join(["a=1"] * 2_500_000)  # about 9.5 MB
     for path in ("/admin/login", "/admin/setup"):
@@ -112,7 +113,8 @@ def test_huge_forms_are_refused_before_they_are_read(admin: TestClient) -> None:
     assert admin.get("/healthz").status_code == 200
 
 
-def test_the_largest_entry_a_owner_may_write_still_fits(admin: TestClient) -> None:  # noqa: F811
+@pytest.mark.slow  # fits a calibration or embeds a whole knowledge base: seconds
+def test_the_largest_entry_a_owner_may_write_still_fits(admin: TestClient) -> None:
     sign_in(admin)
     answer = "پاسخ " * 9_000  # 45,000 characters of Persian: about 500 KB as a URL-encoded form
     r = post(admin, "/admin/kb/new", data={**FORM, "id": "long-fa", "title": "یک پاسخ بلند", "lang": "fa",

@@ -2,9 +2,14 @@
 
 import tomllib
 
+import pytest
 from litestar.testing import TestClient
 
-from .test_admin import SAME, admin, clock, csrf, sign_in  # noqa: F401  (fixtures)
+from .helpers import (
+    SAME,
+    csrf,
+    sign_in,
+)
 
 FORM = {
     "shop_name": "Book Nook 2", "default_language": "en", "typical_reply_time": "by noon",
@@ -17,7 +22,7 @@ FORM = {
 }
 
 
-def test_page_in_both_languages(admin: TestClient) -> None:  # noqa: F811
+def test_page_in_both_languages(admin: TestClient) -> None:
     sign_in(admin)
     fa = admin.get("/admin/settings?lang=fa")
     assert fa.status_code == 200 and "نام فروشگاه" in fa.text and "widget-loader-1.0.0.js" in fa.text
@@ -25,7 +30,7 @@ def test_page_in_both_languages(admin: TestClient) -> None:  # noqa: F811
     assert "Shop name" in en.text and "applies after a restart" in en.text
 
 
-def test_saving_validates_writes_and_applies(admin: TestClient, data_dir) -> None:  # noqa: F811
+def test_saving_validates_writes_and_applies(admin: TestClient, data_dir) -> None:
     sign_in(admin)
     headers = {**SAME, "x-csrf-token": csrf(admin)}
     r = admin.post("/admin/settings", data={**FORM, "smtp_password": "s3cret"}, headers=headers)
@@ -45,7 +50,7 @@ def test_saving_validates_writes_and_applies(admin: TestClient, data_dir) -> Non
     assert tomllib.loads(path.read_text())["smtp_password"] == "s3cret"
 
 
-def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None:  # noqa: F811
+def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None:
     sign_in(admin)
     path = admin.app.state.settings.data_dir / "settings.toml"
     before = path.read_text() if path.exists() else None
@@ -56,7 +61,8 @@ def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None: 
     assert admin.app.state.settings.shop_name != "Book Nook 2"
 
 
-def test_the_answers_group_shows_the_shops_own_estimate_and_takes_persian_digits(admin: TestClient) -> None:  # noqa: F811
+@pytest.mark.slow  # fits a calibration or embeds a whole knowledge base: seconds
+def test_the_answers_group_shows_the_shops_own_estimate_and_takes_persian_digits(admin: TestClient) -> None:
     from pathlib import Path
 
     from appliance.evaluate import load_kb

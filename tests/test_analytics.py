@@ -3,14 +3,15 @@
 import csv
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from litestar.testing import TestClient
 
 from appliance import analytics
-from .test_admin import admin, clock, sign_in  # noqa: F401  (fixtures)
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+from .helpers import sign_in
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def seed(store) -> None:
@@ -48,7 +49,7 @@ def seed(store) -> None:
         turn("e", "2026-11-22T10:00:00", "hours?", "2026-11-22T10:00:01", "answer", "confident", ["hours"])
 
 
-def test_numbers_match_hand_computed_values(admin: TestClient) -> None:  # noqa: F811
+def test_numbers_match_hand_computed_values(admin: TestClient) -> None:
     seed(admin.app.state.store)
     rep = analytics.report(admin.app.state.store, NOW.replace(tzinfo=None), days=7)
     assert rep.per_day[-2:] == [("2026-11-21", 2), ("2026-11-22", 1)] and sum(n for _, n in rep.per_day) == 3
@@ -67,7 +68,7 @@ def test_numbers_match_hand_computed_values(admin: TestClient) -> None:  # noqa:
     assert tehran.heatmap[5][12] == 1 and tehran.heatmap[6][1] == 1  # 09:00 UTC is 12:30; 22:00 Sat is 01:30 Sun
 
 
-def test_page_and_csv_in_both_languages(admin: TestClient) -> None:  # noqa: F811
+def test_page_and_csv_in_both_languages(admin: TestClient) -> None:
     seed(admin.app.state.store)
     admin.app.state.clock = lambda: NOW.replace(tzinfo=None)
     sign_in(admin)

@@ -2,19 +2,20 @@
 
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from appliance import backup, scheduler
+from appliance.answering.entry import Entry
 from appliance.cli import main
 from appliance.db import Store
 from appliance.instance_lock import InstanceLock
 from appliance.settings import Settings
 
-NOW = datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
 
 def count(path: Path) -> int:
@@ -186,23 +187,29 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_live_data(data_dir: Path)
 def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
     from litestar.testing import TestClient
 
-    from appliance import embedder, kb, owner
+    from appliance import owner
+    from appliance.answering import embedder, kb
     from appliance.app import create_app
 
-    from .test_admin import PASSWORD, SAME, csrf, sign_in
+    from .helpers import (
+        SAME,
+        csrf,
+        password_hash,
+        sign_in,
+    )
 
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings, with_scheduler=False)) as c:
         store = c.app.state.store
-        owner.set_password(store, owner.hash_password(PASSWORD), c.app.state.clock)
-        kb.save(store, [kb.Entry("hours", "Opening hours", "We open at 9:00.", "en", ["when are you open"])],
+        owner.set_password(store, password_hash(), c.app.state.clock)
+        kb.save(store, [Entry("hours", "Opening hours", "We open at 9:00.", "en", ["when are you open"])],
                 embedder=embedder.shared(), now="t0")
         sign_in(c)
         headers = {**SAME, "x-csrf-token": csrf(c)}
         taken = c.post("/admin/backups", headers=headers)
         assert taken.status_code == 200 and "Backup taken" in taken.text or "پشتیبان گرفته شد" in taken.text
         [snapshot] = backup.list_backups(settings.backups_dir)
-        kb.save(store, [kb.Entry("hours", "Opening hours", "We open at 10:00.", "en", ["when are you open"])],
+        kb.save(store, [Entry("hours", "Opening hours", "We open at 10:00.", "en", ["when are you open"])],
                 embedder=embedder.shared(), now="t1")
         assert "10:00" in c.app.state.chat.decider.decide("when are you open").entries[0].answer
         unconfirmed = c.post("/admin/backups/restore", data={"name": snapshot.path.name}, headers=headers)
@@ -226,7 +233,12 @@ def test_a_restore_keeps_the_live_password_and_ends_every_session(data_dir: Path
     from appliance import owner
     from appliance.app import create_app
 
-    from .test_admin import PASSWORD, SAME, csrf, sign_in
+    from .helpers import (
+        SAME,
+        csrf,
+        password_hash,
+        sign_in,
+    )
 
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings, with_scheduler=False)) as c:
@@ -236,7 +248,7 @@ def test_a_restore_keeps_the_live_password_and_ends_every_session(data_dir: Path
         headers = {**SAME, "x-csrf-token": csrf(c)}
         assert c.post("/admin/backups", headers=headers).status_code == 200  # the backup has the old password
         [snapshot] = backup.list_backups(settings.backups_dir)
-        owner.set_password(store, owner.hash_password(PASSWORD), clock)  # changed after the leak
+        owner.set_password(store, password_hash(), clock)  # changed after the leak
         sign_in(c)
         headers = {**SAME, "x-csrf-token": csrf(c)}
         done = c.post("/admin/backups/restore", data={"name": snapshot.path.name, "confirm": "RESTORE"},

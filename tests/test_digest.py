@@ -1,32 +1,26 @@
 """The morning digest, with an injected clock, and its place on the admin home page."""
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from litestar.testing import TestClient
 
-from appliance import digest, embedder, kb, scheduler
+from appliance import digest, scheduler
+from appliance.answering import embedder, kb
+from appliance.answering.entry import Entry
 from appliance.app import create_app
 from appliance.settings import Settings
 
-from .test_admin import SAME, sign_in  # noqa: F401
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.now = at
-
-    def __call__(self) -> datetime:
-        return self.now
+from .helpers import Clock, password_hash, sign_in
 
 
 def test_digest_counts_the_night(data_dir: Path) -> None:
-    clock = Clock(datetime(2026, 11, 21, 22, 0, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 11, 21, 22, 0, tzinfo=UTC))
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
         store = c.app.state.store
-        kb.save(store, [kb.Entry("hours", "Opening hours", "We open 9:00-18:00.", "en",
+        kb.save(store, [Entry("hours", "Opening hours", "We open 9:00-18:00.", "en",
                                  ["when are you open", "what are your opening hours"])],
                 embedder=embedder.shared(), now="t")
         chat = c.app.state.chat
@@ -36,10 +30,10 @@ def test_digest_counts_the_night(data_dir: Path) -> None:
                          "I want to talk to a real person",                        # escalated
                          "Do you sell concert tickets?", "do you sell concert tickets"]:  # 2 more, same question
                 clock.now += timedelta(minutes=30)
-                await chat.reply(chat.start_conversation(), text)
+                await chat.reply(chat.conversations.start(), text)
         asyncio.run(night())
         decisions = dict(store.read().execute("SELECT kind, count(*) FROM decisions GROUP BY kind").fetchall())
-        clock.now = datetime(2026, 11, 22, 7, 30, tzinfo=timezone.utc)
+        clock.now = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)
         summary = digest.build(store, clock)
         assert summary["conversations"] == 5
         assert summary["answered"] == decisions.get("answer", 0) == 2
@@ -56,11 +50,11 @@ def test_digest_counts_the_night(data_dir: Path) -> None:
 
 def test_home_page_shows_the_latest_digest(data_dir: Path) -> None:
     from appliance import owner
-    from .test_admin import PASSWORD
 
-    clock = Clock(datetime(2026, 11, 22, 7, 30, tzinfo=timezone.utc))
+
+    clock = Clock(datetime(2026, 11, 22, 7, 30, tzinfo=UTC))
     with TestClient(create_app(Settings(data_dir=data_dir, model="none"), clock=clock, with_scheduler=False)) as c:
-        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
+        owner.set_password(c.app.state.store, password_hash(), clock)
         digest.build(c.app.state.store, clock)
         sign_in(c)
         page = c.get("/admin/?lang=en")
@@ -69,11 +63,11 @@ def test_home_page_shows_the_latest_digest(data_dir: Path) -> None:
 
 def test_the_digest_job_is_scheduled_at_the_set_time(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, model="none", digest_time="06:45")
-    jobs = scheduler.build(settings, None, lambda: datetime.now(timezone.utc))  # type: ignore[arg-type]
+    jobs = scheduler.build(settings, None, lambda: datetime.now(UTC))  # type: ignore[arg-type]
     job = jobs.get_job("morning_digest")
     fields = {f.name: str(f) for f in job.trigger.fields}
     assert (fields["hour"], fields["minute"]) == ("6", "45")
-    bad = scheduler.build(settings.replace(digest_time="25:99"), None, lambda: datetime.now(timezone.utc))  # type: ignore[arg-type]
+    bad = scheduler.build(settings.replace(digest_time="25:99"), None, lambda: datetime.now(UTC))  # type: ignore[arg-type]
     fields = {f.name: str(f) for f in bad.get_job("morning_digest").trigger.fields}
     assert (fields["hour"], fields["minute"]) == ("7", "30")  # a bad setting falls back, loudly
 

@@ -45,6 +45,7 @@ def fixture_set(tmp_path: Path) -> tuple[Path, Path]:
     return write_jsonl(tmp_path / "kb.jsonl", KB), write_jsonl(tmp_path / "dev.jsonl", QUESTIONS)
 
 
+@pytest.mark.slow  # fits a calibration or embeds a whole knowledge base: seconds
 def test_eval_reports_every_metric(fixture_set: tuple[Path, Path], tmp_path: Path) -> None:
     kb_path, q_path = fixture_set
     out = tmp_path / "metrics.json"

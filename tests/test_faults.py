@@ -16,8 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port
-from .test_serve import APPLIANCE, start, stop, wait_healthy
+from .helpers import APPLIANCE, free_port, start_server, stop, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +78,7 @@ def test_kill_9_while_customers_write_loses_no_acknowledged_message(data_dir: Pa
     (data_dir / "settings.toml").write_text(GENEROUS_LIMITS, encoding="utf-8")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start(data_dir, port, "--model", "none")
+    proc = start_server(data_dir, port, "--model", "none")
     wait_healthy(port, proc)
     acknowledged: dict[int, str] = {}
     lock = threading.Lock()
@@ -112,7 +111,7 @@ def test_kill_9_while_customers_write_loses_no_acknowledged_message(data_dir: Pa
         t.join(30)
     assert len(acknowledged) >= 60
 
-    proc = start(data_dir, port, "--model", "none")
+    proc = start_server(data_dir, port, "--model", "none")
     try:
         assert wait_healthy(port, proc)["database"]["ok"]
         conversation, headers = new_conversation(base)  # and it takes new messages
@@ -132,7 +131,7 @@ def test_a_customer_who_leaves_mid_reply_still_gets_one(data_dir: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     (data_dir / "settings.toml").write_text(GENEROUS_LIMITS + "phrase_with_model = true\n", encoding="utf-8")
-    proc = start(data_dir, port, "--demo")
+    proc = start_server(data_dir, port, "--demo")
     try:
         wait_healthy(port, proc, timeout=120)
         conversation, headers = new_conversation(base)
@@ -161,7 +160,7 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
     (data_dir / "settings.toml").write_text("phrase_with_model = true\n", encoding="utf-8")  # the model works
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start(data_dir, port, "--demo", "--model", str(model))
+    proc = start_server(data_dir, port, "--demo", "--model", str(model))
     try:
         body = wait_healthy(port, proc, timeout=120)
         assert body["mode"] == "model" and body["model"]["file"] == "ok" and body["warnings"] == []
@@ -196,7 +195,7 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
 
     # At the next start the damage is found, and the shop answers from the knowledge base only.
     model.write_bytes(b"GGUF" + b"\0" * 4092)
-    proc = start(data_dir, port, "--model", str(model))
+    proc = start_server(data_dir, port, "--model", str(model))
     try:
         body = wait_healthy(port, proc, timeout=120)
         assert body["mode"] == "knowledge-base-only" and body["model"]["state"] == "failed"
@@ -241,7 +240,7 @@ def test_full_disk_is_a_clear_error_and_recovers_when_space_returns(small_disk: 
     (data_dir / "settings.toml").write_text(GENEROUS_LIMITS, encoding="utf-8")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start(data_dir, port, "--model", "none")
+    proc = start_server(data_dir, port, "--model", "none")
     acknowledged: dict[int, str] = {}
     try:
         wait_healthy(port, proc)
@@ -286,11 +285,11 @@ def test_messages_left_unanswered_by_a_crash_are_escalated_at_start(data_dir: Pa
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings, with_scheduler=False)) as c:
         chat = c.app.state.chat
-        crashed = chat.start_conversation(lang="fa")
-        chat.accept(crashed, "سفارشم کجاست؟")  # stored, then the power went before the reply
-        taken = chat.start_conversation(lang="en")
-        chat.take_over(taken, True, "The owner has joined.")
-        chat.accept(taken, "are you there?")  # the owner is answering this one: not the bot's
+        crashed = chat.conversations.start(lang="fa")
+        chat.conversations.add_customer_message(crashed, "سفارشم کجاست؟")  # stored, then the power went before the reply
+        taken = chat.conversations.start(lang="en")
+        chat.conversations.take_over(taken, True, "The owner has joined.")
+        chat.conversations.add_customer_message(taken, "are you there?")  # the owner is answering this one: not the bot's
     with TestClient(create_app(settings, with_scheduler=False)) as c:
         db = c.app.state.store.read()
         rows = db.execute("SELECT conversation_id, kind, reason, reply_id FROM decisions").fetchall()
@@ -314,7 +313,7 @@ def test_a_native_crash_of_the_model_mid_reply(data_dir: Path, sig: int) -> None
                                             encoding="utf-8")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start(data_dir, port, "--demo")
+    proc = start_server(data_dir, port, "--demo")
     try:
         body = wait_healthy(port, proc, timeout=120)
         assert body["mode"] == "model"

@@ -12,8 +12,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from .conftest import free_port
-from .test_serve import start, stop, wait_healthy
+from .helpers import (
+    free_port,
+    start_server,
+    stop,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +32,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory):
         "visitor_messages_per_minute = 100000\nip_messages_per_minute = 100000\n"
         "ip_conversations_per_day = 100000\n", encoding="utf-8")
     port = free_port()
-    proc = start(data_dir, port, "--demo", "--model", "none")
+    proc = start_server(data_dir, port, "--demo", "--model", "none")
     wait_healthy(port, proc, timeout=120)
     base = f"http://127.0.0.1:{port}"
     started = httpx.post(f"{base}/api/v1/conversations", json={"lang": "fa"}).json()

@@ -2,12 +2,17 @@ import asyncio
 
 from litestar.testing import TestClient
 
-from appliance import embedder, gaps, kb
-from .test_admin import admin, clock, sign_in  # noqa: F401
+from appliance import gaps
+from appliance.answering import embedder, kb
+from appliance.answering.entry import Entry
+
+from .helpers import (
+    sign_in,
+)
 
 
-def test_unanswered_questions_are_grouped_and_ranked(admin: TestClient) -> None:  # noqa: F811
-    kb.save(admin.app.state.store, [kb.Entry("hours", "Opening hours", "We open 9:00-18:00.", "en",
+def test_unanswered_questions_are_grouped_and_ranked(admin: TestClient) -> None:
+    kb.save(admin.app.state.store, [Entry("hours", "Opening hours", "We open 9:00-18:00.", "en",
                                              ["when are you open", "what are your opening hours"])],
             embedder=embedder.shared(), now="t")
     chat = admin.app.state.chat
@@ -16,7 +21,7 @@ def test_unanswered_questions_are_grouped_and_ranked(admin: TestClient) -> None:
 
     async def customers():
         for text in asked:
-            await chat.reply(chat.start_conversation(), text)
+            await chat.reply(chat.conversations.start(), text)
     asyncio.run(customers())
     found = gaps.find(admin.app.state.store, embedder.shared(), admin.app.state.clock())
     assert sum(g.count for g in found) <= len(asked)

@@ -11,11 +11,15 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from appliance import kb, kb_formats
+from appliance.answering import kb, kb_formats
 
-from .test_admin import admin, clock, sign_in  # noqa: F401  (fixtures)
-from .test_admin_kb import post
-from .test_public_api import api, auth, demo_db, start  # noqa: F401  (fixtures)
+from .helpers import (
+    asgi_get,
+    bearer,
+    post,
+    sign_in,
+    start_chat,
+)
 
 JSON = {"content-type": "application/json"}
 
@@ -39,23 +43,23 @@ def count_messages(c: TestClient) -> int:
     ("deep nesting", b'{"text": "x", "y": ' + b"[" * 50000 + b"]" * 50000 + b"}", JSON, 413, "too_large"),
     ("only control characters", b'{"text": "\\u0000\\u001b\\u0007"}', JSON, 422, "empty"),
 ])
-def test_malformed_messages_are_clear_4xx(api: TestClient, name: str, body: bytes, headers: dict,  # noqa: F811
+def test_malformed_messages_are_clear_4xx(api: TestClient, name: str, body: bytes, headers: dict,
                                           status: int, code: str) -> None:
-    conv, token, _ = start(api)
+    conv, token, _ = start_chat(api)
     before = count_messages(api)
-    r = api.post(f"/api/v1/conversations/{conv}/messages", content=body, headers={**auth(token), **headers})
+    r = api.post(f"/api/v1/conversations/{conv}/messages", content=body, headers={**bearer(token), **headers})
     assert r.status_code == status, (name, r.text)
     assert r.json()["error"] == code and r.json()["message"], name
     assert "Traceback" not in r.text
     assert count_messages(api) == before  # nothing half-stored
-    ok = api.post(f"/api/v1/conversations/{conv}/messages", json={"text": "hello"}, headers=auth(token))
+    ok = api.post(f"/api/v1/conversations/{conv}/messages", json={"text": "hello"}, headers=bearer(token))
     assert ok.status_code == 200  # and the next good request works
 
 
-def test_control_characters_are_removed_from_stored_text(api: TestClient) -> None:  # noqa: F811
-    conv, token, _ = start(api)
+def test_control_characters_are_removed_from_stored_text(api: TestClient) -> None:
+    conv, token, _ = start_chat(api)
     api.post(f"/api/v1/conversations/{conv}/messages", json={"text": "where\u0000 is\u001b[31m my order?\nthanks"},
-             headers=auth(token))
+             headers=bearer(token))
     stored = api.app.state.store.read().execute("SELECT text FROM messages WHERE role = 'customer'").fetchone()[0]
     assert stored == "where is[31m my order?\nthanks"
 
@@ -63,22 +67,24 @@ def test_control_characters_are_removed_from_stored_text(api: TestClient) -> Non
 @pytest.mark.parametrize("path", [
     "/api/v1/nothing-here", "/api/v1/conversations/..%2f..%2fetc/messages", "/api/v2/conversations",
 ])
-def test_unknown_api_paths_answer_in_the_api_shape(api: TestClient, path: str) -> None:  # noqa: F811
+def test_unknown_api_paths_answer_in_the_api_shape(api: TestClient, path: str) -> None:
     r = api.get(path)
     assert r.status_code == 404 and r.json()["error"] == "not_found"
 
 
-def test_wrong_methods_and_hostile_paths(api: TestClient) -> None:  # noqa: F811
-    conv, token, _ = start(api)
-    assert api.delete(f"/api/v1/conversations/{conv}/messages", headers=auth(token)).status_code == 405
-    r = api.get(f"/api/v1/conversations/{'a' * 5000}/messages", headers=auth(token))
+def test_wrong_methods_and_hostile_paths(api: TestClient) -> None:
+    conv, token, _ = start_chat(api)
+    assert api.delete(f"/api/v1/conversations/{conv}/messages", headers=bearer(token)).status_code == 405
+    r = api.get(f"/api/v1/conversations/{'a' * 5000}/messages", headers=bearer(token))
     assert r.status_code == 404 and r.json()["error"] == "no_conversation"  # the API's own code survives
-    assert api.get(f"/api/v1/conversations/{conv}/messages?after=-1", headers=auth(token)).status_code == 400
+    assert api.get(f"/api/v1/conversations/{conv}/messages?after=-1", headers=bearer(token)).status_code == 400
     assert api.get(f"/api/v1/conversations/{conv}/messages?after=99999999999999999999999",
-                   headers=auth(token)).status_code == 400
-    for path in ("/static/../appliance/secret.key", "/static/%2e%2e/%2e%2e/etc/passwd", "/static/..%2fsecret.key"):
-        r = api.get(path)
-        assert r.status_code == 404 and "BEGIN" not in r.text
+                   headers=bearer(token)).status_code == 400
+    # Sent as written (the test client would collapse them), at files that are really there.
+    for path in ("/static/../pyproject.toml", "/static/%2e%2e/pyproject.toml", "/static/..%2fpyproject.toml",
+                 "/static/../../../../../../../../etc/passwd"):
+        status, body = asgi_get(api.app, path)
+        assert status == 404 and b"[project]" not in body and b"root:" not in body, path
     r = api.post("/api/v1/conversations", content=b"x" * 100_000, headers=JSON)
     assert r.status_code == 413 and r.json()["error"] == "too_large"
 
@@ -103,7 +109,7 @@ def _zip() -> bytes:
     ("an entry without an answer", "kb.jsonl", b'{"id": "a", "title": "t", "lang": "en"}\n', "line 1"),
     ("a huge line", "kb.jsonl", b'{"id": "a", "title": "' + b"t" * 300 + b'", "answer": "x", "lang": "en"}\n', "line 1"),
 ])
-def test_broken_uploads_are_refused_clearly(admin: TestClient, name: str, filename: str, content: bytes,  # noqa: F811
+def test_broken_uploads_are_refused_clearly(admin: TestClient, name: str, filename: str, content: bytes,
                                             expect: str) -> None:
     sign_in(admin)
     r = post(admin, "/admin/kb-import", files={"file": (filename, content, "application/octet-stream")})
@@ -114,7 +120,7 @@ def test_broken_uploads_are_refused_clearly(admin: TestClient, name: str, filena
 
 
 @pytest.mark.parametrize("extra, status", [(2_000, 422), (1_000_000, 413)])
-def test_an_oversized_upload_is_refused(admin: TestClient, extra: int, status: int) -> None:  # noqa: F811
+def test_an_oversized_upload_is_refused(admin: TestClient, extra: int, status: int) -> None:
     """Just over the file limit: the form says so; far over it, the body limit stops the upload
     before it is read into memory."""
     sign_in(admin)
@@ -138,7 +144,7 @@ def test_kb_cli_refuses_a_binary_file(tmp_path: Path, data_dir: Path) -> None:
     assert result.exit_code == 1 and "nothing imported" in result.output and "UTF-8" in result.output
 
 
-def test_json_nested_thousands_deep_and_a_nul_in_a_path_are_clear_400s(api: TestClient) -> None:  # noqa: F811
+def test_json_nested_thousands_deep_and_a_nul_in_a_path_are_clear_400s(api: TestClient) -> None:
     deep = b'{"lang": "en", "x": ' + b"[" * 8000 + b"]" * 8000 + b"}"
     r = api.post("/api/v1/conversations", content=deep, headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error"] == "too_deep"
@@ -147,7 +153,7 @@ def test_json_nested_thousands_deep_and_a_nul_in_a_path_are_clear_400s(api: Test
     assert api.get("/static/htmx-2.0.11.min.js").status_code == 200
 
 
-def test_the_widget_greeting_comes_from_the_settings_only(api: TestClient) -> None:  # noqa: F811
+def test_the_widget_greeting_comes_from_the_settings_only(api: TestClient) -> None:
     """/widget?greeting=... showed any text as the shop's own first words: a phishing line on
     the shop's chat, one link away."""
     page = api.get("/widget", params={"lang": "en", "greeting": "Your account is locked: pay at evil.example"})

@@ -1,21 +1,21 @@
 """Business hours with the Friday weekend and Jalali holidays, and the promise made to customers."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from appliance import hours
 
 SPEC = "sat-wed 09:00-18:00; thu 09:00-13:00"
-TEHRAN_NOON_SUNDAY = datetime(2026, 11, 22, 8, 30, tzinfo=timezone.utc)  # Sunday 12:00 in Tehran
+TEHRAN_NOON_SUNDAY = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)  # Sunday 12:00 in Tehran
 
 
 def test_open_and_closed() -> None:
     s = hours.parse(SPEC)
     assert s.is_open(TEHRAN_NOON_SUNDAY)
-    friday = datetime(2026, 11, 27, 8, 30, tzinfo=timezone.utc)
+    friday = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
     assert not s.is_open(friday)  # the weekend
-    thursday_afternoon = datetime(2026, 11, 26, 11, 30, tzinfo=timezone.utc)  # 15:00 Tehran
+    thursday_afternoon = datetime(2026, 11, 26, 11, 30, tzinfo=UTC)  # 15:00 Tehran
     assert not s.is_open(thursday_afternoon)
     # Thursday 15:00 -> next opening is Saturday 09:00 (Friday closed)
     opening = s.next_opening(thursday_afternoon)
@@ -32,7 +32,7 @@ def test_holidays_are_skipped() -> None:
 def test_the_promise_in_both_languages() -> None:
     s = hours.parse(SPEC)
     assert hours.promise(s, TEHRAN_NOON_SUNDAY, "en") == "usually within the hour"
-    late = datetime(2026, 11, 26, 16, 0, tzinfo=timezone.utc)  # Thursday 19:30 Tehran
+    late = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # Thursday 19:30 Tehran
     assert hours.promise(s, late, "en") == "when we open, Saturday at 09:00"
     assert hours.promise(s, late, "fa") == "وقتی فروشگاه باز شود، شنبه ساعت ۰۹:۰۰"
 
@@ -52,19 +52,19 @@ def test_the_escalation_reply_uses_the_business_hours(data_dir) -> None:
     from appliance.services import build_chat
     from appliance.settings import Settings
 
-    late = datetime(2026, 11, 26, 16, 0, tzinfo=timezone.utc)  # Thursday 19:30 Tehran
+    late = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # Thursday 19:30 Tehran
     store = Store(data_dir / "appliance.db")
     store.migrate()
     chat = build_chat(Settings(data_dir=data_dir, model="none", shop_name="Book Nook"), store, None, lambda: late)
 
     async def go():
-        return await chat.reply(chat.start_conversation(), "I want to talk to a real person")
+        return await chat.reply(chat.conversations.start(), "I want to talk to a real person")
     turn = asyncio.run(go())
     assert "when we open, Saturday at 09:00" in turn.reply.text
     fixed = build_chat(Settings(data_dir=data_dir, model="none", typical_reply_time="by tomorrow noon"),
                        store, None, lambda: late)
 
     async def go_fixed():
-        return await fixed.reply(fixed.start_conversation(), "I want to talk to a real person")
+        return await fixed.reply(fixed.conversations.start(), "I want to talk to a real person")
     assert "by tomorrow noon" in asyncio.run(go_fixed()).reply.text
     store.close()

@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance import embedder, kb, kb_formats, paths
+from appliance import paths
+from appliance.answering import embedder, kb, kb_formats
+from appliance.answering.entry import EntryError
 from appliance.db import Store
 
 
@@ -44,7 +46,7 @@ def test_bad_file_names_the_line_and_changes_nothing(tmp_path: Path, store: Stor
     good = json.dumps({"id": "kb-1", "lang": "en", "answer": "We open at 9.", "questions": ["hours?"]})
     path = tmp_path / "kb.jsonl"
     path.write_text(good + "\n\n" + bad_line + "\n", encoding="utf-8")
-    with pytest.raises(kb.EntryError) as err:
+    with pytest.raises(EntryError) as err:
         kb_formats.read_file(path)
     assert err.value.where == "kb.jsonl line 3" and reason in str(err.value)
     assert kb.count(store.read()) == 0

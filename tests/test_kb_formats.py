@@ -3,10 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance import embedder, kb, kb_formats
+from appliance.answering import embedder, kb, kb_formats
+from appliance.answering.entry import Entry, EntryError
 from appliance.db import Store
-from appliance.kb import EntryError
-
 
 GOOD_CSV = (
     "id,title,questions,answer,lang,tags,enabled\n"
@@ -68,7 +67,7 @@ def test_bad_files_name_the_place(name: str, content: str, where: str, reason: s
 
 
 def test_not_utf8_is_rejected_with_its_line() -> None:
-    data = "id,title,answer,lang\n".encode() + "a,é,x,en\n".encode("latin-1")
+    data = b"id,title,answer,lang\n" + "a,é,x,en\n".encode("latin-1")
     with pytest.raises(EntryError) as err:
         kb_formats.parse(data, "kb.csv")
     assert err.value.where == "kb.csv line 2" and "UTF-8" in err.value.reason
@@ -89,7 +88,7 @@ def test_export_round_trip(fmt: str) -> None:
     entries = kb_formats.parse(GOOD_CSV.encode(), "kb.csv")
     entries[0].answer = "# Not a heading inside\nWe open 9-18."
     again = kb_formats.parse(kb_formats.export(entries, fmt).encode(), f"kb.{fmt}")
-    for a, b in zip(entries, again):
+    for a, b in zip(entries, again, strict=False):
         assert (a.id, a.title, a.questions, a.lang) == (b.id, b.title, b.questions, b.lang)
         assert a.answer.replace("# Not", "Not") in b.answer.replace("# Not", "Not")
     if fmt != "md":
@@ -123,7 +122,7 @@ def test_an_overlong_line_is_named() -> None:
 
 
 def test_csv_export_quotes_formulas_and_reimports_unchanged() -> None:
-    evil = kb.Entry(id="e1", title="=HYPERLINK(\"http://evil.example\",\"click\")", lang="en",
+    evil = Entry(id="e1", title="=HYPERLINK(\"http://evil.example\",\"click\")", lang="en",
                     answer="+1 555 0100 or -5% off, @home", questions=["=cmd|' /C calc'!A0", "how much?"])
     text = kb_formats.export([evil], "csv")
     for cell in ('"\'=HYPERLINK', "'+1 555", "'=cmd|"):

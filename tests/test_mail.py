@@ -1,6 +1,6 @@
 """Owner replies by e-mail, through a real SMTP server on loopback (aiosmtpd)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
 
@@ -12,9 +12,7 @@ from appliance import mailer
 from appliance.app import create_app
 from appliance.settings import Settings
 
-from .conftest import free_port
-from .test_admin import PASSWORD, SAME, csrf, sign_in
-from .test_admin_inbox import customer_asks, seed
+from .helpers import SAME, Clock, csrf, customer_asks, free_port, password_hash, seed, sign_in
 
 
 class Inbox:
@@ -22,7 +20,7 @@ class Inbox:
         self.messages = []
         self.envelopes = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content))
         self.envelopes.append(list(envelope.rcpt_tos))
         return "250 OK"
@@ -38,12 +36,6 @@ def smtp():
     controller.stop()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def test_owner_reply_is_e_mailed_to_the_customer(data_dir: Path, smtp) -> None:
@@ -54,7 +46,7 @@ def test_owner_reply_is_e_mailed_to_the_customer(data_dir: Path, smtp) -> None:
     from appliance import owner
 
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
-        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
+        owner.set_password(c.app.state.store, password_hash(), clock)
         seed(c)
         conv, token, _ = customer_asks(c, "I want to talk to a real person")
         c.post(f"/api/v1/conversations/{conv}/contact", json={"email": "reader@example.com"},
@@ -124,7 +116,7 @@ def test_hostile_text_in_an_e_mail_is_plain_text_and_injects_no_header(data_dir:
     from appliance import owner
 
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
-        owner.set_password(c.app.state.store, owner.hash_password(PASSWORD), clock)
+        owner.set_password(c.app.state.store, password_hash(), clock)
         seed(c)
         conv, token, _ = customer_asks(c, f"I want to talk to a real person {payload}")
         c.post(f"/api/v1/conversations/{conv}/contact", json={"email": "reader@example.com"},

@@ -79,7 +79,7 @@ def test_a_model_that_keeps_crashing_stays_off_until_the_owner_restarts_it(defau
         for attempt in range(llm_runtime.MAX_CRASHES):
             assert wait_for(lambda: rt.ready, 60), rt.status()
             os.kill(rt.backend.pid(), signal.SIGILL)
-            assert wait_for(lambda: rt.counters["crashed"] == attempt + 1, 10)
+            assert wait_for(lambda n=attempt + 1: rt.counters["crashed"] == n, 10)
         assert wait_for(lambda: rt.state is ModelState.FAILED, 10), rt.status()
         status = rt.status()
         assert "crashed 3 times" in status["reason"] and "until you restart it" in status["reason"]

@@ -16,7 +16,9 @@ from appliance.llm_runtime import (
     ModelUnavailable,
 )
 
-from .conftest import stream_reply
+from .helpers import (
+    stream_reply,
+)
 
 pytestmark = pytest.mark.model
 

@@ -12,19 +12,23 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 
-from appliance.compose import Composer
-from appliance.decide import Decision
+from appliance.answering.compose import Composer
+from appliance.answering.decide import Decision
+from appliance.answering.retrieval import IndexedEntry
 from appliance.llm_openai import OpenAIServer
-from appliance.retrieval import IndexedEntry
 from appliance.llm_runtime import ModelError, ModelRuntime, ModelState, ModelTimeout, ModelUnavailable
-from tests.conftest import free_port, stream_reply
+
+from .helpers import (
+    free_port,
+    stream_reply,
+)
 
 HELLO = [{"role": "user", "content": "Say hello to a customer in one short sentence."}]
 LONG = [{"role": "user", "content": "Write a long story about a bookshop in Tehran."}]

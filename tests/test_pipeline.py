@@ -2,30 +2,33 @@
 
 import asyncio
 import json
-from datetime import datetime, timezone
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from appliance import embedder, kb, kb_formats, paths
+from appliance.answering import embedder, kb
+from appliance.answering.compose import Composer, facts, grounding_problems
+from appliance.answering.decide import Decider
+from appliance.answering.entry import Entry
+from appliance.answering.retrieval import RetrievalIndex, fts_query, trigrams
 from appliance.chat import ChatService, MessageRejected
-from appliance.compose import Composer, facts, grounding_problems
 from appliance.db import Store
-from appliance.decide import Decider
 from appliance.llm_runtime import ModelRuntime
-from appliance.retrieval import RetrievalIndex, fts_query, trigrams
 
 
 def clock() -> datetime:
-    return datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)
+    return datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory):
-    s = Store(tmp_path_factory.mktemp("kb") / "appliance.db")
-    s.migrate()
-    kb.save(s, kb_formats.read_file(paths.demo_kb_path()), embedder=embedder.shared(), now="t0", source="demo")
+def store(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
+    """This module's own copy of the demo bookshop: its tests store conversations."""
+    path = tmp_path_factory.mktemp("kb") / "appliance.db"
+    shutil.copy(demo_db, path)
+    s = Store(path)
     yield s
     s.close()
 
@@ -42,7 +45,7 @@ def make_chat(store: Store, index: RetrievalIndex, llm: Any = None, **decider_kw
 
 def ask(chat: ChatService, *messages: str, conversation: str | None = None):
     async def go():
-        conv = conversation or chat.start_conversation()
+        conv = conversation or chat.conversations.start()
         return [await chat.reply(conv, m) for m in messages]
     turns = asyncio.run(go())
     return turns if len(turns) > 1 else turns[0]
@@ -100,7 +103,7 @@ def test_clarify_offers_the_top_entries(store: Store, index: RetrievalIndex) -> 
     assert "not sure which" in turn.reply.text
 
     async def pick():
-        conv = chat.start_conversation()
+        conv = chat.conversations.start()
         return await chat.choose(conv, "shipping-cost-en", "Shipping cost")
     chosen = asyncio.run(pick())
     assert chosen.decision.kind == "answer" and chosen.decision.reason == "chosen_by_customer"
@@ -171,7 +174,7 @@ def test_every_decision_is_stored_with_its_scores(store: Store, index: Retrieval
 
 def test_too_long_message_is_rejected_and_nothing_half_stored(store: Store, index: RetrievalIndex) -> None:
     chat = make_chat(store, index)
-    conv = chat.start_conversation()
+    conv = chat.conversations.start()
     with pytest.raises(MessageRejected) as err:
         asyncio.run(chat.reply(conv, "x" * 301))
     assert err.value.code == "too_long"
@@ -182,7 +185,7 @@ def test_knowledge_base_changes_are_seen_at_once(store: Store, index: RetrievalI
     chat = make_chat(store, index)
     question = "Do you sell board games?"
     assert ask(chat, question).decision.kind != "answer"
-    entry = kb.Entry("board-games-en", "Board games", "Yes: we sell board games for all ages, from 300,000 toman.",
+    entry = Entry("board-games-en", "Board games", "Yes: we sell board games for all ages, from 300,000 toman.",
                      "en", ["Do you sell board games?", "Do you have board games?"])
     kb.save(store, [entry], embedder=embedder.shared(), now="t1")
     turn = ask(chat, question)
@@ -209,7 +212,7 @@ def test_long_documents_are_split_and_the_right_passage_cited(store: Store, inde
         "Damaged books: if a book arrives damaged, photograph it and we replace it within 5 business days. " * 3,
         "Gift cards are valid for 12 months and can't be exchanged for cash. " * 7,
     ])
-    doc = kb.Entry("policy-en", "Returns and gift card policy", policy, "en", ["What is your returns policy?"])
+    doc = Entry("policy-en", "Returns and gift card policy", policy, "en", ["What is your returns policy?"])
     kb.save(store, [doc], embedder=embedder.shared(), now="t5")
     try:
         passages = store.read().execute("SELECT text FROM kb_passages WHERE entry_id = 'policy-en'").fetchall()

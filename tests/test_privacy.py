@@ -2,7 +2,7 @@
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -29,7 +29,7 @@ def seed(store: Store) -> dict[str, str]:
 
 def test_retention_deletes_old_conversations_and_leaves_no_copy(store: Store) -> None:
     seed(store)
-    now = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     assert privacy.purge_old(store, now, 0) == 0  # 0 keeps everything
     assert privacy.purge_old(store, now, 365) == 1
     ids = {r[0] for r in store.read().execute("SELECT id FROM conversations")}

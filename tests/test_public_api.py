@@ -1,80 +1,29 @@
 """The public chat API through the real app: visitor A, visitor B and an attacker."""
 
 import gzip
-import json
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
-from appliance import embedder, kb, kb_formats, paths
+from appliance import paths
 from appliance.app import create_app
-from appliance.db import Store
 from appliance.settings import Settings
 
-
-def events(text: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in text.strip().split("\r\n\r\n" if "\r\n\r\n" in text else "\n\n"):
-        name, data = "message", ""
-        for line in block.splitlines():
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data += line[5:].strip()
-        if data:
-            out.append((name, json.loads(data)))
-    return out
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo bookshop's knowledge base, indexed once for the module, copied for each test."""
-    d = tmp_path_factory.mktemp("demo")
-    store = Store(d / "appliance.db")
-    store.migrate()
-    kb.save(store, kb_formats.read_file(paths.demo_kb_path()), embedder=embedder.shared(), now="t0")
-    store.close()
-    return d / "appliance.db"
-
-
-def make_client(data_dir: Path, demo_db: Path, **overrides) -> TestClient:
-    import shutil
-
-    shutil.copy(demo_db, data_dir / "appliance.db")
-    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook",
-                        allowed_origins=("https://shop.example",), **overrides)
-    return TestClient(create_app(settings))
-
-
-@pytest.fixture
-def api(data_dir: Path, demo_db: Path):
-    with make_client(data_dir, demo_db) as c:
-        yield c
-
-
-def start(c: TestClient, lang: str = "fa", token: str | None = None) -> tuple[str, str, dict]:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    r = c.post("/api/v1/conversations", json={"lang": lang}, headers=headers)
-    assert r.status_code == 201, r.text
-    body = r.json()
-    return body["conversation_id"], body["visitor_token"], body
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
-
-
-def send(c: TestClient, conv: str, token: str, text: str, client_id: str | None = None):
-    body = {"text": text} if client_id is None else {"text": text, "client_id": client_id}
-    return c.post(f"/api/v1/conversations/{conv}/messages", json=body, headers=auth(token))
+from .helpers import (
+    bearer,
+    events,
+    make_api_client,
+    send,
+    start_chat,
+)
 
 
 def test_start_gives_a_token_and_a_bilingual_greeting(api: TestClient) -> None:
-    conv, token, body = start(api, "fa")
+    conv, token, body = start_chat(api, "fa")
     assert len(token) > 30 and conv
     assert "Book Nook" in body["greeting"] and "دستیار خودکار" in body["greeting"]
-    _, _, en = start(api, "en")
+    _, _, en = start_chat(api, "en")
     assert "automated assistant" in en["greeting"] and "hand you to a person" in en["disclosure"]
     # the token is not stored, only its hash
     stored = api.app.state.store.read().execute("SELECT token_hash FROM visitors").fetchall()
@@ -82,7 +31,7 @@ def test_start_gives_a_token_and_a_bilingual_greeting(api: TestClient) -> None:
 
 
 def test_a_question_streams_its_answer(api: TestClient) -> None:
-    conv, token, _ = start(api)
+    conv, token, _ = start_chat(api)
     r = send(api, conv, token, "ارسال به شیراز چند روز طول می‌کشد؟", client_id="m1")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     evs = events(r.text)
@@ -92,13 +41,13 @@ def test_a_question_streams_its_answer(api: TestClient) -> None:
     assert "۳ تا ۵ روز کاری" in text
     done = evs[-1][1]
     assert done["kind"] == "answer" and done["sources"][0]["id"] == "shipping-time-fa"
-    history = api.get(f"/api/v1/conversations/{conv}/messages", headers=auth(token)).json()
+    history = api.get(f"/api/v1/conversations/{conv}/messages", headers=bearer(token)).json()
     assert [m["role"] for m in history["messages"]] == ["customer", "bot"]
     assert history["messages"][1]["sources"][0]["title"] == "زمان ارسال سفارش"
 
 
 def test_a_retried_send_is_stored_once(api: TestClient) -> None:
-    conv, token, _ = start(api, "en")
+    conv, token, _ = start_chat(api, "en")
     first = events(send(api, conv, token, "How much is shipping?", client_id="abc").text)
     again = events(send(api, conv, token, "How much is shipping?", client_id="abc").text)
     assert again[0][1]["duplicate"] is True and again[0][1]["message_id"] == first[0][1]["message_id"]
@@ -109,9 +58,9 @@ def test_a_retried_send_is_stored_once(api: TestClient) -> None:
 
 
 def test_visitors_never_see_each_other(api: TestClient) -> None:
-    conv_a, token_a, _ = start(api)
+    conv_a, token_a, _ = start_chat(api)
     send(api, conv_a, token_a, "سفارشم کجاست؟ کد 12345")
-    conv_b, token_b, _ = start(api)
+    conv_b, token_b, _ = start_chat(api)
     assert token_a != token_b
     # B, with B's own valid token, can't read, write to or act on A's conversation
     for method, path, body in [
@@ -121,26 +70,26 @@ def test_visitors_never_see_each_other(api: TestClient) -> None:
         ("post", f"/api/v1/conversations/{conv_a}/rating", {"satisfied": False}),
         ("post", f"/api/v1/conversations/{conv_a}/handoff", {}),
     ]:
-        r = getattr(api, method)(path, headers=auth(token_b), **({"json": body} if body is not None else {}))
+        r = getattr(api, method)(path, headers=bearer(token_b), **({"json": body} if body is not None else {}))
         assert r.status_code == 404, (path, r.status_code)
         assert "12345" not in r.text
-    listed = api.get("/api/v1/conversations", headers=auth(token_b)).json()["conversations"]
+    listed = api.get("/api/v1/conversations", headers=bearer(token_b)).json()["conversations"]
     assert [c["id"] for c in listed] == [conv_b]
     # without a token, or with a made-up one: 401
     assert api.get(f"/api/v1/conversations/{conv_a}/messages").status_code == 401
-    assert api.get(f"/api/v1/conversations/{conv_a}/messages", headers=auth("forged")).status_code == 401
+    assert api.get(f"/api/v1/conversations/{conv_a}/messages", headers=bearer("forged")).status_code == 401
 
 
 def test_the_same_visitor_can_start_another_conversation(api: TestClient) -> None:
-    conv1, token, _ = start(api)
-    conv2, token2, _ = start(api, token=token)
+    conv1, token, _ = start_chat(api)
+    conv2, token2, _ = start_chat(api, token=token)
     assert token2 == token and conv2 != conv1
-    assert len(api.get("/api/v1/conversations", headers=auth(token)).json()["conversations"]) == 2
+    assert len(api.get("/api/v1/conversations", headers=bearer(token)).json()["conversations"]) == 2
 
 
 def test_message_limit_per_visitor(data_dir: Path, demo_db: Path) -> None:
-    with make_client(data_dir, demo_db, visitor_messages_per_minute=3) as c:
-        conv, token, _ = start(c)
+    with make_api_client(data_dir, demo_db, visitor_messages_per_minute=3) as c:
+        conv, token, _ = start_chat(c)
         for i in range(3):
             assert send(c, conv, token, f"سلام {i}").status_code == 200
         r = send(c, conv, token, "هزینه ارسال چقدر است؟")
@@ -152,36 +101,36 @@ def test_message_limit_per_visitor(data_dir: Path, demo_db: Path) -> None:
 
 
 def test_message_limit_per_ip_across_visitors(data_dir: Path, demo_db: Path) -> None:
-    with make_client(data_dir, demo_db, ip_messages_per_minute=4) as c:
+    with make_api_client(data_dir, demo_db, ip_messages_per_minute=4) as c:
         codes = []
         for _ in range(3):
-            conv, token, _ = start(c)
+            conv, token, _ = start_chat(c)
             codes += [send(c, conv, token, "hello").status_code for _ in range(2)]
         assert codes.count(200) == 4 and codes.count(429) == 2
 
 
 def test_conversation_limit_per_ip(data_dir: Path, demo_db: Path) -> None:
-    with make_client(data_dir, demo_db, ip_conversations_per_day=2) as c:
-        start(c)
-        start(c)
+    with make_api_client(data_dir, demo_db, ip_conversations_per_day=2) as c:
+        start_chat(c)
+        start_chat(c)
         r = c.post("/api/v1/conversations", json={})
         assert r.status_code == 429 and "retry-after" in r.headers
 
 
 def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(data_dir: Path, demo_db: Path) -> None:
-    with make_client(data_dir, demo_db, ip_conversations_per_day=1) as c:
-        start(c)
+    with make_api_client(data_dir, demo_db, ip_conversations_per_day=1) as c:
+        start_chat(c)
         r = c.post("/api/v1/conversations", json={}, headers={"x-forwarded-for": "203.0.113.9"})
         assert r.status_code == 429  # a client can't pick a fresh IP by saying so
 
 
 def test_bad_input_gets_clear_errors(data_dir: Path, demo_db: Path) -> None:
-    with make_client(data_dir, demo_db, max_message_chars=100, max_request_bytes=2048) as c:
-        conv, token, _ = start(c)
+    with make_api_client(data_dir, demo_db, max_message_chars=100, max_request_bytes=2048) as c:
+        conv, token, _ = start_chat(c)
         bad_json = c.post(f"/api/v1/conversations/{conv}/messages", content=b"{not json",
-                          headers={**auth(token), "content-type": "application/json"})
+                          headers={**bearer(token), "content-type": "application/json"})
         assert bad_json.status_code == 400 and "error" in bad_json.json()
-        missing = c.post(f"/api/v1/conversations/{conv}/messages", json={"txt": "hi"}, headers=auth(token))
+        missing = c.post(f"/api/v1/conversations/{conv}/messages", json={"txt": "hi"}, headers=bearer(token))
         assert missing.status_code == 400
         too_long = send(c, conv, token, "x" * 101)
         assert too_long.status_code == 422 and too_long.json()["error"] == "too_long"
@@ -194,20 +143,20 @@ def test_bad_input_gets_clear_errors(data_dir: Path, demo_db: Path) -> None:
 
 
 def test_handoff_contact_and_rating(api: TestClient) -> None:
-    conv, token, _ = start(api, "en")
-    r = api.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en"}, headers=auth(token))
+    conv, token, _ = start_chat(api, "en")
+    r = api.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en"}, headers=bearer(token))
     assert r.status_code == 201 or r.status_code == 200
     text = r.json()["text"]
     # when a person replies comes from the business hours (Sat-Wed 9-18, Thu 9-13, Tehran)
     assert "person will reply" in text and ("within the hour" in text or "when we open" in text)
     row = api.app.state.store.read().execute("SELECT status FROM conversations WHERE id = ?", [conv]).fetchone()
     assert row["status"] == "waiting"
-    bad = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": "not-an-email"}, headers=auth(token))
+    bad = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": "not-an-email"}, headers=bearer(token))
     assert bad.status_code == 422 and bad.json()["error"] == "bad_email"
-    ok = api.post(f"/api/v1/conversations/{conv}/contact", json={"phone": "۰۹۱۲ ۳۴۵ ۶۷۸۹"}, headers=auth(token))
+    ok = api.post(f"/api/v1/conversations/{conv}/contact", json={"phone": "۰۹۱۲ ۳۴۵ ۶۷۸۹"}, headers=bearer(token))
     assert ok.status_code in (200, 201)
     rated = api.post(f"/api/v1/conversations/{conv}/rating", json={"satisfied": False, "comment": "slow"},
-                     headers=auth(token))
+                     headers=bearer(token))
     assert rated.status_code in (200, 201)
     row = api.app.state.store.read().execute(
         "SELECT contact_phone, rating, rating_comment FROM conversations WHERE id = ?", [conv]).fetchone()
@@ -215,12 +164,12 @@ def test_handoff_contact_and_rating(api: TestClient) -> None:
 
 
 def test_clarifying_choice(data_dir: Path, demo_db: Path) -> None:
-    with make_client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
-        conv, token, _ = start(c, "en")
+    with make_api_client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
+        conv, token, _ = start_chat(c, "en")
         done = events(send(c, conv, token, "how long does shipping take and what does it cost?").text)[-1][1]
         assert done["kind"] == "clarify" and len(done["choices"]) == 3
         pick = c.post(f"/api/v1/conversations/{conv}/choices",
-                      json={"entry_id": "shipping-cost-en", "label": "Shipping cost"}, headers=auth(token))
+                      json={"entry_id": "shipping-cost-en", "label": "Shipping cost"}, headers=bearer(token))
         evs = events(pick.text)
         assert evs[-1][1]["kind"] == "answer" and "45,000" in "".join(d["text"] for n, d in evs if n == "delta")
 
@@ -249,7 +198,7 @@ def test_widget_page_is_framable_by_the_shop_only(api: TestClient) -> None:
 
 
 def test_widget_escapes_the_shop_name(data_dir: Path, demo_db: Path) -> None:
-    with make_client(data_dir, demo_db) as c:
+    with make_api_client(data_dir, demo_db) as c:
         c.app.state.settings = c.app.state.settings.replace(shop_name='</script><script>alert(1)</script>')
         r = c.get("/widget?lang=en")
         assert "<script>alert(1)</script>" not in r.text
@@ -269,28 +218,28 @@ def test_front_page_has_the_chat_and_the_snippet(api: TestClient) -> None:
 
 
 def test_owner_replies_are_unread_until_seen(api: TestClient) -> None:
-    conv, token, _ = start(api, "en")
-    api.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en"}, headers=auth(token))
+    conv, token, _ = start_chat(api, "en")
+    api.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en"}, headers=bearer(token))
     with api.app.state.store.write() as db:  # what the owner's inbox will do
         owner_id = db.execute("INSERT INTO messages (conversation_id, role, text, created_at) "
                               "VALUES (?, 'owner', 'Your order left today.', 'now')", [conv]).lastrowid
-    body = api.get(f"/api/v1/conversations/{conv}/messages", headers=auth(token)).json()
+    body = api.get(f"/api/v1/conversations/{conv}/messages", headers=bearer(token)).json()
     assert body["unread"] == 1 and body["messages"][-1] == {
         "id": owner_id, "role": "owner", "text": "Your order left today.", "created_at": "now"}
-    listed = api.get("/api/v1/conversations", headers=auth(token)).json()["conversations"]
+    listed = api.get("/api/v1/conversations", headers=bearer(token)).json()["conversations"]
     assert listed[0]["unread"] == 1
-    api.post(f"/api/v1/conversations/{conv}/seen", json={"message_id": owner_id}, headers=auth(token))
-    assert api.get(f"/api/v1/conversations/{conv}/messages", headers=auth(token)).json()["unread"] == 0
+    api.post(f"/api/v1/conversations/{conv}/seen", json={"message_id": owner_id}, headers=bearer(token))
+    assert api.get(f"/api/v1/conversations/{conv}/messages", headers=bearer(token)).json()["unread"] == 0
 
 
 def test_the_greeting_setting_is_shown_as_text(data_dir: Path, demo_db: Path) -> None:
-    with make_client(data_dir, demo_db, greeting="<b>Hi</b> there") as c:
+    with make_api_client(data_dir, demo_db, greeting="<b>Hi</b> there") as c:
         r = c.get("/widget", params={"lang": "en", "greeting": "ignored"})
     assert "&lt;b&gt;Hi&lt;/b&gt; there" in r.text and "<b>Hi</b>" not in r.text and "ignored" not in r.text
 
 
 def test_consent_is_required_when_the_shop_asks_for_it(data_dir: Path, demo_db: Path) -> None:
-    with make_client(data_dir, demo_db, require_consent=True, privacy_notice="We keep chats for a year.") as c:
+    with make_api_client(data_dir, demo_db, require_consent=True, privacy_notice="We keep chats for a year.") as c:
         refused = c.post("/api/v1/conversations", json={"lang": "en"})
         assert refused.status_code == 422 and refused.json()["error"] == "consent_required"
         ok = c.post("/api/v1/conversations", json={"lang": "en", "consent": True})
@@ -323,7 +272,7 @@ def test_parallel_resends_of_one_message_do_the_work_once_and_count_against_the_
             conv, token = r.json()["conversation_id"], r.json()["visitor_token"]
             body = {"text": "How much is shipping?", "client_id": "same-one"}
             replies = await asyncio.gather(*[
-                c.post(f"/api/v1/conversations/{conv}/messages", json=body, headers=auth(token)) for _ in range(30)])
+                c.post(f"/api/v1/conversations/{conv}/messages", json=body, headers=bearer(token)) for _ in range(30)])
             store = c.app.state.store
             db = store.read()
             messages = db.execute("SELECT count(*) FROM messages WHERE role = 'customer'").fetchone()[0]
@@ -334,13 +283,13 @@ def test_parallel_resends_of_one_message_do_the_work_once_and_count_against_the_
     statuses, texts, messages, bot, decisions = asyncio.run(go())
     assert messages == 1 and bot == 1 and decisions == 1
     assert statuses.count(429) >= 30 - settings.visitor_messages_per_minute
-    answered = [t for s, t in zip(statuses, texts) if s == 200]
+    answered = [t for s, t in zip(statuses, texts, strict=False) if s == 200]
     assert answered and all("Shipping" in t or "shipping" in t or '"pending"' in t for t in answered)
 
 
 def test_resends_during_a_takeover_start_no_work(api: TestClient) -> None:
-    conv, token, _ = start(api, "en")
-    api.app.state.chat.take_over(conv, True, "The owner has joined.")
+    conv, token, _ = start_chat(api, "en")
+    api.app.state.chat.conversations.take_over(conv, True, "The owner has joined.")
     first = events(send(api, conv, token, "x" * 2000, client_id="c1").text)
     assert first[-1][1]["kind"] == "held"
     before = _decisions(api)
@@ -354,8 +303,8 @@ def test_resends_during_a_takeover_start_no_work(api: TestClient) -> None:
 @pytest.mark.parametrize("email", ["root,postmaster,attacker@evil.example", "\u0000@evil.example",
                                    "a@b.example\r\nBcc: x@evil.example", "<x@evil.example>, y@evil.example"])
 def test_a_contact_address_is_one_address(api: TestClient, email: str) -> None:
-    conv, token, _ = start(api, "en")
-    r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email}, headers=auth(token))
+    conv, token, _ = start_chat(api, "en")
+    r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email}, headers=bearer(token))
     assert r.status_code in (400, 422) and r.json()["error"] in {"bad_email", "bad_request"}, r.text
     stored = api.app.state.store.read().execute("SELECT contact_email FROM conversations WHERE id = ?",
                                                 [conv]).fetchone()[0]
@@ -363,9 +312,9 @@ def test_a_contact_address_is_one_address(api: TestClient, email: str) -> None:
 
 
 def test_ordinary_addresses_are_taken(api: TestClient) -> None:
-    conv, token, _ = start(api, "fa")
+    conv, token, _ = start_chat(api, "fa")
     for email in ("ali.rezaei+shop@gmail.com", "info@shop-books.co.ir"):
-        r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email}, headers=auth(token))
+        r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email}, headers=bearer(token))
         assert r.status_code == 200, r.text
 
 
@@ -384,16 +333,16 @@ def test_other_sites_cannot_drive_a_visitors_browser(api: TestClient) -> None:
     assert api.post(url, json={"lang": "en"}, headers={"origin": "https://shop.example"}).status_code == 201
     assert api.post(url, json={"lang": "en"}, headers={"origin": "http://testserver.local"}).status_code == 201
     assert api.post(url, json={"lang": "en"}).status_code == 201  # a program, not a browser
-    conv, token, _ = start(api, "en")
+    conv, token, _ = start_chat(api, "en")
     r = api.post(f"/api/v1/conversations/{conv}/messages", json={"text": "hi"},
-                 headers={**auth(token), "origin": "https://evil.example"})
+                 headers={**bearer(token), "origin": "https://evil.example"})
     assert r.status_code == 403
 
 
 def test_a_pick_of_an_entry_that_does_not_exist_stores_nothing(api: TestClient) -> None:
-    conv, token, _ = start(api, "en")
+    conv, token, _ = start_chat(api, "en")
     r = api.post(f"/api/v1/conversations/{conv}/choices", json={"entry_id": "no-such-entry", "label": "x" * 300},
-                 headers=auth(token))
+                 headers=bearer(token))
     assert r.status_code == 404 and r.json()["error"] == "no_entry"
     assert api.app.state.store.read().execute("SELECT count(*) FROM messages WHERE conversation_id = ?",
                                               [conv]).fetchone()[0] == 0
@@ -402,7 +351,7 @@ def test_a_pick_of_an_entry_that_does_not_exist_stores_nothing(api: TestClient) 
 def test_seen_is_throttled(api: TestClient) -> None:
     from appliance.routes.public_api import SEEN_PER_MINUTE
 
-    conv, token, _ = start(api, "en")
-    codes = [api.post(f"/api/v1/conversations/{conv}/seen", json={"message_id": 1}, headers=auth(token)).status_code
+    conv, token, _ = start_chat(api, "en")
+    codes = [api.post(f"/api/v1/conversations/{conv}/seen", json={"message_id": 1}, headers=bearer(token)).status_code
              for _ in range(SEEN_PER_MINUTE + 5)]
     assert codes[:SEEN_PER_MINUTE] == [200] * SEEN_PER_MINUTE and codes[-1] == 429

@@ -1,63 +1,27 @@
 """A real `appliance serve` process (granian, one worker) on a free loopback port."""
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import free_port
+from .helpers import (
+    APPLIANCE,
+    free_port,
+    start_server,
+    stop,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.slow
-
-APPLIANCE = str(Path(sys.executable).with_name("appliance"))
-
-
-def start(data_dir: Path, port: int, *extra: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    return subprocess.Popen(
-        [APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        start_new_session=True,
-    )
-
-
-def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early:\n{proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                body = json.load(r)
-                if body["model"]["state"] != "loading":
-                    return body
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("server did not become healthy")
-
-
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-    try:
-        out, _ = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-    return out
 
 
 def test_serve_answers_healthz_and_refuses_a_second_copy(data_dir: Path, default_model: Path) -> None:
     port = free_port()
-    proc = start(data_dir, port)
+    proc = start_server(data_dir, port)
     try:
         body = wait_healthy(port, proc)
         assert body["status"] == "ok" and body["mode"] == "model"
@@ -78,10 +42,10 @@ def test_serve_answers_healthz_and_refuses_a_second_copy(data_dir: Path, default
 
 def test_restart_after_kill_9(data_dir: Path) -> None:
     port = free_port()
-    proc = start(data_dir, port, "--model", "none")
+    proc = start_server(data_dir, port, "--model", "none")
     wait_healthy(port, proc)
     stop(proc, signal.SIGKILL)
-    proc = start(data_dir, port, "--model", "none")
+    proc = start_server(data_dir, port, "--model", "none")
     try:
         body = wait_healthy(port, proc)
         assert body["mode"] == "knowledge-base-only" and body["model"]["state"] == "none"
@@ -92,7 +56,7 @@ def test_restart_after_kill_9(data_dir: Path) -> None:
 def test_demo_loads_the_bookshop(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo-data"
     port = free_port()
-    proc = start(data_dir, port, "--demo", "--model", "none")
+    proc = start_server(data_dir, port, "--demo", "--model", "none")
     try:
         wait_healthy(port, proc)
     finally:
@@ -119,12 +83,11 @@ def test_every_forwarded_for_line_is_read_and_the_proxys_own_hop_wins(data_dir: 
     """Behind a trusted proxy, a client that sends its own X-Forwarded-For line first was believed
     (only the first line was read): a fresh address for every conversation. Raw requests, since
     HTTP client libraries merge repeated header lines before sending."""
-    import json
     import socket
 
     (data_dir / "settings.toml").write_text('trusted_proxies = ["127.0.0.1"]\nip_conversations_per_day = 1\n')
     port = free_port()
-    proc = start(data_dir, port, "--model", "none")
+    proc = start_server(data_dir, port, "--model", "none")
 
     def open_with(*lines: str) -> int:
         body = json.dumps({"lang": "en"}).encode()

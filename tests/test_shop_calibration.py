@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance import embedder, kb_formats, shop_calibration
-from appliance.decide import Calibration, Decider, default_calibration
+import pytest
+
+from appliance.answering import embedder, kb_formats, shop_calibration
+from appliance.answering.decide import Calibration, Decider, default_calibration
+from appliance.answering.retrieval import RetrievalIndex
 from appliance.db import Store
 from appliance.evaluate import load_kb
-from appliance.retrieval import RetrievalIndex
 
 DEMO = Path(__file__).resolve().parents[1] / "appliance" / "demo"
 
@@ -21,6 +23,7 @@ def test_the_pool_of_questions_no_shop_answers() -> None:
         assert not any(line.startswith("#") for line in pool)
 
 
+@pytest.mark.slow  # fits a calibration or embeds a whole knowledge base: seconds
 def test_fits_the_demo_shop_from_its_knowledge_base(data_dir: Path) -> None:
     kb_file = next(DEMO.glob("*.jsonl"))
     entries = kb_formats.read_file(kb_file)
@@ -53,6 +56,7 @@ def test_owner_thresholds_win_over_any_calibration(data_dir: Path) -> None:
     store.close()
 
 
+@pytest.mark.slow  # fits a calibration or embeds a whole knowledge base: seconds
 def test_the_live_appliance_keeps_its_own_calibration(data_dir: Path) -> None:
     from litestar.testing import TestClient
 
@@ -88,6 +92,7 @@ def test_the_live_appliance_keeps_its_own_calibration(data_dir: Path) -> None:
         assert client.app.state.chat.decider.calibration == stored
 
 
+@pytest.mark.slow  # fits a calibration or embeds a whole knowledge base: seconds
 def test_a_shop_calibration_only_adds_answers(data_dir: Path) -> None:
     """What the shipped calibration answers with confidence stays answered, however cautious the
     shop's own fit is (on 150 confusable entries it was the more cautious one)."""

@@ -1,6 +1,6 @@
 import pytest
 
-from appliance.textnorm import detect_language, normalize, words
+from appliance.answering.textnorm import detect_language, normalize, words
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -2,39 +2,30 @@
 `appliance serve --demo` process. Screenshots go to docs/ for people to look at."""
 
 import os
-import shutil
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from functools import partial
 from http.server import HTTPServer, SimpleHTTPRequestHandler
-from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
-from .conftest import free_port
-from .test_serve import stop, wait_healthy
+from .helpers import (
+    APPLIANCE,
+    DOCS,
+    free_port,
+    stop,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-DOCS = Path(__file__).resolve().parents[1] / "docs"
-APPLIANCE = str(Path(sys.executable).with_name("appliance"))
 
-if not (CHROMIUM and CHROMEDRIVER):
-    if os.environ.get("CI"):
-        pytest.fail("Chromium and chromedriver are missing: ./install.sh --dev installs them", pytrace=False)
-    pytest.skip("Chromium/chromedriver not installed (./install.sh --dev installs them)", allow_module_level=True)
-
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 HOST_PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -73,20 +64,6 @@ def shop_site(appliance_server, tmp_path_factory: pytest.TempPathFactory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{appliance_server['host_port']}"
     server.shutdown()
-
-
-@pytest.fixture
-def browser(tmp_path: Path):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path / 'chrome'}", "--window-size=1280,900", "--lang=en-US"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 def wait(driver, timeout: float = 20):
@@ -205,7 +182,7 @@ def test_hostile_text_is_shown_as_text(browser, shop_site) -> None:
     assert mine == payload
     assert not browser.find_elements(By.CSS_SELECTOR, ".log img, .log script")
     with pytest.raises(NoAlertPresentException):
-        browser.switch_to.alert.text
+        _ = browser.switch_to.alert.text
 
 
 def test_phone_width_with_the_keyboard_open(browser, shop_site) -> None:

@@ -11,24 +11,19 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
-from .conftest import free_port
-from .test_serve import start, stop, wait_healthy
-from .test_widget_browser import browser  # noqa: F401  (the Chromium fixture)
+from .helpers import APPLIANCE, free_port, start_server, stop, wait_healthy
 
 pytestmark = pytest.mark.browser
 
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-APPLIANCE = str(Path(sys.executable).with_name("appliance"))
 PASSWORD = "a long xss test password"
 PAYLOADS = [
     "<script>window.__xss=1</script>",
@@ -69,7 +64,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory):
                               capture_output=True, text=True, env=env, timeout=300)
         assert done.returncode == 0, done.stderr
     port = free_port()
-    proc = start(data_dir, port, "--model", "none")
+    proc = start_server(data_dir, port, "--model", "none")
     wait_healthy(port, proc, timeout=120)
     base = f"http://127.0.0.1:{port}"
     # A customer through the API: a hostile message, a rating comment, then a request for a person.
@@ -92,10 +87,10 @@ def check_page(driver, where: str, *, shows: list[str] = ()) -> None:
     for text in shows:
         assert text in result["text"], f"{where}: {text!r} not shown as text"
     with pytest.raises(NoAlertPresentException):
-        driver.switch_to.alert.text
+        _ = driver.switch_to.alert.text
 
 
-def test_widget_shows_every_payload_as_text(browser, hostile_server) -> None:  # noqa: F811
+def test_widget_shows_every_payload_as_text(browser, hostile_server) -> None:
     base = hostile_server["base"]
     browser.get(f"{base}/widget?lang=en")
     wait = WebDriverWait(browser, 30)
@@ -127,7 +122,7 @@ def test_widget_shows_every_payload_as_text(browser, hostile_server) -> None:  #
     check_page(browser, "widget after reload", shows=[ALL, f"Owner says {ALL}"])
 
 
-def test_admin_shows_every_payload_as_text(browser, hostile_server) -> None:  # noqa: F811
+def test_admin_shows_every_payload_as_text(browser, hostile_server) -> None:
     base, conv = hostile_server["base"], hostile_server["conversation"]
     browser.get(f"{base}/admin/login?lang=en")
     browser.find_element(By.ID, "password").send_keys(PASSWORD)

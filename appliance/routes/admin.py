@@ -9,6 +9,7 @@ request. Pages and htmx fragments come from the same templates; ``HX-Request`` p
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -16,15 +17,25 @@ from urllib.parse import parse_qs, quote, urlsplit
 import anyio
 from litestar import Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from .. import auth, digest, gaps, i18n, kb, owner
-from ..compose import Composer
+from .. import auth, digest, gaps, i18n, owner
+from ..answering import kb
+from ..answering.embedder import Embedder
+from ..chat import ChatService
+from ..clock import Clock
+from ..conversations import Conversations
+from ..db import Store
+from ..llm_runtime import ModelRuntime
+from ..ratelimit import RateLimiter
 from ..security import UNSAFE, is_https, is_same_origin
+from ..services import Inject
+from ..settings import Settings
 from ..visitors import client_ip
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -48,15 +59,17 @@ def _session_id(connection: ASGIConnection) -> str | None:
 
 async def owner_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     state = connection.app.state
-    session = auth.load(state.store, _session_id(connection), state.clock)
+    # On the writer thread: loading a session renews it now and then, a write.
+    session = await state.store.run(auth.load, state.store, _session_id(connection), state.clock)
     if session is None:
         raise SignInRequired(detail="sign in")
     connection.state.session = session
-    if connection.scope["method"] in UNSAFE:
+    if connection.scope.get("method") in UNSAFE:
         token = connection.headers.get("x-csrf-token")
         if token is None and isinstance(connection, Request):
-            token = (await connection.form()).get("csrf_token")
-        if not is_same_origin(connection) or not auth.csrf_ok(session, token):  # type: ignore[arg-type]
+            field = (await connection.form()).get("csrf_token")
+            token = field if isinstance(field, str) else None
+        if not is_same_origin(connection) or not auth.csrf_ok(session, token):
             raise Forbidden(detail="this request did not come from your admin page")
 
 
@@ -74,38 +87,55 @@ def _forbidden(request: Request, exc: HTTPException) -> Response:
     return Response({"error": "csrf", "message": exc.detail}, status_code=403)
 
 
-def _lang(request: Request) -> str:
-    """The owner's language. ``?lang=`` on a page switches it (and is remembered for the owner);
-    htmx calls follow the page they come from."""
-    store = request.app.state.store
-    explicit = request.query_params.get("lang")
-    if explicit is None and request.headers.get("hx-current-url"):
-        explicit = parse_qs(urlsplit(request.headers["hx-current-url"]).query).get("lang", [None])[0]
-    if explicit not in i18n.LANGUAGES:
-        return owner.language(store)
-    if (request.method == "GET" and getattr(request.state, "session", None) is not None
-            and explicit != owner.language(store)):
-        owner.set_language(store, explicit, request.app.state.clock)
-    return explicit
+@dataclass
+class Page:
+    """Renders the admin's pages in the owner's language: a full page, or its fragment
+    (``partial``) when htmx asks for one. Handlers get one as their ``page`` parameter."""
+
+    request: Request
+    settings: Settings
+    store: Store
+    clock: Clock
+    conversations: Conversations
+
+    @property
+    def lang(self) -> str:
+        """The owner's language. ``?lang=`` on a page switches it (and is remembered for the
+        owner); htmx calls follow the page they come from."""
+        request = self.request
+        explicit = request.query_params.get("lang")
+        if explicit is None and request.headers.get("hx-current-url"):
+            explicit = parse_qs(urlsplit(request.headers["hx-current-url"]).query).get("lang", [None])[0]
+        if explicit not in i18n.LANGUAGES:
+            return owner.language(self.store)
+        if (request.method == "GET" and getattr(request.state, "session", None) is not None
+                and explicit != owner.language(self.store)):
+            owner.set_language(self.store, explicit, self.clock)  # a GET: handlers run in a worker thread
+        return explicit
+
+    def __call__(self, name: str, *, partial: str | None = None, lang: str | None = None,
+                 status: int = 200, **ctx: Any) -> Template:
+        request = self.request
+        lang = lang or self.lang
+        session = getattr(request.state, "session", None)
+        template = partial if partial and request.headers.get("hx-request") else name
+        return Template(
+            template_name=template,
+            context={**i18n.context(lang), "csrf_token": session.csrf_token if session else "",
+                     "shop": self.settings.shop_name, "path": request.url.path,
+                     "nav_waiting": self.conversations.waiting_count() if session else 0,
+                     "tz": self.settings.timezone, **ctx},
+            headers={"cache-control": "no-store", "vary": "HX-Request"},
+            status_code=status,
+        )
 
 
-def _page(request: Request, name: str, *, partial: str | None = None, lang: str | None = None,
-          status: int = 200, **ctx: Any) -> Template:
-    """A full page, or its fragment (``partial``) when htmx asks for one."""
-    lang = lang or _lang(request)
-    session = getattr(request.state, "session", None)
-    template = partial if partial and request.headers.get("hx-request") else name
-    waiting = request.app.state.store.read().execute(
-        "SELECT count(*) FROM conversations WHERE status = 'waiting' AND channel = 'widget'").fetchone()[0] \
-        if session else 0
-    return Template(
-        template_name=template,
-        context={**i18n.context(lang), "csrf_token": session.csrf_token if session else "",
-                 "shop": request.app.state.settings.shop_name, "path": request.url.path,
-                 "nav_waiting": waiting, "tz": request.app.state.settings.timezone, **ctx},
-        headers={"cache-control": "no-store", "vary": "HX-Request"},
-        status_code=status,
-    )
+def provide_page(request: Request, settings: Inject[Settings], store: Inject[Store], clock: Inject[Clock],
+                 conversations: Inject[Conversations]) -> Page:
+    return Page(request, settings, store, clock, conversations)
+
+
+PAGE = {"page": Provide(provide_page, sync_to_thread=False)}
 
 
 # -- sign-in ------------------------------------------------------------------------------------
@@ -118,43 +148,40 @@ def _safe_next(target: str | None) -> str:
 
 
 @get("/login", sync_to_thread=True)
-def login_page(request: Request, next: FromQuery[str] = "") -> Template:
-    store = request.app.state.store
-    lang = _lang(request) if owner.is_set_up(store) else i18n.choose(
-        request.query_params.get("lang"), request.headers.get("accept-language"),
-        request.app.state.settings.default_language)
-    return _page(request, "admin/login.html", lang=lang, next=_safe_next(next), error=None,
-                 set_up=owner.is_set_up(store))
+def login_page(request: Request, page: Inject[Page], store: Inject[Store], settings: Inject[Settings], next: FromQuery[str] = "") -> Template:
+    lang = page.lang if owner.is_set_up(store) else i18n.choose(
+        request.query_params.get("lang"), request.headers.get("accept-language"), settings.default_language)
+    return page("admin/login.html", lang=lang, next=_safe_next(next), error=None, set_up=owner.is_set_up(store))
 
 
 @post("/login", sync_to_thread=True, status_code=200, request_max_body_size=SIGN_IN_BODY_BYTES)
-def login(request: Request, data: Form) -> Response:
-    state = request.app.state
-    lang = i18n.choose(data.get("lang"), request.headers.get("accept-language"), state.settings.default_language)
+def login(request: Request, data: Form, page: Inject[Page], settings: Inject[Settings], store: Inject[Store], clock: Inject[Clock],
+          limiter: Inject[RateLimiter]) -> Response:
+    lang = i18n.choose(data.get("lang"), request.headers.get("accept-language"), settings.default_language)
     target = _safe_next(data.get("next"))
 
     def again(error: str, status: int, headers: dict[str, str] | None = None) -> Template:
-        page = _page(request, "admin/login.html", lang=lang, next=target, error=error, set_up=True, status=status)
-        page.headers.update(headers or {})
-        return page
+        shown = page("admin/login.html", lang=lang, next=target, error=error, set_up=True, status=status)
+        shown.headers.update(headers or {})
+        return shown
 
     if not is_same_origin(request):
         return again("login.error.origin", 403)
-    ip = client_ip(request, state.settings.trusted_proxies)
+    ip = client_ip(request, settings.trusted_proxies)
     # Failed attempts count; while a limit is reached, even the right password is refused.
     limits = ((f"login:ip:{ip}", auth.ATTEMPTS_PER_IP), ("login:all", auth.ATTEMPTS_TOTAL))
     for key, (limit, window) in limits:
-        retry = state.limiter.blocked(key, limit, window)
+        retry = limiter.blocked(key, limit, window)
         if retry is not None:
             return again("login.error.throttled", 429, {"retry-after": str(int(retry))})
-    stored = owner.password_hash(state.store)
+    stored = owner.password_hash(store)
     password = data.get("password", "")[: owner.MAX_PASSWORD_LENGTH]
     # Runs in a worker thread (sync_to_thread): argon2 never blocks the event loop.
     if stored is None or not owner.verify_password(stored, password):
         for key, (limit, window) in limits:
-            state.limiter.hit(key, limit, window)
+            limiter.hit(key, limit, window)
         return again("login.error.wrong", 401)
-    session_id, _ = auth.start(state.store, state.clock, request.headers.get("user-agent", ""),
+    session_id, _ = auth.start(store, clock, request.headers.get("user-agent", ""),
                                replacing=_session_id(request))
     response = Redirect(target, status_code=303)
     response.set_cookie(auth.COOKIE, session_id, httponly=True, samesite="lax", path="/admin",
@@ -163,16 +190,16 @@ def login(request: Request, data: Form) -> Response:
 
 
 @post("/logout", guards=[owner_guard], sync_to_thread=True, status_code=200)
-def logout(request: Request) -> Response:
+def logout(request: Request, store: Inject[Store]) -> Response:
     sid = _session_id(request)
     if sid:
-        auth.end(request.app.state.store, sid)
+        auth.end(store, sid)
     return _signed_out()
 
 
 @post("/logout-everywhere", guards=[owner_guard], sync_to_thread=True, status_code=200)
-def logout_everywhere(request: Request) -> Response:
-    auth.end_all(request.app.state.store)
+def logout_everywhere(store: Inject[Store]) -> Response:
+    auth.end_all(store)
     return _signed_out()
 
 
@@ -183,86 +210,69 @@ def _signed_out() -> Response:
 
 
 @post("/language", guards=[owner_guard], sync_to_thread=True, status_code=200)
-def set_language(request: Request, data: Form) -> Response:
+def set_language(data: Form, store: Inject[Store], clock: Inject[Clock]) -> Response:
     lang = data.get("lang")
     if lang in i18n.LANGUAGES:
-        owner.set_language(request.app.state.store, lang, request.app.state.clock)
+        owner.set_language(store, lang, clock)
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
 @post("/model/restart", guards=[owner_guard], sync_to_thread=True, status_code=200)
-def restart_model(request: Request) -> Response:
+def restart_model(llm: Inject[ModelRuntime]) -> Response:
     """The owner's "start the model again" after it kept crashing or was switched off. Waits only
     for the old process to stop (a few seconds at most), not for the new one to load."""
-    request.app.state.llm.restart()
+    llm.restart()
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
 # -- pages --------------------------------------------------------------------------------------
 
 @get("/", guards=[owner_guard], sync_to_thread=True)
-def home(request: Request) -> Template:
-    db = request.app.state.store.read()
-    since = (request.app.state.clock() - timedelta(hours=24)).isoformat()
-    counts = dict(db.execute(
-        "SELECT kind, count(*) FROM decisions WHERE created_at >= ? GROUP BY kind", [since]).fetchall())
-    numbers = {
-        "conversations": db.execute("SELECT count(*) FROM conversations WHERE created_at >= ? AND channel = 'widget'",
-                                    [since]).fetchone()[0],
-        "answered": counts.get("answer", 0),
-        "clarified": counts.get("clarify", 0),
-        "escalated": counts.get("escalate", 0),
-        "waiting": db.execute("SELECT count(*) FROM conversations WHERE status = 'waiting'").fetchone()[0],
-        "entries": kb.count(db),
-    }
-    waiting = db.execute(
-        "SELECT c.id, c.updated_at, (SELECT text FROM messages m WHERE m.conversation_id = c.id "
-        "AND m.role = 'customer' ORDER BY m.id DESC LIMIT 1) AS last FROM conversations c "
-        "WHERE c.status = 'waiting' ORDER BY c.updated_at LIMIT 10").fetchall()
-    meta = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'backup_last_%'").fetchall())
-    found = gaps.find(request.app.state.store, request.app.state.chat.decider.index.embedder,
-                      request.app.state.clock())
-    return _page(request, "admin/home.html", numbers=numbers, waiting=waiting,
-                 model=request.app.state.llm.status(), digest=digest.latest(request.app.state.store),
-                 backup_ok=meta.get("backup_last_ok"), backup_error=meta.get("backup_last_error"), gaps=found)
+def home(page: Inject[Page], store: Inject[Store], clock: Inject[Clock], conversations: Inject[Conversations], embedder: Inject[Embedder],
+         llm: Inject[ModelRuntime]) -> Template:
+    since = (clock() - timedelta(hours=24)).isoformat()
+    numbers = {**conversations.figures(since), "entries": kb.count(store.read())}
+    meta = dict(store.read().execute("SELECT key, value FROM meta WHERE key LIKE 'backup_last_%'").fetchall())
+    return page("admin/home.html", numbers=numbers, waiting=conversations.inbox("waiting", limit=10),
+                model=llm.status(), digest=digest.latest(store), backup_ok=meta.get("backup_last_ok"),
+                backup_error=meta.get("backup_last_error"), gaps=gaps.find(store, embedder, clock()))
 
 
 @get("/kb", guards=[owner_guard], sync_to_thread=True)
-def kb_list(request: Request, q: FromQuery[str] = "", lang_filter: FromQuery[str] = "",
+def kb_list(page: Inject[Page], store: Inject[Store], q: FromQuery[str] = "", lang_filter: FromQuery[str] = "",
             enabled_filter: FromQuery[str] = "") -> Template:
-    db = request.app.state.store.read()
+    db = store.read()
     entries = kb.search(db, q) if q.strip() else kb.all_entries(db)
     if lang_filter in i18n.LANGUAGES:
         entries = [e for e in entries if e.lang == lang_filter]
     if enabled_filter in {"on", "off"}:
         entries = [e for e in entries if e.enabled == (enabled_filter == "on")]
-    return _page(request, "admin/kb.html", partial="admin/_kb_rows.html", entries=entries, q=q,
-                 lang_filter=lang_filter, enabled_filter=enabled_filter)
+    return page("admin/kb.html", partial="admin/_kb_rows.html", entries=entries, q=q,
+                lang_filter=lang_filter, enabled_filter=enabled_filter)
 
 
 @post("/try", guards=[owner_guard], status_code=200)
-async def try_question(request: Request, data: Form) -> Template:
+async def try_question(data: Form, page: Inject[Page], settings: Inject[Settings], chat: Inject[ChatService]) -> Template:
     """What a customer asking this would get, with the scores: nothing is stored."""
-    question = data.get("question", "").strip()[: request.app.state.settings.max_message_chars]
-    chat = request.app.state.chat
+    question = data.get("question", "").strip()[: settings.max_message_chars]
     if not question:
-        return _page(request, "admin/_try_result.html", decision=None, reply=None, question="")
+        return page("admin/_try_result.html", decision=None, reply=None, question="")
     decision = await anyio.to_thread.run_sync(lambda: chat.decider.decide(question))
-    composer: Composer = chat.composer
-    reply = await composer.compose(decision, question)
+    reply = await chat.composer.compose(decision, question)
     titles = {e.id: e.title for e in chat.decider.index.entries}
-    return _page(request, "admin/_try_result.html", question=question, decision=decision, reply=reply,
-                 ranking=[(i, titles.get(i, i)) for i in decision.ranking],
-                 features=json.dumps(decision.features, indent=1, ensure_ascii=False) if decision.features else "")
+    return page("admin/_try_result.html", question=question, decision=decision, reply=reply,
+                ranking=[(i, titles.get(i, i)) for i in decision.ranking],
+                features=json.dumps(decision.features, indent=1, ensure_ascii=False) if decision.features else "")
 
 
-def owner_router(handlers: list) -> Router:
+def owner_router(handlers: list, dependencies: dict[str, Provide] | None = None) -> Router:
     """An /admin router whose every handler is the owner's: the guard is on the router, so a new
     handler can't forget it, and a missing session or token is answered the same way everywhere."""
     return Router(
         path="/admin",
         route_handlers=handlers,
         guards=[owner_guard],
+        dependencies={**PAGE, **(dependencies or {})},
         # The largest form is a knowledge-base entry (50,000 characters, URL-encoded); an upload
         # sets its own limit on its handler.
         request_max_body_size=OWNER_BODY_BYTES,
@@ -274,6 +284,7 @@ def owner_router(handlers: list) -> Router:
 router = Router(
     path="/admin",
     request_max_body_size=OWNER_BODY_BYTES,
+    dependencies=PAGE,
     route_handlers=[login_page, login, logout, logout_everywhere, set_language, restart_model, home, kb_list,
                     try_question],
     exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},

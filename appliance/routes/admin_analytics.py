@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 import io
 
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from .. import analytics, kb_formats
-from .admin import _page, owner_router
+from .. import analytics
+from ..answering import kb_formats
+from ..clock import Clock
+from ..db import Store
+from ..services import Inject
+from ..settings import Settings
+from .admin import Page, owner_router
 
 PERIODS = (7, 30, 90)
 
@@ -20,18 +25,17 @@ def _days(days: int) -> int:
 
 
 @get("/analytics", sync_to_thread=True)
-def page(request: Request, days: FromQuery[int] = 30) -> Template:
-    rep = analytics.report(request.app.state.store, request.app.state.clock(), _days(days),
-                           request.app.state.settings.timezone)
-    return _page(request, "admin/analytics.html", rep=rep, periods=PERIODS, days=_days(days),
-                 chart=analytics.bar_chart(rep.per_day), heat=analytics.heat_cells(rep.heatmap),
-                 fmt=analytics.median_text)
+def analytics_page(page: Inject[Page], store: Inject[Store], clock: Inject[Clock], settings: Inject[Settings], days: FromQuery[int] = 30) -> Template:
+    rep = analytics.report(store, clock(), _days(days), settings.timezone)
+    return page("admin/analytics.html", rep=rep, periods=PERIODS, days=_days(days),
+                chart=analytics.bar_chart(rep.per_day), heat=analytics.heat_cells(rep.heatmap),
+                fmt=analytics.median_text)
 
 
 @get("/analytics.csv", sync_to_thread=True)
-def export(request: Request, table: FromQuery[str] = "daily", days: FromQuery[int] = 30) -> Response:
-    rep = analytics.report(request.app.state.store, request.app.state.clock(), _days(days),
-                           request.app.state.settings.timezone)
+def export(store: Inject[Store], clock: Inject[Clock], settings: Inject[Settings], table: FromQuery[str] = "daily",
+           days: FromQuery[int] = 30) -> Response:
+    rep = analytics.report(store, clock(), _days(days), settings.timezone)
     try:
         header, rows = analytics.csv_table(rep, table)
     except ValueError:
@@ -44,4 +48,4 @@ def export(request: Request, table: FromQuery[str] = "daily", days: FromQuery[in
                     headers={"content-disposition": f'attachment; filename="{table}-{_days(days)}d.csv"'})
 
 
-router = owner_router([page, export])
+router = owner_router([analytics_page, export])

@@ -2,48 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
+from litestar.datastructures import State
 from litestar.response import Template
 
-from .. import backup, owner
-from .admin import Form, _page, owner_router
+from .. import backup, owner, services
+from ..clock import Clock
+from ..services import Inject
+from ..settings import Settings
+from .admin import Form, Page, owner_router
 
 CONFIRM_WORD = "RESTORE"
 
 
-def _list(request: Request, **ctx) -> Template:
-    settings = request.app.state.settings
-    return _page(request, "admin/backups.html", backups=backup.list_backups(settings.backups_dir),
+def _list(page: Page, settings: Settings, **ctx: Any) -> Template:
+    return page("admin/backups.html", backups=backup.list_backups(settings.backups_dir),
                  confirm_word=CONFIRM_WORD, **{"error": None, "message": None, **ctx})
 
 
 @get("/backups", sync_to_thread=True)
-def backups(request: Request) -> Template:
-    return _list(request)
+def backups(page: Inject[Page], settings: Inject[Settings]) -> Template:
+    return _list(page, settings)
 
 
 @post("/backups", status_code=200)
-async def back_up_now(request: Request) -> Template:
-    settings = request.app.state.settings
+async def back_up_now(page: Inject[Page], settings: Inject[Settings], clock: Inject[Clock]) -> Template:
     try:
-        info = await anyio.to_thread.run_sync(
-            lambda: backup.take(settings.db_path, settings.backups_dir, request.app.state.clock()))
+        info = await anyio.to_thread.run_sync(lambda: backup.take(settings.db_path, settings.backups_dir, clock()))
     except backup.BackupError as exc:
-        return _list(request, error=str(exc), status=500)
-    return _list(request, message=info.path.name)
+        return _list(page, settings, error=str(exc), status=500)
+    return _list(page, settings, message=info.path.name)
 
 
 @post("/backups/restore", status_code=200)
-async def restore(request: Request, data: Form) -> Response:
+async def restore(data: Form, page: Inject[Page], settings: Inject[Settings], state: State) -> Response:
     """Replace the data with a backup, while running. The current data is backed up first."""
-    settings, state = request.app.state.settings, request.app.state
     if data.get("confirm", "").strip() != CONFIRM_WORD:
-        return _list(request, error="backups.confirm_needed", status=422)
+        return _list(page, settings, error="backups.confirm_needed", status=422)
     names = {b.path.name: b.path for b in backup.list_backups(settings.backups_dir)}
     source = names.get(data.get("name", ""))
     if source is None:
-        return _list(request, error="backups.unknown", status=404)
+        return _list(page, settings, error="backups.unknown", status=404)
 
     def work() -> None:
         backup.check_restorable(source)
@@ -51,13 +53,12 @@ async def restore(request: Request, data: Form) -> Response:
         live = owner.credentials(state.store)
         state.store.replace_file(lambda: backup.install_file(source, settings.db_path))
         owner.put_back_credentials(state.store, live)
-        state.chat.decider.index.invalidate()
-        state.calibration.reload()
+        services.after_restore(state)
 
     try:
         await anyio.to_thread.run_sync(work)
     except backup.BackupError as exc:
-        return _list(request, error=str(exc), status=500)
+        return _list(page, settings, error=str(exc), status=500)
     # The restored database has its own sessions: sign in again.
     return Response("", status_code=200, headers={"hx-redirect": "/admin/login"})
 

@@ -5,32 +5,30 @@ same transaction, recorded in the history) in a worker thread, since embedding t
 from __future__ import annotations
 
 import secrets
-from urllib.parse import quote
 import time
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio
-from litestar import Request, Response, get, post
-from litestar.datastructures import UploadFile
+from litestar import Response, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 
-from .. import i18n, kb, kb_formats
-from ..kb import Entry, EntryError
-from .admin import Form, _lang, _page, owner_router
+from .. import i18n
+from ..answering import kb, kb_formats
+from ..answering.embedder import Embedder
+from ..answering.entry import Entry, EntryError
+from ..clock import Clock
+from ..db import Store
+from ..services import Inject
+from .admin import Form, Page, owner_router
 
 PREVIEW_TTL_S = 15 * 60
 MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
-
-
-def _embedder(request: Request):
-    return request.app.state.chat.decider.index.embedder
-
-
-def _now(request: Request) -> str:
-    return request.app.state.clock().isoformat()
 
 
 def _entry_from_form(data: dict[str, str], entry_id: str) -> Entry:
@@ -54,83 +52,83 @@ def _new_id(db: Any, title: str) -> str:
     return candidate
 
 
-def _form(request: Request, entry: Entry | None, *, error: str | None = None, saved: bool = False,
+def _form(page: Page, store: Store, entry: Entry | None, *, error: str | None = None, saved: bool = False,
           status: int = 200, values: dict[str, str] | None = None) -> Template:
-    history = kb.history(request.app.state.store.read(), entry.id) if entry and not values else []
-    return _page(request, "admin/kb_form.html", entry=entry, values=values, error=error, saved=saved,
-                 history=history, status=status)
+    history = kb.history(store.read(), entry.id) if entry and not values else []
+    return page("admin/kb_form.html", entry=entry, values=values, error=error, saved=saved, history=history,
+                status=status)
+
+
+def _save(store: Store, entries: list[Entry], embedder: Embedder, clock: Clock, source: str = "admin") -> kb.SaveResult:
+    """Embedding takes a moment: called in a worker thread."""
+    return kb.save(store, entries, embedder=embedder, now=clock().isoformat(), source=source)
 
 
 @get("/kb/new", sync_to_thread=True)
-def new_form(request: Request, question: FromQuery[str] = "", answer: FromQuery[str] = "") -> Template:
+def new_form(page: Inject[Page], store: Inject[Store], question: FromQuery[str] = "", answer: FromQuery[str] = "") -> Template:
     # The inbox's "save as knowledge-base entry" arrives here with the question and the reply,
     # and a knowledge gap with the questions customers asked (one per line).
     first = question.strip().splitlines()[0] if question.strip() else ""
-    values = {"title": first[:200], "questions": question, "answer": answer, "lang": _lang(request),
+    values = {"title": first[:200], "questions": question, "answer": answer, "lang": page.lang,
               "enabled": "on"} if question or answer else None
-    return _form(request, None, values=values)
+    return _form(page, store, None, values=values)
 
 
 @post("/kb/new", status_code=200)
-async def create(request: Request, data: Form) -> Response:
-    store = request.app.state.store
+async def create(data: Form, page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock]) -> Response:
     try:
         entry = _entry_from_form(data, _new_id(store.read(), data.get("title") or "entry"))
     except EntryError as exc:
-        return _form(request, None, error=exc.reason, status=422, values=data)
-    await anyio.to_thread.run_sync(
-        lambda: kb.save(store, [entry], embedder=_embedder(request), now=_now(request), source="admin"))
+        return _form(page, store, None, error=exc.reason, status=422, values=data)
+    await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
     # Quoted: a Persian title makes a Persian id, and HTTP headers are Latin-1 (it was a 500 after
     # the entry was saved, so the owner saved it again: duplicates).
     return Response("", status_code=200, headers={"hx-redirect": f"/admin/kb/{quote(entry.id, safe='')}"})
 
 
 @get("/kb/{entry_id:str}", sync_to_thread=True)
-def edit_form(request: Request, entry_id: FromPath[str]) -> Template:
-    entry = kb.get(request.app.state.store.read(), entry_id)
+def edit_form(page: Inject[Page], store: Inject[Store], entry_id: FromPath[str]) -> Template:
+    entry = kb.get(store.read(), entry_id)
     if entry is None:
         raise NotFoundException()
-    return _form(request, entry)
+    return _form(page, store, entry)
 
 
 @post("/kb/{entry_id:str}", status_code=200)
-async def update(request: Request, entry_id: FromPath[str], data: Form) -> Template:
-    store = request.app.state.store
+async def update(entry_id: FromPath[str], data: Form, page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder],
+                 clock: Inject[Clock]) -> Template:
     if kb.get(store.read(), entry_id) is None:
         raise NotFoundException()
     try:
         entry = _entry_from_form(data, entry_id)
     except EntryError as exc:
-        return _form(request, kb.get(store.read(), entry_id), error=exc.reason, status=422, values=data)
-    await anyio.to_thread.run_sync(
-        lambda: kb.save(store, [entry], embedder=_embedder(request), now=_now(request), source="admin"))
-    return _form(request, entry, saved=True)
+        return _form(page, store, kb.get(store.read(), entry_id), error=exc.reason, status=422, values=data)
+    await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
+    return _form(page, store, entry, saved=True)
 
 
 @post("/kb/{entry_id:str}/toggle", status_code=200)
-async def toggle(request: Request, entry_id: FromPath[str]) -> Template:
-    store = request.app.state.store
+async def toggle(entry_id: FromPath[str], page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock]) -> Template:
     entry = kb.get(store.read(), entry_id)
     if entry is None:
         raise NotFoundException()
     entry.enabled = not entry.enabled
-    await anyio.to_thread.run_sync(
-        lambda: kb.save(store, [entry], embedder=_embedder(request), now=_now(request), source="admin"))
-    return _page(request, "admin/_kb_rows.html", entries=[entry])
+    await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
+    return page("admin/_kb_rows.html", entries=[entry])
 
 
 @post("/kb/{entry_id:str}/delete", sync_to_thread=True, status_code=200)
-def delete(request: Request, entry_id: FromPath[str]) -> Response:
-    if not kb.delete(request.app.state.store, entry_id, now=_now(request), source="admin"):
+def delete(entry_id: FromPath[str], store: Inject[Store], clock: Inject[Clock]) -> Response:
+    if not kb.delete(store, entry_id, now=clock().isoformat(), source="admin"):
         raise NotFoundException()
     return Response("", status_code=200, headers={"hx-redirect": "/admin/kb"})
 
 
 @get("/kb-export", sync_to_thread=True)
-def export(request: Request, format: FromQuery[str] = "jsonl") -> Response:
+def export(store: Inject[Store], format: FromQuery[str] = "jsonl") -> Response:
     if format not in kb_formats.FORMATS:
         format = "jsonl"
-    text = kb_formats.export(kb.all_entries(request.app.state.store.read()), format)
+    text = kb_formats.export(kb.all_entries(store.read()), format)
     media = {"jsonl": "application/x-ndjson", "csv": "text/csv", "md": "text/markdown"}[format]
     return Response(text, media_type=f"{media}; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="knowledge-base.{format}"'})
@@ -138,53 +136,56 @@ def export(request: Request, format: FromQuery[str] = "jsonl") -> Response:
 
 # -- import: upload, preview, confirm ------------------------------------------------------------
 
-def _previews(request: Request) -> dict[str, tuple[float, list[Entry]]]:
-    state = request.app.state
-    if not hasattr(state, "kb_previews"):
-        state.kb_previews = {}
+def provide_previews(state: State) -> dict[str, tuple[float, list[Entry]]]:
+    """Uploaded files waiting for the owner's confirmation, by token (older ones dropped)."""
+    previews: dict[str, tuple[float, list[Entry]]] = state.kb_previews
     now = time.monotonic()
-    for token in [t for t, (at, _) in state.kb_previews.items() if now - at > PREVIEW_TTL_S]:
-        del state.kb_previews[token]
-    return state.kb_previews
+    for token in [t for t, (at, _) in previews.items() if now - at > PREVIEW_TTL_S]:
+        del previews[token]
+    return previews
+
+
+Previews = dict[str, tuple[float, list[Entry]]]
+PREVIEWS = {"previews": Provide(provide_previews, sync_to_thread=False)}
 
 
 @post("/kb-import", status_code=200, request_max_body_size=MAX_UPLOAD_BYTES + 65536)
 async def import_preview(
-    request: Request,
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    page: Inject[Page], store: Inject[Store], previews: Inject[Previews],
 ) -> Template:
     upload = data.get("file")
     if not isinstance(upload, UploadFile):
-        return _page(request, "admin/kb_import.html", error="no file", status=422)
+        return page("admin/kb_import.html", error="no file", status=422)
     content = await upload.read()
     try:
         # Off the event loop: a 6 MB file took 1.3 s to parse, and /healthz waited as long.
         entries = await anyio.to_thread.run_sync(kb_formats.parse, content, upload.filename or "upload")
     except EntryError as exc:
         # Nothing is stored: the whole file is refused, naming the line or row.
-        return _page(request, "admin/kb_import.html", error=str(exc), status=422)
-    db = request.app.state.store.read()
+        return page("admin/kb_import.html", error=str(exc), status=422)
+    db = store.read()
     rows = []
     for entry in entries:
         existing = kb.get(db, entry.id)
         rows.append((entry, "new" if existing is None else "same" if existing == entry else "changed"))
     token = secrets.token_urlsafe(16)
-    _previews(request)[token] = (time.monotonic(), entries)
+    previews[token] = (time.monotonic(), entries)
     counts = {k: sum(1 for _, s in rows if s == k) for k in ("new", "changed", "same")}
-    return _page(request, "admin/kb_import.html", rows=rows[:200], counts=counts, token=token,
+    return page("admin/kb_import.html", rows=rows[:200], counts=counts, token=token,
                  filename=upload.filename, error=None)
 
 
 @post("/kb-import/confirm", status_code=200)
-async def import_confirm(request: Request, data: Form) -> Template:
-    preview = _previews(request).pop(data.get("token", ""), None)
+async def import_confirm(data: Form, page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock],
+                         previews: Inject[Previews]) -> Template:
+    preview = previews.pop(data.get("token", ""), None)
     if preview is None:
-        return _page(request, "admin/kb_import.html", error=i18n.t(_lang(request), "kb.import_expired"), status=410)
+        return page("admin/kb_import.html", error=i18n.t(page.lang, "kb.import_expired"), status=410)
     _, entries = preview
-    store = request.app.state.store
-    result = await anyio.to_thread.run_sync(
-        lambda: kb.save(store, entries, embedder=_embedder(request), now=_now(request), source="admin-import"))
-    return _page(request, "admin/kb_import.html", done=result, error=None)
+    result = await anyio.to_thread.run_sync(_save, store, entries, embedder, clock, "admin-import")
+    return page("admin/kb_import.html", done=result, error=None)
 
 
-router = owner_router([new_form, create, edit_form, update, toggle, delete, export, import_preview, import_confirm])
+router = owner_router([new_form, create, edit_form, update, toggle, delete, export, import_preview, import_confirm],
+                      dependencies=PREVIEWS)

@@ -10,14 +10,18 @@ says which fields are fixed that way.
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from litestar import Request, get, post
+from litestar import get, post
+from litestar.datastructures import State
 from litestar.response import Template
 
-from .. import hours, model_files
+from .. import hours, model_files, services
 from .. import settings as settings_mod
-from ..services import build_chat
-from .admin import Form, _page, owner_router
+from ..answering.shop_calibration import Keeper
+from ..services import Inject
+from ..settings import Settings
+from .admin import Form, Page, owner_router
 
 GROUPS: list[tuple[str, list[str]]] = [
     ("shop", ["shop_name", "default_language", "timezone", "business_hours", "holidays", "typical_reply_time"]),
@@ -35,8 +39,8 @@ SECRET = {"smtp_password", "model_api_key"}
 NEEDS_RESTART = {"model", "model_url", "model_server_model", "model_api_key", "backup_time", "digest_time"}  # read once at start
 
 
-def _fields(request: Request) -> list[tuple[str, list[dict]]]:
-    current = request.app.state.settings.to_dict()
+def _fields(settings: Settings) -> list[tuple[str, list[dict]]]:
+    current = settings.to_dict()
     docs = {name: (kind, doc) for name, kind, doc in settings_mod.describe()}
     out = []
     for group, names in GROUPS:
@@ -54,26 +58,23 @@ def _fields(request: Request) -> list[tuple[str, list[dict]]]:
     return out
 
 
-def _settings_page(request: Request, **ctx) -> Template:
-    settings = request.app.state.settings
+def _settings_page(page: Page, settings: Settings, calibration: Keeper, **ctx: Any) -> Template:
     models = [m.name for m in model_files.list_models(settings.models_dirs)]
     snippet = (f'<script src="{settings.base_url}/static/widget-loader-1.0.0.js" async data-lang="auto" '
                f'data-position="right" data-color="{settings.widget_color}"></script>')
-    calibration = request.app.state.calibration.report if request.app.state.calibration.enabled else None
-    return _page(request, "admin/settings.html", groups=_fields(request), models=models, snippet=snippet,
-                 calibration=calibration,
-                 **{"error": None, "saved": False, **ctx})
+    return page("admin/settings.html", groups=_fields(settings), models=models, snippet=snippet,
+                calibration=calibration.report if calibration.enabled else None,
+                **{"error": None, "saved": False, **ctx})
 
 
 @get("/settings", sync_to_thread=True)
-def settings_page(request: Request) -> Template:
-    return _settings_page(request)
+def settings_page(page: Inject[Page], settings: Inject[Settings], calibration: Inject[Keeper]) -> Template:
+    return _settings_page(page, settings, calibration)
 
 
 @post("/settings", sync_to_thread=True, status_code=200)
-def save(request: Request, data: Form) -> Template:
-    state = request.app.state
-    values = {}
+def save(data: Form, page: Inject[Page], state: State) -> Template:
+    values: dict[str, str | bool] = {}
     kinds = {name: kind for name, kind, _ in settings_mod.describe()}
     for name in EDITABLE:
         if f"{settings_mod.ENV_PREFIX}{name.upper()}" in os.environ:
@@ -90,14 +91,9 @@ def save(request: Request, data: Form) -> Template:
         hours.parse(updated.business_hours, updated.holidays, updated.timezone)
         settings_mod.write_file(updated.data_dir, values)
     except (settings_mod.SettingsError, hours.HoursError) as exc:
-        return _settings_page(request, error=str(exc), status=422)
-    # Apply now: the running app reads its settings from here; the answer pipeline is rebuilt.
-    state.settings = updated
-    index = state.chat.decider.index
-    state.calibration.configure(safety=updated.answer_safety, enabled=updated.shop_calibration)
-    state.chat = build_chat(updated, state.store, state.llm, state.clock, embedder=index.embedder,
-                            calibration=state.calibration)
-    return _settings_page(request, saved=True)
+        return _settings_page(page, state.settings, state.calibration, error=str(exc), status=422)
+    services.apply_settings(state, updated)
+    return _settings_page(page, updated, state.calibration, saved=True)
 
 
 router = owner_router([settings_page, save])

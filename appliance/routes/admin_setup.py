@@ -14,12 +14,15 @@ from litestar.params import Body, FromQuery
 from litestar.response import Template
 
 from .. import i18n, owner
+from ..clock import Clock
+from ..db import Store
 from ..security import is_same_origin
+from ..services import Inject
+from ..settings import Settings
 from .admin import SIGN_IN_BODY_BYTES
 
 
-def _lang(request: Request, explicit: str | None) -> str:
-    settings = request.app.state.settings
+def _lang(request: Request, settings: Settings, explicit: str | None) -> str:
     return i18n.choose(explicit, request.headers.get("accept-language"), settings.default_language)
 
 
@@ -33,11 +36,11 @@ def _page(name: str, lang: str, status: int = 200, **ctx: Any) -> Template:
 
 
 @get("/setup", sync_to_thread=True)
-def setup_form(request: Request, token: FromQuery[str] = "", lang: FromQuery[str | None] = None) -> Template:
-    language = _lang(request, lang)
-    state = request.app.state
+def setup_form(request: Request, settings: Inject[Settings], store: Inject[Store], clock: Inject[Clock], token: FromQuery[str] = "",
+               lang: FromQuery[str | None] = None) -> Template:
+    language = _lang(request, settings, lang)
     try:
-        owner.check_setup_token(state.store, token, state.clock)
+        owner.check_setup_token(store, token, clock)
     except owner.SetupError as exc:
         return _page("admin/setup_error.html", language, 403 if exc.code != "expired" else 410,
                      error=f"setup.error.{exc.code}")
@@ -48,15 +51,15 @@ def setup_form(request: Request, token: FromQuery[str] = "", lang: FromQuery[str
 def setup_submit(
     request: Request,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    settings: Inject[Settings], store: Inject[Store], clock: Inject[Clock],
 ) -> Template:
-    language = _lang(request, data.get("lang"))
-    state = request.app.state
+    language = _lang(request, settings, data.get("lang"))
     token = data.get("token", "")
     if not is_same_origin(request):
         return _page("admin/setup_error.html", language, 403, error="setup.error.origin")
     password, confirm = data.get("password", ""), data.get("confirm", "")
     try:
-        owner.check_setup_token(state.store, token, state.clock)
+        owner.check_setup_token(store, token, clock)
         if password != confirm:
             raise owner.SetupError("mismatch")
         owner.validate_password(password)
@@ -67,7 +70,7 @@ def setup_submit(
     # Runs in a worker thread (sync_to_thread): argon2 never blocks the event loop.
     password_hash = owner.hash_password(password)
     try:
-        owner.complete_setup(state.store, token, password_hash, language, state.clock)
+        owner.complete_setup(store, token, password_hash, language, clock)
     except owner.SetupError as exc:
         return _page("admin/setup_error.html", language, 403, error=f"setup.error.{exc.code}")
     return _page("admin/setup_done.html", language)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 
-from litestar import Request, Response, Router, get
+from litestar import Response, Router, get
 
 from .. import __version__
-from ..db import schema_state
+from ..db import Store, schema_state
+from ..llm_runtime import ModelRuntime
+from ..services import Inject
 
 
 @get("/healthz", sync_to_thread=True, cache=False)
-def healthz(request: Request) -> Response:
-    state = request.app.state
-    model = state.llm.status()
+def healthz(llm: Inject[ModelRuntime], store: Inject[Store]) -> Response:
+    model = llm.status()
     try:
-        schema = schema_state(state.store.read())
+        schema = schema_state(store.read())
         database = {"ok": True, "schema_version": schema["version"], "pending": schema["pending"]}
     except sqlite3.Error as exc:
         database = {"ok": False, "error": str(exc)}

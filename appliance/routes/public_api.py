@@ -12,19 +12,26 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any, AsyncIterator
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.exceptions import HTTPException
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from .. import i18n, visitors
 from ..chat import ChatService, MessageRejected
+from ..clock import Clock
+from ..conversations import Conversations
+from ..db import Store
+from ..ratelimit import RateLimiter
 from ..security import UNSAFE
+from ..services import Inject
 from ..settings import Settings
 
 DAY = 86_400
@@ -81,63 +88,64 @@ class SeenRequest:
     message_id: int
 
 
-def _state(request: Request) -> tuple[Settings, ChatService]:
-    return request.app.state.settings, request.app.state.chat
+def _ip(request: Request, settings: Settings) -> str:
+    return visitors.client_ip(request, settings.trusted_proxies)
 
 
-def _ip(request: Request) -> str:
-    return visitors.client_ip(request, request.app.state.settings.trusted_proxies)
-
-
-def _limit(request: Request, key: str, limit: int, window_s: int) -> None:
-    retry = request.app.state.limiter.hit(key, limit, window_s)
+def _limit(limiter: RateLimiter, key: str, limit: int, window_s: int) -> None:
+    retry = limiter.hit(key, limit, window_s)
     if retry is not None:
         raise ApiError(429, "rate_limited", "too many requests; try again shortly",
                        headers={"retry-after": str(int(retry))})
-
-
-def _visitor(request: Request) -> str:
-    visitor_id = visitors.find(request.app.state.store, visitors.bearer(request))
-    if visitor_id is None:
-        raise ApiError(401, "unknown_visitor", "missing or unknown visitor token",
-                       headers={"www-authenticate": "Bearer"})
-    return visitor_id
-
-
-def _conversation(request: Request, conversation_id: str) -> str:
-    visitor_id = _visitor(request)
-    _, chat = _state(request)
-    if not chat.belongs_to(conversation_id, visitor_id):
-        raise ApiError(404, "no_conversation", "no such conversation")
-    return visitor_id
-
-
-def _limit_message(request: Request, visitor_id: str) -> None:
-    settings, _ = _state(request)
-    _limit(request, f"msg:v:{visitor_id}", settings.visitor_messages_per_minute, 60)
-    _limit(request, f"msg:ip:{_ip(request)}", settings.ip_messages_per_minute, 60)
 
 
 def _rejected(exc: MessageRejected) -> ApiError:
     return ApiError(404 if exc.code in {"no_conversation", "no_entry"} else 422, exc.code, str(exc))
 
 
-def _save(request: Request, conversation_id: str, what: str, action: Any) -> dict[str, bool]:
-    """Contact details and ratings: owner-only data a visitor may set, ten times an hour."""
-    visitor_id = _conversation(request, conversation_id)
-    _limit(request, f"{what}:v:{visitor_id}", 10, 3600)
-    try:
-        action(request.app.state.chat)
-    except MessageRejected as exc:
-        raise _rejected(exc) from None
-    return {"saved": True}
+def provide_visitor(request: Request, store: Inject[Store]) -> str:
+    """The visitor whose bearer token came with the request, or a 401."""
+    visitor_id = visitors.find(store, visitors.bearer(request))
+    if visitor_id is None:
+        raise ApiError(401, "unknown_visitor", "missing or unknown visitor token",
+                       headers={"www-authenticate": "Bearer"})
+    return visitor_id
+
+
+def provide_own_conversation(conversation_id: FromPath[str], visitor: Inject[str], conversations: Inject[Conversations]) -> str:
+    """The conversation in the path, if it is this visitor's; any other is a 404 (never a 403,
+    so that ids can't be probed)."""
+    if not conversations.belongs_to(conversation_id, visitor):
+        raise ApiError(404, "no_conversation", "no such conversation")
+    return conversation_id
+
+
+@dataclass
+class Limits:
+    """The per-visitor and per-IP limits of the request's visitor."""
+
+    request: Request
+    settings: Settings
+    limiter: RateLimiter
+    visitor: str
+
+    def message(self) -> None:
+        _limit(self.limiter, f"msg:v:{self.visitor}", self.settings.visitor_messages_per_minute, 60)
+        _limit(self.limiter, f"msg:ip:{_ip(self.request, self.settings)}", self.settings.ip_messages_per_minute, 60)
+
+    def per_visitor(self, what: str, limit: int, window_s: int) -> None:
+        _limit(self.limiter, f"{what}:v:{self.visitor}", limit, window_s)
+
+
+def provide_limits(request: Request, settings: Inject[Settings], limiter: Inject[RateLimiter], visitor: Inject[str]) -> Limits:
+    return Limits(request, settings, limiter, visitor)
 
 
 def _event(name: str, data: dict[str, Any]) -> ServerSentEventMessage:
     return ServerSentEventMessage(event=name, data=json.dumps(data, ensure_ascii=False))
 
 
-def _reply_events(text: str, settings: Settings, *, reply_id: int | None, kind: str | None,
+def _reply_events(text: str, settings: Inject[Settings], *, reply_id: int | None, kind: str | None,
                   sources: list, choices: list, **extra: Any) -> list[ServerSentEventMessage]:
     """A finished reply as events: its text in pieces, then ``done`` with what the widget shows."""
     done = {"reply_id": reply_id, "kind": kind, "sources": sources if settings.show_sources else [],
@@ -147,7 +155,7 @@ def _reply_events(text: str, settings: Settings, *, reply_id: int | None, kind: 
     return [*(_event("delta", {"text": piece}) for piece in _pieces(text)), _event("done", done)]
 
 
-def _turn_events(turn: Any, settings: Settings) -> list[ServerSentEventMessage]:
+def _turn_events(turn: Any, settings: Inject[Settings]) -> list[ServerSentEventMessage]:
     return _reply_events(turn.reply.text, settings, reply_id=turn.reply_id, kind=turn.decision.kind,
                          sources=turn.reply.sources, choices=turn.reply.choices, reason=turn.decision.reason,
                          lang=turn.decision.lang, composed_by=turn.reply.composed_by)
@@ -191,21 +199,20 @@ def _stream(events: AsyncIterator[ServerSentEventMessage]) -> ServerSentEvent:
 @post("/conversations", status_code=201, summary="Start a conversation",
       description="Creates a visitor (or reuses the one whose bearer token is sent) and a conversation. "
                   "Keep `visitor_token`: it is shown once and is the only key to these conversations.")
-async def start(request: Request, data: JSONBody[StartRequest]) -> dict[str, Any]:
-    settings, chat = _state(request)
+async def start(request: Request, data: JSONBody[StartRequest], settings: Inject[Settings], chat: Inject[ChatService],
+                store: Inject[Store], clock: Inject[Clock], limiter: Inject[RateLimiter], secret: Inject[bytes]) -> dict[str, Any]:
     if settings.require_consent and not data.consent:
         raise ApiError(422, "consent_required", "the customer must agree to the privacy notice first")
-    ip = _ip(request)
-    _limit(request, f"conv:ip:{ip}", settings.ip_conversations_per_day, DAY)
+    ip = _ip(request, settings)
+    _limit(limiter, f"conv:ip:{ip}", settings.ip_conversations_per_day, DAY)
     token = visitors.bearer(request)
-    visitor_id = visitors.find(request.app.state.store, token)
-    now = request.app.state.clock().isoformat()
+    visitor_id = visitors.find(store, token)
+    now = clock().isoformat()
     if visitor_id is None:
-        visitor_id, token = visitors.create(
-            request.app.state.store, visitors.ip_hash(request.app.state.secret, ip), now)
+        visitor_id, token = await store.run(visitors.create, store, visitors.ip_hash(secret, ip), now)
     lang = data.lang if data.lang in i18n.LANGUAGES else ""
-    conversation_id = chat.start_conversation(lang=lang, visitor_id=visitor_id,
-                                              consent_at=now if data.consent else None)
+    conversation_id = await chat.start_conversation(lang=lang, visitor_id=visitor_id,
+                                                    consent_at=now if data.consent else None)
     shown = lang or settings.default_language
     shop = settings.shop_name or i18n.t(shown, "bot.the_shop")
     return {
@@ -217,41 +224,33 @@ async def start(request: Request, data: JSONBody[StartRequest]) -> dict[str, Any
 
 
 @get("/conversations", summary="The visitor's conversations")
-async def list_conversations(request: Request) -> dict[str, Any]:
-    visitor_id = _visitor(request)
-    rows = request.app.state.store.read().execute(
-        "SELECT id, status, updated_at FROM conversations WHERE visitor_id = ? ORDER BY updated_at DESC LIMIT 50",
-        [visitor_id],
-    ).fetchall()
-    chat: ChatService = request.app.state.chat
-    return {"conversations": [{"id": r["id"], "status": r["status"], "updated_at": r["updated_at"],
-                               "unread": chat.summary(r["id"])["unread"]} for r in rows]}
+async def list_conversations(visitor: Inject[str], conversations: Inject[Conversations]) -> dict[str, Any]:
+    return {"conversations": conversations.for_visitor(visitor)}
 
 
 @get("/conversations/{conversation_id:str}/messages", summary="Conversation history")
-async def history(request: Request, conversation_id: FromPath[str],
+async def history(own: Inject[str], conversations: Inject[Conversations],
                   after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0) -> dict[str, Any]:
-    _conversation(request, conversation_id)
-    _, chat = _state(request)
-    return {"messages": chat.history(conversation_id, after), **chat.summary(conversation_id)}
+    return {"messages": conversations.history(own, after), **conversations.summary(own)}
 
 
 @post("/conversations/{conversation_id:str}/messages", status_code=200, summary="Send a message; the reply streams back",
       description="Server-sent events: `accepted` (the message is stored), `delta` (reply text), "
                   "`done` (decision, sources, choices), or `error`. Send a `client_id` to make "
                   "retries safe: the same id is stored once and gets the same reply.")
-async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[MessageRequest]) -> ServerSentEvent:
-    visitor_id = _conversation(request, conversation_id)
-    settings, chat = _state(request)
+async def send(own: Inject[str], data: JSONBody[MessageRequest], settings: Inject[Settings], chat: Inject[ChatService],
+               limits: Inject[Limits]) -> ServerSentEvent:
+    conversation_id = own
     if data.client_id is not None and not (0 < len(data.client_id) <= 64):
         raise ApiError(422, "bad_client_id", "client_id must be 1 to 64 characters")
     # Retries count against the limit too: 30 parallel resends of one client_id were 30 free
     # requests (the widget retries three times at most, well within it).
-    _limit_message(request, visitor_id)
+    limits.message()
     try:
-        message_id, duplicate = chat.accept(conversation_id, data.text, data.client_id)
+        message_id, duplicate = await chat.accept(conversation_id, data.text, data.client_id)
     except MessageRejected as exc:
         raise _rejected(exc) from None
+    # Nothing may be awaited from here until the task is registered (see below).
     key = (conversation_id, message_id)
     task = _answering.get(key)
     if not duplicate:
@@ -265,7 +264,7 @@ async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[
     async def events() -> AsyncIterator[ServerSentEventMessage]:
         yield _event("accepted", {"message_id": message_id, "duplicate": duplicate})
         if duplicate:
-            earlier = chat.reply_to(message_id)
+            earlier = chat.conversations.reply_to(message_id)
             if earlier is not None:  # a retried send: the same reply again, nothing recomputed
                 for event in _reply_events(earlier["text"], settings, reply_id=earlier["id"],
                                            kind=earlier.get("kind"), sources=earlier.get("sources", []),
@@ -278,6 +277,7 @@ async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[
                 yield _event("done", {"reply_id": None, "kind": "pending", "sources": [], "choices": [],
                                       "handoff": False, "replayed": True})
                 return
+        assert task is not None  # a first send started it; a retry without one returned above
         try:
             turn = await asyncio.shield(task)
         except Exception:  # the message is stored; the owner sees it even if the bot failed (logged by _keep)
@@ -290,12 +290,11 @@ async def send(request: Request, conversation_id: FromPath[str], data: JSONBody[
 
 
 @post("/conversations/{conversation_id:str}/choices", status_code=200, summary="Pick one of the clarifying choices")
-async def choose(request: Request, conversation_id: FromPath[str], data: JSONBody[ChoiceRequest]) -> ServerSentEvent:
-    visitor_id = _conversation(request, conversation_id)
-    settings, chat = _state(request)
-    _limit_message(request, visitor_id)
+async def choose(own: Inject[str], data: JSONBody[ChoiceRequest], settings: Inject[Settings], chat: Inject[ChatService],
+                 limits: Inject[Limits]) -> ServerSentEvent:
+    limits.message()
     try:
-        turn = await chat.choose(conversation_id, data.entry_id, data.label or data.entry_id)
+        turn = await chat.choose(own, data.entry_id, data.label or data.entry_id)
     except MessageRejected as exc:
         raise _rejected(exc) from None
 
@@ -308,36 +307,47 @@ async def choose(request: Request, conversation_id: FromPath[str], data: JSONBod
 
 
 @post("/conversations/{conversation_id:str}/handoff", status_code=200, summary="Ask for a person")
-async def handoff(request: Request, conversation_id: FromPath[str], data: JSONBody[HandoffRequest]) -> dict[str, Any]:
-    visitor_id = _conversation(request, conversation_id)
-    settings, chat = _state(request)
-    _limit_message(request, visitor_id)
+async def handoff(own: Inject[str], data: JSONBody[HandoffRequest], settings: Inject[Settings], chat: Inject[ChatService],
+                  limits: Inject[Limits]) -> dict[str, Any]:
+    limits.message()
     lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
     reason = data.reason if data.reason in {"asked_for_person", "clarification_failed"} else "asked_for_person"
-    turn = await chat.handoff(conversation_id, i18n.t(lang, "widget.person_label"), lang, reason=reason)
+    turn = await chat.handoff(own, i18n.t(lang, "widget.person_label"), lang, reason=reason)
     return {"message_id": turn.message_id, "reply_id": turn.reply_id, "text": turn.reply.text, "handoff": True}
 
 
+# Contact details and ratings: owner-only data a visitor may set, ten times an hour.
+SAVES_PER_HOUR = 10
+
+
 @post("/conversations/{conversation_id:str}/contact", status_code=200, summary="Leave an e-mail address or phone number")
-async def contact(request: Request, conversation_id: FromPath[str], data: JSONBody[ContactRequest]) -> dict[str, bool]:
-    return _save(request, conversation_id, "contact",
-                 lambda chat: chat.set_contact(conversation_id, data.email, data.phone))
+async def contact(own: Inject[str], data: JSONBody[ContactRequest], chat: Inject[ChatService], limits: Inject[Limits]) -> dict[str, bool]:
+    limits.per_visitor("contact", SAVES_PER_HOUR, 3600)
+    try:
+        await chat.set_contact(own, data.email, data.phone)
+    except MessageRejected as exc:
+        raise _rejected(exc) from None
+    return {"saved": True}
 
 
 @post("/conversations/{conversation_id:str}/rating", status_code=200, summary="Rate the conversation")
-async def rate(request: Request, conversation_id: FromPath[str], data: JSONBody[RatingRequest]) -> dict[str, bool]:
-    return _save(request, conversation_id, "rate", lambda chat: chat.rate(conversation_id, data.satisfied, data.comment))
+async def rate(own: Inject[str], data: JSONBody[RatingRequest], chat: Inject[ChatService], limits: Inject[Limits]) -> dict[str, bool]:
+    limits.per_visitor("rate", SAVES_PER_HOUR, 3600)
+    try:
+        await chat.rate(own, data.satisfied, data.comment)
+    except MessageRejected as exc:
+        raise _rejected(exc) from None
+    return {"saved": True}
 
 
 @post("/conversations/{conversation_id:str}/seen", status_code=200, summary="Mark replies as read")
-async def seen(request: Request, conversation_id: FromPath[str], data: JSONBody[SeenRequest]) -> dict[str, bool]:
-    visitor_id = _conversation(request, conversation_id)
+async def seen(own: Inject[str], data: JSONBody[SeenRequest], chat: Inject[ChatService], limits: Inject[Limits]) -> dict[str, bool]:
     # Each call is a write: unthrottled, one visitor could keep the single writer busy. The
     # widget calls it when replies come into view, far less often than this.
-    _limit(request, f"seen:v:{visitor_id}", SEEN_PER_MINUTE, 60)
+    limits.per_visitor("seen", SEEN_PER_MINUTE, 60)
     if not 0 <= data.message_id <= MAX_ID:
         raise ApiError(422, "bad_message_id", "message_id must be a message's id")
-    request.app.state.chat.mark_seen(conversation_id, data.message_id)
+    await chat.mark_seen(own, data.message_id)
     return {"saved": True}
 
 
@@ -380,12 +390,15 @@ def _browser_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise ApiError(403, "forbidden_origin", "this site may not use the shop's chat")
 
 
-def make_router(settings: Settings) -> Router:
+def make_router(settings: Inject[Settings]) -> Router:
     return Router(
         path="/api/v1",
         guards=[_browser_guard],
         route_handlers=[start, list_conversations, history, send, choose, handoff, contact, rate, seen],
         request_max_body_size=settings.max_request_bytes,
+        dependencies={"visitor": Provide(provide_visitor, sync_to_thread=False),
+                      "own": Provide(provide_own_conversation, sync_to_thread=False),
+                      "limits": Provide(provide_limits, sync_to_thread=False)},
         exception_handlers={HTTPException: _error_response},
         tags=["chat"],
     )

@@ -13,6 +13,8 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from .. import __version__, i18n
+from ..services import Inject
+from ..settings import Settings
 
 WIDGET_VERSION = "1.0.0"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -34,8 +36,8 @@ def strings(lang: str, shop: str) -> dict[str, str]:
 
 
 @get("/widget", sync_to_thread=False, include_in_schema=False)
-def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuery[str] = "") -> Template:
-    settings = request.app.state.settings
+def widget_page(request: Request, settings: Inject[Settings], lang: FromQuery[str] = "auto",
+                color: FromQuery[str] = "") -> Template:
     chosen = i18n.choose(lang if lang in i18n.LANGUAGES else None,
                          request.headers.get("accept-language"), settings.default_language)
     shop = settings.shop_name or i18n.t(chosen, "bot.the_shop")
@@ -61,9 +63,8 @@ def widget_page(request: Request, lang: FromQuery[str] = "auto", color: FromQuer
 
 
 @get("/", sync_to_thread=False, include_in_schema=False)
-def home(request: Request) -> Template:
+def home(request: Request, settings: Inject[Settings]) -> Template:
     """The appliance's own front page: the chat on a plain page, and the snippet for the shop's site."""
-    settings = request.app.state.settings
     lang = i18n.choose(None, request.headers.get("accept-language"), settings.default_language)
     # The configured address, never the request's Host header (which anyone can set).
     base = settings.base_url

@@ -18,7 +18,7 @@ from .embedder import Embedder
 from .textnorm import normalize
 
 if TYPE_CHECKING:
-    from .kb import Entry
+    from .entry import Entry
 
 PASSAGE_CHARS = 600  # about 150 tokens: short enough for e5-small's 512-token window and a citation
 
@@ -31,7 +31,7 @@ class Prepared:
     passage_vectors: np.ndarray
 
 
-def question_texts(entry: "Entry") -> list[str]:
+def question_texts(entry: Entry) -> list[str]:
     """The title and the phrasings, without repeats (after normalisation)."""
     out, seen = [], set()
     for text in [entry.title, *entry.questions]:
@@ -84,11 +84,11 @@ def _wrap(text: str, limit: int) -> list[str]:
     return lines
 
 
-def fts_body(entry: "Entry") -> str:
+def fts_body(entry: Entry) -> str:
     return normalize("\n".join([entry.title, *entry.questions, entry.answer]))
 
 
-def prepare(entries: list["Entry"], embedder: Embedder) -> dict[str, Prepared]:
+def prepare(entries: list[Entry], embedder: Embedder) -> dict[str, Prepared]:
     """Embed all entries in two batches (questions, passages): far faster than one call each."""
     qs = {e.id: question_texts(e) for e in entries}
     ps = {e.id: split_passages(e.answer) for e in entries}
@@ -109,7 +109,7 @@ def remove(db: Database, entry_id: str) -> None:
     db.execute("DELETE FROM kb_fts WHERE entry_id = ?", [entry_id])
 
 
-def write(db: Database, entry: "Entry", prep: Prepared, model: str) -> None:
+def write(db: Database, entry: Entry, prep: Prepared, model: str) -> None:
     remove(db, entry.id)
     db.conn.executemany(
         "INSERT INTO kb_passages (entry_id, position, text) VALUES (?, ?, ?)",

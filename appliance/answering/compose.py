@@ -17,9 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import i18n
+from .. import i18n
+from ..llm_runtime import ModelError
 from .decide import Decision
-from .llm_runtime import ModelError
 from .textnorm import detect_language, normalize
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+", re.I)

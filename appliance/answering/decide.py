@@ -1,6 +1,6 @@
 """One decision per customer message: answer, clarify, escalate (or polite small talk).
 
-Retrieval decides, not the language model (DESIGN.md): the ranking's features go through a small
+Retrieval decides, not the language model (docs/ARCHITECTURE.md): the ranking's features go through a small
 logistic model whose coefficients and thresholds are fitted on the development sets, all at once
 (``scripts/calibrate.py`` writes ``calibration.json``). Its output is the probability that the
 top entry is the right answer:
@@ -63,7 +63,7 @@ class Calibration:
 
     def logit(self, feats: dict[str, float], head: str = "answer") -> float:
         coef, z = self.heads[head]
-        for name, mu, sd, w in zip(self.features, self.mean, self.scale, coef):
+        for name, mu, sd, w in zip(self.features, self.mean, self.scale, coef, strict=False):
             z += w * (feats.get(name, mu) - mu) / sd
         return z
 
@@ -77,7 +77,7 @@ class Calibration:
                 "answer_threshold": self.answer_threshold, "clarify_threshold": self.clarify_threshold}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Calibration":
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
         heads = {name: (tuple(h["coef"]), float(h["intercept"])) for name, h in data["heads"].items()}
         return cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]), heads,
                    float(data["answer_threshold"]), float(data["clarify_threshold"]))

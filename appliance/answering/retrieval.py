@@ -16,14 +16,15 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..db import Store
 from . import finglish, kb_index
-from .db import Store
 from .embedder import Embedder
 from .textnorm import normalize
 

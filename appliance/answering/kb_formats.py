@@ -21,10 +21,11 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from .kb import Entry, EntryError, check_unique
+from .entry import Entry, EntryError, check_unique
 from .textnorm import detect_language
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -161,7 +162,9 @@ def _markdown(text: str, name: str) -> tuple[list[Entry], list[str]]:
             blocks[-1][2].append(line)
         elif line.strip():
             raise EntryError(f"{name} line {number}", "text before the first heading")
-    entries, places, seen_slugs = [], [], {}
+    entries: list[Entry] = []
+    places: list[str] = []
+    seen_slugs: dict[str, int] = {}
     for number, (title, given_id), body in blocks:
         where = f"{name} line {number}"
         title = title.strip()

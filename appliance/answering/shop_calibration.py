@@ -32,28 +32,29 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import random
+import signal
 import subprocess
 import sys
-import threading
-import weakref
 import tempfile
+import threading
 import time
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..child_process import child_env, lower_priority
+from ..db import Store
 from . import kb
-from .child_process import child_env, lower_priority
-from .db import Store
 from .decide import Calibration, default_calibration
 from .embedder import Embedder
-from .kb import Entry
+from .entry import Entry
 from .retrieval import RetrievalIndex
 from .textnorm import detect_language, normalize
 
@@ -132,7 +133,7 @@ class _Memo:
                 raise Cancelled()
             chunk = missing[start:start + self.CHUNK]
             vectors = self.base.queries(chunk) if query else self.base.passages(chunk)
-            for text, vector in zip(chunk, vectors):
+            for text, vector in zip(chunk, vectors, strict=False):
                 self._seen[(query, text)] = vector
         if not texts:
             return np.zeros((0, self.dim), np.float32)
@@ -177,7 +178,7 @@ class _Copies:
         self.count += 1
         store = Store(self.tmp / f"copy-{self.count}.db", durable=False)
         store.migrate()
-        kb.save(store, entries, embedder=self.embedder, now=datetime.now(timezone.utc).isoformat(),
+        kb.save(store, entries, embedder=self.embedder, now=datetime.now(UTC).isoformat(),
                 source="calibration")
         self.stores.append(store)
         return RetrievalIndex(store, self.embedder)
@@ -308,7 +309,7 @@ def fit(entries: list[Entry], embedder: Embedder, *, safety: float = DEFAULT_SAF
     prior = prior or default_calibration()
     examples = collect(entries, embedder, seed=seed, stop=stop)
     counts = {k: sum(x.kind == k for x in examples) for k in MIX}
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     w = _weights(examples) if examples else np.zeros(0)
     heads = dict(prior.heads)
     used_prior_only = counts["in_scope"] < MIN_ANSWERABLE or not (counts["id_oos"] + counts["ood_oos"])
@@ -353,7 +354,7 @@ class Keeper:
         self.current: Calibration | None = None
         self.report: dict[str, Any] | None = None
         self.fitted_version = -1
-        self._deciders: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self._deciders: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -474,7 +475,7 @@ class Keeper:
         """Fit in a child process at the lowest priority: the fit is Python and numpy work that,
         in a thread, held the GIL against customers' decisions (and its copies of the knowledge
         base are memory the web process would keep). It reads the database, never writes it."""
-        cmd = [sys.executable, "-m", "appliance.shop_calibration", "--db", str(self.store.path),
+        cmd = [sys.executable, "-m", "appliance.answering.shop_calibration", "--db", str(self.store.path),
                "--safety", repr(self.safety)]
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=child_env(),
@@ -519,13 +520,13 @@ class Keeper:
 
 
 def _main(argv: list[str] | None = None) -> None:
-    """``python -m appliance.shop_calibration --db FILE``: fit and print the result as JSON."""
+    """``python -m appliance.answering.shop_calibration --db FILE``: fit and print the result as JSON."""
     import argparse
     import sqlite3
 
     import sqlite_utils
 
-    parser = argparse.ArgumentParser(prog="appliance.shop_calibration")
+    parser = argparse.ArgumentParser(prog="appliance.answering.shop_calibration")
     parser.add_argument("--db", required=True)
     parser.add_argument("--safety", type=float, default=DEFAULT_SAFETY)
     args = parser.parse_args(argv)

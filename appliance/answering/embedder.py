@@ -9,7 +9,8 @@ text that answers (the owner's answer), which is how the index uses them.
 from __future__ import annotations
 
 import threading
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 

@@ -2,7 +2,7 @@
 
 Written here rather than taken from a library: hazm (the reference Persian toolkit) needs Python
 3.12+ and pulls in NLTK and more, and the small normalisers on PyPI are unmaintained. What
-matching needs is a short, fixed list (DESIGN.md, "Persian, first class"):
+matching needs is a short, fixed list (docs/ARCHITECTURE.md, "Persian first"):
 
 - Arabic ي/ى/ك/ة/ۀ/أ/إ → Persian ی/ی/ک/ه/ه/ا/ا; Arabic and Persian digits → ASCII;
 - harakat (diacritics), tatweel and bidi control marks removed;

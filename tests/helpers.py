@@ -1,0 +1,221 @@
+"""What many test modules use: the owner's sign-in, the customer's chat calls, a real server
+process. Fixtures are in conftest.py; these are plain functions and constants, imported."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+from litestar.testing import TestClient
+
+from appliance import owner
+from appliance.answering import embedder, kb
+from appliance.answering.entry import Entry
+from appliance.app import create_app
+from appliance.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+APPLIANCE = str(Path(sys.executable).with_name("appliance"))
+
+PASSWORD = "correct horse battery"
+SAME = {"sec-fetch-site": "same-origin"}
+HOSTILE = '<script>alert("kb")</script><img src=x onerror=alert(1)>'
+
+
+@functools.cache
+def password_hash() -> str:
+    """The argon2 hash of PASSWORD, computed once: hashing is slow on purpose (about 0.1 s), and
+    a hundred tests set the same password."""
+    return owner.hash_password(PASSWORD)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, at: datetime | None = None) -> None:
+        self.now = at or datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+# -- the owner ------------------------------------------------------------------------------------
+
+def sign_in(c: TestClient, password: str = PASSWORD, **headers: str):
+    return c.post("/admin/login", data={"password": password, "next": "/admin/kb"},
+                  headers={**SAME, **headers}, follow_redirects=False)
+
+
+def csrf(c: TestClient) -> str:
+    page = c.get("/admin/")
+    marker = '"X-CSRF-Token": "'
+    start = page.text.index(marker) + len(marker)
+    return page.text[start:page.text.index('"', start)]
+
+
+def post(c: TestClient, path: str, **kwargs):
+    """An htmx form post from the admin, with its CSRF token."""
+    headers = {**SAME, "x-csrf-token": csrf(c), "hx-request": "true", **kwargs.pop("headers", {})}
+    return c.post(path, headers=headers, **kwargs)
+
+
+def seed(c: TestClient) -> None:
+    """Two English entries, for inbox and learning-loop tests."""
+    kb.save(c.app.state.store, [
+        Entry("hours", "Opening hours", "We open 9:00-18:00, Saturday to Wednesday.", "en",
+              ["when are you open", "what are your opening hours"]),
+        Entry("returns", "Returns", "Unused books can be returned within 7 days.", "en",
+              ["can i return a book", "what is your return policy"]),
+    ], embedder=embedder.shared(), now="t0")
+
+
+# -- the customer ---------------------------------------------------------------------------------
+
+def events(text: str) -> list[tuple[str, dict]]:
+    """A server-sent event stream as (event, data) pairs."""
+    out = []
+    for block in text.strip().split("\r\n\r\n" if "\r\n\r\n" in text else "\n\n"):
+        name, data = "message", ""
+        for line in block.splitlines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data += line[5:].strip()
+        if data:
+            out.append((name, json.loads(data)))
+    return out
+
+
+def make_api_client(data_dir: Path, demo_db: Path, **overrides) -> TestClient:
+    """The app on a copy of the indexed demo bookshop (the ``demo_db`` fixture)."""
+    shutil.copy(demo_db, data_dir / "appliance.db")
+    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook",
+                        allowed_origins=("https://shop.example",), **overrides)
+    return TestClient(create_app(settings))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def start_chat(c: TestClient, lang: str = "fa", token: str | None = None) -> tuple[str, str, dict]:
+    """A new conversation: (its id, the visitor's token, the whole answer)."""
+    r = c.post("/api/v1/conversations", json={"lang": lang}, headers=bearer(token) if token else {})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    return body["conversation_id"], body["visitor_token"], body
+
+
+def send(c: TestClient, conv: str, token: str, text: str, client_id: str | None = None):
+    body = {"text": text} if client_id is None else {"text": text, "client_id": client_id}
+    return c.post(f"/api/v1/conversations/{conv}/messages", json=body, headers=bearer(token))
+
+
+def customer_asks(c: TestClient, text: str, token: str | None = None) -> tuple[str, str, dict]:
+    """A customer starts a conversation and asks: (conversation, token, the reply's done event)."""
+    conv, token, _ = start_chat(c, "en", token)
+    return conv, token, events(send(c, conv, token, text).text)[-1][1]
+
+
+# -- the model -----------------------------------------------------------------------------------
+
+def stream_reply(runtime, messages: list[dict], **kwargs) -> tuple[list[str], dict]:
+    """A model runtime's reply, streamed to the end: its pieces and its stats."""
+    import asyncio
+    import contextlib
+
+    async def go():
+        pieces: list[str] = []
+        stats: dict = {}
+        async with contextlib.aclosing(runtime.stream(messages, stats=stats, **kwargs)) as it:
+            async for piece in it:
+                pieces.append(piece)
+        return pieces, stats
+
+    return asyncio.run(go())
+
+
+# -- a real server process ------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: Path, port: int, *extra: str, command: tuple[str, ...] = (APPLIANCE,),
+                 cwd: Path | None = None) -> subprocess.Popen:
+    """`appliance serve` on loopback, with none of the developer's APPLIANCE_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    return subprocess.Popen(
+        [*command, "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd,
+        start_new_session=True,
+    )
+
+
+def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                body = json.load(r)
+                if body["model"]["state"] != "loading":
+                    return body
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server did not become healthy")
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+    return out
+
+
+def asgi_get(app, raw_path: str) -> tuple[int, bytes]:
+    """A GET sent with its path exactly as written: httpx (the test client) collapses ``..`` and
+    decodes ``%2e`` before sending, so a traversal test through it never sends the traversal."""
+    import asyncio
+    from urllib.parse import unquote
+
+    async def go() -> tuple[int, bytes]:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": unquote(raw_path), "raw_path": raw_path.encode(), "query_string": b"",
+                 "root_path": "", "headers": [(b"host", b"testserver.local")], "client": ("127.0.0.1", 50000),
+                 "server": ("testserver.local", 80), "state": {}}
+        status, body = 0, b""
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict) -> None:
+            nonlocal status, body
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                body += message.get("body", b"")
+
+        await app(scope, receive, send)
+        return status, body
+
+    return asyncio.run(go())
