@@ -49,44 +49,65 @@ def report(store: Store, now: datetime, days: int = 30, tz: str = "UTC") -> Repo
     since = (now - timedelta(days=days)).isoformat()
     widget = "c.channel = 'widget'"
 
-    counts = Counter(r[0][:10] for r in db.execute(
-        f"SELECT c.created_at FROM conversations c WHERE {widget} AND c.created_at >= ?", [since]))
+    counts = Counter(
+        r[0][:10]
+        for r in db.execute(f"SELECT c.created_at FROM conversations c WHERE {widget} AND c.created_at >= ?", [since])
+    )
     start = (now - timedelta(days=days - 1)).date()
-    per_day = [((start + timedelta(days=i)).isoformat(), counts.get((start + timedelta(days=i)).isoformat(), 0))
-               for i in range(days)]
+    per_day = [
+        ((start + timedelta(days=i)).isoformat(), counts.get((start + timedelta(days=i)).isoformat(), 0))
+        for i in range(days)
+    ]
 
-    decisions = dict(db.execute(
-        f"SELECT d.kind, count(*) FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
-        f"WHERE {widget} AND d.created_at >= ? GROUP BY d.kind", [since]).fetchall())
+    decisions = dict(
+        db.execute(
+            f"SELECT d.kind, count(*) FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
+            f"WHERE {widget} AND d.created_at >= ? GROUP BY d.kind",
+            [since],
+        ).fetchall()
+    )
     reasons = db.execute(
         f"SELECT d.reason, count(*) FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
         f"WHERE {widget} AND d.kind = 'escalate' AND d.created_at >= ? GROUP BY d.reason ORDER BY 2 DESC",
-        [since]).fetchall()
+        [since],
+    ).fetchall()
 
     # Bot first response: a customer's message to the bot's reply to it.
-    bot = [(datetime.fromisoformat(r[1]) - datetime.fromisoformat(r[0])).total_seconds() for r in db.execute(
-        f"SELECT m.created_at, b.created_at FROM decisions d JOIN messages m ON m.id = d.message_id "
-        f"JOIN messages b ON b.id = d.reply_id JOIN conversations c ON c.id = d.conversation_id "
-        f"WHERE {widget} AND d.created_at >= ?", [since])]
+    bot = [
+        (datetime.fromisoformat(r[1]) - datetime.fromisoformat(r[0])).total_seconds()
+        for r in db.execute(
+            f"SELECT m.created_at, b.created_at FROM decisions d JOIN messages m ON m.id = d.message_id "
+            f"JOIN messages b ON b.id = d.reply_id JOIN conversations c ON c.id = d.conversation_id "
+            f"WHERE {widget} AND d.created_at >= ?",
+            [since],
+        )
+    ]
     # Owner reply time: the first escalation of a conversation to the owner's first reply after it.
     owner = []
     for conv, escalated_at in db.execute(
-            f"SELECT d.conversation_id, min(d.created_at) FROM decisions d JOIN conversations c "
-            f"ON c.id = d.conversation_id WHERE {widget} AND d.kind = 'escalate' AND d.created_at >= ? "
-            f"GROUP BY d.conversation_id", [since]):
-        reply = db.execute("SELECT min(created_at) FROM messages WHERE conversation_id = ? AND role = 'owner' "
-                           "AND created_at >= ?", [conv, escalated_at]).fetchone()[0]
+        f"SELECT d.conversation_id, min(d.created_at) FROM decisions d JOIN conversations c "
+        f"ON c.id = d.conversation_id WHERE {widget} AND d.kind = 'escalate' AND d.created_at >= ? "
+        f"GROUP BY d.conversation_id",
+        [since],
+    ):
+        reply = db.execute(
+            "SELECT min(created_at) FROM messages WHERE conversation_id = ? AND role = 'owner' AND created_at >= ?",
+            [conv, escalated_at],
+        ).fetchone()[0]
         if reply:
             owner.append((datetime.fromisoformat(reply) - datetime.fromisoformat(escalated_at)).total_seconds() / 60)
 
-    rated = db.execute(f"SELECT rating FROM conversations c WHERE {widget} AND c.rating IS NOT NULL "
-                       f"AND c.updated_at >= ?", [since]).fetchall()
+    rated = db.execute(
+        f"SELECT rating FROM conversations c WHERE {widget} AND c.rating IS NOT NULL AND c.updated_at >= ?", [since]
+    ).fetchall()
     csat = (sum(1 for r in rated if r[0] == 1), len(rated))
 
     entry_counts: Counter[str] = Counter()
     for (ids,) in db.execute(
-            f"SELECT d.entry_ids FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
-            f"WHERE {widget} AND d.kind = 'answer' AND d.created_at >= ?", [since]):
+        f"SELECT d.entry_ids FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
+        f"WHERE {widget} AND d.kind = 'answer' AND d.created_at >= ?",
+        [since],
+    ):
         entry_counts.update(json.loads(ids)[:1])
     titles = {r[0]: r[1] for r in db.execute("SELECT id, title FROM kb_entries")}
     top_entries = [(eid, titles.get(eid, eid), n) for eid, n in entry_counts.most_common(10)]
@@ -97,37 +118,68 @@ def report(store: Store, now: datetime, days: int = 30, tz: str = "UTC") -> Repo
         zone = ZoneInfo("UTC")
     heat = [[0] * 24 for _ in range(7)]
     for (created,) in db.execute(
-            f"SELECT m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-            f"WHERE {widget} AND m.role = 'customer' AND m.created_at >= ?", [since]):
+        f"SELECT m.created_at FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        f"WHERE {widget} AND m.role = 'customer' AND m.created_at >= ?",
+        [since],
+    ):
         at = datetime.fromisoformat(created)
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         at = at.astimezone(zone)  # the shop's own hours and days
         heat[at.weekday()][at.hour] += 1
 
-    return Report(days, per_day, decisions, reasons,
-                  (_percentile(bot, 0.5), _percentile(bot, 0.9)),
-                  (_percentile(owner, 0.5), _percentile(owner, 0.9)),
-                  csat, top_entries, heat)
+    return Report(
+        days,
+        per_day,
+        decisions,
+        reasons,
+        (_percentile(bot, 0.5), _percentile(bot, 0.9)),
+        (_percentile(owner, 0.5), _percentile(owner, 0.9)),
+        csat,
+        top_entries,
+        heat,
+    )
 
 
 def bar_chart(points: list[tuple[str, int]], width: int = 720, height: int = 160) -> dict[str, Any]:
     """Geometry for a server-rendered SVG bar chart (the template draws it; no chart library)."""
     top = max((v for _, v in points), default=0) or 1
     step = width / max(len(points), 1)
-    bars = [{"x": round(i * step + 1, 1), "w": round(max(step - 2, 1), 1),
-             "h": round(v / top * (height - 20), 1), "y": round(height - v / top * (height - 20), 1),
-             "label": day, "value": v} for i, (day, v) in enumerate(points)]
+    bars = [
+        {
+            "x": round(i * step + 1, 1),
+            "w": round(max(step - 2, 1), 1),
+            "h": round(v / top * (height - 20), 1),
+            "y": round(height - v / top * (height - 20), 1),
+            "label": day,
+            "value": v,
+        }
+        for i, (day, v) in enumerate(points)
+    ]
     return {"width": width, "height": height, "bars": bars, "max": top}
 
 
 def heat_cells(grid: list[list[int]], cell: int = 22) -> dict[str, Any]:
     top = max((v for row in grid for v in row), default=0) or 1
-    cells = [{"x": 40 + h * cell, "y": d * cell, "v": v, "day": WEEKDAYS[d], "hour": h,
-              "opacity": round(0.08 + 0.92 * v / top, 2) if v else 0.04}
-             for d, row in enumerate(grid) for h, v in enumerate(row)]
-    return {"width": 40 + 24 * cell, "height": 7 * cell + 16, "cells": cells, "cell": cell - 2,
-            "days": [(WEEKDAYS[d], d * cell + cell // 2 + 4) for d in range(7)]}
+    cells = [
+        {
+            "x": 40 + h * cell,
+            "y": d * cell,
+            "v": v,
+            "day": WEEKDAYS[d],
+            "hour": h,
+            "opacity": round(0.08 + 0.92 * v / top, 2) if v else 0.04,
+        }
+        for d, row in enumerate(grid)
+        for h, v in enumerate(row)
+    ]
+    return {
+        "width": 40 + 24 * cell,
+        "height": 7 * cell + 16,
+        "cells": cells,
+        "cell": cell - 2,
+        "days": [(WEEKDAYS[d], d * cell + cell // 2 + 4) for d in range(7)],
+    }
 
 
 def csv_table(rep: Report, table: str) -> tuple[list[str], list[list[Any]]]:
@@ -144,4 +196,3 @@ def csv_table(rep: Report, table: str) -> tuple[list[str], list[list[Any]]]:
 
 def median_text(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
-

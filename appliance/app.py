@@ -115,8 +115,13 @@ def _storage_error(request: Request, exc: sqlite3.Error) -> Response:
     never a 500 with a traceback: what was acknowledged before is committed, nothing is half-saved."""
     text = str(exc).lower()
     if "full" in text or "disk i/o" in text or "readonly" in text:
-        code, message = "storage_unavailable", ("the server can't save anything right now (its disk is full or "
-                                                "failing); nothing was saved, please try again in a few minutes")
+        code, message = (
+            "storage_unavailable",
+            (
+                "the server can't save anything right now (its disk is full or "
+                "failing); nothing was saved, please try again in a few minutes"
+            ),
+        )
     else:
         code, message = "storage_error", "the server's database failed; nothing was saved, please try again"
     log.error("database error on %s %s: %s", request.method, request.url.path, exc)
@@ -179,7 +184,8 @@ def create_app(
             log.warning("escalated %d customer messages left unanswered by an interruption", recovered)
         # Entries saved before an upgrade (or by another embedder) get their vectors now.
         indexed = await anyio.to_thread.run_sync(
-            lambda: kb.ensure_indexed(state.store, embedder=state.chat.decider.index.embedder))
+            lambda: kb.ensure_indexed(state.store, embedder=state.chat.decider.index.embedder)
+        )
         if indexed:
             log.info("indexed %d knowledge-base entries", indexed)
         jobs = scheduler_mod.build(settings, state.store, clock, lambda: state.settings) if with_scheduler else None
@@ -216,9 +222,14 @@ def create_app(
         state=State({"settings": settings, "clock": clock, "limiter": RateLimiter()}),
         template_config=_templates(),
         after_request=_with_hsts if settings.public_url.lower().startswith("https://") else _security_headers,
-        exception_handlers={sqlite3.Error: _storage_error, UnicodeDecodeError: _bad_encoding,
-                            RecursionError: _too_deep, ValueError: _bad_value,
-                            404: _status_error, 413: _status_error},
+        exception_handlers={
+            sqlite3.Error: _storage_error,
+            UnicodeDecodeError: _bad_encoding,
+            RecursionError: _too_deep,
+            ValueError: _bad_value,
+            404: _status_error,
+            413: _status_error,
+        },
         # Our handlers live on the root logger (logging_setup); Litestar's logger feeds them, and
         # unexpected errors are logged with their traceback in production too.
         logging_config=LoggingConfig(
@@ -229,7 +240,9 @@ def create_app(
         ),
         # The public API is documented (JSON only: Swagger/ReDoc pages would load scripts from a CDN).
         openapi_config=OpenAPIConfig(
-            title="Support appliance chat API", version=__version__, path="/api/schema",
+            title="Support appliance chat API",
+            version=__version__,
+            path="/api/schema",
             render_plugins=[JsonRenderPlugin()],
         ),
         debug=False,

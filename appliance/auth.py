@@ -26,7 +26,6 @@ ATTEMPTS_PER_IP = (5, 15 * 60)
 ATTEMPTS_TOTAL = (50, 15 * 60)
 
 
-
 @dataclass
 class Session:
     id_hash: str
@@ -50,8 +49,14 @@ def start(store: Store, clock: Clock, user_agent: str = "", replacing: str | Non
         db.execute(
             "INSERT INTO sessions (id_hash, csrf_token, created_at, last_seen_at, expires_at, user_agent) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            [session.id_hash, session.csrf_token, now.isoformat(), now.isoformat(),
-             session.expires_at.isoformat(), user_agent[:200]],
+            [
+                session.id_hash,
+                session.csrf_token,
+                now.isoformat(),
+                now.isoformat(),
+                session.expires_at.isoformat(),
+                user_agent[:200],
+            ],
         )
     return session_id, session
 
@@ -60,9 +65,13 @@ def load(store: Store, session_id: str | None, clock: Clock) -> Session | None:
     """The live session for this cookie, its idle timer renewed; None if missing or expired."""
     if not session_id:
         return None
-    row = store.read().execute(
-        "SELECT id_hash, csrf_token, created_at, expires_at FROM sessions WHERE id_hash = ?", [_hash(session_id)]
-    ).fetchone()
+    row = (
+        store.read()
+        .execute(
+            "SELECT id_hash, csrf_token, created_at, expires_at FROM sessions WHERE id_hash = ?", [_hash(session_id)]
+        )
+        .fetchone()
+    )
     if row is None:
         return None
     now = clock()
@@ -74,8 +83,10 @@ def load(store: Store, session_id: str | None, clock: Clock) -> Session | None:
     # Renew at most once a minute: a page of htmx requests shouldn't be a write each.
     if datetime.fromisoformat(row["expires_at"]) < expires - timedelta(minutes=1):
         with store.write() as db:
-            db.execute("UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?",
-                       [now.isoformat(), expires.isoformat(), row["id_hash"]])
+            db.execute(
+                "UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?",
+                [now.isoformat(), expires.isoformat(), row["id_hash"]],
+            )
     return Session(row["id_hash"], row["csrf_token"], expires)
 
 

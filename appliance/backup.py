@@ -48,8 +48,12 @@ def verify(path: Path) -> dict:
         raise BackupError(f"{path}: not a usable database ({exc})") from None
     if info["integrity"] != "ok":
         raise BackupError(f"{path}: integrity check failed: {info['integrity']}")
-    return {"schema_version": info["schema"]["version"], "unknown_migrations": info["schema"]["unknown"],
-            "kb_entries": info["kb_entries"], "conversations": info["conversations"]}
+    return {
+        "schema_version": info["schema"]["version"],
+        "unknown_migrations": info["schema"]["unknown"],
+        "kb_entries": info["kb_entries"],
+        "conversations": info["conversations"],
+    }
 
 
 def take(db_path: Path, target_dir: Path, now: datetime) -> BackupInfo:
@@ -96,9 +100,11 @@ def rotate(directory: Path, keep: dict[str, int] = KEEP) -> list[Path]:
     for kind, count in keep.items():
         seen: list[object] = []
         for b in backups:
-            key = {"daily": b.taken_at.date().isoformat(),
-                   "weekly": tuple(b.taken_at.isocalendar()[:2]),
-                   "monthly": (b.taken_at.year, b.taken_at.month)}[kind]
+            key = {
+                "daily": b.taken_at.date().isoformat(),
+                "weekly": tuple(b.taken_at.isocalendar()[:2]),
+                "monthly": (b.taken_at.year, b.taken_at.month),
+            }[kind]
             if key not in seen:
                 seen.append(key)
                 if len(seen) <= count:
@@ -131,8 +137,10 @@ def install_file(backup_path: Path, db_path: Path) -> None:
 def check_restorable(backup_path: Path) -> dict:
     info = verify(backup_path)
     if info["unknown_migrations"]:
-        raise BackupError(f"{backup_path} was made by a newer version of the appliance "
-                          f"(migrations {info['unknown_migrations']}); upgrade first")
+        raise BackupError(
+            f"{backup_path} was made by a newer version of the appliance "
+            f"(migrations {info['unknown_migrations']}); upgrade first"
+        )
     return info
 
 
@@ -151,7 +159,6 @@ def restore(backup_path: Path, db_path: Path, backups_dir: Path, now: datetime) 
 def last_backup(directory: Path) -> BackupInfo | None:
     backups = list_backups(directory)
     return backups[0] if backups else None
-
 
 
 def nightly(db_path: Path, backups_dir: Path, now: datetime, keep: dict[str, int] = KEEP) -> BackupInfo:

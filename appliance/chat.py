@@ -53,8 +53,9 @@ class Turn:
 
 
 class ChatService:
-    def __init__(self, store: Store, decider: Decider, composer: Composer, clock: Clock, *,
-                 max_message_chars: int = 2000):
+    def __init__(
+        self, store: Store, decider: Decider, composer: Composer, clock: Clock, *, max_message_chars: int = 2000
+    ):
         self.store = store
         self.conversations = Conversations(store, clock)
         self.decider = decider
@@ -62,10 +63,17 @@ class ChatService:
         self.clock = clock
         self.max_message_chars = max_message_chars
 
-    async def start_conversation(self, *, lang: str = "", channel: Channel = Channel.WIDGET,
-                                 visitor_id: str | None = None, consent_at: str | None = None) -> str:
-        return await self.store.run(lambda: self.conversations.start(
-            lang=lang, channel=channel, visitor_id=visitor_id, consent_at=consent_at))
+    async def start_conversation(
+        self,
+        *,
+        lang: str = "",
+        channel: Channel = Channel.WIDGET,
+        visitor_id: str | None = None,
+        consent_at: str | None = None,
+    ) -> str:
+        return await self.store.run(
+            lambda: self.conversations.start(lang=lang, channel=channel, visitor_id=visitor_id, consent_at=consent_at)
+        )
 
     async def accept(self, conversation_id: str, text: str, client_id: str | None = None) -> tuple[int, bool]:
         """Store the customer's message before anything else happens to it.
@@ -76,8 +84,7 @@ class ChatService:
         if not text:
             raise MessageRejected("empty", "the message is empty")
         if len(text) > self.max_message_chars:
-            raise MessageRejected(
-                "too_long", f"the message is longer than {self.max_message_chars} characters")
+            raise MessageRejected("too_long", f"the message is longer than {self.max_message_chars} characters")
         try:
             return await self.store.run(self.conversations.add_customer_message, conversation_id, text, client_id)
         except NoConversation:
@@ -94,8 +101,7 @@ class ChatService:
         previous = self.conversations.previous_question(conversation_id, before=message_id)
         started = time.perf_counter()
         # Embedding and scoring are CPU work: off the event loop.
-        decision = await anyio.to_thread.run_sync(
-            lambda: self.decider.decide(text, previous_question=previous))
+        decision = await anyio.to_thread.run_sync(lambda: self.decider.decide(text, previous_question=previous))
         decision_ms = (time.perf_counter() - started) * 1000
         reply = await self.composer.compose(decision, text)
         return await self._record(conversation_id, message_id, decision, reply, decision_ms)
@@ -153,8 +159,10 @@ class ChatService:
     async def mark_seen(self, conversation_id: str, message_id: int) -> None:
         await self.store.run(self.conversations.mark_seen, conversation_id, message_id)
 
-    async def _record(self, conversation_id: str, message_id: int, decision: Decision, reply: Reply,
-                      decision_ms: float) -> Turn:
-        done = await self.store.run(self.conversations.record_turn, conversation_id, message_id, decision,
-                                    reply, decision_ms)
+    async def _record(
+        self, conversation_id: str, message_id: int, decision: Decision, reply: Reply, decision_ms: float
+    ) -> Turn:
+        done = await self.store.run(
+            self.conversations.record_turn, conversation_id, message_id, decision, reply, decision_ms
+        )
         return Turn(message_id, done.reply_id, done.decision_id, done.decision, done.reply, decision_ms)

@@ -43,8 +43,10 @@ def check_python() -> Check:
 # CPU features worth naming: what the portable build needs, and the faster ones it leaves unused.
 CPU_FLAGS_SHOWN = ("avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8")
 # Run in a child process: importing llama.cpp built for another CPU can kill the process that does.
-_LLAMA_INFO = ("import llama_cpp; i = llama_cpp.llama_print_system_info(); "
-               "print(llama_cpp.__version__); print(i.decode() if isinstance(i, bytes) else i)")
+_LLAMA_INFO = (
+    "import llama_cpp; i = llama_cpp.llama_print_system_info(); "
+    "print(llama_cpp.__version__); print(i.decode() if isinstance(i, bytes) else i)"
+)
 
 
 def check_cpu() -> Check:
@@ -54,8 +56,12 @@ def check_cpu() -> Check:
     missing = missing_cpu_flags()
     detail = f"{platform.machine()}, {os.cpu_count()} cores; advertises {', '.join(has) or 'none of ' + ', '.join(CPU_FLAGS_SHOWN)}"
     if missing:
-        return Check("cpu", FAIL, detail + f"; lacks {', '.join(missing)}, which the local model needs: the "
-                     "appliance answers from the knowledge base only (or use a model server: model_url)")
+        return Check(
+            "cpu",
+            FAIL,
+            detail + f"; lacks {', '.join(missing)}, which the local model needs: the "
+            "appliance answers from the knowledge base only (or use a model server: model_url)",
+        )
     return Check("cpu", OK, detail)
 
 
@@ -68,8 +74,12 @@ def check_llama() -> Check:
     if proc.returncode != 0:
         signal_name, description = describe_signal(proc.returncode)
         if signal_name:
-            return Check("llama.cpp", FAIL, f"llama.cpp crashes on this CPU when loaded: {description} "
-                         f"({signal_name}); rebuild it with ./install.sh (a portable build)")
+            return Check(
+                "llama.cpp",
+                FAIL,
+                f"llama.cpp crashes on this CPU when loaded: {description} "
+                f"({signal_name}); rebuild it with ./install.sh (a portable build)",
+            )
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
         return Check("llama.cpp", FAIL, f"llama-cpp-python can't be loaded ({last}); run ./install.sh")
     version, _, info = proc.stdout.partition("\n")
@@ -108,7 +118,7 @@ def check_model_runs(settings: Settings) -> Check:
         else:
             return Check("model run", FAIL, f"{backend.label}: no reply within 60 s")
     except BackendCrashed as exc:
-        hint = ("; rebuild llama.cpp with ./install.sh (a portable build)" if exc.signal_name == "SIGILL" else "")
+        hint = "; rebuild llama.cpp with ./install.sh (a portable build)" if exc.signal_name == "SIGILL" else ""
         verb = "crashes on this CPU" if exc.signal_name else "failed"
         return Check("model run", FAIL, f"{backend.label}: the model {verb}: {exc}{hint}")
     except BackendStartFailed as exc:
@@ -118,8 +128,11 @@ def check_model_runs(settings: Settings) -> Check:
     if backend.kind == "openai":
         served = ", ".join(info.get("served_models") or [])
         return Check("model run", OK, f"{backend.label} answers (serves: {served}); replied {''.join(pieces)!r}")
-    return Check("model run", OK, f"{backend.label} loaded in {info.get('load_seconds')} s in its own process "
-                 f"and replied {''.join(pieces)!r}")
+    return Check(
+        "model run",
+        OK,
+        f"{backend.label} loaded in {info.get('load_seconds')} s in its own process and replied {''.join(pieces)!r}",
+    )
 
 
 def check_sqlite() -> Check:
@@ -128,8 +141,12 @@ def check_sqlite() -> Check:
     try:
         conn.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'trigram')")
     except sqlite3.OperationalError as exc:
-        return Check("sqlite", FAIL, f"SQLite {sqlite3.sqlite_version} lacks FTS5 trigram search ({exc}); "
-                     "use a Python built with SQLite 3.34 or newer")
+        return Check(
+            "sqlite",
+            FAIL,
+            f"SQLite {sqlite3.sqlite_version} lacks FTS5 trigram search ({exc}); "
+            "use a Python built with SQLite 3.34 or newer",
+        )
     finally:
         conn.close()
     return Check("sqlite", OK, f"SQLite {sqlite3.sqlite_version} with FTS5 trigram search")
@@ -151,8 +168,11 @@ def check_model(settings: Settings) -> Check:
     size_mb = path.stat().st_size / 1e6
     known = model_files.verify_known(path)
     if known is False:
-        return Check("model", FAIL, f"{path} ({size_mb:.0f} MB) does not match its known SHA-256: "
-                     "damaged file; run ./install.sh again")
+        return Check(
+            "model",
+            FAIL,
+            f"{path} ({size_mb:.0f} MB) does not match its known SHA-256: damaged file; run ./install.sh again",
+        )
     note = "SHA-256 verified" if known else "owner-supplied model (no known hash)"
     return Check("model", OK, f"{path} ({size_mb:.0f} MB), {note}")
 
@@ -192,8 +212,11 @@ def check_database(settings: Settings) -> Check:
     if state["unknown"]:
         return Check("database", FAIL, f"written by a newer version (migrations {state['unknown']})")
     if state["pending"]:
-        return Check("database", WARN, f"schema version {state['version']}, "
-                     f"{len(state['pending'])} migration(s) to apply at next start")
+        return Check(
+            "database",
+            WARN,
+            f"schema version {state['version']}, {len(state['pending'])} migration(s) to apply at next start",
+        )
     return Check("database", OK, f"{path}: integrity ok, schema version {state['version']}")
 
 

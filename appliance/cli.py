@@ -27,10 +27,15 @@ DEMO_SHOP_NAME = "کتاب‌فروشی نمونه (Demo Bookshop)"
 
 
 def data_dir_option(fn: Callable) -> Callable:
-    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                  help="Data directory (default: $APPLIANCE_DATA_DIR or the platform's user data dir).")
-    @click.option("--demo", is_flag=True, default=None,
-                  help="Use the bundled demo bookshop and its own data directory.")
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Data directory (default: $APPLIANCE_DATA_DIR or the platform's user data dir).",
+    )
+    @click.option(
+        "--demo", is_flag=True, default=None, help="Use the bundled demo bookshop and its own data directory."
+    )
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
@@ -145,8 +150,11 @@ def _load_demo(store: Store) -> None:
     """Load the demo bookshop's knowledge base (idempotent: unchanged entries are left alone)."""
     entries = kb_formats.read_file(paths.demo_kb_path())
     result = kb.save(store, entries, embedder=embedder.shared(), now=utc_now().isoformat(), source="demo")
-    click.echo(f"Demo bookshop: {kb.count(store.read())} knowledge-base entries "
-               f"({result.created} added, {result.updated} updated)", err=True)
+    click.echo(
+        f"Demo bookshop: {kb.count(store.read())} knowledge-base entries "
+        f"({result.created} added, {result.updated} updated)",
+        err=True,
+    )
 
 
 @main.command("settings")
@@ -178,8 +186,7 @@ def check(**flags: Any) -> None:
     failed = [r for r in results if r.status == checks.FAIL]
     if failed:
         raise click.ClickException(f"{len(failed)} check(s) failed")
-    click.echo("All checks passed." if not any(r.status == checks.WARN for r in results)
-               else "Passed, with warnings.")
+    click.echo("All checks passed." if not any(r.status == checks.WARN for r in results) else "Passed, with warnings.")
 
 
 @main.command("reset-password")
@@ -191,8 +198,12 @@ def reset_password(**flags: Any) -> None:
     try:
         owner.validate_password(password)
     except owner.SetupError as exc:
-        raise click.ClickException({"too_short": f"the password needs at least {owner.MIN_PASSWORD_LENGTH} characters",
-                                    "too_long": "the password is too long"}.get(exc.code, exc.code)) from None
+        raise click.ClickException(
+            {
+                "too_short": f"the password needs at least {owner.MIN_PASSWORD_LENGTH} characters",
+                "too_long": "the password is too long",
+            }.get(exc.code, exc.code)
+        ) from None
     store = open_store(settings)
     try:
         owner.set_password(store, owner.hash_password(password), utc_now)
@@ -230,8 +241,12 @@ def models_list(**flags: Any) -> None:
     if not found:
         click.echo("No model files found in " + ", ".join(map(str, settings.models_dirs)))
     for m in found:
-        marker = "*" if settings.model in {m.name, str(m.path)} or (
-            settings.model == "default" and m.name == model_files.DEFAULT_MODEL_FILE) else " "
+        marker = (
+            "*"
+            if settings.model in {m.name, str(m.path)}
+            or (settings.model == "default" and m.name == model_files.DEFAULT_MODEL_FILE)
+            else " "
+        )
         click.echo(f"{marker} {m.name}  {m.size / 1e6:.0f} MB  {m.path}")
 
 
@@ -258,6 +273,7 @@ def models_add(file: Path) -> None:
 
 # -- knowledge base ---------------------------------------------------------------------------
 
+
 @main.group("kb")
 def kb_group() -> None:
     """Import, export and re-index the knowledge base."""
@@ -275,8 +291,9 @@ def kb_import(file: Path, **flags: Any) -> None:
         raise click.ClickException(f"nothing imported: {exc}") from None
     store = open_store(settings)
     try:
-        result = kb.save(store, entries, embedder=embedder.shared(), now=utc_now().isoformat(),
-                         source=f"import:{file.name}")
+        result = kb.save(
+            store, entries, embedder=embedder.shared(), now=utc_now().isoformat(), source=f"import:{file.name}"
+        )
     finally:
         store.close()
     click.echo(f"{file.name}: {result.created} added, {result.updated} updated, {result.unchanged} unchanged")
@@ -285,8 +302,13 @@ def kb_import(file: Path, **flags: Any) -> None:
 @kb_group.command("export")
 @data_dir_option
 @click.option("--format", "fmt", type=click.Choice(kb_formats.FORMATS), default="jsonl")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File to write (default: standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
 def kb_export(fmt: str, output: Path | None, **flags: Any) -> None:
     """Export every entry (JSON Lines keeps everything; CSV and Markdown are for editing)."""
     settings = load_settings(**flags)
@@ -333,8 +355,9 @@ def ask(question: str, **flags: Any) -> None:
     try:
         runtime.wait_settled()
         # The shop's calibration as the running appliance last fitted it (a fit takes seconds).
-        keeper = Keeper(store, embedder.shared(), safety=settings.answer_safety,
-                        enabled=settings.shop_calibration, refit=False)
+        keeper = Keeper(
+            store, embedder.shared(), safety=settings.answer_safety, enabled=settings.shop_calibration, refit=False
+        )
         chat = build_chat(settings, store, runtime, utc_now, calibration=keeper)
 
         async def go():
@@ -357,19 +380,37 @@ def ask(question: str, **flags: Any) -> None:
 
 
 @main.command("eval")
-@click.option("--kb", "kb_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Knowledge base (.jsonl, .csv or .md).")
-@click.option("--questions", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Questions, JSON Lines: query, gold, kind.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the metrics here as JSON.")
-@click.option("--details", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write every question's decision here as JSON Lines.")
+@click.option(
+    "--kb",
+    "kb_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Knowledge base (.jsonl, .csv or .md).",
+)
+@click.option(
+    "--questions",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Questions, JSON Lines: query, gold, kind.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the metrics here as JSON."
+)
+@click.option(
+    "--details",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every question's decision here as JSON Lines.",
+)
 @click.option("--llm", is_flag=True, help="Also compose replies with the model and grade them.")
-@click.option("--global-calibration", is_flag=True,
-              help="Decide with the shipped calibration only, not one fitted to this knowledge base.")
-def eval_cmd(kb_path: Path, questions: Path, out: Path | None, details: Path | None, llm: bool,
-             global_calibration: bool) -> None:
+@click.option(
+    "--global-calibration",
+    is_flag=True,
+    help="Decide with the shipped calibration only, not one fitted to this knowledge base.",
+)
+def eval_cmd(
+    kb_path: Path, questions: Path, out: Path | None, details: Path | None, llm: bool, global_calibration: bool
+) -> None:
     """Measure answer quality: every question through the live chat path, shipped defaults."""
     from . import evaluate
 
@@ -392,10 +433,16 @@ def eval_cmd(kb_path: Path, questions: Path, out: Path | None, details: Path | N
 
 # -- backups ------------------------------------------------------------------------------------
 
+
 @main.command("backup")
 @data_dir_option
-@click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write the backup here (a USB disk, a network share) instead of backups/.")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the backup here (a USB disk, a network share) instead of backups/.",
+)
 @click.option("--if-exists", is_flag=True, help="Do nothing (and succeed) when there is no database yet.")
 def backup_cmd(target: Path | None, if_exists: bool, **flags: Any) -> None:
     """Take a backup now (safe while the appliance runs)."""
@@ -426,8 +473,10 @@ def verify_backup(file: Path) -> None:
         info = backup.verify(file)
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{file}: integrity ok, schema version {info['schema_version']}, "
-               f"{info['kb_entries']} knowledge-base entries, {info['conversations']} conversations")
+    click.echo(
+        f"{file}: integrity ok, schema version {info['schema_version']}, "
+        f"{info['kb_entries']} knowledge-base entries, {info['conversations']} conversations"
+    )
 
 
 @main.command("restore")
@@ -461,6 +510,7 @@ def restore_cmd(file: Path, yes: bool, **flags: Any) -> None:
 
 
 # -- customers' data ----------------------------------------------------------------------------
+
 
 def _customer_options(fn: Callable) -> Callable:
     fn = click.option("--contact", default=None, help="The customer's e-mail address or phone number.")(fn)

@@ -27,17 +27,17 @@ from .db import Store, inserted_id
 
 
 class Status(StrEnum):
-    OPEN = "open"            # the bot is handling it
-    WAITING = "waiting"      # escalated: waits for the owner
-    ANSWERED = "answered"    # the owner replied
-    HUMAN = "human"          # the owner took it over live: the bot stays silent
-    RESOLVED = "resolved"    # the owner closed it
+    OPEN = "open"  # the bot is handling it
+    WAITING = "waiting"  # escalated: waits for the owner
+    ANSWERED = "answered"  # the owner replied
+    HUMAN = "human"  # the owner took it over live: the bot stays silent
+    RESOLVED = "resolved"  # the owner closed it
 
 
 class Channel(StrEnum):
     WIDGET = "widget"  # customers: the only channel the owner's inbox, counts and reports see
-    CLI = "cli"        # `appliance ask`
-    EVAL = "eval"      # `appliance eval` (kept out of retention, too)
+    CLI = "cli"  # `appliance ask`
+    EVAL = "eval"  # `appliance eval` (kept out of retention, too)
 
 
 class Role(StrEnum):
@@ -48,11 +48,11 @@ class Role(StrEnum):
 
 
 class Event(StrEnum):
-    BOT_REPLIED = "bot_replied"        # an answer or a clarifying question
-    ESCALATED = "escalated"            # the bot handed the conversation to the owner
+    BOT_REPLIED = "bot_replied"  # an answer or a clarifying question
+    ESCALATED = "escalated"  # the bot handed the conversation to the owner
     OWNER_REPLIED = "owner_replied"
-    TAKEN_OVER = "taken_over"          # the owner joined live
-    HANDED_BACK = "handed_back"        # ... and gave it back to the bot
+    TAKEN_OVER = "taken_over"  # the owner joined live
+    HANDED_BACK = "handed_back"  # ... and gave it back to the bot
     RESOLVED = "resolved"
     REOPENED = "reopened"
 
@@ -86,7 +86,7 @@ FOLLOW_UP_LOOKBACK = 3  # how many earlier decisions a follow-up question may le
 
 # The inbox's views: which statuses, in what order.
 VIEWS: dict[str, tuple[tuple[Status, ...], str]] = {
-    "waiting": ((Status.WAITING,), "updated_at ASC"),   # oldest first: who has waited longest
+    "waiting": ((Status.WAITING,), "updated_at ASC"),  # oldest first: who has waited longest
     "answered": ((Status.ANSWERED, Status.HUMAN), "updated_at DESC"),  # yours: replied or taken over
     "resolved": ((Status.RESOLVED,), "updated_at DESC"),
     "all": (tuple(Status), "updated_at DESC"),
@@ -117,8 +117,14 @@ class Conversations:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def start(self, *, lang: str = "", channel: Channel = Channel.WIDGET, visitor_id: str | None = None,
-              consent_at: str | None = None) -> str:
+    def start(
+        self,
+        *,
+        lang: str = "",
+        channel: Channel = Channel.WIDGET,
+        visitor_id: str | None = None,
+        consent_at: str | None = None,
+    ) -> str:
         conversation_id = secrets.token_urlsafe(16)
         now = self._now()
         with self.store.write() as db:
@@ -137,8 +143,9 @@ class Conversations:
             if db.execute("SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone() is None:
                 raise NoConversation(conversation_id)
             if client_id:
-                row = db.execute("SELECT id FROM messages WHERE conversation_id = ? AND client_id = ?",
-                                 [conversation_id, client_id]).fetchone()
+                row = db.execute(
+                    "SELECT id FROM messages WHERE conversation_id = ? AND client_id = ?", [conversation_id, client_id]
+                ).fetchone()
                 if row:
                     return row[0], True
             cursor = db.execute(
@@ -148,8 +155,9 @@ class Conversations:
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [now, conversation_id])
             return inserted_id(cursor), False
 
-    def record_turn(self, conversation_id: str, message_id: int, decision: Decision, reply: Reply,
-                    decision_ms: float) -> Recorded:
+    def record_turn(
+        self, conversation_id: str, message_id: int, decision: Decision, reply: Reply, decision_ms: float
+    ) -> Recorded:
         """The bot's decision on a customer message, and its reply unless a person has the
         conversation (then it is recorded as "held" and nothing is said)."""
         now = self._now()
@@ -165,20 +173,39 @@ class Conversations:
             db.execute("UPDATE messages SET lang = ? WHERE id = ?", [decision.lang, message_id])
             reply_id = None
             if decision.kind != "held":
-                reply_id = inserted_id(db.execute(
-                    "INSERT INTO messages (conversation_id, role, text, lang, created_at) VALUES (?, ?, ?, ?, ?)",
-                    [conversation_id, Role.BOT, reply.text, decision.lang, now]))
-            decision_id = inserted_id(db.execute(
-                "INSERT INTO decisions (conversation_id, message_id, reply_id, kind, reason, entry_ids, "
-                "confidence, scores, query, lang, composed_by, latency_ms, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [conversation_id, message_id, reply_id, decision.kind, decision.reason,
-                 json.dumps(decision.entry_ids), decision.confidence,
-                 json.dumps(scores, ensure_ascii=False), decision.query, decision.lang,
-                 reply.composed_by, round(decision_ms, 3), now]))
+                reply_id = inserted_id(
+                    db.execute(
+                        "INSERT INTO messages (conversation_id, role, text, lang, created_at) VALUES (?, ?, ?, ?, ?)",
+                        [conversation_id, Role.BOT, reply.text, decision.lang, now],
+                    )
+                )
+            decision_id = inserted_id(
+                db.execute(
+                    "INSERT INTO decisions (conversation_id, message_id, reply_id, kind, reason, entry_ids, "
+                    "confidence, scores, query, lang, composed_by, latency_ms, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        conversation_id,
+                        message_id,
+                        reply_id,
+                        decision.kind,
+                        decision.reason,
+                        json.dumps(decision.entry_ids),
+                        decision.confidence,
+                        json.dumps(scores, ensure_ascii=False),
+                        decision.query,
+                        decision.lang,
+                        reply.composed_by,
+                        round(decision_ms, 3),
+                        now,
+                    ],
+                )
+            )
             event = Event.ESCALATED if decision.kind == "escalate" else Event.BOT_REPLIED
-            db.execute("UPDATE conversations SET status = ?, lang = ?, updated_at = ? WHERE id = ?",
-                       [transition(status, event), decision.lang, now, conversation_id])
+            db.execute(
+                "UPDATE conversations SET status = ?, lang = ?, updated_at = ? WHERE id = ?",
+                [transition(status, event), decision.lang, now, conversation_id],
+            )
         return Recorded(reply_id, decision_id, decision, reply)
 
     def add_owner_reply(self, conversation_id: str, text: str) -> int:
@@ -194,29 +221,39 @@ class Conversations:
         """Resolve or reopen."""
         with self.store.write() as db:
             status = self._status(db, conversation_id)
-            db.execute("UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
-                       [transition(status, event), self._now(), conversation_id])
+            db.execute(
+                "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
+                [transition(status, event), self._now(), conversation_id],
+            )
 
     def set_contact(self, conversation_id: str, email: str, phone: str) -> None:
         with self.store.write() as db:
-            db.execute("UPDATE conversations SET contact_email = ?, contact_phone = ?, updated_at = ? "
-                       "WHERE id = ?", [email, phone, self._now(), conversation_id])
+            db.execute(
+                "UPDATE conversations SET contact_email = ?, contact_phone = ?, updated_at = ? WHERE id = ?",
+                [email, phone, self._now(), conversation_id],
+            )
 
     def rate(self, conversation_id: str, satisfied: bool, comment: str) -> None:
         with self.store.write() as db:
-            db.execute("UPDATE conversations SET rating = ?, rating_comment = ?, updated_at = ? WHERE id = ?",
-                       [int(satisfied), comment, self._now(), conversation_id])
+            db.execute(
+                "UPDATE conversations SET rating = ?, rating_comment = ?, updated_at = ? WHERE id = ?",
+                [int(satisfied), comment, self._now(), conversation_id],
+            )
 
     def mark_seen(self, conversation_id: str, message_id: int) -> None:
         with self.store.write() as db:
-            db.execute("UPDATE conversations SET visitor_seen_message_id = max(visitor_seen_message_id, ?) "
-                       "WHERE id = ?", [message_id, conversation_id])
+            db.execute(
+                "UPDATE conversations SET visitor_seen_message_id = max(visitor_seen_message_id, ?) WHERE id = ?",
+                [message_id, conversation_id],
+            )
 
     def add_note(self, conversation_id: str, text: str) -> None:
         """The owner's private note (never shown to the customer)."""
         with self.store.write() as db:
-            db.execute("INSERT INTO notes (conversation_id, text, created_at) VALUES (?, ?, ?)",
-                       [conversation_id, text, self._now()])
+            db.execute(
+                "INSERT INTO notes (conversation_id, text, created_at) VALUES (?, ?, ?)",
+                [conversation_id, text, self._now()],
+            )
 
     def delete(self, ids: list[str]) -> None:
         """Delete conversations (messages, decisions and notes go with them) and the visitors
@@ -229,8 +266,9 @@ class Conversations:
     def delete_untouched_since(self, cutoff: str) -> int:
         """Retention: conversations untouched since ``cutoff`` (evaluations are not customers')."""
         with self.store.write() as db:
-            deleted = db.execute("DELETE FROM conversations WHERE updated_at < ? AND channel != ?",
-                                 [cutoff, Channel.EVAL]).rowcount
+            deleted = db.execute(
+                "DELETE FROM conversations WHERE updated_at < ? AND channel != ?", [cutoff, Channel.EVAL]
+            ).rowcount
             _forget_lone_visitors(db)
         return deleted
 
@@ -238,11 +276,16 @@ class Conversations:
         now = self._now()
         with self.store.write() as db:
             status = self._status(db, conversation_id)
-            message_id = inserted_id(db.execute(
-                "INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, ?, ?, ?)",
-                [conversation_id, role, text, now]))
-            db.execute("UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
-                       [transition(status, event), now, conversation_id])
+            message_id = inserted_id(
+                db.execute(
+                    "INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, ?, ?, ?)",
+                    [conversation_id, role, text, now],
+                )
+            )
+            db.execute(
+                "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
+                [transition(status, event), now, conversation_id],
+            )
         return message_id
 
     @staticmethod
@@ -266,17 +309,24 @@ class Conversations:
         return Status(row[0]) if row else None
 
     def belongs_to(self, conversation_id: str, visitor_id: str) -> bool:
-        return self.store.read().execute(
-            "SELECT 1 FROM conversations WHERE id = ? AND visitor_id = ?", [conversation_id, visitor_id]
-        ).fetchone() is not None
+        return (
+            self.store.read()
+            .execute("SELECT 1 FROM conversations WHERE id = ? AND visitor_id = ?", [conversation_id, visitor_id])
+            .fetchone()
+            is not None
+        )
 
     def previous_question(self, conversation_id: str, before: int | None = None) -> str | None:
         """The last question the bot could place, for follow-ups ("and to Mashhad?")."""
-        rows = self.store.read().execute(
-            "SELECT d.kind, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
-            "WHERE d.conversation_id = ? AND d.message_id < ? ORDER BY d.id DESC LIMIT ?",
-            [conversation_id, before if before is not None else 2**62, FOLLOW_UP_LOOKBACK],
-        ).fetchall()
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT d.kind, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
+                "WHERE d.conversation_id = ? AND d.message_id < ? ORDER BY d.id DESC LIMIT ?",
+                [conversation_id, before if before is not None else 2**62, FOLLOW_UP_LOOKBACK],
+            )
+            .fetchall()
+        )
         for row in rows:
             if row["kind"] in ANSWERED_KINDS:
                 return row["text"]
@@ -285,8 +335,13 @@ class Conversations:
     def message_by_client_id(self, conversation_id: str, client_id: str | None) -> int | None:
         if not client_id:
             return None
-        row = self.store.read().execute("SELECT id FROM messages WHERE conversation_id = ? AND client_id = ?",
-                                        [conversation_id, client_id]).fetchone()
+        row = (
+            self.store.read()
+            .execute(
+                "SELECT id FROM messages WHERE conversation_id = ? AND client_id = ?", [conversation_id, client_id]
+            )
+            .fetchone()
+        )
         return row[0] if row else None
 
     def history(self, conversation_id: str, after: int = 0) -> list[dict]:
@@ -314,8 +369,11 @@ class Conversations:
 
     def reply_to(self, message_id: int) -> dict | None:
         """The bot's reply to a stored customer message, if it has one (for retried sends)."""
-        row = self.store.read().execute(
-            "SELECT reply_id, conversation_id FROM decisions WHERE message_id = ?", [message_id]).fetchone()
+        row = (
+            self.store.read()
+            .execute("SELECT reply_id, conversation_id FROM decisions WHERE message_id = ?", [message_id])
+            .fetchone()
+        )
         if row is None or row["reply_id"] is None:
             return None
         items = self.history(row["conversation_id"], after=row["reply_id"] - 1)
@@ -324,28 +382,53 @@ class Conversations:
     def summary(self, conversation_id: str) -> dict:
         """Status, contact, rating and unread count (owner replies the visitor hasn't seen)."""
         db = self.store.read()
-        row = db.execute("SELECT status, lang, contact_email, contact_phone, rating, visitor_seen_message_id "
-                         "FROM conversations WHERE id = ?", [conversation_id]).fetchone()
-        unread = db.execute("SELECT count(*) FROM messages WHERE conversation_id = ? AND role = ? AND id > ?",
-                            [conversation_id, Role.OWNER, row["visitor_seen_message_id"]]).fetchone()[0]
-        return {"status": row["status"], "lang": row["lang"],
-                "has_contact": bool(row["contact_email"] or row["contact_phone"]),
-                "rated": row["rating"] is not None, "unread": unread}
+        row = db.execute(
+            "SELECT status, lang, contact_email, contact_phone, rating, visitor_seen_message_id "
+            "FROM conversations WHERE id = ?",
+            [conversation_id],
+        ).fetchone()
+        unread = db.execute(
+            "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = ? AND id > ?",
+            [conversation_id, Role.OWNER, row["visitor_seen_message_id"]],
+        ).fetchone()[0]
+        return {
+            "status": row["status"],
+            "lang": row["lang"],
+            "has_contact": bool(row["contact_email"] or row["contact_phone"]),
+            "rated": row["rating"] is not None,
+            "unread": unread,
+        }
 
     def for_visitor(self, visitor_id: str, limit: int = 50) -> list[dict]:
-        rows = self.store.read().execute(
-            "SELECT id, status, updated_at FROM conversations WHERE visitor_id = ? ORDER BY updated_at DESC LIMIT ?",
-            [visitor_id, limit]).fetchall()
-        return [{"id": r["id"], "status": r["status"], "updated_at": r["updated_at"],
-                 "unread": self.summary(r["id"])["unread"]} for r in rows]
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT id, status, updated_at FROM conversations WHERE visitor_id = ? ORDER BY updated_at DESC LIMIT ?",
+                [visitor_id, limit],
+            )
+            .fetchall()
+        )
+        return [
+            {
+                "id": r["id"],
+                "status": r["status"],
+                "updated_at": r["updated_at"],
+                "unread": self.summary(r["id"])["unread"],
+            }
+            for r in rows
+        ]
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every message with the bot's decision on it, for the owner."""
-        rows = self.store.read().execute(
-            "SELECT m.id, m.role, m.text, m.created_at, d.kind, d.reason, d.confidence, d.entry_ids, d.composed_by "
-            "FROM messages m LEFT JOIN decisions d ON d.reply_id = m.id WHERE m.conversation_id = ? ORDER BY m.id",
-            [conversation_id],
-        ).fetchall()
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT m.id, m.role, m.text, m.created_at, d.kind, d.reason, d.confidence, d.entry_ids, d.composed_by "
+                "FROM messages m LEFT JOIN decisions d ON d.reply_id = m.id WHERE m.conversation_id = ? ORDER BY m.id",
+                [conversation_id],
+            )
+            .fetchall()
+        )
         out = []
         for r in rows:
             item = dict(r)
@@ -354,29 +437,42 @@ class Conversations:
         return out
 
     def notes(self, conversation_id: str) -> list[Any]:
-        return self.store.read().execute("SELECT text, created_at FROM notes WHERE conversation_id = ? ORDER BY id",
-                                         [conversation_id]).fetchall()
+        return (
+            self.store.read()
+            .execute("SELECT text, created_at FROM notes WHERE conversation_id = ? ORDER BY id", [conversation_id])
+            .fetchall()
+        )
 
     def unanswered(self, since: str) -> list[Any]:
         """Customer messages with neither a reply nor an escalation (the process was stopped while
         the bot was answering), in conversations the bot still has."""
-        return self.store.read().execute(
-            "SELECT m.id, m.conversation_id, m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE m.role = ? AND m.created_at >= ? AND c.status != ? "
-            "AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.message_id = m.id) ORDER BY m.id",
-            [Role.CUSTOMER, since, Status.HUMAN]).fetchall()
+        return (
+            self.store.read()
+            .execute(
+                "SELECT m.id, m.conversation_id, m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                "WHERE m.role = ? AND m.created_at >= ? AND c.status != ? "
+                "AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.message_id = m.id) ORDER BY m.id",
+                [Role.CUSTOMER, since, Status.HUMAN],
+            )
+            .fetchall()
+        )
 
     # -- the owner's lists ---------------------------------------------------------------------
 
     def waiting_count(self) -> int:
         """Customers waiting for the owner: the one figure the badge, home page, inbox and digest show."""
-        return self.store.read().execute(
-            "SELECT count(*) FROM conversations c WHERE c.status = ? AND " + WIDGET_ONLY, [Status.WAITING]
-        ).fetchone()[0]
+        return (
+            self.store.read()
+            .execute("SELECT count(*) FROM conversations c WHERE c.status = ? AND " + WIDGET_ONLY, [Status.WAITING])
+            .fetchone()[0]
+        )
 
     def counts_by_status(self) -> dict[str, int]:
-        rows = self.store.read().execute(
-            "SELECT c.status, count(*) FROM conversations c WHERE " + WIDGET_ONLY + " GROUP BY c.status").fetchall()
+        rows = (
+            self.store.read()
+            .execute("SELECT c.status, count(*) FROM conversations c WHERE " + WIDGET_ONLY + " GROUP BY c.status")
+            .fetchall()
+        )
         return {r[0]: r[1] for r in rows}
 
     def inbox(self, view: str, search: str = "", limit: int = 200) -> list[Any]:
@@ -390,46 +486,68 @@ class Conversations:
             where += " AND c.id IN (SELECT conversation_id FROM messages WHERE text LIKE ? ESCAPE '\\')"
             escaped = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.append(f"%{escaped}%")
-        return self.store.read().execute(
-            "SELECT c.id, c.status, c.updated_at, c.contact_email, c.contact_phone, "
-            "(strftime('%s', ?) - strftime('%s', c.updated_at)) / 60 AS waited_minutes, "
-            "(SELECT text FROM messages m WHERE m.conversation_id = c.id AND m.role = 'customer' "
-            " ORDER BY m.id DESC LIMIT 1) AS last, "
-            "(SELECT reason FROM decisions d WHERE d.conversation_id = c.id AND d.kind = 'escalate' "
-            " ORDER BY d.id DESC LIMIT 1) AS reason "
-            f"FROM conversations c WHERE {WIDGET_ONLY} AND {where} ORDER BY c.{order} LIMIT ?",
-            [*params, limit],
-        ).fetchall()
+        return (
+            self.store.read()
+            .execute(
+                "SELECT c.id, c.status, c.updated_at, c.contact_email, c.contact_phone, "
+                "(strftime('%s', ?) - strftime('%s', c.updated_at)) / 60 AS waited_minutes, "
+                "(SELECT text FROM messages m WHERE m.conversation_id = c.id AND m.role = 'customer' "
+                " ORDER BY m.id DESC LIMIT 1) AS last, "
+                "(SELECT reason FROM decisions d WHERE d.conversation_id = c.id AND d.kind = 'escalate' "
+                " ORDER BY d.id DESC LIMIT 1) AS reason "
+                f"FROM conversations c WHERE {WIDGET_ONLY} AND {where} ORDER BY c.{order} LIMIT ?",
+                [*params, limit],
+            )
+            .fetchall()
+        )
 
     def figures(self, since: str, until: str | None = None) -> dict[str, int]:
         """New conversations and the bot's decisions in [since, until), and who waits now: the
         admin home's last 24 hours and the morning digest."""
         until = until or "9999"
         db = self.store.read()
-        kinds = dict(db.execute(
-            "SELECT d.kind, count(*) FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
-            "WHERE d.created_at >= ? AND d.created_at < ? AND " + WIDGET_ONLY + " GROUP BY d.kind",
-            [since, until]).fetchall())
+        kinds = dict(
+            db.execute(
+                "SELECT d.kind, count(*) FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
+                "WHERE d.created_at >= ? AND d.created_at < ? AND " + WIDGET_ONLY + " GROUP BY d.kind",
+                [since, until],
+            ).fetchall()
+        )
         started = db.execute(
             "SELECT count(*) FROM conversations c WHERE c.created_at >= ? AND c.created_at < ? AND " + WIDGET_ONLY,
-            [since, until]).fetchone()[0]
-        return {"conversations": started, "answered": kinds.get("answer", 0), "clarified": kinds.get("clarify", 0),
-                "escalated": kinds.get("escalate", 0), "waiting": self.waiting_count()}
+            [since, until],
+        ).fetchone()[0]
+        return {
+            "conversations": started,
+            "answered": kinds.get("answer", 0),
+            "clarified": kinds.get("clarify", 0),
+            "escalated": kinds.get("escalate", 0),
+            "waiting": self.waiting_count(),
+        }
 
     def unsure_questions(self, since: str, until: str | None = None, limit: int = -1) -> list[str]:
         """Customers' questions the knowledge base had no sure answer to (not requests for a
         person), newest first: the digest's top questions and the admin's knowledge gaps."""
-        rows = self.store.read().execute(
-            "SELECT m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
-            "JOIN conversations c ON c.id = d.conversation_id "
-            f"WHERE {WIDGET_ONLY} AND d.reason IN {UNSURE} AND d.created_at >= ? AND d.created_at < ? "
-            "ORDER BY d.id DESC LIMIT ?", [since, until or "9999", limit]).fetchall()
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
+                "JOIN conversations c ON c.id = d.conversation_id "
+                f"WHERE {WIDGET_ONLY} AND d.reason IN {UNSURE} AND d.created_at >= ? AND d.created_at < ? "
+                "ORDER BY d.id DESC LIMIT ?",
+                [since, until or "9999", limit],
+            )
+            .fetchall()
+        )
         return [r[0] for r in rows]
 
     def last_unsure_id(self) -> int:
         """Changes when a new unsure question arrives (the gaps' cache key)."""
-        return self.store.read().execute(
-            f"SELECT coalesce(max(id), 0) FROM decisions WHERE reason IN {UNSURE}").fetchone()[0]
+        return (
+            self.store.read()
+            .execute(f"SELECT coalesce(max(id), 0) FROM decisions WHERE reason IN {UNSURE}")
+            .fetchone()[0]
+        )
 
     # -- a customer's data (privacy.py) ----------------------------------------------------------
 
@@ -444,7 +562,9 @@ class Conversations:
             digits = re.sub(r"\D", "", value)  # phone numbers are stored as digits
             rows = db.execute(
                 "SELECT id FROM conversations WHERE (contact_email != '' AND lower(contact_email) = lower(?)) "
-                "OR (contact_phone != '' AND contact_phone = ?)", [value, digits or value]).fetchall()
+                "OR (contact_phone != '' AND contact_phone = ?)",
+                [value, digits or value],
+            ).fetchall()
         else:
             raise ValueError("name a conversation or a contact detail")
         return [r[0] for r in rows]
@@ -454,12 +574,20 @@ class Conversations:
         db = self.store.read()
         out = []
         for cid in ids:
-            conv = dict(db.execute(
-                "SELECT id, created_at, updated_at, status, lang, contact_email, contact_phone, rating, "
-                "rating_comment FROM conversations WHERE id = ?", [cid]).fetchone())
-            conv["messages"] = [dict(r) for r in db.execute(
-                "SELECT role, text, created_at FROM messages WHERE conversation_id = ? AND role != ? ORDER BY id",
-                [cid, Role.SYSTEM])]
+            conv = dict(
+                db.execute(
+                    "SELECT id, created_at, updated_at, status, lang, contact_email, contact_phone, rating, "
+                    "rating_comment FROM conversations WHERE id = ?",
+                    [cid],
+                ).fetchone()
+            )
+            conv["messages"] = [
+                dict(r)
+                for r in db.execute(
+                    "SELECT role, text, created_at FROM messages WHERE conversation_id = ? AND role != ? ORDER BY id",
+                    [cid, Role.SYSTEM],
+                )
+            ]
             out.append(conv)
         return out
 
@@ -472,4 +600,6 @@ def held(query: str) -> Decision:
 
 
 def _forget_lone_visitors(db: Any) -> None:
-    db.execute("DELETE FROM visitors WHERE id NOT IN (SELECT visitor_id FROM conversations WHERE visitor_id IS NOT NULL)")
+    db.execute(
+        "DELETE FROM visitors WHERE id NOT IN (SELECT visitor_id FROM conversations WHERE visitor_id IS NOT NULL)"
+    )

@@ -46,9 +46,7 @@ def connect(path: Path | str, *, readonly: bool = False, durable: bool = True) -
     throw-away databases only (the calibration's copies of the knowledge base): no fsync, so
     their writes don't queue the shop's own commits behind them on the disk."""
     if readonly:
-        conn = sqlite3.connect(
-            f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
-        )
+        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
     else:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -86,8 +84,10 @@ def inspect(path: Path, *, immutable: bool = False) -> dict:
         integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         state = schema_state(sqlite_utils.Database(conn, execute_plugins=False))
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in tables else 0
-                  for t in ("kb_entries", "conversations")}
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in tables else 0
+            for t in ("kb_entries", "conversations")
+        }
     finally:
         conn.close()
     return {"integrity": integrity, "schema": state, **counts}

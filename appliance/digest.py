@@ -37,14 +37,19 @@ def build(store: Store, clock: Callable[[], datetime]) -> dict[str, Any]:
         "top_unanswered": [{"text": shown[k], "count": n} for k, n in questions.most_common(TOP_QUESTIONS)],
     }
     with store.write() as w:
-        w.execute("INSERT INTO digests (period_start, period_end, summary, created_at) VALUES (?, ?, ?, ?)",
-                  [span[0], span[1], json.dumps(summary, ensure_ascii=False), now.isoformat()])
+        w.execute(
+            "INSERT INTO digests (period_start, period_end, summary, created_at) VALUES (?, ?, ?, ?)",
+            [span[0], span[1], json.dumps(summary, ensure_ascii=False), now.isoformat()],
+        )
     return {"period_start": span[0], "period_end": span[1], **summary}
 
 
 def latest(store: Store) -> dict[str, Any] | None:
-    row = store.read().execute(
-        "SELECT period_start, period_end, summary FROM digests ORDER BY id DESC LIMIT 1").fetchone()
+    row = (
+        store.read()
+        .execute("SELECT period_start, period_end, summary FROM digests ORDER BY id DESC LIMIT 1")
+        .fetchone()
+    )
     if row is None:
         return None
     return {"period_start": row[0], "period_end": row[1], **json.loads(row[2])}

@@ -53,9 +53,11 @@ def read_markers(path: Path) -> dict[str, str]:
     """Entry id -> its unique reference code, when the knowledge base file has them."""
     if kb_formats.format_of(path.name) != "jsonl":
         return {}
-    return {str(data["id"]): str(data["marker"])
-            for _, data in kb_formats.iter_jsonl(path.read_text(encoding="utf-8"), path.name)
-            if isinstance(data, dict) and data.get("marker")}
+    return {
+        str(data["id"]): str(data["marker"])
+        for _, data in kb_formats.iter_jsonl(path.read_text(encoding="utf-8"), path.name)
+        if isinstance(data, dict) and data.get("marker")
+    }
 
 
 def load_kb(store: Store, kb_path: Path) -> int:
@@ -92,18 +94,31 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
         "ood_oos": sum(r["kind"] == "ood_oos" for r in rows),
         "retrieval_top1": _ratio(sum(r["ranking"][:1] == [r["gold"]] for r in ins), len(ins)),
         "retrieval_top3": _ratio(sum(r["gold"] in r["ranking"][:3] for r in ins), len(ins)),
-        "in_scope_accuracy": _ratio(sum(r["decision"] == "answer" and r["entries"] == [r["gold"]] for r in ins), len(ins)),
-        "in_scope_resolved": _ratio(sum(
-            (r["decision"] == "answer" and r["entries"] == [r["gold"]])
-            or (r["decision"] == "clarify" and r["gold"] in r["entries"]) for r in ins), len(ins)),
+        "in_scope_accuracy": _ratio(
+            sum(r["decision"] == "answer" and r["entries"] == [r["gold"]] for r in ins), len(ins)
+        ),
+        "in_scope_resolved": _ratio(
+            sum(
+                (r["decision"] == "answer" and r["entries"] == [r["gold"]])
+                or (r["decision"] == "clarify" and r["gold"] in r["entries"])
+                for r in ins
+            ),
+            len(ins),
+        ),
         "wrong_answer_rate": _ratio(
             sum(r["decision"] == "answer" and r["entries"] != [r["gold"]] for r in ins)
-            + sum(r["decision"] == "answer" for r in oos), len(rows)),
+            + sum(r["decision"] == "answer" for r in oos),
+            len(rows),
+        ),
         "oos_escalation_recall": _ratio(sum(r["decision"] == "escalate" for r in oos), len(oos)),
-        "id_oos_recall": _ratio(sum(r["decision"] == "escalate" for r in oos if r["kind"] == "id_oos"),
-                                sum(r["kind"] == "id_oos" for r in rows)),
-        "ood_oos_recall": _ratio(sum(r["decision"] == "escalate" for r in oos if r["kind"] == "ood_oos"),
-                                 sum(r["kind"] == "ood_oos" for r in rows)),
+        "id_oos_recall": _ratio(
+            sum(r["decision"] == "escalate" for r in oos if r["kind"] == "id_oos"),
+            sum(r["kind"] == "id_oos" for r in rows),
+        ),
+        "ood_oos_recall": _ratio(
+            sum(r["decision"] == "escalate" for r in oos if r["kind"] == "ood_oos"),
+            sum(r["kind"] == "ood_oos" for r in rows),
+        ),
         "escalation_precision": _ratio(sum(r["kind"] != "in_scope" for r in escalated), len(escalated)),
         "clarify_rate": _ratio(sum(r["decision"] == "clarify" for r in rows), len(rows)),
         "answer_rate": _ratio(len(answered), len(rows)),
@@ -134,8 +149,14 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
     return m
 
 
-async def _run(settings: Settings, kb_path: Path, questions: list[Question], with_llm: bool,
-               progress: Any, fit_report: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+async def _run(
+    settings: Settings,
+    kb_path: Path,
+    questions: list[Question],
+    with_llm: bool,
+    progress: Any,
+    fit_report: dict[str, Any],
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     store = Store(settings.db_path)
     store.migrate()
     runtime = build_runtime(settings) if with_llm else ModelRuntime(None, not_configured_reason="eval without --llm")
@@ -147,8 +168,9 @@ async def _run(settings: Settings, kb_path: Path, questions: list[Question], wit
             raise RuntimeError(f"--llm asked for, but the model is not ready: {runtime.reason}")
         # As the live appliance does after an import: the shop's own calibration, fitted from the
         # knowledge base alone (the questions are never seen while fitting).
-        keeper = shop_calibration.Keeper(store, embedder_mod.shared(), safety=settings.answer_safety,
-                                         enabled=settings.shop_calibration)
+        keeper = shop_calibration.Keeper(
+            store, embedder_mod.shared(), safety=settings.answer_safety, enabled=settings.shop_calibration
+        )
         chat = build_chat(settings, store, runtime, utc_now, calibration=keeper)
         keeper.check()
         keeper.wait()
@@ -162,20 +184,39 @@ async def _run(settings: Settings, kb_path: Path, questions: list[Question], wit
                 turn = await chat.reply(await chat.start_conversation(channel=Channel.EVAL), q.query)
             except MessageRejected as exc:
                 # The chat refuses it (empty, too long) before deciding: nothing is answered.
-                rows.append({"query": q.query, "gold": q.gold, "kind": q.kind, "decision": "escalate",
-                             "reason": f"rejected:{exc.code}", "entries": [], "ranking": [],
-                             "confidence": None, "latency_ms": 0.0, "reply": str(exc),
-                             "composed_by": "template"})
+                rows.append(
+                    {
+                        "query": q.query,
+                        "gold": q.gold,
+                        "kind": q.kind,
+                        "decision": "escalate",
+                        "reason": f"rejected:{exc.code}",
+                        "entries": [],
+                        "ranking": [],
+                        "confidence": None,
+                        "latency_ms": 0.0,
+                        "reply": str(exc),
+                        "composed_by": "template",
+                    }
+                )
                 continue
-            rows.append({
-                "query": q.query, "gold": q.gold, "kind": q.kind,
-                "decision": turn.decision.kind, "reason": turn.decision.reason,
-                "entries": turn.decision.entry_ids, "ranking": turn.decision.ranking,
-                "confidence": turn.decision.confidence, "latency_ms": turn.decision_ms,
-                "reply": turn.reply.text, "composed_by": turn.reply.composed_by,
-                "model_rejected": turn.reply.model_rejected,
-                "model_s": turn.reply.model_stats.get("total_s") if turn.reply.model_stats else None,
-            })
+            rows.append(
+                {
+                    "query": q.query,
+                    "gold": q.gold,
+                    "kind": q.kind,
+                    "decision": turn.decision.kind,
+                    "reason": turn.decision.reason,
+                    "entries": turn.decision.entry_ids,
+                    "ranking": turn.decision.ranking,
+                    "confidence": turn.decision.confidence,
+                    "latency_ms": turn.decision_ms,
+                    "reply": turn.reply.text,
+                    "composed_by": turn.reply.composed_by,
+                    "model_rejected": turn.reply.model_rejected,
+                    "model_s": turn.reply.model_stats.get("total_s") if turn.reply.model_stats else None,
+                }
+            )
             if progress:
                 progress(i + 1, len(questions))
         return rows, runtime.status()
@@ -184,15 +225,24 @@ async def _run(settings: Settings, kb_path: Path, questions: list[Question], wit
         store.close()
 
 
-def run(kb_path: Path, questions_path: Path, *, with_llm: bool = False, base: Settings | None = None,
-        progress: Any = None, global_calibration: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def run(
+    kb_path: Path,
+    questions_path: Path,
+    *,
+    with_llm: bool = False,
+    base: Settings | None = None,
+    progress: Any = None,
+    global_calibration: bool = False,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     questions = read_questions(questions_path)
     markers = read_markers(kb_path)
     with tempfile.TemporaryDirectory(prefix="appliance-eval-") as tmp:
         settings = (base or Settings(data_dir=Path(tmp))).replace(
-            data_dir=tmp, model=(base.model if base else "default") if with_llm else "none",
+            data_dir=tmp,
+            model=(base.model if base else "default") if with_llm else "none",
             phrase_with_model=with_llm,  # --llm: what the model would add, whatever the default
-            shop_calibration=(base.shop_calibration if base else True) and not global_calibration)
+            shop_calibration=(base.shop_calibration if base else True) and not global_calibration,
+        )
         fit: dict[str, Any] = {}
         rows, model_status = asyncio.run(_run(settings, kb_path, questions, with_llm, progress, fit))
     metrics = compute_metrics(rows, markers, with_llm)
@@ -200,7 +250,8 @@ def run(kb_path: Path, questions_path: Path, *, with_llm: bool = False, base: Se
     metrics["questions_file"] = str(questions_path)
     metrics["llm"] = model_status.get("model") if with_llm else None
     if fit:
-        metrics["shop_calibration"] = {k: fit.get(k) for k in ("answer_threshold", "clarify_threshold", "seconds",
-                                                               "examples", "used_prior_only", "estimated")}
+        metrics["shop_calibration"] = {
+            k: fit.get(k)
+            for k in ("answer_threshold", "clarify_threshold", "seconds", "examples", "used_prior_only", "estimated")
+        }
     return metrics, rows
-

@@ -44,8 +44,9 @@ def find(store: Store, embedder: Embedder, now: datetime, days: int = 30, limit:
 
 
 def _group(store: Store, embedder: Embedder, now: datetime, days: int) -> list[Gap]:
-    texts = Conversations(store, lambda: now).unsure_questions((now - timedelta(days=days)).isoformat(),
-                                                               limit=MAX_QUESTIONS)
+    texts = Conversations(store, lambda: now).unsure_questions(
+        (now - timedelta(days=days)).isoformat(), limit=MAX_QUESTIONS
+    )
     if not texts:
         return []
     vectors = _embed(embedder, texts)

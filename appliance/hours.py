@@ -93,5 +93,6 @@ def promise(schedule: Schedule, now: datetime, lang: str) -> str:
     clock = opening.strftime("%H:%M")
     if lang == "fa":
         from .i18n import digits
+
         return f"وقتی فروشگاه باز شود، {day} ساعت {digits(clock, 'fa')}"
     return f"when we open, {day} at {clock}"

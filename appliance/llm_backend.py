@@ -56,8 +56,8 @@ Event = tuple[str, Any]
 
 
 class Backend(Protocol):
-    kind: str     # "local" or "openai"
-    label: str    # shown as the model's name: a file name, or "model at URL"
+    kind: str  # "local" or "openai"
+    label: str  # shown as the model's name: a file name, or "model at URL"
 
     def start(self) -> dict[str, Any]:
         """Load or connect; block until ready. Returns facts for the status (load time, CPU

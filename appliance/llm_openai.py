@@ -47,8 +47,12 @@ class OpenAIServer:
             # trust_env=False: a proxy set for the shell must not reroute customers' questions.
             # The read timeout is a backstop only: the runtime's own deadline (timeout_s) cancels a
             # slow reply first and tells the customer it timed out.
-            self._client = httpx.Client(headers=headers, trust_env=False, follow_redirects=False,
-                                        timeout=httpx.Timeout(self.timeout_s + 10, connect=CONNECT_TIMEOUT_S))
+            self._client = httpx.Client(
+                headers=headers,
+                trust_env=False,
+                follow_redirects=False,
+                timeout=httpx.Timeout(self.timeout_s + 10, connect=CONNECT_TIMEOUT_S),
+            )
         return self._client
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -57,29 +61,38 @@ class OpenAIServer:
         try:
             r = self._http().get(f"{self.base}/models", timeout=CONNECT_TIMEOUT_S * 2)
         except httpx.HTTPError as exc:
-            raise BackendStartFailed(f"the model server at {self.base} does not answer ({_short(exc)})",
-                                     retry=True) from None
+            raise BackendStartFailed(
+                f"the model server at {self.base} does not answer ({_short(exc)})", retry=True
+            ) from None
         if r.status_code in (401, 403):
-            raise BackendStartFailed(f"the model server at {self.base} refused our key (HTTP {r.status_code}); "
-                                     "check model_api_key", retry=True)
+            raise BackendStartFailed(
+                f"the model server at {self.base} refused our key (HTTP {r.status_code}); check model_api_key",
+                retry=True,
+            )
         if r.status_code != 200:
-            raise BackendStartFailed(f"the model server at {self.base} answered HTTP {r.status_code} to "
-                                     "/models: is it an OpenAI-compatible server?", retry=True)
+            raise BackendStartFailed(
+                f"the model server at {self.base} answered HTTP {r.status_code} to "
+                "/models: is it an OpenAI-compatible server?",
+                retry=True,
+            )
         try:
             served = [m["id"] for m in r.json().get("data", []) if isinstance(m, dict) and m.get("id")]
         except (ValueError, AttributeError, TypeError):
-            raise BackendStartFailed(f"the model server at {self.base} answered /models with something "
-                                     "that is not an OpenAI model list", retry=True) from None
+            raise BackendStartFailed(
+                f"the model server at {self.base} answered /models with something that is not an OpenAI model list",
+                retry=True,
+            ) from None
         if not self.model:
             if not served:
                 raise BackendStartFailed(f"the model server at {self.base} serves no model", retry=True)
             self.model = served[0]
         elif served and self.model not in served:
-            raise BackendStartFailed(f"the model server at {self.base} does not serve {self.model!r} "
-                                     f"(it serves {', '.join(served[:5])})", retry=True)
+            raise BackendStartFailed(
+                f"the model server at {self.base} does not serve {self.model!r} (it serves {', '.join(served[:5])})",
+                retry=True,
+            )
         self.label = f"{self.model} at {self.base}"
-        return {"load_seconds": round(time.monotonic() - started, 3), "served_models": served[:20],
-                "system_info": None}
+        return {"load_seconds": round(time.monotonic() - started, 3), "served_models": served[:20], "system_info": None}
 
     def stop(self) -> None:
         self._close_response()
@@ -99,10 +112,14 @@ class OpenAIServer:
     # -- one reply ---------------------------------------------------------------------------------
     def begin(self, job_id: int, messages: list[dict[str, str]], max_tokens: int, temperature: float) -> None:
         self._events = queue.Queue()
-        body = {"model": self.model, "messages": messages, "max_tokens": max_tokens,
-                "temperature": temperature, "stream": True}
-        threading.Thread(target=self._stream, args=(job_id, body, self._events), name="model-http",
-                         daemon=True).start()
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+        }
+        threading.Thread(target=self._stream, args=(job_id, body, self._events), name="model-http", daemon=True).start()
 
     def cancel(self, job_id: int) -> None:
         self._cancelled.add(job_id)
@@ -132,8 +149,9 @@ class OpenAIServer:
                     self._response = response
                 if response.status_code != 200:
                     response.read()
-                    events.put(("error", f"the model server answered HTTP {response.status_code}: "
-                                         f"{response.text[:200]}"))
+                    events.put(
+                        ("error", f"the model server answered HTTP {response.status_code}: {response.text[:200]}")
+                    )
                     return
                 for line in response.iter_lines():
                     if job_id in self._cancelled:
@@ -162,8 +180,11 @@ class OpenAIServer:
                         stopped = choice["finish_reason"]
                         finished = True
             if not finished and stopped != "cancelled":
-                events.put(BackendCrashed(f"the model server at {self.base} went away mid-reply "
-                                          "(the stream ended without finishing)"))
+                events.put(
+                    BackendCrashed(
+                        f"the model server at {self.base} went away mid-reply (the stream ended without finishing)"
+                    )
+                )
                 return
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             events.put(("error", f"the model server sent something that is not an OpenAI stream ({_short(exc)})"))
@@ -178,9 +199,17 @@ class OpenAIServer:
             with self._lock:
                 self._response = None
             self._cancelled.discard(job_id)
-        events.put(("done", {"stopped": stopped, "pieces": pieces,
-                             "first_token_s": round(first_token_at - started, 4) if first_token_at else None,
-                             "total_s": round(time.monotonic() - started, 4)}))
+        events.put(
+            (
+                "done",
+                {
+                    "stopped": stopped,
+                    "pieces": pieces,
+                    "first_token_s": round(first_token_at - started, 4) if first_token_at else None,
+                    "total_s": round(time.monotonic() - started, 4),
+                },
+            )
+        )
 
     def _close_response(self, shutdown: bool = False) -> None:
         with self._lock:

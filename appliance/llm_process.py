@@ -30,8 +30,17 @@ _EXITED = object()
 class LocalProcess:
     kind = "local"
 
-    def __init__(self, path: Path, *, n_ctx: int, n_threads: int, n_threads_batch: int, nice: int = 19,
-                 load_timeout_s: float = 180.0, python: str | None = None):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        n_threads: int,
+        n_threads_batch: int,
+        nice: int = 19,
+        load_timeout_s: float = 180.0,
+        python: str | None = None,
+    ):
         self.path = path
         self.label = path.name
         self.n_ctx = n_ctx
@@ -48,19 +57,40 @@ class LocalProcess:
     def start(self) -> dict[str, Any]:
         self.stop()
         read_fd, write_fd = os.pipe()
-        cmd = [self.python, "-m", "appliance.llm_worker", "--model", str(self.path), "--n-ctx", str(self.n_ctx),
-               "--threads", str(self.n_threads), "--threads-batch", str(self.n_threads_batch),
-               "--nice", str(self.nice), "--events-fd", str(write_fd)]
+        cmd = [
+            self.python,
+            "-m",
+            "appliance.llm_worker",
+            "--model",
+            str(self.path),
+            "--n-ctx",
+            str(self.n_ctx),
+            "--threads",
+            str(self.n_threads),
+            "--threads-batch",
+            str(self.n_threads_batch),
+            "--nice",
+            str(self.nice),
+            "--events-fd",
+            str(write_fd),
+        ]
         try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, pass_fds=(write_fd,), env=child_env(),
-                                          start_new_session=True)
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                pass_fds=(write_fd,),
+                env=child_env(),
+                start_new_session=True,
+            )
         finally:
             os.close(write_fd)
         self._events = queue.Queue()
         proc, events = self._proc, self._events
-        threading.Thread(target=self._read_events, args=(proc, os.fdopen(read_fd, "rb"), events),
-                         name="model-events", daemon=True).start()
+        threading.Thread(
+            target=self._read_events, args=(proc, os.fdopen(read_fd, "rb"), events), name="model-events", daemon=True
+        ).start()
         threading.Thread(target=self._read_stderr, args=(proc,), name="model-stderr", daemon=True).start()
         deadline = time.monotonic() + self.load_timeout_s
         while True:
@@ -109,8 +139,9 @@ class LocalProcess:
 
     # -- one reply ---------------------------------------------------------------------------------
     def begin(self, job_id: int, messages: list[dict[str, str]], max_tokens: int, temperature: float) -> None:
-        self._send({"op": "generate", "id": job_id, "messages": messages, "max_tokens": max_tokens,
-                    "temperature": temperature})
+        self._send(
+            {"op": "generate", "id": job_id, "messages": messages, "max_tokens": max_tokens, "temperature": temperature}
+        )
 
     def cancel(self, job_id: int) -> None:
         try:

@@ -112,8 +112,9 @@ class ModelRuntime:
         if isinstance(source, Path):
             from .llm_process import LocalProcess
 
-            source = LocalProcess(source, n_ctx=n_ctx, n_threads=self.n_threads,
-                                  n_threads_batch=self.n_threads_batch, nice=nice)
+            source = LocalProcess(
+                source, n_ctx=n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads_batch, nice=nice
+            )
         self.backend: Backend | None = source
         self.path: Path | None = getattr(source, "path", None)
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, queue_size))
@@ -129,8 +130,15 @@ class ModelRuntime:
         self.retry_at: float | None = None
         self.last_crash: dict[str, Any] | None = None
         # Lifetime counters, for /healthz and the load test.
-        self.counters = {"completed": 0, "cancelled": 0, "timed_out": 0, "refused_busy": 0, "failed": 0,
-                         "crashed": 0, "restarts": 0}
+        self.counters = {
+            "completed": 0,
+            "cancelled": 0,
+            "timed_out": 0,
+            "refused_busy": 0,
+            "failed": 0,
+            "crashed": 0,
+            "restarts": 0,
+        }
         self.reason: str | None = None
         if source is None:
             # A model asked for but not found is a failure; no model asked for is a choice.
@@ -361,15 +369,15 @@ class ModelRuntime:
                 self._send(job, "error", exc)
                 if failures_in_a_row >= MAX_FAILURES_IN_A_ROW and self.backend.kind != "local":
                     # A server that keeps failing may be overloaded or restarting: ask again later.
-                    self._schedule_retry(self._remote_backoff(),
-                                         f"the model server failed {failures_in_a_row} replies in a row ({exc})")
+                    self._schedule_retry(
+                        self._remote_backoff(), f"the model server failed {failures_in_a_row} replies in a row ({exc})"
+                    )
                     self._fail_waiting(self.reason or "")
                     return None
                 if failures_in_a_row >= MAX_FAILURES_IN_A_ROW:
                     # A model that keeps failing only delays answers: switch to the knowledge base.
                     self.state = ModelState.FAILED
-                    self.reason = (f"the model failed {failures_in_a_row} replies in a row ({exc}); "
-                                   "restart it to retry")
+                    self.reason = f"the model failed {failures_in_a_row} replies in a row ({exc}); restart it to retry"
                     log.error("answering from the knowledge base only: %s", self.reason)
                     self._fail_waiting(self.reason)
                     return _STOP
@@ -393,8 +401,9 @@ class ModelRuntime:
                 cancel_sent_at = now
             if cancel_sent_at is not None and now - cancel_sent_at > HANG_GRACE_S:
                 backend.kill()
-                raise BackendCrashed(f"the model stopped responding (no reply {HANG_GRACE_S:g} s after it "
-                                     "was asked to stop); restarted")
+                raise BackendCrashed(
+                    f"the model stopped responding (no reply {HANG_GRACE_S:g} s after it was asked to stop); restarted"
+                )
             # Short waits: a customer's cancel or the deadline is noticed within 50 ms.
             event = backend.next_event(0.05)
             if event is None:
@@ -423,18 +432,27 @@ class ModelRuntime:
         while self._crashes and now - self._crashes[0] > CRASH_WINDOW_S:
             self._crashes.popleft()
         signal_name = getattr(exc, "signal_name", None)
-        self.last_crash = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "reason": str(exc),
-                           "signal": signal_name}
+        self.last_crash = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reason": str(exc),
+            "signal": signal_name,
+        }
         log.error("the model crashed: %s", exc)
         remote = self.backend is not None and self.backend.kind != "local"
         if remote:
             self._schedule_retry(self._remote_backoff(), str(exc))
         elif len(self._crashes) >= MAX_CRASHES:
             self.state, self.retry_at = ModelState.FAILED, None
-            hint = (" The llama.cpp build does not suit this CPU: run ./install.sh again (it builds for any "
-                    "x86-64 CPU with AVX2), then restart the model." if signal_name == "SIGILL" else "")
-            self.reason = (f"the model crashed {len(self._crashes)} times in {CRASH_WINDOW_S / 60:g} minutes "
-                           f"(last: {exc}); it stays off until you restart it.{hint}")
+            hint = (
+                " The llama.cpp build does not suit this CPU: run ./install.sh again (it builds for any "
+                "x86-64 CPU with AVX2), then restart the model."
+                if signal_name == "SIGILL"
+                else ""
+            )
+            self.reason = (
+                f"the model crashed {len(self._crashes)} times in {CRASH_WINDOW_S / 60:g} minutes "
+                f"(last: {exc}); it stays off until you restart it.{hint}"
+            )
             log.error("answering from the knowledge base only: %s", self.reason)
         else:
             delay = BACKOFF_S[min(len(self._crashes) - 1, len(BACKOFF_S) - 1)]
@@ -508,8 +526,12 @@ def build_runtime(settings: Any) -> ModelRuntime:
     if settings.model_url:
         from .llm_openai import OpenAIServer
 
-        server = OpenAIServer(settings.model_url, api_key=settings.model_api_key,
-                              model=settings.model_server_model, timeout_s=settings.model_timeout_s)
+        server = OpenAIServer(
+            settings.model_url,
+            api_key=settings.model_api_key,
+            model=settings.model_server_model,
+            timeout_s=settings.model_timeout_s,
+        )
         return ModelRuntime(server, **kwargs)
     try:
         path = model_files.resolve(settings.model, settings.models_dirs)

@@ -115,11 +115,13 @@ class Worker:
             raise RuntimeError(
                 f"this CPU lacks {', '.join(m.upper() for m in missing)}, which the model runtime needs "
                 "(any x86-64 server CPU since 2013 has them): answering from the knowledge base only; "
-                "a model server elsewhere can be used instead (model_url)")
+                "a model server elsewhere can be used instead (model_url)"
+            )
         model_files.check_header(path)
         if model_files.verify_known(path) is False:
             raise model_files.ModelFileError(
-                f"{path.name} does not match its known SHA-256: the file is damaged; reinstall it with ./install.sh")
+                f"{path.name} does not match its known SHA-256: the file is damaged; reinstall it with ./install.sh"
+            )
         from llama_cpp import Llama, llama_print_system_info  # loads the native library: only here
 
         self.llama = Llama(
@@ -133,12 +135,16 @@ class Worker:
             verbose=False,
         )
         # Warm-up: the first evaluation pays for allocating buffers; let no customer pay it.
-        self.llama.create_chat_completion(messages=[{"role": "user", "content": "Hello"}], max_tokens=1,
-                                          temperature=0.0)
+        self.llama.create_chat_completion(
+            messages=[{"role": "user", "content": "Hello"}], max_tokens=1, temperature=0.0
+        )
         info = llama_print_system_info()
-        self.emit(ev="ready", load_seconds=round(time.monotonic() - started, 3),
-                  system_info=info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info),
-                  pid=os.getpid())
+        self.emit(
+            ev="ready",
+            load_seconds=round(time.monotonic() - started, 3),
+            system_info=info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info),
+            pid=os.getpid(),
+        )
 
     def generate(self, job: dict[str, Any]) -> None:
         job_id = job["id"]
@@ -147,7 +153,8 @@ class Worker:
         pieces = 0
         stopped = "stop"
         chunks = self.llama.create_chat_completion(
-            messages=job["messages"], max_tokens=job["max_tokens"], temperature=job["temperature"], stream=True)
+            messages=job["messages"], max_tokens=job["max_tokens"], temperature=job["temperature"], stream=True
+        )
         # Tokens go out in small batches (the first at once): each event wakes three threads and
         # the event loop of the web process, and at 100 tokens a second that was felt there.
         pending: list[str] = []
@@ -174,9 +181,14 @@ class Worker:
             chunks.close()
         if pending:
             self.emit(ev="token", id=job_id, text="".join(pending))
-        self.emit(ev="done", id=job_id, stopped=stopped, pieces=pieces,
-                  first_token_s=round(first_token_at - started, 4) if first_token_at else None,
-                  total_s=round(time.monotonic() - started, 4))
+        self.emit(
+            ev="done",
+            id=job_id,
+            stopped=stopped,
+            pieces=pieces,
+            first_token_s=round(first_token_at - started, 4) if first_token_at else None,
+            total_s=round(time.monotonic() - started, 4),
+        )
 
     def serve(self) -> None:
         while True:
@@ -184,8 +196,7 @@ class Worker:
             with self._wake:
                 if job["id"] in self._cancelled:
                     self._cancelled.discard(job["id"])
-                    self.emit(ev="done", id=job["id"], stopped="cancelled", pieces=0, first_token_s=None,
-                              total_s=0.0)
+                    self.emit(ev="done", id=job["id"], stopped="cancelled", pieces=0, first_token_s=None, total_s=0.0)
                     continue
             try:
                 self.generate(job)

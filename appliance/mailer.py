@@ -15,8 +15,14 @@ from typing import Any
 from .db import Store, inserted_id
 from .settings import Settings
 
-RETRY_DELAYS = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-                timedelta(hours=6), timedelta(hours=12)]
+RETRY_DELAYS = [
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    timedelta(hours=12),
+]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 TIMEOUT_S = 20
 
@@ -25,20 +31,30 @@ def configured(settings: Settings) -> bool:
     return bool(settings.smtp_host and settings.smtp_from)
 
 
-def enqueue(store: Store, now: datetime, *, to: str, subject: str, body: str,
-            conversation_id: str | None = None) -> int:
+def enqueue(
+    store: Store, now: datetime, *, to: str, subject: str, body: str, conversation_id: str | None = None
+) -> int:
     with store.write() as db:
-        return inserted_id(db.execute(
-            "INSERT INTO outbox (conversation_id, to_addr, subject, body, created_at, next_attempt_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [conversation_id, to, subject, body, now.isoformat(), now.isoformat()],
-        ))
+        return inserted_id(
+            db.execute(
+                "INSERT INTO outbox (conversation_id, to_addr, subject, body, created_at, next_attempt_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [conversation_id, to, subject, body, now.isoformat(), now.isoformat()],
+            )
+        )
 
 
 def sent_for(store: Store, conversation_id: str) -> list[Any]:
     """The e-mails to this conversation's customer: queued, sent or failing."""
-    return store.read().execute("SELECT to_addr, created_at, sent_at, attempts, last_error FROM outbox "
-                                "WHERE conversation_id = ? ORDER BY id", [conversation_id]).fetchall()
+    return (
+        store.read()
+        .execute(
+            "SELECT to_addr, created_at, sent_at, attempts, last_error FROM outbox "
+            "WHERE conversation_id = ? ORDER BY id",
+            [conversation_id],
+        )
+        .fetchall()
+    )
 
 
 def _header(value: str) -> str:
@@ -50,7 +66,9 @@ def _header(value: str) -> str:
 def _send(settings: Settings, message: EmailMessage) -> None:
     context = ssl.create_default_context()
     if settings.smtp_security == "ssl":
-        server: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S, context=context)
+        server: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S, context=context
+        )
     else:
         server = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S)
     with server:
@@ -66,9 +84,15 @@ def deliver_due(store: Store, settings: Settings, clock: Callable[[], datetime])
     if not configured(settings):
         return {"sent": 0, "failed": 0}
     now = clock()
-    due = store.read().execute(
-        "SELECT id, to_addr, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND attempts < ? "
-        "AND next_attempt_at <= ? ORDER BY id LIMIT 50", [MAX_ATTEMPTS, now.isoformat()]).fetchall()
+    due = (
+        store.read()
+        .execute(
+            "SELECT id, to_addr, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND attempts < ? "
+            "AND next_attempt_at <= ? ORDER BY id LIMIT 50",
+            [MAX_ATTEMPTS, now.isoformat()],
+        )
+        .fetchall()
+    )
     sent = failed = 0
     for row in due:
         try:
@@ -86,11 +110,15 @@ def deliver_due(store: Store, settings: Settings, clock: Callable[[], datetime])
             attempts = row["attempts"] + 1
             delay = RETRY_DELAYS[min(attempts - 1, len(RETRY_DELAYS) - 1)]
             with store.write() as db:
-                db.execute("UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
-                           [attempts, f"{type(exc).__name__}: {exc}"[:500], (now + delay).isoformat(), row["id"]])
+                db.execute(
+                    "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                    [attempts, f"{type(exc).__name__}: {exc}"[:500], (now + delay).isoformat(), row["id"]],
+                )
         else:
             sent += 1
             with store.write() as db:
-                db.execute("UPDATE outbox SET attempts = attempts + 1, sent_at = ?, last_error = '' WHERE id = ?",
-                           [now.isoformat(), row["id"]])
+                db.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, sent_at = ?, last_error = '' WHERE id = ?",
+                    [now.isoformat(), row["id"]],
+                )
     return {"sent": sent, "failed": failed}

@@ -118,9 +118,7 @@ def m0002_kb_index_and_conversations(db: Database) -> None:
     db.execute("CREATE INDEX kb_vectors_entry ON kb_vectors(entry_id)")
     # Lexical index over normalised text. Trigrams: Persian words take many affixes
     # (کتاب، کتاب‌ها، کتابهایم), and trigram overlap matches them without a stemmer.
-    db.execute(
-        "CREATE VIRTUAL TABLE kb_fts USING fts5(entry_id UNINDEXED, body, tokenize = 'trigram')"
-    )
+    db.execute("CREATE VIRTUAL TABLE kb_fts USING fts5(entry_id UNINDEXED, body, tokenize = 'trigram')")
     db.execute(
         """
         CREATE TABLE conversations (
@@ -194,8 +192,9 @@ def m0003_visitors_and_widget(db: Database) -> None:
     db.execute("CREATE INDEX conversations_visitor ON conversations(visitor_id, updated_at)")
     # The widget names each message it sends, so a retried send can't store it twice.
     db.execute("ALTER TABLE messages ADD COLUMN client_id TEXT")
-    db.execute("CREATE UNIQUE INDEX messages_client_id ON messages(conversation_id, client_id) "
-               "WHERE client_id IS NOT NULL")
+    db.execute(
+        "CREATE UNIQUE INDEX messages_client_id ON messages(conversation_id, client_id) WHERE client_id IS NOT NULL"
+    )
 
 
 @MIGRATIONS(name="0004_owner_sessions")

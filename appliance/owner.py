@@ -25,7 +25,6 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 accepts anything; cap it so a megabyte "pas
 _hasher = PasswordHasher()
 
 
-
 class SetupError(ValueError):
     """The setup link can't be used; ``code`` is a stable key for translated messages."""
 
@@ -62,9 +61,11 @@ def new_setup_token(store: Store, clock: Clock) -> str | None:
 
 def check_setup_token(store: Store, token: str, clock: Clock) -> None:
     """Raise SetupError unless ``token`` is a live setup token."""
-    row = store.read().execute(
-        "SELECT expires_at, used_at FROM setup_tokens WHERE token_hash = ?", [_token_hash(token)]
-    ).fetchone()
+    row = (
+        store.read()
+        .execute("SELECT expires_at, used_at FROM setup_tokens WHERE token_hash = ?", [_token_hash(token)])
+        .fetchone()
+    )
     _check_row(row, clock)
 
 
@@ -107,8 +108,7 @@ def complete_setup(store: Store, token: str, password_hash: str, language: str, 
             raise SetupError("used")
         db.execute("UPDATE setup_tokens SET used_at = ? WHERE token_hash = ?", [now, _token_hash(token)])
         db.execute(
-            "INSERT INTO owner (id, password_hash, language, created_at, updated_at) "
-            "VALUES (1, ?, ?, ?, ?)",
+            "INSERT INTO owner (id, password_hash, language, created_at, updated_at) VALUES (1, ?, ?, ?, ?)",
             [password_hash, language, now, now],
         )
 
@@ -133,8 +133,10 @@ def set_password(store: Store, new_hash: str, clock: Clock) -> None:
     now = clock().isoformat()
     with store.write() as db:
         if db.execute("SELECT 1 FROM owner WHERE id = 1").fetchone() is None:
-            db.execute("INSERT INTO owner (id, password_hash, created_at, updated_at) VALUES (1, ?, ?, ?)",
-                       [new_hash, now, now])
+            db.execute(
+                "INSERT INTO owner (id, password_hash, created_at, updated_at) VALUES (1, ?, ?, ?)",
+                [new_hash, now, now],
+            )
         else:
             db.execute("UPDATE owner SET password_hash = ?, updated_at = ? WHERE id = 1", [new_hash, now])
         db.execute("DELETE FROM sessions")
@@ -145,8 +147,9 @@ def credentials(store: Store) -> dict[str, list[dict[str, Any]]]:
     """The owner's live password and setup-link state, to keep across a restore: a backup from
     before a password change must not bring the old password (or an unused setup link) back."""
     db = store.read()
-    return {table: [dict(r) for r in db.execute(f"SELECT * FROM {table}").fetchall()]
-            for table in ("owner", "setup_tokens")}
+    return {
+        table: [dict(r) for r in db.execute(f"SELECT * FROM {table}").fetchall()] for table in ("owner", "setup_tokens")
+    }
 
 
 def put_back_credentials(store: Store, saved: dict[str, list[dict[str, Any]]]) -> None:
@@ -157,6 +160,5 @@ def put_back_credentials(store: Store, saved: dict[str, list[dict[str, Any]]]) -
             db.execute(f"DELETE FROM {table}")
             for row in rows:
                 columns = ", ".join(row)
-                db.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})",
-                           list(row.values()))
+                db.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
         db.execute("DELETE FROM sessions")

@@ -51,5 +51,3 @@ class RateLimiter:
             if len(recent) >= limit:
                 return max(1.0, math.ceil(recent[0] + window_s - now))
             return None
-
-

@@ -32,13 +32,15 @@ def parse_time(value: str) -> tuple[int, int]:
     return h, m
 
 
-def build(settings: Settings, store: Store, clock: Callable[[], datetime],
-          current: Callable[[], Settings] | None = None) -> BackgroundScheduler:
+def build(
+    settings: Settings, store: Store, clock: Callable[[], datetime], current: Callable[[], Settings] | None = None
+) -> BackgroundScheduler:
     """``current`` returns the settings in force when a job runs (the admin may have changed them);
     the times of day are read once, here."""
     current = current or (lambda: settings)
-    scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
-                                                  "misfire_grace_time": MISFIRE_GRACE_S})
+    scheduler = BackgroundScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S}
+    )
     try:
         hour, minute = parse_time(settings.digest_time)
     except ValueError:
@@ -51,13 +53,17 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime],
             log.info("morning digest: %s", summary)
             now_settings = current()
             if now_settings.owner_email and mailer.configured(now_settings):
-                mailer.enqueue(store, clock(), to=now_settings.owner_email, subject=digest.subject(now_settings),
-                               body=digest.as_text(summary, now_settings))
+                mailer.enqueue(
+                    store,
+                    clock(),
+                    to=now_settings.owner_email,
+                    subject=digest.subject(now_settings),
+                    body=digest.as_text(summary, now_settings),
+                )
         except Exception:  # logged, never silent; the next run tries again
             log.exception("morning digest failed")
 
-    scheduler.add_job(morning_digest, CronTrigger(hour=hour, minute=minute), id="morning_digest",
-                      replace_existing=True)
+    scheduler.add_job(morning_digest, CronTrigger(hour=hour, minute=minute), id="morning_digest", replace_existing=True)
 
     def nightly_backup() -> None:
         now = clock()
@@ -74,8 +80,10 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime],
     except ValueError:
         log.error("backup_time %r is not HH:MM; using 03:00", settings.backup_time)
         b_hour, b_minute = 3, 0
-    scheduler.add_job(nightly_backup, CronTrigger(hour=b_hour, minute=b_minute), id="nightly_backup",
-                      replace_existing=True)
+    scheduler.add_job(
+        nightly_backup, CronTrigger(hour=b_hour, minute=b_minute), id="nightly_backup", replace_existing=True
+    )
+
     def retention() -> None:
         try:
             days = current().retention_days
@@ -85,8 +93,10 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime],
         except Exception:
             log.exception("retention job failed")
 
-    scheduler.add_job(retention, CronTrigger(hour=(b_hour + 1) % 24, minute=b_minute), id="retention",
-                      replace_existing=True)
+    scheduler.add_job(
+        retention, CronTrigger(hour=(b_hour + 1) % 24, minute=b_minute), id="retention", replace_existing=True
+    )
+
     def send_mail() -> None:
         try:
             result = mailer.deliver_due(store, current(), clock)
@@ -99,15 +109,22 @@ def build(settings: Settings, store: Store, clock: Callable[[], datetime],
     # The machine was off at backup time: catch up soon after start.
     last = backup.last_backup(settings.backups_dir)
     if last is None or (clock().replace(tzinfo=None) - last.taken_at).total_seconds() > 26 * 3600:
-        scheduler.add_job(nightly_backup, "date", run_date=datetime.now() + timedelta(seconds=60),
-                          id="catch_up_backup", replace_existing=True)
+        scheduler.add_job(
+            nightly_backup,
+            "date",
+            run_date=datetime.now() + timedelta(seconds=60),
+            id="catch_up_backup",
+            replace_existing=True,
+        )
     return scheduler
 
 
 def _remember(store: Store, key: str, value: str) -> None:
     with store.write() as db:
-        db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                   [key, value])
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
 
 
 class ClockWatch:
@@ -121,8 +138,15 @@ class ClockWatch:
     runs a backup or a digest twice, and a jump forward runs a missed one once (``coalesce``).
     """
 
-    def __init__(self, scheduler: BackgroundScheduler, *, threshold_s: float = 120, every_s: float = 15,
-                 wall: Callable[[], float] = time.time, mono: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        scheduler: BackgroundScheduler,
+        *,
+        threshold_s: float = 120,
+        every_s: float = 15,
+        wall: Callable[[], float] = time.time,
+        mono: Callable[[], float] = time.monotonic,
+    ):
         self.scheduler = scheduler
         self.threshold_s = threshold_s
         self.every_s = every_s
@@ -143,8 +167,11 @@ class ClockWatch:
 
     def on_jump(self, jump: float) -> None:
         self.jumps.append(jump)
-        log.warning("the system clock jumped %s by %.0f s; rescheduling the periodic jobs",
-                    "forward" if jump > 0 else "back", abs(jump))
+        log.warning(
+            "the system clock jumped %s by %.0f s; rescheduling the periodic jobs",
+            "forward" if jump > 0 else "back",
+            abs(jump),
+        )
         if self.scheduler.running:
             now = datetime.now(self.scheduler.timezone)
             for job in self.scheduler.get_jobs():

@@ -20,8 +20,9 @@ def load_or_create(data_dir: Path) -> bytes:
     except FileExistsError:
         secret = path.read_bytes().strip()
         if len(secret) < 32:
-            raise RuntimeError(f"{path} is damaged (too short); delete it to generate a new one "
-                               "(this signs out the owner)") from None
+            raise RuntimeError(
+                f"{path} is damaged (too short); delete it to generate a new one (this signs out the owner)"
+            ) from None
         return secret
     secret = secrets.token_hex(32).encode()
     with os.fdopen(fd, "wb") as fh:

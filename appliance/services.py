@@ -44,12 +44,20 @@ def _promise(settings: Settings, clock: Clock) -> Callable[[str], str] | None:
     return lambda lang: hours.promise(schedule, clock(), lang)
 
 
-def build_chat(settings: Settings, store: Store, llm: Any, clock: Clock, *,
-               embedder: Embedder | None = None, calibration: Keeper | None = None) -> ChatService:
+def build_chat(
+    settings: Settings,
+    store: Store,
+    llm: Any,
+    clock: Clock,
+    *,
+    embedder: Embedder | None = None,
+    calibration: Keeper | None = None,
+) -> ChatService:
     """The chat service. With ``calibration`` the decision follows the shop's own calibration,
     and a knowledge-base change seen by a search starts a new fit in the background."""
-    index = RetrievalIndex(store, embedder or embedder_mod.shared(),
-                           on_change=calibration.check if calibration is not None else None)
+    index = RetrievalIndex(
+        store, embedder or embedder_mod.shared(), on_change=calibration.check if calibration is not None else None
+    )
     decider = Decider(
         index,
         answer_threshold=settings.answer_threshold,
@@ -99,8 +107,14 @@ def apply_settings(state: State, updated: Settings) -> None:
     answer pipeline is rebuilt with them (the embedder and the calibration are kept)."""
     state.settings = updated
     state.calibration.configure(safety=updated.answer_safety, enabled=updated.shop_calibration)
-    state.chat = build_chat(updated, state.store, state.llm, state.clock,
-                            embedder=state.chat.decider.index.embedder, calibration=state.calibration)
+    state.chat = build_chat(
+        updated,
+        state.store,
+        state.llm,
+        state.clock,
+        embedder=state.chat.decider.index.embedder,
+        calibration=state.calibration,
+    )
 
 
 def after_restore(state: State) -> None:
@@ -160,8 +174,15 @@ def provide_secret(state: State) -> bytes:
 DEPENDENCIES = {
     name: Provide(provider, sync_to_thread=False)
     for name, provider in {
-        "settings": provide_settings, "store": provide_store, "clock": provide_clock, "chat": provide_chat,
-        "conversations": provide_conversations, "embedder": provide_embedder, "llm": provide_llm,
-        "calibration": provide_calibration, "limiter": provide_limiter, "secret": provide_secret,
+        "settings": provide_settings,
+        "store": provide_store,
+        "clock": provide_clock,
+        "chat": provide_chat,
+        "conversations": provide_conversations,
+        "embedder": provide_embedder,
+        "llm": provide_llm,
+        "calibration": provide_calibration,
+        "limiter": provide_limiter,
+        "secret": provide_secret,
     }.items()
 }

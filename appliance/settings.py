@@ -45,8 +45,7 @@ class Settings:
     host: str = _doc("Address to listen on. Keep 127.0.0.1 behind a reverse proxy.", default="127.0.0.1")
     port: int = _doc("TCP port to listen on.", default=8750)
     public_url: str = _doc(
-        "URL customers and the owner use to reach the appliance (printed links, e-mails). "
-        "Empty: http://HOST:PORT.",
+        "URL customers and the owner use to reach the appliance (printed links, e-mails). Empty: http://HOST:PORT.",
         default="",
     )
     trusted_proxies: tuple[str, ...] = _doc(
@@ -79,9 +78,7 @@ class Settings:
         default="",
     )
     model_api_key: str = _doc("API key for the model server (empty: none).", default="")
-    model_server_model: str = _doc(
-        "Which of the server's models to use (empty: the first it lists).", default=""
-    )
+    model_server_model: str = _doc("Which of the server's models to use (empty: the first it lists).", default="")
     n_ctx: int = _doc("Model context window in tokens.", default=2048)
     n_threads: int = _doc("Threads for generating tokens; 0 = all cores.", default=0)
     n_threads_batch: int = _doc("Threads for reading the prompt; 0 = all cores.", default=0)
@@ -137,8 +134,7 @@ class Settings:
     # Widget
     widget_color: str = _doc("Accent colour of the chat widget (#rrggbb).", default="#0b6e4f")
     show_sources: bool = _doc("Show 'from: <entry title>' under the bot's answers.", default=True)
-    greeting: str = _doc("The widget's first words to a customer (empty: a greeting in their language).",
-                         default="")
+    greeting: str = _doc("The widget's first words to a customer (empty: a greeting in their language).", default="")
     privacy_policy_url: str = _doc("Link to the shop's privacy policy, shown in the widget.", default="")
     privacy_notice: str = _doc(
         "The privacy notice shown in the widget (empty: a short default in the customer's language).",
@@ -245,8 +241,15 @@ def _field_map() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in fields(Settings)}
 
 
-_NUMBER_MAP = str.maketrans({"٫": ".", "٬": "", "،": "", **{chr(0x06F0 + i): str(i) for i in range(10)},
-                             **{chr(0x0660 + i): str(i) for i in range(10)}})
+_NUMBER_MAP = str.maketrans(
+    {
+        "٫": ".",
+        "٬": "",
+        "،": "",
+        **{chr(0x06F0 + i): str(i) for i in range(10)},
+        **{chr(0x0660 + i): str(i) for i in range(10)},
+    }
+)
 
 
 def _latin_number(value: Any) -> Any:
@@ -309,7 +312,7 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, Any]:
     for key, value in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
-        name = key[len(ENV_PREFIX):].lower()
+        name = key[len(ENV_PREFIX) :].lower()
         if name in known:
             out[name] = _coerce(name, value, source=key)
     return out
@@ -348,8 +351,7 @@ def write_file(data_dir: Path, values: Mapping[str, Any]) -> Path:
     path = Path(data_dir) / SETTINGS_FILE
     current = _read_file(path)
     current.update(_coerce_all(values, source="new settings"))
-    plain = {k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v)
-             for k, v in current.items()}
+    plain = {k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v) for k, v in current.items()}
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(tomli_w.dumps(plain), encoding="utf-8")
     tmp.chmod(0o600)  # it may hold the SMTP password

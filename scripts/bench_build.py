@@ -46,8 +46,7 @@ print(json.dumps({"prompt_tps": max(best_prompt), "gen_tps": max(best_gen),
 
 
 def run_once(python: str, model: Path, threads: int) -> dict:
-    proc = subprocess.run([python, "-c", CHILD, str(model), str(threads)], capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run([python, "-c", CHILD, str(model), str(threads)], capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         return {"error": f"exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -78,8 +77,10 @@ def main() -> None:
         prompt = statistics.median(r["prompt_tps"] for r in ok)
         gen = statistics.median(r["gen_tps"] for r in ok)
         base = base or (prompt, gen)
-        print(f"{python}\n  features: {ok[0]['features']}\n  prompt {prompt:7.1f} tokens/s (x{prompt / base[0]:.2f})"
-              f"   generation {gen:6.1f} tokens/s (x{gen / base[1]:.2f})   failures {len(runs) - len(ok)}")
+        print(
+            f"{python}\n  features: {ok[0]['features']}\n  prompt {prompt:7.1f} tokens/s (x{prompt / base[0]:.2f})"
+            f"   generation {gen:6.1f} tokens/s (x{gen / base[1]:.2f})   failures {len(runs) - len(ok)}"
+        )
 
 
 if __name__ == "__main__":

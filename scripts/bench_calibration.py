@@ -50,14 +50,20 @@ def main() -> None:
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
     args = parser.parse_args()
     for size in args.sizes:
-        proc = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(size), str(args.eval_dir)],
-                              capture_output=True, text=True, timeout=3600)
+        proc = subprocess.run(
+            [sys.executable, "-c", CHILD, str(ROOT), str(size), str(args.eval_dir)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
         if proc.returncode != 0:
             print(f"{size} entries: failed: {proc.stderr.strip().splitlines()[-1:]}")
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"{r['entries']:6d} entries: fitted in {r['seconds']:7.1f} s, peak RSS {r['peak_rss_mib']} MiB, "
-              f"examples {r['examples']}, answer threshold {r['answer_threshold']}")
+        print(
+            f"{r['entries']:6d} entries: fitted in {r['seconds']:7.1f} s, peak RSS {r['peak_rss_mib']} MiB, "
+            f"examples {r['examples']}, answer threshold {r['answer_threshold']}"
+        )
 
 
 if __name__ == "__main__":

@@ -34,14 +34,60 @@ from appliance.answering.entry import Entry
 from appliance.answering.retrieval import RetrievalIndex
 from appliance.db import Store
 
-NAMES_EN = ["Tehran", "Shiraz", "Mashhad", "Tabriz", "Isfahan", "Rasht", "Yazd", "Kerman", "novel", "atlas",
-            "poetry", "cookbook", "dictionary", "comic", "biography", "textbook", "notebook", "calendar"]
-NAMES_FA = ["تهران", "شیراز", "مشهد", "تبریز", "اصفهان", "رشت", "یزد", "کرمان", "رمان", "اطلس", "شعر",
-            "آشپزی", "فرهنگ لغت", "کمیک", "زندگی‌نامه", "کتاب درسی", "دفترچه", "تقویم"]
-QUESTIONS = ["How long does delivery take?", "Can I return a book?", "Do you have a student discount?",
-             "ارسال به مشهد چند روز طول می‌کشد؟", "هزینه ارسال چقدر است؟", "کتاب صوتی دارید؟",
-             "my payment failed but money was taken", "Where is my order?", "سفارشم را لغو کنم",
-             "Do you sell laptops?", "آب و هوای فردا چطور است؟", "What are your opening hours?"]
+NAMES_EN = [
+    "Tehran",
+    "Shiraz",
+    "Mashhad",
+    "Tabriz",
+    "Isfahan",
+    "Rasht",
+    "Yazd",
+    "Kerman",
+    "novel",
+    "atlas",
+    "poetry",
+    "cookbook",
+    "dictionary",
+    "comic",
+    "biography",
+    "textbook",
+    "notebook",
+    "calendar",
+]
+NAMES_FA = [
+    "تهران",
+    "شیراز",
+    "مشهد",
+    "تبریز",
+    "اصفهان",
+    "رشت",
+    "یزد",
+    "کرمان",
+    "رمان",
+    "اطلس",
+    "شعر",
+    "آشپزی",
+    "فرهنگ لغت",
+    "کمیک",
+    "زندگی‌نامه",
+    "کتاب درسی",
+    "دفترچه",
+    "تقویم",
+]
+QUESTIONS = [
+    "How long does delivery take?",
+    "Can I return a book?",
+    "Do you have a student discount?",
+    "ارسال به مشهد چند روز طول می‌کشد؟",
+    "هزینه ارسال چقدر است؟",
+    "کتاب صوتی دارید؟",
+    "my payment failed but money was taken",
+    "Where is my order?",
+    "سفارشم را لغو کنم",
+    "Do you sell laptops?",
+    "آب و هوای فردا چطور است؟",
+    "What are your opening hours?",
+]
 
 
 def synthetic(n: int) -> list[Entry]:
@@ -52,11 +98,15 @@ def synthetic(n: int) -> list[Entry]:
         base = demo[i % len(demo)]
         names = NAMES_FA if base.lang == "fa" else NAMES_EN
         tag = f"{rng.choice(names)} {i}"
-        out.append(Entry(
-            id=f"{base.id}-{i}", title=f"{base.title} ({tag})", lang=base.lang,
-            questions=[f"{q} {tag}" for q in base.questions[:2]],
-            answer=f"{base.answer} ({tag})",
-        ))
+        out.append(
+            Entry(
+                id=f"{base.id}-{i}",
+                title=f"{base.title} ({tag})",
+                lang=base.lang,
+                questions=[f"{q} {tag}" for q in base.questions[:2]],
+                answer=f"{base.answer} ({tag})",
+            )
+        )
     return out
 
 
@@ -85,8 +135,11 @@ def bench(n: int, queries: int) -> dict:
         store.close()
     times.sort()
     return {
-        "entries": n, "build_s": build_s, "load_s": load_s,
-        "p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))],
+        "entries": n,
+        "build_s": build_s,
+        "load_s": load_s,
+        "p50": statistics.median(times),
+        "p95": times[int(0.95 * (len(times) - 1))],
     }
 
 
@@ -101,8 +154,11 @@ def main() -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         r = bench(n, args.queries)
         results.append(r)
-        print(f"{n:>8} {r['build_s']:>10.1f} s {r['build_s'] / n * 1000:>7.1f} ms {r['load_s']:>9.2f} s "
-              f"{r['p50']:>10.1f} ms {r['p95']:>6.1f} ms", flush=True)
+        print(
+            f"{n:>8} {r['build_s']:>10.1f} s {r['build_s'] / n * 1000:>7.1f} ms {r['load_s']:>9.2f} s "
+            f"{r['p50']:>10.1f} ms {r['p95']:>6.1f} ms",
+            flush=True,
+        )
     if len(results) > 1:
         first, last = results[0], results[-1]
         print(f"decision p95 at {last['entries']} entries / at {first['entries']}: x{last['p95'] / first['p95']:.2f}")

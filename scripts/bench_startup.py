@@ -38,9 +38,13 @@ def one_start(data_dir: Path, model: str) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     started = time.monotonic()
-    proc = subprocess.Popen([APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port),
-                             "--model", model], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", model],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         listening = ready = None
         while time.monotonic() - started < 300:
@@ -56,9 +60,13 @@ def one_start(data_dir: Path, model: str) -> dict:
         if ready is None:
             raise SystemExit("the server did not become ready")
         conv = httpx.post(f"{base}/api/v1/conversations", json={"lang": "en"}).json()
-        with httpx.stream("POST", f"{base}/api/v1/conversations/{conv['conversation_id']}/messages",
-                          headers={"authorization": f"Bearer {conv['visitor_token']}"},
-                          json={"text": "How much is shipping?"}, timeout=60) as r:
+        with httpx.stream(
+            "POST",
+            f"{base}/api/v1/conversations/{conv['conversation_id']}/messages",
+            headers={"authorization": f"Bearer {conv['visitor_token']}"},
+            json={"text": "How much is shipping?"},
+            timeout=60,
+        ) as r:
             for line in r.iter_lines():
                 if line.startswith("event: done"):
                     break
@@ -66,11 +74,21 @@ def one_start(data_dir: Path, model: str) -> dict:
         # Each process on its own: granian's supervisor, the web worker (the app), the model.
         model_pid = httpx.get(f"{base}/healthz").json()["model"].get("pid")
         pids = tree_pids(proc.pid)
-        web = [p for p in pids if p not in (proc.pid, model_pid) and "appliance.answering.shop_calibration" not in cmdline(p)]
-        return {"listening_s": round(listening, 2), "ready_s": round(ready, 2), "first_answer_s": round(answered, 2),
-                "rss_mib": round(tree_rss_mib(proc.pid), 1), "supervisor_mib": round(rss_mib(proc.pid), 1),
-                "web_worker_mib": round(sum(rss_mib(p) for p in web), 1),
-                "model_mib": round(rss_mib(model_pid), 1) if model_pid else 0.0, "mode": body["mode"]}
+        web = [
+            p
+            for p in pids
+            if p not in (proc.pid, model_pid) and "appliance.answering.shop_calibration" not in cmdline(p)
+        ]
+        return {
+            "listening_s": round(listening, 2),
+            "ready_s": round(ready, 2),
+            "first_answer_s": round(answered, 2),
+            "rss_mib": round(tree_rss_mib(proc.pid), 1),
+            "supervisor_mib": round(rss_mib(proc.pid), 1),
+            "web_worker_mib": round(sum(rss_mib(p) for p in web), 1),
+            "model_mib": round(rss_mib(model_pid), 1) if model_pid else 0.0,
+            "mode": body["mode"],
+        }
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(60)
@@ -93,13 +111,25 @@ def main() -> None:
     print(f"{platform.platform()}, {os.cpu_count()} CPUs, model {args.model}, median of {args.runs} runs")
     summary = {}
     for kind, runs in results.items():
-        med = {k: statistics.median(r[k] for r in runs) for k in ("listening_s", "ready_s", "first_answer_s", "rss_mib",
-                                                                    "supervisor_mib", "web_worker_mib", "model_mib")}
+        med = {
+            k: statistics.median(r[k] for r in runs)
+            for k in (
+                "listening_s",
+                "ready_s",
+                "first_answer_s",
+                "rss_mib",
+                "supervisor_mib",
+                "web_worker_mib",
+                "model_mib",
+            )
+        }
         summary[kind] = med
-        print(f"  {kind:12} port answers {med['listening_s']:.2f} s   ready {med['ready_s']:.2f} s   "
-              f"first answer {med['first_answer_s']:.2f} s   RSS {med['rss_mib']:.0f} MiB = supervisor "
-              f"{med['supervisor_mib']:.0f} + web worker {med['web_worker_mib']:.0f} + model {med['model_mib']:.0f}"
-              f"   ({runs[0]['mode']})")
+        print(
+            f"  {kind:12} port answers {med['listening_s']:.2f} s   ready {med['ready_s']:.2f} s   "
+            f"first answer {med['first_answer_s']:.2f} s   RSS {med['rss_mib']:.0f} MiB = supervisor "
+            f"{med['supervisor_mib']:.0f} + web worker {med['web_worker_mib']:.0f} + model {med['model_mib']:.0f}"
+            f"   ({runs[0]['mode']})"
+        )
     if args.json:
         args.json.write_text(json.dumps({"runs": results, "median": summary}, indent=1))
 

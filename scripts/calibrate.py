@@ -34,8 +34,22 @@ from appliance.answering.textnorm import detect_language, normalize
 from appliance.db import Store
 from appliance.evaluate import load_kb, read_questions
 
-FEATURES = ["fused", "margin", "centroid", "nearest", "answer", "coverage", "log_entries", "agree",
-            "softmax", "centroid_margin", "knn_share", "nearest_gap", "lexical_margin", "query_words"]
+FEATURES = [
+    "fused",
+    "margin",
+    "centroid",
+    "nearest",
+    "answer",
+    "coverage",
+    "log_entries",
+    "agree",
+    "softmax",
+    "centroid_margin",
+    "knn_share",
+    "nearest_gap",
+    "lexical_margin",
+    "query_words",
+]
 
 
 def collect(set_dir: Path) -> dict:
@@ -58,12 +72,18 @@ def collect(set_dir: Path) -> dict:
             # Messages the decision escalates or answers politely before looking at scores.
             forced.append(bool(_HUMAN.search(norm) or _UPSET.search(norm) or small_talk(q.query)))
         store.close()
-    return {"X": np.array(X), "correct": np.array(correct), "in_top3": np.array(in_top3),
-            "kind": np.array(gold_kind), "forced": np.array(forced)}
+    return {
+        "X": np.array(X),
+        "correct": np.array(correct),
+        "in_top3": np.array(in_top3),
+        "kind": np.array(gold_kind),
+        "forced": np.array(forced),
+    }
 
 
-def fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, mu: np.ndarray, sd: np.ndarray,
-        reg: float = 0.01, steps: int = 4000) -> np.ndarray:
+def fit(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, mu: np.ndarray, sd: np.ndarray, reg: float = 0.01, steps: int = 4000
+) -> np.ndarray:
     Z = np.c_[(X - mu) / sd, np.ones(len(X))]
     b = np.zeros(Z.shape[1])
     for _ in range(steps):
@@ -93,13 +113,19 @@ def metrics(d: dict, p_answer: np.ndarray, p_clarify: np.ndarray, ta: float, tc:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
-    parser.add_argument("--max-wrong", type=float, default=0.025,
-                        help="highest wrong-answer rate allowed on any set (target 0.03, minus headroom)")
+    parser.add_argument(
+        "--max-wrong",
+        type=float,
+        default=0.025,
+        help="highest wrong-answer rate allowed on any set (target 0.03, minus headroom)",
+    )
     parser.add_argument("--out", type=Path, default=CALIBRATION_PATH)
-    parser.add_argument("--clarify-cost", type=float, default=0.2,
-                        help="how much a clarifying question costs against a resolved one")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="keep the collected features in this .npz (re-fit without re-ranking)")
+    parser.add_argument(
+        "--clarify-cost", type=float, default=0.2, help="how much a clarifying question costs against a resolved one"
+    )
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="keep the collected features in this .npz (re-fit without re-ranking)"
+    )
     args = parser.parse_args()
 
     sets = sorted(p for p in args.eval_dir.iterdir() if (p / "dev.jsonl").exists())
@@ -111,8 +137,11 @@ def main() -> None:
             data[s.name] = {k: cached[f"{s.name}/{k}"] for k in ("X", "correct", "in_top3", "kind", "forced")}
         else:
             data[s.name] = collect(s)
-        print(f"{s.name:24s} {len(data[s.name]['X']):5d} questions  top-1 {data[s.name]['correct'][data[s.name]['kind'] == 'in_scope'].mean():.3f}"
-              f"  ({time.time() - started:.0f} s)", flush=True)
+        print(
+            f"{s.name:24s} {len(data[s.name]['X']):5d} questions  top-1 {data[s.name]['correct'][data[s.name]['kind'] == 'in_scope'].mean():.3f}"
+            f"  ({time.time() - started:.0f} s)",
+            flush=True,
+        )
 
     if args.cache:
         np.savez(args.cache, **{f"{name}/{k}": v for name, d in data.items() for k, v in d.items()})
@@ -137,11 +166,17 @@ def main() -> None:
             rows = {name: metrics(d, *probs[name], ta, tc) for name, d in data.items()}
             if max(r["wrong"] for r in rows.values()) > args.max_wrong:
                 continue
-            mean = {k: np.mean([r[k] for r in rows.values()]) for k in ("resolved", "accuracy", "oos_recall", "clarify")}
+            mean = {
+                k: np.mean([r[k] for r in rows.values()]) for k in ("resolved", "accuracy", "oos_recall", "clarify")
+            }
             # Resolve as many as possible, answer outright where safe, escalate what can't be
             # answered, and don't turn the bot into a menu.
-            score = (mean["resolved"] + 0.5 * mean["accuracy"] + 0.5 * mean["oos_recall"]
-                     - args.clarify_cost * mean["clarify"])
+            score = (
+                mean["resolved"]
+                + 0.5 * mean["accuracy"]
+                + 0.5 * mean["oos_recall"]
+                - args.clarify_cost * mean["clarify"]
+            )
             if best is None or score > best[0]:
                 best = (score, ta, tc, rows)
     if best is None:
@@ -149,14 +184,18 @@ def main() -> None:
     _, ta, tc, rows = best
     print(f"\nanswer threshold {ta:.3f}, clarify threshold {tc:.3f}")
     for name, r in rows.items():
-        print(f"{name:24s} wrong {r['wrong']:.3f}  accuracy {r['accuracy']:.3f}  resolved {r['resolved']:.3f}  "
-              f"oos recall {r['oos_recall']:.3f}  clarify {r['clarify']:.3f}")
+        print(
+            f"{name:24s} wrong {r['wrong']:.3f}  accuracy {r['accuracy']:.3f}  resolved {r['resolved']:.3f}  "
+            f"oos recall {r['oos_recall']:.3f}  clarify {r['clarify']:.3f}"
+        )
     calibration = {
         "features": FEATURES,
         "mean": [round(float(v), 6) for v in mu],
         "scale": [round(float(v), 6) for v in sd],
-        "heads": {name: {"coef": [round(float(v), 6) for v in b[:-1]], "intercept": round(float(b[-1]), 6)}
-                  for name, b in heads.items()},
+        "heads": {
+            name: {"coef": [round(float(v), 6) for v in b[:-1]], "intercept": round(float(b[-1]), 6)}
+            for name, b in heads.items()
+        },
         "answer_threshold": round(float(ta), 3),
         "clarify_threshold": round(float(tc), 3),
         "max_wrong": args.max_wrong,

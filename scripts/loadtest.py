@@ -49,24 +49,54 @@ PASSWORD = "load test owner password"
 
 # Written differently from the demo shop's own phrasings, as customers write.
 KB_QUESTIONS = {
-    "en": ["how many days until my books get to me?", "what does delivery cost", "where's my parcel now",
-           "can I send a book back if I don't like it", "how long before my refund shows up",
-           "which ways can I pay", "the payment failed but my card was charged", "when are you open",
-           "any discount for students?", "how do I make an account", "I want to cancel what I ordered",
-           "what's your phone number", "do you deliver outside Iran"],
-    "fa": ["کتاب‌ها چند روزه به دستم می‌رسه؟", "هزینه پست کتاب چنده؟", "بسته‌ام الان کجاست؟",
-           "اگر کتاب را نخواستم می‌تونم برگردونم؟", "پول مرجوعی کی به حسابم برمی‌گرده؟",
-           "چه روش‌هایی برای پرداخت دارید؟", "پول کم شد ولی سفارش ثبت نشد", "ساعت کاری شما چیه؟",
-           "برای دانشجوها تخفیف هست؟", "رمز عبورم یادم رفته", "می‌خوام سفارشم رو لغو کنم",
-           "کادوپیچ هم انجام می‌دید؟", "آدرس فروشگاه کجاست؟", "فاکتور رسمی میدید؟"],
+    "en": [
+        "how many days until my books get to me?",
+        "what does delivery cost",
+        "where's my parcel now",
+        "can I send a book back if I don't like it",
+        "how long before my refund shows up",
+        "which ways can I pay",
+        "the payment failed but my card was charged",
+        "when are you open",
+        "any discount for students?",
+        "how do I make an account",
+        "I want to cancel what I ordered",
+        "what's your phone number",
+        "do you deliver outside Iran",
+    ],
+    "fa": [
+        "کتاب‌ها چند روزه به دستم می‌رسه؟",
+        "هزینه پست کتاب چنده؟",
+        "بسته‌ام الان کجاست؟",
+        "اگر کتاب را نخواستم می‌تونم برگردونم؟",
+        "پول مرجوعی کی به حسابم برمی‌گرده؟",
+        "چه روش‌هایی برای پرداخت دارید؟",
+        "پول کم شد ولی سفارش ثبت نشد",
+        "ساعت کاری شما چیه؟",
+        "برای دانشجوها تخفیف هست؟",
+        "رمز عبورم یادم رفته",
+        "می‌خوام سفارشم رو لغو کنم",
+        "کادوپیچ هم انجام می‌دید؟",
+        "آدرس فروشگاه کجاست؟",
+        "فاکتور رسمی میدید؟",
+    ],
 }
-FOLLOW_UPS = {"en": ["and to Shiraz?", "what about Mashhad?", "ok and how much does it cost?"],
-              "fa": ["برای مشهد چی؟", "و به شیراز؟", "هزینه‌اش چقدره؟"]}
-OUT_OF_SCOPE = {"en": ["what's the weather like in Tehran tomorrow?", "can you fix my laptop?",
-                       "who won the football match yesterday"],
-                "fa": ["فردا هوای تهران چطوره؟", "بهترین رستوران شیراز کجاست؟", "لپ‌تاپ من رو تعمیر می‌کنید؟"]}
-PERSON = {"en": ["I want to talk to a real person", "can a human help me please"],
-          "fa": ["می‌خوام با یک آدم واقعی صحبت کنم", "لطفا وصلم کنید به پشتیبان"]}
+FOLLOW_UPS = {
+    "en": ["and to Shiraz?", "what about Mashhad?", "ok and how much does it cost?"],
+    "fa": ["برای مشهد چی؟", "و به شیراز؟", "هزینه‌اش چقدره؟"],
+}
+OUT_OF_SCOPE = {
+    "en": [
+        "what's the weather like in Tehran tomorrow?",
+        "can you fix my laptop?",
+        "who won the football match yesterday",
+    ],
+    "fa": ["فردا هوای تهران چطوره؟", "بهترین رستوران شیراز کجاست؟", "لپ‌تاپ من رو تعمیر می‌کنید؟"],
+}
+PERSON = {
+    "en": ["I want to talk to a real person", "can a human help me please"],
+    "fa": ["می‌خوام با یک آدم واقعی صحبت کنم", "لطفا وصلم کنید به پشتیبان"],
+}
 ADMIN_PAGES = ["/admin/", "/admin/inbox", "/admin/kb", "/admin/analytics", "/admin/inbox?view=all"]
 
 
@@ -110,11 +140,22 @@ def start_server(data_dir: Path, port: int, model: str, settings: list[str] = ()
     for item in settings:  # --set phrase_budget_s=0.5: the setting as the server reads it
         name, _, value = item.partition("=")
         env[f"APPLIANCE_{name.upper()}"] = value
-    subprocess.run([APPLIANCE, "reset-password", "--demo", "--data-dir", str(data_dir)], env=env, check=True,
-                   input=f"{PASSWORD}\n{PASSWORD}\n", text=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [APPLIANCE, "reset-password", "--demo", "--data-dir", str(data_dir)],
+        env=env,
+        check=True,
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
     return subprocess.Popen(
         [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", model],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 300) -> tuple[dict, float]:
@@ -189,12 +230,12 @@ def tree_fds(pid: int) -> int:
 
 
 # -- customers -------------------------------------------------------------------------------------
-async def send(client: httpx.AsyncClient, base: str, headers: dict, conversation: str, text: str,
-               item: Sent) -> None:
+async def send(client: httpx.AsyncClient, base: str, headers: dict, conversation: str, text: str, item: Sent) -> None:
     body = {"text": text, "client_id": f"{item.customer}-{item.started}"}
     try:
-        async with client.stream("POST", f"{base}/api/v1/conversations/{conversation}/messages",
-                                 json=body, headers=headers) as response:
+        async with client.stream(
+            "POST", f"{base}/api/v1/conversations/{conversation}/messages", json=body, headers=headers
+        ) as response:
             item.status = response.status_code
             if response.status_code != 200:
                 await response.aread()
@@ -222,11 +263,13 @@ async def send(client: httpx.AsyncClient, base: str, headers: dict, conversation
         item.error = "stream ended without a reply"
 
 
-async def handoff(client: httpx.AsyncClient, base: str, headers: dict, conversation: str, lang: str,
-                  item: Sent) -> None:
+async def handoff(
+    client: httpx.AsyncClient, base: str, headers: dict, conversation: str, lang: str, item: Sent
+) -> None:
     try:
-        response = await client.post(f"{base}/api/v1/conversations/{conversation}/handoff",
-                                     json={"lang": lang}, headers=headers)
+        response = await client.post(
+            f"{base}/api/v1/conversations/{conversation}/handoff", json={"lang": lang}, headers=headers
+        )
         item.status = response.status_code
         now = time.monotonic()
         if response.status_code == 200:
@@ -258,8 +301,9 @@ def script_for(rng: random.Random, lang: str, n: int) -> list[tuple[str, str]]:
     return out
 
 
-async def customer(n: int, args: argparse.Namespace, base: str, client: httpx.AsyncClient, run: Run,
-                   until: float) -> None:
+async def customer(
+    n: int, args: argparse.Namespace, base: str, client: httpx.AsyncClient, run: Run, until: float
+) -> None:
     rng = random.Random(args.seed * 1000 + n)
     lang = "fa" if rng.random() < args.persian_share else "en"
     headers = {"x-forwarded-for": f"10.{n // 250}.{n % 250}.{rng.randint(1, 250)}"}
@@ -267,8 +311,16 @@ async def customer(n: int, args: argparse.Namespace, base: str, client: httpx.As
     while time.monotonic() < until:
         response = await client.post(f"{base}/api/v1/conversations", json={"lang": lang}, headers=headers)
         if response.status_code != 201:
-            run.sent.append(Sent(n, "start", lang, time.monotonic(), response.status_code,
-                                 error=f"HTTP {response.status_code} starting: {response.text[:120]}"))
+            run.sent.append(
+                Sent(
+                    n,
+                    "start",
+                    lang,
+                    time.monotonic(),
+                    response.status_code,
+                    error=f"HTTP {response.status_code} starting: {response.text[:120]}",
+                )
+            )
             return
         body = response.json()
         headers["authorization"] = f"Bearer {body['visitor_token']}"
@@ -287,8 +339,7 @@ async def customer(n: int, args: argparse.Namespace, base: str, client: httpx.As
 
 
 # -- samplers --------------------------------------------------------------------------------------
-async def sample_server(base: str, pid: int, client: httpx.AsyncClient, run: Run, t0: float,
-                        every: float) -> None:
+async def sample_server(base: str, pid: int, client: httpx.AsyncClient, run: Run, t0: float, every: float) -> None:
     while True:
         model_pid = None
         with contextlib.suppress(httpx.HTTPError):
@@ -307,8 +358,9 @@ async def sample_server(base: str, pid: int, client: httpx.AsyncClient, run: Run
 
 async def sign_in(base: str) -> httpx.AsyncClient:
     admin = httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False)
-    response = await admin.post("/admin/login", data={"password": PASSWORD, "next": "/admin/"},
-                                headers={"origin": base})
+    response = await admin.post(
+        "/admin/login", data={"password": PASSWORD, "next": "/admin/"}, headers={"origin": base}
+    )
     if (await admin.get("/admin/")).status_code != 200:  # the first view also builds caches
         raise SystemExit(f"could not sign in: HTTP {response.status_code}")
     return admin
@@ -334,7 +386,10 @@ def lost_messages(db_path: Path, run: Run) -> list[str]:
     for item in run.sent:
         if item.message_id is None:
             continue
-        if db.execute("SELECT 1 FROM messages WHERE id = ? AND role = 'customer'", [item.message_id]).fetchone() is None:
+        if (
+            db.execute("SELECT 1 FROM messages WHERE id = ? AND role = 'customer'", [item.message_id]).fetchone()
+            is None
+        ):
             problems.append(f"message {item.message_id} acknowledged but not stored")
             continue
         row = db.execute("SELECT kind, reply_id FROM decisions WHERE message_id = ?", [item.message_id]).fetchone()
@@ -353,19 +408,22 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 def latency(values: list[float]) -> dict:
-    return {"n": len(values), **{f"p{q}": None if not values else round(pct(values, q) * 1000)
-                                 for q in (50, 95, 99)},
-            "max": None if not values else round(max(values) * 1000)}
+    return {
+        "n": len(values),
+        **{f"p{q}": None if not values else round(pct(values, q) * 1000) for q in (50, 95, 99)},
+        "max": None if not values else round(max(values) * 1000),
+    }
 
 
-def summarise(run: Run, args: argparse.Namespace, lost: list[str], ready: dict, cold_s: float,
-              wall_s: float) -> dict:
+def summarise(run: Run, args: argparse.Namespace, lost: list[str], ready: dict, cold_s: float, wall_s: float) -> dict:
     ok = [s for s in run.sent if s.error is None]
     by_kind: dict[str, dict] = {}
     for kind in sorted({s.kind for s in ok if s.kind}):
         items = [s for s in ok if s.kind == kind]
-        by_kind[kind] = {"first_text_ms": latency([s.first_text_at - s.started for s in items]),
-                         "full_reply_ms": latency([s.done_at - s.started for s in items])}
+        by_kind[kind] = {
+            "first_text_ms": latency([s.first_text_at - s.started for s in items]),
+            "full_reply_ms": latency([s.done_at - s.started for s in items]),
+        }
     streamed = [s for s in ok if s.category != "handoff_button"]
     rss = [m for _, m in run.rss]
     rss_after_start = [m for t, m in run.rss if t >= min(60.0, wall_s / 4)] or rss
@@ -374,56 +432,87 @@ def summarise(run: Run, args: argparse.Namespace, lost: list[str], ready: dict, 
         ts, ms = zip(*run.rss, strict=False)
         mean_t, mean_m = statistics.fmean(ts), statistics.fmean(ms)
         var = sum((t - mean_t) ** 2 for t in ts)
-        slope = round(sum((t - mean_t) * (m - mean_m) for t, m in zip(ts, ms, strict=False)) / var * 3600, 1) if var else None
+        slope = (
+            round(sum((t - mean_t) * (m - mean_m) for t, m in zip(ts, ms, strict=False)) / var * 3600, 1)
+            if var
+            else None
+        )
     return {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "settings": {"customers": args.customers, "messages_each": args.messages, "think_s": list(args.think),
-                     "persian_share": args.persian_share, "model": args.model, "soak_minutes": args.soak_minutes,
-                     "set": args.set,
-                     "seed": args.seed},
+        "settings": {
+            "customers": args.customers,
+            "messages_each": args.messages,
+            "think_s": list(args.think),
+            "persian_share": args.persian_share,
+            "model": args.model,
+            "soak_minutes": args.soak_minutes,
+            "set": args.set,
+            "seed": args.seed,
+        },
         "server": {"cold_start_s": round(cold_s, 2), "mode": ready["mode"], "model": ready["model"]["model"]},
         "wall_s": round(wall_s, 1),
-        "messages": {"sent": len(run.sent), "ok": len(ok), "errors": len(run.sent) - len(ok),
-                     "lost": len(lost), "by_category": {c: sum(1 for s in run.sent if s.category == c)
-                                                        for c in sorted({s.category for s in run.sent})},
-                     "composed_by": {c: sum(1 for s in ok if s.composed_by == c)
-                                     for c in sorted({s.composed_by for s in ok if s.composed_by})}},
+        "messages": {
+            "sent": len(run.sent),
+            "ok": len(ok),
+            "errors": len(run.sent) - len(ok),
+            "lost": len(lost),
+            "by_category": {
+                c: sum(1 for s in run.sent if s.category == c) for c in sorted({s.category for s in run.sent})
+            },
+            "composed_by": {
+                c: sum(1 for s in ok if s.composed_by == c)
+                for c in sorted({s.composed_by for s in ok if s.composed_by})
+            },
+        },
         "error_examples": sorted({s.error for s in run.sent if s.error})[:10],
         "lost_examples": lost[:10],
         "first_byte_ms": latency([s.accepted_at - s.started for s in streamed if s.accepted_at]),
         "first_text_ms": latency([s.first_text_at - s.started for s in ok if s.first_text_at]),
         "full_reply_ms": latency([s.done_at - s.started for s in ok if s.done_at]),
         "by_kind": by_kind,
-        "kb_answers_first_text_ms": latency([s.first_text_at - s.started for s in ok
-                                             if s.kind == "answer" and s.first_text_at]),
-        "model_queue": {"max": max((q for _, q, _ in run.queue), default=0),
-                        "mean": round(statistics.fmean([q for _, q, _ in run.queue]), 2) if run.queue else 0,
-                        "busy_share": round(sum(b for _, _, b in run.queue) / len(run.queue), 2) if run.queue else 0,
-                        "series": [[round(t, 1), q] for t, q, _ in run.queue[:: max(1, len(run.queue) // 60)]],
-                        "counters": run.model_counters},
-        "rss_mib": {"start": round(rss[0], 1) if rss else None, "peak": round(max(rss), 1) if rss else None,
-                    "end": round(rss[-1], 1) if rss else None,
-                    "after_warm_up_min": round(min(rss_after_start), 1) if rss_after_start else None,
-                    "after_warm_up_max": round(max(rss_after_start), 1) if rss_after_start else None,
-                    "slope_mib_per_hour": slope,
-                    "series": [[round(t), round(m, 1)] for t, m in run.rss[:: max(1, len(run.rss) // 60)]],
-                    "web_peak": round(max((w for w, _ in run.rss_split), default=0), 1),
-                    "model_peak": round(max((m for _, m in run.rss_split), default=0), 1)},
-        "open_fds": {"start": run.fds[0][1] if run.fds else None, "max": max((n for _, n in run.fds), default=None),
-                     "end": run.fds[-1][1] if run.fds else None},
-        "admin_ms": {**latency([ms / 1000 for _, ms, _ in run.admin]),
-                     "errors": sum(1 for _, _, st in run.admin if st != 200),
-                     "by_page": {p: latency([ms / 1000 for page, ms, _ in run.admin if page == p])
-                                 for p in ADMIN_PAGES}},
+        "kb_answers_first_text_ms": latency(
+            [s.first_text_at - s.started for s in ok if s.kind == "answer" and s.first_text_at]
+        ),
+        "model_queue": {
+            "max": max((q for _, q, _ in run.queue), default=0),
+            "mean": round(statistics.fmean([q for _, q, _ in run.queue]), 2) if run.queue else 0,
+            "busy_share": round(sum(b for _, _, b in run.queue) / len(run.queue), 2) if run.queue else 0,
+            "series": [[round(t, 1), q] for t, q, _ in run.queue[:: max(1, len(run.queue) // 60)]],
+            "counters": run.model_counters,
+        },
+        "rss_mib": {
+            "start": round(rss[0], 1) if rss else None,
+            "peak": round(max(rss), 1) if rss else None,
+            "end": round(rss[-1], 1) if rss else None,
+            "after_warm_up_min": round(min(rss_after_start), 1) if rss_after_start else None,
+            "after_warm_up_max": round(max(rss_after_start), 1) if rss_after_start else None,
+            "slope_mib_per_hour": slope,
+            "series": [[round(t), round(m, 1)] for t, m in run.rss[:: max(1, len(run.rss) // 60)]],
+            "web_peak": round(max((w for w, _ in run.rss_split), default=0), 1),
+            "model_peak": round(max((m for _, m in run.rss_split), default=0), 1),
+        },
+        "open_fds": {
+            "start": run.fds[0][1] if run.fds else None,
+            "max": max((n for _, n in run.fds), default=None),
+            "end": run.fds[-1][1] if run.fds else None,
+        },
+        "admin_ms": {
+            **latency([ms / 1000 for _, ms, _ in run.admin]),
+            "errors": sum(1 for _, _, st in run.admin if st != 200),
+            "by_page": {p: latency([ms / 1000 for page, ms, _ in run.admin if page == p]) for p in ADMIN_PAGES},
+        },
     }
 
 
 def print_report(r: dict) -> None:
     def row(name: str, lat: dict) -> str:
         return f"  {name:<28} n={lat['n']:<5} p50 {lat['p50']} ms   p95 {lat['p95']} ms   p99 {lat['p99']} ms   max {lat['max']} ms"
+
     m = r["messages"]
-    print(f"\n{r['settings']['customers']} customers, {m['sent']} messages in {r['wall_s']} s "
-          f"(model: {r['server']['model'] or 'none'}, mode {r['server']['mode']}, cold start {r['server']['cold_start_s']} s)")
+    print(
+        f"\n{r['settings']['customers']} customers, {m['sent']} messages in {r['wall_s']} s "
+        f"(model: {r['server']['model'] or 'none'}, mode {r['server']['mode']}, cold start {r['server']['cold_start_s']} s)"
+    )
     print(f"  errors {m['errors']}   lost {m['lost']}   categories {m['by_category']}   composed by {m['composed_by']}")
     for example in r["error_examples"] + r["lost_examples"]:
         print(f"    ! {example}")
@@ -436,9 +525,11 @@ def print_report(r: dict) -> None:
     q = r["model_queue"]
     print(f"  model queue: max {q['max']}  mean {q['mean']}  busy {q['busy_share']:.0%} of samples  {q['counters']}")
     mem = r["rss_mib"]
-    print(f"  RSS MiB: start {mem['start']}  peak {mem['peak']}  end {mem['end']}  "
-          f"after warm-up {mem['after_warm_up_min']}-{mem['after_warm_up_max']}  slope {mem['slope_mib_per_hour']} MiB/h"
-          f"  (peak: web processes {mem['web_peak']}, model process {mem['model_peak']})")
+    print(
+        f"  RSS MiB: start {mem['start']}  peak {mem['peak']}  end {mem['end']}  "
+        f"after warm-up {mem['after_warm_up_min']}-{mem['after_warm_up_max']}  slope {mem['slope_mib_per_hour']} MiB/h"
+        f"  (peak: web processes {mem['web_peak']}, model process {mem['model_peak']})"
+    )
     fds = r["open_fds"]
     print(f"  open file descriptors: start {fds['start']}  max {fds['max']}  end {fds['end']}")
     print(row("admin pages", r["admin_ms"]) + f"   errors {r['admin_ms']['errors']}")
@@ -461,10 +552,13 @@ async def main_async(args: argparse.Namespace) -> dict:
                 t0 = time.monotonic()
                 duration = args.soak_minutes * 60 if args.soak_minutes else args.max_seconds
                 until = t0 + min(duration, args.max_seconds)
-                samplers = [asyncio.create_task(sample_server(base, proc.pid, client, run, t0, args.sample_every)),
-                            asyncio.create_task(sample_admin(admin, run, args.admin_every))]
-                customers = [asyncio.create_task(customer(n, args, base, client, run, until))
-                             for n in range(args.customers)]
+                samplers = [
+                    asyncio.create_task(sample_server(base, proc.pid, client, run, t0, args.sample_every)),
+                    asyncio.create_task(sample_admin(admin, run, args.admin_every)),
+                ]
+                customers = [
+                    asyncio.create_task(customer(n, args, base, client, run, until)) for n in range(args.customers)
+                ]
                 done, pending = await asyncio.wait(customers, timeout=args.max_seconds + 60)
                 for task in pending:
                     task.cancel()
@@ -486,15 +580,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=50)
     parser.add_argument("--messages", type=int, default=5, help="messages per conversation")
-    parser.add_argument("--think", type=float, nargs=2, default=(3.0, 8.0), metavar=("MIN", "MAX"),
-                        help="seconds a customer pauses between messages (uniform)")
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(3.0, 8.0),
+        metavar=("MIN", "MAX"),
+        help="seconds a customer pauses between messages (uniform)",
+    )
     parser.add_argument("--ramp", type=float, default=1.0, help="customers start within this many seconds")
     parser.add_argument("--persian-share", type=float, default=0.5)
     parser.add_argument("--model", default="default", help="'default', 'none' or a model file")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a setting for the server (repeatable), e.g. --set model_nice=19")
-    parser.add_argument("--soak-minutes", type=float, default=0,
-                        help="keep chatting (new conversations) for this long and report memory over time")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the server (repeatable), e.g. --set model_nice=19",
+    )
+    parser.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=0,
+        help="keep chatting (new conversations) for this long and report memory over time",
+    )
     parser.add_argument("--max-seconds", type=float, default=600, help="hard stop for the whole run")
     parser.add_argument("--sample-every", type=float, default=0.5)
     parser.add_argument("--admin-every", type=float, default=0.5)

@@ -52,16 +52,21 @@ class Clock:
 
 # -- the owner ------------------------------------------------------------------------------------
 
+
 def sign_in(c: TestClient, password: str = PASSWORD, **headers: str):
-    return c.post("/admin/login", data={"password": password, "next": "/admin/kb"},
-                  headers={**SAME, **headers}, follow_redirects=False)
+    return c.post(
+        "/admin/login",
+        data={"password": password, "next": "/admin/kb"},
+        headers={**SAME, **headers},
+        follow_redirects=False,
+    )
 
 
 def csrf(c: TestClient) -> str:
     page = c.get("/admin/")
     marker = '"X-CSRF-Token": "'
     start = page.text.index(marker) + len(marker)
-    return page.text[start:page.text.index('"', start)]
+    return page.text[start : page.text.index('"', start)]
 
 
 def post(c: TestClient, path: str, **kwargs):
@@ -72,15 +77,31 @@ def post(c: TestClient, path: str, **kwargs):
 
 def seed(c: TestClient) -> None:
     """Two English entries, for inbox and learning-loop tests."""
-    kb.save(c.app.state.store, [
-        Entry("hours", "Opening hours", "We open 9:00-18:00, Saturday to Wednesday.", "en",
-              ["when are you open", "what are your opening hours"]),
-        Entry("returns", "Returns", "Unused books can be returned within 7 days.", "en",
-              ["can i return a book", "what is your return policy"]),
-    ], embedder=embedder.shared(), now="t0")
+    kb.save(
+        c.app.state.store,
+        [
+            Entry(
+                "hours",
+                "Opening hours",
+                "We open 9:00-18:00, Saturday to Wednesday.",
+                "en",
+                ["when are you open", "what are your opening hours"],
+            ),
+            Entry(
+                "returns",
+                "Returns",
+                "Unused books can be returned within 7 days.",
+                "en",
+                ["can i return a book", "what is your return policy"],
+            ),
+        ],
+        embedder=embedder.shared(),
+        now="t0",
+    )
 
 
 # -- the customer ---------------------------------------------------------------------------------
+
 
 def events(text: str) -> list[tuple[str, dict]]:
     """A server-sent event stream as (event, data) pairs."""
@@ -100,8 +121,9 @@ def events(text: str) -> list[tuple[str, dict]]:
 def make_api_client(data_dir: Path, demo_db: Path, **overrides) -> TestClient:
     """The app on a copy of the indexed demo bookshop (the ``demo_db`` fixture)."""
     shutil.copy(demo_db, data_dir / "appliance.db")
-    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook",
-                        allowed_origins=("https://shop.example",), **overrides)
+    settings = Settings(
+        data_dir=data_dir, model="none", shop_name="Book Nook", allowed_origins=("https://shop.example",), **overrides
+    )
     return TestClient(create_app(settings))
 
 
@@ -130,6 +152,7 @@ def customer_asks(c: TestClient, text: str, token: str | None = None) -> tuple[s
 
 # -- the model -----------------------------------------------------------------------------------
 
+
 def stream_reply(runtime, messages: list[dict], **kwargs) -> tuple[list[str], dict]:
     """A model runtime's reply, streamed to the end: its pieces and its stats."""
     import asyncio
@@ -148,19 +171,25 @@ def stream_reply(runtime, messages: list[dict], **kwargs) -> tuple[list[str], di
 
 # -- a real server process ------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, port: int, *extra: str, command: tuple[str, ...] = (APPLIANCE,),
-                 cwd: Path | None = None) -> subprocess.Popen:
+def start_server(
+    data_dir: Path, port: int, *extra: str, command: tuple[str, ...] = (APPLIANCE,), cwd: Path | None = None
+) -> subprocess.Popen:
     """`appliance serve` on loopback, with none of the developer's APPLIANCE_ settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
     return subprocess.Popen(
         [*command, "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=cwd,
         start_new_session=True,
     )
 
@@ -199,10 +228,21 @@ def asgi_get(app, raw_path: str) -> tuple[int, bytes]:
     from urllib.parse import unquote
 
     async def go() -> tuple[int, bytes]:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                 "scheme": "http", "path": unquote(raw_path), "raw_path": raw_path.encode(), "query_string": b"",
-                 "root_path": "", "headers": [(b"host", b"testserver.local")], "client": ("127.0.0.1", 50000),
-                 "server": ("testserver.local", 80), "state": {}}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": unquote(raw_path),
+            "raw_path": raw_path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver.local")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver.local", 80),
+            "state": {},
+        }
         status, body = 0, b""
 
         async def receive() -> dict:

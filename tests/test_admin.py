@@ -52,8 +52,12 @@ def test_sign_in_rotates_the_session(admin: TestClient) -> None:
 
 
 def test_open_redirects_are_refused(admin: TestClient) -> None:
-    r = admin.post("/admin/login", data={"password": PASSWORD, "next": "//evil.example/admin"}, headers=SAME,
-                   follow_redirects=False)
+    r = admin.post(
+        "/admin/login",
+        data={"password": PASSWORD, "next": "//evil.example/admin"},
+        headers=SAME,
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/admin/"
 
 
@@ -65,8 +69,9 @@ def test_sign_in_is_throttled(admin: TestClient) -> None:
 
 
 def test_cross_site_sign_in_is_refused(admin: TestClient) -> None:
-    r = admin.post("/admin/login", data={"password": PASSWORD}, headers={"sec-fetch-site": "cross-site"},
-                   follow_redirects=False)
+    r = admin.post(
+        "/admin/login", data={"password": PASSWORD}, headers={"sec-fetch-site": "cross-site"}, follow_redirects=False
+    )
     assert r.status_code == 403 and auth.COOKIE not in admin.cookies
 
 
@@ -74,8 +79,12 @@ def test_forged_requests_are_rejected_end_to_end(admin: TestClient) -> None:
     sign_in(admin)
     token = csrf(admin)
     assert admin.post("/admin/try", data={"question": "hi"}, headers=SAME).status_code == 403
-    assert admin.post("/admin/try", data={"question": "hi"}, headers={**SAME, "x-csrf-token": "forged"}).status_code == 403
-    cross = admin.post("/admin/try", data={"question": "hi"}, headers={"sec-fetch-site": "cross-site", "x-csrf-token": token})
+    assert (
+        admin.post("/admin/try", data={"question": "hi"}, headers={**SAME, "x-csrf-token": "forged"}).status_code == 403
+    )
+    cross = admin.post(
+        "/admin/try", data={"question": "hi"}, headers={"sec-fetch-site": "cross-site", "x-csrf-token": token}
+    )
     assert cross.status_code == 403
     ok = admin.post("/admin/try", data={"question": "hi"}, headers={**SAME, "x-csrf-token": token})
     assert ok.status_code == 200
@@ -89,12 +98,24 @@ def test_forged_request_rejected_at_the_asgi_level(admin: TestClient) -> None:
     cookie = f"{auth.COOKIE}={admin.cookies.get(auth.COOKIE)}".encode()
     body = urlencode({"question": "hi"}).encode()
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/admin/logout-everywhere", "raw_path": b"/admin/logout-everywhere",
-        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5555), "server": ("testserver", 80),
-        "headers": [(b"host", b"testserver"), (b"cookie", cookie), (b"origin", b"https://evil.example"),
-                    (b"content-type", b"application/x-www-form-urlencoded"),
-                    (b"content-length", str(len(body)).encode())],
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/admin/logout-everywhere",
+        "raw_path": b"/admin/logout-everywhere",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 5555),
+        "server": ("testserver", 80),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"cookie", cookie),
+            (b"origin", b"https://evil.example"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(body)).encode()),
+        ],
     }
     sent: list[dict] = []
 
@@ -134,6 +155,7 @@ def test_home_and_kb_in_both_languages_with_hostile_text_escaped(admin: TestClie
 
     async def customer():
         return await chat.reply(chat.conversations.start(), f"I am upset {HOSTILE}")
+
     asyncio.run(customer())  # an escalated conversation waiting on the home page
     sign_in(admin)
     for lang, direction, word in (("fa", "rtl", "منتظر پاسخ شما"), ("en", "ltr", "Waiting for your reply")):
@@ -148,9 +170,15 @@ def test_home_and_kb_in_both_languages_with_hostile_text_escaped(admin: TestClie
 
 def test_kb_search_fragment(admin: TestClient) -> None:
     store = admin.app.state.store
-    kb.save(store, [Entry("ship", "هزینه ارسال", "ارسال ۴۵٬۰۰۰ تومان است", "fa", ["هزینه پست چقدر است"]),
-                    Entry("hours", "Opening hours", "9 to 18", "en", ["when are you open"])],
-            embedder=embedder.shared(), now="t")
+    kb.save(
+        store,
+        [
+            Entry("ship", "هزینه ارسال", "ارسال ۴۵٬۰۰۰ تومان است", "fa", ["هزینه پست چقدر است"]),
+            Entry("hours", "Opening hours", "9 to 18", "en", ["when are you open"]),
+        ],
+        embedder=embedder.shared(),
+        now="t",
+    )
     sign_in(admin)
     frag = admin.get("/admin/kb", params={"q": "هزينه"}, headers={"hx-request": "true"})  # Arabic yeh
     assert frag.status_code == 200 and "<html" not in frag.text
@@ -159,12 +187,26 @@ def test_kb_search_fragment(admin: TestClient) -> None:
 
 
 def test_try_a_question_shows_decision_scores_and_reply(admin: TestClient) -> None:
-    kb.save(admin.app.state.store, [Entry("hours", "Opening hours", "We open 9:00-18:00, Saturday to Wednesday.",
-                                             "en", ["when are you open", "what are your opening hours"])],
-            embedder=embedder.shared(), now="t")
+    kb.save(
+        admin.app.state.store,
+        [
+            Entry(
+                "hours",
+                "Opening hours",
+                "We open 9:00-18:00, Saturday to Wednesday.",
+                "en",
+                ["when are you open", "what are your opening hours"],
+            )
+        ],
+        embedder=embedder.shared(),
+        now="t",
+    )
     sign_in(admin)
-    r = admin.post("/admin/try", data={"question": "What are your opening hours?"},
-                   headers={**SAME, "x-csrf-token": csrf(admin), "hx-request": "true"})
+    r = admin.post(
+        "/admin/try",
+        data={"question": "What are your opening hours?"},
+        headers={**SAME, "x-csrf-token": csrf(admin), "hx-request": "true"},
+    )
     assert r.status_code == 200
     assert "9:00-18:00" in r.text and "[hours]" in r.text and "fused" in r.text
     assert admin.app.state.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
@@ -172,8 +214,9 @@ def test_try_a_question_shows_decision_scores_and_reply(admin: TestClient) -> No
 
 def test_reset_password_signs_everyone_out(admin: TestClient, data_dir: Path) -> None:
     sign_in(admin)
-    result = CliRunner().invoke(main, ["reset-password", "--data-dir", str(data_dir)],
-                                input="a brand new secret\na brand new secret\n")
+    result = CliRunner().invoke(
+        main, ["reset-password", "--data-dir", str(data_dir)], input="a brand new secret\na brand new secret\n"
+    )
     assert result.exit_code == 0, result.output
     assert admin.get("/admin/", follow_redirects=False).status_code == 303
     assert sign_in(admin).status_code == 401
@@ -188,8 +231,11 @@ def test_every_admin_page_needs_the_owner(admin: TestClient) -> None:
     for route in admin.app.routes:
         if not isinstance(route, HTTPRoute) or not route.path.startswith("/admin") or route.path in open_paths:
             continue
-        path = route.path.replace("{conversation_id:str}", "x").replace("{entry_id:str}", "x").replace(
-            "{reply_id:int}", "1")
+        path = (
+            route.path.replace("{conversation_id:str}", "x")
+            .replace("{entry_id:str}", "x")
+            .replace("{reply_id:int}", "1")
+        )
         for method in route.methods - {"HEAD", "OPTIONS"}:
             r = admin.request(method, path, headers=SAME, follow_redirects=False)
             assert r.status_code in (303, 401), (method, route.path, r.status_code)
@@ -204,19 +250,35 @@ def test_every_page_in_both_languages_escapes_hostile_text(admin: TestClient) ->
     """Hostile text in the knowledge base, a customer's message and the settings, on every page."""
 
     store = admin.app.state.store
-    kb.save(store, [Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"q {HOSTILE}"])],
-            embedder=embedder.shared(), now="t")
+    kb.save(
+        store,
+        [Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"q {HOSTILE}"])],
+        embedder=embedder.shared(),
+        now="t",
+    )
     chat = admin.app.state.chat
 
     async def customer():
         return await chat.reply(chat.conversations.start(), f"I want to talk to a real person {HOSTILE}")
+
     turn = asyncio.run(customer())
     admin.app.state.settings = admin.app.state.settings.replace(shop_name=HOSTILE, greeting=HOSTILE)
     sign_in(admin)
     conv = store.read().execute("SELECT conversation_id FROM messages WHERE id = ?", [turn.message_id]).fetchone()[0]
-    pages = ["/admin/", "/admin/kb", "/admin/kb/evil", "/admin/kb/new", "/admin/inbox?view=all",
-             f"/admin/conversations/{conv}", "/admin/saved-replies", "/admin/analytics", "/admin/settings",
-             "/admin/backups", "/widget", "/"]
+    pages = [
+        "/admin/",
+        "/admin/kb",
+        "/admin/kb/evil",
+        "/admin/kb/new",
+        "/admin/inbox?view=all",
+        f"/admin/conversations/{conv}",
+        "/admin/saved-replies",
+        "/admin/analytics",
+        "/admin/settings",
+        "/admin/backups",
+        "/widget",
+        "/",
+    ]
     for lang, direction in (("fa", "rtl"), ("en", "ltr")):
         for path in pages:
             sep = "&" if "?" in path else "?"
@@ -227,10 +289,15 @@ def test_every_page_in_both_languages_escapes_hostile_text(admin: TestClient) ->
 
 
 def test_kb_filters(admin: TestClient) -> None:
-    kb.save(admin.app.state.store, [
-        Entry("a", "Alpha", "x", "en", ["alpha?"]),
-        Entry("b", "بتا", "y", "fa", ["بتا؟"], enabled=False),
-    ], embedder=embedder.shared(), now="t")
+    kb.save(
+        admin.app.state.store,
+        [
+            Entry("a", "Alpha", "x", "en", ["alpha?"]),
+            Entry("b", "بتا", "y", "fa", ["بتا؟"], enabled=False),
+        ],
+        embedder=embedder.shared(),
+        now="t",
+    )
     sign_in(admin)
     only_fa = admin.get("/admin/kb", params={"lang_filter": "fa"}, headers={"hx-request": "true"}).text
     assert "بتا" in only_fa and "Alpha" not in only_fa
@@ -238,14 +305,18 @@ def test_kb_filters(admin: TestClient) -> None:
     assert "Alpha" in only_on and "بتا" not in only_on
 
 
-@pytest.mark.parametrize("settings_kw, headers, secure", [
-    ({}, {}, False),                                                                 # plain HTTP on loopback
-    ({"trusted_proxies": ("testclient",)}, {"x-forwarded-proto": "https"}, True),    # TLS at our proxy
-    ({}, {"x-forwarded-proto": "https"}, False),                                     # an untrusted claim
-    ({"public_url": "https://support.example-shop.ir"}, {}, True),                   # the owner says TLS
-])
-def test_the_session_cookie_is_secure_behind_tls(data_dir: Path, clock: Clock, settings_kw: dict, headers: dict,
-                                                 secure: bool) -> None:
+@pytest.mark.parametrize(
+    "settings_kw, headers, secure",
+    [
+        ({}, {}, False),  # plain HTTP on loopback
+        ({"trusted_proxies": ("testclient",)}, {"x-forwarded-proto": "https"}, True),  # TLS at our proxy
+        ({}, {"x-forwarded-proto": "https"}, False),  # an untrusted claim
+        ({"public_url": "https://support.example-shop.ir"}, {}, True),  # the owner says TLS
+    ],
+)
+def test_the_session_cookie_is_secure_behind_tls(
+    data_dir: Path, clock: Clock, settings_kw: dict, headers: dict, secure: bool
+) -> None:
     settings = Settings(data_dir=data_dir, model="none", **settings_kw)
     with TestClient(create_app(settings, clock=clock)) as c:
         owner.set_password(c.app.state.store, password_hash(), clock)

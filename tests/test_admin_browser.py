@@ -21,13 +21,24 @@ PASSWORD = "a long demo password"
 def admin_server(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("admin-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    reset = subprocess.run([APPLIANCE, "reset-password", "--demo", "--data-dir", str(data_dir)],
-                           input=f"{PASSWORD}\n{PASSWORD}\n", capture_output=True, text=True, env=env, timeout=120)
+    reset = subprocess.run(
+        [APPLIANCE, "reset-password", "--demo", "--data-dir", str(data_dir)],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert reset.returncode == 0, reset.stderr
     port = free_port()
     proc = subprocess.Popen(
         [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     wait_healthy(port, proc, timeout=120)
     yield f"http://127.0.0.1:{port}"
     stop(proc)
@@ -41,10 +52,13 @@ def sign_in(driver, base: str, lang: str) -> None:
     WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.ID, "kb-rows")))
 
 
-@pytest.mark.parametrize("lang, question, expect, direction", [
-    ("fa", "هزینه ارسال چقدر است؟", "۴۵٬۰۰۰ تومان", "rtl"),
-    ("en", "Do you have a student discount?", "STUDENT10", "ltr"),
-])
+@pytest.mark.parametrize(
+    "lang, question, expect, direction",
+    [
+        ("fa", "هزینه ارسال چقدر است؟", "۴۵٬۰۰۰ تومان", "rtl"),
+        ("en", "Do you have a student discount?", "STUDENT10", "ltr"),
+    ],
+)
 def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question, expect, direction) -> None:
     sign_in(browser, admin_server, lang)
     assert "/admin/kb?lang=" in browser.current_url  # back where the owner was going
@@ -91,8 +105,9 @@ def test_owner_answers_an_escalation_and_the_customer_sees_it(browser, admin_ser
     # the customer, on the appliance's own front page, asks for a person
     browser.get(f"{admin_server}/")
     WebDriverWait(browser, 20).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-expanded]"))).click()
-    browser.switch_to.frame(WebDriverWait(browser, 20).until(
-        EC.visibility_of_element_located((By.CSS_SELECTOR, "iframe[title]"))))
+    browser.switch_to.frame(
+        WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "iframe[title]")))
+    )
     WebDriverWait(browser, 20).until(EC.element_to_be_clickable((By.ID, "person"))).click()
     WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.ID, "contact-email")))
     browser.switch_to.default_content()
@@ -114,8 +129,9 @@ def test_owner_answers_an_escalation_and_the_customer_sees_it(browser, admin_ser
     WebDriverWait(browser, 20).until(lambda d: badge.is_displayed() and badge.text == "1")
     browser.find_element(By.CSS_SELECTOR, "button[aria-expanded]").click()
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title]"))
-    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element(
-        (By.CSS_SELECTOR, ".msg.owner"), "Your parcel left our shop this morning."))
+    WebDriverWait(browser, 20).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.owner"), "Your parcel left our shop this morning.")
+    )
 
 
 @pytest.mark.parametrize("lang, title", [("fa", "گفتگو در هر روز"), ("en", "Conversations per day")])
@@ -125,13 +141,19 @@ def test_analytics_page(browser, admin_server, lang, title) -> None:
     import urllib.request
 
     for text in ("How much is shipping?", "Do you sell laptops?"):
-        req = urllib.request.Request(f"{admin_server}/api/v1/conversations", data=b'{"lang": "en"}',
-                                     headers={"content-type": "application/json"}, method="POST")
+        req = urllib.request.Request(
+            f"{admin_server}/api/v1/conversations",
+            data=b'{"lang": "en"}',
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
         start = _json.load(urllib.request.urlopen(req))
         req = urllib.request.Request(
             f"{admin_server}/api/v1/conversations/{start['conversation_id']}/messages",
-            data=_json.dumps({"text": text}).encode(), method="POST",
-            headers={"content-type": "application/json", "authorization": f"Bearer {start['visitor_token']}"})
+            data=_json.dumps({"text": text}).encode(),
+            method="POST",
+            headers={"content-type": "application/json", "authorization": f"Bearer {start['visitor_token']}"},
+        )
         urllib.request.urlopen(req).read()
     sign_in(browser, admin_server, lang)
     browser.get(f"{admin_server}/admin/analytics?days=7&lang={lang}")
@@ -144,8 +166,11 @@ def test_analytics_page(browser, admin_server, lang, title) -> None:
 
 def test_import_with_preview_in_the_browser(browser, admin_server, tmp_path) -> None:
     upload = tmp_path / "faq.md"
-    upload.write_text("lang: en\n## Gift cards {#gift-cards}\nQ: Do you sell gift cards?\n\n"
-                      "Yes: gift cards from 200,000 toman, valid for a year.\n", encoding="utf-8")
+    upload.write_text(
+        "lang: en\n## Gift cards {#gift-cards}\nQ: Do you sell gift cards?\n\n"
+        "Yes: gift cards from 200,000 toman, valid for a year.\n",
+        encoding="utf-8",
+    )
     sign_in(browser, admin_server, "en")
     browser.get(f"{admin_server}/admin/kb?lang=en")
     browser.find_element(By.ID, "file").send_keys(str(upload))

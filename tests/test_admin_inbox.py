@@ -34,9 +34,16 @@ def test_learning_loop_end_to_end(admin: TestClient) -> None:
     assert QUESTION in page.text and "hand to you" in page.text  # the bot's decision is shown
 
     reply = "Yes: we deliver to Kish island in 4-6 business days."
-    sent = admin.post(f"/admin/conversations/{conv}/reply", data={"text": reply},
-                      headers={**SAME, "x-csrf-token": csrf(admin), "hx-request": "true",
-                               "hx-current-url": f"http://testserver/admin/conversations/{conv}?lang=en"})
+    sent = admin.post(
+        f"/admin/conversations/{conv}/reply",
+        data={"text": reply},
+        headers={
+            **SAME,
+            "x-csrf-token": csrf(admin),
+            "hx-request": "true",
+            "hx-current-url": f"http://testserver/admin/conversations/{conv}?lang=en",
+        },
+    )
     assert sent.status_code == 200 and "the customer sees it" in sent.text
     # the reply reaches the customer's widget, unread until seen
     history = admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).json()
@@ -49,9 +56,11 @@ def test_learning_loop_end_to_end(admin: TestClient) -> None:
     assert prefill == {"question": QUESTION, "answer": reply}
     form = admin.get(f"/admin/kb/new?{link}")
     assert QUESTION in form.text and "4-6 business days" in form.text
-    saved = admin.post("/admin/kb/new", data={"title": "Delivery to Kish", "questions": QUESTION, "answer": reply,
-                                             "lang": "en", "enabled": "on"},
-                       headers={**SAME, "x-csrf-token": csrf(admin), "hx-request": "true"})
+    saved = admin.post(
+        "/admin/kb/new",
+        data={"title": "Delivery to Kish", "questions": QUESTION, "answer": reply, "lang": "en", "enabled": "on"},
+        headers={**SAME, "x-csrf-token": csrf(admin), "hx-request": "true"},
+    )
     assert saved.status_code == 200
 
     # next time, the bot answers the same question itself
@@ -87,8 +96,9 @@ def test_reply_validation_and_escaping(admin: TestClient) -> None:
     page = admin.get(f"/admin/conversations/{conv}")
     assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
     assert "<script>alert" not in admin.get("/admin/inbox").text
-    empty = admin.post(f"/admin/conversations/{conv}/reply", data={"text": "  "},
-                       headers={**SAME, "x-csrf-token": csrf(admin)})
+    empty = admin.post(
+        f"/admin/conversations/{conv}/reply", data={"text": "  "}, headers={**SAME, "x-csrf-token": csrf(admin)}
+    )
     assert empty.status_code == 422
     assert admin.get("/admin/conversations/nope").status_code == 404
     forged = admin.post(f"/admin/conversations/{conv}/reply", data={"text": "hi"}, headers=SAME)
@@ -101,14 +111,17 @@ def test_live_takeover_silences_the_bot(admin: TestClient) -> None:
     auth = {"authorization": f"Bearer {token}"}
     sign_in(admin)
     token_header = {**SAME, "x-csrf-token": csrf(admin)}
-    assert admin.post(f"/admin/conversations/{conv}/takeover", data={"on": "1"}, headers=token_header).status_code == 200
+    assert (
+        admin.post(f"/admin/conversations/{conv}/takeover", data={"on": "1"}, headers=token_header).status_code == 200
+    )
     history = admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).json()
     assert history["status"] == "human"
     assert history["messages"][-1]["role"] == "system" and "has joined" in history["messages"][-1]["text"]
 
     # the customer asks something the bot knows: the bot stays silent, the owner answers
-    evs = events(admin.post(f"/api/v1/conversations/{conv}/messages", json={"text": "can i return a book"},
-                            headers=auth).text)
+    evs = events(
+        admin.post(f"/api/v1/conversations/{conv}/messages", json={"text": "can i return a book"}, headers=auth).text
+    )
     assert [n for n, _ in evs] == ["accepted", "done"] and evs[-1][1]["kind"] == "held"
     roles = [m["role"] for m in admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).json()["messages"]]
     assert roles[-1] == "customer"  # no bot message after it
@@ -117,8 +130,9 @@ def test_live_takeover_silences_the_bot(admin: TestClient) -> None:
 
     # handed back: the bot answers again
     admin.post(f"/admin/conversations/{conv}/takeover", data={"on": "0"}, headers=token_header)
-    evs = events(admin.post(f"/api/v1/conversations/{conv}/messages", json={"text": "when are you open"},
-                            headers=auth).text)
+    evs = events(
+        admin.post(f"/api/v1/conversations/{conv}/messages", json={"text": "when are you open"}, headers=auth).text
+    )
     assert evs[-1][1]["kind"] == "answer"
 
 
@@ -134,8 +148,11 @@ def test_takeover_while_the_bot_is_thinking_drops_the_bots_words(admin: TestClie
     chat.conversations.take_over(conv, True, "A person has joined.")  # the owner joins between deciding and sending
     turn = chat.conversations.record_turn(conv, message_id, decision, reply, 1.0)
     assert turn.decision.kind == "held" and turn.reply_id is None
-    bot = admin.app.state.store.read().execute(
-        "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'bot'", [conv]).fetchone()[0]
+    bot = (
+        admin.app.state.store.read()
+        .execute("SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'bot'", [conv])
+        .fetchone()[0]
+    )
     assert bot == 0
 
 
@@ -144,14 +161,17 @@ def test_saved_replies_and_private_notes(admin: TestClient) -> None:
     conv, token, _ = customer_asks(admin, "I want to talk to a real person")
     sign_in(admin)
     headers = {**SAME, "x-csrf-token": csrf(admin)}
-    admin.post("/admin/saved-replies", data={"title": "Parcel sent", "text": "Your parcel left us today."},
-               headers=headers)
+    admin.post(
+        "/admin/saved-replies", data={"title": "Parcel sent", "text": "Your parcel left us today."}, headers=headers
+    )
     page = admin.get(f"/admin/conversations/{conv}?lang=en")
     assert "Parcel sent" in page.text
     reply_id = page.text.split('hx-get="/admin/saved-replies/')[1].split('"')[0]
     box = admin.get(f"/admin/saved-replies/{reply_id}", headers={"hx-request": "true"})
     assert box.text.strip().startswith("<textarea") and "Your parcel left us today." in box.text
-    admin.post(f"/admin/conversations/{conv}/note", data={"text": "Customer is a regular; be generous."}, headers=headers)
+    admin.post(
+        f"/admin/conversations/{conv}/note", data={"text": "Customer is a regular; be generous."}, headers=headers
+    )
     assert "be generous" in admin.get(f"/admin/conversations/{conv}").text
     # a private note never reaches the customer
     history = admin.get(f"/api/v1/conversations/{conv}/messages", headers={"authorization": f"Bearer {token}"})
@@ -192,9 +212,15 @@ def test_waiting_badge_fragment_and_how_long(admin: TestClient, clock) -> None:
 def test_none_of_these_is_recorded_as_failed_clarification(admin: TestClient) -> None:
     seed(admin)
     conv, token, _ = customer_asks(admin, "when are you open")
-    r = admin.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en", "reason": "clarification_failed"},
-                   headers={"authorization": f"Bearer {token}"})
+    r = admin.post(
+        f"/api/v1/conversations/{conv}/handoff",
+        json={"lang": "en", "reason": "clarification_failed"},
+        headers={"authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 200
-    reason = admin.app.state.store.read().execute(
-        "SELECT reason FROM decisions WHERE conversation_id = ? ORDER BY id DESC LIMIT 1", [conv]).fetchone()[0]
+    reason = (
+        admin.app.state.store.read()
+        .execute("SELECT reason FROM decisions WHERE conversation_id = ? ORDER BY id DESC LIMIT 1", [conv])
+        .fetchone()[0]
+    )
     assert reason == "clarification_failed"

@@ -15,8 +15,14 @@ from .helpers import (
     sign_in,
 )
 
-FORM = {"title": "Gift wrapping", "questions": "Do you gift wrap?\nCan you wrap a present?",
-        "answer": "We wrap any book for 20,000 toman.", "lang": "en", "tags": "gifts, extras", "enabled": "on"}
+FORM = {
+    "title": "Gift wrapping",
+    "questions": "Do you gift wrap?\nCan you wrap a present?",
+    "answer": "We wrap any book for 20,000 toman.",
+    "lang": "en",
+    "tags": "gifts, extras",
+    "enabled": "on",
+}
 
 
 def test_create_edit_toggle_delete_with_history(admin: TestClient) -> None:
@@ -70,8 +76,10 @@ def test_new_entry_prefilled_from_a_question_and_a_reply(admin: TestClient) -> N
 
 def test_import_preview_then_confirm(admin: TestClient) -> None:
     sign_in(admin)
-    lines = [{"id": "a", "title": "Hours", "questions": ["when open"], "answer": "9-18", "lang": "en"},
-             {"id": "b", "title": "ارسال", "questions": ["ارسال چند روز"], "answer": "۳ تا ۵ روز", "lang": "fa"}]
+    lines = [
+        {"id": "a", "title": "Hours", "questions": ["when open"], "answer": "9-18", "lang": "en"},
+        {"id": "b", "title": "ارسال", "questions": ["ارسال چند روز"], "answer": "۳ تا ۵ روز", "lang": "fa"},
+    ]
     body = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
     preview = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", body, "application/x-ndjson")})
     assert preview.status_code == 200 and "Hours" in preview.text
@@ -97,8 +105,11 @@ def test_a_broken_upload_names_the_line_and_changes_nothing(admin: TestClient) -
 def test_export_downloads(admin: TestClient) -> None:
     sign_in(admin)
     post(admin, "/admin/kb/new", data=FORM)
-    for fmt, needle in (("jsonl", '"id": "gift-wrapping"'), ("csv", "gift-wrapping,Gift wrapping"),
-                        ("md", "## Gift wrapping {#gift-wrapping}")):
+    for fmt, needle in (
+        ("jsonl", '"id": "gift-wrapping"'),
+        ("csv", "gift-wrapping,Gift wrapping"),
+        ("md", "## Gift wrapping {#gift-wrapping}"),
+    ):
         r = admin.get(f"/admin/kb-export?format={fmt}")
         assert r.status_code == 200 and needle in r.text
         assert r.headers["content-disposition"] == f'attachment; filename="knowledge-base.{fmt}"'
@@ -117,8 +128,11 @@ def test_huge_forms_are_refused_before_they_are_read(admin: TestClient) -> None:
 def test_the_largest_entry_a_owner_may_write_still_fits(admin: TestClient) -> None:
     sign_in(admin)
     answer = "پاسخ " * 9_000  # 45,000 characters of Persian: about 500 KB as a URL-encoded form
-    r = post(admin, "/admin/kb/new", data={**FORM, "id": "long-fa", "title": "یک پاسخ بلند", "lang": "fa",
-                                          "answer": answer.strip()})
+    r = post(
+        admin,
+        "/admin/kb/new",
+        data={**FORM, "id": "long-fa", "title": "یک پاسخ بلند", "lang": "fa", "answer": answer.strip()},
+    )
     assert r.status_code == 200 and r.headers.get("hx-redirect"), r.text[:300]
     page = admin.get(r.headers["hx-redirect"])  # a Persian title makes a Persian id: it opens
     assert page.status_code == 200 and "یک پاسخ بلند" in page.text

@@ -12,13 +12,31 @@ from .helpers import (
 )
 
 FORM = {
-    "shop_name": "Book Nook 2", "default_language": "en", "typical_reply_time": "by noon",
-    "allowed_origins": "https://a.example, https://b.example", "widget_color": "#112233",
-    "privacy_policy_url": "https://a.example/privacy", "privacy_notice": "", "phrase_with_model": "on",
-    "phrase_budget_s": "0.5", "answer_threshold": "0", "clarify_threshold": "0", "model": "none", "smtp_host": "", "smtp_port": "587",
-    "smtp_security": "starttls", "smtp_user": "", "smtp_password": "", "smtp_from": "", "owner_email": "",
-    "backup_time": "03:00", "backups_daily": "7", "backups_weekly": "4", "backups_monthly": "6",
-    "retention_days": "365", "digest_time": "07:30",
+    "shop_name": "Book Nook 2",
+    "default_language": "en",
+    "typical_reply_time": "by noon",
+    "allowed_origins": "https://a.example, https://b.example",
+    "widget_color": "#112233",
+    "privacy_policy_url": "https://a.example/privacy",
+    "privacy_notice": "",
+    "phrase_with_model": "on",
+    "phrase_budget_s": "0.5",
+    "answer_threshold": "0",
+    "clarify_threshold": "0",
+    "model": "none",
+    "smtp_host": "",
+    "smtp_port": "587",
+    "smtp_security": "starttls",
+    "smtp_user": "",
+    "smtp_password": "",
+    "smtp_from": "",
+    "owner_email": "",
+    "backup_time": "03:00",
+    "backups_daily": "7",
+    "backups_weekly": "4",
+    "backups_monthly": "6",
+    "retention_days": "365",
+    "digest_time": "07:30",
 }
 
 
@@ -37,7 +55,10 @@ def test_saving_validates_writes_and_applies(admin: TestClient, data_dir) -> Non
     assert r.status_code == 200 and "Saved" in r.text or "ذخیره شد" in r.text
     path = admin.app.state.settings.data_dir / "settings.toml"
     stored = tomllib.loads(path.read_text())
-    assert stored["shop_name"] == "Book Nook 2" and stored["allowed_origins"] == ["https://a.example", "https://b.example"]
+    assert stored["shop_name"] == "Book Nook 2" and stored["allowed_origins"] == [
+        "https://a.example",
+        "https://b.example",
+    ]
     assert stored["show_sources"] is False  # an unticked box is saved as off
     assert path.stat().st_mode & 0o777 == 0o600 and "s3cret" not in r.text  # the password is never shown
     # applied at once: the widget's framing and greeting follow
@@ -54,8 +75,9 @@ def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None:
     sign_in(admin)
     path = admin.app.state.settings.data_dir / "settings.toml"
     before = path.read_text() if path.exists() else None
-    r = admin.post("/admin/settings", data={**FORM, "smtp_port": "twenty-five"},
-                   headers={**SAME, "x-csrf-token": csrf(admin)})
+    r = admin.post(
+        "/admin/settings", data={**FORM, "smtp_port": "twenty-five"}, headers={**SAME, "x-csrf-token": csrf(admin)}
+    )
     assert r.status_code == 422 and "smtp_port" in r.text
     assert (path.read_text() if path.exists() else None) == before
     assert admin.app.state.settings.shop_name != "Book Nook 2"
@@ -77,8 +99,7 @@ def test_the_answers_group_shows_the_shops_own_estimate_and_takes_persian_digits
     en = admin.get("/admin/settings?lang=en").text
     assert "Estimated on your 33 knowledge-base entries" in en
     headers = {**SAME, "x-csrf-token": csrf(admin)}
-    r = admin.post("/admin/settings", data={**FORM, "shop_calibration": "on", "answer_safety": "۰٫۰۱"},
-                   headers=headers)
+    r = admin.post("/admin/settings", data={**FORM, "shop_calibration": "on", "answer_safety": "۰٫۰۱"}, headers=headers)
     assert r.status_code == 200, r.text
     assert state.settings.answer_safety == 0.01 and state.calibration.safety == 0.01
     state.calibration.wait(180)

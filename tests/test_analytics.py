@@ -22,29 +22,46 @@ def seed(store) -> None:
        then 'hours?' answered by 'hours' in 1.5 s; rated not satisfied.
     And one eval conversation that must not count."""
     with store.write() as db:
-        db.execute("INSERT INTO kb_entries (id, title, answer, lang, created_at, updated_at) "
-                   "VALUES ('hours', 'Opening hours', '9-18', 'en', 't', 't')")
-        for cid, at, channel, rating in (("a", "2026-11-21T09:00:00", "widget", 1), ("b", "2026-11-21T22:00:00", "widget", None),
-                                         ("c", "2026-11-22T10:00:00", "widget", 0), ("e", "2026-11-22T10:00:00", "eval", None)):
-            db.execute("INSERT INTO conversations (id, channel, created_at, updated_at, rating) VALUES (?, ?, ?, ?, ?)",
-                       [cid, channel, at, at, rating])
+        db.execute(
+            "INSERT INTO kb_entries (id, title, answer, lang, created_at, updated_at) "
+            "VALUES ('hours', 'Opening hours', '9-18', 'en', 't', 't')"
+        )
+        for cid, at, channel, rating in (
+            ("a", "2026-11-21T09:00:00", "widget", 1),
+            ("b", "2026-11-21T22:00:00", "widget", None),
+            ("c", "2026-11-22T10:00:00", "widget", 0),
+            ("e", "2026-11-22T10:00:00", "eval", None),
+        ):
+            db.execute(
+                "INSERT INTO conversations (id, channel, created_at, updated_at, rating) VALUES (?, ?, ?, ?, ?)",
+                [cid, channel, at, at, rating],
+            )
 
         def turn(cid, q_at, text, r_at, kind, reason, entries):
-            m = db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'customer', ?, ?)",
-                           [cid, text, q_at]).lastrowid
-            r = db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'bot', 'x', ?)",
-                           [cid, r_at]).lastrowid
-            db.execute("INSERT INTO decisions (conversation_id, message_id, reply_id, kind, reason, entry_ids, "
-                       "query, lang, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'en', ?)",
-                       [cid, m, r, kind, reason, json.dumps(entries), text, r_at])
+            m = db.execute(
+                "INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'customer', ?, ?)",
+                [cid, text, q_at],
+            ).lastrowid
+            r = db.execute(
+                "INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'bot', 'x', ?)", [cid, r_at]
+            ).lastrowid
+            db.execute(
+                "INSERT INTO decisions (conversation_id, message_id, reply_id, kind, reason, entry_ids, "
+                "query, lang, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'en', ?)",
+                [cid, m, r, kind, reason, json.dumps(entries), text, r_at],
+            )
 
         turn("a", "2026-11-21T09:00:00", "hours?", "2026-11-21T09:00:00.500000", "answer", "confident", ["hours"])
         turn("b", "2026-11-21T22:00:00", "kish?", "2026-11-21T22:00:01", "escalate", "no_match", [])
-        db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES ('b', 'owner', 'yes', "
-                   "'2026-11-21T22:30:01')")
+        db.execute(
+            "INSERT INTO messages (conversation_id, role, text, created_at) VALUES ('b', 'owner', 'yes', "
+            "'2026-11-21T22:30:01')"
+        )
         turn("c", "2026-11-22T10:00:00", "person", "2026-11-22T10:00:02", "escalate", "asked_for_person", [])
-        db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES ('c', 'owner', 'hi', "
-                   "'2026-11-22T11:00:02')")
+        db.execute(
+            "INSERT INTO messages (conversation_id, role, text, created_at) VALUES ('c', 'owner', 'hi', "
+            "'2026-11-22T11:00:02')"
+        )
         turn("c", "2026-11-22T11:05:00", "hours?", "2026-11-22T11:05:01.500000", "answer", "confident", ["hours"])
         turn("e", "2026-11-22T10:00:00", "hours?", "2026-11-22T10:00:01", "answer", "confident", ["hours"])
 

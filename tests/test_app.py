@@ -69,6 +69,7 @@ def test_secret_is_generated_once_and_private(client: TestClient, settings: Sett
 
 # -- the one-time setup link --------------------------------------------------------------------
 
+
 def _token(client: TestClient) -> str:
     state = client.app.state
     return owner.new_setup_token(state.store, state.clock)
@@ -97,11 +98,17 @@ def test_setup_in_english_and_validation(client: TestClient) -> None:
     token = _token(client)
     page = client.get(f"/admin/setup?token={token}", headers={"accept-language": "en-GB,en;q=0.9"})
     assert 'dir="ltr"' in page.text and "Choose a password" in page.text
-    short = client.post("/admin/setup", data={"token": token, "password": "short", "confirm": "short",
-                                               "lang": "en"}, headers=SAME_ORIGIN)
+    short = client.post(
+        "/admin/setup",
+        data={"token": token, "password": "short", "confirm": "short", "lang": "en"},
+        headers=SAME_ORIGIN,
+    )
     assert short.status_code == 422 and "at least 10 characters" in short.text
-    mismatch = client.post("/admin/setup", data={"token": token, "password": "a" * 12, "confirm": "b" * 12,
-                                                  "lang": "en"}, headers=SAME_ORIGIN)
+    mismatch = client.post(
+        "/admin/setup",
+        data={"token": token, "password": "a" * 12, "confirm": "b" * 12, "lang": "en"},
+        headers=SAME_ORIGIN,
+    )
     assert mismatch.status_code == 422 and "differ" in mismatch.text
     assert client.app.state.store.read().execute("SELECT count(*) FROM owner").fetchone()[0] == 0
 
@@ -141,7 +148,8 @@ def test_templates_autoescape(client: TestClient) -> None:
     """Hostile text reaching a template is shown as text, never as markup."""
     engine = client.app.template_engine
     html = engine.get_template("admin/setup.html").render(
-        lang="en", dir="ltr", t=lambda k: k, token='"><script>alert(1)</script>', error=None)
+        lang="en", dir="ltr", t=lambda k: k, token='"><script>alert(1)</script>', error=None
+    )
     assert "<script>alert(1)</script>" not in html
     assert "&#34;&gt;&lt;script&gt;" in html or "&quot;&gt;&lt;script&gt;" in html
 

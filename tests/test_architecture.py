@@ -49,7 +49,7 @@ def test_no_import_cycle() -> None:
         if state.get(name) == "done":
             return
         if state.get(name) == "open":
-            cycle = trail[trail.index(name):] + [name]
+            cycle = trail[trail.index(name) :] + [name]
             raise AssertionError("import cycle: " + " -> ".join(cycle))
         state[name] = "open"
         for other in sorted(graph[name]):
@@ -72,6 +72,9 @@ def test_the_answering_package_knows_nothing_of_the_web_side() -> None:
 def test_only_conversations_py_holds_sql_about_conversations() -> None:
     # analytics.py is the report over many conversations, read-only (see docs/ARCHITECTURE.md).
     allowed = {PACKAGE / "conversations.py", PACKAGE / "analytics.py", PACKAGE / "migrations.py"}
-    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
-                 if p not in allowed and CONVERSATION_SQL.search(p.read_text(encoding="utf-8"))]
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p not in allowed and CONVERSATION_SQL.search(p.read_text(encoding="utf-8"))
+    ]
     assert not offenders, offenders

@@ -175,7 +175,9 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_live_data(data_dir: Path)
         db.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [(f"k{i}", "v" * 500) for i in range(200)])
     store.close()
     before = settings.db_path.read_bytes()
-    result = subprocess.run([sys.executable, "-c", FULL_DISK, str(data_dir)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(data_dir)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1, result.stderr
     assert "backup to" in result.stderr and "failed" in result.stderr and "Traceback" not in result.stderr
     assert backup.list_backups(settings.backups_dir) == []  # no half-written backup left behind
@@ -202,20 +204,29 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
     with TestClient(create_app(settings, with_scheduler=False)) as c:
         store = c.app.state.store
         owner.set_password(store, password_hash(), c.app.state.clock)
-        kb.save(store, [Entry("hours", "Opening hours", "We open at 9:00.", "en", ["when are you open"])],
-                embedder=embedder.shared(), now="t0")
+        kb.save(
+            store,
+            [Entry("hours", "Opening hours", "We open at 9:00.", "en", ["when are you open"])],
+            embedder=embedder.shared(),
+            now="t0",
+        )
         sign_in(c)
         headers = {**SAME, "x-csrf-token": csrf(c)}
         taken = c.post("/admin/backups", headers=headers)
         assert taken.status_code == 200 and "Backup taken" in taken.text or "پشتیبان گرفته شد" in taken.text
         [snapshot] = backup.list_backups(settings.backups_dir)
-        kb.save(store, [Entry("hours", "Opening hours", "We open at 10:00.", "en", ["when are you open"])],
-                embedder=embedder.shared(), now="t1")
+        kb.save(
+            store,
+            [Entry("hours", "Opening hours", "We open at 10:00.", "en", ["when are you open"])],
+            embedder=embedder.shared(),
+            now="t1",
+        )
         assert "10:00" in c.app.state.chat.decider.decide("when are you open").entries[0].answer
         unconfirmed = c.post("/admin/backups/restore", data={"name": snapshot.path.name}, headers=headers)
         assert unconfirmed.status_code == 422
-        done = c.post("/admin/backups/restore", data={"name": snapshot.path.name, "confirm": "RESTORE"},
-                      headers=headers)
+        done = c.post(
+            "/admin/backups/restore", data={"name": snapshot.path.name, "confirm": "RESTORE"}, headers=headers
+        )
         assert done.status_code == 200 and done.headers["hx-redirect"] == "/admin/login"
         # the running appliance answers from the restored data at once
         assert kb.get(store.read(), "hours").answer == "We open at 9:00."
@@ -251,8 +262,9 @@ def test_a_restore_keeps_the_live_password_and_ends_every_session(data_dir: Path
         owner.set_password(store, password_hash(), clock)  # changed after the leak
         sign_in(c)
         headers = {**SAME, "x-csrf-token": csrf(c)}
-        done = c.post("/admin/backups/restore", data={"name": snapshot.path.name, "confirm": "RESTORE"},
-                      headers=headers)
+        done = c.post(
+            "/admin/backups/restore", data={"name": snapshot.path.name, "confirm": "RESTORE"}, headers=headers
+        )
         assert done.status_code == 200
         assert store.read().execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
         assert c.get("/admin/", follow_redirects=False).status_code == 303  # signed out here too

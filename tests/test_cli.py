@@ -97,8 +97,9 @@ def test_backup_if_exists_on_a_fresh_machine(data_dir: Path) -> None:
     assert result.exit_code == 0 and "nothing to back up" in result.output
 
 
-def test_check_names_a_model_that_crashes_this_cpu(data_dir: Path, default_model: Path, tmp_path: Path,
-                                                   monkeypatch) -> None:
+def test_check_names_a_model_that_crashes_this_cpu(
+    data_dir: Path, default_model: Path, tmp_path: Path, monkeypatch
+) -> None:
     """What `check` said on the Intel server where every completion died of SIGILL: it used to say
     all was fine. The model's process here is one that dies of SIGILL as soon as it starts."""
     import sys

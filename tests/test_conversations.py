@@ -21,26 +21,29 @@ from .helpers import events, make_api_client, post, sign_in, start_chat
 E = Event
 
 
-@pytest.mark.parametrize(("before", "event", "after"), [
-    # The bot answers: an open conversation stays open, one waiting for the owner keeps waiting.
-    (Status.OPEN, E.BOT_REPLIED, Status.OPEN),
-    (Status.WAITING, E.BOT_REPLIED, Status.WAITING),
-    (Status.ANSWERED, E.BOT_REPLIED, Status.OPEN),
-    (Status.RESOLVED, E.BOT_REPLIED, Status.OPEN),
-    (Status.OPEN, E.ESCALATED, Status.WAITING),
-    (Status.RESOLVED, E.ESCALATED, Status.WAITING),
-    (Status.WAITING, E.OWNER_REPLIED, Status.ANSWERED),
-    (Status.OPEN, E.OWNER_REPLIED, Status.ANSWERED),
-    # One the owner took over is theirs, whatever else happens, until they hand it back.
-    (Status.HUMAN, E.BOT_REPLIED, Status.HUMAN),
-    (Status.HUMAN, E.ESCALATED, Status.HUMAN),
-    (Status.HUMAN, E.OWNER_REPLIED, Status.HUMAN),
-    (Status.WAITING, E.TAKEN_OVER, Status.HUMAN),
-    (Status.HUMAN, E.HANDED_BACK, Status.OPEN),
-    (Status.WAITING, E.RESOLVED, Status.RESOLVED),
-    (Status.HUMAN, E.RESOLVED, Status.RESOLVED),
-    (Status.RESOLVED, E.REOPENED, Status.OPEN),
-])
+@pytest.mark.parametrize(
+    ("before", "event", "after"),
+    [
+        # The bot answers: an open conversation stays open, one waiting for the owner keeps waiting.
+        (Status.OPEN, E.BOT_REPLIED, Status.OPEN),
+        (Status.WAITING, E.BOT_REPLIED, Status.WAITING),
+        (Status.ANSWERED, E.BOT_REPLIED, Status.OPEN),
+        (Status.RESOLVED, E.BOT_REPLIED, Status.OPEN),
+        (Status.OPEN, E.ESCALATED, Status.WAITING),
+        (Status.RESOLVED, E.ESCALATED, Status.WAITING),
+        (Status.WAITING, E.OWNER_REPLIED, Status.ANSWERED),
+        (Status.OPEN, E.OWNER_REPLIED, Status.ANSWERED),
+        # One the owner took over is theirs, whatever else happens, until they hand it back.
+        (Status.HUMAN, E.BOT_REPLIED, Status.HUMAN),
+        (Status.HUMAN, E.ESCALATED, Status.HUMAN),
+        (Status.HUMAN, E.OWNER_REPLIED, Status.HUMAN),
+        (Status.WAITING, E.TAKEN_OVER, Status.HUMAN),
+        (Status.HUMAN, E.HANDED_BACK, Status.OPEN),
+        (Status.WAITING, E.RESOLVED, Status.RESOLVED),
+        (Status.HUMAN, E.RESOLVED, Status.RESOLVED),
+        (Status.RESOLVED, E.REOPENED, Status.OPEN),
+    ],
+)
 def test_every_status_rule(before: Status, event: Event, after: Status) -> None:
     assert transition(before, event) is after
 
@@ -54,8 +57,13 @@ def test_every_status_and_event_has_a_rule() -> None:
 def _escalate(conversations: Conversations, channel: Channel) -> str:
     cid = conversations.start(channel=channel)
     message_id, _ = conversations.add_customer_message(cid, "I want to talk to a real person")
-    conversations.record_turn(cid, message_id, Decision("escalate", "asked_for_person", "en", "person"),
-                              Reply("The owner will answer.", "template"), 1.0)
+    conversations.record_turn(
+        cid,
+        message_id,
+        Decision("escalate", "asked_for_person", "en", "person"),
+        Reply("The owner will answer.", "template"),
+        1.0,
+    )
     return cid
 
 
@@ -119,15 +127,20 @@ def test_a_held_writer_does_not_stop_other_customers(data_dir: Path, demo_db: Pa
         sent: dict = {}
 
         def send() -> None:
-            r = api.post(f"/api/v1/conversations/{writer_conv}/messages", json={"text": "how much is shipping?"},
-                         headers={"authorization": f"Bearer {writer_token}"})
+            r = api.post(
+                f"/api/v1/conversations/{writer_conv}/messages",
+                json={"text": "how much is shipping?"},
+                headers={"authorization": f"Bearer {writer_token}"},
+            )
             sent["status"], sent["text"], sent["at"] = r.status_code, r.text, time.monotonic()
 
         sender = threading.Thread(target=send)
         sender.start()
         time.sleep(0.3)  # the message is now waiting for the writer
         began = time.monotonic()
-        r = api.get(f"/api/v1/conversations/{reader_conv}/messages", headers={"authorization": f"Bearer {reader_token}"})
+        r = api.get(
+            f"/api/v1/conversations/{reader_conv}/messages", headers={"authorization": f"Bearer {reader_token}"}
+        )
         read_s = time.monotonic() - began
         assert r.status_code == 200
         assert sender.is_alive(), "the message should still be waiting for the writer"

@@ -100,8 +100,10 @@ def test_foreign_keys_cascade(data_dir: Path) -> None:
     store = Store(data_dir / "appliance.db")
     store.migrate()
     with store.write() as db:
-        db.execute("INSERT INTO kb_entries (id, title, answer, lang, created_at, updated_at) "
-                   "VALUES ('a', 't', 'x', 'en', 'now', 'now')")
+        db.execute(
+            "INSERT INTO kb_entries (id, title, answer, lang, created_at, updated_at) "
+            "VALUES ('a', 't', 'x', 'en', 'now', 'now')"
+        )
         db.execute("INSERT INTO kb_phrasings (entry_id, text, position) VALUES ('a', 'q', 0)")
     with store.write() as db:
         db.execute("DELETE FROM kb_entries WHERE id = 'a'")

@@ -20,17 +20,33 @@ def test_digest_counts_the_night(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
         store = c.app.state.store
-        kb.save(store, [Entry("hours", "Opening hours", "We open 9:00-18:00.", "en",
-                                 ["when are you open", "what are your opening hours"])],
-                embedder=embedder.shared(), now="t")
+        kb.save(
+            store,
+            [
+                Entry(
+                    "hours",
+                    "Opening hours",
+                    "We open 9:00-18:00.",
+                    "en",
+                    ["when are you open", "what are your opening hours"],
+                )
+            ],
+            embedder=embedder.shared(),
+            now="t",
+        )
         chat = c.app.state.chat
 
         async def night():
-            for text in ["when are you open", "what are your opening hours",      # 2 answered
-                         "I want to talk to a real person",                        # escalated
-                         "Do you sell concert tickets?", "do you sell concert tickets"]:  # 2 more, same question
+            for text in [
+                "when are you open",
+                "what are your opening hours",  # 2 answered
+                "I want to talk to a real person",  # escalated
+                "Do you sell concert tickets?",
+                "do you sell concert tickets",
+            ]:  # 2 more, same question
                 clock.now += timedelta(minutes=30)
                 await chat.reply(chat.conversations.start(), text)
+
         asyncio.run(night())
         decisions = dict(store.read().execute("SELECT kind, count(*) FROM decisions GROUP BY kind").fetchall())
         clock.now = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)
@@ -50,7 +66,6 @@ def test_digest_counts_the_night(data_dir: Path) -> None:
 
 def test_home_page_shows_the_latest_digest(data_dir: Path) -> None:
     from appliance import owner
-
 
     clock = Clock(datetime(2026, 11, 22, 7, 30, tzinfo=UTC))
     with TestClient(create_app(Settings(data_dir=data_dir, model="none"), clock=clock, with_scheduler=False)) as c:

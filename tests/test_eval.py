@@ -9,18 +9,38 @@ from click.testing import CliRunner
 from appliance.cli import main
 
 KB = [
-    {"id": "kb-0", "intent": "shipping_time", "lang": "en", "marker": "KB-0-AAAA",
-     "questions": ["how long does delivery take", "when will my order arrive", "delivery time to shiraz"],
-     "answer": "Orders arrive in 3-5 business days. Reference code: KB-0-AAAA."},
-    {"id": "kb-1", "intent": "returns", "lang": "en", "marker": "KB-1-BBBB",
-     "questions": ["can i return a book", "what is your return policy", "how do i send a book back"],
-     "answer": "Unused books can be returned within 7 days. Reference code: KB-1-BBBB."},
-    {"id": "kb-2", "intent": "payment_methods", "lang": "en", "marker": "KB-2-CCCC",
-     "questions": ["how can i pay", "do you take cash on delivery", "which cards do you accept"],
-     "answer": "We accept bank cards and cash on delivery in Tehran. Reference code: KB-2-CCCC."},
-    {"id": "kb-3", "intent": "opening_hours", "lang": "en", "marker": "KB-3-DDDD",
-     "questions": ["what are your opening hours", "are you open on friday", "when does the shop open"],
-     "answer": "Open Saturday to Wednesday 9:00-18:00. Reference code: KB-3-DDDD."},
+    {
+        "id": "kb-0",
+        "intent": "shipping_time",
+        "lang": "en",
+        "marker": "KB-0-AAAA",
+        "questions": ["how long does delivery take", "when will my order arrive", "delivery time to shiraz"],
+        "answer": "Orders arrive in 3-5 business days. Reference code: KB-0-AAAA.",
+    },
+    {
+        "id": "kb-1",
+        "intent": "returns",
+        "lang": "en",
+        "marker": "KB-1-BBBB",
+        "questions": ["can i return a book", "what is your return policy", "how do i send a book back"],
+        "answer": "Unused books can be returned within 7 days. Reference code: KB-1-BBBB.",
+    },
+    {
+        "id": "kb-2",
+        "intent": "payment_methods",
+        "lang": "en",
+        "marker": "KB-2-CCCC",
+        "questions": ["how can i pay", "do you take cash on delivery", "which cards do you accept"],
+        "answer": "We accept bank cards and cash on delivery in Tehran. Reference code: KB-2-CCCC.",
+    },
+    {
+        "id": "kb-3",
+        "intent": "opening_hours",
+        "lang": "en",
+        "marker": "KB-3-DDDD",
+        "questions": ["what are your opening hours", "are you open on friday", "when does the shop open"],
+        "answer": "Open Saturday to Wednesday 9:00-18:00. Reference code: KB-3-DDDD.",
+    },
 ]
 QUESTIONS = [
     {"query": "how long does delivery take", "gold": "kb-0", "kind": "in_scope"},
@@ -30,9 +50,20 @@ QUESTIONS = [
     {"query": "what is the weather in paris tomorrow", "gold": None, "kind": "ood_oos"},
     {"query": "please book me a flight to london", "gold": None, "kind": "ood_oos"},
 ]
-METRICS = ["retrieval_top1", "retrieval_top3", "in_scope_accuracy", "in_scope_resolved", "wrong_answer_rate",
-           "oos_escalation_recall", "id_oos_recall", "ood_oos_recall", "escalation_precision", "clarify_rate",
-           "latency_p50_ms", "latency_p95_ms"]
+METRICS = [
+    "retrieval_top1",
+    "retrieval_top3",
+    "in_scope_accuracy",
+    "in_scope_resolved",
+    "wrong_answer_rate",
+    "oos_escalation_recall",
+    "id_oos_recall",
+    "ood_oos_recall",
+    "escalation_precision",
+    "clarify_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -50,8 +81,9 @@ def test_eval_reports_every_metric(fixture_set: tuple[Path, Path], tmp_path: Pat
     kb_path, q_path = fixture_set
     out = tmp_path / "metrics.json"
     details = tmp_path / "details.jsonl"
-    result = CliRunner().invoke(main, ["eval", "--kb", str(kb_path), "--questions", str(q_path),
-                                       "--out", str(out), "--details", str(details)])
+    result = CliRunner().invoke(
+        main, ["eval", "--kb", str(kb_path), "--questions", str(q_path), "--out", str(out), "--details", str(details)]
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())
     for name in METRICS:
@@ -72,8 +104,9 @@ def test_eval_reports_every_metric(fixture_set: tuple[Path, Path], tmp_path: Pat
 def test_eval_with_the_model_grades_markers(fixture_set: tuple[Path, Path], tmp_path: Path) -> None:
     kb_path, q_path = fixture_set
     out = tmp_path / "metrics.json"
-    result = CliRunner().invoke(main, ["eval", "--kb", str(kb_path), "--questions", str(q_path),
-                                       "--out", str(out), "--llm"])
+    result = CliRunner().invoke(
+        main, ["eval", "--kb", str(kb_path), "--questions", str(q_path), "--out", str(out), "--llm"]
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads(out.read_text())
     assert metrics["llm"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -97,8 +130,12 @@ def test_kb_import_export_round_trip(fixture_set: tuple[Path, Path], data_dir: P
     again = runner.invoke(main, ["kb", "import", str(kb_path), "--data-dir", str(data_dir)])
     assert "0 added, 0 updated, 4 unchanged" in again.output
     exported = tmp_path / "out.csv"
-    assert runner.invoke(main, ["kb", "export", "--format", "csv", "-o", str(exported),
-                                "--data-dir", str(data_dir)]).exit_code == 0
+    assert (
+        runner.invoke(
+            main, ["kb", "export", "--format", "csv", "-o", str(exported), "--data-dir", str(data_dir)]
+        ).exit_code
+        == 0
+    )
     assert "how long does delivery take" in exported.read_text()
     ask = runner.invoke(main, ["ask", "--data-dir", str(data_dir), "--model", "none", "what are your opening hours"])
     assert ask.exit_code == 0 and "decision: answer" in ask.output and "9:00-18:00" in ask.output

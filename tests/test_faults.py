@@ -39,8 +39,13 @@ def send(base: str, conversation: str, headers: dict, text: str, client_id: str 
     """One message through the public API: the HTTP status, the events as they came, the body of
     an error response."""
     out: dict = {"events": {}}
-    with httpx.stream("POST", f"{base}/api/v1/conversations/{conversation}/messages", headers=headers,
-                      json={"text": text, "client_id": client_id}, timeout=60) as response:
+    with httpx.stream(
+        "POST",
+        f"{base}/api/v1/conversations/{conversation}/messages",
+        headers=headers,
+        json={"text": text, "client_id": client_id},
+        timeout=60,
+    ) as response:
         out["status"] = response.status_code
         if response.status_code != 200:
             out["body"] = response.read().decode()
@@ -67,9 +72,13 @@ def unanswered(db_path: Path) -> list[int]:
     """Customer messages with neither a reply nor an escalation: nobody would ever answer them."""
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        return [r[0] for r in db.execute(
-            "SELECT m.id FROM messages m WHERE m.role = 'customer' AND NOT EXISTS "
-            "(SELECT 1 FROM decisions d WHERE d.message_id = m.id AND d.reply_id IS NOT NULL)")]
+        return [
+            r[0]
+            for r in db.execute(
+                "SELECT m.id FROM messages m WHERE m.role = 'customer' AND NOT EXISTS "
+                "(SELECT 1 FROM decisions d WHERE d.message_id = m.id AND d.reply_id IS NOT NULL)"
+            )
+        ]
     finally:
         db.close()
 
@@ -137,8 +146,13 @@ def test_a_customer_who_leaves_mid_reply_still_gets_one(data_dir: Path) -> None:
         conversation, headers = new_conversation(base)
         for i in range(12):
             text = ["How much is shipping?", "Can I return a book?", "What are your opening hours?"][i % 3]
-            with httpx.stream("POST", f"{base}/api/v1/conversations/{conversation}/messages", headers=headers,
-                              json={"text": text}, timeout=30) as response:
+            with httpx.stream(
+                "POST",
+                f"{base}/api/v1/conversations/{conversation}/messages",
+                headers=headers,
+                json={"text": text},
+                timeout=30,
+            ) as response:
                 next(response.iter_lines())  # "accepted" arrives, then the customer is gone
         deadline = time.monotonic() + 30
         while unanswered(data_dir / "appliance.db") and time.monotonic() < deadline:
@@ -155,8 +169,15 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
     model.parent.mkdir()
     shutil.copyfile(default_model, model)
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    subprocess.run([APPLIANCE, "reset-password", "--data-dir", str(data_dir)], input=f"{PASSWORD}\n{PASSWORD}\n",
-                   text=True, capture_output=True, env=env, check=True, timeout=120)
+    subprocess.run(
+        [APPLIANCE, "reset-password", "--data-dir", str(data_dir)],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        text=True,
+        capture_output=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
     (data_dir / "settings.toml").write_text("phrase_with_model = true\n", encoding="utf-8")  # the model works
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -165,7 +186,9 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
         body = wait_healthy(port, proc, timeout=120)
         assert body["mode"] == "model" and body["model"]["file"] == "ok" and body["warnings"] == []
         conversation, headers = new_conversation(base)
-        assert send(base, conversation, headers, "Do you have a student discount?")["events"]["done"]["kind"] == "answer"
+        assert (
+            send(base, conversation, headers, "Do you have a student discount?")["events"]["done"]["kind"] == "answer"
+        )
 
         before = httpx.get(f"{base}/healthz").json()["model"]["counters"]
         with open(model, "r+b") as f:  # damaged in place: llama.cpp mapping this file died of SIGBUS
@@ -212,8 +235,9 @@ def small_disk(tmp_path: Path):
     """A real 24 MB file system (tmpfs): a full disk is ENOSPC from the kernel, not a simulation."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"can't mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -286,10 +310,14 @@ def test_messages_left_unanswered_by_a_crash_are_escalated_at_start(data_dir: Pa
     with TestClient(create_app(settings, with_scheduler=False)) as c:
         chat = c.app.state.chat
         crashed = chat.conversations.start(lang="fa")
-        chat.conversations.add_customer_message(crashed, "سفارشم کجاست؟")  # stored, then the power went before the reply
+        chat.conversations.add_customer_message(
+            crashed, "سفارشم کجاست؟"
+        )  # stored, then the power went before the reply
         taken = chat.conversations.start(lang="en")
         chat.conversations.take_over(taken, True, "The owner has joined.")
-        chat.conversations.add_customer_message(taken, "are you there?")  # the owner is answering this one: not the bot's
+        chat.conversations.add_customer_message(
+            taken, "are you there?"
+        )  # the owner is answering this one: not the bot's
     with TestClient(create_app(settings, with_scheduler=False)) as c:
         db = c.app.state.store.read()
         rows = db.execute("SELECT conversation_id, kind, reason, reply_id FROM decisions").fetchall()
@@ -308,9 +336,9 @@ def test_a_native_crash_of_the_model_mid_reply(data_dir: Path, sig: int) -> None
     model process dies mid-reply. The customer gets the owner's text, the next message is answered
     from the knowledge base, /healthz names the crash, and the model comes back by itself."""
     name = signal.Signals(sig).name
-    (data_dir / "settings.toml").write_text(GENEROUS_LIMITS + "phrase_with_model = true\nphrase_budget_s = 60\n"
-                                            "max_reply_tokens = 400\n",
-                                            encoding="utf-8")
+    (data_dir / "settings.toml").write_text(
+        GENEROUS_LIMITS + "phrase_with_model = true\nphrase_budget_s = 60\nmax_reply_tokens = 400\n", encoding="utf-8"
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_server(data_dir, port, "--demo")

@@ -18,15 +18,31 @@ from appliance.evaluate import load_kb
 DEMO = Path(__file__).resolve().parents[1] / "appliance" / "demo" / "bookshop.jsonl"
 
 
-@pytest.mark.parametrize("text", ["gheymate taviz lcd iphone 11 chande?", "salam ketabo mikham pas bedam",
-                                  "hazine ersal chande", "naghdi bedam ya kart?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gheymate taviz lcd iphone 11 chande?",
+        "salam ketabo mikham pas bedam",
+        "hazine ersal chande",
+        "naghdi bedam ya kart?",
+    ],
+)
 def test_finglish_is_recognised(text: str) -> None:
     assert looks_finglish(text)
     assert all(any("\u0600" <= ch <= "\u06ff" for ch in r) for r in readings(text))
 
 
-@pytest.mark.parametrize("text", ["do you have a store in toronto", "how much is shipping?", "can I pay by card",
-                                  "سلام، کتاب دارید؟", "1234", "is the black friday stuff refundable"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "do you have a store in toronto",
+        "how much is shipping?",
+        "can I pay by card",
+        "سلام، کتاب دارید؟",
+        "1234",
+        "is the black friday stuff refundable",
+    ],
+)
 def test_english_and_persian_are_not_finglish(text: str) -> None:
     assert not looks_finglish(text) and readings(text) == []
 
@@ -53,12 +69,16 @@ def decider(tmp_path_factory: pytest.TempPathFactory):
     store.close()
 
 
-@pytest.mark.parametrize("question, entry", [
-    ("hazine ersal chande?", "shipping-cost-fa"),
-    ("sefaresham kay mirese?", "shipping-time-fa"),
-])
-def test_a_finglish_question_finds_the_persian_entry_and_is_answered_in_persian(decider: Decider, question: str,
-                                                                                 entry: str) -> None:
+@pytest.mark.parametrize(
+    "question, entry",
+    [
+        ("hazine ersal chande?", "shipping-cost-fa"),
+        ("sefaresham kay mirese?", "shipping-time-fa"),
+    ],
+)
+def test_a_finglish_question_finds_the_persian_entry_and_is_answered_in_persian(
+    decider: Decider, question: str, entry: str
+) -> None:
     decision = decider.decide(question)
     assert decision.lang == "fa"
     assert decision.ranking[0] == entry, decision.ranking[:3]

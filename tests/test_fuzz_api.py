@@ -29,8 +29,9 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("fuzz-data")
     # Generous limits so the fuzzer reaches the handlers instead of the rate limiter.
     (data_dir / "settings.toml").write_text(
-        "visitor_messages_per_minute = 100000\nip_messages_per_minute = 100000\n"
-        "ip_conversations_per_day = 100000\n", encoding="utf-8")
+        "visitor_messages_per_minute = 100000\nip_messages_per_minute = 100000\nip_conversations_per_day = 100000\n",
+        encoding="utf-8",
+    )
     port = free_port()
     proc = start_server(data_dir, port, "--demo", "--model", "none")
     wait_healthy(port, proc, timeout=120)
@@ -53,10 +54,16 @@ def test_public_api_fuzzed(fuzz_server, mode: GenerationMode) -> None:
     seen: dict[int, int] = {}
 
     for operation in ops:
+
         @given(case=operation.as_strategy(generation_mode=mode))
         # No shrinking: a failure is reported as found (shrinking HTTP cases took minutes).
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None, phases=[Phase.explicit, Phase.generate])
+        @settings(
+            max_examples=MAX_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+        )
         def fuzz(case) -> None:
             # Most cases reach the handler as the real visitor in their real conversation; the
             # rest keep the fuzzer's own token and ids (the 401/404 paths).

@@ -12,16 +12,34 @@ from .helpers import (
 
 
 def test_unanswered_questions_are_grouped_and_ranked(admin: TestClient) -> None:
-    kb.save(admin.app.state.store, [Entry("hours", "Opening hours", "We open 9:00-18:00.", "en",
-                                             ["when are you open", "what are your opening hours"])],
-            embedder=embedder.shared(), now="t")
+    kb.save(
+        admin.app.state.store,
+        [
+            Entry(
+                "hours",
+                "Opening hours",
+                "We open 9:00-18:00.",
+                "en",
+                ["when are you open", "what are your opening hours"],
+            )
+        ],
+        embedder=embedder.shared(),
+        now="t",
+    )
     chat = admin.app.state.chat
-    asked = ["Do you sell gift cards?", "do you have gift cards", "Can I buy a gift card?",
-             "Do you deliver to Kish island?", "Is delivery to Kish possible?", "Do you buy used books?"]
+    asked = [
+        "Do you sell gift cards?",
+        "do you have gift cards",
+        "Can I buy a gift card?",
+        "Do you deliver to Kish island?",
+        "Is delivery to Kish possible?",
+        "Do you buy used books?",
+    ]
 
     async def customers():
         for text in asked:
             await chat.reply(chat.conversations.start(), text)
+
     asyncio.run(customers())
     found = gaps.find(admin.app.state.store, embedder.shared(), admin.app.state.clock())
     assert sum(g.count for g in found) <= len(asked)

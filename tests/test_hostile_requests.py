@@ -28,23 +28,33 @@ def count_messages(c: TestClient) -> int:
     return c.app.state.store.read().execute("SELECT count(*) FROM messages WHERE role = 'customer'").fetchone()[0]
 
 
-@pytest.mark.parametrize("name, body, headers, status, code", [
-    ("not UTF-8", b'{"text": "\xff\xfe"}', JSON, 400, "bad_encoding"),
-    ("Latin-1 sent as such", '{"text": "café"}'.encode("latin-1"), {"content-type": "application/json; charset=latin-1"}, 400, "bad_encoding"),
-    ("UTF-16", '{"text": "hi"}'.encode("utf-16"), JSON, 400, "bad_request"),
-    ("gzip body", gzip.compress(b'{"text": "hi"}'), {**JSON, "content-encoding": "gzip"}, 400, "bad_request"),
-    ("lone surrogate", b'{"text": "hi \\ud800"}', JSON, 400, "bad_request"),
-    ("truncated JSON", b'{"text": "hi', JSON, 400, "bad_request"),
-    ("a JSON array", b"[1, 2]", JSON, 400, "bad_request"),
-    ("null", b"null", JSON, 400, "bad_request"),
-    ("empty body", b"", JSON, 400, "bad_request"),
-    ("text is a number", b'{"text": 5}', JSON, 400, "bad_request"),
-    ("text is an object", b'{"text": {"a": 1}}', JSON, 400, "bad_request"),
-    ("deep nesting", b'{"text": "x", "y": ' + b"[" * 50000 + b"]" * 50000 + b"}", JSON, 413, "too_large"),
-    ("only control characters", b'{"text": "\\u0000\\u001b\\u0007"}', JSON, 422, "empty"),
-])
-def test_malformed_messages_are_clear_4xx(api: TestClient, name: str, body: bytes, headers: dict,
-                                          status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    "name, body, headers, status, code",
+    [
+        ("not UTF-8", b'{"text": "\xff\xfe"}', JSON, 400, "bad_encoding"),
+        (
+            "Latin-1 sent as such",
+            '{"text": "café"}'.encode("latin-1"),
+            {"content-type": "application/json; charset=latin-1"},
+            400,
+            "bad_encoding",
+        ),
+        ("UTF-16", '{"text": "hi"}'.encode("utf-16"), JSON, 400, "bad_request"),
+        ("gzip body", gzip.compress(b'{"text": "hi"}'), {**JSON, "content-encoding": "gzip"}, 400, "bad_request"),
+        ("lone surrogate", b'{"text": "hi \\ud800"}', JSON, 400, "bad_request"),
+        ("truncated JSON", b'{"text": "hi', JSON, 400, "bad_request"),
+        ("a JSON array", b"[1, 2]", JSON, 400, "bad_request"),
+        ("null", b"null", JSON, 400, "bad_request"),
+        ("empty body", b"", JSON, 400, "bad_request"),
+        ("text is a number", b'{"text": 5}', JSON, 400, "bad_request"),
+        ("text is an object", b'{"text": {"a": 1}}', JSON, 400, "bad_request"),
+        ("deep nesting", b'{"text": "x", "y": ' + b"[" * 50000 + b"]" * 50000 + b"}", JSON, 413, "too_large"),
+        ("only control characters", b'{"text": "\\u0000\\u001b\\u0007"}', JSON, 422, "empty"),
+    ],
+)
+def test_malformed_messages_are_clear_4xx(
+    api: TestClient, name: str, body: bytes, headers: dict, status: int, code: str
+) -> None:
     conv, token, _ = start_chat(api)
     before = count_messages(api)
     r = api.post(f"/api/v1/conversations/{conv}/messages", content=body, headers={**bearer(token), **headers})
@@ -58,15 +68,23 @@ def test_malformed_messages_are_clear_4xx(api: TestClient, name: str, body: byte
 
 def test_control_characters_are_removed_from_stored_text(api: TestClient) -> None:
     conv, token, _ = start_chat(api)
-    api.post(f"/api/v1/conversations/{conv}/messages", json={"text": "where\u0000 is\u001b[31m my order?\nthanks"},
-             headers=bearer(token))
+    api.post(
+        f"/api/v1/conversations/{conv}/messages",
+        json={"text": "where\u0000 is\u001b[31m my order?\nthanks"},
+        headers=bearer(token),
+    )
     stored = api.app.state.store.read().execute("SELECT text FROM messages WHERE role = 'customer'").fetchone()[0]
     assert stored == "where is[31m my order?\nthanks"
 
 
-@pytest.mark.parametrize("path", [
-    "/api/v1/nothing-here", "/api/v1/conversations/..%2f..%2fetc/messages", "/api/v2/conversations",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nothing-here",
+        "/api/v1/conversations/..%2f..%2fetc/messages",
+        "/api/v2/conversations",
+    ],
+)
 def test_unknown_api_paths_answer_in_the_api_shape(api: TestClient, path: str) -> None:
     r = api.get(path)
     assert r.status_code == 404 and r.json()["error"] == "not_found"
@@ -78,11 +96,19 @@ def test_wrong_methods_and_hostile_paths(api: TestClient) -> None:
     r = api.get(f"/api/v1/conversations/{'a' * 5000}/messages", headers=bearer(token))
     assert r.status_code == 404 and r.json()["error"] == "no_conversation"  # the API's own code survives
     assert api.get(f"/api/v1/conversations/{conv}/messages?after=-1", headers=bearer(token)).status_code == 400
-    assert api.get(f"/api/v1/conversations/{conv}/messages?after=99999999999999999999999",
-                   headers=bearer(token)).status_code == 400
+    assert (
+        api.get(
+            f"/api/v1/conversations/{conv}/messages?after=99999999999999999999999", headers=bearer(token)
+        ).status_code
+        == 400
+    )
     # Sent as written (the test client would collapse them), at files that are really there.
-    for path in ("/static/../pyproject.toml", "/static/%2e%2e/pyproject.toml", "/static/..%2fpyproject.toml",
-                 "/static/../../../../../../../../etc/passwd"):
+    for path in (
+        "/static/../pyproject.toml",
+        "/static/%2e%2e/pyproject.toml",
+        "/static/..%2fpyproject.toml",
+        "/static/../../../../../../../../etc/passwd",
+    ):
         status, body = asgi_get(api.app, path)
         assert status == 404 and b"[project]" not in body and b"root:" not in body, path
     r = api.post("/api/v1/conversations", content=b"x" * 100_000, headers=JSON)
@@ -96,21 +122,30 @@ def _zip() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("name, filename, content, expect", [
-    ("binary", "kb.jsonl", bytes(range(256)) * 20, "UTF-8"),
-    ("a zip renamed", "kb.jsonl", _zip(), "UTF-8"),
-    ("UTF-16 CSV", "kb.csv", "id,title,answer,lang\na,t,x,en\n".encode("utf-16"), "UTF-8"),
-    ("an image", "kb.md", b"\x89PNG\r\n\x1a\n" + b"\0" * 200, "UTF-8"),
-    ("unknown extension", "kb.exe", b"MZ\x90\x00", "unknown file type"),
-    ("empty", "kb.jsonl", b"", "no entries found"),
-    ("only blank lines", "kb.jsonl", b"\n\n  \n", "no entries found"),
-    ("JSON, not JSON lines", "kb.jsonl", b'[{"id": "a"}]', "line 1"),
-    ("CSV without the columns", "kb.csv", b"name,price\nbook,5\n", "title"),
-    ("an entry without an answer", "kb.jsonl", b'{"id": "a", "title": "t", "lang": "en"}\n', "line 1"),
-    ("a huge line", "kb.jsonl", b'{"id": "a", "title": "' + b"t" * 300 + b'", "answer": "x", "lang": "en"}\n', "line 1"),
-])
-def test_broken_uploads_are_refused_clearly(admin: TestClient, name: str, filename: str, content: bytes,
-                                            expect: str) -> None:
+@pytest.mark.parametrize(
+    "name, filename, content, expect",
+    [
+        ("binary", "kb.jsonl", bytes(range(256)) * 20, "UTF-8"),
+        ("a zip renamed", "kb.jsonl", _zip(), "UTF-8"),
+        ("UTF-16 CSV", "kb.csv", "id,title,answer,lang\na,t,x,en\n".encode("utf-16"), "UTF-8"),
+        ("an image", "kb.md", b"\x89PNG\r\n\x1a\n" + b"\0" * 200, "UTF-8"),
+        ("unknown extension", "kb.exe", b"MZ\x90\x00", "unknown file type"),
+        ("empty", "kb.jsonl", b"", "no entries found"),
+        ("only blank lines", "kb.jsonl", b"\n\n  \n", "no entries found"),
+        ("JSON, not JSON lines", "kb.jsonl", b'[{"id": "a"}]', "line 1"),
+        ("CSV without the columns", "kb.csv", b"name,price\nbook,5\n", "title"),
+        ("an entry without an answer", "kb.jsonl", b'{"id": "a", "title": "t", "lang": "en"}\n', "line 1"),
+        (
+            "a huge line",
+            "kb.jsonl",
+            b'{"id": "a", "title": "' + b"t" * 300 + b'", "answer": "x", "lang": "en"}\n',
+            "line 1",
+        ),
+    ],
+)
+def test_broken_uploads_are_refused_clearly(
+    admin: TestClient, name: str, filename: str, content: bytes, expect: str
+) -> None:
     sign_in(admin)
     r = post(admin, "/admin/kb-import", files={"file": (filename, content, "application/octet-stream")})
     assert 400 <= r.status_code < 500, (name, r.status_code)

@@ -59,12 +59,15 @@ def test_the_escalation_reply_uses_the_business_hours(data_dir) -> None:
 
     async def go():
         return await chat.reply(chat.conversations.start(), "I want to talk to a real person")
+
     turn = asyncio.run(go())
     assert "when we open, Saturday at 09:00" in turn.reply.text
-    fixed = build_chat(Settings(data_dir=data_dir, model="none", typical_reply_time="by tomorrow noon"),
-                       store, None, lambda: late)
+    fixed = build_chat(
+        Settings(data_dir=data_dir, model="none", typical_reply_time="by tomorrow noon"), store, None, lambda: late
+    )
 
     async def go_fixed():
         return await fixed.reply(fixed.conversations.start(), "I want to talk to a real person")
+
     assert "by tomorrow noon" in asyncio.run(go_fixed()).reply.text
     store.close()

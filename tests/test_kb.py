@@ -29,19 +29,25 @@ def test_import_is_idempotent_and_keeps_history(store: Store) -> None:
     assert kb.count(store.read()) == len(entries)
     entries[0].answer += " (updated)"
     assert kb.save(store, entries, embedder=e5, now="t3").updated == 1
-    row = store.read().execute("SELECT answer, created_at, updated_at FROM kb_entries WHERE id = ?",
-                               [entries[0].id]).fetchone()
+    row = (
+        store.read()
+        .execute("SELECT answer, created_at, updated_at FROM kb_entries WHERE id = ?", [entries[0].id])
+        .fetchone()
+    )
     assert row["answer"].endswith("(updated)") and (row["created_at"], row["updated_at"]) == ("t1", "t3")
     assert [h["action"] for h in kb.history(store.read(), entries[0].id)] == ["create", "update"]
 
 
-@pytest.mark.parametrize("bad_line, reason", [
-    ("{not json", "not valid JSON"),
-    (json.dumps({"id": "x", "lang": "en", "questions": ["q"]}), "missing answer"),
-    (json.dumps({"id": "x", "lang": "de", "answer": "a", "questions": ["q"]}), "lang must be"),
-    (json.dumps({"id": "kb-1", "lang": "en", "answer": "a", "questions": ["q"]}), "duplicate id"),
-    (json.dumps(["a list"]), "expected an object"),
-])
+@pytest.mark.parametrize(
+    "bad_line, reason",
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"id": "x", "lang": "en", "questions": ["q"]}), "missing answer"),
+        (json.dumps({"id": "x", "lang": "de", "answer": "a", "questions": ["q"]}), "lang must be"),
+        (json.dumps({"id": "kb-1", "lang": "en", "answer": "a", "questions": ["q"]}), "duplicate id"),
+        (json.dumps(["a list"]), "expected an object"),
+    ],
+)
 def test_bad_file_names_the_line_and_changes_nothing(tmp_path: Path, store: Store, bad_line: str, reason: str) -> None:
     good = json.dumps({"id": "kb-1", "lang": "en", "answer": "We open at 9.", "questions": ["hours?"]})
     path = tmp_path / "kb.jsonl"

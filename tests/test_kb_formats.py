@@ -10,7 +10,7 @@ from appliance.db import Store
 GOOD_CSV = (
     "id,title,questions,answer,lang,tags,enabled\n"
     'hours,Opening hours,"When are you open?\nAre you open on Friday?",We open 9-18 Saturday to Wednesday.,en,"hours, shop",true\n'
-    'ship,ارسال,ارسال چند روز است؟ | هزینه ارسال,ارسال ۳ تا ۵ روز کاری است.,fa,,\n'
+    "ship,ارسال,ارسال چند روز است؟ | هزینه ارسال,ارسال ۳ تا ۵ روز کاری است.,fa,,\n"
 )
 
 GOOD_MD = """lang: en
@@ -48,17 +48,25 @@ def test_markdown_detects_persian() -> None:
     assert entries[0].lang == "fa" and entries[0].title == "ساعت کاری"
 
 
-@pytest.mark.parametrize("name, content, where, reason", [
-    ("kb.csv", "id,answer\nx,y\n", "kb.csv row 1", "missing columns: lang"),
-    ("kb.csv", "id,title,answer,lang\na,A,ok,en\nb,B,,en\n", "kb.csv row 3", "missing answer"),
-    ("kb.csv", "id,title,answer,lang\na,A,ok,en\na,B,ok,en\n", "kb.csv row 3", "duplicate id"),
-    ("kb.csv", "id,title,answer,lang\na,A,ok,en,extra\n", "kb.csv row 2", "more cells than columns"),
-    ("kb.csv", "id,title,answer,lang\na,A,ok,xx\n", "kb.csv row 2", "lang must be"),
-    ("faq.md", "intro text\n## A\nanswer\n", "faq.md line 1", "text before the first heading"),
-    ("faq.md", "## A\nanswer\n## Empty\n\n", "faq.md line 3", "has no answer"),
-    ("kb.jsonl", '{"id": "a", "lang": "en", "answer": "x", "questions": ["q"]}\n{"id": "b"', "kb.jsonl line 2", "not valid JSON"),
-    ("kb.txt", "whatever", "kb.txt", "unknown file type"),
-])
+@pytest.mark.parametrize(
+    "name, content, where, reason",
+    [
+        ("kb.csv", "id,answer\nx,y\n", "kb.csv row 1", "missing columns: lang"),
+        ("kb.csv", "id,title,answer,lang\na,A,ok,en\nb,B,,en\n", "kb.csv row 3", "missing answer"),
+        ("kb.csv", "id,title,answer,lang\na,A,ok,en\na,B,ok,en\n", "kb.csv row 3", "duplicate id"),
+        ("kb.csv", "id,title,answer,lang\na,A,ok,en,extra\n", "kb.csv row 2", "more cells than columns"),
+        ("kb.csv", "id,title,answer,lang\na,A,ok,xx\n", "kb.csv row 2", "lang must be"),
+        ("faq.md", "intro text\n## A\nanswer\n", "faq.md line 1", "text before the first heading"),
+        ("faq.md", "## A\nanswer\n## Empty\n\n", "faq.md line 3", "has no answer"),
+        (
+            "kb.jsonl",
+            '{"id": "a", "lang": "en", "answer": "x", "questions": ["q"]}\n{"id": "b"',
+            "kb.jsonl line 2",
+            "not valid JSON",
+        ),
+        ("kb.txt", "whatever", "kb.txt", "unknown file type"),
+    ],
+)
 def test_bad_files_name_the_place(name: str, content: str, where: str, reason: str) -> None:
     with pytest.raises(EntryError) as err:
         kb_formats.parse(content.encode(), name)
@@ -96,8 +104,14 @@ def test_export_round_trip(fmt: str) -> None:
 
 
 def test_eval_format_uses_intent_as_title() -> None:
-    line = {"id": "kb-000", "intent": "account_blocked", "questions": ["why is my account frozen"],
-            "answer": "We look into it. Reference code: KB-000-2473.", "marker": "KB-000-2473", "lang": "en"}
+    line = {
+        "id": "kb-000",
+        "intent": "account_blocked",
+        "questions": ["why is my account frozen"],
+        "answer": "We look into it. Reference code: KB-000-2473.",
+        "marker": "KB-000-2473",
+        "lang": "en",
+    }
     [entry] = kb_formats.parse(json.dumps(line).encode(), "kb.jsonl")
     assert entry.title == "account blocked"
 
@@ -110,10 +124,13 @@ def test_a_heading_built_to_backtrack_is_refused_at_once() -> None:
 
 
 def test_headings_with_ids_closing_hashes_and_persian_titles() -> None:
-    entries = kb_formats.parse("## Shipping {#ship} ##\nQ: how long?\nTwo days.\n\n# تعویض باتری\nسه روز\n".encode(),
-                               "faq.md")
-    assert [(e.id, e.title, e.questions) for e in entries] == [("ship", "Shipping", ["how long?"]),
-                                                               ("تعویض-باتری", "تعویض باتری", [])]
+    entries = kb_formats.parse(
+        "## Shipping {#ship} ##\nQ: how long?\nTwo days.\n\n# تعویض باتری\nسه روز\n".encode(), "faq.md"
+    )
+    assert [(e.id, e.title, e.questions) for e in entries] == [
+        ("ship", "Shipping", ["how long?"]),
+        ("تعویض-باتری", "تعویض باتری", []),
+    ]
 
 
 def test_an_overlong_line_is_named() -> None:
@@ -122,10 +139,15 @@ def test_an_overlong_line_is_named() -> None:
 
 
 def test_csv_export_quotes_formulas_and_reimports_unchanged() -> None:
-    evil = Entry(id="e1", title="=HYPERLINK(\"http://evil.example\",\"click\")", lang="en",
-                    answer="+1 555 0100 or -5% off, @home", questions=["=cmd|' /C calc'!A0", "how much?"])
+    evil = Entry(
+        id="e1",
+        title='=HYPERLINK("http://evil.example","click")',
+        lang="en",
+        answer="+1 555 0100 or -5% off, @home",
+        questions=["=cmd|' /C calc'!A0", "how much?"],
+    )
     text = kb_formats.export([evil], "csv")
-    for cell in ('"\'=HYPERLINK', "'+1 555", "'=cmd|"):
+    for cell in ("\"'=HYPERLINK", "'+1 555", "'=cmd|"):
         assert cell in text
     again = kb_formats.parse(text.encode(), "export.csv")
     assert again == [evil]

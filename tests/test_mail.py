@@ -36,28 +36,41 @@ def smtp():
     controller.stop()
 
 
-
-
 def test_owner_reply_is_e_mailed_to_the_customer(data_dir: Path, smtp) -> None:
     inbox, port = smtp
     clock = Clock()
-    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook", smtp_host="127.0.0.1",
-                        smtp_port=port, smtp_security="none", smtp_from="shop@booknook.example")
+    settings = Settings(
+        data_dir=data_dir,
+        model="none",
+        shop_name="Book Nook",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        smtp_from="shop@booknook.example",
+    )
     from appliance import owner
 
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
         owner.set_password(c.app.state.store, password_hash(), clock)
         seed(c)
         conv, token, _ = customer_asks(c, "I want to talk to a real person")
-        c.post(f"/api/v1/conversations/{conv}/contact", json={"email": "reader@example.com"},
-               headers={"authorization": f"Bearer {token}"})
+        c.post(
+            f"/api/v1/conversations/{conv}/contact",
+            json={"email": "reader@example.com"},
+            headers={"authorization": f"Bearer {token}"},
+        )
         sign_in(c)
-        c.post(f"/admin/conversations/{conv}/reply", data={"text": "Your parcel left today."},
-               headers={**SAME, "x-csrf-token": csrf(c)})
+        c.post(
+            f"/admin/conversations/{conv}/reply",
+            data={"text": "Your parcel left today."},
+            headers={**SAME, "x-csrf-token": csrf(c)},
+        )
         assert mailer.deliver_due(c.app.state.store, settings, clock) == {"sent": 1, "failed": 0}
         [message] = inbox.messages
         assert message["To"] == "reader@example.com" and message["From"] == "shop@booknook.example"
-        assert "Book Nook" in message["Subject"] and "Your parcel left today." in message.get_payload(decode=True).decode()
+        assert (
+            "Book Nook" in message["Subject"] and "Your parcel left today." in message.get_payload(decode=True).decode()
+        )
         assert mailer.deliver_due(c.app.state.store, settings, clock) == {"sent": 0, "failed": 0}  # sent once
         assert "sent" in c.get(f"/admin/conversations/{conv}?lang=en").text
 
@@ -65,8 +78,14 @@ def test_owner_reply_is_e_mailed_to_the_customer(data_dir: Path, smtp) -> None:
 def test_failures_are_kept_visible_and_retried(data_dir: Path, smtp) -> None:
     inbox, port = smtp
     clock = Clock()
-    down = Settings(data_dir=data_dir, model="none", smtp_host="127.0.0.1", smtp_port=free_port(),
-                    smtp_security="none", smtp_from="shop@booknook.example")
+    down = Settings(
+        data_dir=data_dir,
+        model="none",
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+        smtp_security="none",
+        smtp_from="shop@booknook.example",
+    )
     with TestClient(create_app(down, clock=clock, with_scheduler=False)) as c:
         store = c.app.state.store
         mailer.enqueue(store, clock(), to="reader@example.com", subject="hi", body="hello")
@@ -93,9 +112,16 @@ def test_the_morning_digest_is_e_mailed_to_the_owner(data_dir: Path, smtp) -> No
 
     inbox, port = smtp
     clock = Clock()
-    settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook", smtp_host="127.0.0.1",
-                        smtp_port=port, smtp_security="none", smtp_from="shop@booknook.example",
-                        owner_email="owner@booknook.example")
+    settings = Settings(
+        data_dir=data_dir,
+        model="none",
+        shop_name="Book Nook",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        smtp_from="shop@booknook.example",
+        owner_email="owner@booknook.example",
+    )
     store = Store(settings.db_path)
     store.migrate()
     jobs = scheduler.build(settings, store, clock)
@@ -111,19 +137,28 @@ def test_hostile_text_in_an_e_mail_is_plain_text_and_injects_no_header(data_dir:
     inbox, port = smtp
     clock = Clock()
     payload = '<img src=x onerror=alert(1)><script>alert("mail")</script> <a href="javascript:alert(2)">x</a>'
-    settings = Settings(data_dir=data_dir, model="none", shop_name="Nook <b>\r\nBcc: victim@example.com",
-                        smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_from="shop@booknook.example")
+    settings = Settings(
+        data_dir=data_dir,
+        model="none",
+        shop_name="Nook <b>\r\nBcc: victim@example.com",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        smtp_from="shop@booknook.example",
+    )
     from appliance import owner
 
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
         owner.set_password(c.app.state.store, password_hash(), clock)
         seed(c)
         conv, token, _ = customer_asks(c, f"I want to talk to a real person {payload}")
-        c.post(f"/api/v1/conversations/{conv}/contact", json={"email": "reader@example.com"},
-               headers={"authorization": f"Bearer {token}"})
+        c.post(
+            f"/api/v1/conversations/{conv}/contact",
+            json={"email": "reader@example.com"},
+            headers={"authorization": f"Bearer {token}"},
+        )
         sign_in(c)
-        c.post(f"/admin/conversations/{conv}/reply", data={"text": payload},
-               headers={**SAME, "x-csrf-token": csrf(c)})
+        c.post(f"/admin/conversations/{conv}/reply", data={"text": payload}, headers={**SAME, "x-csrf-token": csrf(c)})
         assert mailer.deliver_due(c.app.state.store, settings, clock) == {"sent": 1, "failed": 0}
     [message] = inbox.messages
     assert not message.is_multipart() and message.get_content_type() == "text/plain"  # no HTML to run

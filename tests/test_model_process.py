@@ -52,10 +52,10 @@ async def first_token_then(rt: ModelRuntime, action) -> tuple[list[str], BaseExc
     return got, None
 
 
-@pytest.mark.parametrize("sig, name", [(signal.SIGILL, "SIGILL"), (signal.SIGSEGV, "SIGSEGV"),
-                                       (signal.SIGKILL, "SIGKILL")])  # SIGKILL: what the OOM killer sends
-def test_a_crash_mid_reply_costs_that_reply_only(default_model: Path, fast_restarts: None, sig: int,
-                                                 name: str) -> None:
+@pytest.mark.parametrize(
+    "sig, name", [(signal.SIGILL, "SIGILL"), (signal.SIGSEGV, "SIGSEGV"), (signal.SIGKILL, "SIGKILL")]
+)  # SIGKILL: what the OOM killer sends
+def test_a_crash_mid_reply_costs_that_reply_only(default_model: Path, fast_restarts: None, sig: int, name: str) -> None:
     rt = ModelRuntime(default_model, n_ctx=1024, timeout_s=60).start()
     try:
         assert rt.wait_settled(120) and rt.ready
@@ -72,8 +72,9 @@ def test_a_crash_mid_reply_costs_that_reply_only(default_model: Path, fast_resta
         rt.close()
 
 
-def test_a_model_that_keeps_crashing_stays_off_until_the_owner_restarts_it(default_model: Path,
-                                                                           fast_restarts: None) -> None:
+def test_a_model_that_keeps_crashing_stays_off_until_the_owner_restarts_it(
+    default_model: Path, fast_restarts: None
+) -> None:
     rt = ModelRuntime(default_model, n_ctx=512, timeout_s=60).start()
     try:
         for attempt in range(llm_runtime.MAX_CRASHES):
@@ -95,8 +96,9 @@ def test_a_model_that_keeps_crashing_stays_off_until_the_owner_restarts_it(defau
         rt.close()
 
 
-def test_a_hung_model_is_killed_and_restarted(default_model: Path, fast_restarts: None,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hung_model_is_killed_and_restarted(
+    default_model: Path, fast_restarts: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A process that stops answering (here: stopped by SIGSTOP mid-reply) is noticed at the reply's
     deadline, killed after a short grace, and started again."""
     monkeypatch.setattr(llm_runtime, "HANG_GRACE_S", 1.0)
@@ -138,8 +140,9 @@ def test_the_web_side_never_loads_llama_cpp(default_model: Path) -> None:
 
 
 @pytest.mark.skipif(platform.machine() not in {"x86_64", "AMD64"}, reason="x86-64 feature check")
-def test_a_cpu_without_avx2_gets_a_clear_message(default_model: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cpu_without_avx2_gets_a_clear_message(
+    default_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """On a CPU older than our build's baseline the model process refuses to load llama.cpp (which
     would die of SIGILL) and says why; the appliance answers from the knowledge base."""
     cpuinfo = tmp_path / "cpuinfo"

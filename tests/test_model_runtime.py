@@ -72,9 +72,10 @@ def test_cancellation_frees_the_worker(runtime: ModelRuntime) -> None:
 
 def test_full_queue_answers_busy_at_once(runtime: ModelRuntime) -> None:
     """queue_size=1: one job running, one waiting, the third is refused without waiting."""
+
     async def go():
         first = runtime.stream(LONG, max_tokens=200)
-        await first.__anext__()                      # job 1 is generating
+        await first.__anext__()  # job 1 is generating
         second = runtime.stream(LONG, max_tokens=200)
         waiting = asyncio.ensure_future(second.__anext__())  # job 2 sits in the queue
         await asyncio.sleep(0)
@@ -121,11 +122,14 @@ def test_corrupt_model_file_means_knowledge_base_only(corrupt_model: Path) -> No
     rt.close()
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"", "not a GGUF"),
-    (b"<html>404 not found</html>" * 10, "not a GGUF"),
-    (b"GGUF" + b"\0" * 100, "too small"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "not a GGUF"),
+        (b"<html>404 not found</html>" * 10, "not a GGUF"),
+        (b"GGUF" + b"\0" * 100, "too small"),
+    ],
+)
 def test_files_that_are_not_models(tmp_path: Path, content: bytes, reason: str) -> None:
     path = tmp_path / "model.gguf"
     path.write_bytes(content)

@@ -39,9 +39,26 @@ def llama_server(default_model: Path, tmp_path_factory: pytest.TempPathFactory) 
     port = free_port()
     log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "1024", "--n_threads", "1", "--verbose", "False"],
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(default_model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "1024",
+            "--n_threads",
+            "1",
+            "--verbose",
+            "False",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
@@ -87,6 +104,7 @@ def test_streams_from_a_real_server(llama_server: str) -> None:
 def test_cancel_frees_the_runtime_and_the_server(llama_server: str) -> None:
     rt = runtime_for(llama_server)
     try:
+
         async def go():
             got = []
             async with contextlib.aclosing(rt.stream(LONG, max_tokens=300)) as it:
@@ -191,13 +209,17 @@ def _url(server: ThreadingHTTPServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}/v1"
 
 
-@pytest.mark.parametrize("behaviour, error, match", [
-    ("garbage", ModelError, "not an OpenAI stream"),
-    ("error", ModelError, "HTTP 500"),
-    ("drop", ModelError, "went away"),
-])
-def test_a_misbehaving_server_costs_one_reply(fake_server: ThreadingHTTPServer, behaviour: str, error: type,
-                                              match: str) -> None:
+@pytest.mark.parametrize(
+    "behaviour, error, match",
+    [
+        ("garbage", ModelError, "not an OpenAI stream"),
+        ("error", ModelError, "HTTP 500"),
+        ("drop", ModelError, "went away"),
+    ],
+)
+def test_a_misbehaving_server_costs_one_reply(
+    fake_server: ThreadingHTTPServer, behaviour: str, error: type, match: str
+) -> None:
     fake_server.behaviour = behaviour  # type: ignore[attr-defined]
     rt = runtime_for(_url(fake_server))
     try:
@@ -226,10 +248,12 @@ def test_grounding_checks_apply_to_a_server_model(fake_server: ThreadingHTTPServ
     fake_server.behaviour = "inventive"  # type: ignore[attr-defined]
     rt = runtime_for(_url(fake_server))
     owner_text = "Orders arrive in 3-5 business days in other cities."
-    entry = IndexedEntry(id="shipping", title="Shipping", answer=owner_text, lang="en", passages=[owner_text],
-                         trigrams=frozenset())
-    decision = Decision(kind="answer", reason="confident", lang="en", query="how long to Shiraz",
-                        entries=[entry], confidence=0.9)
+    entry = IndexedEntry(
+        id="shipping", title="Shipping", answer=owner_text, lang="en", passages=[owner_text], trigrams=frozenset()
+    )
+    decision = Decision(
+        kind="answer", reason="confident", lang="en", query="how long to Shiraz", entries=[entry], confidence=0.9
+    )
     composer = Composer(rt, phrase_with_model=True, model_languages=("en",), phrase_budget_s=None)
     try:
         reply = asyncio.run(composer.compose(decision, "how long does shipping take to Shiraz?"))

@@ -23,32 +23,48 @@ def _get(url: str) -> tuple[int, bytes]:
 
 def test_an_installed_wheel_serves_the_widget_and_the_admin(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
-                   check=True, timeout=600, cwd=tmp_path)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
+        check=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     wheel = next(dist.glob("appliance-*.whl"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                    str(wheel)], check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", str(wheel)],
+        check=True,
+        timeout=300,
+    )
     # The dependencies come from the test environment: a path line in a .pth file adds the
     # directory, but runs none of the .pth files in it, so the editable install of this
     # checkout stays out of sight and only the wheel's copy of the package can be imported.
-    site = Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                                        text=True).strip())
+    site = Path(
+        subprocess.check_output(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], text=True
+        ).strip()
+    )
     (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    where = subprocess.check_output([str(python), "-c", "import appliance; print(appliance.__file__)"],
-                                    text=True, cwd=tmp_path).strip()
+    where = subprocess.check_output(
+        [str(python), "-c", "import appliance; print(appliance.__file__)"], text=True, cwd=tmp_path
+    ).strip()
     assert where.startswith(str(venv)), where
 
     port = free_port()
-    proc = start_server(tmp_path / "data", port, "--demo", "--model", "none",
-                        command=(str(python), "-m", "appliance"), cwd=tmp_path)
+    proc = start_server(
+        tmp_path / "data", port, "--demo", "--model", "none", command=(str(python), "-m", "appliance"), cwd=tmp_path
+    )
     try:
         wait_healthy(port, proc, timeout=180)
         base = f"http://127.0.0.1:{port}"
-        for path in ("/static/widget-loader-1.0.0.js", "/static/widget-1.0.0.js", "/static/htmx-2.0.11.min.js",
-                     "/static/admin.css"):
+        for path in (
+            "/static/widget-loader-1.0.0.js",
+            "/static/widget-1.0.0.js",
+            "/static/htmx-2.0.11.min.js",
+            "/static/admin.css",
+        ):
             status, body = _get(base + path)
             assert status == 200 and body == (ROOT / "static" / Path(path).name).read_bytes(), path
         status, body = _get(base + "/widget?lang=fa")

@@ -47,19 +47,23 @@ def ask(chat: ChatService, *messages: str, conversation: str | None = None):
     async def go():
         conv = conversation or chat.conversations.start()
         return [await chat.reply(conv, m) for m in messages]
+
     turns = asyncio.run(go())
     return turns if len(turns) > 1 else turns[0]
 
 
-@pytest.mark.parametrize("question, entry", [
-    ("ارسال به مشهد چند روز طول می‌کشد؟", "shipping-time-fa"),
-    ("ارسال به مشهد چند روز طول مي‌كشد؟", "shipping-time-fa"),     # Arabic yeh and kaf
-    ("هزینه پست چنده؟", "shipping-cost-fa"),
-    ("کد تخفیف دانشجویی دارید؟", "discounts-fa"),
-    ("پول از حسابم کم شد ولی سفارش ثبت نشد", "payment-failed-fa"),
-    ("How much is shipping?", "shipping-cost-en"),
-    ("Do you have a student discount?", "discounts-en"),
-])
+@pytest.mark.parametrize(
+    "question, entry",
+    [
+        ("ارسال به مشهد چند روز طول می‌کشد؟", "shipping-time-fa"),
+        ("ارسال به مشهد چند روز طول مي‌كشد؟", "shipping-time-fa"),  # Arabic yeh and kaf
+        ("هزینه پست چنده؟", "shipping-cost-fa"),
+        ("کد تخفیف دانشجویی دارید؟", "discounts-fa"),
+        ("پول از حسابم کم شد ولی سفارش ثبت نشد", "payment-failed-fa"),
+        ("How much is shipping?", "shipping-cost-en"),
+        ("Do you have a student discount?", "discounts-en"),
+    ],
+)
 def test_answers_from_the_right_entry(store: Store, index: RetrievalIndex, question: str, entry: str) -> None:
     turn = ask(make_chat(store, index), question)
     assert turn.decision.kind == "answer", turn.decision
@@ -69,12 +73,16 @@ def test_answers_from_the_right_entry(store: Store, index: RetrievalIndex, quest
     assert turn.reply.sources == [{"id": entry, "title": kb.get(store.read(), entry).title}]
 
 
-@pytest.mark.parametrize("question, entry", [
-    ("ارسال به مشهد چند روز طول میکشد", "shipping-time-fa"),      # no ZWNJ
-    ("can i send a book back?", "returns-en"),
-])
-def test_less_certain_questions_still_reach_the_right_entry(store: Store, index: RetrievalIndex,
-                                                            question: str, entry: str) -> None:
+@pytest.mark.parametrize(
+    "question, entry",
+    [
+        ("ارسال به مشهد چند روز طول میکشد", "shipping-time-fa"),  # no ZWNJ
+        ("can i send a book back?", "returns-en"),
+    ],
+)
+def test_less_certain_questions_still_reach_the_right_entry(
+    store: Store, index: RetrievalIndex, question: str, entry: str
+) -> None:
     """Answered, or offered first among the choices: never escalated, never a wrong answer."""
     turn = ask(make_chat(store, index), question)
     assert turn.decision.ranking[0] == entry
@@ -82,15 +90,23 @@ def test_less_certain_questions_still_reach_the_right_entry(store: Store, index:
     assert turn.decision.entries[0].id == entry
 
 
-@pytest.mark.parametrize("question", ["Do you sell second-hand laptops?", "آب و هوای فردا در شیراز چطور است؟",
-                                      "What's the capital of Australia?"])
+@pytest.mark.parametrize(
+    "question",
+    ["Do you sell second-hand laptops?", "آب و هوای فردا در شیراز چطور است؟", "What's the capital of Australia?"],
+)
 def test_out_of_scope_is_not_answered(store: Store, index: RetrievalIndex, question: str) -> None:
     turn = ask(make_chat(store, index), question)
     assert turn.decision.kind in {"escalate", "clarify"}
     if turn.decision.kind == "escalate":
         assert turn.decision.reason == "no_match"
-        row = store.read().execute("SELECT status FROM conversations c JOIN messages m "
-                                   "ON m.conversation_id = c.id WHERE m.id = ?", [turn.message_id]).fetchone()
+        row = (
+            store.read()
+            .execute(
+                "SELECT status FROM conversations c JOIN messages m ON m.conversation_id = c.id WHERE m.id = ?",
+                [turn.message_id],
+            )
+            .fetchone()
+        )
         assert row["status"] == "waiting"
 
 
@@ -105,22 +121,26 @@ def test_clarify_offers_the_top_entries(store: Store, index: RetrievalIndex) -> 
     async def pick():
         conv = chat.conversations.start()
         return await chat.choose(conv, "shipping-cost-en", "Shipping cost")
+
     chosen = asyncio.run(pick())
     assert chosen.decision.kind == "answer" and chosen.decision.reason == "chosen_by_customer"
     assert "45,000" in chosen.reply.text
 
 
-@pytest.mark.parametrize("message, kind, reason", [
-    ("I want to talk to a real person", "escalate", "asked_for_person"),
-    ("میخوام با اپراتور صحبت کنم", "escalate", "asked_for_person"),
-    ("This is unacceptable, my order is late again", "escalate", "upset"),
-    ("از خدماتتون خیلی ناراضیم", "escalate", "upset"),
-    ("سلام", "greeting", "greeting"),
-    ("Hello!", "greeting", "greeting"),
-    ("ممنون از شما", "thanks", "thanks"),
-    ("thanks a lot!", "thanks", "thanks"),
-    ("!!!", "escalate", "empty"),
-])
+@pytest.mark.parametrize(
+    "message, kind, reason",
+    [
+        ("I want to talk to a real person", "escalate", "asked_for_person"),
+        ("میخوام با اپراتور صحبت کنم", "escalate", "asked_for_person"),
+        ("This is unacceptable, my order is late again", "escalate", "upset"),
+        ("از خدماتتون خیلی ناراضیم", "escalate", "upset"),
+        ("سلام", "greeting", "greeting"),
+        ("Hello!", "greeting", "greeting"),
+        ("ممنون از شما", "thanks", "thanks"),
+        ("thanks a lot!", "thanks", "thanks"),
+        ("!!!", "escalate", "empty"),
+    ],
+)
 def test_people_moods_and_small_talk(store: Store, index: RetrievalIndex, message: str, kind: str, reason: str) -> None:
     turn = ask(make_chat(store, index), message)
     assert (turn.decision.kind, turn.decision.reason) == (kind, reason)
@@ -146,8 +166,29 @@ def test_follow_up_uses_the_conversation(store: Store, index: RetrievalIndex) ->
     assert follow.decision.entry_ids == ["shipping-time-fa"]
 
 
-@pytest.mark.parametrize("hostile", ['"', '""', "'", "*", "NEAR(a b)", "a OR", "(", ")", "^", "-", ":",
-                                     'ship" OR "x', "col:value", "AND AND", "{}", "\\", "%_", "\x00"])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '"',
+        '""',
+        "'",
+        "*",
+        "NEAR(a b)",
+        "a OR",
+        "(",
+        ")",
+        "^",
+        "-",
+        ":",
+        'ship" OR "x',
+        "col:value",
+        "AND AND",
+        "{}",
+        "\\",
+        "%_",
+        "\x00",
+    ],
+)
 def test_hostile_punctuation_never_breaks_the_fts_query(index: RetrievalIndex, hostile: str) -> None:
     ranking = index.search(f"shipping {hostile} cost")
     assert len(ranking) > 0
@@ -167,8 +208,11 @@ def test_every_decision_is_stored_with_its_scores(store: Store, index: Retrieval
     scores = json.loads(row["scores"])
     assert scores["ranking"][0] == "shipping-cost-en" and 0 < scores["confidence"] <= 1
     assert {"fused", "centroid", "coverage"} <= set(scores["features"])
-    messages = store.read().execute("SELECT role, text FROM messages WHERE conversation_id = ? ORDER BY id",
-                                    [row["conversation_id"]]).fetchall()
+    messages = (
+        store.read()
+        .execute("SELECT role, text FROM messages WHERE conversation_id = ? ORDER BY id", [row["conversation_id"]])
+        .fetchall()
+    )
     assert [m["role"] for m in messages] == ["customer", "bot"]
 
 
@@ -185,8 +229,13 @@ def test_knowledge_base_changes_are_seen_at_once(store: Store, index: RetrievalI
     chat = make_chat(store, index)
     question = "Do you sell board games?"
     assert ask(chat, question).decision.kind != "answer"
-    entry = Entry("board-games-en", "Board games", "Yes: we sell board games for all ages, from 300,000 toman.",
-                     "en", ["Do you sell board games?", "Do you have board games?"])
+    entry = Entry(
+        "board-games-en",
+        "Board games",
+        "Yes: we sell board games for all ages, from 300,000 toman.",
+        "en",
+        ["Do you sell board games?", "Do you have board games?"],
+    )
     kb.save(store, [entry], embedder=embedder.shared(), now="t1")
     turn = ask(chat, question)
     assert turn.decision.kind == "answer" and turn.decision.entry_ids == ["board-games-en"]
@@ -207,11 +256,13 @@ def test_disabled_entries_are_never_answered(store: Store, index: RetrievalIndex
 
 
 def test_long_documents_are_split_and_the_right_passage_cited(store: Store, index: RetrievalIndex) -> None:
-    policy = "\n\n".join([
-        "Returns policy. " + "We want you to be happy with every book you buy from us. " * 6,
-        "Damaged books: if a book arrives damaged, photograph it and we replace it within 5 business days. " * 3,
-        "Gift cards are valid for 12 months and can't be exchanged for cash. " * 7,
-    ])
+    policy = "\n\n".join(
+        [
+            "Returns policy. " + "We want you to be happy with every book you buy from us. " * 6,
+            "Damaged books: if a book arrives damaged, photograph it and we replace it within 5 business days. " * 3,
+            "Gift cards are valid for 12 months and can't be exchanged for cash. " * 7,
+        ]
+    )
     doc = Entry("policy-en", "Returns and gift card policy", policy, "en", ["What is your returns policy?"])
     kb.save(store, [doc], embedder=embedder.shared(), now="t5")
     try:
@@ -230,8 +281,9 @@ SOURCE = "Shipping is free for orders over 500,000 toman. Smaller orders pay a f
 
 
 def test_grounding_rejects_an_invented_number() -> None:
-    problems = grounding_problems("Shipping costs 50,000 toman, free over 500,000 toman with STUDENT10.",
-                                  [SOURCE], "en", require_all=False)
+    problems = grounding_problems(
+        "Shipping costs 50,000 toman, free over 500,000 toman with STUDENT10.", [SOURCE], "en", require_all=False
+    )
     assert problems and "num:50000" in problems[0]
 
 
@@ -239,8 +291,9 @@ def test_grounding_rejects_invented_codes_links_and_promises() -> None:
     assert grounding_problems("Use code STUDENT20.", [SOURCE], "en", require_all=False)
     assert grounding_problems("See https://evil.example for 45,000 toman.", [SOURCE], "en", require_all=False)
     assert grounding_problems("![img](https://x) 45,000", [SOURCE], "en", require_all=False)
-    promise = grounding_problems("We will also mail you a printed voucher and a refund label.", [SOURCE], "en",
-                                 require_all=False)
+    promise = grounding_problems(
+        "We will also mail you a printed voucher and a refund label.", [SOURCE], "en", require_all=False
+    )
     assert any("words not in the sources" in p for p in promise)
 
 
@@ -284,8 +337,10 @@ def test_an_invented_fact_falls_back_to_the_owners_text(store: Store, index: Ret
 
 
 def test_a_grounded_rephrasing_is_used(store: Store, index: RetrievalIndex) -> None:
-    text = ("Sure! Orders arrive within 1-2 business days in Tehran and 3-5 business days in other cities; "
-            "orders placed before 14:00 are shipped the same day.")
+    text = (
+        "Sure! Orders arrive within 1-2 business days in Tehran and 3-5 business days in other cities; "
+        "orders placed before 14:00 are shipped the same day."
+    )
     turn = ask(make_chat(store, index, llm=InventingModel(text)), "How long does delivery to Shiraz take?")
     assert turn.reply.composed_by == "model" and turn.reply.text == text.strip()
 
@@ -307,8 +362,10 @@ def test_end_to_end_with_the_real_default_model(store: Store, index: RetrievalIn
         source = kb.get(store.read(), "hours-en").answer
         # Whoever wrote the words, the customer gets only the owner's facts.
         assert turn.reply.composed_by in {"model", "owner_text"}
-        assert grounding_problems(turn.reply.text, [source], "en", require_all=False, question="") == [] \
+        assert (
+            grounding_problems(turn.reply.text, [source], "en", require_all=False, question="") == []
             or turn.reply.composed_by == "owner_text"
+        )
         assert facts(turn.reply.text) <= facts(source)
         if turn.reply.composed_by == "owner_text":
             assert turn.reply.model_rejected  # the model was asked, and its answer was checked

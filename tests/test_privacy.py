@@ -18,12 +18,19 @@ def seed(store: Store) -> dict[str, str]:
     now = "2026-11-22T08:00:00+00:00"
     old = "2025-01-01T08:00:00+00:00"
     with store.write() as db:
-        for cid, when, email in (("recent", now, "reader@example.com"), ("ancient", old, ""),
-                                 ("other", now, "someone@example.com")):
-            db.execute("INSERT INTO conversations (id, created_at, updated_at, contact_email) VALUES (?, ?, ?, ?)",
-                       [cid, when, when, email])
-            db.execute("INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'customer', ?, ?)",
-                       [cid, f"secret message of {cid}", when])
+        for cid, when, email in (
+            ("recent", now, "reader@example.com"),
+            ("ancient", old, ""),
+            ("other", now, "someone@example.com"),
+        ):
+            db.execute(
+                "INSERT INTO conversations (id, created_at, updated_at, contact_email) VALUES (?, ?, ?, ?)",
+                [cid, when, when, email],
+            )
+            db.execute(
+                "INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, 'customer', ?, ?)",
+                [cid, f"secret message of {cid}", when],
+            )
     return {"recent": now, "ancient": old}
 
 
@@ -36,7 +43,9 @@ def test_retention_deletes_old_conversations_and_leaves_no_copy(store: Store) ->
     assert ids == {"recent", "other"}
     assert store.read().execute("SELECT count(*) FROM messages WHERE conversation_id = 'ancient'").fetchone()[0] == 0
     store.close()
-    raw = store.path.read_bytes() + (Path(f"{store.path}-wal").read_bytes() if Path(f"{store.path}-wal").exists() else b"")
+    raw = store.path.read_bytes() + (
+        Path(f"{store.path}-wal").read_bytes() if Path(f"{store.path}-wal").exists() else b""
+    )
     assert b"secret message of ancient" not in raw  # secure_delete + WAL truncated
 
 
@@ -48,7 +57,9 @@ def test_export_and_erase_by_contact(data_dir: Path) -> None:
     store.close()
     runner = CliRunner()
     out = data_dir / "export.json"
-    r = runner.invoke(main, ["export-customer", "--contact", "Reader@Example.com", "-o", str(out), "--data-dir", str(data_dir)])
+    r = runner.invoke(
+        main, ["export-customer", "--contact", "Reader@Example.com", "-o", str(out), "--data-dir", str(data_dir)]
+    )
     assert r.exit_code == 0, r.output
     data = json.loads(out.read_text())
     assert [c["id"] for c in data["conversations"]] == ["recent"]
@@ -65,7 +76,8 @@ def test_personal_details_are_masked_in_logs(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, model="none")
     configure(settings)
     logging.getLogger("appliance.test").warning(
-        "customer %s paid with 4111 1111 1111 1111, call ۰۹۱۲۳۴۵۶۷۸۹", "reader@example.com")
+        "customer %s paid with 4111 1111 1111 1111, call ۰۹۱۲۳۴۵۶۷۸۹", "reader@example.com"
+    )
     for handler in logging.getLogger().handlers:
         handler.flush()
     text = (settings.logs_dir / "appliance.log").read_text(encoding="utf-8")

@@ -52,8 +52,11 @@ def test_a_retried_send_is_stored_once(api: TestClient) -> None:
     again = events(send(api, conv, token, "How much is shipping?", client_id="abc").text)
     assert again[0][1]["duplicate"] is True and again[0][1]["message_id"] == first[0][1]["message_id"]
     assert "".join(d["text"] for n, d in again if n == "delta") == "".join(d["text"] for n, d in first if n == "delta")
-    count = api.app.state.store.read().execute(
-        "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'customer'", [conv]).fetchone()[0]
+    count = (
+        api.app.state.store.read()
+        .execute("SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'customer'", [conv])
+        .fetchone()[0]
+    )
     assert count == 1
 
 
@@ -95,8 +98,11 @@ def test_message_limit_per_visitor(data_dir: Path, demo_db: Path) -> None:
         r = send(c, conv, token, "هزینه ارسال چقدر است؟")
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         assert r.json()["error"] == "rate_limited"
-        stored = c.app.state.store.read().execute(
-            "SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'customer'", [conv]).fetchone()[0]
+        stored = (
+            c.app.state.store.read()
+            .execute("SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'customer'", [conv])
+            .fetchone()[0]
+        )
         assert stored == 3  # the refused message never reached the pipeline
 
 
@@ -127,8 +133,11 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(data_dir: Path, de
 def test_bad_input_gets_clear_errors(data_dir: Path, demo_db: Path) -> None:
     with make_api_client(data_dir, demo_db, max_message_chars=100, max_request_bytes=2048) as c:
         conv, token, _ = start_chat(c)
-        bad_json = c.post(f"/api/v1/conversations/{conv}/messages", content=b"{not json",
-                          headers={**bearer(token), "content-type": "application/json"})
+        bad_json = c.post(
+            f"/api/v1/conversations/{conv}/messages",
+            content=b"{not json",
+            headers={**bearer(token), "content-type": "application/json"},
+        )
         assert bad_json.status_code == 400 and "error" in bad_json.json()
         missing = c.post(f"/api/v1/conversations/{conv}/messages", json={"txt": "hi"}, headers=bearer(token))
         assert missing.status_code == 400
@@ -155,11 +164,15 @@ def test_handoff_contact_and_rating(api: TestClient) -> None:
     assert bad.status_code == 422 and bad.json()["error"] == "bad_email"
     ok = api.post(f"/api/v1/conversations/{conv}/contact", json={"phone": "۰۹۱۲ ۳۴۵ ۶۷۸۹"}, headers=bearer(token))
     assert ok.status_code in (200, 201)
-    rated = api.post(f"/api/v1/conversations/{conv}/rating", json={"satisfied": False, "comment": "slow"},
-                     headers=bearer(token))
+    rated = api.post(
+        f"/api/v1/conversations/{conv}/rating", json={"satisfied": False, "comment": "slow"}, headers=bearer(token)
+    )
     assert rated.status_code in (200, 201)
-    row = api.app.state.store.read().execute(
-        "SELECT contact_phone, rating, rating_comment FROM conversations WHERE id = ?", [conv]).fetchone()
+    row = (
+        api.app.state.store.read()
+        .execute("SELECT contact_phone, rating, rating_comment FROM conversations WHERE id = ?", [conv])
+        .fetchone()
+    )
     assert (row["contact_phone"], row["rating"], row["rating_comment"]) == ("09123456789", 0, "slow")
 
 
@@ -168,8 +181,11 @@ def test_clarifying_choice(data_dir: Path, demo_db: Path) -> None:
         conv, token, _ = start_chat(c, "en")
         done = events(send(c, conv, token, "how long does shipping take and what does it cost?").text)[-1][1]
         assert done["kind"] == "clarify" and len(done["choices"]) == 3
-        pick = c.post(f"/api/v1/conversations/{conv}/choices",
-                      json={"entry_id": "shipping-cost-en", "label": "Shipping cost"}, headers=bearer(token))
+        pick = c.post(
+            f"/api/v1/conversations/{conv}/choices",
+            json={"entry_id": "shipping-cost-en", "label": "Shipping cost"},
+            headers=bearer(token),
+        )
         evs = events(pick.text)
         assert evs[-1][1]["kind"] == "answer" and "45,000" in "".join(d["text"] for n, d in evs if n == "delta")
 
@@ -199,7 +215,7 @@ def test_widget_page_is_framable_by_the_shop_only(api: TestClient) -> None:
 
 def test_widget_escapes_the_shop_name(data_dir: Path, demo_db: Path) -> None:
     with make_api_client(data_dir, demo_db) as c:
-        c.app.state.settings = c.app.state.settings.replace(shop_name='</script><script>alert(1)</script>')
+        c.app.state.settings = c.app.state.settings.replace(shop_name="</script><script>alert(1)</script>")
         r = c.get("/widget?lang=en")
         assert "<script>alert(1)</script>" not in r.text
 
@@ -221,11 +237,18 @@ def test_owner_replies_are_unread_until_seen(api: TestClient) -> None:
     conv, token, _ = start_chat(api, "en")
     api.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en"}, headers=bearer(token))
     with api.app.state.store.write() as db:  # what the owner's inbox will do
-        owner_id = db.execute("INSERT INTO messages (conversation_id, role, text, created_at) "
-                              "VALUES (?, 'owner', 'Your order left today.', 'now')", [conv]).lastrowid
+        owner_id = db.execute(
+            "INSERT INTO messages (conversation_id, role, text, created_at) "
+            "VALUES (?, 'owner', 'Your order left today.', 'now')",
+            [conv],
+        ).lastrowid
     body = api.get(f"/api/v1/conversations/{conv}/messages", headers=bearer(token)).json()
     assert body["unread"] == 1 and body["messages"][-1] == {
-        "id": owner_id, "role": "owner", "text": "Your order left today.", "created_at": "now"}
+        "id": owner_id,
+        "role": "owner",
+        "text": "Your order left today.",
+        "created_at": "now",
+    }
     listed = api.get("/api/v1/conversations", headers=bearer(token)).json()["conversations"]
     assert listed[0]["unread"] == 1
     api.post(f"/api/v1/conversations/{conv}/seen", json={"message_id": owner_id}, headers=bearer(token))
@@ -254,8 +277,9 @@ def _decisions(c: TestClient) -> int:
     return c.app.state.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0]
 
 
-def test_parallel_resends_of_one_message_do_the_work_once_and_count_against_the_limit(data_dir: Path,
-                                                                                     demo_db: Path) -> None:
+def test_parallel_resends_of_one_message_do_the_work_once_and_count_against_the_limit(
+    data_dir: Path, demo_db: Path
+) -> None:
     """30 sends of one client_id at once were 1 message but 30 bot replies and 30 decisions, and
     never a 429 (limit 12 a minute)."""
     import asyncio
@@ -271,8 +295,9 @@ def test_parallel_resends_of_one_message_do_the_work_once_and_count_against_the_
             r = await c.post("/api/v1/conversations", json={"lang": "en"})
             conv, token = r.json()["conversation_id"], r.json()["visitor_token"]
             body = {"text": "How much is shipping?", "client_id": "same-one"}
-            replies = await asyncio.gather(*[
-                c.post(f"/api/v1/conversations/{conv}/messages", json=body, headers=bearer(token)) for _ in range(30)])
+            replies = await asyncio.gather(
+                *[c.post(f"/api/v1/conversations/{conv}/messages", json=body, headers=bearer(token)) for _ in range(30)]
+            )
             store = c.app.state.store
             db = store.read()
             messages = db.execute("SELECT count(*) FROM messages WHERE role = 'customer'").fetchone()[0]
@@ -300,14 +325,22 @@ def test_resends_during_a_takeover_start_no_work(api: TestClient) -> None:
     assert _decisions(api) == before  # nothing decided again
 
 
-@pytest.mark.parametrize("email", ["root,postmaster,attacker@evil.example", "\u0000@evil.example",
-                                   "a@b.example\r\nBcc: x@evil.example", "<x@evil.example>, y@evil.example"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "root,postmaster,attacker@evil.example",
+        "\u0000@evil.example",
+        "a@b.example\r\nBcc: x@evil.example",
+        "<x@evil.example>, y@evil.example",
+    ],
+)
 def test_a_contact_address_is_one_address(api: TestClient, email: str) -> None:
     conv, token, _ = start_chat(api, "en")
     r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email}, headers=bearer(token))
     assert r.status_code in (400, 422) and r.json()["error"] in {"bad_email", "bad_request"}, r.text
-    stored = api.app.state.store.read().execute("SELECT contact_email FROM conversations WHERE id = ?",
-                                                [conv]).fetchone()[0]
+    stored = (
+        api.app.state.store.read().execute("SELECT contact_email FROM conversations WHERE id = ?", [conv]).fetchone()[0]
+    )
     assert not stored
 
 
@@ -323,8 +356,11 @@ def test_other_sites_cannot_drive_a_visitors_browser(api: TestClient) -> None:
     consent) from its visitors' browsers. Now: JSON only, and a browser's Origin must be ours or
     one of the shop's sites."""
     url = "/api/v1/conversations"
-    plain = api.post(url, content=b'{"lang": "en", "consent": true}',
-                     headers={"content-type": "text/plain", "origin": "https://evil.example"})
+    plain = api.post(
+        url,
+        content=b'{"lang": "en", "consent": true}',
+        headers={"content-type": "text/plain", "origin": "https://evil.example"},
+    )
     assert plain.status_code == 415 and plain.json()["error"] == "unsupported_media_type"
     foreign = api.post(url, json={"lang": "en", "consent": True}, headers={"origin": "https://evil.example"})
     assert foreign.status_code == 403 and foreign.json()["error"] == "forbidden_origin"
@@ -334,24 +370,36 @@ def test_other_sites_cannot_drive_a_visitors_browser(api: TestClient) -> None:
     assert api.post(url, json={"lang": "en"}, headers={"origin": "http://testserver.local"}).status_code == 201
     assert api.post(url, json={"lang": "en"}).status_code == 201  # a program, not a browser
     conv, token, _ = start_chat(api, "en")
-    r = api.post(f"/api/v1/conversations/{conv}/messages", json={"text": "hi"},
-                 headers={**bearer(token), "origin": "https://evil.example"})
+    r = api.post(
+        f"/api/v1/conversations/{conv}/messages",
+        json={"text": "hi"},
+        headers={**bearer(token), "origin": "https://evil.example"},
+    )
     assert r.status_code == 403
 
 
 def test_a_pick_of_an_entry_that_does_not_exist_stores_nothing(api: TestClient) -> None:
     conv, token, _ = start_chat(api, "en")
-    r = api.post(f"/api/v1/conversations/{conv}/choices", json={"entry_id": "no-such-entry", "label": "x" * 300},
-                 headers=bearer(token))
+    r = api.post(
+        f"/api/v1/conversations/{conv}/choices",
+        json={"entry_id": "no-such-entry", "label": "x" * 300},
+        headers=bearer(token),
+    )
     assert r.status_code == 404 and r.json()["error"] == "no_entry"
-    assert api.app.state.store.read().execute("SELECT count(*) FROM messages WHERE conversation_id = ?",
-                                              [conv]).fetchone()[0] == 0
+    assert (
+        api.app.state.store.read()
+        .execute("SELECT count(*) FROM messages WHERE conversation_id = ?", [conv])
+        .fetchone()[0]
+        == 0
+    )
 
 
 def test_seen_is_throttled(api: TestClient) -> None:
     from appliance.routes.public_api import SEEN_PER_MINUTE
 
     conv, token, _ = start_chat(api, "en")
-    codes = [api.post(f"/api/v1/conversations/{conv}/seen", json={"message_id": 1}, headers=bearer(token)).status_code
-             for _ in range(SEEN_PER_MINUTE + 5)]
+    codes = [
+        api.post(f"/api/v1/conversations/{conv}/seen", json={"message_id": 1}, headers=bearer(token)).status_code
+        for _ in range(SEEN_PER_MINUTE + 5)
+    ]
     assert codes[:SEEN_PER_MINUTE] == [200] * SEEN_PER_MINUTE and codes[-1] == 429

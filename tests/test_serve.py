@@ -29,7 +29,9 @@ def test_serve_answers_healthz_and_refuses_a_second_copy(data_dir: Path, default
         # a second copy on the same data directory refuses, clearly, and harms nothing
         second = subprocess.run(
             [APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(free_port())],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert second.returncode == 1
         assert "already running" in second.stderr and "Traceback" not in second.stderr
@@ -74,8 +76,12 @@ def test_port_in_use_is_a_clear_error(data_dir: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        result = subprocess.run([APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(port)],
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 1 and "can't listen" in result.stderr
 
 
@@ -92,8 +98,10 @@ def test_every_forwarded_for_line_is_read_and_the_proxys_own_hop_wins(data_dir: 
     def open_with(*lines: str) -> int:
         body = json.dumps({"lang": "en"}).encode()
         head = "".join(f"X-Forwarded-For: {line}\r\n" for line in lines)
-        raw = (f"POST /api/v1/conversations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}"
-               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        raw = (
+            f"POST /api/v1/conversations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.sendall(raw + body)
             status_line = s.makefile("rb").readline().decode()

@@ -22,11 +22,11 @@ def test_precedence_file_env_flags(data_dir: Path) -> None:
     write_toml(data_dir, 'port = 9001\nshop_name = "از فایل"\nn_ctx = 1024\nlog_level = "warning"\n')
     env = {"APPLIANCE_DATA_DIR": str(data_dir), "APPLIANCE_PORT": "9002", "APPLIANCE_N_CTX": "4096"}
     s = settings_mod.load({"port": 9003, "host": None}, environ=env)
-    assert s.port == 9003          # flag beats env and file
-    assert s.n_ctx == 4096         # env beats file
+    assert s.port == 9003  # flag beats env and file
+    assert s.n_ctx == 4096  # env beats file
     assert s.shop_name == "از فایل"  # file beats default
     assert s.log_level == "warning"
-    assert s.host == "127.0.0.1"   # a flag given as None means "not given"
+    assert s.host == "127.0.0.1"  # a flag given as None means "not given"
 
 
 def test_data_dir_flag_beats_env(tmp_path: Path) -> None:
@@ -42,17 +42,19 @@ def test_demo_gets_its_own_default_directory() -> None:
 
 
 def test_lists_and_booleans_from_env(data_dir: Path) -> None:
-    env = {"APPLIANCE_ALLOWED_ORIGINS": "https://shop.example, https://www.shop.example",
-           "APPLIANCE_DEMO": "yes"}
+    env = {"APPLIANCE_ALLOWED_ORIGINS": "https://shop.example, https://www.shop.example", "APPLIANCE_DEMO": "yes"}
     s = settings_mod.load({"data_dir": data_dir}, environ=env)
     assert s.allowed_origins == ("https://shop.example", "https://www.shop.example")
     assert s.demo is True
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"APPLIANCE_PORT": "eighty"}, "APPLIANCE_PORT"),
-    ({"APPLIANCE_DEMO": "maybe"}, "APPLIANCE_DEMO"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"APPLIANCE_PORT": "eighty"}, "APPLIANCE_PORT"),
+        ({"APPLIANCE_DEMO": "maybe"}, "APPLIANCE_DEMO"),
+    ],
+)
 def test_bad_env_value_is_a_clear_error(data_dir: Path, env: dict, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         settings_mod.load({"data_dir": data_dir}, environ=env)

@@ -72,9 +72,11 @@ def test_the_live_appliance_keeps_its_own_calibration(data_dir: Path) -> None:
         load_kb(state.store, next(DEMO.glob("*.jsonl")))
         # The next customer's search sees the change and starts a fit in the background.
         response = client.post("/api/v1/conversations", json={"lang": "en"}).json()
-        client.post(f"/api/v1/conversations/{response['conversation_id']}/messages",
-                    json={"text": "how long does delivery take?"},
-                    headers={"authorization": f"Bearer {response['visitor_token']}"})
+        client.post(
+            f"/api/v1/conversations/{response['conversation_id']}/messages",
+            json={"text": "how long does delivery take?"},
+            headers={"authorization": f"Bearer {response['visitor_token']}"},
+        )
         keeper.wait(120)
         assert keeper.current is not None and keeper.report["entries"] == 33
         assert state.chat.decider.calibration is keeper.current
@@ -104,8 +106,11 @@ def test_a_shop_calibration_only_adds_answers(data_dir: Path) -> None:
     decider = Decider(RetrievalIndex(store, embedder.shared()))
     question = "When will my order arrive?"  # an owner's phrasing, word for word
     assert decider.decide(question).kind == "answer"
-    cautious = replace(default_calibration(), answer_threshold=0.9999,
-                       heads={**default_calibration().heads, "answer": ((0.0,) * 14, -5.0)})
+    cautious = replace(
+        default_calibration(),
+        answer_threshold=0.9999,
+        heads={**default_calibration().heads, "answer": ((0.0,) * 14, -5.0)},
+    )
     decider.use_calibration(cautious)
     decision = decider.decide(question)
     assert decision.kind == "answer" and decision.confidence >= default_calibration().answer_threshold

@@ -26,7 +26,6 @@ from .helpers import (
 pytestmark = pytest.mark.browser
 
 
-
 HOST_PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Book Nook</title>
@@ -46,7 +45,12 @@ def appliance_server(tmp_path_factory: pytest.TempPathFactory):
     env["APPLIANCE_SHOP_NAME"] = "Book Nook"
     proc = subprocess.Popen(
         [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     wait_healthy(port, proc, timeout=120)
     yield {"base": f"http://127.0.0.1:{port}", "host_port": host_port, "db": data_dir / "appliance.db"}
     stop(proc)
@@ -109,8 +113,7 @@ def test_persian_question_streams_an_answer_right_to_left(browser, shop_site) ->
     assert "۳ تا ۵ روز کاری" in answer
     sources = browser.find_element(By.CSS_SELECTOR, ".msg.bot:not(.intro) .sources").text
     assert "زمان ارسال سفارش" in sources
-    direction = browser.execute_script(
-        "return getComputedStyle(document.querySelector('.msg.customer')).direction")
+    direction = browser.execute_script("return getComputedStyle(document.querySelector('.msg.customer')).direction")
     assert direction == "rtl"
     # a customer bubble sits on the inline-end side: the left, in right-to-left
     log_box = browser.find_element(By.ID, "log").rect
@@ -159,8 +162,11 @@ def test_owner_reply_lights_the_badge(browser, shop_site, appliance_server) -> N
     conv = browser.execute_script("return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation")
     conn = sqlite3.connect(appliance_server["db"])
     with conn:  # what the owner's reply from the inbox does
-        conn.execute("INSERT INTO messages (conversation_id, role, text, created_at) "
-                     "VALUES (?, 'owner', 'We can ship to Turkey by arrangement.', 'now')", [conv])
+        conn.execute(
+            "INSERT INTO messages (conversation_id, role, text, created_at) "
+            "VALUES (?, 'owner', 'We can ship to Turkey by arrangement.', 'now')",
+            [conv],
+        )
     browser.switch_to.default_content()
     browser.refresh()  # the customer comes back later; the chat is closed
     badge = browser.find_element(By.CSS_SELECTOR, "button[aria-expanded] span")
@@ -169,8 +175,9 @@ def test_owner_reply_lights_the_badge(browser, shop_site, appliance_server) -> N
     assert "(1)" in open_chat_button.get_attribute("aria-label")
     open_chat_button.click()
     browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe[title]"))
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.owner"),
-                                                         "We can ship to Turkey by arrangement."))
+    wait(browser).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.owner"), "We can ship to Turkey by arrangement.")
+    )
 
 
 def test_hostile_text_is_shown_as_text(browser, shop_site) -> None:
@@ -219,7 +226,12 @@ def test_consent_gates_the_first_message(browser, tmp_path) -> None:
     env["APPLIANCE_REQUIRE_CONSENT"] = "true"
     proc = subprocess.Popen(
         [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     try:
         wait_healthy(port, proc, timeout=120)
         browser.get(f"http://127.0.0.1:{port}/widget?lang=en")

@@ -29,10 +29,10 @@ PAYLOADS = [
     "<script>window.__xss=1</script>",
     '<img src=x onerror="window.__xss=2">',
     '"><svg onload="window.__xss=3">',
-    "'><iframe srcdoc=\"<script>parent.__xss=4</script>\"></iframe>",
+    '\'><iframe srcdoc="<script>parent.__xss=4</script>"></iframe>',
     '<a href="javascript:window.__xss=5">click</a>',
     "{{ 7*7 }} ${7*7} {% if 1 %}x{% endif %}",
-    "</textarea></title><b onmouseover=\"window.__xss=6\">b</b>",
+    '</textarea></title><b onmouseover="window.__xss=6">b</b>',
     'سلام <img src=x onerror="window.__xss=7"> متن فارسی',
 ]
 ALL = " ".join(PAYLOADS)
@@ -51,17 +51,34 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
     (data_dir / "settings.toml").write_text(
         f"shop_name = {json.dumps(SHOP)}\ngreeting = {json.dumps('Hi ' + ALL)}\n"
-        f"privacy_notice = {json.dumps('Privacy ' + PAYLOADS[4])}\n", encoding="utf-8")
+        f"privacy_notice = {json.dumps('Privacy ' + PAYLOADS[4])}\n",
+        encoding="utf-8",
+    )
     entries = data_dir.parent / "hostile.jsonl"
-    entries.write_text(json.dumps({
-        "id": "xss-entry", "lang": "en", "title": f"Probe {PAYLOADS[1]} {PAYLOADS[0]}",
-        "questions": ["what is the xss probe policy", f"probe {PAYLOADS[2]}"],
-        "answer": f"The probe policy: {PAYLOADS[1]} {PAYLOADS[3]} {PAYLOADS[5]}", "tags": [PAYLOADS[6]],
-    }, ensure_ascii=False) + "\n", encoding="utf-8")
-    for command, stdin in ((["kb", "import", str(entries)], None),
-                           (["reset-password"], f"{PASSWORD}\n{PASSWORD}\n")):
-        done = subprocess.run([APPLIANCE, *command, "--data-dir", str(data_dir)], input=stdin,
-                              capture_output=True, text=True, env=env, timeout=300)
+    entries.write_text(
+        json.dumps(
+            {
+                "id": "xss-entry",
+                "lang": "en",
+                "title": f"Probe {PAYLOADS[1]} {PAYLOADS[0]}",
+                "questions": ["what is the xss probe policy", f"probe {PAYLOADS[2]}"],
+                "answer": f"The probe policy: {PAYLOADS[1]} {PAYLOADS[3]} {PAYLOADS[5]}",
+                "tags": [PAYLOADS[6]],
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    for command, stdin in ((["kb", "import", str(entries)], None), (["reset-password"], f"{PASSWORD}\n{PASSWORD}\n")):
+        done = subprocess.run(
+            [APPLIANCE, *command, "--data-dir", str(data_dir)],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
     port = free_port()
     proc = start_server(data_dir, port, "--model", "none")
@@ -71,8 +88,12 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory):
     started = httpx.post(f"{base}/api/v1/conversations", json={"lang": "en"}).json()
     auth = {"authorization": f"Bearer {started['visitor_token']}"}
     conv = started["conversation_id"]
-    with httpx.stream("POST", f"{base}/api/v1/conversations/{conv}/messages", headers=auth,
-                      json={"text": f"I want to talk to a person {ALL}"}) as r:
+    with httpx.stream(
+        "POST",
+        f"{base}/api/v1/conversations/{conv}/messages",
+        headers=auth,
+        json={"text": f"I want to talk to a person {ALL}"},
+    ) as r:
         r.read()
     httpx.post(f"{base}/api/v1/conversations/{conv}/rating", headers=auth, json={"satisfied": False, "comment": ALL})
     httpx.post(f"{base}/api/v1/conversations/{conv}/contact", headers=auth, json={"email": "reader@example.com"})
@@ -114,8 +135,11 @@ def test_widget_shows_every_payload_as_text(browser, hostile_server) -> None:
     owner.post("/admin/login", data={"password": PASSWORD}, headers={"origin": base})
     page = owner.get(f"/admin/conversations/{conv}").text
     token = re.search(r'"X-CSRF-Token": "([^"]+)"', page).group(1)
-    sent = owner.post(f"/admin/conversations/{conv}/reply", data={"text": f"Owner says {ALL}"},
-                      headers={"origin": base, "x-csrf-token": token})
+    sent = owner.post(
+        f"/admin/conversations/{conv}/reply",
+        data={"text": f"Owner says {ALL}"},
+        headers={"origin": base, "x-csrf-token": token},
+    )
     assert sent.status_code == 200
     browser.refresh()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".log"), "Owner says"))

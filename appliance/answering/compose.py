@@ -35,13 +35,15 @@ SYSTEM_PROMPT = (
     "and e-mail addresses exactly. Never add anything that is not in the information."
 )
 # Words a polite rephrasing may use that the sources need not contain.
-_COURTESY = set("""
+_COURTESY = set(
+    """
 a an the and or but if so to of in on at by for with from as is are was were be been am i you your
 yours we our us it its this that these those there here yes no not can could will would may might
 please thank thanks sure happy glad help hello hi dear certainly course of do does did have has had
 just also only all any some more most very what which who when where why how about into than then
 them they their he she his her my me mine one ones get got let know see need needs want wants
-""".split())
+""".split()
+)
 _SCAFFOLD = re.compile(r"shop'?s? (answer|information)|customer'?s? question|rewrite|information:|assistant", re.I)
 _CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
 MAX_NOVEL_WORDS = 2
@@ -76,8 +78,12 @@ def novel_words(reply: str, allowed_text: str) -> list[str]:
     novel = []
     for word in _CONTENT_WORD.findall(normalize(reply)):
         # plural/verb endings: "orders" for "order", "arrives" for "arrive"
-        stems = {word, word.rstrip("s"), word[:-2] if word.endswith("ed") else word,
-                 word[:-3] if word.endswith("ing") else word}
+        stems = {
+            word,
+            word.rstrip("s"),
+            word[:-2] if word.endswith("ed") else word,
+            word[:-3] if word.endswith("ing") else word,
+        }
         if not stems & known:
             novel.append(word)
     return sorted(set(novel))
@@ -91,8 +97,9 @@ def repeated_words(reply: str, source: str, times: int = 4) -> list[str]:
     return sorted(w for w, n in counts.items() if n >= times and n > 2 * in_source[w])
 
 
-def grounding_problems(reply: str, sources: list[str], lang: str, *, require_all: bool,
-                       question: str = "") -> list[str]:
+def grounding_problems(
+    reply: str, sources: list[str], lang: str, *, require_all: bool, question: str = ""
+) -> list[str]:
     """Why a model reply may not be shown (an empty list: it may be shown)."""
     problems = []
     source_text = "\n".join(sources)
@@ -134,9 +141,18 @@ class Reply:
 
 
 class Composer:
-    def __init__(self, llm: Any, *, phrase_with_model: bool, model_languages: tuple[str, ...],
-                 shop_name: str = "", max_tokens: int = 200, typical_reply_time: str = "",
-                 reply_promise: Any = None, phrase_budget_s: float | None = None):
+    def __init__(
+        self,
+        llm: Any,
+        *,
+        phrase_with_model: bool,
+        model_languages: tuple[str, ...],
+        shop_name: str = "",
+        max_tokens: int = 200,
+        typical_reply_time: str = "",
+        reply_promise: Any = None,
+        phrase_budget_s: float | None = None,
+    ):
         self.llm = llm
         self.typical_reply_time = typical_reply_time
         # lang -> when a person will reply (from the business hours), when no fixed text is set
@@ -161,11 +177,16 @@ class Composer:
             return Reply(self._t(lang, "bot.clarify"), "template", choices=choices)
         if decision.kind in {"greeting", "thanks", "goodbye"}:
             return Reply(self._t(lang, f"bot.{decision.kind}"), "template")
-        key = {"asked_for_person": "bot.escalate.person", "clarification_failed": "bot.escalate.person",
-               "upset": "bot.escalate.upset"}.get(
-            decision.reason, "bot.escalate.unknown")
-        when = (self.typical_reply_time or (self.reply_promise(lang) if self.reply_promise else "")
-                or i18n.t(lang, "bot.reply_time.default"))
+        key = {
+            "asked_for_person": "bot.escalate.person",
+            "clarification_failed": "bot.escalate.person",
+            "upset": "bot.escalate.upset",
+        }.get(decision.reason, "bot.escalate.unknown")
+        when = (
+            self.typical_reply_time
+            or (self.reply_promise(lang) if self.reply_promise else "")
+            or i18n.t(lang, "bot.reply_time.default")
+        )
         text = f"{self._t(lang, key)} {i18n.t(lang, 'bot.reply_time').format(when=when)}"
         return Reply(text, "template")
 
@@ -195,8 +216,12 @@ class Composer:
         ]
         stats: dict[str, Any] = {}
         try:
-            async with asyncio.timeout(self.phrase_budget_s), contextlib.aclosing(self.llm.stream(
-                    messages, max_tokens=self.max_tokens, temperature=0.2, stats=stats)) as pieces:
+            async with (
+                asyncio.timeout(self.phrase_budget_s),
+                contextlib.aclosing(
+                    self.llm.stream(messages, max_tokens=self.max_tokens, temperature=0.2, stats=stats)
+                ) as pieces,
+            ):
                 phrased = "".join([p async for p in pieces]).strip()
         except ModelError as exc:
             reply.model_rejected = f"model unavailable: {exc}"
@@ -212,5 +237,9 @@ class Composer:
         return Reply(phrased, "model", sources=sources, model_stats=stats)
 
     def _may_phrase(self, lang: str) -> bool:
-        return (self.phrase_with_model and self.llm is not None and getattr(self.llm, "ready", False)
-                and lang in self.model_languages)
+        return (
+            self.phrase_with_model
+            and self.llm is not None
+            and getattr(self.llm, "ready", False)
+            and lang in self.model_languages
+        )

@@ -72,15 +72,26 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
-                "heads": {name: {"coef": list(coef), "intercept": b} for name, (coef, b) in self.heads.items()},
-                "answer_threshold": self.answer_threshold, "clarify_threshold": self.clarify_threshold}
+        return {
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "heads": {name: {"coef": list(coef), "intercept": b} for name, (coef, b) in self.heads.items()},
+            "answer_threshold": self.answer_threshold,
+            "clarify_threshold": self.clarify_threshold,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
         heads = {name: (tuple(h["coef"]), float(h["intercept"])) for name, h in data["heads"].items()}
-        return cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]), heads,
-                   float(data["answer_threshold"]), float(data["clarify_threshold"]))
+        return cls(
+            tuple(data["features"]),
+            tuple(data["mean"]),
+            tuple(data["scale"]),
+            heads,
+            float(data["answer_threshold"]),
+            float(data["clarify_threshold"]),
+        )
 
 
 @lru_cache(maxsize=1)
@@ -137,9 +148,17 @@ def small_talk(text: str) -> str | None:
 
 # -- the decision --------------------------------------------------------------------------------
 
+
 class Decider:
-    def __init__(self, index: RetrievalIndex, calibration: Calibration | None = None, *,
-                 answer_threshold: float = 0.0, clarify_threshold: float = 0.0, default_lang: str = "fa"):
+    def __init__(
+        self,
+        index: RetrievalIndex,
+        calibration: Calibration | None = None,
+        *,
+        answer_threshold: float = 0.0,
+        clarify_threshold: float = 0.0,
+        default_lang: str = "fa",
+    ):
         self.index = index
         self.default_lang = default_lang
         # The owner's fixed thresholds (settings), if any, win over every calibration.
@@ -168,8 +187,7 @@ class Decider:
             return Decision(kind, kind, lang, text)
 
         decision = self._from_ranking(text, lang, self.index.search(text, lang=lang))
-        if (decision.kind != "answer" and previous_question
-                and len(norm.split()) <= FOLLOW_UP_MAX_WORDS):
+        if decision.kind != "answer" and previous_question and len(norm.split()) <= FOLLOW_UP_MAX_WORDS:
             # "and to Mashhad?" means nothing alone; with the last question it does.
             combined = f"{previous_question} {text}"
             follow = self._from_ranking(combined, lang, self.index.search(combined, lang=lang))
@@ -181,8 +199,9 @@ class Decider:
     def _escalate(self, text: str, lang: str, reason: str) -> Decision:
         # Keep the best matches for the owner's eyes, though the customer gets a person.
         ranking = self.index.search(text, lang=lang)
-        return Decision("escalate", reason, lang, text, ranking=[e.id for e in ranking.top(5)],
-                        features=ranking.features())
+        return Decision(
+            "escalate", reason, lang, text, ranking=[e.id for e in ranking.top(5)], features=ranking.features()
+        )
 
     def _from_ranking(self, query: str, lang: str, ranking: Ranking) -> Decision:
         if len(ranking) == 0:
@@ -201,13 +220,23 @@ class Decider:
                 confident, confidence, answer_feats = True, p_shipped, {**feats, "p_shop": p}
         if confident:
             best = int(ranking.order[0])
-            return Decision("answer", "confident", lang, query, confidence, [ranking.entries[best]],
-                            ranking.best_passage(best), top_ids, answer_feats)
+            return Decision(
+                "answer",
+                "confident",
+                lang,
+                query,
+                confidence,
+                [ranking.entries[best]],
+                ranking.best_passage(best),
+                top_ids,
+                answer_feats,
+            )
         p_choices = self.calibration.probability(feats, "clarify")
         feats = {**feats, "p_choices": p_choices}
         if p_choices >= self.clarify_threshold and len(ranking) > 1:
-            return Decision("clarify", "close_candidates", lang, query, p,
-                            ranking.top(CLARIFY_CHOICES), 0, top_ids, feats)
+            return Decision(
+                "clarify", "close_candidates", lang, query, p, ranking.top(CLARIFY_CHOICES), 0, top_ids, feats
+            )
         return Decision("escalate", "no_match", lang, query, p, [], 0, top_ids, feats)
 
     def answer_with(self, entry_id: str, text: str) -> Decision | None:

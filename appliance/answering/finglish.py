@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 
 # Frequent Finglish words that are not English words (checked against common English).
-_MARKERS = frozenset("""
+_MARKERS = frozenset(
+    """
 salam chand chande chanda chandeh chandast gheymat gheymate gheymatesh ghimat ghimate ghymat
 mikham mikhastam mikhaim mikhay mikhai darid darin darim nadarid nadarin hastid
 hastin nist nistid chetor chetori chetore chie chiye chizi koja kojast kojaye kojai mishe
@@ -29,19 +30,58 @@ ghete ghate ghateat mojood mojoode mojud naghdi naghd aghsati ghesti ghest mifru
 mifroshid mifrushin nasb pishtaz payk moaveze bebaram bebarim biyaram biaram sabtenam bedoone
 bedune kuchike kuchik bozorg sayz sayze sayzesh oftad oftade chikar chekar tamir garanti zemanat
 vaght vaghti maghaze magaze shomare shoma yek chahar panj mikhastim pardakht
-""".split())
+""".split()
+)
 
-_DIGRAPHS = [("kh", "خ"), ("sh", "ش"), ("ch", "چ"), ("gh", "ق"), ("zh", "ژ"), ("ph", "ف"),
-             ("oo", "و"), ("ou", "و"), ("ee", "ی"), ("ei", "ی"), ("ey", "ی"), ("ai", "ای"), ("aa", "ا")]
-_LETTERS = {"b": "ب", "p": "پ", "t": "ت", "s": "س", "j": "ج", "h": "ه", "d": "د", "z": "ز",
-            "r": "ر", "f": "ف", "k": "ک", "g": "گ", "l": "ل", "m": "م", "n": "ن", "v": "و",
-            "w": "و", "y": "ی", "q": "ق", "c": "ک", "x": "کس", "u": "و", "i": "ی"}
+_DIGRAPHS = [
+    ("kh", "خ"),
+    ("sh", "ش"),
+    ("ch", "چ"),
+    ("gh", "ق"),
+    ("zh", "ژ"),
+    ("ph", "ف"),
+    ("oo", "و"),
+    ("ou", "و"),
+    ("ee", "ی"),
+    ("ei", "ی"),
+    ("ey", "ی"),
+    ("ai", "ای"),
+    ("aa", "ا"),
+]
+_LETTERS = {
+    "b": "ب",
+    "p": "پ",
+    "t": "ت",
+    "s": "س",
+    "j": "ج",
+    "h": "ه",
+    "d": "د",
+    "z": "ز",
+    "r": "ر",
+    "f": "ف",
+    "k": "ک",
+    "g": "گ",
+    "l": "ل",
+    "m": "م",
+    "n": "ن",
+    "v": "و",
+    "w": "و",
+    "y": "ی",
+    "q": "ق",
+    "c": "ک",
+    "x": "کس",
+    "u": "و",
+    "i": "ی",
+}
 _WORD = re.compile(r"[A-Za-z]+|[^A-Za-z]+")
 _LATIN = re.compile(r"[A-Za-z]")
 _PERSIAN = re.compile("[\u0600-\u06ff]")
 # Kept as typed: technical and brand words the knowledge base writes in Latin letters too.
-_KEEP = re.compile(r"^(lcd|oled|usb|sim|iphone|ipad|samsung|xiaomi|redmi|galaxy|huawei|apple|android|ios|"
-                   r"pro|max|plus|mini|ultra|note|wifi|gb|tb|[a-z]?\d+[a-z]*)$", re.I)
+_KEEP = re.compile(
+    r"^(lcd|oled|usb|sim|iphone|ipad|samsung|xiaomi|redmi|galaxy|huawei|apple|android|ios|"
+    r"pro|max|plus|mini|ultra|note|wifi|gb|tb|[a-z]?\d+[a-z]*)$",
+    re.I,
+)
 
 
 def looks_finglish(text: str) -> bool:
@@ -62,7 +102,7 @@ def _word(word: str, short: bool) -> str:
     out: list[str] = []
     i = 0
     while i < len(w):
-        pair = w[i:i + 2]
+        pair = w[i : i + 2]
         digraph = next((fa for lat, fa in _DIGRAPHS if pair == lat), None)
         if digraph is not None:
             out.append("آ" if i == 0 and digraph == "ا" else digraph)
@@ -74,13 +114,13 @@ def _word(word: str, short: bool) -> str:
             if i == 0:
                 out.append("آ" if ch == "a" else "ا")  # a word starting with a vowel has an alef
             elif last and ch == "e":
-                out.append("ه")   # "khane" → خانه
+                out.append("ه")  # "khane" → خانه
             elif last and ch == "o":
-                out.append("و")   # "to" → تو
+                out.append("و")  # "to" → تو
             elif ch == "a" and not short:
                 out.append("ا")
             elif ch == "o" and not short and w[i + 1] not in "aeiou":
-                out.append("و")   # "goshi" → گوشی
+                out.append("و")  # "goshi" → گوشی
             # short vowels, and e inside a word, are not written
         elif ch == "i" and i == 0:
             out.append("ای")
@@ -92,8 +132,9 @@ def _word(word: str, short: bool) -> str:
 
 def to_persian(text: str, *, short: bool = False) -> str:
     """The text with its Latin-letter words transliterated into Persian letters."""
-    return "".join(_word(part, short) if part[0].isascii() and part[0].isalpha() else part
-                   for part in _WORD.findall(text))
+    return "".join(
+        _word(part, short) if part[0].isascii() and part[0].isalpha() else part for part in _WORD.findall(text)
+    )
 
 
 def readings(text: str) -> list[str]:

@@ -22,11 +22,14 @@ from .textnorm import normalize
 
 # -- reading ------------------------------------------------------------------------------------
 
+
 def _row_to_entry(db: Database, row: Any) -> Entry:
-    questions = [r[0] for r in db.execute(
-        "SELECT text FROM kb_phrasings WHERE entry_id = ? ORDER BY position", [row["id"]])]
-    return Entry(row["id"], row["title"], row["answer"], row["lang"], questions,
-                 json.loads(row["tags"]), bool(row["enabled"]))
+    questions = [
+        r[0] for r in db.execute("SELECT text FROM kb_phrasings WHERE entry_id = ? ORDER BY position", [row["id"]])
+    ]
+    return Entry(
+        row["id"], row["title"], row["answer"], row["lang"], questions, json.loads(row["tags"]), bool(row["enabled"])
+    )
 
 
 def get(db: Database, entry_id: str) -> Entry | None:
@@ -45,11 +48,14 @@ def search(db: Database, query: str, limit: int = 200) -> list[Entry]:
     if len(norm) >= 3:  # the trigram index finds substrings of three characters or more
         rows = db.execute(
             "SELECT e.* FROM kb_fts f JOIN kb_entries e ON e.id = f.entry_id WHERE kb_fts MATCH ? "
-            "ORDER BY bm25(kb_fts) LIMIT ?", ['"' + norm.replace('"', '""') + '"', limit]).fetchall()
+            "ORDER BY bm25(kb_fts) LIMIT ?",
+            ['"' + norm.replace('"', '""') + '"', limit],
+        ).fetchall()
     else:
         like = "%" + norm.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = db.execute("SELECT * FROM kb_entries WHERE lower(title) LIKE ? ESCAPE '\\' ORDER BY title LIMIT ?",
-                          [like, limit]).fetchall()
+        rows = db.execute(
+            "SELECT * FROM kb_entries WHERE lower(title) LIKE ? ESCAPE '\\' ORDER BY title LIMIT ?", [like, limit]
+        ).fetchall()
     return [_row_to_entry(db, r) for r in rows]
 
 
@@ -63,11 +69,19 @@ def history(db: Database, entry_id: str) -> list[dict[str, Any]]:
         "SELECT action, snapshot, source, changed_at FROM kb_history WHERE entry_id = ? ORDER BY id",
         [entry_id],
     ).fetchall()
-    return [{"action": r["action"], "entry": json.loads(r["snapshot"]), "source": r["source"],
-             "changed_at": r["changed_at"]} for r in rows]
+    return [
+        {
+            "action": r["action"],
+            "entry": json.loads(r["snapshot"]),
+            "source": r["source"],
+            "changed_at": r["changed_at"],
+        }
+        for r in rows
+    ]
 
 
 # -- writing ------------------------------------------------------------------------------------
+
 
 @dataclass
 class SaveResult:
@@ -110,8 +124,7 @@ def _write_row(db: Database, e: Entry, now: str, source: str, is_new: bool) -> N
         )
     else:
         db.execute(
-            "UPDATE kb_entries SET title = ?, answer = ?, lang = ?, tags = ?, enabled = ?, updated_at = ? "
-            "WHERE id = ?",
+            "UPDATE kb_entries SET title = ?, answer = ?, lang = ?, tags = ?, enabled = ?, updated_at = ? WHERE id = ?",
             [*values, now, e.id],
         )
         db.execute("DELETE FROM kb_phrasings WHERE entry_id = ?", [e.id])
@@ -143,12 +156,16 @@ def delete(store: Store, entry_id: str, *, now: str, source: str = "") -> bool:
 def ensure_indexed(store: Store, *, embedder: Embedder) -> int:
     """Index entries that have no vectors from this embedder (after an upgrade, or an embedder
     change); cheap when everything is indexed. Returns how many were indexed."""
-    rows = store.read().execute(
-        "SELECT id FROM kb_entries e WHERE NOT EXISTS "
-        "(SELECT 1 FROM kb_vectors v WHERE v.entry_id = e.id AND v.model = ?) "
-        "OR NOT EXISTS (SELECT 1 FROM kb_fts f WHERE f.entry_id = e.id)",
-        [embedder.name],
-    ).fetchall()
+    rows = (
+        store.read()
+        .execute(
+            "SELECT id FROM kb_entries e WHERE NOT EXISTS "
+            "(SELECT 1 FROM kb_vectors v WHERE v.entry_id = e.id AND v.model = ?) "
+            "OR NOT EXISTS (SELECT 1 FROM kb_fts f WHERE f.entry_id = e.id)",
+            [embedder.name],
+        )
+        .fetchall()
+    )
     if not rows:
         return 0
     reader = store.read()

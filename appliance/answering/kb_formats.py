@@ -45,8 +45,7 @@ def _decode(data: bytes, name: str) -> str:
 
 def format_of(name: str) -> str:
     suffix = Path(name).suffix.lower().lstrip(".")
-    fmt = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv", "md": "md",
-           "markdown": "md"}.get(suffix)
+    fmt = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv", "md": "md", "markdown": "md"}.get(suffix)
     if fmt is None:
         raise EntryError(name, "unknown file type: use .jsonl, .csv or .md")
     return fmt
@@ -127,9 +126,9 @@ def _heading(line: str) -> tuple[str, str | None] | None:
     start = _HEADING_START.match(line)
     if start is None:
         return None
-    rest = line[start.end():].rstrip().rstrip("#").rstrip()  # "## Title ##" closes with #s
+    rest = line[start.end() :].rstrip().rstrip("#").rstrip()  # "## Title ##" closes with #s
     found = _HEADING_ID.search(rest)
-    title = rest[:found.start()].rstrip() if found else rest
+    title = rest[: found.start()].rstrip() if found else rest
     return (title, found.group(1) if found else None) if title else None
 
 
@@ -183,8 +182,11 @@ def _markdown(text: str, name: str) -> tuple[list[Entry], list[str]]:
             entry_id = f"{entry_id}-{seen_slugs[entry_id]}"
         seen_slugs.setdefault(entry_id, 1)
         lang = file_lang or detect_language(f"{title} {answer}")
-        entries.append(Entry.from_dict(
-            {"id": entry_id, "title": title, "questions": questions, "answer": answer, "lang": lang}, where))
+        entries.append(
+            Entry.from_dict(
+                {"id": entry_id, "title": title, "questions": questions, "answer": answer, "lang": lang}, where
+            )
+        )
         places.append(where)
     return entries, places
 
@@ -220,9 +222,20 @@ def export(entries: Iterable[Entry], fmt: str) -> str:
         writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
         for e in entries:
-            writer.writerow({k: spreadsheet_safe(v) for k, v in {
-                "id": e.id, "title": e.title, "questions": "\n".join(e.questions), "answer": e.answer,
-                "lang": e.lang, "tags": ", ".join(e.tags), "enabled": "true" if e.enabled else "false"}.items()})
+            writer.writerow(
+                {
+                    k: spreadsheet_safe(v)
+                    for k, v in {
+                        "id": e.id,
+                        "title": e.title,
+                        "questions": "\n".join(e.questions),
+                        "answer": e.answer,
+                        "lang": e.lang,
+                        "tags": ", ".join(e.tags),
+                        "enabled": "true" if e.enabled else "false",
+                    }.items()
+                }
+            )
         return out.getvalue()
     if fmt == "md":
         parts = []

@@ -97,7 +97,7 @@ def prepare(entries: list[Entry], embedder: Embedder) -> dict[str, Prepared]:
     out, qi, pi = {}, 0, 0
     for e in entries:
         nq, np_ = len(qs[e.id]), len(ps[e.id])
-        out[e.id] = Prepared(qs[e.id], ps[e.id], q_vecs[qi:qi + nq], p_vecs[pi:pi + np_])
+        out[e.id] = Prepared(qs[e.id], ps[e.id], q_vecs[qi : qi + nq], p_vecs[pi : pi + np_])
         qi += nq
         pi += np_
     return out
@@ -115,13 +115,13 @@ def write(db: Database, entry: Entry, prep: Prepared, model: str) -> None:
         "INSERT INTO kb_passages (entry_id, position, text) VALUES (?, ?, ?)",
         [(entry.id, i, t) for i, t in enumerate(prep.passages)],
     )
-    rows = [(entry.id, "question", i, model, v.astype(np.float32).tobytes())
-            for i, v in enumerate(prep.question_vectors)]
-    rows += [(entry.id, "passage", i, model, v.astype(np.float32).tobytes())
-             for i, v in enumerate(prep.passage_vectors)]
-    db.conn.executemany(
-        "INSERT INTO kb_vectors (entry_id, kind, position, model, vector) VALUES (?, ?, ?, ?, ?)", rows
-    )
+    rows = [
+        (entry.id, "question", i, model, v.astype(np.float32).tobytes()) for i, v in enumerate(prep.question_vectors)
+    ]
+    rows += [
+        (entry.id, "passage", i, model, v.astype(np.float32).tobytes()) for i, v in enumerate(prep.passage_vectors)
+    ]
+    db.conn.executemany("INSERT INTO kb_vectors (entry_id, kind, position, model, vector) VALUES (?, ?, ?, ?, ?)", rows)
     db.execute("INSERT INTO kb_fts (entry_id, body) VALUES (?, ?)", [entry.id, fts_body(entry)])
 
 

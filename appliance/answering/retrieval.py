@@ -81,7 +81,7 @@ class Ranking:
         """Which of entry i's passages matched the question best (for citing a long document)."""
         count = len(self.entries[i].passages)
         start = int(self.passage_starts[i]) if len(self.passage_starts) else 0
-        sims = self.passage_sims[start:start + count]
+        sims = self.passage_sims[start : start + count]
         return int(np.argmax(sims)) if len(sims) else 0
 
     def coverage(self, i: int) -> float:
@@ -134,7 +134,7 @@ def trigrams(text: str) -> frozenset[str]:
             continue
         if len(word) < 3:
             word = f" {word} "
-        grams.update(word[i:i + 3] for i in range(len(word) - 2))
+        grams.update(word[i : i + 3] for i in range(len(word) - 2))
     return frozenset(grams)
 
 
@@ -183,9 +183,7 @@ class RetrievalIndex:
             self._on_change()
 
     def _load(self, db, version: int) -> None:
-        rows = db.execute(
-            "SELECT id, title, answer, lang FROM kb_entries WHERE enabled = 1 ORDER BY id"
-        ).fetchall()
+        rows = db.execute("SELECT id, title, answer, lang FROM kb_entries WHERE enabled = 1 ORDER BY id").fetchall()
         passages: dict[str, list[str]] = {}
         for r in db.execute("SELECT entry_id, text FROM kb_passages ORDER BY entry_id, position"):
             passages.setdefault(r[0], []).append(r[1])
@@ -193,8 +191,14 @@ class RetrievalIndex:
         for r in db.execute("SELECT entry_id, text FROM kb_phrasings ORDER BY entry_id, position"):
             phrasings.setdefault(r[0], []).append(r[1])
         entries = [
-            IndexedEntry(r["id"], r["title"], r["answer"], r["lang"], passages.get(r["id"], [r["answer"]]),
-                         trigrams("\n".join([r["title"], *phrasings.get(r["id"], []), r["answer"]])))
+            IndexedEntry(
+                r["id"],
+                r["title"],
+                r["answer"],
+                r["lang"],
+                passages.get(r["id"], [r["answer"]]),
+                trigrams("\n".join([r["title"], *phrasings.get(r["id"], []), r["answer"]])),
+            )
             for r in rows
         ]
         pos = {e.id: i for i, e in enumerate(entries)}
@@ -212,8 +216,11 @@ class RetrievalIndex:
         self._q_mat, self._q_starts = _stack(q_vecs, dim)
         self._q_owner = np.repeat(np.arange(len(q_vecs)), [len(v) for v in q_vecs]).astype(np.int64)
         self._p_mat, self._p_starts = _stack(p_vecs, dim)
-        centroids = np.stack([np.mean(v, axis=0) if v else np.zeros(dim, np.float32) for v in q_vecs]) \
-            if entries else np.zeros((0, dim), np.float32)
+        centroids = (
+            np.stack([np.mean(v, axis=0) if v else np.zeros(dim, np.float32) for v in q_vecs])
+            if entries
+            else np.zeros((0, dim), np.float32)
+        )
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
         self._centroids = centroids / np.maximum(norms, 1e-12)
         self._has_q = np.array([bool(v) for v in q_vecs], dtype=bool)
@@ -221,7 +228,7 @@ class RetrievalIndex:
         self.entries, self._pos, self._version = entries, pos, version
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self.embedder.queries([t[:MAX_QUERY_CHARS * 2] for t in texts])
+        return self.embedder.queries([t[: MAX_QUERY_CHARS * 2] for t in texts])
 
     def search(self, text: str, *, lang: str | None = None, vector: np.ndarray | None = None) -> Ranking:
         self.last_search = time.monotonic()  # background work (the shop's calibration) yields to customers
@@ -235,8 +242,7 @@ class RetrievalIndex:
         if n == 0:
             empty = np.zeros(0)
             none = np.zeros(0, np.int64)
-            return Ranking([], empty, empty, empty, empty, empty, empty, none, empty, none, grams,
-                           len(text.split()))
+            return Ranking([], empty, empty, empty, empty, empty, empty, none, empty, none, grams, len(text.split()))
         # Persian typed in Latin letters is also read in Persian letters; each signal keeps the
         # best of the readings, so an English question (no reading) is scored as before.
         readings = finglish.readings(text)
@@ -252,22 +258,40 @@ class RetrievalIndex:
         passage_sims = (vecs @ p_mat.T).max(axis=0)
         answer = _group_max(passage_sims, p_starts, n, has_p)
         lexical = self._lexical(grams, pos, n)
-        fused = (W_CENTROID * _z(centroid, MIN_SPREAD["cen"])
-                 + W_LEXICAL * _z(lexical, MIN_SPREAD["lex"])
-                 + W_ANSWER * _z(answer, MIN_SPREAD["ans"]))
+        fused = (
+            W_CENTROID * _z(centroid, MIN_SPREAD["cen"])
+            + W_LEXICAL * _z(lexical, MIN_SPREAD["lex"])
+            + W_ANSWER * _z(answer, MIN_SPREAD["ans"])
+        )
         if lang:
             fused = fused + W_SAME_LANGUAGE * np.array([e.lang == lang for e in entries], dtype=float)
-        return Ranking(entries, fused, centroid, nearest, answer, lexical, passage_sims, p_starts,
-                       question_sims, q_owner, grams, len(normalize(text).split()))
+        return Ranking(
+            entries,
+            fused,
+            centroid,
+            nearest,
+            answer,
+            lexical,
+            passage_sims,
+            p_starts,
+            question_sims,
+            q_owner,
+            grams,
+            len(normalize(text).split()),
+        )
 
     def _lexical(self, grams: frozenset[str], pos: dict[str, int], n: int) -> np.ndarray:
         scores = np.zeros(n)
         if not grams:
             return scores
-        rows = self.store.read().execute(
-            "SELECT entry_id, -bm25(kb_fts) FROM kb_fts WHERE kb_fts MATCH ? ORDER BY bm25(kb_fts) LIMIT ?",
-            [fts_query(grams), LEXICAL_LIMIT],
-        ).fetchall()
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT entry_id, -bm25(kb_fts) FROM kb_fts WHERE kb_fts MATCH ? ORDER BY bm25(kb_fts) LIMIT ?",
+                [fts_query(grams), LEXICAL_LIMIT],
+            )
+            .fetchall()
+        )
         for entry_id, score in rows:
             i = pos.get(entry_id)
             if i is not None:

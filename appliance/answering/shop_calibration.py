@@ -65,11 +65,11 @@ POOL_DIR = Path(__file__).with_name("data")
 # misses, some are from elsewhere. Each kind of example weighs this much in total.
 MIX = {"in_scope": 0.5, "id_oos": 0.3, "ood_oos": 0.2}
 DEFAULT_SAFETY = 0.02
-MIN_ANSWERABLE = 6      # fewer held-out phrasings: keep the global calibration
-MIN_ENTRIES = 3         # fewer entries: nothing to fit
-QUIET_S = 0.5           # the fit runs only when no customer was answered for this long
-MAX_QUERIES = 500       # per kind of example: bounds the fitting time of a big knowledge base
-HOLD_OUT_FOLDS = 10     # entries held out a tenth at a time (one at a time below ten) for the near misses
+MIN_ANSWERABLE = 6  # fewer held-out phrasings: keep the global calibration
+MIN_ENTRIES = 3  # fewer entries: nothing to fit
+QUIET_S = 0.5  # the fit runs only when no customer was answered for this long
+MAX_QUERIES = 500  # per kind of example: bounds the fitting time of a big knowledge base
+HOLD_OUT_FOLDS = 10  # entries held out a tenth at a time (one at a time below ten) for the near misses
 # Customers' real near misses are harder than the ones made from the knowledge base: on the
 # development shops the real wrong-answer rate was about twice the estimate. Thresholds are
 # chosen for the estimate times this.
@@ -131,7 +131,7 @@ class _Memo:
         for start in range(0, len(missing), self.CHUNK):
             if self.stop is not None and self.stop.is_set():
                 raise Cancelled()
-            chunk = missing[start:start + self.CHUNK]
+            chunk = missing[start : start + self.CHUNK]
             vectors = self.base.queries(chunk) if query else self.base.passages(chunk)
             for text, vector in zip(chunk, vectors, strict=False):
                 self._seen[(query, text)] = vector
@@ -178,8 +178,7 @@ class _Copies:
         self.count += 1
         store = Store(self.tmp / f"copy-{self.count}.db", durable=False)
         store.migrate()
-        kb.save(store, entries, embedder=self.embedder, now=datetime.now(UTC).isoformat(),
-                source="calibration")
+        kb.save(store, entries, embedder=self.embedder, now=datetime.now(UTC).isoformat(), source="calibration")
         self.stores.append(store)
         return RetrievalIndex(store, self.embedder)
 
@@ -188,8 +187,9 @@ class _Copies:
             store.close()
 
 
-def _example(index: RetrievalIndex, text: str, gold: str | None, kind: str,
-             stop: threading.Event | None = None) -> Example:
+def _example(
+    index: RetrievalIndex, text: str, gold: str | None, kind: str, stop: threading.Event | None = None
+) -> Example:
     if stop is not None and stop.is_set():
         raise Cancelled()
     ranking = index.search(text, lang=detect_language(text))
@@ -197,8 +197,9 @@ def _example(index: RetrievalIndex, text: str, gold: str | None, kind: str,
     return Example(ranking.features(), bool(gold) and top[:1] == [gold], bool(gold) and gold in top, kind)
 
 
-def collect(entries: list[Entry], embedder: Embedder, *, seed: int = 0,
-            stop: threading.Event | None = None) -> list[Example]:
+def collect(
+    entries: list[Entry], embedder: Embedder, *, seed: int = 0, stop: threading.Event | None = None
+) -> list[Example]:
     """Labelled examples from the knowledge base alone (see the module's docstring)."""
     rng = random.Random(seed)
     entries = [e for e in entries if e.enabled]
@@ -222,8 +223,9 @@ def collect(entries: list[Entry], embedder: Embedder, *, seed: int = 0,
                 index = copies.index([removed.get(e.id, e) for e in entries])
                 out += [_example(index, q, e.id, "in_scope", stop) for e, q in asked]
                 # Customers write less than owners: the same question with words missing.
-                out += [_example(index, short, e.id, "in_scope", stop) for e, q in asked
-                        if (short := _shortened(q, rng))]
+                out += [
+                    _example(index, short, e.id, "in_scope", stop) for e, q in asked if (short := _shortened(q, rng))
+                ]
             # Near misses: a tenth of the entries at a time missing (one at a time below ten),
             # their phrasings asked.
             if len(entries) >= 4:
@@ -269,8 +271,9 @@ def _fit_scale(z: np.ndarray, y: np.ndarray, w: np.ndarray, steps: int = 3000) -
     return float(ab[0]), float(ab[1])
 
 
-def _estimate(p_answer: np.ndarray, p_clarify: np.ndarray, ex: list[Example], w: np.ndarray, ta: float,
-              tc: float) -> dict[str, float]:
+def _estimate(
+    p_answer: np.ndarray, p_clarify: np.ndarray, ex: list[Example], w: np.ndarray, ta: float, tc: float
+) -> dict[str, float]:
     """Shares of a shop's traffic (MIX) answered, clarified, handed over; wrong answers."""
     kind = np.array([x.kind for x in ex])
     correct = np.array([x.correct for x in ex])
@@ -300,9 +303,15 @@ def choose_answer_threshold(p_answer: np.ndarray, ex: list[Example], w: np.ndarr
     return 0.999
 
 
-def fit(entries: list[Entry], embedder: Embedder, *, safety: float = DEFAULT_SAFETY,
-        prior: Calibration | None = None, seed: int = 0,
-        stop: threading.Event | None = None) -> tuple[Calibration, FitReport]:
+def fit(
+    entries: list[Entry],
+    embedder: Embedder,
+    *,
+    safety: float = DEFAULT_SAFETY,
+    prior: Calibration | None = None,
+    seed: int = 0,
+    stop: threading.Event | None = None,
+) -> tuple[Calibration, FitReport]:
     """This knowledge base's calibration and what it expects of it. Slow (seconds to a minute):
     call it off the event loop."""
     started = time.monotonic()
@@ -321,8 +330,9 @@ def fit(entries: list[Entry], embedder: Embedder, *, safety: float = DEFAULT_SAF
             heads["answer"] = (tuple(a * c for c in coef), a * intercept + b)
         else:
             used_prior_only = True
-    fitted = Calibration(prior.features, prior.mean, prior.scale, heads, prior.answer_threshold,
-                         prior.clarify_threshold)
+    fitted = Calibration(
+        prior.features, prior.mean, prior.scale, heads, prior.answer_threshold, prior.clarify_threshold
+    )
     if examples and not used_prior_only:
         p_answer = np.array([fitted.probability(x.features, "answer") for x in examples])
         p_clarify = np.array([fitted.probability(x.features, "clarify") for x in examples])
@@ -330,9 +340,16 @@ def fit(entries: list[Entry], embedder: Embedder, *, safety: float = DEFAULT_SAF
         estimated = _estimate(p_answer, p_clarify, examples, w, fitted.answer_threshold, fitted.clarify_threshold)
     else:
         estimated = {}
-    report = FitReport(len(entries), counts, round(time.monotonic() - started, 2), fitted.answer_threshold,
-                       fitted.clarify_threshold, {k: round(v, 4) for k, v in estimated.items()}, now,
-                       used_prior_only)
+    report = FitReport(
+        len(entries),
+        counts,
+        round(time.monotonic() - started, 2),
+        fitted.answer_threshold,
+        fitted.clarify_threshold,
+        {k: round(v, 4) for k, v in estimated.items()},
+        now,
+        used_prior_only,
+    )
     return fitted, report
 
 
@@ -344,8 +361,15 @@ class Keeper:
     one fitted in a child process at the lowest CPU priority whenever the knowledge base has
     changed since. ``check`` is cheap (one query): a search that sees a new knowledge base calls it."""
 
-    def __init__(self, store: Store, embedder: Embedder, *, safety: float = DEFAULT_SAFETY, enabled: bool = True,
-                 refit: bool = True):
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        *,
+        safety: float = DEFAULT_SAFETY,
+        enabled: bool = True,
+        refit: bool = True,
+    ):
         self.store = store
         self.embedder = embedder
         self.safety = safety
@@ -458,28 +482,45 @@ class Keeper:
                 self.failures += 1
                 log.exception("fitting the shop's calibration failed; the previous one stays")
                 return
-            data = {"kb_version": version, "embedder": self.embedder.name, "safety": self.safety,
-                    "calibration": calibration.to_dict(), "report": report}
+            data = {
+                "kb_version": version,
+                "embedder": self.embedder.name,
+                "safety": self.safety,
+                "calibration": calibration.to_dict(),
+                "report": report,
+            }
             with self.store.write() as db:
-                db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
-                           "value = excluded.value", [META_KEY, json.dumps(data)])
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [META_KEY, json.dumps(data)],
+                )
             with self._lock:
                 self.current, self.report, self.fitted_version = calibration, report, version
                 deciders = list(self._deciders)
             for decider in deciders:
                 decider.use_calibration(calibration)
-            log.info("shop calibration fitted on %d entries in %.1f s: answer threshold %.3f",
-                     report["entries"], report["seconds"], report["answer_threshold"])
+            log.info(
+                "shop calibration fitted on %d entries in %.1f s: answer threshold %.3f",
+                report["entries"],
+                report["seconds"],
+                report["answer_threshold"],
+            )
 
     def _fit_elsewhere(self) -> tuple[Calibration, dict[str, Any]]:
         """Fit in a child process at the lowest priority: the fit is Python and numpy work that,
         in a thread, held the GIL against customers' decisions (and its copies of the knowledge
         base are memory the web process would keep). It reads the database, never writes it."""
-        cmd = [sys.executable, "-m", "appliance.answering.shop_calibration", "--db", str(self.store.path),
-               "--safety", repr(self.safety)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "appliance.answering.shop_calibration",
+            "--db",
+            str(self.store.path),
+            "--safety",
+            repr(self.safety),
+        ]
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=child_env(),
-                                    start_new_session=True)
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=child_env(), start_new_session=True)
             with self._lock:
                 self._child = proc
             try:

@@ -19,32 +19,52 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_CHAR_MAP = str.maketrans({
-    "ي": "ی", "ى": "ی",
-    "ك": "ک",
-    "ة": "ه", "ۀ": "ه",
-    "أ": "ا", "إ": "ا", "ٱ": "ا",
-    # Persian (۰-۹) and Arabic-Indic (٠-٩) digits
-    **{chr(0x06F0 + i): str(i) for i in range(10)},
-    **{chr(0x0660 + i): str(i) for i in range(10)},
-    "٫": ".", "٬": ",", "،": ",", "؛": ";", "؟": "?",
-    "\u200c": " ",  # ZWNJ
-    "\u00a0": " ",
-})
+_CHAR_MAP = str.maketrans(
+    {
+        "ي": "ی",
+        "ى": "ی",
+        "ك": "ک",
+        "ة": "ه",
+        "ۀ": "ه",
+        "أ": "ا",
+        "إ": "ا",
+        "ٱ": "ا",
+        # Persian (۰-۹) and Arabic-Indic (٠-٩) digits
+        **{chr(0x06F0 + i): str(i) for i in range(10)},
+        **{chr(0x0660 + i): str(i) for i in range(10)},
+        "٫": ".",
+        "٬": ",",
+        "،": ",",
+        "؛": ";",
+        "؟": "?",
+        "\u200c": " ",  # ZWNJ
+        "\u00a0": " ",
+    }
+)
 
 # For the embedder: the same letters and digits, but ZWNJ and punctuation kept.
-_EMBED_MAP = str.maketrans({k: v for k, v in {
-    "ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "ۀ": "ه", "أ": "ا", "إ": "ا", "ٱ": "ا",
-    **{chr(0x06F0 + i): str(i) for i in range(10)},
-    **{chr(0x0660 + i): str(i) for i in range(10)},
-    "\u00a0": " ",
-}.items()})
+_EMBED_MAP = str.maketrans(
+    {
+        k: v
+        for k, v in {
+            "ي": "ی",
+            "ى": "ی",
+            "ك": "ک",
+            "ة": "ه",
+            "ۀ": "ه",
+            "أ": "ا",
+            "إ": "ا",
+            "ٱ": "ا",
+            **{chr(0x06F0 + i): str(i) for i in range(10)},
+            **{chr(0x0660 + i): str(i) for i in range(10)},
+            "\u00a0": " ",
+        }.items()
+    }
+)
 
 # harakat and Quranic marks, superscript alef, tatweel; bidi and zero-width controls (not ZWNJ,
 # which became a space above)
-_STRIP = re.compile(
-    "[\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b\u200d-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
-)
+_STRIP = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640\u200b\u200d-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACES = re.compile(r"\s+")
 _PREFIX = re.compile(r"\b(ن?می) (?=\w)")
 _SUFFIX = re.compile(r"(?<=\w) (ها|های|هایی|هایم|هایت|هایش|هایمان|هایتان|هایشان|تر|ترین)\b")

@@ -108,30 +108,44 @@ class Page:
             explicit = parse_qs(urlsplit(request.headers["hx-current-url"]).query).get("lang", [None])[0]
         if explicit not in i18n.LANGUAGES:
             return owner.language(self.store)
-        if (request.method == "GET" and getattr(request.state, "session", None) is not None
-                and explicit != owner.language(self.store)):
+        if (
+            request.method == "GET"
+            and getattr(request.state, "session", None) is not None
+            and explicit != owner.language(self.store)
+        ):
             owner.set_language(self.store, explicit, self.clock)  # a GET: handlers run in a worker thread
         return explicit
 
-    def __call__(self, name: str, *, partial: str | None = None, lang: str | None = None,
-                 status: int = 200, **ctx: Any) -> Template:
+    def __call__(
+        self, name: str, *, partial: str | None = None, lang: str | None = None, status: int = 200, **ctx: Any
+    ) -> Template:
         request = self.request
         lang = lang or self.lang
         session = getattr(request.state, "session", None)
         template = partial if partial and request.headers.get("hx-request") else name
         return Template(
             template_name=template,
-            context={**i18n.context(lang), "csrf_token": session.csrf_token if session else "",
-                     "shop": self.settings.shop_name, "path": request.url.path,
-                     "nav_waiting": self.conversations.waiting_count() if session else 0,
-                     "tz": self.settings.timezone, **ctx},
+            context={
+                **i18n.context(lang),
+                "csrf_token": session.csrf_token if session else "",
+                "shop": self.settings.shop_name,
+                "path": request.url.path,
+                "nav_waiting": self.conversations.waiting_count() if session else 0,
+                "tz": self.settings.timezone,
+                **ctx,
+            },
             headers={"cache-control": "no-store", "vary": "HX-Request"},
             status_code=status,
         )
 
 
-def provide_page(request: Request, settings: Inject[Settings], store: Inject[Store], clock: Inject[Clock],
-                 conversations: Inject[Conversations]) -> Page:
+def provide_page(
+    request: Request,
+    settings: Inject[Settings],
+    store: Inject[Store],
+    clock: Inject[Clock],
+    conversations: Inject[Conversations],
+) -> Page:
     return Page(request, settings, store, clock, conversations)
 
 
@@ -139,6 +153,7 @@ PAGE = {"page": Provide(provide_page, sync_to_thread=False)}
 
 
 # -- sign-in ------------------------------------------------------------------------------------
+
 
 def _safe_next(target: str | None) -> str:
     # Only our own admin pages: never an open redirect to another site.
@@ -148,15 +163,29 @@ def _safe_next(target: str | None) -> str:
 
 
 @get("/login", sync_to_thread=True)
-def login_page(request: Request, page: Inject[Page], store: Inject[Store], settings: Inject[Settings], next: FromQuery[str] = "") -> Template:
-    lang = page.lang if owner.is_set_up(store) else i18n.choose(
-        request.query_params.get("lang"), request.headers.get("accept-language"), settings.default_language)
+def login_page(
+    request: Request, page: Inject[Page], store: Inject[Store], settings: Inject[Settings], next: FromQuery[str] = ""
+) -> Template:
+    lang = (
+        page.lang
+        if owner.is_set_up(store)
+        else i18n.choose(
+            request.query_params.get("lang"), request.headers.get("accept-language"), settings.default_language
+        )
+    )
     return page("admin/login.html", lang=lang, next=_safe_next(next), error=None, set_up=owner.is_set_up(store))
 
 
 @post("/login", sync_to_thread=True, status_code=200, request_max_body_size=SIGN_IN_BODY_BYTES)
-def login(request: Request, data: Form, page: Inject[Page], settings: Inject[Settings], store: Inject[Store], clock: Inject[Clock],
-          limiter: Inject[RateLimiter]) -> Response:
+def login(
+    request: Request,
+    data: Form,
+    page: Inject[Page],
+    settings: Inject[Settings],
+    store: Inject[Store],
+    clock: Inject[Clock],
+    limiter: Inject[RateLimiter],
+) -> Response:
     lang = i18n.choose(data.get("lang"), request.headers.get("accept-language"), settings.default_language)
     target = _safe_next(data.get("next"))
 
@@ -181,11 +210,17 @@ def login(request: Request, data: Form, page: Inject[Page], settings: Inject[Set
         for key, (limit, window) in limits:
             limiter.hit(key, limit, window)
         return again("login.error.wrong", 401)
-    session_id, _ = auth.start(store, clock, request.headers.get("user-agent", ""),
-                               replacing=_session_id(request))
+    session_id, _ = auth.start(store, clock, request.headers.get("user-agent", ""), replacing=_session_id(request))
     response = Redirect(target, status_code=303)
-    response.set_cookie(auth.COOKIE, session_id, httponly=True, samesite="lax", path="/admin",
-                        secure=is_https(request), max_age=int(auth.ABSOLUTE.total_seconds()))
+    response.set_cookie(
+        auth.COOKIE,
+        session_id,
+        httponly=True,
+        samesite="lax",
+        path="/admin",
+        secure=is_https(request),
+        max_age=int(auth.ABSOLUTE.total_seconds()),
+    )
     return response
 
 
@@ -227,32 +262,59 @@ def restart_model(llm: Inject[ModelRuntime]) -> Response:
 
 # -- pages --------------------------------------------------------------------------------------
 
+
 @get("/", guards=[owner_guard], sync_to_thread=True)
-def home(page: Inject[Page], store: Inject[Store], clock: Inject[Clock], conversations: Inject[Conversations], embedder: Inject[Embedder],
-         llm: Inject[ModelRuntime]) -> Template:
+def home(
+    page: Inject[Page],
+    store: Inject[Store],
+    clock: Inject[Clock],
+    conversations: Inject[Conversations],
+    embedder: Inject[Embedder],
+    llm: Inject[ModelRuntime],
+) -> Template:
     since = (clock() - timedelta(hours=24)).isoformat()
     numbers = {**conversations.figures(since), "entries": kb.count(store.read())}
     meta = dict(store.read().execute("SELECT key, value FROM meta WHERE key LIKE 'backup_last_%'").fetchall())
-    return page("admin/home.html", numbers=numbers, waiting=conversations.inbox("waiting", limit=10),
-                model=llm.status(), digest=digest.latest(store), backup_ok=meta.get("backup_last_ok"),
-                backup_error=meta.get("backup_last_error"), gaps=gaps.find(store, embedder, clock()))
+    return page(
+        "admin/home.html",
+        numbers=numbers,
+        waiting=conversations.inbox("waiting", limit=10),
+        model=llm.status(),
+        digest=digest.latest(store),
+        backup_ok=meta.get("backup_last_ok"),
+        backup_error=meta.get("backup_last_error"),
+        gaps=gaps.find(store, embedder, clock()),
+    )
 
 
 @get("/kb", guards=[owner_guard], sync_to_thread=True)
-def kb_list(page: Inject[Page], store: Inject[Store], q: FromQuery[str] = "", lang_filter: FromQuery[str] = "",
-            enabled_filter: FromQuery[str] = "") -> Template:
+def kb_list(
+    page: Inject[Page],
+    store: Inject[Store],
+    q: FromQuery[str] = "",
+    lang_filter: FromQuery[str] = "",
+    enabled_filter: FromQuery[str] = "",
+) -> Template:
     db = store.read()
     entries = kb.search(db, q) if q.strip() else kb.all_entries(db)
     if lang_filter in i18n.LANGUAGES:
         entries = [e for e in entries if e.lang == lang_filter]
     if enabled_filter in {"on", "off"}:
         entries = [e for e in entries if e.enabled == (enabled_filter == "on")]
-    return page("admin/kb.html", partial="admin/_kb_rows.html", entries=entries, q=q,
-                lang_filter=lang_filter, enabled_filter=enabled_filter)
+    return page(
+        "admin/kb.html",
+        partial="admin/_kb_rows.html",
+        entries=entries,
+        q=q,
+        lang_filter=lang_filter,
+        enabled_filter=enabled_filter,
+    )
 
 
 @post("/try", guards=[owner_guard], status_code=200)
-async def try_question(data: Form, page: Inject[Page], settings: Inject[Settings], chat: Inject[ChatService]) -> Template:
+async def try_question(
+    data: Form, page: Inject[Page], settings: Inject[Settings], chat: Inject[ChatService]
+) -> Template:
     """What a customer asking this would get, with the scores: nothing is stored."""
     question = data.get("question", "").strip()[: settings.max_message_chars]
     if not question:
@@ -260,9 +322,14 @@ async def try_question(data: Form, page: Inject[Page], settings: Inject[Settings
     decision = await anyio.to_thread.run_sync(lambda: chat.decider.decide(question))
     reply = await chat.composer.compose(decision, question)
     titles = {e.id: e.title for e in chat.decider.index.entries}
-    return page("admin/_try_result.html", question=question, decision=decision, reply=reply,
-                ranking=[(i, titles.get(i, i)) for i in decision.ranking],
-                features=json.dumps(decision.features, indent=1, ensure_ascii=False) if decision.features else "")
+    return page(
+        "admin/_try_result.html",
+        question=question,
+        decision=decision,
+        reply=reply,
+        ranking=[(i, titles.get(i, i)) for i in decision.ranking],
+        features=json.dumps(decision.features, indent=1, ensure_ascii=False) if decision.features else "",
+    )
 
 
 def owner_router(handlers: list, dependencies: dict[str, Provide] | None = None) -> Router:
@@ -285,8 +352,17 @@ router = Router(
     path="/admin",
     request_max_body_size=OWNER_BODY_BYTES,
     dependencies=PAGE,
-    route_handlers=[login_page, login, logout, logout_everywhere, set_language, restart_model, home, kb_list,
-                    try_question],
+    route_handlers=[
+        login_page,
+        login,
+        logout,
+        logout_everywhere,
+        set_language,
+        restart_model,
+        home,
+        kb_list,
+        try_question,
+    ],
     exception_handlers={SignInRequired: _to_sign_in, Forbidden: _forbidden},
     include_in_schema=False,
 )

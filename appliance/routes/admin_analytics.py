@@ -25,16 +25,33 @@ def _days(days: int) -> int:
 
 
 @get("/analytics", sync_to_thread=True)
-def analytics_page(page: Inject[Page], store: Inject[Store], clock: Inject[Clock], settings: Inject[Settings], days: FromQuery[int] = 30) -> Template:
+def analytics_page(
+    page: Inject[Page],
+    store: Inject[Store],
+    clock: Inject[Clock],
+    settings: Inject[Settings],
+    days: FromQuery[int] = 30,
+) -> Template:
     rep = analytics.report(store, clock(), _days(days), settings.timezone)
-    return page("admin/analytics.html", rep=rep, periods=PERIODS, days=_days(days),
-                chart=analytics.bar_chart(rep.per_day), heat=analytics.heat_cells(rep.heatmap),
-                fmt=analytics.median_text)
+    return page(
+        "admin/analytics.html",
+        rep=rep,
+        periods=PERIODS,
+        days=_days(days),
+        chart=analytics.bar_chart(rep.per_day),
+        heat=analytics.heat_cells(rep.heatmap),
+        fmt=analytics.median_text,
+    )
 
 
 @get("/analytics.csv", sync_to_thread=True)
-def export(store: Inject[Store], clock: Inject[Clock], settings: Inject[Settings], table: FromQuery[str] = "daily",
-           days: FromQuery[int] = 30) -> Response:
+def export(
+    store: Inject[Store],
+    clock: Inject[Clock],
+    settings: Inject[Settings],
+    table: FromQuery[str] = "daily",
+    days: FromQuery[int] = 30,
+) -> Response:
     rep = analytics.report(store, clock(), _days(days), settings.timezone)
     try:
         header, rows = analytics.csv_table(rep, table)
@@ -44,8 +61,11 @@ def export(store: Inject[Store], clock: Inject[Clock], settings: Inject[Settings
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     writer.writerows([kb_formats.spreadsheet_safe(cell) for cell in row] for row in rows)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="{table}-{_days(days)}d.csv"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{table}-{_days(days)}d.csv"'},
+    )
 
 
 router = owner_router([analytics_page, export])

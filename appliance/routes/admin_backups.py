@@ -19,8 +19,12 @@ CONFIRM_WORD = "RESTORE"
 
 
 def _list(page: Page, settings: Settings, **ctx: Any) -> Template:
-    return page("admin/backups.html", backups=backup.list_backups(settings.backups_dir),
-                 confirm_word=CONFIRM_WORD, **{"error": None, "message": None, **ctx})
+    return page(
+        "admin/backups.html",
+        backups=backup.list_backups(settings.backups_dir),
+        confirm_word=CONFIRM_WORD,
+        **{"error": None, "message": None, **ctx},
+    )
 
 
 @get("/backups", sync_to_thread=True)

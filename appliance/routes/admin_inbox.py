@@ -25,10 +25,18 @@ MAX_REPLY_CHARS = 5000
 
 
 @get("/inbox", sync_to_thread=True)
-def inbox(page: Inject[Page], conversations: Inject[Conversations], view: FromQuery[str] = "waiting", q: FromQuery[str] = "") -> Template:
+def inbox(
+    page: Inject[Page], conversations: Inject[Conversations], view: FromQuery[str] = "waiting", q: FromQuery[str] = ""
+) -> Template:
     view = view if view in VIEWS else "waiting"
-    return page("admin/inbox.html", partial="admin/_inbox_rows.html", rows=conversations.inbox(view, q), view=view,
-                q=q, counts=conversations.counts_by_status())
+    return page(
+        "admin/inbox.html",
+        partial="admin/_inbox_rows.html",
+        rows=conversations.inbox(view, q),
+        view=view,
+        q=q,
+        counts=conversations.counts_by_status(),
+    )
 
 
 @get("/inbox/count", sync_to_thread=True)
@@ -55,24 +63,39 @@ def _transcript(conversations: Conversations, conversation_id: str) -> list[dict
     return out
 
 
-def _conversation_page(page: Page, conversations: Conversations, store: Store, conversation_id: str,
-                       status: int = 200, **ctx: Any) -> Template:
+def _conversation_page(
+    page: Page, conversations: Conversations, store: Store, conversation_id: str, status: int = 200, **ctx: Any
+) -> Template:
     db = store.read()
     saved = db.execute("SELECT id, title FROM saved_replies ORDER BY title").fetchall()
     ctx.setdefault("error", None)
-    return page("admin/conversation.html", conversation=_customers(conversations, conversation_id),
-                messages=_transcript(conversations, conversation_id), notes=conversations.notes(conversation_id),
-                saved_replies=saved, mail=mailer.sent_for(store, conversation_id), status=status, **ctx)
+    return page(
+        "admin/conversation.html",
+        conversation=_customers(conversations, conversation_id),
+        messages=_transcript(conversations, conversation_id),
+        notes=conversations.notes(conversation_id),
+        saved_replies=saved,
+        mail=mailer.sent_for(store, conversation_id),
+        status=status,
+        **ctx,
+    )
 
 
 @get("/conversations/{conversation_id:str}", sync_to_thread=True)
-def conversation(page: Inject[Page], conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str]) -> Template:
+def conversation(
+    page: Inject[Page], conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str]
+) -> Template:
     return _conversation_page(page, conversations, store, conversation_id)
 
 
 @post("/conversations/{conversation_id:str}/note", sync_to_thread=True, status_code=200)
-def add_note(page: Inject[Page], conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str],
-             data: Form) -> Template:
+def add_note(
+    page: Inject[Page],
+    conversations: Inject[Conversations],
+    store: Inject[Store],
+    conversation_id: FromPath[str],
+    data: Form,
+) -> Template:
     _customers(conversations, conversation_id)
     text = data.get("text", "").strip()[:MAX_REPLY_CHARS]
     if text:
@@ -104,8 +127,10 @@ def add_saved_reply(page: Inject[Page], store: Inject[Store], clock: Inject[Cloc
     title, text = data.get("title", "").strip()[:100], data.get("text", "").strip()[:MAX_REPLY_CHARS]
     if title and text:
         with store.write() as db:
-            db.execute("INSERT INTO saved_replies (title, text, created_at) VALUES (?, ?, ?)",
-                       [title, text, clock().isoformat()])
+            db.execute(
+                "INSERT INTO saved_replies (title, text, created_at) VALUES (?, ?, ?)",
+                [title, text, clock().isoformat()],
+            )
     return _saved_page(page, store)
 
 
@@ -121,20 +146,33 @@ def _lang_of(row: Any, settings: Settings) -> str:
 
 
 @post("/conversations/{conversation_id:str}/reply", sync_to_thread=True, status_code=200)
-def reply(page: Inject[Page], conversations: Inject[Conversations], store: Inject[Store], settings: Inject[Settings], clock: Inject[Clock],
-          conversation_id: FromPath[str], data: Form) -> Template:
+def reply(
+    page: Inject[Page],
+    conversations: Inject[Conversations],
+    store: Inject[Store],
+    settings: Inject[Settings],
+    clock: Inject[Clock],
+    conversation_id: FromPath[str],
+    data: Form,
+) -> Template:
     row = _customers(conversations, conversation_id)
     text = data.get("text", "").strip()
     if not text or len(text) > MAX_REPLY_CHARS:
-        return _conversation_page(page, conversations, store, conversation_id, status=422, error="reply.invalid",
-                                  draft=text)
+        return _conversation_page(
+            page, conversations, store, conversation_id, status=422, error="reply.invalid", draft=text
+        )
     conversations.add_owner_reply(conversation_id, text)
     if row["contact_email"] and mailer.configured(settings):
         lang = _lang_of(row, settings)
         shop = settings.shop_name or i18n.t(lang, "bot.the_shop")
-        mailer.enqueue(store, clock(), to=row["contact_email"],
-                       subject=i18n.t(lang, "mail.reply_subject").format(shop=shop),
-                       body=f"{text}\n\n-- \n{shop}", conversation_id=conversation_id)
+        mailer.enqueue(
+            store,
+            clock(),
+            to=row["contact_email"],
+            subject=i18n.t(lang, "mail.reply_subject").format(shop=shop),
+            body=f"{text}\n\n-- \n{shop}",
+            conversation_id=conversation_id,
+        )
     return _conversation_page(page, conversations, store, conversation_id, sent=True)
 
 
@@ -149,8 +187,9 @@ def set_status(conversations: Inject[Conversations], conversation_id: FromPath[s
 
 
 @post("/conversations/{conversation_id:str}/takeover", sync_to_thread=True, status_code=200)
-def takeover(conversations: Inject[Conversations], settings: Inject[Settings], conversation_id: FromPath[str],
-             data: Form) -> Response:
+def takeover(
+    conversations: Inject[Conversations], settings: Inject[Settings], conversation_id: FromPath[str], data: Form
+) -> Response:
     """Join the conversation live (the bot stops answering in it) or hand it back to the bot."""
     row = _customers(conversations, conversation_id)
     on = data.get("on") == "1"
@@ -162,24 +201,44 @@ def takeover(conversations: Inject[Conversations], settings: Inject[Settings], c
 
 
 @get("/conversations/{conversation_id:str}/export", sync_to_thread=True)
-def export_customer(conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str]) -> Response:
+def export_customer(
+    conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str]
+) -> Response:
     """Everything stored about this customer (by their contact details when they left any)."""
     row = _customers(conversations, conversation_id)
     contact = row["contact_email"] or row["contact_phone"] or None
     data = privacy.export_customer(store, conversation_id=None if contact else conversation_id, contact=contact)
-    return Response(data, media_type="application/json",
-                    headers={"content-disposition": f'attachment; filename="customer-{conversation_id}.json"'})
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"content-disposition": f'attachment; filename="customer-{conversation_id}.json"'},
+    )
 
 
 @post("/conversations/{conversation_id:str}/erase", sync_to_thread=True, status_code=200)
-def erase_customer(conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str]) -> Response:
+def erase_customer(
+    conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str]
+) -> Response:
     row = _customers(conversations, conversation_id)
     contact = row["contact_email"] or row["contact_phone"] or None
     privacy.erase_customer(store, conversation_id=None if contact else conversation_id, contact=contact)
     return Response("", status_code=200, headers={"hx-redirect": "/admin/inbox"})
 
 
-router = owner_router([
-    inbox, waiting_count, conversation, reply, set_status, takeover,
-    export_customer, erase_customer, add_note, saved_reply, saved_replies, add_saved_reply, delete_saved_reply,
-])
+router = owner_router(
+    [
+        inbox,
+        waiting_count,
+        conversation,
+        reply,
+        set_status,
+        takeover,
+        export_customer,
+        erase_customer,
+        add_note,
+        saved_reply,
+        saved_replies,
+        add_saved_reply,
+        delete_saved_reply,
+    ]
+)

@@ -32,15 +32,17 @@ MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
 
 
 def _entry_from_form(data: dict[str, str], entry_id: str) -> Entry:
-    return Entry.from_dict({
-        "id": entry_id,
-        "title": data.get("title", ""),
-        "questions": [q for q in data.get("questions", "").splitlines()],
-        "answer": data.get("answer", ""),
-        "lang": data.get("lang", ""),
-        "tags": data.get("tags", ""),
-        "enabled": data.get("enabled") == "on",
-    })
+    return Entry.from_dict(
+        {
+            "id": entry_id,
+            "title": data.get("title", ""),
+            "questions": [q for q in data.get("questions", "").splitlines()],
+            "answer": data.get("answer", ""),
+            "lang": data.get("lang", ""),
+            "tags": data.get("tags", ""),
+            "enabled": data.get("enabled") == "on",
+        }
+    )
 
 
 def _new_id(db: Any, title: str) -> str:
@@ -52,11 +54,20 @@ def _new_id(db: Any, title: str) -> str:
     return candidate
 
 
-def _form(page: Page, store: Store, entry: Entry | None, *, error: str | None = None, saved: bool = False,
-          status: int = 200, values: dict[str, str] | None = None) -> Template:
+def _form(
+    page: Page,
+    store: Store,
+    entry: Entry | None,
+    *,
+    error: str | None = None,
+    saved: bool = False,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+) -> Template:
     history = kb.history(store.read(), entry.id) if entry and not values else []
-    return page("admin/kb_form.html", entry=entry, values=values, error=error, saved=saved, history=history,
-                status=status)
+    return page(
+        "admin/kb_form.html", entry=entry, values=values, error=error, saved=saved, history=history, status=status
+    )
 
 
 def _save(store: Store, entries: list[Entry], embedder: Embedder, clock: Clock, source: str = "admin") -> kb.SaveResult:
@@ -65,17 +76,24 @@ def _save(store: Store, entries: list[Entry], embedder: Embedder, clock: Clock, 
 
 
 @get("/kb/new", sync_to_thread=True)
-def new_form(page: Inject[Page], store: Inject[Store], question: FromQuery[str] = "", answer: FromQuery[str] = "") -> Template:
+def new_form(
+    page: Inject[Page], store: Inject[Store], question: FromQuery[str] = "", answer: FromQuery[str] = ""
+) -> Template:
     # The inbox's "save as knowledge-base entry" arrives here with the question and the reply,
     # and a knowledge gap with the questions customers asked (one per line).
     first = question.strip().splitlines()[0] if question.strip() else ""
-    values = {"title": first[:200], "questions": question, "answer": answer, "lang": page.lang,
-              "enabled": "on"} if question or answer else None
+    values = (
+        {"title": first[:200], "questions": question, "answer": answer, "lang": page.lang, "enabled": "on"}
+        if question or answer
+        else None
+    )
     return _form(page, store, None, values=values)
 
 
 @post("/kb/new", status_code=200)
-async def create(data: Form, page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock]) -> Response:
+async def create(
+    data: Form, page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock]
+) -> Response:
     try:
         entry = _entry_from_form(data, _new_id(store.read(), data.get("title") or "entry"))
     except EntryError as exc:
@@ -95,8 +113,14 @@ def edit_form(page: Inject[Page], store: Inject[Store], entry_id: FromPath[str])
 
 
 @post("/kb/{entry_id:str}", status_code=200)
-async def update(entry_id: FromPath[str], data: Form, page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder],
-                 clock: Inject[Clock]) -> Template:
+async def update(
+    entry_id: FromPath[str],
+    data: Form,
+    page: Inject[Page],
+    store: Inject[Store],
+    embedder: Inject[Embedder],
+    clock: Inject[Clock],
+) -> Template:
     if kb.get(store.read(), entry_id) is None:
         raise NotFoundException()
     try:
@@ -108,7 +132,9 @@ async def update(entry_id: FromPath[str], data: Form, page: Inject[Page], store:
 
 
 @post("/kb/{entry_id:str}/toggle", status_code=200)
-async def toggle(entry_id: FromPath[str], page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock]) -> Template:
+async def toggle(
+    entry_id: FromPath[str], page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock]
+) -> Template:
     entry = kb.get(store.read(), entry_id)
     if entry is None:
         raise NotFoundException()
@@ -130,11 +156,15 @@ def export(store: Inject[Store], format: FromQuery[str] = "jsonl") -> Response:
         format = "jsonl"
     text = kb_formats.export(kb.all_entries(store.read()), format)
     media = {"jsonl": "application/x-ndjson", "csv": "text/csv", "md": "text/markdown"}[format]
-    return Response(text, media_type=f"{media}; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="knowledge-base.{format}"'})
+    return Response(
+        text,
+        media_type=f"{media}; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="knowledge-base.{format}"'},
+    )
 
 
 # -- import: upload, preview, confirm ------------------------------------------------------------
+
 
 def provide_previews(state: State) -> dict[str, tuple[float, list[Entry]]]:
     """Uploaded files waiting for the owner's confirmation, by token (older ones dropped)."""
@@ -152,7 +182,9 @@ PREVIEWS = {"previews": Provide(provide_previews, sync_to_thread=False)}
 @post("/kb-import", status_code=200, request_max_body_size=MAX_UPLOAD_BYTES + 65536)
 async def import_preview(
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-    page: Inject[Page], store: Inject[Store], previews: Inject[Previews],
+    page: Inject[Page],
+    store: Inject[Store],
+    previews: Inject[Previews],
 ) -> Template:
     upload = data.get("file")
     if not isinstance(upload, UploadFile):
@@ -172,13 +204,20 @@ async def import_preview(
     token = secrets.token_urlsafe(16)
     previews[token] = (time.monotonic(), entries)
     counts = {k: sum(1 for _, s in rows if s == k) for k in ("new", "changed", "same")}
-    return page("admin/kb_import.html", rows=rows[:200], counts=counts, token=token,
-                 filename=upload.filename, error=None)
+    return page(
+        "admin/kb_import.html", rows=rows[:200], counts=counts, token=token, filename=upload.filename, error=None
+    )
 
 
 @post("/kb-import/confirm", status_code=200)
-async def import_confirm(data: Form, page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock],
-                         previews: Inject[Previews]) -> Template:
+async def import_confirm(
+    data: Form,
+    page: Inject[Page],
+    store: Inject[Store],
+    embedder: Inject[Embedder],
+    clock: Inject[Clock],
+    previews: Inject[Previews],
+) -> Template:
     preview = previews.pop(data.get("token", ""), None)
     if preview is None:
         return page("admin/kb_import.html", error=i18n.t(page.lang, "kb.import_expired"), status=410)
@@ -187,5 +226,6 @@ async def import_confirm(data: Form, page: Inject[Page], store: Inject[Store], e
     return page("admin/kb_import.html", done=result, error=None)
 
 
-router = owner_router([new_form, create, edit_form, update, toggle, delete, export, import_preview, import_confirm],
-                      dependencies=PREVIEWS)
+router = owner_router(
+    [new_form, create, edit_form, update, toggle, delete, export, import_preview, import_confirm], dependencies=PREVIEWS
+)

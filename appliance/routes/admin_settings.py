@@ -25,18 +25,49 @@ from .admin import Form, Page, owner_router
 
 GROUPS: list[tuple[str, list[str]]] = [
     ("shop", ["shop_name", "default_language", "timezone", "business_hours", "holidays", "typical_reply_time"]),
-    ("widget", ["greeting", "allowed_origins", "widget_color", "show_sources", "privacy_policy_url", "privacy_notice",
-                "require_consent"]),
-    ("answers", ["shop_calibration", "answer_safety", "phrase_with_model", "phrase_budget_s", "answer_threshold",
-                 "clarify_threshold", "model",
-                 "model_url", "model_server_model", "model_api_key"]),
+    (
+        "widget",
+        [
+            "greeting",
+            "allowed_origins",
+            "widget_color",
+            "show_sources",
+            "privacy_policy_url",
+            "privacy_notice",
+            "require_consent",
+        ],
+    ),
+    (
+        "answers",
+        [
+            "shop_calibration",
+            "answer_safety",
+            "phrase_with_model",
+            "phrase_budget_s",
+            "answer_threshold",
+            "clarify_threshold",
+            "model",
+            "model_url",
+            "model_server_model",
+            "model_api_key",
+        ],
+    ),
     ("email", ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from", "owner_email"]),
-    ("operations", ["backup_time", "backups_daily", "backups_weekly", "backups_monthly", "retention_days",
-                    "digest_time"]),
+    (
+        "operations",
+        ["backup_time", "backups_daily", "backups_weekly", "backups_monthly", "retention_days", "digest_time"],
+    ),
 ]
 EDITABLE = {name for _, names in GROUPS for name in names}
 SECRET = {"smtp_password", "model_api_key"}
-NEEDS_RESTART = {"model", "model_url", "model_server_model", "model_api_key", "backup_time", "digest_time"}  # read once at start
+NEEDS_RESTART = {
+    "model",
+    "model_url",
+    "model_server_model",
+    "model_api_key",
+    "backup_time",
+    "digest_time",
+}  # read once at start
 
 
 def _fields(settings: Settings) -> list[tuple[str, list[dict]]]:
@@ -48,23 +79,34 @@ def _fields(settings: Settings) -> list[tuple[str, list[dict]]]:
         for name in names:
             kind, doc = docs[name]
             value = current[name]
-            rows.append({
-                "name": name, "kind": kind, "doc": doc,
-                "value": "" if name in SECRET else (", ".join(value) if isinstance(value, list) else value),
-                "fixed": f"{settings_mod.ENV_PREFIX}{name.upper()}" in os.environ,
-                "restart": name in NEEDS_RESTART,
-            })
+            rows.append(
+                {
+                    "name": name,
+                    "kind": kind,
+                    "doc": doc,
+                    "value": "" if name in SECRET else (", ".join(value) if isinstance(value, list) else value),
+                    "fixed": f"{settings_mod.ENV_PREFIX}{name.upper()}" in os.environ,
+                    "restart": name in NEEDS_RESTART,
+                }
+            )
         out.append((group, rows))
     return out
 
 
 def _settings_page(page: Page, settings: Settings, calibration: Keeper, **ctx: Any) -> Template:
     models = [m.name for m in model_files.list_models(settings.models_dirs)]
-    snippet = (f'<script src="{settings.base_url}/static/widget-loader-1.0.0.js" async data-lang="auto" '
-               f'data-position="right" data-color="{settings.widget_color}"></script>')
-    return page("admin/settings.html", groups=_fields(settings), models=models, snippet=snippet,
-                calibration=calibration.report if calibration.enabled else None,
-                **{"error": None, "saved": False, **ctx})
+    snippet = (
+        f'<script src="{settings.base_url}/static/widget-loader-1.0.0.js" async data-lang="auto" '
+        f'data-position="right" data-color="{settings.widget_color}"></script>'
+    )
+    return page(
+        "admin/settings.html",
+        groups=_fields(settings),
+        models=models,
+        snippet=snippet,
+        calibration=calibration.report if calibration.enabled else None,
+        **{"error": None, "saved": False, **ctx},
+    )
 
 
 @get("/settings", sync_to_thread=True)

@@ -36,14 +36,21 @@ def _page(name: str, lang: str, status: int = 200, **ctx: Any) -> Template:
 
 
 @get("/setup", sync_to_thread=True)
-def setup_form(request: Request, settings: Inject[Settings], store: Inject[Store], clock: Inject[Clock], token: FromQuery[str] = "",
-               lang: FromQuery[str | None] = None) -> Template:
+def setup_form(
+    request: Request,
+    settings: Inject[Settings],
+    store: Inject[Store],
+    clock: Inject[Clock],
+    token: FromQuery[str] = "",
+    lang: FromQuery[str | None] = None,
+) -> Template:
     language = _lang(request, settings, lang)
     try:
         owner.check_setup_token(store, token, clock)
     except owner.SetupError as exc:
-        return _page("admin/setup_error.html", language, 403 if exc.code != "expired" else 410,
-                     error=f"setup.error.{exc.code}")
+        return _page(
+            "admin/setup_error.html", language, 403 if exc.code != "expired" else 410, error=f"setup.error.{exc.code}"
+        )
     return _page("admin/setup.html", language, token=token, error=None)
 
 
@@ -51,7 +58,9 @@ def setup_form(request: Request, settings: Inject[Settings], store: Inject[Store
 def setup_submit(
     request: Request,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
-    settings: Inject[Settings], store: Inject[Store], clock: Inject[Clock],
+    settings: Inject[Settings],
+    store: Inject[Store],
+    clock: Inject[Clock],
 ) -> Template:
     language = _lang(request, settings, data.get("lang"))
     token = data.get("token", "")
@@ -76,5 +85,9 @@ def setup_submit(
     return _page("admin/setup_done.html", language)
 
 
-router = Router(path="/admin", route_handlers=[setup_form, setup_submit], include_in_schema=False,
-                request_max_body_size=SIGN_IN_BODY_BYTES)
+router = Router(
+    path="/admin",
+    route_handlers=[setup_form, setup_submit],
+    include_in_schema=False,
+    request_max_body_size=SIGN_IN_BODY_BYTES,
+)

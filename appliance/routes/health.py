@@ -29,19 +29,22 @@ def healthz(llm: Inject[ModelRuntime], store: Inject[Store]) -> Response:
         "database": database,
         "warnings": _model_warnings(model),
     }
-    return Response(body, status_code=200 if database["ok"] else 503,
-                    headers={"cache-control": "no-store"})
+    return Response(body, status_code=200 if database["ok"] else 503, headers={"cache-control": "no-store"})
 
 
 def _model_warnings(model: dict) -> list[str]:
     warnings = []
     if model.get("file") in ("missing", "changed"):
-        warnings.append(f"model file {model['file']} on disk since it was loaded; the loaded copy keeps "
-                        "answering, a restart would answer from the knowledge base only")
+        warnings.append(
+            f"model file {model['file']} on disk since it was loaded; the loaded copy keeps "
+            "answering, a restart would answer from the knowledge base only"
+        )
     crash = model.get("last_crash")
     if crash:
-        warnings.append(f"the model crashed at {crash['at']} ({crash['reason']}); "
-                        + ("it is back" if model["state"] == "ready" else f"it is {model['state']}: {model['reason']}"))
+        warnings.append(
+            f"the model crashed at {crash['at']} ({crash['reason']}); "
+            + ("it is back" if model["state"] == "ready" else f"it is {model['state']}: {model['reason']}")
+        )
     return warnings
 
 

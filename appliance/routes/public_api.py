@@ -95,8 +95,9 @@ def _ip(request: Request, settings: Settings) -> str:
 def _limit(limiter: RateLimiter, key: str, limit: int, window_s: int) -> None:
     retry = limiter.hit(key, limit, window_s)
     if retry is not None:
-        raise ApiError(429, "rate_limited", "too many requests; try again shortly",
-                       headers={"retry-after": str(int(retry))})
+        raise ApiError(
+            429, "rate_limited", "too many requests; try again shortly", headers={"retry-after": str(int(retry))}
+        )
 
 
 def _rejected(exc: MessageRejected) -> ApiError:
@@ -107,12 +108,15 @@ def provide_visitor(request: Request, store: Inject[Store]) -> str:
     """The visitor whose bearer token came with the request, or a 401."""
     visitor_id = visitors.find(store, visitors.bearer(request))
     if visitor_id is None:
-        raise ApiError(401, "unknown_visitor", "missing or unknown visitor token",
-                       headers={"www-authenticate": "Bearer"})
+        raise ApiError(
+            401, "unknown_visitor", "missing or unknown visitor token", headers={"www-authenticate": "Bearer"}
+        )
     return visitor_id
 
 
-def provide_own_conversation(conversation_id: FromPath[str], visitor: Inject[str], conversations: Inject[Conversations]) -> str:
+def provide_own_conversation(
+    conversation_id: FromPath[str], visitor: Inject[str], conversations: Inject[Conversations]
+) -> str:
     """The conversation in the path, if it is this visitor's; any other is a 404 (never a 403,
     so that ids can't be probed)."""
     if not conversations.belongs_to(conversation_id, visitor):
@@ -137,7 +141,9 @@ class Limits:
         _limit(self.limiter, f"{what}:v:{self.visitor}", limit, window_s)
 
 
-def provide_limits(request: Request, settings: Inject[Settings], limiter: Inject[RateLimiter], visitor: Inject[str]) -> Limits:
+def provide_limits(
+    request: Request, settings: Inject[Settings], limiter: Inject[RateLimiter], visitor: Inject[str]
+) -> Limits:
     return Limits(request, settings, limiter, visitor)
 
 
@@ -145,20 +151,42 @@ def _event(name: str, data: dict[str, Any]) -> ServerSentEventMessage:
     return ServerSentEventMessage(event=name, data=json.dumps(data, ensure_ascii=False))
 
 
-def _reply_events(text: str, settings: Inject[Settings], *, reply_id: int | None, kind: str | None,
-                  sources: list, choices: list, **extra: Any) -> list[ServerSentEventMessage]:
+def _reply_events(
+    text: str,
+    settings: Inject[Settings],
+    *,
+    reply_id: int | None,
+    kind: str | None,
+    sources: list,
+    choices: list,
+    **extra: Any,
+) -> list[ServerSentEventMessage]:
     """A finished reply as events: its text in pieces, then ``done`` with what the widget shows."""
-    done = {"reply_id": reply_id, "kind": kind, "sources": sources if settings.show_sources else [],
-            "choices": choices, "handoff": kind == "escalate", **extra}
+    done = {
+        "reply_id": reply_id,
+        "kind": kind,
+        "sources": sources if settings.show_sources else [],
+        "choices": choices,
+        "handoff": kind == "escalate",
+        **extra,
+    }
     # The reply is complete and checked before it is sent (see compose.py): it goes out in
     # pieces as it is written to the stream, never as unchecked model tokens.
     return [*(_event("delta", {"text": piece}) for piece in _pieces(text)), _event("done", done)]
 
 
 def _turn_events(turn: Any, settings: Inject[Settings]) -> list[ServerSentEventMessage]:
-    return _reply_events(turn.reply.text, settings, reply_id=turn.reply_id, kind=turn.decision.kind,
-                         sources=turn.reply.sources, choices=turn.reply.choices, reason=turn.decision.reason,
-                         lang=turn.decision.lang, composed_by=turn.reply.composed_by)
+    return _reply_events(
+        turn.reply.text,
+        settings,
+        reply_id=turn.reply_id,
+        kind=turn.decision.kind,
+        sources=turn.reply.sources,
+        choices=turn.reply.choices,
+        reason=turn.decision.reason,
+        lang=turn.decision.lang,
+        composed_by=turn.reply.composed_by,
+    )
 
 
 def _pieces(text: str, size: int = 48) -> list[str]:
@@ -196,11 +224,23 @@ def _stream(events: AsyncIterator[ServerSentEventMessage]) -> ServerSentEvent:
     return ServerSentEvent(events, headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
 
-@post("/conversations", status_code=201, summary="Start a conversation",
-      description="Creates a visitor (or reuses the one whose bearer token is sent) and a conversation. "
-                  "Keep `visitor_token`: it is shown once and is the only key to these conversations.")
-async def start(request: Request, data: JSONBody[StartRequest], settings: Inject[Settings], chat: Inject[ChatService],
-                store: Inject[Store], clock: Inject[Clock], limiter: Inject[RateLimiter], secret: Inject[bytes]) -> dict[str, Any]:
+@post(
+    "/conversations",
+    status_code=201,
+    summary="Start a conversation",
+    description="Creates a visitor (or reuses the one whose bearer token is sent) and a conversation. "
+    "Keep `visitor_token`: it is shown once and is the only key to these conversations.",
+)
+async def start(
+    request: Request,
+    data: JSONBody[StartRequest],
+    settings: Inject[Settings],
+    chat: Inject[ChatService],
+    store: Inject[Store],
+    clock: Inject[Clock],
+    limiter: Inject[RateLimiter],
+    secret: Inject[bytes],
+) -> dict[str, Any]:
     if settings.require_consent and not data.consent:
         raise ApiError(422, "consent_required", "the customer must agree to the privacy notice first")
     ip = _ip(request, settings)
@@ -211,8 +251,9 @@ async def start(request: Request, data: JSONBody[StartRequest], settings: Inject
     if visitor_id is None:
         visitor_id, token = await store.run(visitors.create, store, visitors.ip_hash(secret, ip), now)
     lang = data.lang if data.lang in i18n.LANGUAGES else ""
-    conversation_id = await chat.start_conversation(lang=lang, visitor_id=visitor_id,
-                                                    consent_at=now if data.consent else None)
+    conversation_id = await chat.start_conversation(
+        lang=lang, visitor_id=visitor_id, consent_at=now if data.consent else None
+    )
     shown = lang or settings.default_language
     shop = settings.shop_name or i18n.t(shown, "bot.the_shop")
     return {
@@ -229,17 +270,27 @@ async def list_conversations(visitor: Inject[str], conversations: Inject[Convers
 
 
 @get("/conversations/{conversation_id:str}/messages", summary="Conversation history")
-async def history(own: Inject[str], conversations: Inject[Conversations],
-                  after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0) -> dict[str, Any]:
+async def history(
+    own: Inject[str], conversations: Inject[Conversations], after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0
+) -> dict[str, Any]:
     return {"messages": conversations.history(own, after), **conversations.summary(own)}
 
 
-@post("/conversations/{conversation_id:str}/messages", status_code=200, summary="Send a message; the reply streams back",
-      description="Server-sent events: `accepted` (the message is stored), `delta` (reply text), "
-                  "`done` (decision, sources, choices), or `error`. Send a `client_id` to make "
-                  "retries safe: the same id is stored once and gets the same reply.")
-async def send(own: Inject[str], data: JSONBody[MessageRequest], settings: Inject[Settings], chat: Inject[ChatService],
-               limits: Inject[Limits]) -> ServerSentEvent:
+@post(
+    "/conversations/{conversation_id:str}/messages",
+    status_code=200,
+    summary="Send a message; the reply streams back",
+    description="Server-sent events: `accepted` (the message is stored), `delta` (reply text), "
+    "`done` (decision, sources, choices), or `error`. Send a `client_id` to make "
+    "retries safe: the same id is stored once and gets the same reply.",
+)
+async def send(
+    own: Inject[str],
+    data: JSONBody[MessageRequest],
+    settings: Inject[Settings],
+    chat: Inject[ChatService],
+    limits: Inject[Limits],
+) -> ServerSentEvent:
     conversation_id = own
     if data.client_id is not None and not (0 < len(data.client_id) <= 64):
         raise ApiError(422, "bad_client_id", "client_id must be 1 to 64 characters")
@@ -266,16 +317,31 @@ async def send(own: Inject[str], data: JSONBody[MessageRequest], settings: Injec
         if duplicate:
             earlier = chat.conversations.reply_to(message_id)
             if earlier is not None:  # a retried send: the same reply again, nothing recomputed
-                for event in _reply_events(earlier["text"], settings, reply_id=earlier["id"],
-                                           kind=earlier.get("kind"), sources=earlier.get("sources", []),
-                                           choices=earlier.get("choices", []), replayed=True):
+                for event in _reply_events(
+                    earlier["text"],
+                    settings,
+                    reply_id=earlier["id"],
+                    kind=earlier.get("kind"),
+                    sources=earlier.get("sources", []),
+                    choices=earlier.get("choices", []),
+                    replayed=True,
+                ):
                     yield event
                 return
             if task is None:
                 # Handled already without a reply (a person has taken over) or still on its way
                 # from elsewhere: a retry never starts the work again.
-                yield _event("done", {"reply_id": None, "kind": "pending", "sources": [], "choices": [],
-                                      "handoff": False, "replayed": True})
+                yield _event(
+                    "done",
+                    {
+                        "reply_id": None,
+                        "kind": "pending",
+                        "sources": [],
+                        "choices": [],
+                        "handoff": False,
+                        "replayed": True,
+                    },
+                )
                 return
         assert task is not None  # a first send started it; a retry without one returned above
         try:
@@ -290,8 +356,13 @@ async def send(own: Inject[str], data: JSONBody[MessageRequest], settings: Injec
 
 
 @post("/conversations/{conversation_id:str}/choices", status_code=200, summary="Pick one of the clarifying choices")
-async def choose(own: Inject[str], data: JSONBody[ChoiceRequest], settings: Inject[Settings], chat: Inject[ChatService],
-                 limits: Inject[Limits]) -> ServerSentEvent:
+async def choose(
+    own: Inject[str],
+    data: JSONBody[ChoiceRequest],
+    settings: Inject[Settings],
+    chat: Inject[ChatService],
+    limits: Inject[Limits],
+) -> ServerSentEvent:
     limits.message()
     try:
         turn = await chat.choose(own, data.entry_id, data.label or data.entry_id)
@@ -307,8 +378,13 @@ async def choose(own: Inject[str], data: JSONBody[ChoiceRequest], settings: Inje
 
 
 @post("/conversations/{conversation_id:str}/handoff", status_code=200, summary="Ask for a person")
-async def handoff(own: Inject[str], data: JSONBody[HandoffRequest], settings: Inject[Settings], chat: Inject[ChatService],
-                  limits: Inject[Limits]) -> dict[str, Any]:
+async def handoff(
+    own: Inject[str],
+    data: JSONBody[HandoffRequest],
+    settings: Inject[Settings],
+    chat: Inject[ChatService],
+    limits: Inject[Limits],
+) -> dict[str, Any]:
     limits.message()
     lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
     reason = data.reason if data.reason in {"asked_for_person", "clarification_failed"} else "asked_for_person"
@@ -320,8 +396,12 @@ async def handoff(own: Inject[str], data: JSONBody[HandoffRequest], settings: In
 SAVES_PER_HOUR = 10
 
 
-@post("/conversations/{conversation_id:str}/contact", status_code=200, summary="Leave an e-mail address or phone number")
-async def contact(own: Inject[str], data: JSONBody[ContactRequest], chat: Inject[ChatService], limits: Inject[Limits]) -> dict[str, bool]:
+@post(
+    "/conversations/{conversation_id:str}/contact", status_code=200, summary="Leave an e-mail address or phone number"
+)
+async def contact(
+    own: Inject[str], data: JSONBody[ContactRequest], chat: Inject[ChatService], limits: Inject[Limits]
+) -> dict[str, bool]:
     limits.per_visitor("contact", SAVES_PER_HOUR, 3600)
     try:
         await chat.set_contact(own, data.email, data.phone)
@@ -331,7 +411,9 @@ async def contact(own: Inject[str], data: JSONBody[ContactRequest], chat: Inject
 
 
 @post("/conversations/{conversation_id:str}/rating", status_code=200, summary="Rate the conversation")
-async def rate(own: Inject[str], data: JSONBody[RatingRequest], chat: Inject[ChatService], limits: Inject[Limits]) -> dict[str, bool]:
+async def rate(
+    own: Inject[str], data: JSONBody[RatingRequest], chat: Inject[ChatService], limits: Inject[Limits]
+) -> dict[str, bool]:
     limits.per_visitor("rate", SAVES_PER_HOUR, 3600)
     try:
         await chat.rate(own, data.satisfied, data.comment)
@@ -341,7 +423,9 @@ async def rate(own: Inject[str], data: JSONBody[RatingRequest], chat: Inject[Cha
 
 
 @post("/conversations/{conversation_id:str}/seen", status_code=200, summary="Mark replies as read")
-async def seen(own: Inject[str], data: JSONBody[SeenRequest], chat: Inject[ChatService], limits: Inject[Limits]) -> dict[str, bool]:
+async def seen(
+    own: Inject[str], data: JSONBody[SeenRequest], chat: Inject[ChatService], limits: Inject[Limits]
+) -> dict[str, bool]:
     # Each call is a write: unthrottled, one visitor could keep the single writer busy. The
     # widget calls it when replies come into view, far less often than this.
     limits.per_visitor("seen", SEEN_PER_MINUTE, 60)
@@ -353,8 +437,15 @@ async def seen(own: Inject[str], data: JSONBody[SeenRequest], chat: Inject[ChatS
 
 SEEN_PER_MINUTE = 60
 
-_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-          413: "too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
 
 
 def _error_response(request: Request, exc: HTTPException) -> Response:
@@ -385,8 +476,10 @@ def _browser_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     # address; theirs: the shop's sites.
     if origin.split("://", 1)[-1].lower() == connection.headers.get("host", "").lower():
         return
-    if origin.rstrip("/").lower() not in {settings.base_url.rstrip("/").lower(),
-                                          *(o.rstrip("/").lower() for o in settings.allowed_origins)}:
+    if origin.rstrip("/").lower() not in {
+        settings.base_url.rstrip("/").lower(),
+        *(o.rstrip("/").lower() for o in settings.allowed_origins),
+    }:
         raise ApiError(403, "forbidden_origin", "this site may not use the shop's chat")
 
 
@@ -396,9 +489,11 @@ def make_router(settings: Inject[Settings]) -> Router:
         guards=[_browser_guard],
         route_handlers=[start, list_conversations, history, send, choose, handoff, contact, rate, seen],
         request_max_body_size=settings.max_request_bytes,
-        dependencies={"visitor": Provide(provide_visitor, sync_to_thread=False),
-                      "own": Provide(provide_own_conversation, sync_to_thread=False),
-                      "limits": Provide(provide_limits, sync_to_thread=False)},
+        dependencies={
+            "visitor": Provide(provide_visitor, sync_to_thread=False),
+            "own": Provide(provide_own_conversation, sync_to_thread=False),
+            "limits": Provide(provide_limits, sync_to_thread=False),
+        },
         exception_handlers={HTTPException: _error_response},
         tags=["chat"],
     )

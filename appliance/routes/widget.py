@@ -31,15 +31,18 @@ def widget_csp(allowed_origins: tuple[str, ...]) -> str:
 
 
 def strings(lang: str, shop: str) -> dict[str, str]:
-    return {key[len("widget."):]: i18n.t(lang, key).format(shop=shop)
-            for key in i18n.STRINGS if key.startswith("widget.")}
+    return {
+        key[len("widget.") :]: i18n.t(lang, key).format(shop=shop) for key in i18n.STRINGS if key.startswith("widget.")
+    }
 
 
 @get("/widget", sync_to_thread=False, include_in_schema=False)
-def widget_page(request: Request, settings: Inject[Settings], lang: FromQuery[str] = "auto",
-                color: FromQuery[str] = "") -> Template:
-    chosen = i18n.choose(lang if lang in i18n.LANGUAGES else None,
-                         request.headers.get("accept-language"), settings.default_language)
+def widget_page(
+    request: Request, settings: Inject[Settings], lang: FromQuery[str] = "auto", color: FromQuery[str] = ""
+) -> Template:
+    chosen = i18n.choose(
+        lang if lang in i18n.LANGUAGES else None, request.headers.get("accept-language"), settings.default_language
+    )
     shop = settings.shop_name or i18n.t(chosen, "bot.the_shop")
     colour = color if _COLOUR.match(color) else settings.widget_color
     return Template(
@@ -48,7 +51,9 @@ def widget_page(request: Request, settings: Inject[Settings], lang: FromQuery[st
             **i18n.context(chosen),
             "shop": shop,
             "colour": colour if _COLOUR.match(colour) else "#0b6e4f",
-            "privacy_url": settings.privacy_policy_url if settings.privacy_policy_url.startswith(("https://", "http://")) else "",
+            "privacy_url": settings.privacy_policy_url
+            if settings.privacy_policy_url.startswith(("https://", "http://"))
+            else "",
             "strings": strings(chosen, shop),
             # From the settings only: a greeting taken from the address let anyone link to the
             # shop's chat saying whatever they liked in the shop's name (a phishing line).
@@ -68,12 +73,18 @@ def home(request: Request, settings: Inject[Settings]) -> Template:
     lang = i18n.choose(None, request.headers.get("accept-language"), settings.default_language)
     # The configured address, never the request's Host header (which anyone can set).
     base = settings.base_url
-    snippet = (f'<script src="{base}/static/widget-loader-{WIDGET_VERSION}.js" async '
-               f'data-lang="auto" data-position="right" data-color="{settings.widget_color}"></script>')
+    snippet = (
+        f'<script src="{base}/static/widget-loader-{WIDGET_VERSION}.js" async '
+        f'data-lang="auto" data-position="right" data-color="{settings.widget_color}"></script>'
+    )
     return Template(
         template_name="home.html",
-        context={**i18n.context(lang), "shop": settings.shop_name or i18n.t(lang, "bot.the_shop"),
-                 "snippet": snippet, "version": WIDGET_VERSION},
+        context={
+            **i18n.context(lang),
+            "shop": settings.shop_name or i18n.t(lang, "bot.the_shop"),
+            "snippet": snippet,
+            "version": WIDGET_VERSION,
+        },
         headers={"cache-control": "no-store"},
     )
 
