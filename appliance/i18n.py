@@ -1,14 +1,29 @@
-"""UI strings in Persian and English, and choosing between them."""
+"""UI strings in Persian and English, and choosing between them.
+
+Every key is written out in full where it is used (``t("nav.inbox")``), never built from parts,
+so tests/test_i18n.py can check each one against ``STRINGS``. A value shown by its own label (a
+conversation's status, a decision's kind, a setting) goes through ``LABELS``, the tables from
+value to key. A string with a count has plural forms (``tn``). A missing translation falls back
+to English with a warning in the log, a missing key to the key itself: never an error page.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("fa", "en")
 DIRECTION = {"fa": "rtl", "en": "ltr"}
 
-STRINGS: dict[str, dict[str, str]] = {
+# A plural string: a form per CLDR category the language uses. English has "one" and "other";
+# Persian keeps the noun singular after a number ("۵ روز"), so "other" alone.
+Plural = dict[str, str]
+
+STRINGS: dict[str, dict[str, Any]] = {
     "setup.title": {"fa": "راه‌اندازی پشتیبان فروشگاه", "en": "Set up your support appliance"},
     "setup.intro": {
         "fa": "یک گذرواژه برای ورود به بخش مدیریت انتخاب کنید. این پیوند فقط یک بار کار می‌کند.",
@@ -124,8 +139,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Longest wait for the model's rephrasing, in seconds (then your own text is sent)",
     },
     "set.calibration_estimate": {
-        "fa": "برآورد روی {entries} مطلب پایگاه دانش شما: ربات به حدود {answered}٪ پرسش‌ها خودش پاسخ می‌دهد، برای {clarified}٪ گزینه پیشنهاد می‌کند و {handed}٪ را به شما می‌سپارد؛ پاسخ نادرست حدود {wrong}٪.",
-        "en": "Estimated on your {entries} knowledge-base entries: the bot answers about {answered} % of questions itself, offers choices for {clarified} % and hands {handed} % to you; wrong answers about {wrong} %.",
+        "fa": {
+            "other": "برآورد روی {n} مطلب پایگاه دانش شما: ربات به حدود {answered}٪ پرسش‌ها خودش پاسخ می‌دهد، برای {clarified}٪ گزینه پیشنهاد می‌کند و {handed}٪ را به شما می‌سپارد؛ پاسخ نادرست حدود {wrong}٪."
+        },
+        "en": {
+            "one": "Estimated on your {n} knowledge-base entry: the bot answers about {answered} % of questions itself, offers choices for {clarified} % and hands {handed} % to you; wrong answers about {wrong} %.",
+            "other": "Estimated on your {n} knowledge-base entries: the bot answers about {answered} % of questions itself, offers choices for {clarified} % and hands {handed} % to you; wrong answers about {wrong} %.",
+        },
     },
     "set.shop_calibration": {
         "fa": "تصمیم‌گیری بر پایه پایگاه دانش همین فروشگاه تنظیم شود",
@@ -175,7 +195,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "set.fixed": {"fa": "با متغیر محیطی تعیین شده", "en": "set by an environment variable"},
     "set.snippet": {"fa": "کد افزودن گفتگو به سایت", "en": "The code that adds the chat to your site"},
     "nav.analytics": {"fa": "آمار", "en": "Analytics"},
-    "an.days": {"fa": "{n} روز", "en": "{n} days"},
+    "an.days": {"fa": {"other": "{n} روز"}, "en": {"one": "{n} day", "other": "{n} days"}},
     "an.per_day": {"fa": "گفتگو در هر روز", "en": "Conversations per day"},
     "an.per_day_def": {
         "fa": "گفتگوهایی که در آن روز از ابزارک سایت شروع شدند.",
@@ -485,9 +505,147 @@ def when(value: object, lang: str, tz: str = "UTC") -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
 
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn(key: str, lang: str, what: str) -> None:
+    if (key, lang) not in _warned:  # once per key and language, not on every page view
+        _warned.add((key, lang))
+        log.warning("i18n: %s for %r in %r", what, key, lang)
+
+
+def _entry(lang: str, key: str) -> Any:
+    entry = STRINGS.get(key)
+    if entry is None:
+        _warn(key, lang, "no such string")
+        return key
+    if lang not in entry:
+        _warn(key, lang, "no translation, English shown")
+        return entry.get("en", key)
+    return entry[lang]
+
+
 def t(lang: str, key: str) -> str:
-    entry = STRINGS[key]
-    return entry.get(lang) or entry["en"]
+    """The string ``key`` in ``lang``."""
+    value = _entry(lang, key)
+    return value if isinstance(value, str) else value["other"]
+
+
+def plural_category(lang: str, n: int) -> str:
+    """CLDR's plural category of ``n`` in ``lang``, among the ones STRINGS uses."""
+    return "one" if lang == "en" and n == 1 else "other"
+
+
+def tn(lang: str, key: str, n: int, **values: object) -> str:
+    """The string ``key`` for a count ``n``, in its plural form, with ``{n}`` in the reader's
+    digits and the other ``values`` filled in."""
+    value = _entry(lang, key)
+    if isinstance(value, dict):
+        value = value.get(plural_category(lang, n)) or value["other"]
+    return value.format(n=digits(n, lang), **values)
+
+
+# The label of each value that is shown by name: value -> key.
+LABELS: dict[str, dict[str, str]] = {
+    "status": {
+        "open": "status.open",
+        "waiting": "status.waiting",
+        "answered": "status.answered",
+        "human": "status.human",
+        "resolved": "status.resolved",
+    },
+    "role": {"customer": "role.customer", "bot": "role.bot", "owner": "role.owner", "system": "role.system"},
+    "decision": {
+        "answer": "decision.answer",
+        "clarify": "decision.clarify",
+        "escalate": "decision.escalate",
+        "greeting": "decision.greeting",
+        "thanks": "decision.thanks",
+        "goodbye": "decision.goodbye",
+        "held": "decision.held",
+    },
+    "inbox_view": {
+        "waiting": "inbox.waiting",
+        "answered": "inbox.answered",
+        "resolved": "inbox.resolved",
+        "all": "inbox.all",
+    },
+    "import": {"new": "kb.import_new", "changed": "kb.import_changed", "same": "kb.import_same"},
+    "model_file": {"missing": "home.model_file.missing", "changed": "home.model_file.changed"},
+    "model_state": {
+        "none": "model.none",
+        "loading": "model.loading",
+        "ready": "model.ready",
+        "restarting": "model.restarting",
+        "failed": "model.failed",
+    },
+    "setup_error": {
+        "invalid": "setup.error.invalid",
+        "used": "setup.error.used",
+        "expired": "setup.error.expired",
+        "too_short": "setup.error.too_short",
+        "too_long": "setup.error.too_long",
+        "mismatch": "setup.error.mismatch",
+        "origin": "setup.error.origin",
+    },
+    "settings_group": {
+        "shop": "set.group.shop",
+        "widget": "set.group.widget",
+        "answers": "set.group.answers",
+        "email": "set.group.email",
+        "operations": "set.group.operations",
+    },
+    "setting": {
+        "shop_name": "set.shop_name",
+        "default_language": "set.default_language",
+        "timezone": "set.timezone",
+        "business_hours": "set.business_hours",
+        "holidays": "set.holidays",
+        "typical_reply_time": "set.typical_reply_time",
+        "greeting": "set.greeting",
+        "allowed_origins": "set.allowed_origins",
+        "widget_color": "set.widget_color",
+        "show_sources": "set.show_sources",
+        "privacy_policy_url": "set.privacy_policy_url",
+        "privacy_notice": "set.privacy_notice",
+        "require_consent": "set.require_consent",
+        "shop_calibration": "set.shop_calibration",
+        "answer_safety": "set.answer_safety",
+        "phrase_with_model": "set.phrase_with_model",
+        "phrase_budget_s": "set.phrase_budget_s",
+        "answer_threshold": "set.answer_threshold",
+        "clarify_threshold": "set.clarify_threshold",
+        "model": "set.model",
+        "model_url": "set.model_url",
+        "model_server_model": "set.model_server_model",
+        "model_api_key": "set.model_api_key",
+        "smtp_host": "set.smtp_host",
+        "smtp_port": "set.smtp_port",
+        "smtp_security": "set.smtp_security",
+        "smtp_user": "set.smtp_user",
+        "smtp_password": "set.smtp_password",
+        "smtp_from": "set.smtp_from",
+        "owner_email": "set.owner_email",
+        "backup_time": "set.backup_time",
+        "backups_daily": "set.backups_daily",
+        "backups_weekly": "set.backups_weekly",
+        "backups_monthly": "set.backups_monthly",
+        "retention_days": "set.retention_days",
+        "digest_time": "set.digest_time",
+    },
+    # The bot's own short replies, by the decision's kind.
+    "bot_reply": {"greeting": "bot.greeting", "thanks": "bot.thanks", "goodbye": "bot.goodbye"},
+}
+
+
+def label(lang: str, group: str, value: object) -> str:
+    """How ``value`` of ``group`` (a status, a decision's kind, ...) reads in ``lang``; an unknown
+    value is shown as it is, with a warning in the log."""
+    key = LABELS[group].get(str(value))
+    if key is None:
+        _warn(f"{group}:{value}", lang, "no label")
+        return str(value)
+    return t(lang, key)
 
 
 def choose(query_lang: str | None, accept_language: str | None, default: str) -> str:
@@ -502,4 +660,11 @@ def choose(query_lang: str | None, accept_language: str | None, default: str) ->
 
 
 def context(lang: str) -> Mapping[str, object]:
-    return {"lang": lang, "dir": DIRECTION[lang], "t": lambda key: t(lang, key)}
+    """What every template gets: the language, its direction, and the string functions bound to it."""
+    return {
+        "lang": lang,
+        "dir": DIRECTION[lang],
+        "t": lambda key: t(lang, key),
+        "tn": lambda key, n, **values: tn(lang, key, n, **values),
+        "label": lambda group, value: label(lang, group, value),
+    }

@@ -176,7 +176,7 @@ class Composer:
             choices = [{"id": e.id, "title": e.title} for e in decision.entries]
             return Reply(self._t(lang, "bot.clarify"), "template", choices=choices)
         if decision.kind in {"greeting", "thanks", "goodbye"}:
-            return Reply(self._t(lang, f"bot.{decision.kind}"), "template")
+            return Reply(self._t(lang, i18n.LABELS["bot_reply"][decision.kind]), "template")
         key = {
             "asked_for_person": "bot.escalate.person",
             "clarification_failed": "bot.escalate.person",

@@ -49,7 +49,10 @@ def setup_form(
         owner.check_setup_token(store, token, clock)
     except owner.SetupError as exc:
         return _page(
-            "admin/setup_error.html", language, 403 if exc.code != "expired" else 410, error=f"setup.error.{exc.code}"
+            "admin/setup_error.html",
+            language,
+            403 if exc.code != "expired" else 410,
+            error=i18n.LABELS["setup_error"][exc.code],
         )
     return _page("admin/setup.html", language, token=token, error=None)
 
@@ -74,14 +77,14 @@ def setup_submit(
         owner.validate_password(password)
     except owner.SetupError as exc:
         if exc.code in {"invalid", "used", "expired"}:
-            return _page("admin/setup_error.html", language, 403, error=f"setup.error.{exc.code}")
-        return _page("admin/setup.html", language, 422, token=token, error=f"setup.error.{exc.code}")
+            return _page("admin/setup_error.html", language, 403, error=i18n.LABELS["setup_error"][exc.code])
+        return _page("admin/setup.html", language, 422, token=token, error=i18n.LABELS["setup_error"][exc.code])
     # Runs in a worker thread (sync_to_thread): argon2 never blocks the event loop.
     password_hash = owner.hash_password(password)
     try:
         owner.complete_setup(store, token, password_hash, language, clock)
     except owner.SetupError as exc:
-        return _page("admin/setup_error.html", language, 403, error=f"setup.error.{exc.code}")
+        return _page("admin/setup_error.html", language, 403, error=i18n.LABELS["setup_error"][exc.code])
     return _page("admin/setup_done.html", language)
 
 
