@@ -78,3 +78,14 @@ def test_only_conversations_py_holds_sql_about_conversations() -> None:
         if p not in allowed and CONVERSATION_SQL.search(p.read_text(encoding="utf-8"))
     ]
     assert not offenders, offenders
+
+
+def test_only_kb_index_py_touches_the_index_tables() -> None:
+    index_sql = re.compile(r"\b(kb_fts|kb_vectors|kb_passages)\b")
+    allowed = {PACKAGE / "answering" / "kb_index.py", PACKAGE / "migrations.py"}
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p not in allowed and index_sql.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not offenders, offenders

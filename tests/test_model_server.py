@@ -144,10 +144,16 @@ def test_a_server_that_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
         rt.close()
 
 
-class _Fake(BaseHTTPRequestHandler):
-    """An HTTP server that lists a model, then misbehaves on /chat/completions as told."""
+class FakeServer(ThreadingHTTPServer):
+    """An OpenAI-compatible server that misbehaves as ``behaviour`` says."""
 
     behaviour = "garbage"
+
+
+class _Fake(BaseHTTPRequestHandler):
+    """Lists a model, then misbehaves on /chat/completions as its server says."""
+
+    server: FakeServer
 
     def log_message(self, *args) -> None:
         pass
@@ -157,7 +163,7 @@ class _Fake(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
-        kind = self.server.behaviour  # type: ignore[attr-defined]
+        kind = self.server.behaviour
         if kind == "garbage":
             self._send(200, b"<html><body>Welcome to nginx!</body></html>", "text/html")
         elif kind == "slow":
@@ -196,8 +202,8 @@ class _Fake(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def fake_server() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Fake)
+def fake_server() -> Iterator[FakeServer]:
+    server = FakeServer(("127.0.0.1", 0), _Fake)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
@@ -205,7 +211,7 @@ def fake_server() -> Iterator[ThreadingHTTPServer]:
     server.server_close()
 
 
-def _url(server: ThreadingHTTPServer) -> str:
+def _url(server: FakeServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}/v1"
 
 
@@ -217,10 +223,8 @@ def _url(server: ThreadingHTTPServer) -> str:
         ("drop", ModelError, "went away"),
     ],
 )
-def test_a_misbehaving_server_costs_one_reply(
-    fake_server: ThreadingHTTPServer, behaviour: str, error: type, match: str
-) -> None:
-    fake_server.behaviour = behaviour  # type: ignore[attr-defined]
+def test_a_misbehaving_server_costs_one_reply(fake_server: FakeServer, behaviour: str, error: type, match: str) -> None:
+    fake_server.behaviour = behaviour
     rt = runtime_for(_url(fake_server))
     try:
         assert rt.ready, rt.status()
@@ -230,8 +234,8 @@ def test_a_misbehaving_server_costs_one_reply(
         rt.close()
 
 
-def test_a_slow_server_times_out(fake_server: ThreadingHTTPServer) -> None:
-    fake_server.behaviour = "slow"  # type: ignore[attr-defined]
+def test_a_slow_server_times_out(fake_server: FakeServer) -> None:
+    fake_server.behaviour = "slow"
     rt = runtime_for(_url(fake_server), timeout_s=1.0)
     try:
         started = time.monotonic()
@@ -242,10 +246,10 @@ def test_a_slow_server_times_out(fake_server: ThreadingHTTPServer) -> None:
         rt.close()
 
 
-def test_grounding_checks_apply_to_a_server_model(fake_server: ThreadingHTTPServer) -> None:
+def test_grounding_checks_apply_to_a_server_model(fake_server: FakeServer) -> None:
     """A server model's words go through the same checks: invented figures and links are refused
     and the owner's text goes out."""
-    fake_server.behaviour = "inventive"  # type: ignore[attr-defined]
+    fake_server.behaviour = "inventive"
     rt = runtime_for(_url(fake_server))
     owner_text = "Orders arrive in 3-5 business days in other cities."
     entry = IndexedEntry(

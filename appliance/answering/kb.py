@@ -46,16 +46,13 @@ def search(db: Database, query: str, limit: int = 200) -> list[Entry]:
     """Entries whose title, phrasings or answer contain the text (normalised, as the index is)."""
     norm = normalize(query)
     if len(norm) >= 3:  # the trigram index finds substrings of three characters or more
-        rows = db.execute(
-            "SELECT e.* FROM kb_fts f JOIN kb_entries e ON e.id = f.entry_id WHERE kb_fts MATCH ? "
-            "ORDER BY bm25(kb_fts) LIMIT ?",
-            ['"' + norm.replace('"', '""') + '"', limit],
-        ).fetchall()
-    else:
-        like = "%" + norm.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = db.execute(
-            "SELECT * FROM kb_entries WHERE lower(title) LIKE ? ESCAPE '\\' ORDER BY title LIMIT ?", [like, limit]
-        ).fetchall()
+        hits = kb_index.fts_search(db, '"' + norm.replace('"', '""') + '"', limit)
+        found = [get(db, entry_id) for entry_id, _ in hits]
+        return [e for e in found if e is not None]
+    like = "%" + norm.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = db.execute(
+        "SELECT * FROM kb_entries WHERE lower(title) LIKE ? ESCAPE '\\' ORDER BY title LIMIT ?", [like, limit]
+    ).fetchall()
     return [_row_to_entry(db, r) for r in rows]
 
 
@@ -156,20 +153,11 @@ def delete(store: Store, entry_id: str, *, now: str, source: str = "") -> bool:
 def ensure_indexed(store: Store, *, embedder: Embedder) -> int:
     """Index entries that have no vectors from this embedder (after an upgrade, or an embedder
     change); cheap when everything is indexed. Returns how many were indexed."""
-    rows = (
-        store.read()
-        .execute(
-            "SELECT id FROM kb_entries e WHERE NOT EXISTS "
-            "(SELECT 1 FROM kb_vectors v WHERE v.entry_id = e.id AND v.model = ?) "
-            "OR NOT EXISTS (SELECT 1 FROM kb_fts f WHERE f.entry_id = e.id)",
-            [embedder.name],
-        )
-        .fetchall()
-    )
-    if not rows:
-        return 0
     reader = store.read()
-    return _index(store, [e for e in (get(reader, r[0]) for r in rows) if e is not None], embedder)
+    ids = kb_index.unindexed(reader, embedder.name)
+    if not ids:
+        return 0
+    return _index(store, [e for e in (get(reader, i) for i in ids) if e is not None], embedder)
 
 
 def reindex(store: Store, *, embedder: Embedder) -> int:
@@ -183,7 +171,7 @@ def _index(store: Store, entries: list[Entry], embedder: Embedder, *, everything
     prepared = kb_index.prepare(entries, embedder)
     with store.write() as db:
         if everything:
-            db.execute("DELETE FROM kb_fts")
+            kb_index.clear_text_index(db)
         for entry in entries:
             kb_index.write(db, entry, prepared[entry.id], embedder.name)
         kb_index.bump_version(db)

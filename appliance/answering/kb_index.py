@@ -109,6 +109,11 @@ def remove(db: Database, entry_id: str) -> None:
     db.execute("DELETE FROM kb_fts WHERE entry_id = ?", [entry_id])
 
 
+def clear_text_index(db: Database) -> None:
+    """Drop every FTS row (a full re-index writes them all again, and none of deleted entries)."""
+    db.execute("DELETE FROM kb_fts")
+
+
 def write(db: Database, entry: Entry, prep: Prepared, model: str) -> None:
     remove(db, entry.id)
     db.conn.executemany(
@@ -123,6 +128,63 @@ def write(db: Database, entry: Entry, prep: Prepared, model: str) -> None:
     ]
     db.conn.executemany("INSERT INTO kb_vectors (entry_id, kind, position, model, vector) VALUES (?, ?, ?, ?, ?)", rows)
     db.execute("INSERT INTO kb_fts (entry_id, body) VALUES (?, ?)", [entry.id, fts_body(entry)])
+
+
+# -- reading: the index tables are read here only --------------------------------------------------
+
+
+@dataclass
+class Stored:
+    """What the retriever loads for the enabled entries: their passages, phrasings and vectors."""
+
+    entries: list[tuple[str, str, str, str]]  # id, title, answer, lang
+    passages: dict[str, list[str]]
+    phrasings: dict[str, list[str]]
+    vectors: list[tuple[str, str, bytes]]  # entry id, "question" or "passage", float32 bytes
+
+
+def read(db: Database, model: str) -> Stored:
+    entries = [
+        (r[0], r[1], r[2], r[3])
+        for r in db.execute("SELECT id, title, answer, lang FROM kb_entries WHERE enabled = 1 ORDER BY id")
+    ]
+    passages: dict[str, list[str]] = {}
+    for r in db.execute("SELECT entry_id, text FROM kb_passages ORDER BY entry_id, position"):
+        passages.setdefault(r[0], []).append(r[1])
+    phrasings: dict[str, list[str]] = {}
+    for r in db.execute("SELECT entry_id, text FROM kb_phrasings ORDER BY entry_id, position"):
+        phrasings.setdefault(r[0], []).append(r[1])
+    vectors = [
+        (r[0], r[1], r[2])
+        for r in db.execute(
+            "SELECT entry_id, kind, vector FROM kb_vectors WHERE model = ? ORDER BY entry_id, kind, position", [model]
+        )
+    ]
+    return Stored(entries, passages, phrasings, vectors)
+
+
+def fts_search(db: Database, match: str, limit: int) -> list[tuple[str, float]]:
+    """Entry ids for an FTS5 ``match`` expression, best first, with their BM25 score (higher is better)."""
+    return [
+        (r[0], r[1])
+        for r in db.execute(
+            "SELECT entry_id, -bm25(kb_fts) FROM kb_fts WHERE kb_fts MATCH ? ORDER BY bm25(kb_fts) LIMIT ?",
+            [match, limit],
+        )
+    ]
+
+
+def unindexed(db: Database, model: str) -> list[str]:
+    """Entries with no vectors from ``model`` or no FTS row (after an upgrade, or an embedder change)."""
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM kb_entries e WHERE NOT EXISTS "
+            "(SELECT 1 FROM kb_vectors v WHERE v.entry_id = e.id AND v.model = ?) "
+            "OR NOT EXISTS (SELECT 1 FROM kb_fts f WHERE f.entry_id = e.id)",
+            [model],
+        )
+    ]
 
 
 def bump_version(db: Database) -> None:

@@ -183,31 +183,22 @@ class RetrievalIndex:
             self._on_change()
 
     def _load(self, db, version: int) -> None:
-        rows = db.execute("SELECT id, title, answer, lang FROM kb_entries WHERE enabled = 1 ORDER BY id").fetchall()
-        passages: dict[str, list[str]] = {}
-        for r in db.execute("SELECT entry_id, text FROM kb_passages ORDER BY entry_id, position"):
-            passages.setdefault(r[0], []).append(r[1])
-        phrasings: dict[str, list[str]] = {}
-        for r in db.execute("SELECT entry_id, text FROM kb_phrasings ORDER BY entry_id, position"):
-            phrasings.setdefault(r[0], []).append(r[1])
+        stored = kb_index.read(db, self.embedder.name)
         entries = [
             IndexedEntry(
-                r["id"],
-                r["title"],
-                r["answer"],
-                r["lang"],
-                passages.get(r["id"], [r["answer"]]),
-                trigrams("\n".join([r["title"], *phrasings.get(r["id"], []), r["answer"]])),
+                entry_id,
+                title,
+                answer,
+                lang,
+                stored.passages.get(entry_id, [answer]),
+                trigrams("\n".join([title, *stored.phrasings.get(entry_id, []), answer])),
             )
-            for r in rows
+            for entry_id, title, answer, lang in stored.entries
         ]
         pos = {e.id: i for i, e in enumerate(entries)}
         q_vecs: list[list[np.ndarray]] = [[] for _ in entries]
         p_vecs: list[list[np.ndarray]] = [[] for _ in entries]
-        for entry_id, kind, blob in db.execute(
-            "SELECT entry_id, kind, vector FROM kb_vectors WHERE model = ? ORDER BY entry_id, kind, position",
-            [self.embedder.name],
-        ):
+        for entry_id, kind, blob in stored.vectors:
             i = pos.get(entry_id)
             if i is None:
                 continue
@@ -284,15 +275,7 @@ class RetrievalIndex:
         scores = np.zeros(n)
         if not grams:
             return scores
-        rows = (
-            self.store.read()
-            .execute(
-                "SELECT entry_id, -bm25(kb_fts) FROM kb_fts WHERE kb_fts MATCH ? ORDER BY bm25(kb_fts) LIMIT ?",
-                [fts_query(grams), LEXICAL_LIMIT],
-            )
-            .fetchall()
-        )
-        for entry_id, score in rows:
+        for entry_id, score in kb_index.fts_search(self.store.read(), fts_query(grams), LEXICAL_LIMIT):
             i = pos.get(entry_id)
             if i is not None:
                 scores[i] = score
