@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Screenshots of every admin page and the widget, in Persian and English, at phone and desktop
+widths, for people to look at (not a test: nothing is asserted).
+
+    .venv/bin/python scripts/screenshots.py                 # into ./screenshots/
+    .venv/bin/python scripts/screenshots.py --out /tmp/shots --widths 390 1280
+
+It starts `appliance serve --demo` in a fresh data directory (no model), sets the owner's
+password, lets a customer ask for a person in Persian (so the inbox and a conversation have
+something in them), then opens each page in headless Chromium and saves
+``<page>-<lang>-<width>.png``. Needs the test tools (./install.sh --dev): selenium, chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.helpers import APPLIANCE, free_port, stop, wait_healthy
+
+PASSWORD = "screenshots owner password"
+PAGES = [
+    ("home", "/admin/"),
+    ("inbox", "/admin/inbox?view=all"),
+    ("conversation", None),  # the customer's conversation, found at run time
+    ("kb", "/admin/kb"),
+    ("kb-new", "/admin/kb/new"),
+    ("kb-import", "/admin/kb-import"),
+    ("analytics", "/admin/analytics"),
+    ("settings", "/admin/settings"),
+    ("backups", "/admin/backups"),
+    ("saved-replies", "/admin/saved-replies"),
+    ("widget", "/widget"),
+]
+
+
+def _post(url: str, body: dict, token: str | None = None) -> bytes:
+    headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return r.read()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("screenshots"))
+    parser.add_argument("--widths", type=int, nargs="+", default=[390, 1280])
+    parser.add_argument("--langs", nargs="+", default=["fa", "en"])
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    work = Path(tempfile.mkdtemp(prefix="shots-"))
+    data = work / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    subprocess.run(
+        [APPLIANCE, "reset-password", "--demo", "--data-dir", str(data)],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        text=True,
+        capture_output=True,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [APPLIANCE, "serve", "--demo", "--data-dir", str(data), "--port", str(port), "--model", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={work / 'chrome'}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"), options=options)
+    try:
+        wait_healthy(port, proc, timeout=180)
+        started = json.loads(_post(f"{base}/api/v1/conversations", {"lang": "fa"}))
+        conv, token = started["conversation_id"], started["visitor_token"]
+        _post(f"{base}/api/v1/conversations/{conv}/messages", {"text": "می‌خوام با یه آدم حرف بزنم"}, token)
+        _post(f"{base}/api/v1/conversations/{conv}/contact", {"email": "reader@example.com"}, token)
+        driver.get(f"{base}/admin/login")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form button[type=submit], form button").click()
+        time.sleep(1)
+        for lang in args.langs:
+            for width in args.widths:
+                driver.set_window_size(width, 900)
+                for name, path in PAGES:
+                    path = path or f"/admin/conversations/{conv}"
+                    driver.get(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
+                    time.sleep(0.3)
+                    height = driver.execute_script("return document.documentElement.scrollHeight")
+                    driver.set_window_size(width, min(max(height, 600), 4000))
+                    wide = driver.execute_script(
+                        "return document.documentElement.scrollWidth > document.documentElement.clientWidth"
+                    )
+                    target = args.out / f"{name}-{lang}-{width}.png"
+                    driver.save_screenshot(str(target))
+                    print(f"{target}{'   (scrolls sideways)' if wide else ''}")
+                    driver.set_window_size(width, 900)
+    finally:
+        driver.quit()
+        stop(proc)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
