@@ -134,6 +134,7 @@ def test_the_largest_entry_a_owner_may_write_still_fits(admin: TestClient) -> No
         data={**FORM, "id": "long-fa", "title": "یک پاسخ بلند", "lang": "fa", "answer": answer.strip()},
     )
     assert r.status_code == 200 and r.headers.get("hx-redirect"), r.text[:300]
-    page = admin.get(r.headers["hx-redirect"])  # a Persian title makes a Persian id: it opens
+    assert r.headers["hx-redirect"] == "/admin/kb/ik-paskh-blnd"  # a Persian title, spelled in Latin letters
+    page = admin.get(r.headers["hx-redirect"])
     assert page.status_code == 200 and "یک پاسخ بلند" in page.text
     assert admin.app.state.store.read().execute("SELECT count(*) FROM kb_entries").fetchone()[0] == 1

@@ -129,8 +129,25 @@ def test_headings_with_ids_closing_hashes_and_persian_titles() -> None:
     )
     assert [(e.id, e.title, e.questions) for e in entries] == [
         ("ship", "Shipping", ["how long?"]),
-        ("تعویض-باتری", "تعویض باتری", []),
+        ("taviz-batri", "تعویض باتری", []),  # ids are Latin: a Persian title is spelled in Latin letters
     ]
+
+
+@pytest.mark.parametrize("bad", ["../inbox", "a/b", "x y", "سلام", "a" * 101, "id?x=1", "a%2fb"])
+def test_an_id_outside_latin_letters_digits_dash_underscore_is_refused(bad: str) -> None:
+    line = json.dumps({"id": bad, "title": "t", "answer": "a", "lang": "en"})
+    with pytest.raises(EntryError, match="kb.jsonl line 2.*Latin letters"):
+        kb_formats.parse(('{"id": "ok", "title": "t", "answer": "a", "lang": "en"}\n' + line).encode(), "kb.jsonl")
+    if " " not in bad:  # "{#x y}" is no id in Markdown: it stays in the title
+        with pytest.raises(EntryError, match="Latin letters"):
+            kb_formats.parse(f"# Title {{#{bad}}}\nanswer\n".encode(), "faq.md")
+
+
+def test_ids_made_from_titles_are_latin() -> None:
+    assert kb_formats.slug("ساعت کاری") == "saat-kari"
+    assert kb_formats.slug("هزینه‌ی ارسال ۲۰۲۶") == "hzinh-i-arsal-2026"
+    assert kb_formats.slug("Café crème!") == "cafe-creme"
+    assert kb_formats.slug("؟؟؟") == "entry"
 
 
 def test_an_overlong_line_is_named() -> None:

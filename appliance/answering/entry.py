@@ -4,12 +4,14 @@ file). Storage is kb.py's; the search index is kb_index.py's."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 LANGUAGES = ("fa", "en")
 MAX_ID = 100
+ID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ID}}}")
 MAX_TITLE = 200
 MAX_ANSWER = 50_000
 MAX_PHRASING = 500
@@ -42,8 +44,12 @@ class Entry:
         entry_id = str(data.get("id") or "").strip()
         if not entry_id:
             raise EntryError(where, "missing id")
-        if len(entry_id) > MAX_ID or any(c.isspace() for c in entry_id):
-            raise EntryError(where, f"id must be at most {MAX_ID} characters with no spaces")
+        if not ID.fullmatch(entry_id):
+            # An id is part of the admin's addresses (/admin/kb/<id>): "../inbox" made an entry
+            # the owner could neither open nor delete.
+            raise EntryError(
+                where, f"id {entry_id[:40]!r}: use only Latin letters, digits, '-' and '_' (at most {MAX_ID})"
+            )
         answer = str(data.get("answer") or "").strip()
         if not answer:
             raise EntryError(where, "missing answer")

@@ -135,9 +135,64 @@ def _heading(line: str) -> tuple[str, str | None] | None:
 _QUESTION = re.compile(r"^\s*(?:Q|س)\s*[:：]\s*(.+)$", re.I)
 
 
+# Persian and Arabic letters in Latin ones, for ids made from titles ("ساعت کاری" -> "saat-kari"):
+# ids are Latin (entry.ID), and a readable one beats "entry-17".
+_LATIN = str.maketrans(
+    {
+        "ا": "a",
+        "آ": "a",
+        "أ": "a",
+        "إ": "e",
+        "ب": "b",
+        "پ": "p",
+        "ت": "t",
+        "ث": "s",
+        "ج": "j",
+        "چ": "ch",
+        "ح": "h",
+        "خ": "kh",
+        "د": "d",
+        "ذ": "z",
+        "ر": "r",
+        "ز": "z",
+        "ژ": "zh",
+        "س": "s",
+        "ش": "sh",
+        "ص": "s",
+        "ض": "z",
+        "ط": "t",
+        "ظ": "z",
+        "ع": "a",
+        "غ": "gh",
+        "ف": "f",
+        "ق": "gh",
+        "ک": "k",
+        "ك": "k",
+        "گ": "g",
+        "ل": "l",
+        "م": "m",
+        "ن": "n",
+        "و": "v",
+        "ؤ": "v",
+        "ه": "h",
+        "ة": "h",
+        "ی": "i",
+        "ي": "i",
+        "ئ": "i",
+        "ى": "i",
+        "ء": "",
+        "\u200c": "-",
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+    }
+)
+
+
 def slug(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = re.sub(r"[^\w]+", "-", text).strip("-")
+    """An id made from a title: Latin letters, digits and '-' only (entry.ID)."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_LATIN)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()  # é -> e; the rest goes
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     return text[:80] or "entry"
 
 
