@@ -18,20 +18,17 @@ from datetime import timedelta
 
 import anyio
 
+from . import contact
 from .answering.compose import Composer, Reply
 from .answering.decide import Decider, Decision
-from .answering.textnorm import detect_language, normalize
+from .answering.textnorm import detect_language
 from .clock import Clock
 from .conversations import Channel, Conversations, NoConversation, Status, held
 from .db import Store
 
-# One address, strictly: the local part in RFC 5322's plain characters (no comma: "a,b,c@x.ir"
-# became three SMTP recipients; no control characters), a domain of letters, digits and hyphens.
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}$")
 # C0 control characters but tab and line breaks (a NUL or an escape sequence is never meant
 # text: it would reach the admin, logs and exports).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{6,19}$")
 
 
 class MessageRejected(ValueError):
@@ -140,14 +137,13 @@ class ChatService:
 
     async def set_contact(self, conversation_id: str, email: str = "", phone: str = "") -> None:
         """A way to reach the customer (optional; validated; at least one when called)."""
-        email = email.strip()
-        phone = normalize(phone).replace(" ", "")  # Persian digits -> ASCII
-        if not email and not phone:
+        if not email.strip() and not phone.strip():
             raise MessageRejected("no_contact", "give an e-mail address or a phone number")
-        if email and (len(email) > 254 or not _EMAIL.match(email)):
-            raise MessageRejected("bad_email", "that e-mail address doesn't look right")
-        if phone and not _PHONE.match(phone):
-            raise MessageRejected("bad_phone", "that phone number doesn't look right")
+        try:
+            email = contact.email(email) if email.strip() else ""
+            phone = contact.phone(phone) if phone.strip() else ""
+        except contact.ContactError as exc:
+            raise MessageRejected(exc.code, str(exc)) from None
         await self.store.run(self.conversations.set_contact, conversation_id, email, phone)
 
     async def rate(self, conversation_id: str, satisfied: bool, comment: str = "") -> None:

@@ -513,8 +513,13 @@ def restore_cmd(file: Path, yes: bool, **flags: Any) -> None:
 
 
 def _customer_options(fn: Callable) -> Callable:
-    fn = click.option("--contact", default=None, help="The customer's e-mail address or phone number.")(fn)
-    return click.option("--conversation", default=None, help="A conversation id.")(fn)
+    fn = click.option(
+        "--contact",
+        default=None,
+        help="Every conversation that left this e-mail address or phone number (in any of its forms). "
+        "Nobody verified them: anyone can type an address.",
+    )(fn)
+    return click.option("--conversation", default=None, help="A conversation id (with its visitor's others).")(fn)
 
 
 @main.command("export-customer")
@@ -529,7 +534,8 @@ def export_customer(conversation: str | None, contact: str | None, output: Path 
         raise click.ClickException("give --conversation or --contact")
     store = open_store(load_settings(**flags))
     try:
-        data = privacy.export_customer(store, conversation_id=conversation, contact=contact)
+        ids = privacy.customer_ids(store, conversation_id=conversation, contact_detail=contact)
+        data = privacy.export_customer(store, ids)
     finally:
         store.close()
     text = json.dumps(data, ensure_ascii=False, indent=2)
@@ -554,7 +560,9 @@ def erase_customer(conversation: str | None, contact: str | None, yes: bool, **f
         click.confirm("Delete this customer's conversations for good?", abort=True)
     store = open_store(load_settings(**flags))
     try:
-        n = privacy.erase_customer(store, conversation_id=conversation, contact=contact)
+        n = privacy.erase_customer(
+            store, privacy.customer_ids(store, conversation_id=conversation, contact_detail=contact)
+        )
     finally:
         store.close()
     click.echo(f"erased {n} conversation(s)")

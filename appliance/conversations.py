@@ -14,7 +14,6 @@ on the event loop. See docs/ARCHITECTURE.md.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -551,22 +550,28 @@ class Conversations:
 
     # -- a customer's data (privacy.py) ----------------------------------------------------------
 
-    def of_customer(self, conversation_id: str | None, contact: str | None) -> list[str]:
-        """The ids of one conversation, or of every conversation that left this e-mail address or
-        phone number (``contact``)."""
+    def of_visitor(self, conversation_id: str) -> list[str]:
+        """This conversation and the other conversations of its visitor (the same browser, proven
+        by the visitor's token), oldest first; [] for an unknown conversation."""
         db = self.store.read()
-        if conversation_id:
-            rows = db.execute("SELECT id FROM conversations WHERE id = ?", [conversation_id]).fetchall()
-        elif contact:
-            value = contact.strip()
-            digits = re.sub(r"\D", "", value)  # phone numbers are stored as digits
-            rows = db.execute(
-                "SELECT id FROM conversations WHERE (contact_email != '' AND lower(contact_email) = lower(?)) "
-                "OR (contact_phone != '' AND contact_phone = ?)",
-                [value, digits or value],
-            ).fetchall()
-        else:
-            raise ValueError("name a conversation or a contact detail")
+        row = db.execute("SELECT visitor_id FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+        if row is None:
+            return []
+        if row[0] is None:
+            return [conversation_id]
+        rows = db.execute("SELECT id FROM conversations WHERE visitor_id = ? ORDER BY created_at, id", [row[0]])
+        return [r[0] for r in rows]
+
+    def with_contact(self, email: str = "", phone: str = "") -> list[str]:
+        """Conversations that left this e-mail address (any case) or phone number (contact.phone's
+        form). Unverified: anyone may have typed them, so only ever used as an explicit choice."""
+        if not email and not phone:
+            return []
+        rows = self.store.read().execute(
+            "SELECT id FROM conversations WHERE (? != '' AND contact_email != '' AND lower(contact_email) = lower(?)) "
+            "OR (? != '' AND contact_phone = ?) ORDER BY created_at, id",
+            [email, email, phone, phone],
+        )
         return [r[0] for r in rows]
 
     def export(self, ids: list[str]) -> list[dict[str, Any]]:

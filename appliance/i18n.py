@@ -337,6 +337,26 @@ STRINGS: dict[str, dict[str, Any]] = {
     "nav.notify": {"fa": "خبرم کن", "en": "Notify me"},
     "nav.new_escalation": {"fa": "یک مشتری منتظر پاسخ شماست", "en": "A customer is waiting for your reply"},
     "inbox.export": {"fa": "خروجی داده‌های این مشتری", "en": "Export this customer's data"},
+    "inbox.with_others": {
+        "fa": {"other": "(این گفتگو و {n} گفتگوی دیگر همین مشتری)"},
+        "en": {
+            "one": "(this conversation and this customer's {n} other one)",
+            "other": "(this conversation and this customer's {n} others)",
+        },
+    },
+    "inbox.same_contact": {
+        "fa": {"other": "{n} گفتگوی دیگر همین ایمیل یا شماره تلفن را داده‌اند"},
+        "en": {
+            "one": "{n} other conversation left the same e-mail address or phone number",
+            "other": "{n} other conversations left the same e-mail address or phone number",
+        },
+    },
+    "inbox.same_contact_warning": {
+        "fa": "این نشانی یا شماره را کسی تأیید نکرده است: هر کسی می‌تواند نشانی دیگری را بنویسد. آن گفتگوها را فقط وقتی همراه کنید که مطمئن هستید از همین مشتری است.",
+        "en": "Nobody verified these details: anyone can type someone else's address. Include those conversations only if you are sure they are this customer's.",
+    },
+    "inbox.export_with_contact": {"fa": "خروجی همراه آن گفتگوها", "en": "Export, including those conversations"},
+    "inbox.erase_with_contact": {"fa": "پاک کردن همراه آن گفتگوها", "en": "Erase, including those conversations"},
     "inbox.erase": {"fa": "پاک کردن داده‌های این مشتری", "en": "Erase this customer's data"},
     "inbox.erase_confirm": {
         "fa": "همه گفتگوهای این مشتری برای همیشه پاک شود؟ (پشتیبان‌ها طبق برنامه خودشان پاک می‌شوند.)",

@@ -289,3 +289,19 @@ def m0009_decisions_by_message(db: Database) -> None:
     # "Has this message a decision?" is asked at every start (messages a crash left unanswered)
     # and for every retried send: without an index each ask scanned the whole decisions table.
     db.execute("CREATE INDEX decisions_message ON decisions(message_id)")
+
+
+@MIGRATIONS(name="0010_phone_numbers_in_one_form")
+def m0010_phone_numbers_in_one_form(db: Database) -> None:
+    # Phone numbers were stored as typed ("+98 912 123-4567") and searched as digits: an export
+    # by phone found nothing and an erasure left the data. Stored in contact.phone's form now;
+    # one that isn't a phone number at all is kept as it was.
+    from .contact import ContactError, phone
+
+    for cid, value in db.execute("SELECT id, contact_phone FROM conversations WHERE contact_phone != ''").fetchall():
+        try:
+            canonical = phone(value)
+        except ContactError:
+            continue
+        if canonical != value:
+            db.execute("UPDATE conversations SET contact_phone = ? WHERE id = ?", [canonical, cid])

@@ -11,6 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import contact
 from .clock import utc_now
 from .conversations import Conversations
 from .db import Store
@@ -27,17 +28,27 @@ def purge_old(store: Store, now: datetime, days: int) -> int:
     return deleted
 
 
-def export_customer(store: Store, *, conversation_id: str | None = None, contact: str | None = None) -> dict[str, Any]:
-    """Everything stored about a customer, as JSON-ready data (for a data-access request)."""
+def customer_ids(store: Store, *, conversation_id: str | None = None, contact_detail: str | None = None) -> list[str]:
+    """Whose data a request covers: a conversation and its visitor's other conversations, or
+    (named explicitly by the owner or the operator) every conversation that left an e-mail
+    address or phone number, written in any of its forms."""
     conversations = Conversations(store, utc_now)
-    return {"conversations": conversations.export(conversations.of_customer(conversation_id, contact))}
+    if conversation_id:
+        return conversations.of_visitor(conversation_id)
+    if contact_detail:
+        value = contact.normalized(contact_detail)
+        return conversations.with_contact(email=value, phone=value)
+    raise ValueError("name a conversation or a contact detail")
 
 
-def erase_customer(store: Store, *, conversation_id: str | None = None, contact: str | None = None) -> int:
-    """Delete a customer's conversations (messages, decisions and notes go with them)."""
-    conversations = Conversations(store, utc_now)
-    ids = conversations.of_customer(conversation_id, contact)
-    conversations.delete(ids)
+def export_customer(store: Store, ids: list[str]) -> dict[str, Any]:
+    """Everything stored about these conversations, as JSON-ready data (a data-access request)."""
+    return {"conversations": Conversations(store, utc_now).export(ids)}
+
+
+def erase_customer(store: Store, ids: list[str]) -> int:
+    """Delete these conversations (messages, decisions and notes go with them)."""
+    Conversations(store, utc_now).delete(ids)
     store.truncate_wal()
     return len(ids)
 

@@ -13,6 +13,8 @@ from appliance.db import Store
 from appliance.logging_setup import configure
 from appliance.settings import Settings
 
+from .helpers import bearer, post, send, sign_in, start_chat
+
 
 def seed(store: Store) -> dict[str, str]:
     now = "2026-11-22T08:00:00+00:00"
@@ -91,3 +93,68 @@ def test_personal_details_are_masked_in_logs(data_dir: Path) -> None:
 def test_mask_leaves_ordinary_numbers() -> None:
     assert privacy.mask("order 881, 3-5 days, 45,000 toman") == "order 881, 3-5 days, 45,000 toman"
     assert privacy.mask("1234 5678 9012 3456") != "[card]"  # not a valid card number (Luhn)
+
+
+# -- whose data: the conversation and its visitor; unverified contact details only when chosen ----
+
+
+def _visitor_with_contact(api, *, email: str = "", phone: str = "", token: str | None = None) -> tuple[str, str]:
+    conv, token, _ = start_chat(api, "fa", token)
+    r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email, "phone": phone}, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    send(api, conv, token, "پیام محرمانه " + conv)
+    return conv, token
+
+
+def test_a_phone_number_is_stored_in_one_form_and_found_in_any(api) -> None:
+    first, _ = _visitor_with_contact(api, phone="+98 912 123-4567")
+    second, _ = _visitor_with_contact(api, phone="۰۹۱۲ ۱۲۳ ۴۵۶۷")  # Persian digits, national form
+    rows = dict(api.app.state.store.read().execute("SELECT id, contact_phone FROM conversations").fetchall())
+    assert rows[first] == rows[second] == "+989121234567"
+    store = api.app.state.store
+    for typed in ("0912-123-4567", "+98 (912) 1234567", "00989121234567", "۰۹۱۲۱۲۳۴۵۶۷"):
+        assert set(privacy.customer_ids(store, contact_detail=typed)) == {first, second}, typed
+    assert privacy.erase_customer(store, privacy.customer_ids(store, contact_detail="0912 123 4567")) == 2
+    assert store.read().execute("SELECT count(*) FROM conversations").fetchone()[0] == 0
+
+
+def test_bad_phone_numbers_are_refused(api) -> None:
+    conv, token, _ = start_chat(api, "en")
+    for bad in ("12", "+98 912 abc 4567", "1" * 16, "+", "0912;DROP"):
+        r = api.post(f"/api/v1/conversations/{conv}/contact", json={"phone": bad}, headers=bearer(token))
+        assert r.status_code == 422 and r.json()["error"] == "bad_phone", bad
+
+
+def test_someone_elses_address_doesnt_make_their_data_part_of_an_export_or_erasure(admin, demo_db) -> None:
+    """A visitor who types the victim's e-mail address: the owner's "export/erase this customer"
+    on the attacker's conversation covers the attacker (their conversations) only; the victim's
+    conversation is offered as a separate, explicit choice with a warning."""
+    victim, _ = _visitor_with_contact(admin, email="victim@example.com")
+    attacker, attacker_token = _visitor_with_contact(admin, email="Victim@Example.com")
+    attacker_again, _ = _visitor_with_contact(admin, token=attacker_token, phone="09120000000")  # same visitor
+    sign_in(admin)
+    page = admin.get(f"/admin/conversations/{attacker}?lang=en")
+    assert "1 other conversation left the same e-mail address or phone number" in page.text
+    assert "1 other one)" in page.text  # this conversation and the same visitor's other one
+    exported = admin.get(f"/admin/conversations/{attacker}/export").json()
+    assert {c["id"] for c in exported["conversations"]} == {attacker, attacker_again}
+    assert victim not in json.dumps(exported)
+    chosen = admin.get(f"/admin/conversations/{attacker}/export?include=contact").json()
+    assert {c["id"] for c in chosen["conversations"]} == {attacker, attacker_again, victim}
+    r = post(admin, f"/admin/conversations/{attacker}/erase", data={})
+    assert r.status_code == 200
+    left = {r[0] for r in admin.app.state.store.read().execute("SELECT id FROM conversations")}
+    assert left == {victim}
+
+
+def test_stored_phone_numbers_are_put_in_one_form_on_upgrade(store: Store) -> None:
+    with store.write() as db:
+        for cid, typed in (("a", "+98 912 123-4567"), ("b", "0912 123 4567"), ("c", "call me maybe")):
+            db.execute(
+                "INSERT INTO conversations (id, created_at, updated_at, contact_phone) VALUES (?, 't', 't', ?)",
+                [cid, typed],
+            )
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = '0010_phone_numbers_in_one_form'")
+    assert store.migrate() == ["0010_phone_numbers_in_one_form"]
+    rows = dict(store.read().execute("SELECT id, contact_phone FROM conversations").fetchall())
+    assert rows == {"a": "+989121234567", "b": "+989121234567", "c": "call me maybe"}

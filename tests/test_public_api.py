@@ -173,7 +173,11 @@ def test_handoff_contact_and_rating(api: TestClient) -> None:
         .execute("SELECT contact_phone, rating, rating_comment FROM conversations WHERE id = ?", [conv])
         .fetchone()
     )
-    assert (row["contact_phone"], row["rating"], row["rating_comment"]) == ("09123456789", 0, "slow")
+    assert (row["contact_phone"], row["rating"], row["rating_comment"]) == (
+        "+989123456789",
+        0,
+        "slow",
+    )  # one form (contact.phone)
 
 
 def test_clarifying_choice(data_dir: Path, demo_db: Path) -> None:

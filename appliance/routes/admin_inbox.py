@@ -68,7 +68,12 @@ def _conversation_page(
 ) -> Template:
     db = store.read()
     saved = db.execute("SELECT id, title FROM saved_replies ORDER BY title").fetchall()
+    row = _customers(conversations, conversation_id)
+    mine = set(conversations.of_visitor(conversation_id))
+    same_contact = [i for i in conversations.with_contact(row["contact_email"], row["contact_phone"]) if i not in mine]
     ctx.setdefault("error", None)
+    ctx.setdefault("others", len(mine) - 1)
+    ctx.setdefault("same_contact", len(same_contact))
     return page(
         "admin/conversation.html",
         conversation=_customers(conversations, conversation_id),
@@ -200,14 +205,27 @@ def takeover(
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
+def _whose(conversations: Conversations, conversation_id: str, include: str) -> list[str]:
+    """The conversations an export or erasure covers: this one and its visitor's others; with
+    ``include="contact"`` (the owner's explicit choice, shown with a warning) also every other
+    conversation that left the same, unverified, contact details."""
+    row = _customers(conversations, conversation_id)
+    ids = conversations.of_visitor(conversation_id)
+    if include == "contact":
+        ids += [i for i in conversations.with_contact(row["contact_email"], row["contact_phone"]) if i not in ids]
+    return ids
+
+
 @get("/conversations/{conversation_id:str}/export", sync_to_thread=True)
 def export_customer(
-    conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str]
+    conversations: Inject[Conversations],
+    store: Inject[Store],
+    conversation_id: FromPath[str],
+    include: FromQuery[str] = "",
 ) -> Response:
-    """Everything stored about this customer (by their contact details when they left any)."""
-    row = _customers(conversations, conversation_id)
-    contact = row["contact_email"] or row["contact_phone"] or None
-    data = privacy.export_customer(store, conversation_id=None if contact else conversation_id, contact=contact)
+    """Everything stored about this customer: this conversation and their others (the same
+    visitor), or with ``include=contact`` also those that left the same contact details."""
+    data = privacy.export_customer(store, _whose(conversations, conversation_id, include))
     return Response(
         data,
         media_type="application/json",
@@ -217,11 +235,9 @@ def export_customer(
 
 @post("/conversations/{conversation_id:str}/erase", sync_to_thread=True, status_code=200)
 def erase_customer(
-    conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str]
+    conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str], data: Form
 ) -> Response:
-    row = _customers(conversations, conversation_id)
-    contact = row["contact_email"] or row["contact_phone"] or None
-    privacy.erase_customer(store, conversation_id=None if contact else conversation_id, contact=contact)
+    privacy.erase_customer(store, _whose(conversations, conversation_id, data.get("include", "")))
     return Response("", status_code=200, headers={"hx-redirect": "/admin/inbox"})
 
 
