@@ -47,6 +47,7 @@ from .routes import (
     widget,
 )
 from .settings import Settings
+from .signin_throttle import SignInThrottle
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,9 @@ def create_app(
         ],
         lifespan=[lifespan],
         dependencies=services.DEPENDENCIES,
-        state=State({"settings": settings, "clock": clock, "limiter": RateLimiter()}),
+        state=State(
+            {"settings": settings, "clock": clock, "limiter": RateLimiter(), "signin_throttle": SignInThrottle()}
+        ),
         template_config=_templates(),
         after_request=_with_hsts if settings.public_url.lower().startswith("https://") else _security_headers,
         exception_handlers={

@@ -1,4 +1,4 @@
-"""The owner's sign-in: server-side sessions, CSRF tokens, throttling.
+"""The owner's sign-in: server-side sessions and CSRF tokens (throttling: signin_throttle.py).
 
 The session cookie carries a random id (HttpOnly, SameSite=Lax, Secure behind HTTPS); the database
 keeps only its SHA-256, so a copy of a backup signs nobody in. A new id is issued at every sign-in
@@ -21,9 +21,6 @@ from .db import Store
 COOKIE = "appliance_session"
 IDLE = timedelta(hours=12)
 ABSOLUTE = timedelta(days=30)
-# Sign-in throttling: per address, and for everyone together (a spread-out guessing attack).
-ATTEMPTS_PER_IP = (5, 15 * 60)
-ATTEMPTS_TOTAL = (50, 15 * 60)
 
 
 @dataclass

@@ -31,6 +31,7 @@ from .db import Store
 from .llm_runtime import ModelRuntime, build_runtime
 from .ratelimit import RateLimiter
 from .settings import Settings
+from .signin_throttle import SignInThrottle
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,10 @@ def provide_secret(state: State) -> bytes:
     return state.secret
 
 
+def provide_throttle(state: State) -> SignInThrottle:
+    return state.signin_throttle
+
+
 DEPENDENCIES = {
     name: Provide(provider, sync_to_thread=False)
     for name, provider in {
@@ -184,5 +189,6 @@ DEPENDENCIES = {
         "calibration": provide_calibration,
         "limiter": provide_limiter,
         "secret": provide_secret,
+        "throttle": provide_throttle,
     }.items()
 }

@@ -9,12 +9,13 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from appliance import auth, owner
+from appliance import auth, owner, signin_throttle
 from appliance.answering import embedder, kb
 from appliance.answering.entry import Entry
 from appliance.app import create_app
 from appliance.cli import main
 from appliance.settings import Settings
+from appliance.signin_throttle import SignInThrottle
 
 from .helpers import (
     HOSTILE,
@@ -64,8 +65,78 @@ def test_open_redirects_are_refused(admin: TestClient) -> None:
 def test_sign_in_is_throttled(admin: TestClient) -> None:
     codes = [sign_in(admin, f"guess {i}").status_code for i in range(5)]
     assert codes == [401] * 5
-    blocked = sign_in(admin)  # even the right password, until the window passes
-    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    blocked = sign_in(admin)  # even the right password, while the delay runs
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+
+
+def _owner_app(data_dir: Path, clock: Clock, now: list[float]) -> TestClient:
+    """The app behind a trusted proxy (so X-Forwarded-For names the client), with the sign-in
+    throttle on a clock the test moves."""
+    settings = Settings(data_dir=data_dir, model="none", trusted_proxies=("testclient",))
+    client = TestClient(create_app(settings, clock=clock))
+    client.__enter__()
+    owner.set_password(client.app.state.store, password_hash(), clock)
+    client.app.state.signin_throttle = SignInThrottle(clock=lambda: now[0])
+    return client
+
+
+def test_guesses_from_many_addresses_do_not_lock_the_owner_out(data_dir: Path, clock: Clock) -> None:
+    """Five wrong passwords from each of twelve addresses (sixty guesses) locked the owner out
+    everywhere for a quarter of an hour. Now tries from unknown devices are spaced by seconds,
+    and the browser the owner signed in from before goes straight through."""
+    now = [1000.0]
+    c = _owner_app(data_dir, clock, now)
+    try:
+        assert sign_in(c, **{"x-forwarded-for": "198.51.100.7"}).status_code == 303  # the owner's phone, earlier
+        phone_cookie = c.cookies.get(signin_throttle.DEVICE_COOKIE)
+        assert phone_cookie
+        c.cookies.clear()
+        for n in range(12):
+            for i in range(5):
+                now[0] += 0.1
+                r = sign_in(c, f"guess {n}-{i}", **{"x-forwarded-for": f"203.0.113.{n}"})
+                assert r.status_code in (401, 429)
+        # A new browser on a new address: seconds at most, not a lockout.
+        r = sign_in(c, **{"x-forwarded-for": "192.0.2.50"})
+        if r.status_code == 429:
+            assert int(r.headers["retry-after"]) <= signin_throttle.GLOBAL_MAX_SPACING_S
+            now[0] += int(r.headers["retry-after"])
+            r = sign_in(c, **{"x-forwarded-for": "192.0.2.50"})
+        assert r.status_code == 303
+        # The phone that signed in before: at once, from an address the attacker used too.
+        c.cookies.clear()
+        c.cookies.set(signin_throttle.DEVICE_COOKIE, phone_cookie, path="/admin")
+        assert sign_in(c, **{"x-forwarded-for": "203.0.113.3"}).status_code == 303
+    finally:
+        c.__exit__(None, None, None)
+
+
+def test_delays_grow_per_client_and_ipv6_counts_by_64(data_dir: Path, clock: Clock) -> None:
+    now = [1000.0]
+    c = _owner_app(data_dir, clock, now)
+    try:
+        for i in range(5):  # one /64, five different addresses in it
+            assert sign_in(c, "wrong", **{"x-forwarded-for": f"2001:db8:1:2::{i + 1}"}).status_code == 401
+        r = sign_in(c, **{"x-forwarded-for": "2001:db8:1:2::ffff"})
+        assert r.status_code == 429 and r.headers["retry-after"] == "1"
+        assert sign_in(c, **{"x-forwarded-for": "2001:db8:1:3::1"}).status_code == 303  # the next /64
+        c.cookies.clear()  # that browser is now a known device: the rest are tries from the /64 again
+        waits = []
+        for _ in range(4):
+            now[0] += 3600
+            assert sign_in(c, "wrong", **{"x-forwarded-for": "2001:db8:1:2::9"}).status_code == 401
+            waits.append(int(sign_in(c, **{"x-forwarded-for": "2001:db8:1:2::9"}).headers["retry-after"]))
+        assert waits == [2, 4, 8, 16]
+    finally:
+        c.__exit__(None, None, None)
+
+
+def test_a_forged_device_cookie_counts_for_nothing(data_dir: Path, clock: Clock) -> None:
+    assert signin_throttle.known_device(b"secret", "abc.0123456789abcdef0123456789abcdef") is None
+    good = signin_throttle.new_device(b"secret")
+    assert signin_throttle.known_device(b"secret", good) and signin_throttle.known_device(b"other", good) is None
+    assert signin_throttle.client_key("::ffff:192.0.2.1") == "192.0.2.1"
+    assert signin_throttle.client_key("2001:db8::1") == signin_throttle.client_key("2001:db8::abcd") == "2001:db8::/64"
 
 
 def test_cross_site_sign_in_is_refused(admin: TestClient) -> None:

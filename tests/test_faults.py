@@ -201,8 +201,10 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
         assert "model file changed" in body["warnings"][0]
         counters = body["model"]["counters"]
         # The loaded copy kept generating (a question that came while the model was still stopping
-        # the previous reply is answered with the owner's text without it).
-        assert counters["completed"] + counters["cancelled"] > before["completed"] + before["cancelled"]
+        # the previous reply is answered with the owner's text without it; on a machine busy with
+        # other work a reply may run out of its time budget, which is the model working too).
+        worked = ("completed", "cancelled", "timed_out")
+        assert sum(counters[k] for k in worked) > sum(before[k] for k in worked), (before, counters)
         assert counters["crashed"] == 0
 
         model.unlink()

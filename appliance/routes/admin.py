@@ -9,6 +9,7 @@ request. Pages and htmx fragments come from the same templates; ``HX-Request`` p
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -24,7 +25,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from .. import auth, digest, gaps, i18n, owner
+from .. import auth, digest, gaps, i18n, owner, signin_throttle
 from ..answering import kb
 from ..answering.embedder import Embedder
 from ..chat import ChatService
@@ -32,10 +33,10 @@ from ..clock import Clock
 from ..conversations import Conversations
 from ..db import Store
 from ..llm_runtime import ModelRuntime
-from ..ratelimit import RateLimiter
 from ..security import UNSAFE, is_https, is_same_origin
 from ..services import Inject
 from ..settings import Settings
+from ..signin_throttle import SignInThrottle
 from ..visitors import client_ip
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -184,7 +185,8 @@ def login(
     settings: Inject[Settings],
     store: Inject[Store],
     clock: Inject[Clock],
-    limiter: Inject[RateLimiter],
+    throttle: Inject[SignInThrottle],
+    secret: Inject[bytes],
 ) -> Response:
     lang = i18n.choose(data.get("lang"), request.headers.get("accept-language"), settings.default_language)
     target = _safe_next(data.get("next"))
@@ -196,22 +198,32 @@ def login(
 
     if not is_same_origin(request):
         return again("login.error.origin", 403)
-    ip = client_ip(request, settings.trusted_proxies)
-    # Failed attempts count; while a limit is reached, even the right password is refused.
-    limits = ((f"login:ip:{ip}", auth.ATTEMPTS_PER_IP), ("login:all", auth.ATTEMPTS_TOTAL))
-    for key, (limit, window) in limits:
-        retry = limiter.blocked(key, limit, window)
-        if retry is not None:
-            return again("login.error.throttled", 429, {"retry-after": str(int(retry))})
+    device = signin_throttle.known_device(secret, request.cookies.get(signin_throttle.DEVICE_COOKIE))
+    # A browser that signed in before is counted as itself (an attack from its network doesn't
+    # slow it down); any other by its address (IPv6 by /64).
+    key = f"device:{device}" if device else signin_throttle.client_key(client_ip(request, settings.trusted_proxies))
+    wait = throttle.wait(key, known=device is not None)
+    if wait > 0:  # even the right password waits: otherwise the delay would tell it apart
+        return again("login.error.throttled", 429, {"retry-after": str(max(1, math.ceil(wait)))})
     stored = owner.password_hash(store)
     password = data.get("password", "")[: owner.MAX_PASSWORD_LENGTH]
     # Runs in a worker thread (sync_to_thread): argon2 never blocks the event loop.
     if stored is None or not owner.verify_password(stored, password):
-        for key, (limit, window) in limits:
-            limiter.hit(key, limit, window)
+        throttle.failed(key)
         return again("login.error.wrong", 401)
+    throttle.succeeded(key)
     session_id, _ = auth.start(store, clock, request.headers.get("user-agent", ""), replacing=_session_id(request))
     response = Redirect(target, status_code=303)
+    if device is None:
+        response.set_cookie(
+            signin_throttle.DEVICE_COOKIE,
+            signin_throttle.new_device(secret),
+            httponly=True,
+            samesite="lax",
+            path="/admin",
+            secure=is_https(request),
+            max_age=signin_throttle.DEVICE_MAX_AGE_S,
+        )
     response.set_cookie(
         auth.COOKIE,
         session_id,
