@@ -163,6 +163,13 @@ class Settings:
     ip_messages_per_minute: int = _doc("Messages one IP address may send a minute.", default=40)
     ip_conversations_per_day: int = _doc("Conversations one IP address may start a day.", default=60)
     max_request_bytes: int = _doc("Largest request body the public API accepts, in bytes.", default=16384)
+    body_idle_timeout_s: float = _doc(
+        "Longest pause, in seconds, while a request's body arrives (then 408).", default=20.0
+    )
+    body_total_timeout_s: float = _doc(
+        "Longest time, in seconds, a request's whole body may take (an upload on a slow line: minutes).",
+        default=300.0,
+    )
 
     # Operations
     log_level: str = _doc("Log level: debug, info, warning, error.", default="info")

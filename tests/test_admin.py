@@ -80,6 +80,7 @@ def _owner_app(data_dir: Path, clock: Clock, now: list[float]) -> TestClient:
     return client
 
 
+@pytest.mark.slow  # sixty real argon2 checks: seconds
 def test_guesses_from_many_addresses_do_not_lock_the_owner_out(data_dir: Path, clock: Clock) -> None:
     """Five wrong passwords from each of twelve addresses (sixty guesses) locked the owner out
     everywhere for a quarter of an hour. Now tries from unknown devices are spaced by seconds,

@@ -1,5 +1,6 @@
 """The real app through Litestar's test client: health, security headers, the setup link."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,21 +16,38 @@ from .helpers import ROOT, asgi_get
 SAME_ORIGIN = {"sec-fetch-site": "same-origin"}
 
 
+def _local_healthz(c: TestClient) -> dict:
+    """/healthz as a monitor on the server itself sees it (the test client's address is "testclient")."""
+    status, body = asgi_get(c.app, "/healthz")
+    assert status in (200, 503)
+    return json.loads(body)
+
+
+def test_healthz_says_only_up_and_mode_to_others(client: TestClient, data_dir: Path) -> None:
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok", "mode": "knowledge-base-only"}
+    assert str(data_dir) not in r.text
+    # Behind a trusted proxy, the address it reports decides: a visitor's is not this machine.
+    with TestClient(create_app(Settings(data_dir=data_dir, model="none", trusted_proxies=("testclient",)))) as c:
+        assert set(c.get("/healthz", headers={"x-forwarded-for": "203.0.113.5"}).json()) == {"status", "mode"}
+        assert "model" in c.get("/healthz", headers={"x-forwarded-for": "127.0.0.1"}).json()
+
+
 def test_healthz_knowledge_base_only(client: TestClient) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
-    body = r.json()
+    assert r.headers["cache-control"] == "no-store"
+    body = _local_healthz(client)
     assert body["status"] == "ok" and body["mode"] == "knowledge-base-only"
     assert body["model"]["state"] == "none"
     assert body["database"]["ok"] and body["database"]["pending"] == []
-    assert r.headers["cache-control"] == "no-store"
 
 
 def test_healthz_with_a_corrupt_model_still_serves(data_dir: Path, corrupt_model: Path) -> None:
     settings = Settings(data_dir=data_dir, model=str(corrupt_model))
     with TestClient(create_app(settings)) as c:
         c.app.state.llm.wait_settled(60)
-        body = c.get("/healthz").json()
+        body = _local_healthz(c)
     assert body["status"] == "ok" and body["mode"] == "knowledge-base-only"
     assert body["model"]["state"] == "failed" and "broken-model.gguf" in body["model"]["reason"]
 
@@ -37,7 +55,7 @@ def test_healthz_with_a_corrupt_model_still_serves(data_dir: Path, corrupt_model
 def test_healthz_with_a_missing_model(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, model="not-there.gguf")
     with TestClient(create_app(settings)) as c:
-        body = c.get("/healthz").json()
+        body = _local_healthz(c)
     assert body["model"]["state"] == "failed" and "not-there.gguf" in body["model"]["reason"]
 
 

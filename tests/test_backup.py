@@ -1,5 +1,6 @@
 """Backups: consistent while writing, checked, rotated, restorable; the CLI and the nightly job."""
 
+import json
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -195,6 +196,7 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
 
     from .helpers import (
         SAME,
+        asgi_get,
         csrf,
         password_hash,
         sign_in,
@@ -231,7 +233,7 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
         # the running appliance answers from the restored data at once
         assert kb.get(store.read(), "hours").answer == "We open at 9:00."
         assert "9:00" in c.app.state.chat.decider.decide("when are you open").entries[0].answer
-        assert c.get("/healthz").json()["database"]["ok"]
+        assert json.loads(asgi_get(c.app, "/healthz")[1])["database"]["ok"]
         [safety] = backup.list_backups(settings.backups_dir / "before-restore")
         assert "10:00" in sqlite3.connect(safety.path).execute("SELECT answer FROM kb_entries").fetchone()[0]
 

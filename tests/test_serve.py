@@ -4,6 +4,8 @@ import json
 import signal
 import sqlite3
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,39 @@ def test_every_forwarded_for_line_is_read_and_the_proxys_own_hop_wins(data_dir: 
         assert open_with("203.0.113.8") == 201  # another real client
     finally:
         stop(proc)
+
+
+def test_a_slow_or_abandoned_body_is_refused_and_logged_in_one_line(data_dir: Path) -> None:
+    """A body trickling in was held with no timeout; a client gone halfway logged a traceback."""
+    import socket
+
+    (data_dir / "settings.toml").write_text("body_idle_timeout_s = 1.5\n")
+    port = free_port()
+    proc = start_server(data_dir, port, "--model", "none")
+
+    def head(length: int) -> bytes:
+        return (
+            f"POST /api/v1/conversations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        ).encode()
+
+    try:
+        wait_healthy(port, proc)
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+            began = time.monotonic()
+            s.sendall(head(100) + b'{"lang": ')  # ... and nothing more
+            status_line = s.makefile("rb").readline().decode()
+            waited = time.monotonic() - began
+        assert status_line.split()[1] == "408", status_line
+        assert waited < 10, waited
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
+            s.sendall(head(100) + b'{"lang": ')
+            time.sleep(0.3)
+        time.sleep(1.0)
+        # The server is fine, and goes on answering.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        out = stop(proc)
+    assert "request body too slow" in out
+    assert "Traceback" not in out and "disconnected prematurely" not in out, out

@@ -1,19 +1,34 @@
-"""GET /healthz: is the appliance up, and in which mode? For monitors, `appliance check` and people."""
+"""GET /healthz: is the appliance up, and in which mode? For monitors, `appliance check` and people.
+
+Anyone may ask whether it is up and in which mode; the details (the model's file and process,
+crashes, the schema) are for this machine only (loopback: a monitor or `appliance check` on the
+server itself; through a trusted reverse proxy, the address it reports). They named absolute
+paths to anyone. The owner sees the same in words on the admin's home page."""
 
 from __future__ import annotations
 
+import ipaddress
 import sqlite3
 
-from litestar import Response, Router, get
+from litestar import Request, Response, Router, get
 
 from .. import __version__
 from ..db import Store, schema_state
 from ..llm_runtime import ModelRuntime
 from ..services import Inject
+from ..settings import Settings
+from ..visitors import client_ip
+
+
+def _local(request: Request, settings: Settings) -> bool:
+    try:
+        return ipaddress.ip_address(client_ip(request, settings.trusted_proxies)).is_loopback
+    except ValueError:
+        return False
 
 
 @get("/healthz", sync_to_thread=True, cache=False)
-def healthz(llm: Inject[ModelRuntime], store: Inject[Store]) -> Response:
+def healthz(request: Request, llm: Inject[ModelRuntime], store: Inject[Store], settings: Inject[Settings]) -> Response:
     model = llm.status()
     try:
         schema = schema_state(store.read())
@@ -29,6 +44,8 @@ def healthz(llm: Inject[ModelRuntime], store: Inject[Store]) -> Response:
         "database": database,
         "warnings": _model_warnings(model),
     }
+    if not _local(request, settings):
+        body = {"status": body["status"], "mode": body["mode"]}
     return Response(body, status_code=200 if database["ok"] else 503, headers={"cache-control": "no-store"})
 
 
