@@ -158,3 +158,37 @@ def test_stored_phone_numbers_are_put_in_one_form_on_upgrade(store: Store) -> No
     assert store.migrate() == ["0010_phone_numbers_in_one_form"]
     rows = dict(store.read().execute("SELECT id, contact_phone FROM conversations").fetchall())
     assert rows == {"a": "+989121234567", "b": "+989121234567", "c": "call me maybe"}
+
+
+def test_nobody_outside_can_flush_the_log(tmp_path: Path) -> None:
+    """A line per bad request (a body that stops halfway, say) could fill the rotating log and
+    push its history out: each kind of line is written at most PER_MINUTE times a minute, and a
+    line is cut at MAX_LINE_CHARS."""
+    from appliance import logging_setup
+
+    now = [0.0]
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Keep()
+    handler.addFilter(logging_setup.FloodFilter(clock=lambda: now[0]))
+    handler.addFilter(logging_setup.CutFilter())
+    logger = logging.getLogger("appliance.test_flood")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        for i in range(500):
+            logger.warning("client went away during its request: POST %s", "/x" * 3000 if i == 0 else f"/{i}")
+        logger.warning("another kind of line")
+        now[0] += 60
+        logger.warning("client went away during its request: POST %s", "/next-minute")
+    finally:
+        logger.removeHandler(handler)
+    went_away = [r for r in records if r.startswith("client went away")]
+    assert len(went_away) == logging_setup.PER_MINUTE + 2  # 20, the "left out" line, the next minute's
+    assert "more lines like this left out this minute" in went_away[logging_setup.PER_MINUTE]
+    assert "another kind of line" in records
+    assert max(len(r) for r in records) < logging_setup.MAX_LINE_CHARS + 100
