@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+
+from .visitors import network
 
 FREE_FAILURES = 5
 MAX_DELAY_S = 15 * 60
@@ -41,16 +42,8 @@ DEVICE_MAX_AGE_S = 365 * 24 * 3600
 
 
 def client_key(ip: str) -> str:
-    """Who is guessing: an IPv4 address, or the /64 of an IPv6 one."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
-    return str(address)
+    """Who is guessing: an IPv4 address, or the /64 of an IPv6 one (visitors.network)."""
+    return network(ip)
 
 
 def new_device(secret: bytes) -> str:

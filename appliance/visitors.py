@@ -39,6 +39,20 @@ def client_ip(request: Request, trusted_proxies: tuple[str, ...]) -> str:
     return peer
 
 
+def network(ip: str) -> str:
+    """The unit rate limits count: an IPv4 address, or the /64 of an IPv6 one (one home or phone
+    line gets a whole /64: counting single IPv6 addresses let one client be thousands)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def create(store: Store, ip_digest: str, now: str) -> tuple[str, str]:
     """A new visitor: (visitor id, token). The token is shown once, to the visitor."""
     visitor_id = secrets.token_urlsafe(12)

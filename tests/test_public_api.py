@@ -123,6 +123,18 @@ def test_conversation_limit_per_ip(data_dir: Path, demo_db: Path) -> None:
         assert r.status_code == 429 and "retry-after" in r.headers
 
 
+def test_ipv6_addresses_count_by_their_64(data_dir: Path, demo_db: Path) -> None:
+    """One client holds a whole IPv6 /64: a fresh address for each conversation was a fresh limit."""
+    with make_api_client(data_dir, demo_db, ip_conversations_per_day=2, trusted_proxies=("testclient",)) as c:
+        codes = [
+            c.post("/api/v1/conversations", json={}, headers={"x-forwarded-for": f"2001:db8:5:6::{i}"}).status_code
+            for i in range(1, 4)
+        ]
+        assert codes == [201, 201, 429]
+        other = c.post("/api/v1/conversations", json={}, headers={"x-forwarded-for": "2001:db8:5:7::1"})
+        assert other.status_code == 201
+
+
 def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(data_dir: Path, demo_db: Path) -> None:
     with make_api_client(data_dir, demo_db, ip_conversations_per_day=1) as c:
         start_chat(c)

@@ -92,6 +92,11 @@ def _ip(request: Request, settings: Settings) -> str:
     return visitors.client_ip(request, settings.trusted_proxies)
 
 
+def _network(request: Request, settings: Settings) -> str:
+    """What the per-address limits count (IPv6 by /64)."""
+    return visitors.network(_ip(request, settings))
+
+
 def _limit(limiter: RateLimiter, key: str, limit: int, window_s: int) -> None:
     retry = limiter.hit(key, limit, window_s)
     if retry is not None:
@@ -135,7 +140,9 @@ class Limits:
 
     def message(self) -> None:
         _limit(self.limiter, f"msg:v:{self.visitor}", self.settings.visitor_messages_per_minute, 60)
-        _limit(self.limiter, f"msg:ip:{_ip(self.request, self.settings)}", self.settings.ip_messages_per_minute, 60)
+        _limit(
+            self.limiter, f"msg:ip:{_network(self.request, self.settings)}", self.settings.ip_messages_per_minute, 60
+        )
 
     def per_visitor(self, what: str, limit: int, window_s: int) -> None:
         _limit(self.limiter, f"{what}:v:{self.visitor}", limit, window_s)
@@ -244,7 +251,7 @@ async def start(
     if settings.require_consent and not data.consent:
         raise ApiError(422, "consent_required", "the customer must agree to the privacy notice first")
     ip = _ip(request, settings)
-    _limit(limiter, f"conv:ip:{ip}", settings.ip_conversations_per_day, DAY)
+    _limit(limiter, f"conv:ip:{visitors.network(ip)}", settings.ip_conversations_per_day, DAY)
     token = visitors.bearer(request)
     visitor_id = visitors.find(store, token)
     now = clock().isoformat()
