@@ -60,7 +60,11 @@ def transition(status: Status, event: Event) -> Status:
     """The status after ``event``: every rule of the conversation's life, in one place."""
     if event is Event.TAKEN_OVER:
         return Status.HUMAN
-    if event is Event.HANDED_BACK or event is Event.REOPENED:
+    if event is Event.HANDED_BACK:
+        # The owner has dealt with it: it is among their answered ones (it left "waiting" and
+        # showed nowhere but "all"); the bot's next answer makes it the bot's again.
+        return Status.ANSWERED
+    if event is Event.REOPENED:
         return Status.OPEN
     if event is Event.RESOLVED:
         return Status.RESOLVED

@@ -37,6 +37,7 @@ STRINGS: dict[str, dict[str, Any]] = {
         "fa": "حساب مدیر ساخته شد. از این پس با همین گذرواژه وارد بخش مدیریت شوید.",
         "en": "The owner account is ready. Use this password to sign in to the admin from now on.",
     },
+    "setup.done.sign_in": {"fa": "ورود به بخش مدیریت", "en": "Sign in to the admin"},
     "setup.error.invalid": {
         "fa": "این پیوند راه‌اندازی معتبر نیست. پیوند تازه را از خروجی دستور appliance serve بردارید.",
         "en": "This setup link is not valid. Use the newest link printed by appliance serve.",
@@ -337,6 +338,27 @@ STRINGS: dict[str, dict[str, Any]] = {
     "nav.notify": {"fa": "خبرم کن", "en": "Notify me"},
     "nav.new_escalation": {"fa": "یک مشتری منتظر پاسخ شماست", "en": "A customer is waiting for your reply"},
     "inbox.export": {"fa": "خروجی داده‌های این مشتری", "en": "Export this customer's data"},
+    "reason.confident": {"fa": "پاسخ مطمئن از پایگاه دانش", "en": "a sure match in the knowledge base"},
+    "reason.close_candidates": {
+        "fa": "چند مطلب به یک اندازه نزدیک بودند؛ مطمئن نبود کدام",
+        "en": "several entries fitted about as well; not sure which",
+    },
+    "reason.no_match": {"fa": "پاسخی در پایگاه دانش پیدا نکرد", "en": "no answer in the knowledge base"},
+    "reason.follow_up": {"fa": "ادامه‌ی پرسش قبلی", "en": "a follow-up to the previous question"},
+    "reason.chosen_by_customer": {"fa": "مشتری از گزینه‌ها انتخاب کرد", "en": "the customer picked it from the choices"},
+    "reason.empty": {"fa": "پیام خالی", "en": "an empty message"},
+    "reason.empty_knowledge_base": {"fa": "پایگاه دانش خالی است", "en": "the knowledge base is empty"},
+    "reason.asked_for_person": {"fa": "مشتری خواست با یک نفر حرف بزند", "en": "the customer asked for a person"},
+    "reason.upset": {"fa": "مشتری ناراحت به نظر می‌رسید", "en": "the customer seemed upset"},
+    "reason.interrupted": {
+        "fa": "پاسخ ربات نیمه‌کاره ماند (سرور متوقف شد)",
+        "en": "the bot's reply was cut short (the server stopped)",
+    },
+    "reason.owner_in_conversation": {"fa": "شما در گفتگو بودید", "en": "you were in the conversation"},
+    "reason.clarification_failed": {
+        "fa": "هیچ‌کدام از گزینه‌ها به کار مشتری نیامد",
+        "en": "none of the offered choices fitted",
+    },
     "inbox.with_others": {
         "fa": {"other": "(این گفتگو و {n} گفتگوی دیگر همین مشتری)"},
         "en": {
@@ -652,6 +674,24 @@ LABELS: dict[str, dict[str, str]] = {
         "backups_monthly": "set.backups_monthly",
         "retention_days": "set.retention_days",
         "digest_time": "set.digest_time",
+    },
+    # Why the bot decided as it did (decide.py, chat.py, the widget's buttons).
+    "reason": {
+        "confident": "reason.confident",
+        "close_candidates": "reason.close_candidates",
+        "no_match": "reason.no_match",
+        "follow_up": "reason.follow_up",
+        "chosen_by_customer": "reason.chosen_by_customer",
+        "empty": "reason.empty",
+        "empty_knowledge_base": "reason.empty_knowledge_base",
+        "asked_for_person": "reason.asked_for_person",
+        "upset": "reason.upset",
+        "interrupted": "reason.interrupted",
+        "owner_in_conversation": "reason.owner_in_conversation",
+        "clarification_failed": "reason.clarification_failed",
+        "greeting": "decision.greeting",
+        "thanks": "decision.thanks",
+        "goodbye": "decision.goodbye",
     },
     # The bot's own short replies, by the decision's kind.
     "bot_reply": {"greeting": "bot.greeting", "thanks": "bot.thanks", "goodbye": "bot.goodbye"},

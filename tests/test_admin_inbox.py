@@ -12,6 +12,7 @@ from .helpers import (
     csrf,
     customer_asks,
     events,
+    post,
     seed,
     sign_in,
 )
@@ -224,3 +225,28 @@ def test_none_of_these_is_recorded_as_failed_clarification(admin: TestClient) ->
         .fetchone()[0]
     )
     assert reason == "clarification_failed"
+
+
+def test_a_conversation_handed_back_is_among_the_answered(admin: TestClient) -> None:
+    """It left "waiting" and showed under "all" only."""
+    seed(admin)
+    conv, _, _ = customer_asks(admin, "I want to talk to a real person about my order")
+    sign_in(admin)
+    for on in ("1", "0"):
+        r = post(admin, f"/admin/conversations/{conv}/takeover", data={"on": on})
+        assert r.status_code == 200
+    assert conv in admin.get("/admin/inbox?view=answered").text
+    assert conv not in admin.get("/admin/inbox?view=waiting").text
+
+
+def test_why_a_conversation_came_is_said_in_words_and_the_home_page_links_to_it(admin: TestClient) -> None:
+    seed(admin)
+    conv, _, _ = customer_asks(admin, "میخوام با یه آدم واقعی حرف بزنم")
+    sign_in(admin)
+    inbox = admin.get("/admin/inbox?lang=fa").text
+    assert "مشتری خواست با یک نفر حرف بزند" in inbox and "asked_for_person" not in inbox
+    assert "the customer asked for a person" in admin.get("/admin/inbox?lang=en").text
+    transcript = admin.get(f"/admin/conversations/{conv}?lang=fa").text
+    assert "asked_for_person" not in transcript and "مشتری خواست با یک نفر حرف بزند" in transcript
+    home = admin.get("/admin/?lang=fa").text
+    assert f'href="/admin/conversations/{conv}"' in home

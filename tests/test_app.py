@@ -180,3 +180,14 @@ def test_data_directory_layout_is_private(tmp_path: Path) -> None:
     assert (d / "appliance.db").is_file() and (d / "secret.key").is_file()
     for part in (d, d / "backups", d / "logs", d / "models"):
         assert part.is_dir() and part.stat().st_mode & 0o777 == 0o700, part
+
+
+def test_the_setup_pages_last_step_leads_to_sign_in(client: TestClient) -> None:
+    token = owner.new_setup_token(client.app.state.store, client.app.state.clock)
+    assert token
+    done = client.post(
+        "/admin/setup",
+        data={"token": token, "password": "یک گذرواژه‌ی بلند", "confirm": "یک گذرواژه‌ی بلند", "lang": "fa"},
+        headers=SAME_ORIGIN,
+    )
+    assert done.status_code == 200 and 'href="/admin/login?lang=fa"' in done.text and "ورود به بخش مدیریت" in done.text
