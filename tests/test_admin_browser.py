@@ -182,3 +182,20 @@ def test_import_with_preview_in_the_browser(browser, admin_server, tmp_path) -> 
     WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".ok"), "Imported: 1 new"))
     browser.get(f"{admin_server}/admin/kb/gift-cards?lang=en")
     assert "200,000 toman" in browser.find_element(By.ID, "answer").get_attribute("value")
+
+
+def test_a_refused_form_shows_its_error_and_keeps_what_was_typed(browser, admin_server) -> None:
+    """htmx 2 swaps no 4xx: invalid business hours came back as a 422 and nothing changed on
+    screen, so the owner thought it was saved."""
+    sign_in(browser, admin_server, "fa")
+    browser.get(f"{admin_server}/admin/settings?lang=fa")
+    field = browser.find_element(By.ID, "set-business_hours")
+    field.clear()
+    typed = "شنبه تا چهارشنبه ۹ تا ۱۸"
+    field.send_keys(typed)
+    browser.find_element(By.CSS_SELECTOR, "form.settings button[type=submit]").click()
+    error = WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "p.error")))
+    assert error.text.strip()
+    assert browser.find_element(By.ID, "set-business_hours").get_attribute("value") == typed
+    assert browser.execute_script("return window.scrollY") == 0  # the message is in view
+    browser.save_screenshot(str(DOCS / "admin-settings-error-fa.png"))

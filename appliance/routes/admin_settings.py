@@ -70,8 +70,9 @@ NEEDS_RESTART = {
 }  # read once at start
 
 
-def _fields(settings: Settings) -> list[tuple[str, list[dict]]]:
-    current = settings.to_dict()
+def _fields(settings: Settings, typed: dict[str, Any] | None = None) -> list[tuple[str, list[dict]]]:
+    """The form's fields; ``typed``: what the owner sent, shown again when it was refused."""
+    current = {**settings.to_dict(), **(typed or {})}
     docs = {name: (kind, doc) for name, kind, doc in settings_mod.describe()}
     out = []
     for group, names in GROUPS:
@@ -93,7 +94,9 @@ def _fields(settings: Settings) -> list[tuple[str, list[dict]]]:
     return out
 
 
-def _settings_page(page: Page, settings: Settings, calibration: Keeper, **ctx: Any) -> Template:
+def _settings_page(
+    page: Page, settings: Settings, calibration: Keeper, typed: dict[str, Any] | None = None, **ctx: Any
+) -> Template:
     models = [m.name for m in model_files.list_models(settings.models_dirs)]
     snippet = (
         f'<script src="{settings.base_url}/static/widget-loader-1.0.0.js" async data-lang="auto" '
@@ -101,7 +104,7 @@ def _settings_page(page: Page, settings: Settings, calibration: Keeper, **ctx: A
     )
     return page(
         "admin/settings.html",
-        groups=_fields(settings),
+        groups=_fields(settings, typed),
         models=models,
         snippet=snippet,
         calibration=calibration.report if calibration.enabled else None,
@@ -133,7 +136,7 @@ def save(data: Form, page: Inject[Page], state: State) -> Template:
         hours.parse(updated.business_hours, updated.holidays, updated.timezone)
         settings_mod.write_file(updated.data_dir, values)
     except (settings_mod.SettingsError, hours.HoursError) as exc:
-        return _settings_page(page, state.settings, state.calibration, error=str(exc), status=422)
+        return _settings_page(page, state.settings, state.calibration, typed=values, error=str(exc), status=422)
     services.apply_settings(state, updated)
     return _settings_page(page, updated, state.calibration, saved=True)
 

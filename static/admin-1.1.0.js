@@ -25,3 +25,16 @@
     last = now;
   });
 })();
+
+/* htmx 2 swaps no 4xx response, so a form sent back with its error (a 422: invalid business
+ * hours, a wrong restore word; a 410: an expired import) changed nothing on screen. Our 4xx
+ * pages are the form again, with the error and what the owner typed: swap them like a 200.
+ * A 401 is a redirect to the sign-in page (HX-Redirect), and a JSON error isn't a page. */
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var xhr = event.detail.xhr;
+  var html = (xhr.getResponseHeader("content-type") || "").indexOf("text/html") === 0;
+  if (xhr.status >= 400 && xhr.status < 500 && xhr.status !== 401 && html) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
