@@ -422,12 +422,16 @@ class Conversations:
         ]
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
-        """Every message with the bot's decision on it, for the owner."""
+        """Every message with the bot's decision on it (on a bot's reply), and why the bot decided
+        as it did on a customer's message (``asked_reason``), for the owner."""
         rows = (
             self.store.read()
             .execute(
-                "SELECT m.id, m.role, m.text, m.created_at, d.kind, d.reason, d.confidence, d.entry_ids, d.composed_by "
-                "FROM messages m LEFT JOIN decisions d ON d.reply_id = m.id WHERE m.conversation_id = ? ORDER BY m.id",
+                "SELECT m.id, m.role, m.text, m.created_at, d.kind, d.reason, d.confidence, d.entry_ids, "
+                "d.composed_by, asked.reason AS asked_reason "
+                "FROM messages m LEFT JOIN decisions d ON d.reply_id = m.id "
+                "LEFT JOIN decisions asked ON asked.message_id = m.id "
+                "WHERE m.conversation_id = ? ORDER BY m.id",
                 [conversation_id],
             )
             .fetchall()

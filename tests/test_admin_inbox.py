@@ -250,3 +250,21 @@ def test_why_a_conversation_came_is_said_in_words_and_the_home_page_links_to_it(
     assert "asked_for_person" not in transcript and "مشتری خواست با یک نفر حرف بزند" in transcript
     home = admin.get("/admin/?lang=fa").text
     assert f'href="/admin/conversations/{conv}"' in home
+
+
+def test_save_as_entry_pairs_the_reply_with_the_customers_question(admin: TestClient) -> None:
+    """It paired the owner's answer with "I want to talk to a real person"."""
+    import html
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    seed(admin)
+    conv, token, _ = customer_asks(admin, QUESTION)
+    auth = {"authorization": f"Bearer {token}"}
+    admin.post(f"/api/v1/conversations/{conv}/messages", json={"text": "میخوام با یه آدم واقعی حرف بزنم"}, headers=auth)
+    sign_in(admin)
+    r = post(admin, f"/admin/conversations/{conv}/reply", data={"text": "Yes, Kish takes 4 days."})
+    assert r.status_code == 200
+    page = admin.get(f"/admin/conversations/{conv}?lang=en").text
+    link = html.unescape(re.search(r'href="(/admin/kb/new\?[^"]+)"', page).group(1))
+    assert parse_qs(urlsplit(link).query)["question"] == [QUESTION]

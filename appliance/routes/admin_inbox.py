@@ -53,10 +53,16 @@ def _customers(conversations: Conversations, conversation_id: str) -> Any:
     return row
 
 
+# Customer messages that aren't a question the knowledge base could answer: "talk to a person",
+# "none of these", an empty one, small talk. "Save as an entry" pairs the owner's reply with the
+# question before them (it paired it with "I want to talk to a real person").
+NOT_A_QUESTION = {"asked_for_person", "clarification_failed", "empty", "greeting", "thanks", "goodbye"}
+
+
 def _transcript(conversations: Conversations, conversation_id: str) -> list[dict[str, Any]]:
     out, last_question = conversations.transcript(conversation_id), ""
     for item in out:
-        if item["role"] == Role.CUSTOMER:
+        if item["role"] == Role.CUSTOMER and item["asked_reason"] not in NOT_A_QUESTION:
             last_question = item["text"]
         if item["role"] == Role.OWNER:
             item["save_link"] = "/admin/kb/new?" + urlencode({"question": last_question, "answer": item["text"]})
