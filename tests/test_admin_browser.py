@@ -199,3 +199,55 @@ def test_a_refused_form_shows_its_error_and_keeps_what_was_typed(browser, admin_
     assert browser.find_element(By.ID, "set-business_hours").get_attribute("value") == typed
     assert browser.execute_script("return window.scrollY") == 0  # the message is in view
     browser.save_screenshot(str(DOCS / "admin-settings-error-fa.png"))
+
+
+ADMIN_PAGES = [
+    "/admin/",
+    "/admin/inbox?view=all",
+    "/admin/kb",
+    "/admin/kb/new",
+    "/admin/kb/hours-en",
+    "/admin/analytics",
+    "/admin/settings",
+    "/admin/backups",
+    "/admin/saved-replies",
+]
+
+
+def test_no_admin_page_scrolls_sideways(browser, admin_server) -> None:
+    """At 390 px the Persian knowledge base was 461 px wide and the English pages' navigation was
+    cut off. Every page, both languages, phone and desktop: nothing wider than the window."""
+    import json
+    import urllib.request
+
+    def post(path: str, body: dict, token: str | None = None) -> dict:
+        headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
+        request = urllib.request.Request(admin_server + path, json.dumps(body).encode(), headers, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return json.loads(r.read() or b"{}") if "json" in r.headers.get("content-type", "") else {}
+
+    started = post("/api/v1/conversations", {"lang": "fa"})
+    conv, token = started["conversation_id"], started["visitor_token"]
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{admin_server}/api/v1/conversations/{conv}/messages",
+            json.dumps({"text": "می‌خوام با یه آدم حرف بزنم، سفارش شماره ۱۲۳۴۵۶۷۸۹۰۱۲۳۴۵۶۷۸۹۰ نرسیده"}).encode(),
+            {"content-type": "application/json", "authorization": f"Bearer {token}"},
+            method="POST",
+        ),
+        timeout=30,
+    ).read()
+    sign_in(browser, admin_server, "fa")
+    wide = []
+    for width in (390, 1280):
+        browser.set_window_size(width, 900)
+        for lang in ("fa", "en"):
+            for path in [*ADMIN_PAGES, f"/admin/conversations/{conv}"]:
+                browser.get(f"{admin_server}{path}{'&' if '?' in path else '?'}lang={lang}")
+                sizes = browser.execute_script(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+                )
+                if sizes[0] > sizes[1]:
+                    wide.append((width, lang, path, sizes))
+    browser.set_window_size(1280, 900)
+    assert not wide, wide
