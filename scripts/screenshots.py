@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import APPLIANCE, free_port, stop, wait_healthy
+from tests.helpers import APPLIANCE, free_port, start_chromium, stop, wait_healthy
 
 PASSWORD = "screenshots owner password"
 PAGES = [
@@ -60,8 +60,6 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     work = Path(tempfile.mkdtemp(prefix="shots-"))
@@ -86,21 +84,7 @@ def main() -> None:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={work / 'chrome'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"), options=options)
+    driver = start_chromium(work / "chrome")
     try:
         wait_healthy(port, proc, timeout=180)
         started = json.loads(_post(f"{base}/api/v1/conversations", {"lang": "fa"}))

@@ -4,7 +4,6 @@ embedder, the real default model, real Chromium. Shared functions are in helpers
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from appliance.app import create_app
 from appliance.db import Store
 from appliance.settings import Settings
 
-from .helpers import Clock, make_api_client, password_hash
+from .helpers import Clock, chromium_paths, make_api_client, password_hash, start_chromium, store_on_copy
 
 
 @pytest.fixture(autouse=True)
@@ -102,9 +101,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_store(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
     """A store on a copy of the indexed demo bookshop, shared by the tests that only read it."""
-    path = tmp_path_factory.mktemp("demo-store") / "appliance.db"
-    shutil.copy(demo_db, path)
-    s = Store(path)
+    s = store_on_copy(demo_db, tmp_path_factory.mktemp("demo-store"))
     yield s
     s.close()
 
@@ -124,32 +121,10 @@ def api(data_dir: Path, demo_db: Path):
 @pytest.fixture
 def browser(tmp_path: Path):
     """Real headless Chromium, as the guide says to start it."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    if not (chromium and chromedriver):
+    if chromium_paths() is None:
         if os.environ.get("CI"):
             pytest.fail("Chromium and chromedriver are missing: ./install.sh --dev installs them", pytrace=False)
         pytest.skip("Chromium/chromedriver not installed (./install.sh --dev installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={tmp_path / 'chrome'}",
-        "--window-size=1280,900",
-        "--lang=en-US",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(tmp_path / "chrome", "--window-size=1280,900", "--lang=en-US")
     yield driver
     driver.quit()

@@ -118,6 +118,15 @@ def events(text: str) -> list[tuple[str, dict]]:
     return out
 
 
+def store_on_copy(demo_db: Path, directory: Path):
+    """A Store on a copy of the indexed demo bookshop (the ``demo_db`` fixture), in ``directory``."""
+    from appliance.db import Store
+
+    path = directory / "appliance.db"
+    shutil.copy(demo_db, path)
+    return Store(path)
+
+
 def make_api_client(data_dir: Path, demo_db: Path, **overrides) -> TestClient:
     """The app on a copy of the indexed demo bookshop (the ``demo_db`` fixture)."""
     shutil.copy(demo_db, data_dir / "appliance.db")
@@ -167,6 +176,37 @@ def stream_reply(runtime, messages: list[dict], **kwargs) -> tuple[list[str], di
         return pieces, stats
 
     return asyncio.run(go())
+
+
+# -- a real browser --------------------------------------------------------------------------------
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+)  # fmt: skip
+
+
+def chromium_paths() -> tuple[str, str] | None:
+    """Debian's chromium and chromedriver, or None when they aren't installed."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+def start_chromium(user_data_dir: Path, *extra_flags: str):
+    """Real headless Chromium (selenium), started as the developers' guide says."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    paths = chromium_paths()
+    assert paths, "Chromium and chromedriver are missing: ./install.sh --dev installs them"
+    options = webdriver.ChromeOptions()
+    options.binary_location = paths[0]
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}", *extra_flags):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(paths[1]), options=options)
+    driver.set_page_load_timeout(30)
+    return driver
 
 
 # -- a real server process ------------------------------------------------------------------------

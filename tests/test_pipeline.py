@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ from appliance.chat import ChatService, MessageRejected
 from appliance.db import Store
 from appliance.llm_runtime import ModelRuntime
 
+from .helpers import store_on_copy
+
 
 def clock() -> datetime:
     return datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -26,9 +27,7 @@ def clock() -> datetime:
 @pytest.fixture(scope="module")
 def store(demo_db: Path, tmp_path_factory: pytest.TempPathFactory):
     """This module's own copy of the demo bookshop: its tests store conversations."""
-    path = tmp_path_factory.mktemp("kb") / "appliance.db"
-    shutil.copy(demo_db, path)
-    s = Store(path)
+    s = store_on_copy(demo_db, tmp_path_factory.mktemp("kb"))
     yield s
     s.close()
 
