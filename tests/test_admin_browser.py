@@ -75,7 +75,7 @@ def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question
     browser.find_element(By.CSS_SELECTOR, ".try button[type=submit]").click()
     WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.ID, "try-result"), expect))
     label = browser.find_element(By.CSS_SELECTOR, "#try-result dt").text
-    assert label == {"fa": "تصمیم", "en": "Decision"}[lang]  # the fragment speaks the page's language
+    assert label == {"fa": "پاسخی که مشتری می‌بیند", "en": "The reply the customer gets"}[lang]  # the page's language
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] if hasattr(browser, "get_log") else []
     assert not [e for e in errors if "Content Security Policy" in e["message"]], errors
     bar = browser.find_element(By.CSS_SELECTOR, ".topbar").rect

@@ -268,3 +268,16 @@ def test_save_as_entry_pairs_the_reply_with_the_customers_question(admin: TestCl
     page = admin.get(f"/admin/conversations/{conv}?lang=en").text
     link = html.unescape(re.search(r'href="(/admin/kb/new\?[^"]+)"', page).group(1))
     assert parse_qs(urlsplit(link).query)["question"] == [QUESTION]
+
+
+def test_try_a_question_says_the_decision_in_a_sentence(admin: TestClient) -> None:
+    """It showed raw JSON scores; now a sentence, with the details folded."""
+    seed(admin)
+    sign_in(admin)
+    en = post(admin, "/admin/try?lang=en", data={"question": "when are you open"}).text
+    assert "Answered with «Opening hours»" in en and "% sure" in en
+    assert en.index("Answered with") < en.index("<details>") < en.index("<pre")  # scores folded
+    fa = post(admin, "/admin/try?lang=fa", data={"question": "when are you open"}).text
+    assert "پاسخ با «Opening hours»" in fa and "٪ مطمئن" in fa
+    person = post(admin, "/admin/try?lang=fa", data={"question": "میخوام با یه آدم واقعی حرف بزنم"}).text
+    assert "به شما سپرد: مشتری خواست با یک نفر حرف بزند" in person

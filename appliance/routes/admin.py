@@ -334,14 +334,34 @@ async def try_question(
     decision = await anyio.to_thread.run_sync(lambda: chat.decider.decide(question))
     reply = await chat.composer.compose(decision, question)
     titles = {e.id: e.title for e in chat.decider.index.entries}
+    lang = page.lang
     return page(
         "admin/_try_result.html",
         question=question,
         decision=decision,
         reply=reply,
+        said=_decision_in_words(lang, decision, titles),
         ranking=[(i, titles.get(i, i)) for i in decision.ranking],
         features=json.dumps(decision.features, indent=1, ensure_ascii=False) if decision.features else "",
     )
+
+
+def _decision_in_words(lang: str, decision: Any, titles: dict[str, str]) -> str:
+    """The decision as the owner reads it: "Answered with «Opening hours», 94 % sure; second
+    choice «Returns»" (the scores stay folded below)."""
+    if decision.kind == "answer" and decision.entries:
+        sure = i18n.digits(round((decision.confidence or 0) * 100), lang)
+        text = i18n.t(lang, "try.said.answer").format(entry=decision.entries[0].title, sure=sure)
+        second = [i for i in decision.ranking if i != decision.entries[0].id][:1]
+        if second:
+            text += i18n.t(lang, "try.said.second").format(entry=titles.get(second[0], second[0]))
+        return text
+    if decision.kind == "clarify":
+        entries = ("، " if lang == "fa" else ", ").join(f"«{e.title}»" for e in decision.entries)
+        return i18n.t(lang, "try.said.clarify").format(entries=entries)
+    if decision.kind == "escalate":
+        return i18n.t(lang, "try.said.escalate").format(reason=i18n.label(lang, "reason", decision.reason))
+    return i18n.label(lang, "decision", decision.kind)
 
 
 def owner_router(handlers: list, dependencies: dict[str, Provide] | None = None) -> Router:
