@@ -13,9 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import i18n
 from .db import Store
 
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]  # the CSV's (datetime.weekday() order)
+# The heatmap's rows, as an Iranian week runs: Saturday first (datetime.weekday() numbers).
+WEEK_FROM_SATURDAY = [5, 6, 0, 1, 2, 3, 4]
+OUTCOMES = ("answer", "clarify", "escalate")
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -40,8 +44,20 @@ class Report:
     heatmap: list[list[int]]  # [weekday][hour]
 
     def share(self, kind: str) -> float | None:
-        total = sum(self.decisions.get(k, 0) for k in ("answer", "clarify", "escalate"))
+        total = sum(self.decisions.get(k, 0) for k in OUTCOMES)
         return self.decisions.get(kind, 0) / total if total else None
+
+    def percents(self) -> dict[str, int] | None:
+        """Whole percentages of the outcomes that add up to 100 (largest remainder: rounding each
+        on its own showed 33 + 33 + 33 = 99)."""
+        total = sum(self.decisions.get(k, 0) for k in OUTCOMES)
+        if not total:
+            return None
+        exact = {k: 100 * self.decisions.get(k, 0) / total for k in OUTCOMES}
+        out = {k: int(v) for k, v in exact.items()}
+        for k in sorted(OUTCOMES, key=lambda k: exact[k] - out[k], reverse=True)[: 100 - sum(out.values())]:
+            out[k] += 1
+        return out
 
 
 def report(store: Store, now: datetime, days: int = 30, tz: str = "UTC") -> Report:
@@ -142,7 +158,8 @@ def report(store: Store, now: datetime, days: int = 30, tz: str = "UTC") -> Repo
 
 
 def bar_chart(points: list[tuple[str, int]], width: int = 720, height: int = 160) -> dict[str, Any]:
-    """Geometry for a server-rendered SVG bar chart (the template draws it; no chart library)."""
+    """Geometry for a server-rendered SVG bar chart (the template draws it; no chart library),
+    with its axis: the baseline, the highest value and the first and last day."""
     top = max((v for _, v in points), default=0) or 1
     step = width / max(len(points), 1)
     bars = [
@@ -159,26 +176,32 @@ def bar_chart(points: list[tuple[str, int]], width: int = 720, height: int = 160
     return {"width": width, "height": height, "bars": bars, "max": top}
 
 
-def heat_cells(grid: list[list[int]], cell: int = 22) -> dict[str, Any]:
+def heat_cells(grid: list[list[int]], lang: str = "en", cell: int = 22) -> dict[str, Any]:
+    """Geometry for the weekday x hour heatmap: Saturday first, the days' names and the hours in
+    the owner's language (the hours along the top, every three)."""
     top = max((v for row in grid for v in row), default=0) or 1
+    left, head = 64, 16
+    names = {d: i18n.label(lang, "weekday", WEEKDAYS[d].lower()) for d in range(7)}
     cells = [
         {
-            "x": 40 + h * cell,
-            "y": d * cell,
-            "v": v,
-            "day": WEEKDAYS[d],
-            "hour": h,
-            "opacity": round(0.08 + 0.92 * v / top, 2) if v else 0.04,
+            "x": left + h * cell,
+            "y": head + row * cell,
+            "v": grid[d][h],
+            "day": names[d],
+            "hour": i18n.digits(h, lang),
+            "count": i18n.digits(grid[d][h], lang),
+            "opacity": round(0.08 + 0.92 * grid[d][h] / top, 2) if grid[d][h] else 0.04,
         }
-        for d, row in enumerate(grid)
-        for h, v in enumerate(row)
+        for row, d in enumerate(WEEK_FROM_SATURDAY)
+        for h in range(24)
     ]
     return {
-        "width": 40 + 24 * cell,
-        "height": 7 * cell + 16,
+        "width": left + 24 * cell,
+        "height": head + 7 * cell,
         "cells": cells,
         "cell": cell - 2,
-        "days": [(WEEKDAYS[d], d * cell + cell // 2 + 4) for d in range(7)],
+        "days": [(names[d], head + row * cell + cell // 2 + 4) for row, d in enumerate(WEEK_FROM_SATURDAY)],
+        "hours": [(i18n.digits(h, lang), left + h * cell + 2) for h in range(0, 24, 3)],
     }
 
 

@@ -76,6 +76,7 @@ def _templates() -> TemplateConfig:
     )
     env.filters["digits"] = i18n.digits
     env.filters["when"] = i18n.when
+    env.filters["day"] = i18n.day
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
 

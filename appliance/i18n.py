@@ -196,6 +196,16 @@ STRINGS: dict[str, dict[str, Any]] = {
     "set.fixed": {"fa": "با متغیر محیطی تعیین شده", "en": "set by an environment variable"},
     "set.snippet": {"fa": "کد افزودن گفتگو به سایت", "en": "The code that adds the chat to your site"},
     "nav.analytics": {"fa": "آمار", "en": "Analytics"},
+    "weekday.sat": {"fa": "شنبه", "en": "Sat"},
+    "weekday.sun": {"fa": "یکشنبه", "en": "Sun"},
+    "weekday.mon": {"fa": "دوشنبه", "en": "Mon"},
+    "weekday.tue": {"fa": "سه‌شنبه", "en": "Tue"},
+    "weekday.wed": {"fa": "چهارشنبه", "en": "Wed"},
+    "weekday.thu": {"fa": "پنجشنبه", "en": "Thu"},
+    "weekday.fri": {"fa": "جمعه", "en": "Fri"},
+    "an.seconds": {"fa": "{n} ثانیه", "en": "{n} s"},
+    "an.minutes": {"fa": "{n} دقیقه", "en": "{n} min"},
+    "an.axis_max": {"fa": "بیشینه {n}", "en": "max {n}"},
     "an.days": {"fa": {"other": "{n} روز"}, "en": {"one": "{n} day", "other": "{n} days"}},
     "an.per_day": {"fa": "گفتگو در هر روز", "en": "Conversations per day"},
     "an.per_day_def": {
@@ -531,6 +541,21 @@ def digits(value: object, lang: str) -> str:
     return text.translate(_PERSIAN_DIGITS) if lang == "fa" else text
 
 
+def day(value: object, lang: str) -> str:
+    """A calendar day ("2026-11-22") as the reader writes it: "۱۴۰۵/۰۹/۰۱" on Persian pages."""
+    from datetime import date
+
+    import jdatetime
+
+    try:
+        d = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    if lang == "fa":
+        return digits(jdatetime.date.fromgregorian(date=d).strftime("%Y/%m/%d"), "fa")
+    return d.isoformat()
+
+
 def when(value: object, lang: str, tz: str = "UTC") -> str:
     """A stored ISO timestamp as the owner reads it: their time zone, and the Jalali calendar with
     Persian digits on Persian pages ("۱۴۰۵/۰۹/۰۱ ۱۱:۳۰"); "2026-11-22 11:30" on English ones."""
@@ -700,6 +725,15 @@ LABELS: dict[str, dict[str, str]] = {
         "greeting": "decision.greeting",
         "thanks": "decision.thanks",
         "goodbye": "decision.goodbye",
+    },
+    "weekday": {
+        "sat": "weekday.sat",
+        "sun": "weekday.sun",
+        "mon": "weekday.mon",
+        "tue": "weekday.tue",
+        "wed": "weekday.wed",
+        "thu": "weekday.thu",
+        "fri": "weekday.fri",
     },
     # The bot's own short replies, by the decision's kind.
     "bot_reply": {"greeting": "bot.greeting", "thanks": "bot.thanks", "goodbye": "bot.goodbye"},

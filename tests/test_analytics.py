@@ -97,3 +97,31 @@ def test_page_and_csv_in_both_languages(admin: TestClient) -> None:
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0] == ["reason", "escalations"] and sorted(rows[1:]) == [["asked_for_person", "1"], ["no_match", "1"]]
     assert admin.get("/admin/analytics.csv?table=nope").status_code == 404
+
+
+def test_the_persian_page_speaks_persian(admin: TestClient) -> None:
+    """Weekdays were English from Monday, units Latin ("s", "min"), the heatmap had no hours and
+    the chart no axis; shares of 1/3 each showed 33 + 33 + 33 = 99."""
+    seed(admin.app.state.store)
+    admin.app.state.clock = lambda: NOW.replace(tzinfo=None)
+    sign_in(admin)
+    page = admin.get("/admin/analytics?days=7&lang=fa").text
+    heat = page[page.index('class="heatmap"') :]
+    days = [heat.index(f">{d}</text>") for d in ("شنبه", "یکشنبه", "دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه")]
+    assert days == sorted(days)  # Saturday first, in Persian
+    assert ">Mon<" not in heat and ">۲۱</text>" in heat  # hours along the top, Persian digits
+    assert "۱٫۲ ثانیه" in page and "۴۵٫۰ دقیقه" in page and " s<" not in page and " min<" not in page
+    assert "بیشینه" in page and "۱۴۰۵/۰۹/۰۱" in page  # the chart's axis: its top value and Jalali days
+    assert "۵۰٪" in page  # shares as the reader writes them
+    report = analytics.Report(
+        7,
+        [],
+        {"answer": 1, "clarify": 1, "escalate": 1},
+        [],
+        (None, None),
+        (None, None),
+        (0, 0),
+        [],
+        [[0] * 24 for _ in range(7)],
+    )
+    assert sum(report.percents().values()) == 100

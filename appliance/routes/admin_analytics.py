@@ -39,7 +39,7 @@ def analytics_page(
         periods=PERIODS,
         days=_days(days),
         chart=analytics.bar_chart(rep.per_day),
-        heat=analytics.heat_cells(rep.heatmap),
+        heat=analytics.heat_cells(rep.heatmap, page.lang),
         fmt=analytics.median_text,
     )
 
