@@ -19,6 +19,10 @@
   // After any htmx swap (the badge is replaced whole): compare the count with the last one seen.
   document.body.addEventListener("htmx:afterSettle", function () {
     var now = current();
+    var badge = document.getElementById("nav-waiting");
+    if (badge) {  // the waiting count leads the tab's title, as the server wrote it at load
+      document.title = (now ? "(" + badge.textContent.trim() + ") " : "") + document.title.replace(/^\([^)]*\) /, "");
+    }
     if (now > last && Notification.permission === "granted") {
       new Notification(button.dataset.title, { tag: "appliance-waiting" });
     }

@@ -23,6 +23,7 @@ from .helpers import (
     SAME,
     Clock,
     csrf,
+    customer_asks,
     password_hash,
     sign_in,
 )
@@ -398,3 +399,23 @@ def test_the_session_cookie_is_secure_behind_tls(
         assert ("; secure" in cookie) is secure, cookie
         hsts = r.headers.get("strict-transport-security")
         assert (hsts == "max-age=31536000") is bool(settings.public_url)
+
+
+def test_the_admin_can_be_installed_on_a_phone(admin: TestClient) -> None:
+    """A web app manifest and icons (the owner adds the admin to the home screen); the waiting
+    count leads the page's title."""
+    r = admin.get("/admin/manifest.webmanifest")  # no session: browsers fetch it without cookies
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/manifest+json")
+    manifest = r.json()
+    assert manifest["start_url"] == "/admin/" and manifest["display"] == "standalone"
+    assert manifest["short_name"] == "Book Nook" and manifest["dir"] == "rtl"
+    for icon in manifest["icons"]:
+        image = admin.get(icon["src"])
+        assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+        size = int.from_bytes(image.content[16:20], "big")
+        assert f"{size}x{size}" == icon["sizes"]
+    sign_in(admin)
+    page = admin.get("/admin/?lang=fa").text
+    assert '<link rel="manifest" href="/admin/manifest.webmanifest">' in page
+    customer_asks(admin, "I want to talk to a real person")
+    assert "<title>(۱) " in admin.get("/admin/?lang=fa").text

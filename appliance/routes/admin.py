@@ -364,6 +364,30 @@ def _decision_in_words(lang: str, decision: Any, titles: dict[str, str]) -> str:
     return i18n.label(lang, "decision", decision.kind)
 
 
+@get("/manifest.webmanifest", sync_to_thread=False)
+def manifest(settings: Inject[Settings], store: Inject[Store]) -> Response:
+    """So the owner can add the admin to a phone's home screen and open it full-screen. Not behind
+    the session: browsers fetch a manifest without cookies (it names the shop, nothing more)."""
+    lang = owner.language(store) if owner.is_set_up(store) else settings.default_language
+    title = i18n.t(lang, "admin.title")
+    body = {
+        "name": f"{settings.shop_name} · {title}" if settings.shop_name else title,
+        "short_name": settings.shop_name or title,
+        "lang": lang,
+        "dir": i18n.DIRECTION[lang],
+        "start_url": "/admin/",
+        "scope": "/admin/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b6e4f",
+        "icons": [
+            {"src": "/static/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any maskable"},
+            {"src": "/static/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any maskable"},
+        ],
+    }
+    return Response(body, media_type="application/manifest+json", headers={"cache-control": "no-cache"})
+
+
 def owner_router(handlers: list, dependencies: dict[str, Provide] | None = None) -> Router:
     """An /admin router whose every handler is the owner's: the guard is on the router, so a new
     handler can't forget it, and a missing session or token is answered the same way everywhere."""
@@ -385,6 +409,7 @@ router = Router(
     request_max_body_size=OWNER_BODY_BYTES,
     dependencies=PAGE,
     route_handlers=[
+        manifest,
         login_page,
         login,
         logout,
