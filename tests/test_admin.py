@@ -300,7 +300,9 @@ def test_every_admin_page_needs_the_owner(admin: TestClient) -> None:
     """Walk every registered /admin route: without a session, none of them does anything."""
     from litestar.routes import HTTPRoute
 
-    open_paths = {"/admin/login", "/admin/setup"}
+    # Open on purpose: signing in, the one-time setup, and the web app manifest (browsers fetch it
+    # without cookies; it names the shop and nothing else).
+    open_paths = {"/admin/login", "/admin/setup", "/admin/manifest.webmanifest"}
     for route in admin.app.routes:
         if not isinstance(route, HTTPRoute) or not route.path.startswith("/admin") or route.path in open_paths:
             continue
