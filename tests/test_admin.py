@@ -113,6 +113,7 @@ def test_guesses_from_many_addresses_do_not_lock_the_owner_out(data_dir: Path, c
         c.__exit__(None, None, None)
 
 
+@pytest.mark.slow  # real waits, real argon2 or a whole import: a second or more
 def test_delays_grow_per_client_and_ipv6_counts_by_64(data_dir: Path, clock: Clock) -> None:
     now = [1000.0]
     c = _owner_app(data_dir, clock, now)
@@ -316,6 +317,7 @@ def test_every_admin_page_needs_the_owner(admin: TestClient) -> None:
             assert r.status_code in (303, 401), (method, route.path, r.status_code)
 
 
+@pytest.mark.slow  # real waits, real argon2 or a whole import: a second or more
 def test_successful_sign_ins_are_not_throttled(admin: TestClient) -> None:
     for _ in range(8):
         assert sign_in(admin).status_code == 303

@@ -23,6 +23,7 @@ def count(path: Path) -> int:
     return sqlite3.connect(path).execute("SELECT count(*) FROM meta").fetchone()[0]
 
 
+@pytest.mark.slow  # real waits, real argon2 or a whole import: a second or more
 def test_backup_while_messages_are_written(store: Store, tmp_path: Path) -> None:
     stop = threading.Event()
     written = [0]

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from appliance.cli import main
@@ -38,6 +39,7 @@ def test_bad_setting_is_a_clean_error(data_dir: Path) -> None:
     assert "APPLIANCE_N_CTX" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow  # real waits, real argon2 or a whole import: a second or more
 def test_check_on_this_installation(data_dir: Path, default_model: Path) -> None:
     result = run("check", "--data-dir", str(data_dir))
     assert result.exit_code == 0, result.output

@@ -23,6 +23,7 @@ class FakeWall:
         return time.time() + self.offset
 
 
+@pytest.mark.slow  # real waits, real argon2 or a whole import: a second or more
 def test_a_jump_back_does_not_stop_the_mail_job(data_dir: Path) -> None:
     jobs = BackgroundScheduler()
     ran = threading.Event()

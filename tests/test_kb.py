@@ -20,6 +20,7 @@ def test_demo_bookshop_is_bilingual_and_large_enough() -> None:
     assert all(e.questions and e.answer for e in entries)
 
 
+@pytest.mark.slow  # real waits, real argon2 or a whole import: a second or more
 def test_import_is_idempotent_and_keeps_history(store: Store) -> None:
     entries = kb_formats.read_file(paths.demo_kb_path())
     e5 = embedder.shared()

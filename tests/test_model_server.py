@@ -235,6 +235,7 @@ def test_a_misbehaving_server_costs_one_reply(fake_server: FakeServer, behaviour
         rt.close()
 
 
+@pytest.mark.slow  # real waits, real argon2 or a whole import: a second or more
 def test_a_slow_server_times_out(fake_server: FakeServer) -> None:
     fake_server.behaviour = "slow"
     rt = runtime_for(_url(fake_server), timeout_s=1.0)
