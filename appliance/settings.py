@@ -235,9 +235,55 @@ class Settings:
         return dataclasses.replace(self, **_coerce_all(changes, source="override"))
 
 
-def describe() -> list[tuple[str, str, str]]:
-    """(name, type, doc) of every field, for `appliance settings` and the admin."""
-    return [(f.name, _type_name(f), f.metadata.get("doc", "")) for f in fields(Settings)]
+# What the admin's settings page says under each field the owner can change, in Persian (the
+# English is each field's own doc above). tests/test_i18n.py checks that none is missing.
+HELP_FA = {
+    "shop_name": "نام فروشگاه، در ابزارک گفتگو و بخش مدیریت.",
+    "default_language": "زبانی که وقتی زبان مشتری معلوم نیست به کار می‌رود: fa یا en.",
+    "timezone": "منطقه‌ی زمانی فروشگاه، برای زمان‌هایی که در بخش مدیریت می‌بینید (مثل Asia/Tehran).",
+    "business_hours": "ساعت‌هایی که کسی پاسخ می‌دهد، مثلاً «sat-wed 09:00-18:00; thu 09:00-13:00» (روزهایی که نیامده‌اند تعطیل‌اند).",
+    "holidays": "روزهای تعطیل، به تاریخ شمسی (1405-01-01، 1405-01-02 ...).",
+    "typical_reply_time": "معمولاً کی پاسخ می‌دهید؛ هنگام ارجاع به مشتری گفته می‌شود (خالی: یک روز کاری).",
+    "greeting": "نخستین جمله‌ی ابزارک به مشتری (خالی: خوشامدی به زبان خود مشتری).",
+    "allowed_origins": "سایت‌های فروشگاه که اجازه دارند ابزارک گفتگو را نشان دهند.",
+    "widget_color": "رنگ اصلی ابزارک گفتگو (#rrggbb).",
+    "show_sources": "نشان دادن «از: عنوان مطلب» زیر پاسخ‌های ربات.",
+    "privacy_policy_url": "پیوند صفحه‌ی حریم خصوصی فروشگاه، در ابزارک.",
+    "privacy_notice": "متن حریم خصوصی در ابزارک (خالی: متنی کوتاه به زبان مشتری).",
+    "require_consent": "مشتری پیش از نخستین پیام باید «موافقم» را با متن حریم خصوصی بزند.",
+    "shop_calibration": "تصمیم ربات با پایگاه دانش همین فروشگاه تنظیم شود (پس از هر تغییر، در پس‌زمینه) به جای تنظیم همراه برنامه.",
+    "answer_safety": "بیشترین سهم پاسخ نادرستی که ربات مجاز است بدهد، برآوردی از پرسش‌های مشتریان (0.02 یعنی ۲٪): کمتر امن‌تر است، بیشتر یعنی ربات بیشتر بی شما پاسخ می‌دهد.",
+    "phrase_with_model": "مدل زبانی پاسخ‌های شما را بازنویسی کند (پیش از نمایش با متن خودتان سنجیده می‌شود). پیش‌فرض خاموش است: بازنویسی‌های مدل همراه برنامه تقریباً هیچ‌وقت از این سنجش نمی‌گذرند و مشتری منتظرشان می‌ماند؛ با مدلی بزرگ‌تر ارزشش را دارد.",
+    "phrase_budget_s": "بیشترین زمانی که مشتری منتظر بازنویسی مدل می‌ماند، به ثانیه. پس از آن، یا وقتی مدل مشغول پاسخ دیگری است، متن خود شما فوراً فرستاده می‌شود.",
+    "answer_threshold": "اطمینان لازم (۰ تا ۱) برای پاسخ از پایگاه دانش؛ ۰ یعنی مقدار تنظیم‌شده.",
+    "clarify_threshold": "اطمینان لازم (۰ تا ۱) برای پیشنهاد گزینه به جای ارجاع؛ ۰ یعنی مقدار تنظیم‌شده.",
+    "model": "مدل زبانی: «default» (مدل همراه برنامه)، «none» (فقط پاسخ‌های پایگاه دانش)، یا نام یک فایل GGUF در پوشه‌ی models یا نشانی آن.",
+    "model_url": "نشانی یک سرور مدل سازگار با OpenAI به جای فایل مدل محلی (llama-server، vLLM، Ollama)، مثلاً http://10.0.0.5:8080/v1. خالی: مدل محلی.",
+    "model_server_model": "کدام مدل آن سرور به کار رود (خالی: نخستین مدلی که فهرست می‌کند).",
+    "model_api_key": "کلید API سرور مدل (خالی: بدون کلید).",
+    "smtp_host": "سرور SMTP (خالی: بدون ایمیل). یک رله‌ی محلی یا سرور ایمیل فروشگاه.",
+    "smtp_port": "درگاه SMTP (587 برای STARTTLS، 465 برای SSL، 25 برای رله‌ی محلی).",
+    "smtp_security": "starttls، ssl یا none.",
+    "smtp_user": "نام کاربری SMTP (خالی: بدون ورود).",
+    "smtp_password": "گذرواژه‌ی SMTP (در settings.toml نگه داشته می‌شود و فقط خود برنامه آن را می‌خواند).",
+    "smtp_from": "نشانی فرستنده‌ی ایمیل‌هایی که برنامه می‌فرستد.",
+    "owner_email": "خلاصه‌ی صبح به کدام نشانی ایمیل شود (خالی: فقط در بخش مدیریت).",
+    "backup_time": "ساعت پشتیبان‌گیری شبانه (HH:MM، به وقت سرور).",
+    "backups_daily": "نسخه‌های شبانه‌ای که نگه داشته می‌شوند: یکی برای هر یک از N روز گذشته.",
+    "backups_weekly": "... و یکی برای هر یک از N هفته‌ی گذشته.",
+    "backups_monthly": "... و یکی برای هر یک از N ماه گذشته.",
+    "retention_days": "گفتگوهایی که این‌همه روز دست نخورده‌اند پاک شوند (۰: نگه داشتن). پایگاه دانش همیشه می‌ماند.",
+    "digest_time": "ساعت آماده شدن خلاصه‌ی صبح (HH:MM، به وقت سرور).",
+}
+
+
+def describe(lang: str = "en") -> list[tuple[str, str, str]]:
+    """(name, type, doc) of every field, for `appliance settings` and the admin (``lang="fa"``:
+    the Persian help where a field has one)."""
+    return [
+        (f.name, _type_name(f), (HELP_FA.get(f.name) if lang == "fa" else None) or f.metadata.get("doc", ""))
+        for f in fields(Settings)
+    ]
 
 
 def _type_name(f: dataclasses.Field) -> str:

@@ -145,3 +145,16 @@ def test_a_page_with_a_missing_translation_still_renders(admin: TestClient, monk
     page = admin.get("/admin/?lang=fa")
     assert page.status_code == 200
     assert "Inbox" in page.text and "home.waiting" in page.text and 'dir="rtl"' in page.text
+
+
+def test_every_setting_the_owner_changes_has_persian_help(admin: TestClient) -> None:
+    """The Persian settings page showed English help under each field."""
+    from appliance import settings as settings_mod
+
+    assert set(settings_mod.HELP_FA) == admin_settings.EDITABLE
+    assert all(any("\u0600" <= ch <= "\u06ff" for ch in text) for text in settings_mod.HELP_FA.values())
+    sign_in(admin)
+    fa = admin.get("/admin/settings?lang=fa").text
+    en = admin.get("/admin/settings?lang=en").text
+    assert "نام فروشگاه، در ابزارک گفتگو" in fa and "The shop&#39;s name, shown in the widget" not in fa
+    assert "The shop&#39;s name, shown in the widget" in en

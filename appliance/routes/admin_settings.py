@@ -70,10 +70,11 @@ NEEDS_RESTART = {
 }  # read once at start
 
 
-def _fields(settings: Settings, typed: dict[str, Any] | None = None) -> list[tuple[str, list[dict]]]:
-    """The form's fields; ``typed``: what the owner sent, shown again when it was refused."""
+def _fields(settings: Settings, lang: str, typed: dict[str, Any] | None = None) -> list[tuple[str, list[dict]]]:
+    """The form's fields with their help in ``lang``; ``typed``: what the owner sent, shown again
+    when it was refused."""
     current = {**settings.to_dict(), **(typed or {})}
-    docs = {name: (kind, doc) for name, kind, doc in settings_mod.describe()}
+    docs = {name: (kind, doc) for name, kind, doc in settings_mod.describe(lang)}
     out = []
     for group, names in GROUPS:
         rows = []
@@ -104,7 +105,7 @@ def _settings_page(
     )
     return page(
         "admin/settings.html",
-        groups=_fields(settings, typed),
+        groups=_fields(settings, page.lang, typed),
         models=models,
         snippet=snippet,
         calibration=calibration.report if calibration.enabled else None,
