@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 
+from .answering.textnorm import ascii_digits
+
 # One address, strictly: the local part in RFC 5322's plain characters (no comma: "a,b,c@x.ir"
 # became three SMTP recipients; no control characters), a domain of letters, digits and hyphens.
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}$")
-_DIGITS = str.maketrans(
-    {**{chr(0x06F0 + d): str(d) for d in range(10)}, **{chr(0x0660 + d): str(d) for d in range(10)}}
-)
 _SEPARATORS = re.compile(r"[\s().\-\u200c\u200e\u200f]")
 
 
@@ -41,7 +40,7 @@ def phone(text: str) -> str:
     Persian and Arabic digits become ASCII, spaces, dashes, dots and brackets go, "00" becomes
     "+", and an Iranian mobile written nationally (0912...) gets +98 (0912 123 4567 and
     +98 912 123-4567 are one number). ContactError if what is left isn't 7 to 15 digits."""
-    text = _SEPARATORS.sub("", text.strip().translate(_DIGITS))
+    text = _SEPARATORS.sub("", ascii_digits(text.strip()))
     if text.startswith("00"):
         text = "+" + text[2:]
     if re.fullmatch(r"09\d{9}", text):

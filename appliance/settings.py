@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
+from .answering.textnorm import ascii_digits
 
 ENV_PREFIX = "APPLIANCE_"
 SETTINGS_FILE = "settings.toml"
@@ -294,20 +295,12 @@ def _field_map() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in fields(Settings)}
 
 
-_NUMBER_MAP = str.maketrans(
-    {
-        "٫": ".",
-        "٬": "",
-        "،": "",
-        **{chr(0x06F0 + i): str(i) for i in range(10)},
-        **{chr(0x0660 + i): str(i) for i in range(10)},
-    }
-)
+_NUMBER_MAP = str.maketrans({"٫": ".", "٬": "", "،": ""})  # the digits: textnorm.ascii_digits
 
 
 def _latin_number(value: Any) -> Any:
     """A number typed on a Persian keyboard ("۰٫۰۱") as Python reads numbers ("0.01")."""
-    return value.strip().translate(_NUMBER_MAP) if isinstance(value, str) else value
+    return ascii_digits(value.strip()).translate(_NUMBER_MAP) if isinstance(value, str) else value
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .entry import Entry, EntryError, check_unique
-from .textnorm import detect_language
+from .textnorm import ascii_digits, detect_language
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CSV_FIELDS = ["id", "title", "questions", "answer", "lang", "tags", "enabled"]
@@ -182,15 +182,13 @@ _LATIN = str.maketrans(
         "ى": "i",
         "ء": "",
         "\u200c": "-",
-        **{chr(0x06F0 + d): str(d) for d in range(10)},
-        **{chr(0x0660 + d): str(d) for d in range(10)},
     }
 )
 
 
 def slug(text: str) -> str:
     """An id made from a title: Latin letters, digits and '-' only (entry.ID)."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_LATIN)
+    text = ascii_digits(unicodedata.normalize("NFKC", text)).casefold().translate(_LATIN)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()  # é -> e; the rest goes
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     return text[:80] or "entry"

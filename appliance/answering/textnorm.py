@@ -19,48 +19,22 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# Persian (۰-۹) and Arabic-Indic (٠-٩) digits -> ASCII
+_DIGITS = {**{chr(0x06F0 + i): str(i) for i in range(10)}, **{chr(0x0660 + i): str(i) for i in range(10)}}
+# Arabic letter forms -> Persian, digits -> ASCII, no-break space -> space: for matching and the embedder.
+_LETTERS = {"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "ۀ": "ه", "أ": "ا", "إ": "ا", "ٱ": "ا", **_DIGITS, "\u00a0": " "}
 _CHAR_MAP = str.maketrans(
-    {
-        "ي": "ی",
-        "ى": "ی",
-        "ك": "ک",
-        "ة": "ه",
-        "ۀ": "ه",
-        "أ": "ا",
-        "إ": "ا",
-        "ٱ": "ا",
-        # Persian (۰-۹) and Arabic-Indic (٠-٩) digits
-        **{chr(0x06F0 + i): str(i) for i in range(10)},
-        **{chr(0x0660 + i): str(i) for i in range(10)},
-        "٫": ".",
-        "٬": ",",
-        "،": ",",
-        "؛": ";",
-        "؟": "?",
-        "\u200c": " ",  # ZWNJ
-        "\u00a0": " ",
-    }
+    {**_LETTERS, "٫": ".", "٬": ",", "،": ",", "؛": ";", "؟": "?", "\u200c": " "}  # ZWNJ -> space
 )
-
 # For the embedder: the same letters and digits, but ZWNJ and punctuation kept.
-_EMBED_MAP = str.maketrans(
-    {
-        k: v
-        for k, v in {
-            "ي": "ی",
-            "ى": "ی",
-            "ك": "ک",
-            "ة": "ه",
-            "ۀ": "ه",
-            "أ": "ا",
-            "إ": "ا",
-            "ٱ": "ا",
-            **{chr(0x06F0 + i): str(i) for i in range(10)},
-            **{chr(0x0660 + i): str(i) for i in range(10)},
-            "\u00a0": " ",
-        }.items()
-    }
-)
+_EMBED_MAP = str.maketrans(_LETTERS)
+_DIGIT_MAP = str.maketrans(_DIGITS)
+
+
+def ascii_digits(text: str) -> str:
+    """Persian and Arabic-Indic digits as ASCII ones, nothing else changed (phone numbers, ids)."""
+    return text.translate(_DIGIT_MAP)
+
 
 # harakat and Quranic marks, superscript alef, tatweel; bidi and zero-width controls (not ZWNJ,
 # which became a space above)
