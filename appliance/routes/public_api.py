@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -403,30 +403,29 @@ async def handoff(
 SAVES_PER_HOUR = 10
 
 
+async def _save(limits: Limits, what: str, save: Callable[[], Awaitable[None]]) -> dict[str, bool]:
+    limits.per_visitor(what, SAVES_PER_HOUR, 3600)
+    try:
+        await save()
+    except MessageRejected as exc:
+        raise _rejected(exc) from None
+    return {"saved": True}
+
+
 @post(
     "/conversations/{conversation_id:str}/contact", status_code=200, summary="Leave an e-mail address or phone number"
 )
 async def contact(
     own: Inject[str], data: JSONBody[ContactRequest], chat: Inject[ChatService], limits: Inject[Limits]
 ) -> dict[str, bool]:
-    limits.per_visitor("contact", SAVES_PER_HOUR, 3600)
-    try:
-        await chat.set_contact(own, data.email, data.phone)
-    except MessageRejected as exc:
-        raise _rejected(exc) from None
-    return {"saved": True}
+    return await _save(limits, "contact", lambda: chat.set_contact(own, data.email, data.phone))
 
 
 @post("/conversations/{conversation_id:str}/rating", status_code=200, summary="Rate the conversation")
 async def rate(
     own: Inject[str], data: JSONBody[RatingRequest], chat: Inject[ChatService], limits: Inject[Limits]
 ) -> dict[str, bool]:
-    limits.per_visitor("rate", SAVES_PER_HOUR, 3600)
-    try:
-        await chat.rate(own, data.satisfied, data.comment)
-    except MessageRejected as exc:
-        raise _rejected(exc) from None
-    return {"saved": True}
+    return await _save(limits, "rate", lambda: chat.rate(own, data.satisfied, data.comment))
 
 
 @post("/conversations/{conversation_id:str}/seen", status_code=200, summary="Mark replies as read")
