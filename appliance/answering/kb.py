@@ -46,9 +46,10 @@ def search(db: Database, query: str, limit: int = 200) -> list[Entry]:
     """Entries whose title, phrasings or answer contain the text (normalised, as the index is)."""
     norm = normalize(query)
     if len(norm) >= 3:  # the trigram index finds substrings of three characters or more
-        hits = kb_index.fts_search(db, '"' + norm.replace('"', '""') + '"', limit)
-        found = [get(db, entry_id) for entry_id, _ in hits]
-        return [e for e in found if e is not None]
+        ids = [entry_id for entry_id, _ in kb_index.fts_search(db, '"' + norm.replace('"', '""') + '"', limit)]
+        rows = db.execute(f"SELECT * FROM kb_entries WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+        by_id = {r["id"]: r for r in rows}
+        return [_row_to_entry(db, by_id[i]) for i in ids if i in by_id]  # best match first
     like = "%" + norm.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = db.execute(
         "SELECT * FROM kb_entries WHERE lower(title) LIKE ? ESCAPE '\\' ORDER BY title LIMIT ?", [like, limit]

@@ -82,7 +82,7 @@ def _conversation_page(
     ctx.setdefault("same_contact", len(same_contact))
     return page(
         "admin/conversation.html",
-        conversation=_customers(conversations, conversation_id),
+        conversation=row,
         messages=_transcript(conversations, conversation_id),
         notes=conversations.notes(conversation_id),
         saved_replies=saved,
