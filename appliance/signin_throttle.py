@@ -3,8 +3,8 @@
 A hard limit for everyone together let fifty failed sign-ins from anywhere (five from each of ten
 addresses) shut the owner out everywhere for a quarter of an hour, renewable at will. Instead:
 
-- **Per client, growing delays.** A client is an IPv4 address or an IPv6 /64 (one home or phone
-  line holds a whole /64, so counting single IPv6 addresses counted nothing). The first
+- **Per client, growing delays.** A client is an IPv4 address or an IPv6 /64 (visitors.network:
+  one home or phone line holds a whole /64, so counting single IPv6 addresses counted nothing). The first
   ``FREE_FAILURES`` failures cost nothing; each one after that doubles the wait before the next
   try, from 1 s up to ``MAX_DELAY_S``.
 - **For everyone together, spacing instead of a lock.** Past ``GLOBAL_FREE`` failures in
@@ -28,8 +28,6 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from .visitors import network
-
 FREE_FAILURES = 5
 MAX_DELAY_S = 15 * 60
 GLOBAL_FREE = 50
@@ -39,11 +37,6 @@ MAX_CLIENTS = 10_000  # least recently seen forgotten first: memory stays bounde
 
 DEVICE_COOKIE = "appliance_device"
 DEVICE_MAX_AGE_S = 365 * 24 * 3600
-
-
-def client_key(ip: str) -> str:
-    """Who is guessing: an IPv4 address, or the /64 of an IPv6 one (visitors.network)."""
-    return network(ip)
 
 
 def new_device(secret: bytes) -> str:

@@ -16,6 +16,7 @@ from appliance.app import create_app
 from appliance.cli import main
 from appliance.settings import Settings
 from appliance.signin_throttle import SignInThrottle
+from appliance.visitors import network
 
 from .helpers import (
     HOSTILE,
@@ -138,8 +139,8 @@ def test_a_forged_device_cookie_counts_for_nothing(data_dir: Path, clock: Clock)
     assert signin_throttle.known_device(b"secret", "abc.0123456789abcdef0123456789abcdef") is None
     good = signin_throttle.new_device(b"secret")
     assert signin_throttle.known_device(b"secret", good) and signin_throttle.known_device(b"other", good) is None
-    assert signin_throttle.client_key("::ffff:192.0.2.1") == "192.0.2.1"
-    assert signin_throttle.client_key("2001:db8::1") == signin_throttle.client_key("2001:db8::abcd") == "2001:db8::/64"
+    assert network("::ffff:192.0.2.1") == "192.0.2.1"
+    assert network("2001:db8::1") == network("2001:db8::abcd") == "2001:db8::/64"
 
 
 def test_cross_site_sign_in_is_refused(admin: TestClient) -> None:

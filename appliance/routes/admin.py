@@ -37,7 +37,7 @@ from ..security import UNSAFE, is_https, is_same_origin
 from ..services import Inject
 from ..settings import Settings
 from ..signin_throttle import SignInThrottle
-from ..visitors import client_ip
+from ..visitors import client_ip, network
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 # Bodies are read before anything else is known about a request: 9 MB of form fields posted to
@@ -201,7 +201,7 @@ def login(
     device = signin_throttle.known_device(secret, request.cookies.get(signin_throttle.DEVICE_COOKIE))
     # A browser that signed in before is counted as itself (an attack from its network doesn't
     # slow it down); any other by its address (IPv6 by /64).
-    key = f"device:{device}" if device else signin_throttle.client_key(client_ip(request, settings.trusted_proxies))
+    key = f"device:{device}" if device else network(client_ip(request, settings.trusted_proxies))
     wait = throttle.wait(key, known=device is not None)
     if wait > 0:  # even the right password waits: otherwise the delay would tell it apart
         return again("login.error.throttled", 429, {"retry-after": str(max(1, math.ceil(wait)))})
