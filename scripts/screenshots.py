@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import APPLIANCE, free_port, start_chromium, stop, wait_healthy
+from tests.helpers import free_port, reset_password, start_chromium, start_server, stop, wait_healthy
 
 PASSWORD = "screenshots owner password"
 PAGES = [
@@ -64,25 +62,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="shots-"))
     data = work / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    subprocess.run(
-        [APPLIANCE, "reset-password", "--demo", "--data-dir", str(data)],
-        input=f"{PASSWORD}\n{PASSWORD}\n",
-        text=True,
-        capture_output=True,
-        env=env,
-        check=True,
-        timeout=300,
-    )
+    reset_password(data, PASSWORD, "--demo")
     port = free_port()
-    proc = subprocess.Popen(
-        [APPLIANCE, "serve", "--demo", "--data-dir", str(data), "--port", str(port), "--model", "none"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    proc = start_server(data, port, "--demo", "--model", "none")
     base = f"http://127.0.0.1:{port}"
     driver = start_chromium(work / "chrome")
     try:

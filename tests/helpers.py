@@ -234,6 +234,20 @@ def start_server(
     )
 
 
+def reset_password(data_dir: Path, password: str, *extra: str, timeout: float = 300) -> None:
+    """`appliance reset-password` (with ``extra``, e.g. --demo) in ``data_dir``, as an owner would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    done = subprocess.run(
+        [APPLIANCE, "reset-password", *extra, "--data-dir", str(data_dir)],
+        input=f"{password}\n{password}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

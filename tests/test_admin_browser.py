@@ -1,15 +1,12 @@
 """The admin in real headless Chromium against a real `appliance serve --demo`: sign-in, the
 knowledge-base search and the try-a-question box (htmx under the strict CSP)."""
 
-import os
-import subprocess
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from .helpers import APPLIANCE, DOCS, free_port, stop, wait_healthy
+from .helpers import DOCS, free_port, reset_password, start_server, stop, wait_healthy
 
 pytestmark = pytest.mark.browser
 
@@ -20,25 +17,9 @@ PASSWORD = "a long demo password"
 @pytest.fixture(scope="module")
 def admin_server(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("admin-data")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    reset = subprocess.run(
-        [APPLIANCE, "reset-password", "--demo", "--data-dir", str(data_dir)],
-        input=f"{PASSWORD}\n{PASSWORD}\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert reset.returncode == 0, reset.stderr
+    reset_password(data_dir, PASSWORD, "--demo")
     port = free_port()
-    proc = subprocess.Popen(
-        [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    proc = start_server(data_dir, port, "--demo", "--model", "none")
     wait_healthy(port, proc, timeout=120)
     yield f"http://127.0.0.1:{port}"
     stop(proc)

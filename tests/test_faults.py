@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .helpers import APPLIANCE, free_port, start_server, stop, wait_healthy
+from .helpers import free_port, reset_password, start_server, stop, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -168,16 +168,7 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
     model = tmp_path / "models" / "shop-model.gguf"
     model.parent.mkdir()
     shutil.copyfile(default_model, model)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    subprocess.run(
-        [APPLIANCE, "reset-password", "--data-dir", str(data_dir)],
-        input=f"{PASSWORD}\n{PASSWORD}\n",
-        text=True,
-        capture_output=True,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    reset_password(data_dir, PASSWORD)
     (data_dir / "settings.toml").write_text("phrase_with_model = true\n", encoding="utf-8")  # the model works
     port = free_port()
     base = f"http://127.0.0.1:{port}"
