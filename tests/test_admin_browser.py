@@ -230,5 +230,11 @@ def test_no_admin_page_scrolls_sideways(browser, admin_server) -> None:
                 )
                 if sizes[0] > sizes[1]:
                     wide.append((width, lang, path, sizes))
+                # ... and no caption squeezed to a letter a line (tables become cards on a phone)
+                for height in browser.execute_script(
+                    "return [...document.querySelectorAll('caption')].map(c => c.getBoundingClientRect().height)"
+                ):
+                    if height > 120:
+                        wide.append((width, lang, path, "caption", height))
     browser.set_window_size(1280, 900)
     assert not wide, wide
