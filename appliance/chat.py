@@ -19,6 +19,7 @@ from datetime import timedelta
 import anyio
 
 from . import contact
+from .answering import suggestions
 from .answering.compose import Composer, Reply
 from .answering.decide import Decider, Decision
 from .answering.textnorm import detect_language
@@ -125,7 +126,25 @@ class ChatService:
         decision_ms = (time.perf_counter() - started) * 1000
         message_id, _ = await self.accept(conversation_id, label)
         reply = await self.composer.compose(decision, label)
-        return await self._record(conversation_id, message_id, decision, reply, decision_ms)
+        turn = await self._record(conversation_id, message_id, decision, reply, decision_ms)
+        await self.store.run(self._suggest_pick, conversation_id, entry_id, message_id)
+        return turn
+
+    def _suggest_pick(self, conversation_id: str, entry_id: str, message_id: int) -> None:
+        """The customer's pick says which entry their question meant: a phrasing for the owner to
+        approve (never added without them)."""
+        asked = self.conversations.clarified_question(conversation_id, entry_id, before=message_id)
+        if asked is None:
+            return
+        with self.store.write() as db:
+            suggestions.suggest(
+                db,
+                entry_id,
+                asked[1],
+                source=suggestions.CUSTOMER_PICK,
+                conversation_id=conversation_id,
+                now=self.clock().isoformat(),
+            )
 
     async def handoff(self, conversation_id: str, label: str, lang: str, reason: str = "asked_for_person") -> Turn:
         """The customer pressed "talk to a person" (or "none of these"): escalate, whatever the

@@ -86,6 +86,7 @@ WIDGET_ONLY = f"c.channel = '{Channel.WIDGET}'"
 ANSWERED_KINDS = ("answer", "clarify")
 UNSURE = "('no_match', 'close_candidates')"  # decisions' reasons: the knowledge base had no sure answer
 FOLLOW_UP_LOOKBACK = 3  # how many earlier decisions a follow-up question may lean on
+VERDICTS = ("right", "wrong", None)  # the owner's mark on a bot answer
 
 # The inbox's views: which statuses, in what order.
 VIEWS: dict[str, tuple[tuple[Status, ...], str]] = {
@@ -249,6 +250,35 @@ class Conversations:
                 "UPDATE conversations SET visitor_seen_message_id = max(visitor_seen_message_id, ?) WHERE id = ?",
                 [message_id, conversation_id],
             )
+
+    def set_verdict(self, conversation_id: str, decision_id: int, verdict: str | None) -> bool:
+        """The owner marks the bot's answer right or wrong (None: unmarked). Only answers carry one."""
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}")
+        with self.store.write() as db:
+            cursor = db.execute(
+                "UPDATE decisions SET verdict = ? WHERE id = ? AND conversation_id = ? AND kind = 'answer'",
+                [verdict, decision_id, conversation_id],
+            )
+            return cursor.rowcount > 0
+
+    def clarified_question(self, conversation_id: str, entry_id: str, before: int) -> tuple[int, str] | None:
+        """The customer's question that the bot answered with choices including this entry (the
+        customer just picked it): its message id and text, or None."""
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT d.message_id, d.entry_ids, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
+                "WHERE d.conversation_id = ? AND d.message_id < ? AND d.kind = 'clarify' "
+                "ORDER BY d.id DESC LIMIT 1",
+                [conversation_id, before],
+            )
+            .fetchall()
+        )
+        for row in rows:
+            if entry_id in json.loads(row["entry_ids"] or "[]"):
+                return int(row["message_id"]), str(row["text"])
+        return None
 
     def add_note(self, conversation_id: str, text: str) -> None:
         """The owner's private note (never shown to the customer)."""
@@ -427,8 +457,9 @@ class Conversations:
         rows = (
             self.store.read()
             .execute(
-                "SELECT m.id, m.role, m.text, m.created_at, d.kind, d.reason, d.confidence, d.entry_ids, "
-                "d.composed_by, asked.reason AS asked_reason "
+                "SELECT m.id, m.role, m.text, m.created_at, d.id AS decision_id, d.kind, d.reason, d.confidence, "
+                "d.entry_ids, d.composed_by, d.verdict, asked.reason AS asked_reason, asked.kind AS asked_kind, "
+                "asked.scores AS asked_scores "
                 "FROM messages m LEFT JOIN decisions d ON d.reply_id = m.id "
                 "LEFT JOIN decisions asked ON asked.message_id = m.id "
                 "WHERE m.conversation_id = ? ORDER BY m.id",
@@ -440,6 +471,10 @@ class Conversations:
         for r in rows:
             item = dict(r)
             item["entry_ids"] = json.loads(r["entry_ids"]) if r["entry_ids"] else []
+            # The entries the bot ranked first for a customer's question: the owner's one-click
+            # "this is the entry that answers it".
+            scores = json.loads(item.pop("asked_scores") or "{}")
+            item["ranking"] = scores.get("ranking", []) if isinstance(scores, dict) else []
             out.append(item)
         return out
 
@@ -616,3 +651,19 @@ def _forget_lone_visitors(db: Any) -> None:
     db.execute(
         "DELETE FROM visitors WHERE id NOT IN (SELECT visitor_id FROM conversations WHERE visitor_id IS NOT NULL)"
     )
+
+
+def owner_verdicts(db: Any, limit: int = 300) -> list[tuple[str, str, str]]:
+    """(question, entry id, right | wrong) of the bot's answers the owner marked, newest first:
+    real questions for the shop's calibration (read by its fitting process, so a plain reader)."""
+    rows = db.execute(
+        "SELECT query, entry_ids, verdict FROM decisions WHERE verdict IS NOT NULL AND kind = 'answer' "
+        "ORDER BY id DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    out = []
+    for query, entry_ids, verdict in rows:
+        ids = json.loads(entry_ids or "[]")
+        if ids:
+            out.append((str(query), str(ids[0]), str(verdict)))
+    return out

@@ -418,6 +418,38 @@ STRINGS: dict[str, dict[str, Any]] = {
     "inbox.resolve": {"fa": "بستن گفتگو", "en": "Resolve"},
     "inbox.reopen": {"fa": "بازکردن دوباره", "en": "Reopen"},
     "inbox.save_entry": {"fa": "ذخیره به‌عنوان مطلب پایگاه دانش", "en": "Save as a knowledge-base entry"},
+    "learn.which": {"fa": "کدام مطلب به این سؤال پاسخ می‌دهد؟", "en": "Which entry answers this question?"},
+    "learn.help": {
+        "fa": "با یک کلیک، این جملهٔ مشتری به پرسش‌های آن مطلب اضافه می‌شود و ربات دفعهٔ بعد خودش پاسخ می‌دهد.",
+        "en": "One click adds the customer's words to that entry's questions: next time the bot answers it itself.",
+    },
+    "learn.added": {
+        "fa": "افزوده شد: ربات از این پس این سؤال را با «{title}» پاسخ می‌دهد.",
+        "en": "Added: from now on the bot answers this question with “{title}”.",
+    },
+    "learn.right": {"fa": "پاسخ درست بود", "en": "Right answer"},
+    "learn.wrong": {"fa": "پاسخ نادرست بود", "en": "Wrong answer"},
+    "learn.marked_right": {"fa": "شما این پاسخ را درست دانستید.", "en": "You marked this answer right."},
+    "learn.marked_wrong": {"fa": "شما این پاسخ را نادرست دانستید.", "en": "You marked this answer wrong."},
+    "learn.unmark": {"fa": "برداشتن علامت", "en": "Remove the mark"},
+    "learn.suggested": {"fa": "جمله‌های پیشنهادی مشتری‌ها", "en": "Wordings customers used"},
+    "learn.suggested_help": {
+        "fa": "مشتری از میان گزینه‌ها این مطلب را انتخاب کرد. اگر درست است، جمله‌اش را به پرسش‌های مطلب اضافه کنید؛ "
+        "بدون تأیید شما چیزی به پایگاه دانش اضافه نمی‌شود.",
+        "en": "A customer picked this entry among the choices the bot offered. If it is right, add their words to "
+        "the entry's questions; nothing reaches the knowledge base without you.",
+    },
+    "learn.waiting": {
+        "fa": {"other": "{n} جملهٔ مشتری منتظر تأیید شما برای افزودن به پایگاه دانش است."},
+        "en": {
+            "one": "{n} wording a customer used waits for your yes to join the knowledge base.",
+            "other": "{n} wordings customers used wait for your yes to join the knowledge base.",
+        },
+    },
+    "learn.approve": {"fa": "افزودن به مطلب", "en": "Add to the entry"},
+    "learn.dismiss": {"fa": "نه", "en": "No"},
+    "learn.for_entry": {"fa": "برای", "en": "for"},
+    "learn.failed": {"fa": "افزوده نشد: {reason}", "en": "Not added: {reason}"},
     "reply.invalid": {"fa": "پاسخ خالی یا بیش از حد بلند است.", "en": "The reply is empty or too long."},
     "role.customer": {"fa": "مشتری", "en": "Customer"},
     "role.bot": {"fa": "ربات", "en": "Bot"},

@@ -305,3 +305,29 @@ def m0010_phone_numbers_in_one_form(db: Database) -> None:
             continue
         if canonical != value:
             db.execute("UPDATE conversations SET contact_phone = ? WHERE id = ?", [canonical, cid])
+
+
+@MIGRATIONS(name="0011_learning_from_use")
+def m0011_learning_from_use(db: Database) -> None:
+    # Wordings customers used for an entry, waiting for the owner's yes (a customer's pick among
+    # offered choices) or recorded with it (the owner's pick): a customer never teaches the bot
+    # alone. Erasing a conversation erases the words it suggested (CASCADE).
+    db.execute(
+        """
+        CREATE TABLE kb_suggestions (
+            id INTEGER PRIMARY KEY,
+            entry_id TEXT NOT NULL REFERENCES kb_entries(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            norm TEXT NOT NULL,
+            source TEXT NOT NULL,
+            conversation_id TEXT REFERENCES conversations(id) ON DELETE CASCADE,
+            status TEXT NOT NULL DEFAULT 'pending',
+            created_at TEXT NOT NULL,
+            decided_at TEXT,
+            UNIQUE (entry_id, norm)
+        )
+        """
+    )
+    db.execute("CREATE INDEX kb_suggestions_status ON kb_suggestions(status, id)")
+    # The owner's mark on a bot's answer (right | wrong): evidence for the shop's calibration.
+    db.execute("ALTER TABLE decisions ADD COLUMN verdict TEXT")

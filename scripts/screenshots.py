@@ -71,8 +71,24 @@ def main() -> None:
         wait_healthy(port, proc, timeout=180)
         started = json.loads(_post(f"{base}/api/v1/conversations", {"lang": "fa"}))
         conv, token = started["conversation_id"], started["visitor_token"]
-        _post(f"{base}/api/v1/conversations/{conv}/messages", {"text": "می‌خوام با یه آدم حرف بزنم"}, token)
+        # A question the bot answers (the owner's right/wrong mark), one it hands over (the owner's
+        # "which entry answers this?"), and a customer's pick among choices (a suggested wording).
+        for text in ("ارسال به شیراز چند روز طول می‌کشه؟", "کتاب‌ها رو کادوپیچ هم می‌کنید؟ برای تولد دوستمه"):
+            _post(f"{base}/api/v1/conversations/{conv}/messages", {"text": text}, token)
         _post(f"{base}/api/v1/conversations/{conv}/contact", {"email": "reader@example.com"}, token)
+        other = json.loads(_post(f"{base}/api/v1/conversations", {"lang": "fa"}))
+        done = _post(
+            f"{base}/api/v1/conversations/{other['conversation_id']}/messages",
+            {"text": "ارسال کتاب به شیراز چقدر طول میکشه و هزینه‌اش چنده؟"},
+            other["visitor_token"],
+        ).decode()
+        choices = json.loads(done.rsplit("data:", 1)[1]).get("choices") or []
+        if choices:
+            _post(
+                f"{base}/api/v1/conversations/{other['conversation_id']}/choices",
+                {"entry_id": choices[0]["id"]},
+                other["visitor_token"],
+            )
         driver.get(f"{base}/admin/login")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit], form button").click()

@@ -1,6 +1,7 @@
 """The owner's admin through the real app: sign-in, sessions, CSRF, pages in both languages."""
 
 import asyncio
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -308,11 +309,7 @@ def test_every_admin_page_needs_the_owner(admin: TestClient) -> None:
     for route in admin.app.routes:
         if not isinstance(route, HTTPRoute) or not route.path.startswith("/admin") or route.path in open_paths:
             continue
-        path = (
-            route.path.replace("{conversation_id:str}", "x")
-            .replace("{entry_id:str}", "x")
-            .replace("{reply_id:int}", "1")
-        )
+        path = re.sub(r"\{\w+:int\}", "1", re.sub(r"\{\w+:str\}", "x", route.path))
         for method in route.methods - {"HEAD", "OPTIONS"}:
             r = admin.request(method, path, headers=SAME, follow_redirects=False)
             assert r.status_code in (303, 401), (method, route.path, r.status_code)

@@ -131,6 +131,7 @@ def test_clarify_offers_the_top_entries(store: Store, index: RetrievalIndex) -> 
     [
         ("I want to talk to a real person", "escalate", "asked_for_person"),
         ("میخوام با اپراتور صحبت کنم", "escalate", "asked_for_person"),
+        ("می‌خوام با یه آدم حرف بزنم", "escalate", "asked_for_person"),  # as customers type it
         ("This is unacceptable, my order is late again", "escalate", "upset"),
         ("از خدماتتون خیلی ناراضیم", "escalate", "upset"),
         ("سلام", "greeting", "greeting"),

@@ -106,7 +106,8 @@ _HUMAN = re.compile(
     r"\b(human|real person|a person|live agent|an agent|operator|representative|someone real|"
     r"speak to someone|talk to someone|customer service agent|talk to (the )?(owner|manager|staff)|"
     r"اپراتور|کارشناس|انسان|آدم واقعی|شخص واقعی|با مدیر|پشتیبان واقعی|با خود فروشنده|"
-    r"صحبت با (یک )?(نفر|شخص|کسی|آدم))\b"
+    r"صحبت با (یک |یه )?(نفر|شخص|کسی|آدم)|با (یک |یه )?(آدم|انسان|شخص|نفر|کارمند)( واقعی)? ?(حرف|صحبت)|"
+    r"(حرف|صحبت) (بزنم|کنم) با (یک |یه )?(آدم|انسان|شخص|نفر|کارمند))\b"
 )
 _UPSET = re.compile(
     r"\b(complaint|complain|terrible|awful|horrible|angry|upset|furious|unacceptable|scam|fraud|"

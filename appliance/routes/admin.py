@@ -26,7 +26,7 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from .. import auth, digest, gaps, i18n, owner, signin_throttle
-from ..answering import kb
+from ..answering import kb, suggestions
 from ..answering.embedder import Embedder
 from ..chat import ChatService
 from ..clock import Clock
@@ -296,6 +296,7 @@ def home(
         backup_ok=meta.get("backup_last_ok"),
         backup_error=meta.get("backup_last_error"),
         gaps=gaps.find(store, embedder, clock()),
+        suggested=suggestions.count_pending(store.read()),
     )
 
 
@@ -317,6 +318,7 @@ def kb_list(
         "admin/kb.html",
         partial="admin/_kb_rows.html",
         entries=entries,
+        suggested=suggestions.pending(db),
         q=q,
         lang_filter=lang_filter,
         enabled_filter=enabled_filter,

@@ -8,12 +8,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from .. import i18n, mailer, privacy
+from ..answering import kb, suggestions
+from ..answering.embedder import Embedder
+from ..answering.entry import EntryError
 from ..clock import Clock
 from ..conversations import VIEWS, Channel, Conversations, Event, Role
 from ..db import Store
@@ -59,11 +63,21 @@ def _customers(conversations: Conversations, conversation_id: str) -> Any:
 NOT_A_QUESTION = {"asked_for_person", "clarification_failed", "empty", "greeting", "thanks", "goodbye"}
 
 
-def _transcript(conversations: Conversations, conversation_id: str) -> list[dict[str, Any]]:
+GUESSES = 3  # entries offered for "which entry answers this?"
+
+
+def _transcript(conversations: Conversations, store: Store, conversation_id: str) -> list[dict[str, Any]]:
     out, last_question = conversations.transcript(conversation_id), ""
-    for item in out:
+    titles = kb.titles(store.read(), sorted({i for item in out for i in item["ranking"][:GUESSES]}))
+    for n, item in enumerate(out):
         if item["role"] == Role.CUSTOMER and item["asked_reason"] not in NOT_A_QUESTION:
             last_question = item["text"]
+            # A question the bot handed over, offered choices for, or answered wrongly (the
+            # owner's mark on the reply after it): the owner says which entry answers it.
+            reply = out[n + 1] if n + 1 < len(out) and out[n + 1]["role"] == Role.BOT else {}
+            wrong = set(reply.get("entry_ids", [])) if reply.get("verdict") == "wrong" else set()
+            if item["asked_kind"] in {"escalate", "clarify"} or wrong:
+                item["guesses"] = [(i, titles[i]) for i in item["ranking"][:GUESSES] if i in titles and i not in wrong]
         if item["role"] == Role.OWNER:
             item["save_link"] = "/admin/kb/new?" + urlencode({"question": last_question, "answer": item["text"]})
     return out
@@ -83,7 +97,7 @@ def _conversation_page(
     return page(
         "admin/conversation.html",
         conversation=row,
-        messages=_transcript(conversations, conversation_id),
+        messages=_transcript(conversations, store, conversation_id),
         notes=conversations.notes(conversation_id),
         saved_replies=saved,
         mail=mailer.sent_for(store, conversation_id),
@@ -111,6 +125,69 @@ def add_note(
     text = data.get("text", "").strip()[:MAX_REPLY_CHARS]
     if text:
         conversations.add_note(conversation_id, text)
+    return _conversation_page(page, conversations, store, conversation_id)
+
+
+@post("/conversations/{conversation_id:str}/learn", status_code=200)
+async def learn(
+    page: Inject[Page],
+    conversations: Inject[Conversations],
+    store: Inject[Store],
+    embedder: Inject[Embedder],
+    clock: Inject[Clock],
+    conversation_id: FromPath[str],
+    data: Form,
+) -> Template:
+    """The owner's pick: this customer question is answered by this entry. Its words become a
+    phrasing of the entry at once (the owner's pick is the approval)."""
+    _customers(conversations, conversation_id)
+    message_id, entry_id = data.get("message_id", ""), data.get("entry_id", "")
+    asked = next(
+        (
+            m
+            for m in conversations.transcript(conversation_id)
+            if str(m["id"]) == message_id and m["role"] == Role.CUSTOMER
+        ),
+        None,
+    )
+    if asked is None:
+        raise NotFoundException()
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: suggestions.learn(
+                store,
+                entry_id,
+                asked["text"],
+                conversation_id=conversation_id,
+                embedder=embedder,
+                now=clock().isoformat(),
+            )
+        )
+    except EntryError as exc:
+        return _conversation_page(page, conversations, store, conversation_id, status=422, learn_error=exc.reason)
+    title = kb.titles(store.read(), [entry_id]).get(entry_id, entry_id)
+    return _conversation_page(page, conversations, store, conversation_id, learned=title)
+
+
+@post("/conversations/{conversation_id:str}/verdict", sync_to_thread=True, status_code=200)
+def verdict(
+    page: Inject[Page],
+    conversations: Inject[Conversations],
+    store: Inject[Store],
+    conversation_id: FromPath[str],
+    data: Form,
+) -> Template:
+    """The owner marks the bot's answer right or wrong: evidence for the shop's calibration; a
+    wrong one also asks which entry would have answered."""
+    _customers(conversations, conversation_id)
+    mark = data.get("verdict") or None
+    try:
+        decision_id = int(data.get("decision_id", ""))
+        found = conversations.set_verdict(conversation_id, decision_id, mark)
+    except ValueError:
+        found = False
+    if not found:
+        raise NotFoundException()
     return _conversation_page(page, conversations, store, conversation_id)
 
 
@@ -258,6 +335,8 @@ router = owner_router(
         export_customer,
         erase_customer,
         add_note,
+        learn,
+        verdict,
         saved_reply,
         saved_replies,
         add_saved_reply,

@@ -19,7 +19,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 
 from .. import i18n
-from ..answering import kb, kb_formats
+from ..answering import kb, kb_formats, suggestions
 from ..answering.embedder import Embedder
 from ..answering.entry import Entry, EntryError
 from ..clock import Clock
@@ -150,6 +150,39 @@ def delete(entry_id: FromPath[str], store: Inject[Store], clock: Inject[Clock]) 
     return Response("", status_code=200, headers={"hx-redirect": "/admin/kb"})
 
 
+def _suggestions(page: Page, store: Store, **ctx: Any) -> Template:
+    return page("admin/_suggestions.html", suggested=suggestions.pending(store.read()), **ctx)
+
+
+@post("/kb-suggestions/{suggestion_id:int}/approve", status_code=200)
+async def approve_suggestion(
+    suggestion_id: FromPath[int],
+    page: Inject[Page],
+    store: Inject[Store],
+    embedder: Inject[Embedder],
+    clock: Inject[Clock],
+) -> Template:
+    """The owner's yes to a customer's wording: it becomes a phrasing of the entry."""
+    try:
+        entry_id = await anyio.to_thread.run_sync(
+            lambda: suggestions.approve(store, suggestion_id, embedder=embedder, now=clock().isoformat())
+        )
+    except EntryError as exc:
+        return _suggestions(page, store, learn_error=exc.reason, status=422)
+    if entry_id is None:
+        raise NotFoundException()
+    return _suggestions(page, store, learned=kb.titles(store.read(), [entry_id]).get(entry_id, entry_id))
+
+
+@post("/kb-suggestions/{suggestion_id:int}/dismiss", sync_to_thread=True, status_code=200)
+def dismiss_suggestion(
+    suggestion_id: FromPath[int], page: Inject[Page], store: Inject[Store], clock: Inject[Clock]
+) -> Template:
+    if not suggestions.dismiss(store, suggestion_id, now=clock().isoformat()):
+        raise NotFoundException()
+    return _suggestions(page, store)
+
+
 @get("/kb-export", sync_to_thread=True)
 def export(store: Inject[Store], format: FromQuery[str] = "jsonl") -> Response:
     if format not in kb_formats.FORMATS:
@@ -227,5 +260,18 @@ async def import_confirm(
 
 
 router = owner_router(
-    [new_form, create, edit_form, update, toggle, delete, export, import_preview, import_confirm], dependencies=PREVIEWS
+    [
+        new_form,
+        create,
+        edit_form,
+        update,
+        toggle,
+        delete,
+        approve_suggestion,
+        dismiss_suggestion,
+        export,
+        import_preview,
+        import_confirm,
+    ],
+    dependencies=PREVIEWS,
 )
