@@ -449,7 +449,15 @@ STRINGS: dict[str, dict[str, Any]] = {
     "learn.approve": {"fa": "افزودن به مطلب", "en": "Add to the entry"},
     "learn.dismiss": {"fa": "نه", "en": "No"},
     "learn.for_entry": {"fa": "برای", "en": "for"},
-    "learn.failed": {"fa": "افزوده نشد: {reason}", "en": "Not added: {reason}"},
+    "learn.gone": {"fa": "افزوده نشد: این مطلب دیگر وجود ندارد.", "en": "Not added: that entry no longer exists."},
+    "learn.full": {
+        "fa": "افزوده نشد: این مطلب به سقف ۵۰ پرسش رسیده است؛ چند پرسش قدیمی‌اش را پاک کنید.",
+        "en": "Not added: this entry already has 50 questions; remove some old ones first.",
+    },
+    "learn.too_long": {
+        "fa": "افزوده نشد: یک پرسش حداکثر ۵۰۰ نویسه است.",
+        "en": "Not added: a question is at most 500 characters.",
+    },
     "reply.invalid": {"fa": "پاسخ خالی یا بیش از حد بلند است.", "en": "The reply is empty or too long."},
     "role.customer": {"fa": "مشتری", "en": "Customer"},
     "role.bot": {"fa": "ربات", "en": "Bot"},

@@ -17,6 +17,7 @@ from litestar.testing import TestClient
 from appliance import owner
 from appliance.answering import embedder as embedder_mod
 from appliance.answering import kb, shop_calibration, suggestions
+from appliance.answering.entry import MAX_PHRASINGS
 from appliance.answering.kb_formats import read_file
 from appliance.app import create_app
 from appliance.clock import utc_now
@@ -189,3 +190,23 @@ def test_the_calibration_reads_the_owners_judgements() -> None:
     extra = len(with_history) - len(without)
     assert extra == 2
     assert sum(x.kind == "in_scope" for x in with_history) == sum(x.kind == "in_scope" for x in without) + 2
+
+
+def test_a_full_entry_says_so_in_the_owners_language_and_keeps_the_suggestion(data_dir: Path, demo_db: Path) -> None:
+    with _client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
+        store = c.app.state.store
+        conv, token, done = _ask(c, AMBIGUOUS)
+        picked = done["choices"][0]["id"]
+        _pick(c, conv, token, picked)
+        [waiting] = suggestions.pending(store.read())
+        entry = kb.get(store.read(), picked)
+        entry.questions = [f"پرسش شماره {i}" for i in range(MAX_PHRASINGS)]
+        kb.save(store, [entry], embedder=embedder_mod.shared(), now="t1")
+        sign_in(c)
+        refused = post(
+            c,
+            f"/admin/kb-suggestions/{waiting['id']}/approve",
+            headers={"hx-current-url": "http://testserver/admin/kb?lang=fa"},
+        )
+        assert refused.status_code == 422 and "این مطلب به سقف ۵۰ پرسش رسیده است" in refused.text
+        assert [s["id"] for s in suggestions.pending(store.read())] == [waiting["id"]]

@@ -23,13 +23,21 @@ from sqlite_utils import Database
 from ..db import Store
 from . import kb
 from .embedder import Embedder
-from .entry import MAX_PHRASING, MAX_PHRASINGS, Entry, EntryError
+from .entry import MAX_PHRASING, MAX_PHRASINGS, Entry
 from .textnorm import normalize
 
 CUSTOMER_PICK = "customer_pick"
 OWNER_PICK = "owner_pick"
 PENDING, APPROVED, DISMISSED = "pending", "approved", "dismissed"
 MIN_WORDS = 2  # "yes", "price?": too little to say what an entry is about
+
+
+class LearnError(ValueError):
+    """Words that can't become a phrasing; ``key`` is the message's i18n key."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
 
 
 def _known(entry: Entry) -> set[str]:
@@ -74,11 +82,11 @@ def _add_phrasing(store: Store, entry_id: str, text: str, *, embedder: Embedder,
     history). Slow (an embedding): call it off the event loop."""
     entry = kb.get(store.read(), entry_id)
     if entry is None:
-        raise EntryError("", "that entry no longer exists")
+        raise LearnError("learn.gone", "that entry no longer exists")
     if normalize(text) in _known(entry):
         return
     if len(entry.questions) >= MAX_PHRASINGS:
-        raise EntryError("", f"this entry already has {MAX_PHRASINGS} phrasings")
+        raise LearnError("learn.full", f"this entry already has {MAX_PHRASINGS} phrasings")
     entry.questions.append(text)
     kb.save(store, [entry], embedder=embedder, now=now, source="learned")
 
@@ -118,9 +126,9 @@ def learn(store: Store, entry_id: str, text: str, *, conversation_id: str | None
     text = " ".join(text.split())
     entry = kb.get(store.read(), entry_id)
     if entry is None:
-        raise EntryError("", "that entry no longer exists")
+        raise LearnError("learn.gone", "that entry no longer exists")
     if not text or len(text) > MAX_PHRASING:
-        raise EntryError("", f"a phrasing is at most {MAX_PHRASING} characters")
+        raise LearnError("learn.too_long", f"a phrasing is at most {MAX_PHRASING} characters")
     if normalize(text) in _known(entry):
         return False
     _add_phrasing(store, entry_id, text, embedder=embedder, now=now)

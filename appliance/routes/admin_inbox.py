@@ -17,7 +17,6 @@ from litestar.response import Template
 from .. import i18n, mailer, privacy
 from ..answering import kb, suggestions
 from ..answering.embedder import Embedder
-from ..answering.entry import EntryError
 from ..clock import Clock
 from ..conversations import VIEWS, Channel, Conversations, Event, Role
 from ..db import Store
@@ -163,8 +162,8 @@ async def learn(
                 now=clock().isoformat(),
             )
         )
-    except EntryError as exc:
-        return _conversation_page(page, conversations, store, conversation_id, status=422, learn_error=exc.reason)
+    except suggestions.LearnError as exc:
+        return _conversation_page(page, conversations, store, conversation_id, status=422, error=exc.key)
     title = kb.titles(store.read(), [entry_id]).get(entry_id, entry_id)
     return _conversation_page(page, conversations, store, conversation_id, learned=title)
 

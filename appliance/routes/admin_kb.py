@@ -167,8 +167,8 @@ async def approve_suggestion(
         entry_id = await anyio.to_thread.run_sync(
             lambda: suggestions.approve(store, suggestion_id, embedder=embedder, now=clock().isoformat())
         )
-    except EntryError as exc:
-        return _suggestions(page, store, learn_error=exc.reason, status=422)
+    except suggestions.LearnError as exc:
+        return _suggestions(page, store, error=exc.key, status=422)
     if entry_id is None:
         raise NotFoundException()
     return _suggestions(page, store, learned=kb.titles(store.read(), [entry_id]).get(entry_id, entry_id))
