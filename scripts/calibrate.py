@@ -126,6 +126,14 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, default=None, help="keep the collected features in this .npz (re-fit without re-ranking)"
     )
+    parser.add_argument(
+        "--no-worse-than",
+        type=Path,
+        default=None,
+        metavar="CALIBRATION_JSON",
+        help="a calibration whose per-set resolved share (minus 0.01) and out-of-scope recall (minus 0.05) the "
+        "new one must keep on every set: a re-fit after a retrieval change must not trade one set for another",
+    )
     args = parser.parse_args()
 
     sets = sorted(p for p in args.eval_dir.iterdir() if (p / "dev.jsonl").exists())
@@ -160,11 +168,27 @@ def main() -> None:
         return 1 / (1 + np.exp(-(np.c_[(d["X"] - mu) / sd, np.ones(len(d["X"]))] @ heads[head])))
 
     probs = {name: (prob(d, "answer"), prob(d, "clarify")) for name, d in data.items()}
+    floor: dict[str, dict] = {}
+    if args.no_worse_than:
+        ref = json.loads(args.no_worse_than.read_text(encoding="utf-8"))
+        r_mu, r_sd = np.array(ref["mean"]), np.array(ref["scale"])
+
+        def ref_prob(d: dict, head: str) -> np.ndarray:
+            h = ref["heads"][head]
+            return 1 / (1 + np.exp(-(((d["X"] - r_mu) / r_sd) @ np.array(h["coef"]) + h["intercept"])))
+
+        for name, d in data.items():
+            r = metrics(
+                d, ref_prob(d, "answer"), ref_prob(d, "clarify"), ref["answer_threshold"], ref["clarify_threshold"]
+            )
+            floor[name] = {"resolved": r["resolved"] - 0.01, "oos_recall": r["oos_recall"] - 0.05}
     best = None
     for ta in np.arange(0.30, 0.995, 0.005):
         for tc in np.arange(0.05, 0.995, 0.01):
             rows = {name: metrics(d, *probs[name], ta, tc) for name, d in data.items()}
             if max(r["wrong"] for r in rows.values()) > args.max_wrong:
+                continue
+            if any(rows[n][k] < v for n, f in floor.items() for k, v in f.items()):
                 continue
             mean = {
                 k: np.mean([r[k] for r in rows.values()]) for k in ("resolved", "accuracy", "oos_recall", "clarify")

@@ -57,3 +57,50 @@ def test_bad_file_names_the_line_and_changes_nothing(tmp_path: Path, store: Stor
         kb_formats.read_file(path)
     assert err.value.where == "kb.jsonl line 3" and reason in str(err.value)
     assert kb.count(store.read()) == 0
+
+
+def test_answer_sentences_are_read_like_questions() -> None:
+    from appliance.answering.kb_index import MAX_SENTENCES, answer_sentences
+
+    answer = "We open at 9. Fridays we are closed all day!\nجمعه‌ها فروشگاه تعطیل است؟ بله.\n" + "Word word word. " * 20
+    sentences = answer_sentences(answer)
+    # Sentences of three words or more, Persian question marks and lines included; a cap.
+    assert sentences[:3] == ["We open at 9.", "Fridays we are closed all day!", "جمعه‌ها فروشگاه تعطیل است؟"]
+    assert len(sentences) == MAX_SENTENCES
+    assert answer_sentences("Yes. No.") == ["Yes. No."]  # nothing long enough: the answer itself
+
+
+def test_a_customer_asking_in_the_answers_words_finds_the_entry(store: Store) -> None:
+    """The owner's phrasing says nothing of Fridays; one sentence of a long answer does. Without
+    the answer's sentences, "Delivery days" came first (its answer names the days)."""
+    from appliance.answering.entry import Entry
+    from appliance.answering.retrieval import RetrievalIndex
+
+    visit = (
+        "The shop is at 12 Ferdowsi Street, second floor, next to the bank. Parking is free behind the "
+        "building for an hour. The lift is at the back of the hall. On Fridays the shop is closed. "
+        "Wheelchair access through the side door."
+    )
+    entries = [
+        Entry("visit", "Visiting the shop", visit, "en", ["where is the shop"]),
+        Entry(
+            "delivery",
+            "Delivery days",
+            "Couriers deliver from Saturday to Thursday, mornings only.",
+            "en",
+            ["which days do you deliver"],
+        ),
+        Entry(
+            "returns",
+            "Returns",
+            "Unused books can be returned within 7 days with the receipt.",
+            "en",
+            ["can i return a book"],
+        ),
+        Entry(
+            "gift", "Gift wrapping", "We wrap any book as a gift for free; ask at the till.", "en", ["do you gift wrap"]
+        ),
+    ]
+    kb.save(store, entries, embedder=embedder.shared(), now="t0")
+    index = RetrievalIndex(store, embedder.shared())
+    assert index.search("fridays open?", lang="en").top(1)[0].id == "visit"

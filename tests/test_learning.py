@@ -20,6 +20,7 @@ from appliance.answering import kb, shop_calibration, suggestions
 from appliance.answering.entry import MAX_PHRASINGS
 from appliance.answering.kb_formats import read_file
 from appliance.app import create_app
+from appliance.calibration_fit import shop_history
 from appliance.clock import utc_now
 from appliance.conversations import Conversations, owner_verdicts
 from appliance.paths import demo_kb_path
@@ -161,7 +162,7 @@ def test_the_owner_marks_answers_right_or_wrong(data_dir: Path, demo_db: Path) -
         assert "Which entry answers this question?" in wrong.text
         assert answered_with not in [v["entry_id"] for v in _vals(wrong.text, "entry_id")]
         assert owner_verdicts(store.read()) == [("How long does shipping to Shiraz take?", answered_with, "wrong")]
-        [asked] = shop_calibration.shop_history(store.read())
+        [asked] = shop_history(store.read())
         assert asked == shop_calibration.Asked("How long does shipping to Shiraz take?", wrong=answered_with)
 
         right = post(c, f"/admin/conversations/{conv}/verdict", data={"decision_id": decision_id, "verdict": "right"})
@@ -210,3 +211,23 @@ def test_a_full_entry_says_so_in_the_owners_language_and_keeps_the_suggestion(da
         )
         assert refused.status_code == 422 and "این مطلب به سقف ۵۰ پرسش رسیده است" in refused.text
         assert [s["id"] for s in suggestions.pending(store.read())] == [waiting["id"]]
+
+
+@pytest.mark.slow  # two fits of the demo shop's calibration: seconds
+def test_a_mark_on_an_answer_fits_the_calibration_again(data_dir: Path, demo_db: Path) -> None:
+    with make_api_client(data_dir, demo_db, answer_threshold=0.0001) as c:
+        owner.set_password(c.app.state.store, password_hash(), utc_now)
+        keeper = c.app.state.calibration
+        keeper.check()
+        keeper.wait()
+        before = keeper.report["examples"]
+        conv, _, done = _ask(c, "How long does shipping to Shiraz take?", lang="en")
+        assert done["kind"] == "answer"
+        sign_in(c)
+        page = c.get(f"/admin/conversations/{conv}?lang=en")
+        decision_id = _vals(page.text, "decision_id")[0]["decision_id"]
+        post(c, f"/admin/conversations/{conv}/verdict", data={"decision_id": decision_id, "verdict": "wrong"})
+        keeper.wait()
+        after = keeper.report["examples"]
+        # The knowledge base did not change; the owner's judgement is one more example of a wrong answer.
+        assert after["id_oos"] == before["id_oos"] + 1 and after["in_scope"] == before["in_scope"]

@@ -1,10 +1,11 @@
-"""A shop's own calibration, fitted from its knowledge base alone (experimental: `appliance eval
---shop-calibration`; the appliance still decides with the global calibration)."""
+"""A shop's own calibration, fitted from its knowledge base alone (and the owner's judgements of
+real questions): what the live appliance decides with after every change of the knowledge base."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from appliance.answering import embedder, kb_formats, shop_calibration
@@ -117,3 +118,26 @@ def test_a_shop_calibration_only_adds_answers(data_dir: Path) -> None:
     assert decision.features["p_shop"] < 0.01
     assert decider.decide("who won the football match last night").kind == "escalate"
     store.close()
+
+
+def test_choices_are_offered_down_to_where_unanswerable_questions_still_reach_the_owner() -> None:
+    from appliance.answering.shop_calibration import HANDED_OVER, Example, _weights, choose_clarify_threshold
+
+    def examples(p_unanswerable: list[float]) -> tuple[np.ndarray, list[Example], np.ndarray]:
+        ex = [Example({}, True, True, "in_scope") for _ in range(10)]
+        ex += [Example({}, False, False, "ood_oos") for _ in p_unanswerable]
+        p = np.array([0.9] * 10 + p_unanswerable)
+        return p, ex, _weights(ex)
+
+    # A small shop: its unanswerable examples score low, so choices start lower than shipped...
+    low = [i * 0.004 for i in range(100)]  # 0.000 ... 0.396
+    p, ex, w = examples(low)
+    t = choose_clarify_threshold(p, ex, w, ceiling=0.52)
+    assert t < 0.52
+    handed_over = sum(x < t for x in low) / len(low)
+    assert HANDED_OVER <= handed_over <= HANDED_OVER + 0.02
+    # ...but never higher than the shipped threshold, and unchanged with nothing to go by.
+    p, ex, w = examples([0.99] * 50)
+    assert choose_clarify_threshold(p, ex, w, ceiling=0.52) == 0.52
+    ex = [Example({}, True, True, "in_scope")]
+    assert choose_clarify_threshold(np.array([0.9]), ex, _weights(ex), ceiling=0.52) == 0.52

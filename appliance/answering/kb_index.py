@@ -23,12 +23,17 @@ if TYPE_CHECKING:
 PASSAGE_CHARS = 600  # about 150 tokens: short enough for e5-small's 512-token window and a citation
 
 
+MAX_SENTENCES = 12  # an entry's answer sentences embedded for matching (a long document: its first)
+MIN_SENTENCE_WORDS = 3
+
+
 @dataclass
 class Prepared:
     questions: list[str]
     passages: list[str]
     question_vectors: np.ndarray
     passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
 
 
 def question_texts(entry: Entry) -> list[str]:
@@ -84,22 +89,34 @@ def _wrap(text: str, limit: int) -> list[str]:
     return lines
 
 
+def answer_sentences(answer: str) -> list[str]:
+    """The answer's sentences, to be matched like phrasings: owners write one or two questions an
+    entry, and customers often ask in the answer's own words ("are you open on Fridays?" against
+    "Fridays we are closed"). The whole answer (its start) if no sentence is long enough."""
+    found = [s.strip() for s in re.split(r"(?<=[.!?؟])\s+|\n+", answer) if len(s.split()) >= MIN_SENTENCE_WORDS]
+    return found[:MAX_SENTENCES] or [answer.strip()[:PASSAGE_CHARS]]
+
+
 def fts_body(entry: Entry) -> str:
     return normalize("\n".join([entry.title, *entry.questions, entry.answer]))
 
 
 def prepare(entries: list[Entry], embedder: Embedder) -> dict[str, Prepared]:
-    """Embed all entries in two batches (questions, passages): far faster than one call each."""
+    """Embed all entries in three batches (questions and answer sentences as queries, passages):
+    far faster than one call each."""
     qs = {e.id: question_texts(e) for e in entries}
     ps = {e.id: split_passages(e.answer) for e in entries}
+    ss = {e.id: answer_sentences(e.answer) for e in entries}
     q_vecs = embedder.queries([t for e in entries for t in qs[e.id]])
     p_vecs = embedder.passages([t for e in entries for t in ps[e.id]])
-    out, qi, pi = {}, 0, 0
+    s_vecs = embedder.queries([t for e in entries for t in ss[e.id]])
+    out, qi, pi, si = {}, 0, 0, 0
     for e in entries:
-        nq, np_ = len(qs[e.id]), len(ps[e.id])
-        out[e.id] = Prepared(qs[e.id], ps[e.id], q_vecs[qi : qi + nq], p_vecs[pi : pi + np_])
+        nq, np_, ns = len(qs[e.id]), len(ps[e.id]), len(ss[e.id])
+        out[e.id] = Prepared(qs[e.id], ps[e.id], q_vecs[qi : qi + nq], p_vecs[pi : pi + np_], s_vecs[si : si + ns])
         qi += nq
         pi += np_
+        si += ns
     return out
 
 
@@ -126,6 +143,9 @@ def write(db: Database, entry: Entry, prep: Prepared, model: str) -> None:
     rows += [
         (entry.id, "passage", i, model, v.astype(np.float32).tobytes()) for i, v in enumerate(prep.passage_vectors)
     ]
+    rows += [
+        (entry.id, "sentence", i, model, v.astype(np.float32).tobytes()) for i, v in enumerate(prep.sentence_vectors)
+    ]
     db.conn.executemany("INSERT INTO kb_vectors (entry_id, kind, position, model, vector) VALUES (?, ?, ?, ?, ?)", rows)
     db.execute("INSERT INTO kb_fts (entry_id, body) VALUES (?, ?)", [entry.id, fts_body(entry)])
 
@@ -140,7 +160,7 @@ class Stored:
     entries: list[tuple[str, str, str, str]]  # id, title, answer, lang
     passages: dict[str, list[str]]
     phrasings: dict[str, list[str]]
-    vectors: list[tuple[str, str, bytes]]  # entry id, "question" or "passage", float32 bytes
+    vectors: list[tuple[str, str, bytes]]  # entry id, "question", "passage" or "sentence", float32 bytes
 
 
 def read(db: Database, model: str) -> Stored:

