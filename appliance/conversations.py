@@ -583,6 +583,30 @@ class Conversations:
         )
         return [r[0] for r in rows]
 
+    def least_sure_answers(self, since: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The bot's answers to customers since ``since`` that it was least sure of and the owner
+        has not marked yet, least sure first: the owner's review list (a wrong one, marked, makes
+        the next calibration more careful)."""
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT d.id, d.conversation_id, d.query, d.confidence, d.entry_ids, d.created_at "
+                "FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
+                f"WHERE {WIDGET_ONLY} AND d.kind = 'answer' AND d.reason != 'chosen_by_customer' "
+                "AND d.verdict IS NULL AND d.confidence IS NOT NULL AND d.created_at >= ? "
+                "ORDER BY d.confidence, d.id DESC LIMIT ?",
+                [since, limit],
+            )
+            .fetchall()
+        )
+        out = []
+        for r in rows:
+            item = dict(r)
+            ids = json.loads(item.pop("entry_ids") or "[]")
+            item["entry_id"] = ids[0] if ids else ""
+            out.append(item)
+        return out
+
     def last_unsure_id(self) -> int:
         """Changes when a new unsure question arrives (the gaps' cache key)."""
         return (

@@ -446,6 +446,13 @@ STRINGS: dict[str, dict[str, Any]] = {
             "other": "{n} wordings customers used wait for your yes to join the knowledge base.",
         },
     },
+    "learn.review": {"fa": "پاسخ‌هایی که ربات کمتر از همه به آن‌ها مطمئن بود", "en": "Answers the bot was least sure of"},
+    "learn.review_help": {
+        "fa": "پاسخ‌های ۳۰ روز گذشته که هنوز بررسی نکرده‌اید. اگر پاسخی نادرست بود، علامتش بزنید تا ربات از این پس محتاط‌تر باشد.",
+        "en": "Answers from the last 30 days you haven't checked. Mark a wrong one and the bot becomes more careful.",
+    },
+    "learn.answered_with": {"fa": "پاسخ با", "en": "answered with"},
+    "learn.sure": {"fa": "{n}٪ مطمئن", "en": "{n} % sure"},
     "learn.approve": {"fa": "افزودن به مطلب", "en": "Add to the entry"},
     "learn.dismiss": {"fa": "نه", "en": "No"},
     "learn.for_entry": {"fa": "برای", "en": "for"},

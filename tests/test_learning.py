@@ -231,3 +231,28 @@ def test_a_mark_on_an_answer_fits_the_calibration_again(data_dir: Path, demo_db:
         after = keeper.report["examples"]
         # The knowledge base did not change; the owner's judgement is one more example of a wrong answer.
         assert after["id_oos"] == before["id_oos"] + 1 and after["in_scope"] == before["in_scope"]
+
+
+def test_the_least_sure_answers_wait_for_the_owners_review(data_dir: Path, demo_db: Path) -> None:
+    with _client(data_dir, demo_db, answer_threshold=0.0001) as c:
+        store = c.app.state.store
+        sure_conv, _, _ = _ask(c, "How long does shipping to Shiraz take?", lang="en")
+        unsure_conv, _, done = _ask(c, "do you also sell fountain pens or only books", lang="en")
+        assert done["kind"] == "answer"
+        sign_in(c)
+        page = c.get("/admin/kb?lang=en")
+        assert "Answers the bot was least sure of" in page.text
+        marks = _vals(page.text, "verdict")
+        listed = [v["conversation_id"] for v in marks if v["verdict"] == "wrong"]
+        assert listed[0] == unsure_conv and sure_conv in listed  # least sure first
+        first = next(v for v in marks if v["conversation_id"] == unsure_conv and v["verdict"] == "wrong")
+
+        marked = post(
+            c, "/admin/kb-review", data=first, headers={"hx-current-url": "http://testserver/admin/kb?lang=fa"}
+        )
+        assert marked.status_code == 200 and "پاسخ‌هایی که ربات کمتر از همه" in marked.text
+        assert unsure_conv not in [v["conversation_id"] for v in _vals(marked.text, "verdict")]
+        assert owner_verdicts(store.read())[0][2] == "wrong"
+        # Another conversation's decision id with this one's id: nothing is marked.
+        other = {**first, "conversation_id": sure_conv}
+        assert post(c, "/admin/kb-review", data=other).status_code == 404

@@ -300,10 +300,26 @@ def home(
     )
 
 
+REVIEW_DAYS = 30  # the bot's answers offered for the owner's review: this recent
+
+
+def learning(store: Store, conversations: Conversations, clock: Clock) -> dict[str, Any]:
+    """What the knowledge-base page shows for learning from use: customers' wordings waiting for
+    the owner, and the recent answers the bot was least sure of, to mark right or wrong."""
+    db = store.read()
+    review = conversations.least_sure_answers((clock() - timedelta(days=REVIEW_DAYS)).isoformat())
+    titles = kb.titles(db, sorted({r["entry_id"] for r in review}))
+    for r in review:
+        r["title"] = titles.get(r["entry_id"], r["entry_id"])
+    return {"suggested": suggestions.pending(db), "review": review}
+
+
 @get("/kb", guards=[owner_guard], sync_to_thread=True)
 def kb_list(
     page: Inject[Page],
     store: Inject[Store],
+    conversations: Inject[Conversations],
+    clock: Inject[Clock],
     q: FromQuery[str] = "",
     lang_filter: FromQuery[str] = "",
     enabled_filter: FromQuery[str] = "",
@@ -318,10 +334,10 @@ def kb_list(
         "admin/kb.html",
         partial="admin/_kb_rows.html",
         entries=entries,
-        suggested=suggestions.pending(db),
         q=q,
         lang_filter=lang_filter,
         enabled_filter=enabled_filter,
+        **learning(store, conversations, clock),
     )
 
 

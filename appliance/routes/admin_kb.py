@@ -22,10 +22,12 @@ from .. import i18n
 from ..answering import kb, kb_formats, suggestions
 from ..answering.embedder import Embedder
 from ..answering.entry import Entry, EntryError
+from ..answering.shop_calibration import Keeper
 from ..clock import Clock
+from ..conversations import Conversations
 from ..db import Store
 from ..services import Inject
-from .admin import Form, Page, owner_router
+from .admin import Form, Page, learning, owner_router
 
 PREVIEW_TTL_S = 15 * 60
 MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
@@ -150,8 +152,8 @@ def delete(entry_id: FromPath[str], store: Inject[Store], clock: Inject[Clock]) 
     return Response("", status_code=200, headers={"hx-redirect": "/admin/kb"})
 
 
-def _suggestions(page: Page, store: Store, **ctx: Any) -> Template:
-    return page("admin/_suggestions.html", suggested=suggestions.pending(store.read()), **ctx)
+def _suggestions(page: Page, store: Store, conversations: Conversations, clock: Clock, **ctx: Any) -> Template:
+    return page("admin/_suggestions.html", **learning(store, conversations, clock), **ctx)
 
 
 @post("/kb-suggestions/{suggestion_id:int}/approve", status_code=200)
@@ -159,6 +161,7 @@ async def approve_suggestion(
     suggestion_id: FromPath[int],
     page: Inject[Page],
     store: Inject[Store],
+    conversations: Inject[Conversations],
     embedder: Inject[Embedder],
     clock: Inject[Clock],
 ) -> Template:
@@ -168,19 +171,46 @@ async def approve_suggestion(
             lambda: suggestions.approve(store, suggestion_id, embedder=embedder, now=clock().isoformat())
         )
     except suggestions.LearnError as exc:
-        return _suggestions(page, store, error=exc.key, status=422)
+        return _suggestions(page, store, conversations, clock, error=exc.key, status=422)
     if entry_id is None:
         raise NotFoundException()
-    return _suggestions(page, store, learned=kb.titles(store.read(), [entry_id]).get(entry_id, entry_id))
+    learned = kb.titles(store.read(), [entry_id]).get(entry_id, entry_id)
+    return _suggestions(page, store, conversations, clock, learned=learned)
 
 
 @post("/kb-suggestions/{suggestion_id:int}/dismiss", sync_to_thread=True, status_code=200)
 def dismiss_suggestion(
-    suggestion_id: FromPath[int], page: Inject[Page], store: Inject[Store], clock: Inject[Clock]
+    suggestion_id: FromPath[int],
+    page: Inject[Page],
+    store: Inject[Store],
+    conversations: Inject[Conversations],
+    clock: Inject[Clock],
 ) -> Template:
     if not suggestions.dismiss(store, suggestion_id, now=clock().isoformat()):
         raise NotFoundException()
-    return _suggestions(page, store)
+    return _suggestions(page, store, conversations, clock)
+
+
+@post("/kb-review", sync_to_thread=True, status_code=200)
+def review_answer(
+    page: Inject[Page],
+    store: Inject[Store],
+    conversations: Inject[Conversations],
+    calibration: Inject[Keeper],
+    clock: Inject[Clock],
+    data: Form,
+) -> Template:
+    """The owner marks one of the answers the bot was least sure of, from the review list."""
+    try:
+        found = conversations.set_verdict(
+            data.get("conversation_id", ""), int(data.get("decision_id", "")), data.get("verdict") or None
+        )
+    except ValueError:
+        found = False
+    if not found:
+        raise NotFoundException()
+    calibration.evidence_changed()
+    return _suggestions(page, store, conversations, clock)
 
 
 @get("/kb-export", sync_to_thread=True)
@@ -269,6 +299,7 @@ router = owner_router(
         delete,
         approve_suggestion,
         dismiss_suggestion,
+        review_answer,
         export,
         import_preview,
         import_confirm,
