@@ -40,6 +40,15 @@ def _client(data_dir: Path, demo_db: Path, **overrides) -> Iterator[TestClient]:
         yield c
 
 
+def _customer_picks(c: TestClient) -> tuple[str, dict]:
+    """A customer asks AMBIGUOUS, is offered choices and picks the first: (its entry, the suggestion)."""
+    conv, token, done = _ask(c, AMBIGUOUS)
+    picked = done["choices"][0]["id"]
+    _pick(c, conv, token, picked)
+    [waiting] = suggestions.pending(c.app.state.store.read())
+    return picked, waiting
+
+
 def _vals(html: str, key: str) -> list[dict]:
     """The hx-vals of the page's buttons that send ``key``."""
     found = (json.loads(v) for v in re.findall(r"hx-vals='([^']*)'", html))
@@ -105,10 +114,7 @@ def test_a_customers_pick_waits_for_the_owner_then_the_bot_answers_it(data_dir: 
 def test_a_dismissed_wording_is_not_suggested_again(data_dir: Path, demo_db: Path) -> None:
     with _client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
         store = c.app.state.store
-        conv, token, done = _ask(c, AMBIGUOUS)
-        picked = done["choices"][0]["id"]
-        _pick(c, conv, token, picked)
-        [waiting] = suggestions.pending(store.read())
+        picked, waiting = _customer_picks(c)
         sign_in(c)
         dismissed = post(c, f"/admin/kb-suggestions/{waiting['id']}/dismiss")
         assert dismissed.status_code == 200 and AMBIGUOUS not in dismissed.text
@@ -196,10 +202,7 @@ def test_the_calibration_reads_the_owners_judgements() -> None:
 def test_a_full_entry_says_so_in_the_owners_language_and_keeps_the_suggestion(data_dir: Path, demo_db: Path) -> None:
     with _client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
         store = c.app.state.store
-        conv, token, done = _ask(c, AMBIGUOUS)
-        picked = done["choices"][0]["id"]
-        _pick(c, conv, token, picked)
-        [waiting] = suggestions.pending(store.read())
+        picked, waiting = _customer_picks(c)
         entry = kb.get(store.read(), picked)
         entry.questions = [f"پرسش شماره {i}" for i in range(MAX_PHRASINGS)]
         kb.save(store, [entry], embedder=embedder_mod.shared(), now="t1")

@@ -20,7 +20,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
@@ -28,6 +28,7 @@ from litestar.response import Redirect, Template
 from .. import auth, digest, gaps, i18n, owner, signin_throttle
 from ..answering import kb, suggestions
 from ..answering.embedder import Embedder
+from ..answering.shop_calibration import Keeper
 from ..chat import ChatService
 from ..clock import Clock
 from ..conversations import Conversations
@@ -298,6 +299,20 @@ def home(
         gaps=gaps.find(store, embedder, clock()),
         suggested=suggestions.count_pending(store.read()),
     )
+
+
+def mark_answer(conversations: Conversations, calibration: Keeper, conversation_id: str, data: dict[str, str]) -> None:
+    """The owner's right/wrong (or no mark) on one of the bot's answers in this conversation, and a
+    new fit of the shop's calibration with it; 404 for anything else."""
+    try:
+        found = conversations.set_verdict(
+            conversation_id, int(data.get("decision_id", "")), data.get("verdict") or None
+        )
+    except ValueError:
+        found = False
+    if not found:
+        raise NotFoundException()
+    calibration.evidence_changed()
 
 
 REVIEW_DAYS = 30  # the bot's answers offered for the owner's review: this recent

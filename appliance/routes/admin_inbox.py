@@ -23,7 +23,7 @@ from ..conversations import VIEWS, Channel, Conversations, Event, Role
 from ..db import Store
 from ..services import Inject
 from ..settings import Settings
-from .admin import Form, Page, owner_router
+from .admin import Form, Page, mark_answer, owner_router
 
 MAX_REPLY_CHARS = 5000
 
@@ -181,15 +181,7 @@ def verdict(
     """The owner marks the bot's answer right or wrong: evidence for the shop's calibration; a
     wrong one also asks which entry would have answered."""
     _customers(conversations, conversation_id)
-    mark = data.get("verdict") or None
-    try:
-        decision_id = int(data.get("decision_id", ""))
-        found = conversations.set_verdict(conversation_id, decision_id, mark)
-    except ValueError:
-        found = False
-    if not found:
-        raise NotFoundException()
-    calibration.evidence_changed()
+    mark_answer(conversations, calibration, conversation_id, data)
     return _conversation_page(page, conversations, store, conversation_id)
 
 

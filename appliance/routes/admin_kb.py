@@ -27,7 +27,7 @@ from ..clock import Clock
 from ..conversations import Conversations
 from ..db import Store
 from ..services import Inject
-from .admin import Form, Page, learning, owner_router
+from .admin import Form, Page, learning, mark_answer, owner_router
 
 PREVIEW_TTL_S = 15 * 60
 MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
@@ -201,15 +201,7 @@ def review_answer(
     data: Form,
 ) -> Template:
     """The owner marks one of the answers the bot was least sure of, from the review list."""
-    try:
-        found = conversations.set_verdict(
-            data.get("conversation_id", ""), int(data.get("decision_id", "")), data.get("verdict") or None
-        )
-    except ValueError:
-        found = False
-    if not found:
-        raise NotFoundException()
-    calibration.evidence_changed()
+    mark_answer(conversations, calibration, data.get("conversation_id", ""), data)
     return _suggestions(page, store, conversations, clock)
 
 
