@@ -139,6 +139,12 @@ STRINGS: dict[str, dict[str, Any]] = {
         "fa": "بیشترین انتظار برای بازنویسی مدل، به ثانیه (پس از آن متن خودتان فرستاده می‌شود)",
         "en": "Longest wait for the model's rephrasing, in seconds (then your own text is sent)",
     },
+    "set.dial_option": {
+        "fa": "حداکثر {safety}٪ نادرست: پاسخ خودکار {answered}٪ · گزینه {clarified}٪ · به شما {handed}٪ (نادرست حدود {wrong}٪)",
+        "en": "At most {safety} % wrong: answers {answered} % · choices {clarified} % · to you {handed} % (wrong about {wrong} %)",
+    },
+    "set.dial_safest": {"fa": "امن‌ترین", "en": "safest"},
+    "set.dial_helpful": {"fa": "کمک‌کننده‌ترین", "en": "most helpful"},
     "set.calibration_estimate": {
         "fa": {
             "other": "برآورد روی {n} مطلب پایگاه دانش شما: ربات به حدود {answered}٪ پرسش‌ها خودش پاسخ می‌دهد، برای {clarified}٪ گزینه پیشنهاد می‌کند و {handed}٪ را به شما می‌سپارد؛ پاسخ نادرست حدود {wrong}٪."

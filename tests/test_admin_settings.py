@@ -1,5 +1,6 @@
 """The settings page: validated, written to settings.toml, applied at once."""
 
+import re
 import tomllib
 
 import pytest
@@ -98,6 +99,15 @@ def test_the_answers_group_shows_the_shops_own_estimate_and_takes_persian_digits
     assert "برآورد روی ۳۳ مطلب پایگاه دانش شما" in fa and "پاسخ نادرست حدود" in fa
     en = admin.get("/admin/settings?lang=en").text
     assert "Estimated on your 33 knowledge-base entries" in en
+    # The safety dial says what each position would do here, before anything is saved.
+    dial = state.calibration.report["dial"]
+    assert [d["safety"] for d in dial] == [0.005, 0.01, 0.02, 0.03, 0.05]
+    assert all(
+        a["answered"] <= b["answered"] and a["wrong"] <= b["wrong"] for a, b in zip(dial, dial[1:], strict=False)
+    )
+    assert 'role="radiogroup"' in fa and fa.count('name="answer_safety"') == 5
+    assert re.search(r'value="0.02" checked >\s*<span>حداکثر ۲٪ نادرست: پاسخ خودکار', fa)
+    assert "امن‌ترین" in fa and "most helpful" in en and re.search(r'value="0.005"  >\s*<span>At most 0.5 % wrong', en)
     headers = {**SAME, "x-csrf-token": csrf(admin)}
     r = admin.post("/admin/settings", data={**FORM, "shop_calibration": "on", "answer_safety": "۰٫۰۱"}, headers=headers)
     assert r.status_code == 200, r.text

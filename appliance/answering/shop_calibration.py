@@ -66,6 +66,7 @@ POOL_DIR = Path(__file__).with_name("data")
 # misses, some are from elsewhere. Each kind of example weighs this much in total.
 MIX = {"in_scope": 0.5, "id_oos": 0.3, "ood_oos": 0.2}
 DEFAULT_SAFETY = 0.02
+DIAL = (0.005, 0.01, 0.02, 0.03, 0.05)  # the settings page's safety dial, safer to more helpful
 MIN_ANSWERABLE = 6  # fewer held-out phrasings: keep the global calibration
 MIN_ENTRIES = 3  # fewer entries: nothing to fit
 QUIET_S = 0.5  # the fit runs only when no customer was answered for this long
@@ -100,6 +101,9 @@ class FitReport:
     estimated: dict[str, float] = field(default_factory=dict)
     fitted_at: str = ""
     used_prior_only: bool = False
+    # What each position of the owner's safety dial would do, estimated on the same examples:
+    # [{"safety": 0.02, "answered": ..., "clarified": ..., "handed_over": ..., "wrong": ...}, ...]
+    dial: list[dict[str, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -336,6 +340,9 @@ def _estimate(
     }
 
 
+DIAL_SHARES = ("answered", "clarified", "handed_over", "wrong")
+
+
 def choose_answer_threshold(p_answer: np.ndarray, ex: list[Example], w: np.ndarray, safety: float) -> float:
     """The lowest answer threshold whose estimated wrong share, times OPTIMISM, is within safety."""
     none = np.zeros(len(ex))
@@ -400,8 +407,13 @@ def fit(
             clarify_threshold=choose_clarify_threshold(p_clarify, examples, w, prior.clarify_threshold),
         )
         estimated = _estimate(p_answer, p_clarify, examples, w, fitted.answer_threshold, fitted.clarify_threshold)
+        dial = []
+        for position in sorted({*DIAL, safety}):
+            at = choose_answer_threshold(p_answer, examples, w, position)
+            shares = _estimate(p_answer, p_clarify, examples, w, at, fitted.clarify_threshold)
+            dial.append({"safety": position, **{k: round(shares[k], 4) for k in DIAL_SHARES}})
     else:
-        estimated = {}
+        estimated, dial = {}, []
     report = FitReport(
         len(entries),
         counts,
@@ -411,6 +423,7 @@ def fit(
         {k: round(v, 4) for k, v in estimated.items()},
         now,
         used_prior_only,
+        dial,
     )
     return fitted, report
 
