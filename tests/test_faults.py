@@ -177,16 +177,17 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
         body = wait_healthy(port, proc, timeout=120)
         assert body["mode"] == "model" and body["model"]["file"] == "ok" and body["warnings"] == []
         conversation, headers = new_conversation(base)
-        assert (
-            send(base, conversation, headers, "Do you have a student discount?")["events"]["done"]["kind"] == "answer"
-        )
+        first = send(base, conversation, headers, "Do you have a student discount?")["events"]["done"]
+        assert first["kind"] == "answer"
 
         before = httpx.get(f"{base}/healthz").json()["model"]["counters"]
+        replies = [first]
         with open(model, "r+b") as f:  # damaged in place: llama.cpp mapping this file died of SIGBUS
             f.truncate(4096)
         for question in ["How much is shipping?", "Can I return a book?", "How can I pay?"]:
             done = send(base, conversation, headers, question)["events"]["done"]
             assert done["kind"] == "answer" and done["sources"]
+            replies.append(done)
         body = httpx.get(f"{base}/healthz").json()
         assert proc.poll() is None and body["mode"] == "model" and body["model"]["file"] == "changed"
         assert "model file changed" in body["warnings"][0]
@@ -195,7 +196,8 @@ def test_model_file_damaged_then_removed_while_running(data_dir: Path, default_m
         # the previous reply is answered with the owner's text without it; on a machine busy with
         # other work a reply may run out of its time budget, which is the model working too).
         worked = ("completed", "cancelled", "timed_out")
-        assert sum(counters[k] for k in worked) > sum(before[k] for k in worked), (before, counters)
+        how = [(r["composed_by"], r.get("reason")) for r in replies]  # what each reply was, if it fails
+        assert sum(counters[k] for k in worked) > sum(before[k] for k in worked), (before, counters, how, body)
         assert counters["crashed"] == 0
 
         model.unlink()
