@@ -10,6 +10,7 @@ to English with a warning in the log, a missing key to the key itself: never an 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
@@ -424,6 +425,48 @@ STRINGS: dict[str, dict[str, Any]] = {
     "inbox.resolve": {"fa": "بستن گفتگو", "en": "Resolve"},
     "inbox.reopen": {"fa": "بازکردن دوباره", "en": "Reopen"},
     "inbox.save_entry": {"fa": "ذخیره به‌عنوان مطلب پایگاه دانش", "en": "Save as a knowledge-base entry"},
+    # Why an entry or a file was refused (answering.entry.EntryError keys), in the owner's language.
+    "entry.missing_id": {"fa": "شناسه ندارد", "en": "missing id"},
+    "entry.bad_id": {
+        "fa": "شناسهٔ «{id}»: فقط حروف لاتین، رقم، «-» و «_» (حداکثر {n} نویسه)",
+        "en": "id “{id}”: use only Latin letters, digits, '-' and '_' (at most {n})",
+    },
+    "entry.missing_answer": {"fa": "پاسخ خالی است", "en": "missing answer"},
+    "entry.missing_title": {"fa": "عنوان ندارد (یا دست‌کم یک پرسش)", "en": "missing title (or at least one question)"},
+    "entry.bad_lang": {"fa": "زبان باید fa یا en باشد", "en": "lang must be fa or en"},
+    "entry.long_title": {"fa": "عنوان بیش از {n} نویسه است", "en": "title longer than {n} characters"},
+    "entry.long_answer": {"fa": "پاسخ بیش از {n} نویسه است", "en": "answer longer than {n} characters"},
+    "entry.many_questions": {"fa": "بیش از {n} پرسش", "en": "more than {n} questions"},
+    "entry.long_question": {
+        "fa": "یکی از پرسش‌ها بیش از {n} نویسه است",
+        "en": "a question is longer than {n} characters",
+    },
+    "entry.duplicate_id": {
+        "fa": "شناسهٔ تکراری «{id}» (نخستین بار در {first})",
+        "en": "duplicate id “{id}” (first at {first})",
+    },
+    "entry.big_file": {"fa": "فایل بزرگ‌تر از {n} مگابایت است", "en": "file larger than {n} MB"},
+    "entry.not_utf8": {
+        "fa": "متن UTF-8 نیست (فایل را با کدگذاری UTF-8 ذخیره کنید)",
+        "en": "not UTF-8 text (save the file as UTF-8)",
+    },
+    "entry.file_type": {
+        "fa": "نوع فایل ناشناخته: .jsonl یا .csv یا .md",
+        "en": "unknown file type: use .jsonl, .csv or .md",
+    },
+    "entry.empty_file": {"fa": "مطلبی پیدا نشد: فایل خالی است", "en": "no entries found: the file is empty"},
+    "entry.bad_json": {"fa": "JSON معتبر نیست", "en": "not valid JSON"},
+    "entry.missing_columns": {"fa": "ستون‌هایی نیست: {columns}", "en": "missing columns: {columns}"},
+    "entry.extra_cells": {"fa": "خانه‌ها بیش از ستون‌هاست", "en": "more cells than columns"},
+    "entry.bad_csv": {"fa": "CSV خراب است", "en": "broken CSV"},
+    "entry.long_line": {"fa": "سطری بیش از {n} نویسه", "en": "a line longer than {n} characters"},
+    "entry.before_heading": {"fa": "متنی پیش از نخستین عنوان", "en": "text before the first heading"},
+    "entry.no_answer_under": {
+        "fa": "زیر عنوان «{heading}» پاسخی نیست",
+        "en": "heading “{heading}” has no answer under it",
+    },
+    "entry.line": {"fa": "{file}، سطر {n}", "en": "{file} line {n}"},
+    "entry.row": {"fa": "{file}، ردیف {n}", "en": "{file} row {n}"},
     "learn.which": {"fa": "کدام مطلب به این سؤال پاسخ می‌دهد؟", "en": "Which entry answers this question?"},
     "learn.help": {
         "fa": "با یک کلیک، این جملهٔ مشتری به پرسش‌های آن مطلب اضافه می‌شود و ربات دفعهٔ بعد خودش پاسخ می‌دهد.",
@@ -657,6 +700,23 @@ def t(lang: str, key: str) -> str:
     """The string ``key`` in ``lang``."""
     value = _entry(lang, key)
     return value if isinstance(value, str) else value["other"]
+
+
+_WHERE = re.compile(r"^(?P<file>.*) (?P<unit>line|row) (?P<n>\d+)$")
+
+
+def entry_error(lang: str, exc: Any, *, with_where: bool = True) -> str:
+    """Why an entry or a file was refused, in the owner's language (an EntryError's ``key`` and
+    ``params``); its English ``reason`` where it has no key."""
+    key = getattr(exc, "key", "")
+    params = {k: digits(v, lang) if isinstance(v, int) else v for k, v in getattr(exc, "params", {}).items()}
+    reason = t(lang, key).format(**params) if key in STRINGS else exc.reason
+    where = exc.where if with_where else ""
+    found = _WHERE.match(where)
+    if found:
+        unit = {"line": "entry.line", "row": "entry.row"}[found["unit"]]
+        where = t(lang, unit).format(file=found["file"], n=digits(int(found["n"]), lang))
+    return f"{where}: {reason}" if where else reason
 
 
 def plural_category(lang: str, n: int) -> str:

@@ -54,10 +54,32 @@ def test_create_edit_toggle_delete_with_history(admin: TestClient) -> None:
 
 def test_validation_keeps_what_was_typed(admin: TestClient) -> None:
     sign_in(admin)
-    r = post(admin, "/admin/kb/new", data={**FORM, "answer": "   "})
+    english = {"hx-current-url": "http://testserver/admin/kb/new?lang=en"}
+    r = post(admin, "/admin/kb/new", data={**FORM, "answer": "   "}, headers=english)
     assert r.status_code == 422 and "missing answer" in r.text
     assert "Can you wrap a present?" in r.text  # nothing the owner typed is lost
     assert kb.count(admin.app.state.store.read()) == 0
+
+
+def test_a_refused_entry_or_file_is_explained_in_persian(admin: TestClient) -> None:
+    sign_in(admin)
+    persian = {"hx-current-url": "http://testserver/admin/kb/new?lang=fa"}
+    typed = {**FORM, "title": "کادوپیچ", "questions": "کادو هم می‌کنید؟", "answer": "  ", "lang": "fa"}
+    r = post(admin, "/admin/kb/new", data=typed, headers=persian)
+    assert r.status_code == 422 and "پاسخ خالی است" in r.text and "missing answer" not in r.text
+    assert "کادو هم می‌کنید؟" in r.text
+    too_long = post(admin, "/admin/kb/new", data={**typed, "answer": "بله", "title": "ک" * 201}, headers=persian)
+    assert "عنوان بیش از ۲۰۰ نویسه است" in too_long.text
+    # A file: which row, and why, in the owner's language.
+    bad = "id,title\nwrap,کادوپیچ\n".encode()
+    imported = post(
+        admin,
+        "/admin/kb-import",
+        files={"file": ("faq.csv", bad, "text/csv")},
+        headers={"hx-current-url": "http://testserver/admin/kb?lang=fa"},
+    )
+    assert imported.status_code == 422
+    assert "faq.csv، ردیف ۱: ستون‌هایی نیست: answer, lang" in imported.text
 
 
 def test_hostile_text_in_the_editor_is_escaped(admin: TestClient) -> None:
@@ -94,10 +116,11 @@ def test_import_preview_then_confirm(admin: TestClient) -> None:
 def test_a_broken_upload_names_the_line_and_changes_nothing(admin: TestClient) -> None:
     sign_in(admin)
     bad = b'{"id": "a", "title": "Hours", "answer": "9-18", "lang": "en"}\n{"id": "b", oops\n'
-    r = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", bad, "application/x-ndjson")})
+    english = {"hx-current-url": "http://testserver/admin/kb?lang=en"}
+    r = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", bad, "application/x-ndjson")}, headers=english)
     assert r.status_code == 422 and "kb.jsonl line 2" in r.text and "not valid JSON" in r.text
     latin = "id,title,answer,lang\na,Caf\xe9,x,en\n".encode("latin-1")
-    r = post(admin, "/admin/kb-import", files={"file": ("kb.csv", latin, "text/csv")})
+    r = post(admin, "/admin/kb-import", files={"file": ("kb.csv", latin, "text/csv")}, headers=english)
     assert r.status_code == 422 and "UTF-8" in r.text
     assert kb.count(admin.app.state.store.read()) == 0
 

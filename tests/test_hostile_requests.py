@@ -147,7 +147,10 @@ def test_broken_uploads_are_refused_clearly(
     admin: TestClient, name: str, filename: str, content: bytes, expect: str
 ) -> None:
     sign_in(admin)
-    r = post(admin, "/admin/kb-import", files={"file": (filename, content, "application/octet-stream")})
+    english = {"hx-current-url": "http://testserver/admin/kb?lang=en"}
+    r = post(
+        admin, "/admin/kb-import", files={"file": (filename, content, "application/octet-stream")}, headers=english
+    )
     assert 400 <= r.status_code < 500, (name, r.status_code)
     assert expect in r.text, (name, r.text[-600:])
     assert "Traceback" not in r.text
@@ -161,7 +164,8 @@ def test_an_oversized_upload_is_refused(admin: TestClient, extra: int, status: i
     sign_in(admin)
     line = (json.dumps({"id": "x", "title": "t", "answer": "a" * 1000, "lang": "en"}) + "\n").encode()
     content = line * ((kb_formats.MAX_FILE_BYTES + extra) // len(line) + 1)
-    r = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", content, "application/x-ndjson")})
+    english = {"hx-current-url": "http://testserver/admin/kb?lang=en"}
+    r = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", content, "application/x-ndjson")}, headers=english)
     assert r.status_code == status and "20 MB" in r.text and "Traceback" not in r.text
     assert kb.count(admin.app.state.store.read()) == 0
     sign_in(admin)

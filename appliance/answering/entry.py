@@ -19,12 +19,16 @@ MAX_PHRASINGS = 50
 
 
 class EntryError(ValueError):
-    """An entry is not valid; ``where`` names its line or row in the source file."""
+    """An entry is not valid; ``where`` names its line or row in the source file. ``key`` and
+    ``params`` say the same for the owner's language (i18n ``entry_error``); ``reason`` is the
+    English, for logs and the command line."""
 
-    def __init__(self, where: str, reason: str):
+    def __init__(self, where: str, reason: str, key: str = "", **params: object):
         super().__init__(f"{where}: {reason}" if where else reason)
         self.where = where
         self.reason = reason
+        self.key = key
+        self.params = params
 
 
 @dataclass
@@ -43,16 +47,20 @@ class Entry:
             raise EntryError(where, "expected an object")
         entry_id = str(data.get("id") or "").strip()
         if not entry_id:
-            raise EntryError(where, "missing id")
+            raise EntryError(where, "missing id", "entry.missing_id")
         if not ID.fullmatch(entry_id):
             # An id is part of the admin's addresses (/admin/kb/<id>): "../inbox" made an entry
             # the owner could neither open nor delete.
             raise EntryError(
-                where, f"id {entry_id[:40]!r}: use only Latin letters, digits, '-' and '_' (at most {MAX_ID})"
+                where,
+                f"id {entry_id[:40]!r}: use only Latin letters, digits, '-' and '_' (at most {MAX_ID})",
+                "entry.bad_id",
+                id=entry_id[:40],
+                n=MAX_ID,
             )
         answer = str(data.get("answer") or "").strip()
         if not answer:
-            raise EntryError(where, "missing answer")
+            raise EntryError(where, "missing answer", "entry.missing_answer")
         questions = data.get("questions") or []
         if isinstance(questions, str):
             questions = [questions]
@@ -64,10 +72,10 @@ class Entry:
         intent = str(data.get("intent") or "").replace("_", " ").strip()
         title = str(data.get("title") or intent or (questions[0] if questions else "")).strip()
         if not title:
-            raise EntryError(where, "missing title (or at least one question)")
+            raise EntryError(where, "missing title (or at least one question)", "entry.missing_title")
         lang = str(data.get("lang") or "").strip().lower()
         if lang not in LANGUAGES:
-            raise EntryError(where, f"lang must be one of: {', '.join(LANGUAGES)}")
+            raise EntryError(where, f"lang must be one of: {', '.join(LANGUAGES)}", "entry.bad_lang")
         tags = data.get("tags") or []
         if isinstance(tags, str):
             tags = tags.split(",")
@@ -78,13 +86,15 @@ class Entry:
         if isinstance(enabled, str):
             enabled = enabled.strip().lower() not in {"0", "false", "no", "off"}
         if len(title) > MAX_TITLE:
-            raise EntryError(where, f"title longer than {MAX_TITLE} characters")
+            raise EntryError(where, f"title longer than {MAX_TITLE} characters", "entry.long_title", n=MAX_TITLE)
         if len(answer) > MAX_ANSWER:
-            raise EntryError(where, f"answer longer than {MAX_ANSWER} characters")
+            raise EntryError(where, f"answer longer than {MAX_ANSWER} characters", "entry.long_answer", n=MAX_ANSWER)
         if len(questions) > MAX_PHRASINGS:
-            raise EntryError(where, f"more than {MAX_PHRASINGS} questions")
+            raise EntryError(where, f"more than {MAX_PHRASINGS} questions", "entry.many_questions", n=MAX_PHRASINGS)
         if any(len(q) > MAX_PHRASING for q in questions):
-            raise EntryError(where, f"a question is longer than {MAX_PHRASING} characters")
+            raise EntryError(
+                where, f"a question is longer than {MAX_PHRASING} characters", "entry.long_question", n=MAX_PHRASING
+            )
         return cls(entry_id, title, answer, lang, questions, tags, bool(enabled))
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,5 +115,11 @@ def check_unique(entries: list[Entry], where: list[str]) -> None:
     seen: dict[str, str] = {}
     for entry, place in zip(entries, where, strict=False):
         if entry.id in seen:
-            raise EntryError(place, f"duplicate id {entry.id!r} (first at {seen[entry.id]})")
+            raise EntryError(
+                place,
+                f"duplicate id {entry.id!r} (first at {seen[entry.id]})",
+                "entry.duplicate_id",
+                id=entry.id,
+                first=seen[entry.id],
+            )
         seen[entry.id] = place

@@ -35,19 +35,21 @@ FORMATS = ("jsonl", "csv", "md")
 
 def _decode(data: bytes, name: str) -> str:
     if len(data) > MAX_FILE_BYTES:
-        raise EntryError(name, f"file larger than {MAX_FILE_BYTES // 2**20} MB")
+        raise EntryError(
+            name, f"file larger than {MAX_FILE_BYTES // 2**20} MB", "entry.big_file", n=MAX_FILE_BYTES // 2**20
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise EntryError(f"{name} line {line}", "not UTF-8 text (save the file as UTF-8)") from None
+        raise EntryError(f"{name} line {line}", "not UTF-8 text (save the file as UTF-8)", "entry.not_utf8") from None
 
 
 def format_of(name: str) -> str:
     suffix = Path(name).suffix.lower().lstrip(".")
     fmt = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv", "md": "md", "markdown": "md"}.get(suffix)
     if fmt is None:
-        raise EntryError(name, "unknown file type: use .jsonl, .csv or .md")
+        raise EntryError(name, "unknown file type: use .jsonl, .csv or .md", "entry.file_type")
     return fmt
 
 
@@ -57,7 +59,7 @@ def parse(data: bytes, name: str, fmt: str | None = None) -> list[Entry]:
     text = _decode(data, name)
     entries, places = {"jsonl": _jsonl, "csv": _csv, "md": _markdown}[fmt](text, name)
     if not entries:
-        raise EntryError(name, "no entries found: the file is empty")
+        raise EntryError(name, "no entries found: the file is empty", "entry.empty_file")
     check_unique(entries, places)
     return entries
 
@@ -75,7 +77,7 @@ def iter_jsonl(text: str, name: str) -> Iterable[tuple[str, Any]]:
         try:
             yield where, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise EntryError(where, f"not valid JSON ({exc.msg})") from None
+            raise EntryError(where, f"not valid JSON ({exc.msg})", "entry.bad_json") from None
 
 
 def _jsonl(text: str, name: str) -> tuple[list[Entry], list[str]]:
@@ -95,14 +97,19 @@ def _csv(text: str, name: str) -> tuple[list[Entry], list[str]]:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = {"id", "answer", "lang"} - set(header)
     if missing:
-        raise EntryError(f"{name} row 1", f"missing columns: {', '.join(sorted(missing))}")
+        raise EntryError(
+            f"{name} row 1",
+            f"missing columns: {', '.join(sorted(missing))}",
+            "entry.missing_columns",
+            columns=", ".join(sorted(missing)),
+        )
     reader.fieldnames = header
     entries, places = [], []
     try:
         for row in reader:
             where = f"{name} row {reader.line_num}"
             if None in row:
-                raise EntryError(where, "more cells than columns")
+                raise EntryError(where, "more cells than columns", "entry.extra_cells")
             if not any((v or "").strip() for v in row.values()):
                 continue
             data = {k: from_spreadsheet(v) if isinstance(v, str) else v for k, v in row.items()}
@@ -110,7 +117,7 @@ def _csv(text: str, name: str) -> tuple[list[Entry], list[str]]:
             entries.append(Entry.from_dict(data, where))
             places.append(where)
     except csv.Error as exc:
-        raise EntryError(f"{name} row {reader.line_num}", f"broken CSV ({exc})") from None
+        raise EntryError(f"{name} row {reader.line_num}", f"broken CSV ({exc})", "entry.bad_csv") from None
     return entries, places
 
 
@@ -206,14 +213,19 @@ def _markdown(text: str, name: str) -> tuple[list[Entry], list[str]]:
     blocks: list[tuple[int, tuple[str, str | None], list[str]]] = []
     for number, line in enumerate(lines, start=offset):
         if len(line) > MAX_LINE_CHARS:
-            raise EntryError(f"{name} line {number}", f"a line longer than {MAX_LINE_CHARS} characters")
+            raise EntryError(
+                f"{name} line {number}",
+                f"a line longer than {MAX_LINE_CHARS} characters",
+                "entry.long_line",
+                n=MAX_LINE_CHARS,
+            )
         heading = _heading(line)
         if heading:
             blocks.append((number, heading, []))
         elif blocks:
             blocks[-1][2].append(line)
         elif line.strip():
-            raise EntryError(f"{name} line {number}", "text before the first heading")
+            raise EntryError(f"{name} line {number}", "text before the first heading", "entry.before_heading")
     entries: list[Entry] = []
     places: list[str] = []
     seen_slugs: dict[str, int] = {}
@@ -228,7 +240,7 @@ def _markdown(text: str, name: str) -> tuple[list[Entry], list[str]]:
                 questions.append(q.group(1).strip())
         answer = "\n".join(body).strip()
         if not answer:
-            raise EntryError(where, f"heading {title!r} has no answer under it")
+            raise EntryError(where, f"heading {title!r} has no answer under it", "entry.no_answer_under", heading=title)
         entry_id = given_id or slug(title)
         if not given_id and entry_id in seen_slugs:
             seen_slugs[entry_id] += 1
