@@ -22,7 +22,13 @@ DAY_NAMES = {
 
 
 class HoursError(ValueError):
-    pass
+    """Business hours, holidays or a time zone that can't be read; ``key`` and ``params`` say it
+    in the owner's language (i18n.refusal)."""
+
+    def __init__(self, message: str, key: str = "", **params: object):
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -61,11 +67,11 @@ def parse(spec: str, holidays: tuple[str, ...] = (), tz: str = "Asia/Tehran") ->
     for part in filter(None, (p.strip() for p in spec.lower().split(";"))):
         m = _RULE.match(part)
         if not m or m.group(1) not in DAYS or (m.group(2) and m.group(2) not in DAYS):
-            raise HoursError(f"can't read {part!r}: write e.g. 'sat-wed 09:00-18:00'")
+            raise HoursError(f"can't read {part!r}: write e.g. 'sat-wed 09:00-18:00'", "hours.unreadable", part=part)
         start, end = DAYS.index(m.group(1)), DAYS.index(m.group(2) or m.group(1))
         opens, closes = time(int(m.group(3)), int(m.group(4))), time(int(m.group(5)), int(m.group(6)))
         if opens >= closes:
-            raise HoursError(f"{part!r}: closing time before opening time")
+            raise HoursError(f"{part!r}: closing time before opening time", "hours.backwards", part=part)
         day = start
         while True:  # ranges wrap around the week: sat-wed is sat, sun, mon, tue, wed
             windows[day] = (opens, closes)
@@ -74,11 +80,13 @@ def parse(spec: str, holidays: tuple[str, ...] = (), tz: str = "Asia/Tehran") ->
             day = (day + 1) % 7
     for h in holidays:
         if not re.match(r"^\d{4}-\d{2}-\d{2}$", h):
-            raise HoursError(f"holiday {h!r}: write Jalali dates as YYYY-MM-DD, e.g. 1405-01-01")
+            raise HoursError(
+                f"holiday {h!r}: write Jalali dates as YYYY-MM-DD, e.g. 1405-01-01", "hours.bad_holiday", day=h
+            )
     try:
         zone = ZoneInfo(tz)
     except Exception:
-        raise HoursError(f"unknown time zone {tz!r}") from None
+        raise HoursError(f"unknown time zone {tz!r}", "hours.bad_tz", tz=tz) from None
     return Schedule(windows, frozenset(holidays), zone)
 
 

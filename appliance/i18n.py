@@ -465,6 +465,25 @@ STRINGS: dict[str, dict[str, Any]] = {
         "fa": "زیر عنوان «{heading}» پاسخی نیست",
         "en": "heading “{heading}” has no answer under it",
     },
+    "setting.not_number": {"fa": "«{setting}»: یک عدد بنویسید", "en": "“{setting}”: write a number"},
+    "setting.not_whole": {"fa": "«{setting}»: یک عدد صحیح بنویسید", "en": "“{setting}”: write a whole number"},
+    "setting.not_bool": {"fa": "«{setting}»: روشن یا خاموش", "en": "“{setting}”: on or off"},
+    "hours.unreadable": {
+        "fa": "ساعت کاری «{part}» خوانده نشد: مثلاً sat-wed 09:00-18:00 بنویسید",
+        "en": "business hours “{part}” can't be read: write e.g. sat-wed 09:00-18:00",
+    },
+    "hours.backwards": {
+        "fa": "ساعت کاری «{part}»: ساعت بستن پیش از ساعت باز کردن است",
+        "en": "business hours “{part}”: closing time before opening time",
+    },
+    "hours.bad_holiday": {
+        "fa": "تعطیلی «{day}»: تاریخ شمسی را به شکل ۱۴۰۵-۰۱-۰۱ بنویسید",
+        "en": "holiday “{day}”: write Jalali dates as YYYY-MM-DD, e.g. 1405-01-01",
+    },
+    "hours.bad_tz": {
+        "fa": "منطقهٔ زمانی ناشناخته «{tz}» (مثلاً Asia/Tehran)",
+        "en": "unknown time zone “{tz}” (e.g. Asia/Tehran)",
+    },
     "entry.line": {"fa": "{file}، سطر {n}", "en": "{file} line {n}"},
     "entry.row": {"fa": "{file}، ردیف {n}", "en": "{file} row {n}"},
     "learn.which": {"fa": "کدام مطلب به این سؤال پاسخ می‌دهد؟", "en": "Which entry answers this question?"},
@@ -705,13 +724,16 @@ def t(lang: str, key: str) -> str:
 _WHERE = re.compile(r"^(?P<file>.*) (?P<unit>line|row) (?P<n>\d+)$")
 
 
-def entry_error(lang: str, exc: Any, *, with_where: bool = True) -> str:
-    """Why an entry or a file was refused, in the owner's language (an EntryError's ``key`` and
-    ``params``); its English ``reason`` where it has no key."""
+def refusal(lang: str, exc: Any, *, with_where: bool = True) -> str:
+    """Why an entry, a file or a setting was refused, in the owner's language (the error's
+    ``key`` and ``params``: EntryError, SettingsError, HoursError); its English text where it has
+    no key. A ``setting`` parameter is shown by its label."""
     key = getattr(exc, "key", "")
     params = {k: digits(v, lang) if isinstance(v, int) else v for k, v in getattr(exc, "params", {}).items()}
-    reason = t(lang, key).format(**params) if key in STRINGS else exc.reason
-    where = exc.where if with_where else ""
+    if "setting" in params:
+        params["setting"] = label(lang, "setting", params["setting"])
+    reason = t(lang, key).format(**params) if key in STRINGS else getattr(exc, "reason", str(exc))
+    where = getattr(exc, "where", "") if with_where else ""
     found = _WHERE.match(where)
     if found:
         unit = {"line": "entry.line", "row": "entry.row"}[found["unit"]]

@@ -25,7 +25,13 @@ SETTINGS_FILE = "settings.toml"
 
 
 class SettingsError(ValueError):
-    """A settings value could not be understood; the message names the source and the field."""
+    """A settings value could not be understood; the message names the source and the field.
+    ``key`` and ``params`` say it in the owner's language (i18n.refusal)."""
+
+    def __init__(self, message: str, key: str = "", **params: object):
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 def _doc(text: str, **kw: Any) -> Any:
@@ -333,7 +339,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             return tuple(str(v) for v in value)
         return str(value)
     except (TypeError, ValueError) as exc:
-        raise SettingsError(f"{source}: setting {name!r}: {exc}") from None
+        key = {"bool": "setting.not_bool", "int": "setting.not_whole", "float": "setting.not_number"}.get(kind, "")
+        raise SettingsError(f"{source}: setting {name!r}: {exc}", key, setting=name) from None
 
 
 def _coerce_all(values: Mapping[str, Any], source: str) -> dict[str, Any]:

@@ -81,6 +81,15 @@ def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None:
     )
     assert r.status_code == 422 and "smtp_port" in r.text
     assert (path.read_text() if path.exists() else None) == before
+    # Said in the owner's language, naming the field by its label; the hours too.
+    persian = {**SAME, "x-csrf-token": csrf(admin), "hx-current-url": "http://testserver/admin/settings?lang=fa"}
+    r = admin.post("/admin/settings", data={**FORM, "smtp_port": "بیست و پنج"}, headers=persian)
+    assert r.status_code == 422 and "یک عدد صحیح بنویسید" in r.text and "invalid literal" not in r.text
+    r = admin.post("/admin/settings", data={**FORM, "business_hours": "شنبه تا چهارشنبه ۹ تا ۱۸"}, headers=persian)
+    assert r.status_code == 422 and "ساعت کاری «شنبه تا چهارشنبه ۹ تا ۱۸» خوانده نشد" in r.text
+    english = {**persian, "hx-current-url": "http://testserver/admin/settings?lang=en"}
+    r = admin.post("/admin/settings", data={**FORM, "timezone": "Mars/Olympus"}, headers=english)
+    assert r.status_code == 422 and "unknown time zone “Mars/Olympus”" in r.text
     assert admin.app.state.settings.shop_name != "Book Nook 2"
 
 

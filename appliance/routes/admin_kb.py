@@ -99,9 +99,7 @@ async def create(
     try:
         entry = _entry_from_form(data, _new_id(store.read(), data.get("title") or "entry"))
     except EntryError as exc:
-        return _form(
-            page, store, None, error=i18n.entry_error(page.lang, exc, with_where=False), status=422, values=data
-        )
+        return _form(page, store, None, error=i18n.refusal(page.lang, exc, with_where=False), status=422, values=data)
     await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
     # Quoted: a Persian title makes a Persian id, and HTTP headers are Latin-1 (it was a 500 after
     # the entry was saved, so the owner saved it again: duplicates).
@@ -130,7 +128,7 @@ async def update(
     try:
         entry = _entry_from_form(data, entry_id)
     except EntryError as exc:
-        error = i18n.entry_error(page.lang, exc, with_where=False)
+        error = i18n.refusal(page.lang, exc, with_where=False)
         return _form(page, store, kb.get(store.read(), entry_id), error=error, status=422, values=data)
     await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
     return _form(page, store, entry, saved=True)
@@ -253,7 +251,7 @@ async def import_preview(
         entries = await anyio.to_thread.run_sync(kb_formats.parse, content, upload.filename or "upload")
     except EntryError as exc:
         # Nothing is stored: the whole file is refused, naming the line or row.
-        return page("admin/kb_import.html", error=i18n.entry_error(page.lang, exc), status=422)
+        return page("admin/kb_import.html", error=i18n.refusal(page.lang, exc), status=422)
     db = store.read()
     rows = []
     for entry in entries:

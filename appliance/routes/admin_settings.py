@@ -16,7 +16,7 @@ from litestar import get, post
 from litestar.datastructures import State
 from litestar.response import Template
 
-from .. import hours, model_files, services
+from .. import hours, i18n, model_files, services
 from .. import settings as settings_mod
 from ..answering.shop_calibration import Keeper
 from ..services import Inject
@@ -137,7 +137,8 @@ def save(data: Form, page: Inject[Page], state: State) -> Template:
         hours.parse(updated.business_hours, updated.holidays, updated.timezone)
         settings_mod.write_file(updated.data_dir, values)
     except (settings_mod.SettingsError, hours.HoursError) as exc:
-        return _settings_page(page, state.settings, state.calibration, typed=values, error=str(exc), status=422)
+        error = i18n.refusal(page.lang, exc)
+        return _settings_page(page, state.settings, state.calibration, typed=values, error=error, status=422)
     services.apply_settings(state, updated)
     return _settings_page(page, updated, state.calibration, saved=True)
 
