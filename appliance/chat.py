@@ -140,7 +140,7 @@ class ChatService:
             suggestions.suggest(
                 db,
                 entry_id,
-                asked[1],
+                asked,
                 source=suggestions.CUSTOMER_PICK,
                 conversation_id=conversation_id,
                 now=self.clock().isoformat(),

@@ -262,23 +262,22 @@ class Conversations:
             )
             return cursor.rowcount > 0
 
-    def clarified_question(self, conversation_id: str, entry_id: str, before: int) -> tuple[int, str] | None:
-        """The customer's question that the bot answered with choices including this entry (the
-        customer just picked it): its message id and text, or None."""
-        rows = (
+    def clarified_question(self, conversation_id: str, entry_id: str, before: int) -> str | None:
+        """The customer's question that the bot last answered with choices, if this entry was
+        among them (the customer just picked it), or None."""
+        row = (
             self.store.read()
             .execute(
-                "SELECT d.message_id, d.entry_ids, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
+                "SELECT d.entry_ids, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
                 "WHERE d.conversation_id = ? AND d.message_id < ? AND d.kind = 'clarify' "
                 "ORDER BY d.id DESC LIMIT 1",
                 [conversation_id, before],
             )
-            .fetchall()
+            .fetchone()
         )
-        for row in rows:
-            if entry_id in json.loads(row["entry_ids"] or "[]"):
-                return int(row["message_id"]), str(row["text"])
-        return None
+        if row is None or entry_id not in json.loads(row["entry_ids"] or "[]"):
+            return None
+        return str(row["text"])
 
     def add_note(self, conversation_id: str, text: str) -> None:
         """The owner's private note (never shown to the customer)."""

@@ -77,18 +77,19 @@ def count_pending(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM kb_suggestions WHERE status = ?", [PENDING]).fetchone()[0])
 
 
-def _add_phrasing(store: Store, entry_id: str, text: str, *, embedder: Embedder, now: str) -> None:
+def _add_phrasing(store: Store, entry_id: str, text: str, *, embedder: Embedder, now: str) -> bool:
     """The entry with one more phrasing, through the knowledge base's own save (indexed, in its
-    history). Slow (an embedding): call it off the event loop."""
+    history); False if it already had those words. Slow (an embedding): call it off the event loop."""
     entry = kb.get(store.read(), entry_id)
     if entry is None:
         raise LearnError("learn.gone", "that entry no longer exists")
     if normalize(text) in _known(entry):
-        return
+        return False
     if len(entry.questions) >= MAX_PHRASINGS:
         raise LearnError("learn.full", f"this entry already has {MAX_PHRASINGS} phrasings")
     entry.questions.append(text)
     kb.save(store, [entry], embedder=embedder, now=now, source="learned")
+    return True
 
 
 def approve(store: Store, suggestion_id: int, *, embedder: Embedder, now: str) -> str | None:
@@ -124,14 +125,12 @@ def learn(store: Store, entry_id: str, text: str, *, conversation_id: str | None
     """The owner says this customer question is answered by this entry: added at once (the pick
     is the approval) and recorded. False if the entry already had those words."""
     text = " ".join(text.split())
-    entry = kb.get(store.read(), entry_id)
-    if entry is None:
+    if kb.get(store.read(), entry_id) is None:  # "gone" before "too long": the pick can't be made at all
         raise LearnError("learn.gone", "that entry no longer exists")
     if not text or len(text) > MAX_PHRASING:
         raise LearnError("learn.too_long", f"a phrasing is at most {MAX_PHRASING} characters")
-    if normalize(text) in _known(entry):
+    if not _add_phrasing(store, entry_id, text, embedder=embedder, now=now):
         return False
-    _add_phrasing(store, entry_id, text, embedder=embedder, now=now)
     with store.write() as db:
         db.execute(
             "INSERT INTO kb_suggestions (entry_id, text, norm, source, conversation_id, status, created_at, decided_at) "
