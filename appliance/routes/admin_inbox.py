@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-import anyio
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -128,8 +127,8 @@ def add_note(
     return _conversation_page(page, conversations, store, conversation_id)
 
 
-@post("/conversations/{conversation_id:str}/learn", status_code=200)
-async def learn(
+@post("/conversations/{conversation_id:str}/learn", sync_to_thread=True, status_code=200)
+def learn(
     page: Inject[Page],
     conversations: Inject[Conversations],
     store: Inject[Store],
@@ -139,7 +138,8 @@ async def learn(
     data: Form,
 ) -> Template:
     """The owner's pick: this customer question is answered by this entry. Its words become a
-    phrasing of the entry at once (the owner's pick is the approval)."""
+    phrasing of the entry at once (the owner's pick is the approval). In a worker thread: the
+    transcript, the embedding of the new phrasing and the page are all slow work."""
     _customers(conversations, conversation_id)
     message_id, entry_id = data.get("message_id", ""), data.get("entry_id", "")
     asked = next(
@@ -153,15 +153,8 @@ async def learn(
     if asked is None:
         raise NotFoundException()
     try:
-        await anyio.to_thread.run_sync(
-            lambda: suggestions.learn(
-                store,
-                entry_id,
-                asked["text"],
-                conversation_id=conversation_id,
-                embedder=embedder,
-                now=clock().isoformat(),
-            )
+        suggestions.learn(
+            store, entry_id, asked["text"], conversation_id=conversation_id, embedder=embedder, now=clock().isoformat()
         )
     except suggestions.LearnError as exc:
         return _conversation_page(page, conversations, store, conversation_id, status=422, error=exc.key)

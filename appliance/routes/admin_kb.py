@@ -157,8 +157,8 @@ def _suggestions(page: Page, store: Store, conversations: Conversations, clock: 
     return page("admin/_suggestions.html", **learning(store, conversations, clock), **ctx)
 
 
-@post("/kb-suggestions/{suggestion_id:int}/approve", status_code=200)
-async def approve_suggestion(
+@post("/kb-suggestions/{suggestion_id:int}/approve", sync_to_thread=True, status_code=200)
+def approve_suggestion(
     suggestion_id: FromPath[int],
     page: Inject[Page],
     store: Inject[Store],
@@ -166,11 +166,10 @@ async def approve_suggestion(
     embedder: Inject[Embedder],
     clock: Inject[Clock],
 ) -> Template:
-    """The owner's yes to a customer's wording: it becomes a phrasing of the entry."""
+    """The owner's yes to a customer's wording: it becomes a phrasing of the entry (an embedding,
+    and the page's reads: in a worker thread)."""
     try:
-        entry_id = await anyio.to_thread.run_sync(
-            lambda: suggestions.approve(store, suggestion_id, embedder=embedder, now=clock().isoformat())
-        )
+        entry_id = suggestions.approve(store, suggestion_id, embedder=embedder, now=clock().isoformat())
     except suggestions.LearnError as exc:
         return _suggestions(page, store, conversations, clock, error=exc.key, status=422)
     if entry_id is None:
