@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import i18n
+from .answering import kb
 from .db import Store
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]  # the CSV's (datetime.weekday() order)
@@ -125,8 +126,9 @@ def report(store: Store, now: datetime, days: int = 30, tz: str = "UTC") -> Repo
         [since],
     ):
         entry_counts.update(json.loads(ids)[:1])
-    titles = {r[0]: r[1] for r in db.execute("SELECT id, title FROM kb_entries")}
-    top_entries = [(eid, titles.get(eid, eid), n) for eid, n in entry_counts.most_common(10)]
+    top = entry_counts.most_common(10)
+    titles = kb.titles(db, [eid for eid, _ in top])
+    top_entries = [(eid, titles.get(eid, eid), n) for eid, n in top]
 
     try:
         zone = ZoneInfo(tz)

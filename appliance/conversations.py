@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .answering import kb
 from .answering.compose import Reply
 from .answering.decide import Decision
 from .clock import Clock
@@ -385,7 +386,8 @@ class Conversations:
             "WHERE m.conversation_id = ? AND m.id > ? ORDER BY m.id",
             [conversation_id, after],
         ).fetchall()
-        titles = {r[0]: r[1] for r in db.execute("SELECT id, title FROM kb_entries")}
+        # Only the titles these replies name (the widget polls this; it read every entry's title).
+        titles = kb.titles(db, sorted({e for r in rows if r["kind"] for e in json.loads(r["entry_ids"])}))
         out = []
         for r in rows:
             item = {"id": r["id"], "role": r["role"], "text": r["text"], "created_at": r["created_at"]}
