@@ -73,6 +73,77 @@ def main() -> None:
     """An offline customer-support appliance for small shops."""
 
 
+# -- product catalog --------------------------------------------------------------------------
+
+
+@main.group("catalog")
+def catalog_group() -> None:
+    """Import and export the product catalog."""
+
+
+@catalog_group.command("import")
+@data_dir_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--currency", default="", help="The currency the prices are in, as customers should read it.")
+@click.option(
+    "--map",
+    "overrides",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Which column holds a field, where the guess is wrong (repeatable): --map name_fa=عنوان",
+)
+def catalog_import(file: Path, currency: str, overrides: tuple[str, ...], **flags: Any) -> None:
+    """Import a catalog CSV or JSON (WooCommerce, Shopify or a spreadsheet); it replaces the catalog."""
+    from .catalog import formats as catalog_formats
+    from .catalog import store as catalog_store
+
+    settings = load_settings(**flags)
+    try:
+        table = catalog_formats.read_table(file.read_bytes(), file.name)
+        mapping = dict(table.mapping)
+        for item in overrides:
+            fld, sep, column = item.partition("=")
+            if not sep or fld not in (*catalog_formats.FIELDS, "preset"):
+                raise click.ClickException(
+                    f"--map {item!r}: use FIELD=COLUMN, FIELD one of {', '.join(catalog_formats.FIELDS)}"
+                )
+            mapping[fld] = column
+        products = catalog_formats.build(table, mapping, currency=currency)
+    except EntryError as exc:
+        raise click.ClickException(f"nothing imported: {exc}") from None
+    store = open_store(settings)
+    try:
+        with store.write() as db:
+            n = catalog_store.replace_all(
+                db, products, source=file.name, kind="file", mapping={**mapping, "columns": table.columns},
+                now=utc_now().isoformat(),
+            )  # fmt: skip
+    finally:
+        store.close()
+    shown = ", ".join(f"{k}={v}" for k, v in mapping.items() if k != "preset")
+    click.echo(f"{file.name} ({mapping['preset']}: {shown}): {n} products and variants")
+
+
+@catalog_group.command("export")
+@data_dir_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def catalog_export(output: Path | None, **flags: Any) -> None:
+    """Export the catalog as CSV (the columns in the README; importable as it is)."""
+    from .catalog import formats as catalog_formats
+    from .catalog import store as catalog_store
+
+    settings = load_settings(**flags)
+    store = open_store(settings)
+    try:
+        text = catalog_formats.to_csv(catalog_store.all_products(store.read()))
+    finally:
+        store.close()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
 @main.command()
 @data_dir_option
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
@@ -391,7 +462,14 @@ def ask(question: str, **flags: Any) -> None:
     "--questions",
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Questions, JSON Lines: query, gold, kind.",
+    help="Questions, JSON Lines: query, gold, kind (and fields, for product questions).",
+)
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A product catalog (CSV or JSON) to import beside the knowledge base.",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the metrics here as JSON."
@@ -409,14 +487,27 @@ def ask(question: str, **flags: Any) -> None:
     help="Decide with the shipped calibration only, not one fitted to this knowledge base.",
 )
 def eval_cmd(
-    kb_path: Path, questions: Path, out: Path | None, details: Path | None, llm: bool, global_calibration: bool
+    kb_path: Path,
+    questions: Path,
+    catalog_path: Path | None,
+    out: Path | None,
+    details: Path | None,
+    llm: bool,
+    global_calibration: bool,
 ) -> None:
     """Measure answer quality: every question through the live chat path, shipped defaults."""
     from . import evaluate
 
     base = load_settings()
     try:
-        metrics, rows = evaluate.run(kb_path, questions, with_llm=llm, base=base, global_calibration=global_calibration)
+        metrics, rows = evaluate.run(
+            kb_path,
+            questions,
+            with_llm=llm,
+            base=base,
+            global_calibration=global_calibration,
+            catalog_path=catalog_path,
+        )
     except EntryError as exc:
         raise click.ClickException(str(exc)) from None
     except RuntimeError as exc:

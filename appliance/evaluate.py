@@ -8,6 +8,7 @@ very path of a live chat. The metric names and definitions are those of shared/e
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,12 @@ from typing import Any
 
 from .answering import embedder as embedder_mod
 from .answering import kb, kb_formats, shop_calibration
+from .answering.decide import PRODUCT
 from .answering.entry import EntryError
+from .answering.textnorm import normalize
+from .catalog import formats as catalog_formats
+from .catalog import store as catalog_store
+from .catalog.product import Product
 from .chat import MessageRejected
 from .clock import utc_now
 from .conversations import Channel
@@ -33,6 +39,7 @@ class Question:
     query: str
     gold: str | None
     kind: str
+    fields: list[str] | None = None  # a product question: what it asks (price, stock); gold is a SKU
 
 
 def read_questions(path: Path) -> list[Question]:
@@ -45,7 +52,13 @@ def read_questions(path: Path) -> list[Question]:
             raise EntryError(where, f"kind must be one of {', '.join(KINDS)}")
         if (kind == "in_scope") != bool(data.get("gold")):
             raise EntryError(where, "in_scope questions need a gold entry id, others none")
-        out.append(Question(data["query"], data.get("gold"), kind))
+        fields = data.get("fields")
+        if fields is not None and not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
+            raise EntryError(where, "fields must be a list of names (price, stock)")
+        gold = data.get("gold")
+        if fields is not None and gold:
+            gold = PRODUCT + str(gold)  # as decisions name products
+        out.append(Question(data["query"], gold, kind, fields))
     return out
 
 
@@ -67,6 +80,25 @@ def load_kb(store: Store, kb_path: Path) -> int:
     return len(entries)
 
 
+def load_catalog(store: Store, path: Path) -> list[Product]:
+    """Import a catalog file the way `appliance catalog import` does (the guessed mapping)."""
+    table = catalog_formats.read_table(path.read_bytes(), path.name)
+    products = catalog_formats.build(table, table.mapping)
+    with store.write() as db:
+        catalog_store.replace_all(
+            db, products, source=path.name, kind="file", mapping=table.mapping, now=utc_now().isoformat()
+        )
+    return products
+
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def figures(text: str) -> set[str]:
+    """The numbers in a text as plain digits ("۴۵۰٬۰۰۰" and "450,000" are "450000")."""
+    return {f.replace(",", "") for f in _FIGURE.findall(normalize(text))}
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -79,6 +111,50 @@ def _percentile(values: list[float], q: float) -> float:
 def _ratio(a: int, b: int) -> float | None:
     """a / b, or None when there is nothing to measure (a set with no out-of-domain questions)."""
     return round(a / b, 4) if b else None
+
+
+def catalog_metrics(rows: list[dict[str, Any]], products: list[Product], kb_text: str, few_left: int) -> dict[str, Any]:
+    """The catalog's own figures (README "Evaluating answers"): the product found, the facts in
+    the reply exactly the catalog's, no figure from anywhere else."""
+    by_sku = {PRODUCT + p.sku: p for p in products}
+    asked = [r for r in rows if r.get("fields") is not None]
+    with_gold = [r for r in asked if r["gold"]]
+    answered = [r for r in with_gold if r["decision"] == "answer"]
+
+    def exact(r: dict[str, Any]) -> bool:
+        if r["entries"] != [r["gold"]]:
+            return False
+        p = by_sku[r["gold"]]
+        kids = [v for v in products if v.parent_sku == p.sku]
+        prices = {v.price for v in kids if v.price} or {p.price}
+        have = figures(r["reply"])
+        if min(prices, key=float) not in have:
+            return False
+        if not kids:
+            state = p.availability(few_left)
+            if state == "few" and str(p.stock) not in have:
+                return False
+            # the stock said is this product's: no other figure than its price and count
+            allowed = {p.price, str(p.stock)} | figures(f"{p.name_fa} {p.name_en} {p.link}")
+            return have <= allowed
+        return True
+
+    allowed = set(figures(kb_text))
+    for p in products:
+        allowed |= figures(f"{p.price} {p.stock} {p.name_fa} {p.name_en} {p.link} {p.description}")
+    # The bot's own words about the shop's things (answers and choices); a hand-over's promise of
+    # when a person replies carries the business hours' figures, from the settings.
+    said = [r for r in rows if r["decision"] in {"answer", "clarify"}]
+    invented = [r for r in said if figures(r["reply"]) - allowed - figures(r["query"])]
+    missing = [r for r in asked if not r["gold"]]
+    return {
+        "product_questions": len(asked),
+        "product_top1": _ratio(sum(r["ranking"][:1] == [r["gold"]] for r in with_gold), len(with_gold)),
+        "product_answered": _ratio(len(answered), len(with_gold)),
+        "facts_exact": _ratio(sum(exact(r) for r in answered), len(answered)),
+        "invented_figures": len(invented),
+        "missing_product_answered": _ratio(sum(r["decision"] == "answer" for r in missing), len(missing)),
+    }
 
 
 def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_llm: bool) -> dict[str, Any]:
@@ -152,6 +228,7 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
 async def _run(
     settings: Settings,
     kb_path: Path,
+    catalog_path: Path | None,
     questions: list[Question],
     with_llm: bool,
     progress: Any,
@@ -163,6 +240,8 @@ async def _run(
     runtime.start()
     try:
         load_kb(store, kb_path)
+        if catalog_path is not None:
+            load_catalog(store, catalog_path)
         runtime.wait_settled()
         if with_llm and not runtime.ready:
             raise RuntimeError(f"--llm asked for, but the model is not ready: {runtime.reason}")
@@ -205,6 +284,7 @@ async def _run(
                     "query": q.query,
                     "gold": q.gold,
                     "kind": q.kind,
+                    "fields": q.fields,
                     "decision": turn.decision.kind,
                     "reason": turn.decision.reason,
                     "entries": turn.decision.entry_ids,
@@ -233,6 +313,7 @@ def run(
     base: Settings | None = None,
     progress: Any = None,
     global_calibration: bool = False,
+    catalog_path: Path | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     questions = read_questions(questions_path)
     markers = read_markers(kb_path)
@@ -244,8 +325,14 @@ def run(
             shop_calibration=(base.shop_calibration if base else True) and not global_calibration,
         )
         fit: dict[str, Any] = {}
-        rows, model_status = asyncio.run(_run(settings, kb_path, questions, with_llm, progress, fit))
+        rows, model_status = asyncio.run(_run(settings, kb_path, catalog_path, questions, with_llm, progress, fit))
     metrics = compute_metrics(rows, markers, with_llm)
+    if catalog_path is not None:
+        table = catalog_formats.read_table(catalog_path.read_bytes(), catalog_path.name)
+        products = catalog_formats.build(table, table.mapping)
+        kb_text = " ".join(f"{e.answer} {' '.join(e.questions)}" for e in kb_formats.read_file(kb_path))
+        metrics.update(catalog_metrics(rows, products, kb_text, settings.catalog_few_left))
+        metrics["catalog"] = str(catalog_path)
     metrics["kb"] = str(kb_path)
     metrics["questions_file"] = str(questions_path)
     metrics["llm"] = model_status.get("model") if with_llm else None

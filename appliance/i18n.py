@@ -186,6 +186,11 @@ STRINGS: dict[str, dict[str, Any]] = {
     },
     "set.smtp_host": {"fa": "سرور SMTP", "en": "SMTP server"},
     "set.smtp_port": {"fa": "درگاه SMTP", "en": "SMTP port"},
+    "set.catalog_few_left": {"fa": "«فقط چند عدد مانده» از موجودی", "en": "“Only a few left” at a stock of"},
+    "set.catalog_missing": {
+        "fa": "کالای ناموجود در فهرست (closest یا handover)",
+        "en": "A product not in the catalog (closest or handover)",
+    },
     "set.smtp_security": {"fa": "امنیت (starttls، ssl یا none)", "en": "Security (starttls, ssl or none)"},
     "set.smtp_user": {"fa": "نام کاربری SMTP", "en": "SMTP user"},
     "set.smtp_password": {"fa": "گذرواژه SMTP (خالی = بدون تغییر)", "en": "SMTP password (empty = unchanged)"},
@@ -361,6 +366,15 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "several entries fitted about as well; not sure which",
     },
     "reason.no_match": {"fa": "پاسخی در پایگاه دانش پیدا نکرد", "en": "no answer in the knowledge base"},
+    "reason.product": {"fa": "کالا را در فهرست کالاها پیدا کرد", "en": "found the product in the catalog"},
+    "reason.close_products": {
+        "fa": "چند کالا به یک اندازه به نام پرسیده‌شده نزدیک بودند",
+        "en": "several products fitted the name asked about as well",
+    },
+    "reason.no_such_product": {
+        "fa": "کالایی را خواست که در فهرست کالاها نیست",
+        "en": "asked for a product the catalog doesn't have",
+    },
     "reason.follow_up": {"fa": "ادامه‌ی پرسش قبلی", "en": "a follow-up to the previous question"},
     "reason.chosen_by_customer": {"fa": "مشتری از گزینه‌ها انتخاب کرد", "en": "the customer picked it from the choices"},
     "reason.empty": {"fa": "پیام خالی", "en": "an empty message"},
@@ -644,6 +658,29 @@ STRINGS: dict[str, dict[str, Any]] = {
         "fa": "متأسفم که این مشکل پیش آمده. پیامتان را مستقیم برای همکاران {shop} فرستادم تا خودشان پیگیری کنند.",
         "en": "I'm sorry about this. I've sent your message straight to {shop} so a person can look into it.",
     },
+    # About a product: built from the catalog's fields (appliance/catalog/reply.py), never by the model
+    "bot.product.price": {"fa": "قیمت: {price}", "en": "Price: {price}"},
+    "bot.product.price_range": {"fa": "قیمت: از {low} تا {high}", "en": "Price: from {low} to {high}"},
+    "bot.product.no_price": {"fa": "قیمتش هنوز ثبت نشده است.", "en": "Its price isn't listed yet."},
+    "bot.product.in": {"fa": "موجود است.", "en": "In stock."},
+    "bot.product.few": {"fa": "فقط {n} عدد مانده است.", "en": "Only {n} left."},
+    "bot.product.out": {"fa": "فعلاً موجود نیست.", "en": "Out of stock at the moment."},
+    "bot.product.variants_in": {"fa": "موجود: {list}.", "en": "In stock: {list}."},
+    "bot.product.variants_out": {"fa": "ناموجود: {list}.", "en": "Out of stock: {list}."},
+    "bot.product.few_of": {"fa": "{name} (فقط {n} عدد)", "en": "{name} (only {n} left)"},
+    "bot.product.link": {"fa": "صفحهٔ کالا: {link}", "en": "Product page: {link}"},
+    "bot.product.choose": {
+        "fa": "چند کالا با این نام داریم. کدام را می‌خواهید؟",
+        "en": "We have more than one product by that name. Which one do you mean?",
+    },
+    "bot.product.missing": {
+        "fa": "این کالا را در فهرست کالاهای {shop} پیدا نکردم.",
+        "en": "I couldn't find that product in {shop}'s catalog.",
+    },
+    "bot.product.closest": {
+        "fa": "نزدیک‌ترین کالاهایی که داریم این‌ها هستند؛ اگر هیچ‌کدام نیست بگویید تا پیامتان به همکاران {shop} برسد:",
+        "en": "These are the closest we have; if it's none of them, tell me and I'll pass your message to {shop}:",
+    },
 }
 
 
@@ -825,6 +862,8 @@ LABELS: dict[str, dict[str, str]] = {
         "phrase_budget_s": "set.phrase_budget_s",
         "answer_threshold": "set.answer_threshold",
         "clarify_threshold": "set.clarify_threshold",
+        "catalog_few_left": "set.catalog_few_left",
+        "catalog_missing": "set.catalog_missing",
         "model": "set.model",
         "model_url": "set.model_url",
         "model_server_model": "set.model_server_model",
@@ -848,6 +887,9 @@ LABELS: dict[str, dict[str, str]] = {
         "confident": "reason.confident",
         "close_candidates": "reason.close_candidates",
         "no_match": "reason.no_match",
+        "product": "reason.product",
+        "close_products": "reason.close_products",
+        "no_such_product": "reason.no_such_product",
         "follow_up": "reason.follow_up",
         "chosen_by_customer": "reason.chosen_by_customer",
         "empty": "reason.empty",

@@ -331,3 +331,46 @@ def m0011_learning_from_use(db: Database) -> None:
     db.execute("CREATE INDEX kb_suggestions_status ON kb_suggestions(status, id)")
     # The owner's mark on a bot's answer (right | wrong): evidence for the shop's calibration.
     db.execute("ALTER TABLE decisions ADD COLUMN verdict TEXT")
+
+
+@MIGRATIONS(name="0012_catalog")
+def m0012_catalog(db: Database) -> None:
+    # The shop's products (appliance/catalog/store.py owns them). A variant (a size, a colour) is
+    # a row of its own with ``parent_sku``: its price and stock are its own, as in WooCommerce's
+    # and Shopify's exports. ``price`` is the number as the owner's file wrote it (ASCII digits,
+    # no grouping), shown exactly; ``stock`` NULL: not counted (then ``in_stock`` says, or nothing).
+    db.execute(
+        """
+        CREATE TABLE products (
+            sku TEXT PRIMARY KEY,
+            parent_sku TEXT,
+            name_fa TEXT NOT NULL DEFAULT '',
+            name_en TEXT NOT NULL DEFAULT '',
+            price TEXT NOT NULL DEFAULT '',
+            currency TEXT NOT NULL DEFAULT '',
+            stock INTEGER,
+            in_stock INTEGER,
+            attributes TEXT NOT NULL DEFAULT '{}',
+            link TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            enabled INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX products_parent ON products(parent_sku)")
+    # Every import (a file, or the feed on its schedule): when, what, how many, what went wrong,
+    # and the column mapping used, remembered for the next file from the same source.
+    db.execute(
+        """
+        CREATE TABLE catalog_imports (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            products INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            mapping TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )

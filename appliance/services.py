@@ -24,6 +24,7 @@ from .answering.decide import Decider
 from .answering.embedder import Embedder
 from .answering.retrieval import RetrievalIndex
 from .answering.shop_calibration import Keeper
+from .catalog.match import CatalogIndex
 from .chat import ChatService
 from .clock import Clock
 from .conversations import Conversations
@@ -64,6 +65,8 @@ def build_chat(
         answer_threshold=settings.answer_threshold,
         clarify_threshold=settings.clarify_threshold,
         default_lang=settings.default_language,
+        catalog=CatalogIndex(store),
+        missing_product=settings.catalog_missing,
     )
     if calibration is not None:
         calibration.attach(decider)
@@ -76,6 +79,7 @@ def build_chat(
         max_tokens=settings.max_reply_tokens,
         typical_reply_time=settings.typical_reply_time,
         reply_promise=_promise(settings, clock),
+        few_left=settings.catalog_few_left,
     )
     return ChatService(store, decider, composer, clock, max_message_chars=settings.max_message_chars)
 
@@ -121,6 +125,8 @@ def apply_settings(state: State, updated: Settings) -> None:
 def after_restore(state: State) -> None:
     """The database file was replaced: what was read from the old one is read again."""
     state.chat.decider.index.invalidate()
+    if state.chat.decider.catalog is not None:
+        state.chat.decider.catalog.invalidate()
     state.calibration.reload()
 
 

@@ -137,6 +137,12 @@ class Settings:
         "Confidence (0-1) needed to offer choices instead of escalating; 0 = the calibrated default.",
         default=0.0,
     )
+    catalog_few_left: int = _doc("A product's stock at or below this is told as 'only N left'.", default=3)
+    catalog_missing: str = _doc(
+        "When a customer asks for a product the catalog doesn't have: 'closest' offers the closest "
+        "products, 'handover' passes the question to you.",
+        default="closest",
+    )
 
     # Widget
     widget_color: str = _doc("Accent colour of the chat widget (#rrggbb).", default="#0b6e4f")
@@ -264,6 +270,8 @@ HELP_FA = {
     "phrase_budget_s": "بیشترین زمانی که مشتری منتظر بازنویسی مدل می‌ماند، به ثانیه. پس از آن، یا وقتی مدل مشغول پاسخ دیگری است، متن خود شما فوراً فرستاده می‌شود.",
     "answer_threshold": "اطمینان لازم (۰ تا ۱) برای پاسخ از پایگاه دانش؛ ۰ یعنی مقدار تنظیم‌شده.",
     "clarify_threshold": "اطمینان لازم (۰ تا ۱) برای پیشنهاد گزینه به جای ارجاع؛ ۰ یعنی مقدار تنظیم‌شده.",
+    "catalog_few_left": "موجودی کالا اگر این‌قدر یا کمتر باشد، به مشتری گفته می‌شود «فقط N عدد مانده».",
+    "catalog_missing": "وقتی مشتری کالایی را می‌خواهد که در فهرست نیست: «closest» نزدیک‌ترین کالاها را پیشنهاد می‌دهد، «handover» پرسش را به شما می‌سپارد.",
     "model": "مدل زبانی: «default» (مدل همراه برنامه)، «none» (فقط پاسخ‌های پایگاه دانش)، یا نام یک فایل GGUF در پوشه‌ی models یا نشانی آن.",
     "model_url": "نشانی یک سرور مدل سازگار با OpenAI به جای فایل مدل محلی (llama-server، vLLM، Ollama)، مثلاً http://10.0.0.5:8080/v1. خالی: مدل محلی.",
     "model_server_model": "کدام مدل آن سرور به کار رود (خالی: نخستین مدلی که فهرست می‌کند).",

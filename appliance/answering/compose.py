@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import i18n
+from ..catalog import reply as product_reply
 from ..llm_runtime import ModelError
-from .decide import Decision
+from .decide import PRODUCT, Decision
 from .textnorm import detect_language, normalize
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+", re.I)
@@ -152,8 +153,10 @@ class Composer:
         typical_reply_time: str = "",
         reply_promise: Any = None,
         phrase_budget_s: float | None = None,
+        few_left: int = 3,
     ):
         self.llm = llm
+        self.few_left = few_left  # a stock at or below this is "only N left"
         self.typical_reply_time = typical_reply_time
         # lang -> when a person will reply (from the business hours), when no fixed text is set
         self.reply_promise = reply_promise
@@ -170,6 +173,8 @@ class Composer:
 
     async def compose(self, decision: Decision, question: str) -> Reply:
         lang = decision.lang
+        if decision.products and decision.kind in {"answer", "clarify"}:
+            return self._product(decision)
         if decision.kind == "answer":
             return await self._answer(decision, question)
         if decision.kind == "clarify":
@@ -188,7 +193,28 @@ class Composer:
             or i18n.t(lang, "bot.reply_time.default")
         )
         text = f"{self._t(lang, key)} {i18n.t(lang, 'bot.reply_time').format(when=when)}"
+        if decision.reason == "no_such_product":
+            text = f"{self._t(lang, 'bot.product.missing')} {text}"
         return Reply(text, "template")
+
+    def _product(self, decision: Decision) -> Reply:
+        """About a product: the catalog's fields in a template, never the model's words."""
+        lang = decision.lang
+        if decision.kind == "answer":
+            m = decision.products[0]
+            text = product_reply.describe(m.group.product, m.group.variants, m.chosen, lang, self.few_left)
+            return Reply(text, "template", sources=[{"id": PRODUCT + m.sku, "title": m.group.product.name(lang)}])
+        choices = []
+        for m in decision.products:
+            title = m.group.product.name(lang)
+            if len(m.chosen) == 1 and m.chosen[0].attributes:
+                title = f"{title} ({product_reply.variant_label(m.chosen[0], lang)})"
+            choices.append({"id": PRODUCT + m.sku, "title": title})
+        if decision.reason == "no_such_product":
+            text = f"{self._t(lang, 'bot.product.missing')} {self._t(lang, 'bot.product.closest')}"
+        else:
+            text = self._t(lang, "bot.product.choose")
+        return Reply(text, "template", choices=choices)
 
     def owner_text(self, decision: Decision) -> str:
         entry = decision.entries[0]

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..catalog.match import CatalogIndex, Match
 from .finglish import looks_finglish
 from .retrieval import IndexedEntry, Ranking, RetrievalIndex
 from .textnorm import detect_language, normalize
@@ -27,6 +28,13 @@ from .textnorm import detect_language, normalize
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 CLARIFY_CHOICES = 3
 FOLLOW_UP_MAX_WORDS = 8
+PRODUCT = "product:"  # a product's id among entry ids (decisions, choices)
+# A product is found when its score (catalog/match.py) reaches PRODUCT_MATCH; products within
+# PRODUCT_MARGIN of the best are offered as choices; a missing product's closest ones are offered
+# from PRODUCT_NEAR. Fitted on the catalog set's dev questions (docs/BENCHMARKS.md).
+PRODUCT_MATCH = 0.75
+PRODUCT_MARGIN = 0.08
+PRODUCT_NEAR = 0.4
 
 
 @dataclass
@@ -40,10 +48,11 @@ class Decision:
     passage: int = 0
     ranking: list[str] = field(default_factory=list)  # top entry ids, best first
     features: dict[str, float] = field(default_factory=dict)
+    products: list[Match] = field(default_factory=list)  # a product question's product(s)
 
     @property
     def entry_ids(self) -> list[str]:
-        return [e.id for e in self.entries]
+        return [e.id for e in self.entries] + [PRODUCT + m.sku for m in self.products]
 
     def scores(self) -> dict[str, Any]:
         return {"confidence": self.confidence, "features": self.features, "ranking": self.ranking}
@@ -159,8 +168,12 @@ class Decider:
         answer_threshold: float = 0.0,
         clarify_threshold: float = 0.0,
         default_lang: str = "fa",
+        catalog: CatalogIndex | None = None,
+        missing_product: str = "closest",
     ):
         self.index = index
+        self.catalog = catalog
+        self.missing_product = missing_product  # closest | handover
         self.default_lang = default_lang
         # The owner's fixed thresholds (settings), if any, win over every calibration.
         self._fixed = (answer_threshold, clarify_threshold)
@@ -180,6 +193,10 @@ class Decider:
         if not norm or not any(ch.isalnum() for ch in norm):
             return Decision("escalate", "empty", lang, text)
         if _HUMAN.search(norm):
+            # "انسان در جستجوی معنا دارید؟" names a book, not a wish to talk to a human
+            product = self._product(text, lang, Decision("escalate", "no_match", lang, text))
+            if product is not None and product.kind == "answer":
+                return product
             return self._escalate(text, lang, "asked_for_person")
         if _UPSET.search(norm):
             return self._escalate(text, lang, "upset")
@@ -188,14 +205,66 @@ class Decider:
             return Decision(kind, kind, lang, text)
 
         decision = self._from_ranking(text, lang, self.index.search(text, lang=lang))
-        if decision.kind != "answer" and previous_question and len(norm.split()) <= FOLLOW_UP_MAX_WORDS:
+        follow_up = previous_question and len(norm.split()) <= FOLLOW_UP_MAX_WORDS
+        product = self._product(text, lang, decision)
+        if product is not None:
+            return product
+        if decision.kind != "answer" and follow_up:
             # "and to Mashhad?" means nothing alone; with the last question it does.
             combined = f"{previous_question} {text}"
             follow = self._from_ranking(combined, lang, self.index.search(combined, lang=lang))
+            follow = self._product(combined, lang, follow) or follow
             if follow.kind == "answer":
                 follow.reason = "follow_up"
+                follow.query = text
                 return follow
         return decision
+
+    def _product(self, text: str, lang: str, kb_decision: Decision) -> Decision | None:
+        """A question about a product of the catalog (or about one the shop doesn't have), or
+        None when the knowledge base should answer it."""
+        if self.catalog is None or not len(self.catalog):
+            return None
+        found = self.catalog.search(text)
+        ranking = [PRODUCT + m.sku for m in found.matches]
+        best = found.best
+        feats = {"product_score": best.score if best else 0.0, "product_intent": float(found.intent)}
+        if best is not None and best.score >= PRODUCT_MATCH:
+            if kb_decision.kind == "answer" and not found.intent:
+                return None  # "do you repair the Galaxy A54?": the knowledge base's answer
+            close = [m for m in found.matches if m.score >= max(PRODUCT_MATCH, best.score - PRODUCT_MARGIN)]
+            if len(close) == 1:
+                return Decision(
+                    "answer", "product", lang, text, best.score, ranking=ranking, features=feats, products=[best]
+                )
+            return Decision(
+                "clarify", "close_products", lang, text, best.score, ranking=ranking, features=feats,
+                products=close[:CLARIFY_CHOICES],
+            )  # fmt: skip
+        whole = [m for m in found.matches if m.covered >= 0.999]
+        if whole and (found.intent or kb_decision.kind != "answer"):
+            # Every word asked is in these products' names, which the customer shortened
+            # ("hoodie price?"): the one such product, or a choice among them, never "missing".
+            if len(whole) == 1:
+                return Decision(
+                    "answer", "product", lang, text, whole[0].score, ranking=ranking, features=feats, products=whole
+                )
+            return Decision(
+                "clarify", "close_products", lang, text, best.score if best else 0.0, ranking=ranking,
+                features=feats, products=whole[:CLARIFY_CHOICES],
+            )  # fmt: skip
+        if found.intent and found.words and kb_decision.kind == "escalate" and kb_decision.reason == "no_match":
+            # Asked about a product the shop doesn't have: said so, never answered as if it had it.
+            near = [m for m in found.matches if m.score >= PRODUCT_NEAR][:CLARIFY_CHOICES]
+            if self.missing_product == "closest" and near:
+                return Decision(
+                    "clarify", "no_such_product", lang, text, feats["product_score"], ranking=ranking,
+                    features=feats, products=near,
+                )  # fmt: skip
+            return Decision(
+                "escalate", "no_such_product", lang, text, feats["product_score"], ranking=ranking, features=feats
+            )
+        return None
 
     def _escalate(self, text: str, lang: str, reason: str) -> Decision:
         # Keep the best matches for the owner's eyes, though the customer gets a person.
@@ -241,7 +310,15 @@ class Decider:
         return Decision("escalate", "no_match", lang, query, p, [], 0, top_ids, feats)
 
     def answer_with(self, entry_id: str, text: str) -> Decision | None:
-        """The customer picked a clarifying choice: answer with that entry."""
+        """The customer picked a clarifying choice: answer with that entry (or product)."""
+        if entry_id.startswith(PRODUCT):
+            found = self.catalog.get(entry_id.removeprefix(PRODUCT)) if self.catalog is not None else None
+            if found is None:
+                return None
+            group, chosen = found
+            lang = detect_language(text, self.default_lang)
+            match = Match(group, 1.0, chosen)
+            return Decision("answer", "chosen_by_customer", lang, text, 1.0, ranking=[entry_id], products=[match])
         entry = self.index.get(entry_id)
         if entry is None:
             return None

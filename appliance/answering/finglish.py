@@ -92,12 +92,12 @@ def looks_finglish(text: str) -> bool:
     return any(w in _MARKERS for w in words)
 
 
-def _word(word: str, short: bool) -> str:
+def _word(word: str, short: bool, keep: bool = True) -> str:
     """One word in Persian letters. Finglish writes "a" and "o" for short vowels (not written in
     Persian: "chand" چند, "konam" کنم) and long ones alike ("bazid" بازید, "goshi" گوشی), so
     there are two readings: ``short`` drops them inside a word, otherwise they are written."""
     w = word.lower()
-    if _KEEP.match(w):
+    if keep and _KEEP.match(w) or w.isdigit():
         return word
     out: list[str] = []
     i = 0
@@ -130,10 +130,12 @@ def _word(word: str, short: bool) -> str:
     return "".join(out)
 
 
-def to_persian(text: str, *, short: bool = False) -> str:
-    """The text with its Latin-letter words transliterated into Persian letters."""
+def to_persian(text: str, *, short: bool = False, brands: bool = False) -> str:
+    """The text with its Latin-letter words transliterated into Persian letters (``brands``:
+    brand and technical words too, "Samsung" → "سامسونگ", as Persian customers write them)."""
     return "".join(
-        _word(part, short) if part[0].isascii() and part[0].isalpha() else part for part in _WORD.findall(text)
+        _word(part, short, keep=not brands) if part[0].isascii() and part[0].isalpha() else part
+        for part in _WORD.findall(text)
     )
 
 

@@ -46,6 +46,8 @@ GROUPS: list[tuple[str, list[str]]] = [
             "phrase_budget_s",
             "answer_threshold",
             "clarify_threshold",
+            "catalog_few_left",
+            "catalog_missing",
             "model",
             "model_url",
             "model_server_model",

@@ -1,0 +1,361 @@
+"""Finding the product a customer means, in their words.
+
+Customers write "بوف کور دارین؟ چنده؟", "is the blue hoodie in M in stock", "gheimate charger
+samsung": the product's name, shortened, misspelt, in Persian, English or Finglish, inside a
+question about price or stock. Matching is on words, not on the embedder (a product name is a
+name, not a meaning):
+
+- the question and every product name go through ``textnorm.normalize``; a Finglish question
+  also through its Persian-letter readings (finglish.readings);
+- the words that only say *what* is asked (price, in stock, do you have, چنده، موجوده) are
+  set apart: they make the question a product question (``intent``), they don't pick a product;
+- each name word is found among the question's words exactly, as a prefix with a Persian ending
+  ("هودیش"), or with one or two typing mistakes (rapidfuzz's Levenshtein), never for numbers and
+  short words ("13" is not "15");
+- a product's score weighs, by how rare each word is in the catalog, the share of its name the
+  question has *and* the share of the question's catalog words its name (or its variants'
+  size and colour) explains: "iPhone 15 case" finds "iPhone 13 Case" half-explained ("15"), not
+  a match; "samsung charger" finds both Samsung chargers, equally (then the customer chooses).
+
+A variant (size, colour) is chosen by the question's words among the variants' values, in
+either language ("آبی" is "blue", "مدیوم" is "M").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from ..answering.finglish import readings, to_persian
+from ..answering.textnorm import normalize
+from ..db import Store
+from . import store as catalog_store
+from .product import Product
+
+_TOKEN = re.compile(r"\w+")
+# Words that say what is asked about a product, not which product (fa, en and Finglish read in
+# Persian letters): they make a question a product question.
+_INTENT = frozenset(
+    """
+price prices cost costs pricing priced stock stocks available availability have has got sell
+sells selling buy instock carry carries left any
+قیمت قیمتش قیمتشون قیمتها چنده چقدر چقدره چقد چقده موجود موجوده موجودی موجودیش دارید دارین
+داری دارن دارید؟ هست هستش ناموجود میفروشید میفروشین فروش فروشی خرید بخرم میخوام میخواستم
+gheymat gheymate gheimat gheimate ghimat ghimate chande chanda chandeh mojood mojoode mojud darid
+darin dari mifrushid mifroshid
+""".split()
+)
+# Words that carry nothing about which product (both languages).
+_FILLER = frozenset(
+    """
+a an the is are do does did you your we our i me my it its this that of for in on at to with and or
+please pls plz hi hello there can could would will what which size colour color one ones some
+رو را از با برای به در که این اون آن یه یک و هم آیا ایا سلام لطفا لطفاً من ما شما تون تو کتاب
+ببخشید مرسی ممنون میشه سایز رنگ یا
+salam lotfan ye yek ro ba az baraye
+""".split()
+)
+# "how much", and "چند" / "chand" asking a price ("X چند؟", "چند میشه") but not a time ("تا ساعت چند").
+_INTENT_PHRASE = re.compile(r"\bhow much\b|\b(چند|chand)\b\s*([?؟!.]*\s*$|(میشه|هست|است|تومن|تومان|mishe|hast))")
+# Size and colour words in both languages, so "آبی" finds a variant the shop called "Blue".
+_SAME = [  # (English, Persian, other writings): the first two are how a reply shows the value
+    ("blue", "آبی", "abi"),
+    ("black", "مشکی", "سیاه", "meshki"),
+    ("white", "سفید", "sefid"),
+    ("red", "قرمز", "ghermez"),
+    ("green", "سبز", "sabz"),
+    ("yellow", "زرد", "zard"),
+    ("grey", "طوسی", "gray", "خاکستری"),
+    ("pink", "صورتی", "soorati"),
+    ("purple", "بنفش"),
+    ("orange", "نارنجی"),
+    ("brown", "قهوهای", "قهوه"),
+    ("navy", "سرمهای", "سورمه"),
+    ("beige", "بژ", "کرم"),
+    ("small", "اسمال", "s"),
+    ("medium", "مدیوم", "m"),
+    ("large", "لارج", "l"),
+    ("xl", "ایکس لارج", "xlarge"),
+    ("xxl", "2xl"),
+    ("hardcover", "گالینگور"),
+    ("paperback", "شومیز"),
+]
+_CANON = {word: group[0] for group in _SAME for word in group}
+_GROUP = {group[0]: group for group in _SAME}
+
+
+def forms(word: str) -> set[str]:
+    """A (canonical) size or colour word in all its writings; the word alone otherwise."""
+    return set(_GROUP.get(word, (word,)))
+
+
+def in_language(value: str, lang: str) -> str:
+    """A size or colour as the customer's language writes it ("Blue" → "آبی" in Persian)."""
+    group = _GROUP.get(_CANON.get(normalize(value).replace(" ", ""), ""))
+    if group is None or len(normalize(value)) <= 2:  # "M" and "XL" are written so in Persian too
+        return value
+    if lang == "fa" and value.isascii():
+        return group[1]
+    if lang == "en" and not value.isascii():
+        return group[0].capitalize()
+    return value
+
+
+PREFIX_SHARE = 0.9
+BETA = 1.0
+UNKNOWN_WEIGHT = 0.2
+_ENDINGS = ("ش", "ها", "های", "رو", "ی", "تون", "شون", "s", "es")
+
+
+def _canon(word: str) -> str:
+    return _CANON.get(word, word)
+
+
+def tokens(text: str) -> list[str]:
+    return [_canon(t) for t in _TOKEN.findall(normalize(text))]
+
+
+def _is_number(word: str) -> bool:
+    return any(ch.isdigit() for ch in word)
+
+
+def similar(name_word: str, asked: str) -> float:
+    """How well a question's word stands for a name's word (0 to 1)."""
+    if name_word == asked:
+        return 1.0
+    if _is_number(name_word) or _is_number(asked):
+        # "25w" and "25", "13" and "13pro" are not the same model, but "25w" written "25 w" is
+        # joined before this; numbers match only exactly.
+        return 0.0
+    if len(name_word) >= 3 and asked.startswith(name_word) and asked[len(name_word) :] in _ENDINGS:
+        return 0.9
+    n = len(name_word)
+    if n < 4 or abs(len(asked) - n) > 2:
+        return 0.0
+    allowed = 1 if n < 7 else 2
+    distance = Levenshtein.distance(name_word, asked, score_cutoff=allowed)
+    return 0.8 if distance <= allowed else 0.0
+
+
+@dataclass
+class Group:
+    """A product and its variants (a product without variants is a group of one)."""
+
+    product: Product
+    variants: list[Product]
+    names: list[list[str]]  # each name's words (fa, en, the SKU)
+    values: set[str]  # the variants' size, colour... words
+
+    def pick(self, asked: set[str]) -> list[Product]:
+        """The variants the question's words choose (all of them if it names none)."""
+        if not self.variants:
+            return []
+        chosen = []
+        for v in self.variants:
+            values = {w for value in v.attributes.values() for w in tokens(value)}
+            named = sum(max((similar(f, a) for f in forms(w) for a in asked), default=0.0) for w in values)
+            chosen.append((named, v))
+        best = max(n for n, _ in chosen)
+        if best == 0:
+            return self.variants
+        return [v for n, v in chosen if n == best]
+
+
+@dataclass
+class Match:
+    group: Group
+    score: float
+    chosen: list[Product] = field(default_factory=list)
+    covered: float = 0.0  # the share of the question's words this product explains
+
+    @property
+    def sku(self) -> str:
+        """What was found: the one variant the question chose, else the product."""
+        return self.chosen[0].sku if len(self.chosen) == 1 else self.group.product.sku
+
+
+@dataclass
+class Found:
+    matches: list[Match]  # best first (only those with some score)
+    intent: bool  # the question asks a price, stock or "do you have"
+    words: int  # the question's words that could name a product
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+
+class CatalogIndex:
+    """The enabled products' names in memory, reloaded when the catalog changes."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._lock = threading.Lock()
+        self._version = -1
+        self.groups: list[Group] = []
+        self._by_word: dict[str, list[int]] = {}
+        self._idf: dict[str, float] = {}
+        self._vocabulary: list[str] = []
+
+    def __len__(self) -> int:
+        self.refresh()
+        return len(self.groups)
+
+    def invalidate(self) -> None:
+        self._version = -1
+
+    def refresh(self) -> None:
+        db = self.store.read()
+        current = catalog_store.version(db)
+        if current == self._version:
+            return
+        with self._lock:
+            if current != self._version:
+                self._load(catalog_store.all_products(db, enabled_only=True))
+                self._version = current
+
+    def _load(self, products: list[Product]) -> None:
+        by_parent: dict[str, list[Product]] = {}
+        for p in products:
+            if p.parent_sku:
+                by_parent.setdefault(p.parent_sku, []).append(p)
+        groups = []
+        for p in products:
+            if p.parent_sku:
+                continue
+            names = [tokens(n) for n in (p.name_fa, p.name_en) if n]
+            if not p.name_fa:
+                # Persian customers write an English name in Persian letters ("هودی", "سامسونگ")
+                latin = p.name_en.split()
+                for s in (False, True):
+                    names.append(
+                        tokens(" ".join(to_persian(w, short=s, brands=True) if w.isalpha() else w for w in latin))
+                    )
+            names.append([p.sku.casefold()])
+            kids = by_parent.get(p.sku, [])
+            values = {w for v in kids for value in v.attributes.values() for w in tokens(value)}
+            groups.append(Group(p, kids, names, values))
+        df: Counter[str] = Counter()
+        by_word: dict[str, list[int]] = {}
+        for i, g in enumerate(groups):
+            words = {w for name in g.names for w in name} | g.values
+            df.update(words)
+            for w in words:
+                by_word.setdefault(w, []).append(i)
+        total = max(1, len(groups))
+        self._idf = {w: math.log(1 + total / n) for w, n in df.items()}
+        self._by_word = by_word
+        self._vocabulary = list(by_word)
+        self.groups = groups
+
+    def _candidates(self, asked: list[str]) -> set[int]:
+        """Groups sharing a word (or a near one) with the question: a few, not the whole catalog."""
+        found: set[int] = set()
+        for a in asked:
+            found.update(self._by_word.get(a, ()))
+            if len(a) >= 4 and not _is_number(a):
+                # rapidfuzz walks the vocabulary in C: 10,000 products' words in a millisecond
+                near = process.extract(a, self._vocabulary, scorer=Levenshtein.distance, score_cutoff=2, limit=None)
+                for w, _, _ in near:
+                    if similar(w, a) > 0:
+                        found.update(self._by_word[w])
+            for w in self._prefixed(a):
+                found.update(self._by_word[w])
+        return found
+
+    def _prefixed(self, asked: str) -> list[str]:
+        """Name words the question's word is, with a Persian ending ("هودیش" for "هودی")."""
+        out = []
+        for ending in _ENDINGS:
+            if asked.endswith(ending) and asked[: -len(ending)] in self._by_word:
+                out.append(asked[: -len(ending)])
+        return out
+
+    def search(self, text: str, limit: int = 5) -> Found:
+        self.refresh()
+        own = tokens(text)
+        content = [w for w in own if w not in _INTENT and w not in _FILLER]
+        all_words = list(content)
+        if readings(text):
+            # Finglish: the Persian letters of its content words only ("darin" read as "درین"
+            # is near "دریا", a word of a book's name)
+            latin = " ".join(w for w in content if w.isascii())
+            for form in (to_persian(latin), to_persian(latin, short=True)):
+                all_words += tokens(form)
+        intent = any(w in _INTENT for w in own) or bool(_INTENT_PHRASE.search(normalize(text)))
+        asked = list(dict.fromkeys(w for w in all_words if w not in _INTENT and w not in _FILLER))
+        # "25 w" is how a phone types "25W"
+        asked += [a + b for a, b in zip(asked, asked[1:], strict=False) if a.isdigit() and b.isalpha() and len(b) <= 3]
+        matches = []
+        for i in self._candidates(asked):
+            g = self.groups[i]
+            score, covered = self._score(g, asked, set(content))
+            if score > 0:
+                matches.append(Match(g, score, g.pick(set(asked)), covered))
+        matches.sort(key=lambda m: (-m.score, m.group.product.sku))
+        return Found(matches[:limit], intent, len(content))
+
+    def _score(self, g: Group, asked: list[str], own: set[str]) -> tuple[float, float]:
+        idf = self._idf
+        best_name = 0.0
+        explained: dict[str, float] = {}
+        for name in g.names:
+            if not name:
+                continue
+            got = total = 0.0
+            for w in name:
+                weight = idf.get(w, 1.0)
+                total += weight
+                sims = [(similar(w, a), a) for a in asked]
+                s, a = max(sims, default=(0.0, ""))
+                got += weight * s
+                if s > 0:
+                    explained[a] = max(explained.get(a, 0.0), s)
+            share = got / total if total else 0.0
+            # Customers shorten a long name to its start ("harry potter", "the subtle art"): a
+            # name whose first two words are both asked counts nearly whole.
+            head = [w for w in name if w not in _FILLER][:2]
+            if (
+                len(head) == 2
+                and len(name) > 2
+                and all(max((similar(w, a) for a in asked), default=0) >= 0.8 for w in head)
+            ):
+                share = max(share, PREFIX_SHARE)
+            best_name = max(best_name, share)
+        for a in asked:
+            for value in g.values:
+                s = max(similar(f, a) for f in forms(value))
+                if s > explained.get(a, 0.0):
+                    explained[a] = s
+        # The question's words that mean something in this catalog (or are numbers): each one
+        # this product doesn't explain speaks for another product.
+        # A word the catalog doesn't know ("strap" in "apple watch strap") says the customer
+        # may mean something else, with less weight than a word it knows.
+        meaningful = [a for a in asked if a in idf or _is_number(a) or a in explained or a in own]
+        if not meaningful or best_name == 0:
+            return 0.0, 0.0
+        top = max(idf.values(), default=1.0)
+        weights = {a: idf.get(a, top if _is_number(a) else UNKNOWN_WEIGHT * top) for a in meaningful}
+        covered = sum(weights[a] * explained.get(a, 0.0) for a in meaningful) / sum(weights.values())
+        if covered == 0:
+            return 0.0, 0.0
+        # F-beta with beta 2: that the question's words are all explained counts more than that
+        # the whole name was said ("hoodie in M" is the Classic Hoodie: customers shorten names).
+        return (1 + BETA**2) * best_name * covered / (BETA**2 * best_name + covered), covered
+
+    def get(self, sku: str) -> tuple[Group, list[Product]] | None:
+        """The group holding this SKU, and the variant(s) it names (a customer's pick)."""
+        self.refresh()
+        for g in self.groups:
+            if g.product.sku == sku:
+                return g, list(g.variants)
+            for v in g.variants:
+                if v.sku == sku:
+                    return g, [v]
+        return None
