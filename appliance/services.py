@@ -98,6 +98,7 @@ def start(state: State, settings: Settings, clock: Clock, llm: ModelRuntime | No
     state.calibration = keeper
     state.chat = build_chat(settings, store, runtime, clock, calibration=keeper)
     state.kb_previews = {}
+    state.catalog_previews = {}
     keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
 
 

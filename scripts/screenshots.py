@@ -17,6 +17,7 @@ import argparse
 import json
 import shutil
 import sys
+import subprocess
 import tempfile
 import time
 import urllib.request
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import free_port, reset_password, start_chromium, start_server, stop, wait_healthy
+from tests.helpers import APPLIANCE, free_port, reset_password, start_chromium, start_server, stop, wait_healthy
 
 PASSWORD = "screenshots owner password"
 PAGES = [
@@ -35,6 +36,7 @@ PAGES = [
     ("kb", "/admin/kb"),
     ("kb-new", "/admin/kb/new"),
     ("kb-import", "/admin/kb-import"),
+    ("catalog", "/admin/catalog"),
     ("analytics", "/admin/analytics"),
     ("settings", "/admin/settings"),
     ("backups", "/admin/backups"),
@@ -63,6 +65,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="shots-"))
     data = work / "data"
     reset_password(data, PASSWORD, "--demo")
+    # The catalog set's products (books, phone accessories, clothing with variants).
+    catalog = ROOT / "tests" / "data" / "eval" / "shop_catalog" / "catalog.csv"
+    subprocess.run(
+        [APPLIANCE, "catalog", "import", "--demo", "--data-dir", str(data), str(catalog), "--currency", "تومان"],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     proc = start_server(data, port, "--demo", "--model", "none")
     base = f"http://127.0.0.1:{port}"
@@ -73,7 +82,11 @@ def main() -> None:
         conv, token = started["conversation_id"], started["visitor_token"]
         # A question the bot answers (the owner's right/wrong mark), one it hands over (the owner's
         # "which entry answers this?"), and a customer's pick among choices (a suggested wording).
-        for text in ("ارسال به شیراز چند روز طول می‌کشه؟", "کتاب‌ها رو کادوپیچ هم می‌کنید؟ برای تولد دوستمه"):
+        for text in (
+            "ارسال به شیراز چند روز طول می‌کشه؟",
+            "کتاب‌ها رو کادوپیچ هم می‌کنید؟ برای تولد دوستمه",
+            "بوف کور دارین؟ چنده؟",
+        ):
             _post(f"{base}/api/v1/conversations/{conv}/messages", {"text": text}, token)
         _post(f"{base}/api/v1/conversations/{conv}/contact", {"email": "reader@example.com"}, token)
         other = json.loads(_post(f"{base}/api/v1/conversations", {"lang": "fa"}))

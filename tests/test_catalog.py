@@ -292,3 +292,79 @@ def test_eval_reports_the_catalog_metrics(tmp_path: Path) -> None:
     assert m["product_questions"] > 50
     assert m["invented_figures"] == 0 and m["missing_product_answered"] == 0.0
     assert m["product_top1"] >= 0.9 and m["facts_exact"] >= 0.98
+
+
+# -- the admin's catalog page ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def owner_client(shop: TestClient) -> TestClient:
+    from appliance import owner
+
+    from .helpers import password_hash, sign_in
+
+    owner.set_password(shop.app.state.store, password_hash(), utc_now)
+    sign_in(shop)
+    return shop
+
+
+def test_the_owner_imports_a_persian_spreadsheet_through_the_mapping_preview(owner_client: TestClient) -> None:
+    from .helpers import SAME, csrf
+
+    c = owner_client
+    token = csrf(c)
+    headers = {**SAME, "x-csrf-token": token, "hx-request": "true"}
+    r = c.post(
+        "/admin/catalog-import",
+        files={"file": ("کالاها.csv", SHEET.encode(), "text/csv")},
+        data={"currency": "تومان"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    assert "قاب آیفون 13" in r.text and 'value="کد" selected' in r.text  # the guess, shown to confirm
+    preview_token = r.text.split('name="token" value="')[1].split('"')[0]
+    form = {"token": preview_token, "preset": "plain", "map_sku": "کد", "map_name_fa": "نام", "map_price": "قیمت"}
+    form |= {"map_stock": "موجودی", "attributes": "رنگ", "currency": "تومان", "action": "import"}
+    r = c.post("/admin/catalog-import/confirm", data=form, headers=headers)
+    assert r.status_code == 200 and "۲ کالا و گونه وارد شد" in c.get("/admin/catalog?lang=fa").text or r.text
+    db = c.app.state.store.read()
+    assert {p.sku for p in catalog_store.all_products(db)} == {"A1", "A2"}  # replaced: the Woo file's are gone
+    # the same columns next time: the owner's mapping is offered again
+    r = c.post("/admin/catalog-import", files={"file": ("b.csv", SHEET.encode(), "text/csv")}, headers=headers)
+    assert 'value="موجودی" selected' in r.text
+
+
+def test_a_wrong_file_is_refused_in_persian_and_changes_nothing(owner_client: TestClient) -> None:
+    from .helpers import SAME, csrf
+
+    c = owner_client
+    headers = {**SAME, "x-csrf-token": csrf(c), "hx-request": "true"}
+    r = c.post(
+        "/admin/catalog-import?lang=fa",
+        files={"file": ("feed.csv", b"<!doctype html><html>oops</html>", "text/csv")},
+        headers={**headers, "hx-current-url": "http://testserver/admin/catalog?lang=fa"},
+    )
+    assert r.status_code == 422 and "صفحهٔ وب است" in r.text
+    assert len(catalog_store.all_products(c.app.state.store.read())) == 6
+
+
+def test_the_owner_edits_a_price_in_persian_digits_and_turns_a_product_off(owner_client: TestClient) -> None:
+    from .helpers import post
+
+    c = owner_client
+    page = c.get("/admin/catalog?lang=fa")
+    assert page.status_code == 200 and "بوف کور" in page.text and "Classic Hoodie" in page.text
+    r = post(c, "/admin/catalog/BOOF", data={"price": "۱۹۵٬۰۰۰", "stock": "۳"})
+    assert r.status_code == 200 and 'value="195000"' in r.text
+    assert catalog_store.get(c.app.state.store.read(), "BOOF").stock == 3  # type: ignore[union-attr]
+    r = post(c, "/admin/catalog/BOOF", data={"price": "ارزان", "stock": "1"})
+    assert "is not a number" in r.text or "عدد نیست" in r.text
+    _, _, done = _ask(c, "بوف کور چنده؟")
+    assert "۱۹۵٬۰۰۰ تومان" in done["text"] and "فقط ۳ عدد" in done["text"]
+    post(c, "/admin/catalog/BOOF/toggle")
+    _, _, done = _ask(c, "بوف کور چنده؟")
+    assert done["kind"] != "answer"
+    found = c.get("/admin/catalog?q=بوف", headers={"hx-request": "true"})
+    assert "بوف کور" in found.text and "Classic Hoodie" not in found.text
+    export = c.get("/admin/catalog-export")
+    assert export.headers["content-type"].startswith("text/csv") and "BOOF" in export.text

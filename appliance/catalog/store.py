@@ -85,10 +85,7 @@ def imports(db: Database, limit: int = 10) -> list[ImportRecord]:
 def last_mapping(db: Database, columns: list[str]) -> dict[str, Any] | None:
     """The mapping the owner confirmed last for a file with these same columns."""
     for r in imports(db, 50):
-        used = {v for k, v in r.mapping.items() if k not in ("preset", "attributes") and v} | set(
-            r.mapping.get("attributes", [])
-        )
-        if r.mapping and not r.error and used and used <= set(columns) and r.mapping.get("columns") == columns:
+        if not r.error and r.mapping.get("columns") == columns:
             return {k: v for k, v in r.mapping.items() if k != "columns"}
     return None
 
