@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
