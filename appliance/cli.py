@@ -73,6 +73,14 @@ def main() -> None:
     """An offline customer-support appliance for small shops."""
 
 
+def _write_out(text: str, output: Path | None) -> None:
+    """An export to its file, or to standard output."""
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
 # -- product catalog --------------------------------------------------------------------------
 
 
@@ -138,10 +146,7 @@ def catalog_export(output: Path | None, **flags: Any) -> None:
         text = catalog_formats.to_csv(catalog_store.all_products(store.read()))
     finally:
         store.close()
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
+    _write_out(text, output)
 
 
 @main.command()
@@ -388,10 +393,7 @@ def kb_export(fmt: str, output: Path | None, **flags: Any) -> None:
         text = kb_formats.export(kb.all_entries(store.read()), fmt)
     finally:
         store.close()
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
+    _write_out(text, output)
 
 
 @kb_group.command("reindex")
