@@ -90,11 +90,15 @@ def last_mapping(db: Database, columns: list[str]) -> dict[str, Any] | None:
     return None
 
 
+def _products(db: Database, where: str = "", params: list | None = None) -> list[Product]:
+    """Products read whole, in the file's order (``where``: fixed SQL text, values in ``params``)."""
+    cursor = db.execute(f"SELECT * FROM products {where} ORDER BY rowid", params or [])
+    columns = [d[0] for d in cursor.description]
+    return [Product.from_row(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+
+
 def all_products(db: Database, *, enabled_only: bool = False) -> list[Product]:
-    where = "WHERE enabled = 1" if enabled_only else ""
-    rows = db.execute(f"SELECT * FROM products {where} ORDER BY rowid").fetchall()
-    cols = [d[0] for d in db.execute("SELECT * FROM products LIMIT 0").description]
-    return [Product.from_row(dict(zip(cols, r, strict=True))) for r in rows]
+    return _products(db, "WHERE enabled = 1" if enabled_only else "")
 
 
 def count(db: Database) -> dict[str, int]:
@@ -103,17 +107,12 @@ def count(db: Database) -> dict[str, int]:
 
 
 def get(db: Database, sku: str) -> Product | None:
-    cursor = db.execute("SELECT * FROM products WHERE sku = ?", [sku])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return Product.from_row(dict(zip([d[0] for d in cursor.description], row, strict=True)))
+    found = _products(db, "WHERE sku = ?", [sku])
+    return found[0] if found else None
 
 
 def variants(db: Database, sku: str) -> list[Product]:
-    cursor = db.execute("SELECT * FROM products WHERE parent_sku = ? ORDER BY rowid", [sku])
-    cols = [d[0] for d in cursor.description]
-    return [Product.from_row(dict(zip(cols, r, strict=True))) for r in cursor.fetchall()]
+    return _products(db, "WHERE parent_sku = ?", [sku])
 
 
 def search(db: Database, text: str = "", *, page: int = 0) -> tuple[list[Product], int]:
@@ -149,12 +148,3 @@ def set_enabled(db: Database, sku: str, enabled: bool, *, now: str) -> None:
     if cursor.rowcount == 0:
         raise EntryError("", "that product no longer exists", "catalog.gone")
     bump_version(db)
-
-
-def titles(db: Database, skus: list[str]) -> dict[str, str]:
-    """SKU -> a name to show (the admin's transcripts), for those that still exist."""
-    if not skus:
-        return {}
-    marks = ",".join("?" * len(skus))
-    rows = db.execute(f"SELECT sku, name_fa, name_en FROM products WHERE sku IN ({marks})", skus).fetchall()
-    return {r[0]: r[1] or r[2] for r in rows}
