@@ -156,11 +156,11 @@ def test_the_reply_is_the_catalogs_fields_exactly(tmp_path: Path) -> None:
     index = match.CatalogIndex(s)
     m = index.search("هودی آبی مدیوم چنده؟").best
     assert m is not None
-    text = reply.describe(m.group.product, m.group.variants, m.chosen, "fa", few_left=3)
+    text = reply.describe(m.group.product, m.chosen, "fa", few_left=3)
     assert "۸۹۰٬۰۰۰" in text and "فقط ۲ عدد" in text and "آبی" in text
     m = index.search("price of the classic hoodie").best
     assert m is not None
-    text = reply.describe(m.group.product, m.group.variants, m.chosen, "en", few_left=3)
+    text = reply.describe(m.group.product, m.chosen, "en", few_left=3)
     # each variant's own stock; the price range from the variants' own prices
     assert "from 850,000 to 890,000" in text and "Out of stock: Blue, L" in text
     assert figures(text) <= {"850000", "890000", "2"}

@@ -202,7 +202,7 @@ class Composer:
         lang = decision.lang
         if decision.kind == "answer":
             m = decision.products[0]
-            text = product_reply.describe(m.group.product, m.group.variants, m.chosen, lang, self.few_left)
+            text = product_reply.describe(m.group.product, m.chosen, lang, self.few_left)
             return Reply(text, "template", sources=[{"id": PRODUCT + m.sku, "title": m.group.product.name(lang)}])
         choices = []
         for m in decision.products:

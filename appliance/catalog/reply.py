@@ -38,7 +38,7 @@ def availability(p: Product, lang: str, few_left: int) -> str:
     return i18n.t(lang, key).format(n=i18n.digits(p.stock, lang)) if key else ""
 
 
-def describe(product: Product, variants: list[Product], chosen: list[Product], lang: str, few_left: int) -> str:
+def describe(product: Product, chosen: list[Product], lang: str, few_left: int) -> str:
     """The reply: the product (or the variant the customer named), its price, its stock, its link."""
     item = chosen[0] if len(chosen) == 1 else product
     name = product.name(lang)
