@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from ..answering.finglish import readings, to_persian
+from ..answering.finglish import looks_finglish, to_persian
 from ..answering.textnorm import normalize
 from ..db import Store
 from . import store as catalog_store
@@ -291,7 +291,7 @@ class CatalogIndex:
         own = tokens(text)
         content = [w for w in own if w not in _INTENT and w not in _FILLER]
         all_words = list(content)
-        if readings(text):
+        if looks_finglish(text):
             # Finglish: the Persian letters of its content words only ("darin" read as "درین"
             # is near "دریا", a word of a book's name)
             latin = " ".join(w for w in content if w.isascii())
