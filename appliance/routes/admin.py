@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -152,6 +153,16 @@ def provide_page(
 
 
 PAGE = {"page": Provide(provide_page, sync_to_thread=False)}
+PREVIEW_TTL_S = 15 * 60
+
+
+def fresh_previews(previews: dict[str, tuple[float, Any]]) -> dict[str, tuple[float, Any]]:
+    """Uploaded files waiting for the owner's confirmation, by token: the ones left longer than
+    PREVIEW_TTL_S are dropped (the owner went away; the memory is given back)."""
+    now = time.monotonic()
+    for token in [t for t, (at, _) in previews.items() if now - at > PREVIEW_TTL_S]:
+        del previews[token]
+    return previews
 
 
 # -- sign-in ------------------------------------------------------------------------------------

@@ -24,9 +24,8 @@ from ..catalog import store as catalog_store
 from ..clock import Clock
 from ..db import Store
 from ..services import Inject
-from .admin import Form, Page, owner_router
+from .admin import Form, Page, fresh_previews, owner_router
 
-PREVIEW_TTL_S = 15 * 60
 SAMPLE_ROWS = 8
 
 
@@ -102,12 +101,8 @@ def export(store: Inject[Store]) -> Response:
 
 
 def provide_catalog_previews(state: State) -> dict[str, tuple[float, formats.Table]]:
-    """Uploaded catalogs waiting for the owner's mapping, by token (older ones dropped)."""
-    previews: dict[str, tuple[float, formats.Table]] = state.catalog_previews
-    now = time.monotonic()
-    for token in [t for t, (at, _) in previews.items() if now - at > PREVIEW_TTL_S]:
-        del previews[token]
-    return previews
+    """Uploaded catalogs waiting for the owner's mapping, by token."""
+    return fresh_previews(state.catalog_previews)
 
 
 Previews = dict[str, tuple[float, formats.Table]]

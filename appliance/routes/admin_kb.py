@@ -27,9 +27,8 @@ from ..clock import Clock
 from ..conversations import Conversations
 from ..db import Store
 from ..services import Inject
-from .admin import Form, Page, learning, mark_answer, owner_router
+from .admin import Form, Page, fresh_previews, learning, mark_answer, owner_router
 
-PREVIEW_TTL_S = 15 * 60
 MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
 
 
@@ -222,12 +221,8 @@ def export(store: Inject[Store], format: FromQuery[str] = "jsonl") -> Response:
 
 
 def provide_previews(state: State) -> dict[str, tuple[float, list[Entry]]]:
-    """Uploaded files waiting for the owner's confirmation, by token (older ones dropped)."""
-    previews: dict[str, tuple[float, list[Entry]]] = state.kb_previews
-    now = time.monotonic()
-    for token in [t for t, (at, _) in previews.items() if now - at > PREVIEW_TTL_S]:
-        del previews[token]
-    return previews
+    """Uploaded knowledge-base files waiting for the owner's confirmation, by token."""
+    return fresh_previews(state.kb_previews)
 
 
 Previews = dict[str, tuple[float, list[Entry]]]
