@@ -8,7 +8,6 @@ very path of a live chat. The metric names and definitions are those of shared/e
 from __future__ import annotations
 
 import asyncio
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +15,9 @@ from typing import Any
 
 from .answering import embedder as embedder_mod
 from .answering import kb, kb_formats, shop_calibration
+from .answering.compose import facts
 from .answering.decide import PRODUCT
 from .answering.entry import EntryError
-from .answering.textnorm import normalize
 from .catalog import formats as catalog_formats
 from .catalog import store as catalog_store
 from .catalog.product import Product
@@ -80,23 +79,22 @@ def load_kb(store: Store, kb_path: Path) -> int:
     return len(entries)
 
 
-def load_catalog(store: Store, path: Path) -> list[Product]:
-    """Import a catalog file the way `appliance catalog import` does (the guessed mapping)."""
+def read_catalog(path: Path) -> tuple[list[Product], dict[str, Any]]:
+    """A catalog file read the way `appliance catalog import` reads it (the guessed mapping):
+    its products and that mapping. Read once, before anything starts: a bad file stops here."""
     table = catalog_formats.read_table(path.read_bytes(), path.name)
-    products = catalog_formats.build(table, table.mapping)
+    return catalog_formats.build(table, table.mapping), table.mapping
+
+
+def load_catalog(store: Store, products: list[Product], source: str, mapping: dict[str, Any]) -> None:
     with store.write() as db:
-        catalog_store.replace_all(
-            db, products, source=path.name, kind="file", mapping=table.mapping, now=utc_now().isoformat()
-        )
-    return products
-
-
-_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+        catalog_store.replace_all(db, products, source=source, kind="file", mapping=mapping, now=utc_now().isoformat())
 
 
 def figures(text: str) -> set[str]:
-    """The numbers in a text as plain digits ("۴۵۰٬۰۰۰" and "450,000" are "450000")."""
-    return {f.replace(",", "") for f in _FIGURE.findall(normalize(text))}
+    """The numbers in a text as plain digits ("۴۵۰٬۰۰۰" and "450,000" are "450000"), as the
+    grounding check reads them (compose.facts: numbers inside a link are the link's)."""
+    return {fact.removeprefix("num:") for fact in facts(text) if fact.startswith("num:")}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -228,7 +226,7 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
 async def _run(
     settings: Settings,
     kb_path: Path,
-    catalog_path: Path | None,
+    catalog: tuple[str, list[Product], dict[str, Any]] | None,
     questions: list[Question],
     with_llm: bool,
     progress: Any,
@@ -240,8 +238,8 @@ async def _run(
     runtime.start()
     try:
         load_kb(store, kb_path)
-        if catalog_path is not None:
-            load_catalog(store, catalog_path)
+        if catalog is not None:
+            load_catalog(store, catalog[1], catalog[0], catalog[2])
         runtime.wait_settled()
         if with_llm and not runtime.ready:
             raise RuntimeError(f"--llm asked for, but the model is not ready: {runtime.reason}")
@@ -317,6 +315,7 @@ def run(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     questions = read_questions(questions_path)
     markers = read_markers(kb_path)
+    catalog = (catalog_path.name, *read_catalog(catalog_path)) if catalog_path is not None else None
     with tempfile.TemporaryDirectory(prefix="appliance-eval-") as tmp:
         settings = (base or Settings(data_dir=Path(tmp))).replace(
             data_dir=tmp,
@@ -325,11 +324,10 @@ def run(
             shop_calibration=(base.shop_calibration if base else True) and not global_calibration,
         )
         fit: dict[str, Any] = {}
-        rows, model_status = asyncio.run(_run(settings, kb_path, catalog_path, questions, with_llm, progress, fit))
+        rows, model_status = asyncio.run(_run(settings, kb_path, catalog, questions, with_llm, progress, fit))
     metrics = compute_metrics(rows, markers, with_llm)
-    if catalog_path is not None:
-        table = catalog_formats.read_table(catalog_path.read_bytes(), catalog_path.name)
-        products = catalog_formats.build(table, table.mapping)
+    if catalog is not None:
+        products = catalog[1]
         kb_text = " ".join(f"{e.answer} {' '.join(e.questions)}" for e in kb_formats.read_file(kb_path))
         metrics.update(catalog_metrics(rows, products, kb_text, settings.catalog_few_left))
         metrics["catalog"] = str(catalog_path)
