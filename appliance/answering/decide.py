@@ -159,6 +159,21 @@ def small_talk(text: str) -> str | None:
 # -- the decision --------------------------------------------------------------------------------
 
 
+def _fitting(
+    text: str, lang: str, fitting: list[Match], best: float, ranking: list[str], feats: dict[str, float]
+) -> Decision:
+    """The one product that fits is the answer; several are offered as choices (with the best
+    product's score as the decision's confidence)."""
+    if len(fitting) == 1:
+        return Decision(
+            "answer", "product", lang, text, fitting[0].score, ranking=ranking, features=feats, products=fitting
+        )
+    return Decision(
+        "clarify", "close_products", lang, text, best, ranking=ranking, features=feats,
+        products=fitting[:CLARIFY_CHOICES],
+    )  # fmt: skip
+
+
 class Decider:
     def __init__(
         self,
@@ -233,26 +248,12 @@ class Decider:
             if kb_decision.kind == "answer" and not found.intent:
                 return None  # "do you repair the Galaxy A54?": the knowledge base's answer
             close = [m for m in found.matches if m.score >= max(PRODUCT_MATCH, best.score - PRODUCT_MARGIN)]
-            if len(close) == 1:
-                return Decision(
-                    "answer", "product", lang, text, best.score, ranking=ranking, features=feats, products=[best]
-                )
-            return Decision(
-                "clarify", "close_products", lang, text, best.score, ranking=ranking, features=feats,
-                products=close[:CLARIFY_CHOICES],
-            )  # fmt: skip
+            return _fitting(text, lang, close, best.score, ranking, feats)
         whole = [m for m in found.matches if m.covered >= 0.999]
-        if whole and (found.intent or kb_decision.kind != "answer"):
+        if best is not None and whole and (found.intent or kb_decision.kind != "answer"):
             # Every word asked is in these products' names, which the customer shortened
             # ("hoodie price?"): the one such product, or a choice among them, never "missing".
-            if len(whole) == 1:
-                return Decision(
-                    "answer", "product", lang, text, whole[0].score, ranking=ranking, features=feats, products=whole
-                )
-            return Decision(
-                "clarify", "close_products", lang, text, best.score if best else 0.0, ranking=ranking,
-                features=feats, products=whole[:CLARIFY_CHOICES],
-            )  # fmt: skip
+            return _fitting(text, lang, whole, best.score, ranking, feats)
         if found.intent and found.words and kb_decision.kind == "escalate" and kb_decision.reason == "no_match":
             # Asked about a product the shop doesn't have: said so, never answered as if it had it.
             near = [m for m in found.matches if m.score >= PRODUCT_NEAR][:CLARIFY_CHOICES]
