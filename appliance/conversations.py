@@ -21,7 +21,8 @@ from typing import Any
 
 from .answering import kb
 from .answering.compose import Reply
-from .answering.decide import Decision
+from .answering.decide import PRODUCT, Decision
+from .catalog import store as catalog_store
 from .clock import Clock
 from .db import Store, inserted_id
 
@@ -387,7 +388,11 @@ class Conversations:
             [conversation_id, after],
         ).fetchall()
         # Only the titles these replies name (the widget polls this; it read every entry's title).
-        titles = kb.titles(db, sorted({e for r in rows if r["kind"] for e in json.loads(r["entry_ids"])}))
+        named = sorted({e for r in rows if r["kind"] for e in json.loads(r["entry_ids"])})
+        titles = kb.titles(db, [e for e in named if not e.startswith(PRODUCT)])
+        # A product's id is "product:SKU" (decide.PRODUCT): its name is the catalog's.
+        products = catalog_store.titles(db, [e.removeprefix(PRODUCT) for e in named if e.startswith(PRODUCT)])
+        titles.update({PRODUCT + sku: name for sku, name in products.items()})
         out = []
         for r in rows:
             item = {"id": r["id"], "role": r["role"], "text": r["text"], "created_at": r["created_at"]}

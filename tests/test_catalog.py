@@ -232,6 +232,15 @@ def test_several_products_are_offered_as_choices_and_a_pick_answers(shop: TestCl
     assert "In stock: Blue, M (only 2 left), Black, M." in picked["text"], picked["text"]
 
 
+def test_product_choices_keep_their_names_when_the_widget_reloads_the_conversation(shop: TestClient) -> None:
+    conv, token, done = _ask(shop, "hoodie price?", "en")
+    assert done["kind"] == "clarify"
+    history = shop.get(f"/api/v1/conversations/{conv}/messages", headers={"authorization": f"Bearer {token}"})
+    assert history.status_code == 200, history.text
+    [bot] = [m for m in history.json()["messages"] if m.get("kind") == "clarify"]
+    assert {c["title"] for c in bot["choices"]} == {"Classic Hoodie", "Zip Hoodie"}
+
+
 def test_a_shortened_name_that_fits_one_product_answers(shop: TestClient) -> None:
     _, _, done = _ask(shop, "hoodie in M, price?", "en")  # only the Classic Hoodie comes in M
     assert done["kind"] == "answer" and done["sources"][0]["id"] == "product:HOOD"

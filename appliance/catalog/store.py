@@ -148,3 +148,13 @@ def set_enabled(db: Database, sku: str, enabled: bool, *, now: str) -> None:
     if cursor.rowcount == 0:
         raise EntryError("", "that product no longer exists", "catalog.gone")
     bump_version(db)
+
+
+def titles(db: Database, skus: list[str]) -> dict[str, str]:
+    """SKU -> the name a customer sees (a choice's button after the widget reloads the
+    conversation), for the products that still exist."""
+    if not skus:
+        return {}
+    marks = ",".join("?" * len(skus))
+    rows = db.execute(f"SELECT sku, name_fa, name_en FROM products WHERE sku IN ({marks})", skus).fetchall()
+    return {r[0]: r[1] or r[2] for r in rows}
