@@ -123,8 +123,8 @@ def catalog_import(file: Path, currency: str, overrides: tuple[str, ...], **flag
     try:
         with store.write() as db:
             n = catalog_store.replace_all(
-                db, products, source=file.name, kind="file", mapping={**mapping, "columns": table.columns},
-                now=utc_now().isoformat(),
+                db, products, source=file.name, kind="file",
+                mapping={**mapping, "columns": table.columns, "currency_text": currency}, now=utc_now().isoformat(),
             )  # fmt: skip
     finally:
         store.close()
@@ -358,9 +358,18 @@ def kb_group() -> None:
 @kb_group.command("import")
 @data_dir_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def kb_import(file: Path, **flags: Any) -> None:
-    """Import a .jsonl, .csv or .md file (all or nothing; idempotent by id)."""
+@click.option("--document", "as_document", is_flag=True, help="Read a .md file as a document, not as entries.")
+@click.option("--accept-faq", is_flag=True, help="Take every question/answer pair a document proposes as an entry.")
+def kb_import(file: Path, as_document: bool, accept_faq: bool, **flags: Any) -> None:
+    """Import entries (.jsonl, .csv, .md) or a document (.html, .txt, .pdf, .docx; .md with
+    --document). All or nothing; importing the same file again changes only what changed."""
+    from .documents import extract
+
     settings = load_settings(**flags)
+    kind = extract.kind_of(file.name)
+    if kind in {"html", "txt", "pdf", "docx"} or (as_document and kind == "md"):
+        _import_document(file, settings, accept_faq)
+        return
     try:
         entries = kb_formats.read_file(file)
     except EntryError as exc:
@@ -373,6 +382,39 @@ def kb_import(file: Path, **flags: Any) -> None:
     finally:
         store.close()
     click.echo(f"{file.name}: {result.created} added, {result.updated} updated, {result.unchanged} unchanged")
+
+
+def _import_document(file: Path, settings: settings_mod.Settings, accept_faq: bool) -> None:
+    from .documents import extract
+    from .documents import store as documents_store
+
+    data = file.read_bytes()
+    try:
+        doc = extract.extract(data, file.name)
+    except EntryError as exc:
+        raise click.ClickException(f"nothing imported: {exc}") from None
+    store = open_store(settings)
+    try:
+        done = documents_store.save(
+            store,
+            doc,
+            source=file.name,
+            data=data,
+            embedder=embedder.shared(),
+            now=utc_now().isoformat(),
+            approved=range(len(doc.proposals)) if accept_faq else (),
+        )
+    finally:
+        store.close()
+    click.echo(
+        f"{file.name}: document “{doc.title}”, {len(doc.sections)} sections "
+        f"({done.added} added, {done.changed} changed, {done.removed} removed), {done.faq_entries} FAQ entries"
+    )
+    if doc.proposals and not accept_faq:
+        click.echo(
+            f"{len(doc.proposals)} question/answer pairs found: approve them one by one in the admin "
+            "(Documents), or import again with --accept-faq"
+        )
 
 
 @kb_group.command("export")

@@ -374,3 +374,44 @@ def m0012_catalog(db: Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS(name="0013_documents")
+def m0013_documents(db: Database) -> None:
+    # The owner's documents (appliance/documents/store.py owns them). Each section of a document is
+    # a knowledge-base entry of its own (id ``doc-<document>-<n>``), so it is searched, calibrated
+    # and cited like any answer, and every change to it is in kb_history. ``source`` is the file
+    # name or the page's address: importing it again replaces the document's sections.
+    db.execute(
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            link TEXT NOT NULL DEFAULT '',
+            lang TEXT NOT NULL DEFAULT '',
+            sections INTEGER NOT NULL DEFAULT 0,
+            chars INTEGER NOT NULL DEFAULT 0,
+            sha256 TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    # Every import of a document: what changed, or why it failed (a fetch that timed out).
+    db.execute(
+        """
+        CREATE TABLE document_imports (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER REFERENCES documents(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            at TEXT NOT NULL,
+            added INTEGER NOT NULL DEFAULT 0,
+            changed INTEGER NOT NULL DEFAULT 0,
+            removed INTEGER NOT NULL DEFAULT 0,
+            faq_entries INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )

@@ -17,6 +17,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import backup, digest, mailer, privacy
+from .answering.entry import EntryError
+from .catalog import feed
 from .db import Store
 from .settings import Settings
 
@@ -106,6 +108,21 @@ def build(
             log.exception("e-mail job failed")
 
     scheduler.add_job(send_mail, "interval", seconds=60, id="send_mail", replace_existing=True)
+
+    def catalog_feed() -> None:
+        # Checked every half hour rather than scheduled every N hours: the owner may set or
+        # change the feed in the admin at any time, and the next check follows it.
+        now_settings = current()
+        try:
+            if feed.due(store, now_settings, clock()):
+                n = feed.sync(store, now_settings, clock())
+                log.info("product feed: %d products and variants", n)
+        except EntryError:
+            pass  # recorded in the catalog's import history, shown on the catalog page
+        except Exception:
+            log.exception("product feed failed")
+
+    scheduler.add_job(catalog_feed, "interval", minutes=30, id="catalog_feed", replace_existing=True)
     # The machine was off at backup time: catch up soon after start.
     last = backup.last_backup(settings.backups_dir)
     if last is None or (clock().replace(tzinfo=None) - last.taken_at).total_seconds() > 26 * 3600:

@@ -29,6 +29,7 @@ from .chat import ChatService
 from .clock import Clock
 from .conversations import Conversations
 from .db import Store
+from .documents import store as documents_store
 from .llm_runtime import ModelRuntime, build_runtime
 from .ratelimit import RateLimiter
 from .settings import Settings
@@ -80,6 +81,7 @@ def build_chat(
         typical_reply_time=settings.typical_reply_time,
         reply_promise=_promise(settings, clock),
         few_left=settings.catalog_few_left,
+        document_of=lambda entry_id: documents_store.of_sections(store.read(), [entry_id]).get(entry_id),
     )
     return ChatService(store, decider, composer, clock, max_message_chars=settings.max_message_chars)
 
@@ -99,6 +101,7 @@ def start(state: State, settings: Settings, clock: Clock, llm: ModelRuntime | No
     state.chat = build_chat(settings, store, runtime, clock, calibration=keeper)
     state.kb_previews = {}
     state.catalog_previews = {}
+    state.document_previews = {}
     keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
 
 

@@ -143,6 +143,17 @@ class Settings:
         "products, 'handover' passes the question to you.",
         default="closest",
     )
+    catalog_feed_url: str = _doc(
+        "Address of the shop's product feed (CSV or JSON, e.g. a WooCommerce or Shopify export link), "
+        "fetched on a schedule. Empty: catalogs are imported by hand only.",
+        default="",
+    )
+    catalog_feed_hours: int = _doc("Fetch the product feed every this many hours (0: never).", default=24)
+    fetch_private_addresses: bool = _doc(
+        "Allow fetching pages and feeds from private or local network addresses (a shop site on the same "
+        "network as the appliance). Off: only public addresses.",
+        default=False,
+    )
 
     # Widget
     widget_color: str = _doc("Accent colour of the chat widget (#rrggbb).", default="#0b6e4f")
@@ -272,6 +283,9 @@ HELP_FA = {
     "clarify_threshold": "اطمینان لازم (۰ تا ۱) برای پیشنهاد گزینه به جای ارجاع؛ ۰ یعنی مقدار تنظیم‌شده.",
     "catalog_few_left": "موجودی کالا اگر این‌قدر یا کمتر باشد، به مشتری گفته می‌شود «فقط N عدد مانده».",
     "catalog_missing": "وقتی مشتری کالایی را می‌خواهد که در فهرست نیست: «closest» نزدیک‌ترین کالاها را پیشنهاد می‌دهد، «handover» پرسش را به شما می‌سپارد.",
+    "catalog_feed_url": "نشانی فهرست کالاهای فروشگاه (CSV یا JSON، مثلاً پیوند خروجی ووکامرس یا شاپیفای) که به‌طور منظم خوانده می‌شود. خالی: فهرست فقط با دست وارد می‌شود.",
+    "catalog_feed_hours": "فهرست کالاها هر چند ساعت یک بار خوانده شود (۰: هرگز).",
+    "fetch_private_addresses": "اجازه‌ی خواندن صفحه و فهرست کالا از نشانی‌های شبکه‌ی داخلی (سایت فروشگاه روی همان شبکه). خاموش: فقط نشانی‌های عمومی.",
     "model": "مدل زبانی: «default» (مدل همراه برنامه)، «none» (فقط پاسخ‌های پایگاه دانش)، یا نام یک فایل GGUF در پوشه‌ی models یا نشانی آن.",
     "model_url": "نشانی یک سرور مدل سازگار با OpenAI به جای فایل مدل محلی (llama-server، vLLM، Ollama)، مثلاً http://10.0.0.5:8080/v1. خالی: مدل محلی.",
     "model_server_model": "کدام مدل آن سرور به کار رود (خالی: نخستین مدلی که فهرست می‌کند).",

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import i18n
 from ..catalog import reply as product_reply
+from ..documents import reply as document_reply
 from ..llm_runtime import ModelError
 from .decide import PRODUCT, Decision
 from .textnorm import detect_language, normalize
@@ -154,8 +155,12 @@ class Composer:
         reply_promise: Any = None,
         phrase_budget_s: float | None = None,
         few_left: int = 3,
+        document_of: Any = None,
     ):
         self.llm = llm
+        # entry id -> the document it is a section of (title, link), or None: such an answer is
+        # the section's own sentences with the document named, not a rephrasing.
+        self.document_of = document_of
         self.few_left = few_left  # a stock at or below this is "only N left"
         self.typical_reply_time = typical_reply_time
         # lang -> when a person will reply (from the business hours), when no fixed text is set
@@ -226,6 +231,11 @@ class Composer:
     async def _answer(self, decision: Decision, question: str) -> Reply:
         entry = decision.entries[0]
         text = self.owner_text(decision)
+        document = self.document_of(entry.id) if self.document_of is not None else None
+        if document is not None:
+            quoted = document_reply.excerpt(text, question)
+            text = document_reply.cite(quoted, document.title, document.link, decision.lang)
+            return Reply(text, "owner_text", sources=[{"id": entry.id, "title": f"{document.title}: {entry.title}"}])
         sources = [{"id": entry.id, "title": entry.title}]
         reply = Reply(text, "owner_text", sources=sources)
         if not self._may_phrase(decision.lang):

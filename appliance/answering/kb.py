@@ -9,6 +9,7 @@ that makes it, so the index can never disagree with the entries.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,11 +95,23 @@ class SaveResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0
 
 
-def save(store: Store, entries: list[Entry], *, embedder: Embedder, now: str, source: str = "") -> SaveResult:
+def save(
+    store: Store,
+    entries: list[Entry],
+    *,
+    embedder: Embedder,
+    now: str,
+    source: str = "",
+    remove: Iterable[str] = (),
+    then: Callable[[Database], None] | None = None,
+) -> SaveResult:
     """Create or update entries, all or nothing. Embeddings are computed before the transaction
-    (the slow part) so the writer lock is held only for the inserts."""
+    (the slow part) so the writer lock is held only for the inserts. ``remove``: entries to
+    delete in the same transaction (a document's sections that are gone); ``then`` writes the
+    caller's own rows in it too (the document's), so the two can never disagree."""
     check_unique(entries, [e.id for e in entries])
     reader = store.read()
     existing = {e.id: get(reader, e.id) for e in entries}
@@ -115,8 +128,12 @@ def save(store: Store, entries: list[Entry], *, embedder: Embedder, now: str, so
                 result.created += 1
             else:
                 result.updated += 1
-        if changed:
+        for entry_id in remove:
+            result.removed += delete_in(db, entry_id, now=now, source=source)
+        if changed or result.removed:
             kb_index.bump_version(db)
+        if then is not None:
+            then(db)
     return result
 
 
@@ -149,13 +166,18 @@ def _record(db: Database, entry: Entry, action: str, source: str, now: str) -> N
 
 def delete(store: Store, entry_id: str, *, now: str, source: str = "") -> bool:
     with store.write() as db:
-        entry = get(db, entry_id)
-        if entry is None:
-            return False
-        kb_index.remove(db, entry_id)
-        db.execute("DELETE FROM kb_entries WHERE id = ?", [entry_id])
-        _record(db, entry, "delete", source, now)
-        kb_index.bump_version(db)
+        return delete_in(db, entry_id, now=now, source=source)
+
+
+def delete_in(db: Database, entry_id: str, *, now: str, source: str = "") -> bool:
+    """Delete an entry inside the caller's write transaction (recorded, index updated)."""
+    entry = get(db, entry_id)
+    if entry is None:
+        return False
+    kb_index.remove(db, entry_id)
+    db.execute("DELETE FROM kb_entries WHERE id = ?", [entry_id])
+    _record(db, entry, "delete", source, now)
+    kb_index.bump_version(db)
     return True
 
 

@@ -34,6 +34,7 @@ from ..chat import ChatService
 from ..clock import Clock
 from ..conversations import Conversations
 from ..db import Store
+from ..documents import store as documents_store
 from ..llm_runtime import ModelRuntime
 from ..security import UNSAFE, is_https, is_same_origin
 from ..services import Inject
@@ -356,10 +357,14 @@ def kb_list(
         entries = [e for e in entries if e.lang == lang_filter]
     if enabled_filter in {"on", "off"}:
         entries = [e for e in entries if e.enabled == (enabled_filter == "on")]
+    # A document's sections are listed on the documents page, with their document.
+    sections = sum(documents_store.is_section(e.id) for e in entries)
+    entries = [e for e in entries if not documents_store.is_section(e.id)]
     return page(
         "admin/kb.html",
         partial="admin/_kb_rows.html",
         entries=entries,
+        document_sections=sections,
         q=q,
         lang_filter=lang_filter,
         enabled_filter=enabled_filter,

@@ -149,7 +149,7 @@ async def import_preview(
     remembered = catalog_store.last_mapping(store.read(), table.columns)
     token = secrets.token_urlsafe(16)
     catalog_previews[token] = (time.monotonic(), table)
-    currency = str(data.get("currency") or "").strip()[:20]
+    currency = str(data.get("currency") or "").strip()[:20] or str((remembered or {}).get("currency_text", ""))
     return _preview(page, table, token, remembered or table.mapping, currency)
 
 
@@ -191,8 +191,8 @@ async def import_confirm(
     def save() -> int:
         with store.write() as db:
             return catalog_store.replace_all(
-                db, products, source=table.name, kind="file", mapping={**mapping, "columns": table.columns},
-                now=clock().isoformat(),
+                db, products, source=table.name, kind="file",
+                mapping={**mapping, "columns": table.columns, "currency_text": currency}, now=clock().isoformat(),
             )  # fmt: skip
 
     n = await store.run(save)

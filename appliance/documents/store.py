@@ -1,0 +1,219 @@
+"""The documents' storage: the only module that reads or writes ``documents`` and
+``document_imports``, and the one that knows a document's sections are the entries
+``doc-<document>-<n>``.
+
+A section is stored as a knowledge-base entry (kb.py saves it, with its history, its index and
+its calibration like any answer): the decision picks a section the way it picks an answer, and
+the reply cites the document (documents/reply.py). Importing a document again replaces its
+sections in one transaction: changed ones are updated, gone ones deleted, each change recorded
+in kb_history, and the import in ``document_imports``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..answering import kb
+from ..answering.embedder import Embedder
+from ..answering.entry import Entry
+from ..answering.textnorm import detect_language, normalize
+from ..db import Store
+from .extract import Document, Proposal
+
+_SECTION_ID = re.compile(r"doc-(\d+)-\d+")
+TAG = "document"
+
+
+@dataclass
+class Stored:
+    id: int
+    source: str
+    title: str
+    kind: str
+    link: str
+    lang: str
+    sections: int
+    chars: int
+    updated_at: str
+    last_error: str = ""
+
+
+@dataclass
+class Imported:
+    document: int
+    added: int
+    changed: int
+    removed: int
+    faq_entries: int
+
+
+def is_section(entry_id: str) -> bool:
+    return _SECTION_ID.fullmatch(entry_id) is not None
+
+
+def section_ids(db: Database, document_id: int) -> list[str]:
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM kb_entries WHERE id LIKE ? ORDER BY created_at, id", [f"doc-{document_id}-%"]
+        )
+        if is_section(r[0])
+    ]
+
+
+def entries_for(document_id: int, doc: Document, *, skip: Iterable[str] = ()) -> list[Entry]:
+    """The document's sections as entries, except those whose heading the owner took as an entry
+    of its own (an approved FAQ proposal: the same words twice would split every match)."""
+    taken = {normalize(q) for q in skip}
+    return [
+        Entry(
+            id=f"doc-{document_id}-{n}",
+            title=s.heading,
+            answer=s.text,
+            lang=detect_language(s.text, doc.lang),
+            tags=[TAG],
+        )
+        for n, s in enumerate(doc.sections, start=1)
+        if normalize(s.heading) not in taken
+    ]
+
+
+def proposal_entry(p: Proposal, *, document_id: int, n: int) -> Entry:
+    """An approved FAQ proposal: an ordinary entry, the owner's from now on."""
+    return Entry(
+        id=f"faq-{document_id}-{n}",
+        title=p.question,
+        answer=p.answer,
+        lang=detect_language(p.question + " " + p.answer),
+        questions=[p.question],
+    )
+
+
+def save(
+    store: Store,
+    doc: Document,
+    *,
+    source: str,
+    data: bytes,
+    embedder: Embedder,
+    now: str,
+    approved: Iterable[int] = (),
+) -> Imported:
+    """Store (or replace) a document's sections, with the FAQ proposals the owner approved (by
+    their index in ``doc.proposals``) as entries of their own. All or nothing."""
+    document_id = _document_id(store, source, doc, now)
+    chosen = [doc.proposals[i] for i in sorted(set(approved)) if 0 <= i < len(doc.proposals)]
+    faq = [proposal_entry(p, document_id=document_id, n=i) for i, p in zip(sorted(set(approved)), chosen, strict=False)]
+    sections = entries_for(document_id, doc, skip=[p.question for p in chosen])
+    new_ids = {e.id for e in sections}
+    reader = store.read()
+    before = set(section_ids(reader, document_id))
+    gone = [i for i in before if i not in new_ids]
+    changed = sum(1 for e in sections if e.id in before and kb.get(reader, e.id) != e)
+    sha = hashlib.sha256(data).hexdigest()
+
+    def record(db: Database) -> None:
+        db.execute(
+            "UPDATE documents SET title = ?, kind = ?, link = ?, lang = ?, sections = ?, chars = ?, sha256 = ?, "
+            "updated_at = ? WHERE id = ?",
+            [doc.title, doc.kind, doc.link, doc.lang, len(sections), doc.chars, sha, now, document_id],
+        )
+
+    kb.save(
+        store, sections + faq, embedder=embedder, now=now, source=f"document:{document_id}", remove=gone, then=record
+    )
+    imported = Imported(document_id, len(new_ids - before), changed, len(gone), len(faq))
+    log_import(store, source, now, imported)
+    return imported
+
+
+def _document_id(store: Store, source: str, doc: Document, now: str) -> int:
+    with store.write() as db:
+        row = db.execute("SELECT id FROM documents WHERE source = ?", [source]).fetchone()
+        if row:
+            return int(row[0])
+        cursor = db.execute(
+            "INSERT INTO documents (source, title, kind, link, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [source, doc.title, doc.kind, doc.link, now, now],
+        )
+        return int(cursor.lastrowid or 0)
+
+
+def log_import(store: Store, source: str, now: str, imported: Imported | None = None, error: str = "") -> None:
+    """One line of a document's import history (an error too: a page that could not be fetched)."""
+    with store.write() as db:
+        row = db.execute("SELECT id FROM documents WHERE source = ?", [source]).fetchone()
+        i = imported or Imported(0, 0, 0, 0, 0)
+        db.execute(
+            "INSERT INTO document_imports (document_id, source, at, added, changed, removed, faq_entries, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [row[0] if row else None, source, now, i.added, i.changed, i.removed, i.faq_entries, error[:500]],
+        )
+
+
+def delete(store: Store, document_id: int, *, now: str) -> bool:
+    """The document and its sections (recorded in kb_history); entries made from its FAQ stay:
+    the owner approved them, they are the owner's now."""
+    reader = store.read()
+    if reader.execute("SELECT 1 FROM documents WHERE id = ?", [document_id]).fetchone() is None:
+        return False
+    ids = section_ids(reader, document_id)
+    with store.write() as db:
+        for entry_id in ids:
+            kb.delete_in(db, entry_id, now=now, source=f"document:{document_id}")
+        db.execute("DELETE FROM documents WHERE id = ?", [document_id])
+    return True
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def all_documents(db: Database) -> list[Stored]:
+    rows = db.execute(
+        "SELECT d.*, (SELECT error FROM document_imports i WHERE i.source = d.source ORDER BY i.id DESC LIMIT 1) "
+        "AS last_error FROM documents d ORDER BY d.updated_at DESC, d.id DESC"
+    ).fetchall()
+    return [_stored(r) for r in rows]
+
+
+def get(db: Database, document_id: int) -> Stored | None:
+    row = db.execute("SELECT *, '' AS last_error FROM documents WHERE id = ?", [document_id]).fetchone()
+    return _stored(row) if row else None
+
+
+def by_source(db: Database, source: str) -> Stored | None:
+    row = db.execute("SELECT *, '' AS last_error FROM documents WHERE source = ?", [source]).fetchone()
+    return _stored(row) if row else None
+
+
+def _stored(r: Any) -> Stored:
+    return Stored(
+        r["id"], r["source"], r["title"], r["kind"], r["link"], r["lang"], r["sections"], r["chars"],
+        r["updated_at"], r["last_error"] or "",
+    )  # fmt: skip
+
+
+def of_sections(db: Database, entry_ids: Iterable[str]) -> dict[str, Stored]:
+    """Entry id -> the document it is a section of, for the ids that are sections."""
+    wanted: dict[str, int] = {}
+    for entry_id in entry_ids:
+        m = _SECTION_ID.fullmatch(entry_id)
+        if m:
+            wanted[entry_id] = int(m[1])
+    docs = {d: get(db, d) for d in set(wanted.values())}
+    return {e: doc for e, d in wanted.items() if (doc := docs[d]) is not None}
+
+
+def imports(db: Database, limit: int = 20) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT i.*, d.title FROM document_imports i LEFT JOIN documents d ON d.id = i.document_id "
+        "ORDER BY i.id DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    return [dict(r) for r in rows]
