@@ -121,6 +121,13 @@ STRINGS: dict[str, dict[str, Any]] = {
         "fa": "{products} کالا ({all} ردیف با گونه‌ها؛ {off} خاموش)",
         "en": "{products} products ({all} rows with variants; {off} turned off)",
     },
+    "catalog.feed": {"fa": "خوراک کالاها", "en": "Product feed"},
+    "catalog.feed_every": {"fa": {"other": "هر {n} ساعت"}, "en": {"one": "every {n} hour", "other": "every {n} hours"}},
+    "catalog.feed_now": {"fa": "خواندن همین حالا", "en": "Fetch now"},
+    "catalog.no_feed": {
+        "fa": "نشانی خوراک کالاها در تنظیمات نیامده است.",
+        "en": "No product feed address is set (settings).",
+    },
     "catalog.export": {"fa": "خروجی فهرست کالاها", "en": "Export the catalog"},
     "catalog.import": {"fa": "ورود فهرست کالاها", "en": "Import a catalog"},
     "catalog.import_help": {

@@ -118,6 +118,12 @@ def events(text: str) -> list[tuple[str, dict]]:
     return out
 
 
+def reply_of(stream: str) -> dict:
+    """A reply's ``done`` event, with its text (sent before it in pieces) as ``text``."""
+    got = events(stream)
+    return {**got[-1][1], "text": "".join(d.get("text", "") for name, d in got if name == "delta")}
+
+
 def store_on_copy(demo_db: Path, directory: Path):
     """A Store on a copy of the indexed demo bookshop (the ``demo_db`` fixture), in ``directory``."""
     from appliance.db import Store

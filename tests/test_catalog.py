@@ -20,7 +20,7 @@ from appliance.clock import utc_now
 from appliance.db import Store
 from appliance.evaluate import figures
 
-from .helpers import events, make_api_client, send, start_chat
+from .helpers import make_api_client, reply_of, send, start_chat
 
 SET = Path(__file__).parent / "data" / "eval" / "shop_catalog"
 
@@ -198,15 +198,9 @@ def shop(data_dir: Path, demo_db: Path):
         yield c
 
 
-def _reply(stream: str) -> dict:
-    """The reply's ``done`` event, with its text (sent before it in pieces) as ``text``."""
-    got = events(stream)
-    return {**got[-1][1], "text": "".join(d.get("text", "") for name, d in got if name == "delta")}
-
-
 def _ask(c: TestClient, text: str, lang: str = "fa") -> tuple[str, str, dict]:
     conv, token, _ = start_chat(c, lang)
-    return conv, token, _reply(send(c, conv, token, text).text)
+    return conv, token, reply_of(send(c, conv, token, text).text)
 
 
 def test_a_customer_asks_the_widget_about_a_product(shop: TestClient) -> None:
@@ -227,7 +221,7 @@ def test_several_products_are_offered_as_choices_and_a_pick_answers(shop: TestCl
         headers={"authorization": f"Bearer {token}"},
     )
     assert r.status_code == 200, r.text
-    picked = _reply(r.text)
+    picked = reply_of(r.text)
     assert picked["kind"] == "answer" and "from 850,000 تومان to 890,000 تومان" in picked["text"]
     assert "In stock: Blue, M (only 2 left), Black, M." in picked["text"], picked["text"]
 

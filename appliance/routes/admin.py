@@ -27,7 +27,7 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from .. import auth, digest, gaps, i18n, owner, signin_throttle
-from ..answering import kb, suggestions
+from ..answering import kb, kb_formats, suggestions
 from ..answering.embedder import Embedder
 from ..answering.shop_calibration import Keeper
 from ..chat import ChatService
@@ -365,6 +365,7 @@ def kb_list(
         partial="admin/_kb_rows.html",
         entries=entries,
         document_sections=sections,
+        max_bytes=kb_formats.MAX_FILE_BYTES,
         q=q,
         lang_filter=lang_filter,
         enabled_filter=enabled_filter,

@@ -19,11 +19,12 @@ from litestar.response import Template
 
 from .. import i18n
 from ..answering.entry import EntryError
-from ..catalog import formats
+from ..catalog import feed, formats
 from ..catalog import store as catalog_store
 from ..clock import Clock
 from ..db import Store
 from ..services import Inject
+from ..settings import Settings
 from .admin import Form, Page, fresh_previews, owner_router
 
 SAMPLE_ROWS = 8
@@ -43,7 +44,10 @@ def _page(page: Page, store: Store, q: str = "", n: int = 0, **ctx: Any) -> Temp
         n=n,
         pages=(total + catalog_store.PAGE - 1) // catalog_store.PAGE,
         counts=catalog_store.count(db),
+        feed_url=page.settings.catalog_feed_url,
+        feed_hours=page.settings.catalog_feed_hours,
         imports=catalog_store.imports(db, 5),
+        max_bytes=formats.MAX_FILE_BYTES,
         **ctx,
     )
 
@@ -199,7 +203,21 @@ async def import_confirm(
     return _page(page, store, done=n)
 
 
+@post("/catalog-feed", status_code=200)
+async def sync_feed(
+    page: Inject[Page], store: Inject[Store], settings: Inject[Settings], clock: Inject[Clock]
+) -> Template:
+    """Fetch the product feed now, not at its next time (the owner just changed the shop)."""
+    if not settings.catalog_feed_url:
+        return _page(page, store, error=i18n.t(page.lang, "catalog.no_feed"), status=422)
+    try:
+        n = await anyio.to_thread.run_sync(lambda: feed.sync(store, settings, clock()))
+    except EntryError as exc:
+        return _page(page, store, error=i18n.refusal(page.lang, exc), status=422)
+    return _page(page, store, done=n)
+
+
 router = owner_router(
-    [catalog_page, edit, toggle, export, import_preview, import_confirm],
+    [catalog_page, edit, toggle, export, import_preview, import_confirm, sync_feed],
     dependencies={"catalog_previews": Provide(provide_catalog_previews, sync_to_thread=False)},
 )

@@ -56,6 +56,7 @@ def _page(page: Page, store: Store, status: int = 200, **ctx: Any) -> Template:
         "admin/documents.html",
         documents=documents_store.all_documents(db),
         imports=documents_store.imports(db, 10),
+        max_bytes=extract.MAX_DOCUMENT_BYTES,
         status=status,
         **ctx,
     )

@@ -42,3 +42,27 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+
+/* A file larger than the server takes is refused here, before minutes of uploading end in a
+ * 413 the page can't show: the message (in the owner's language) goes under the field. */
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var form = event.detail.elt;
+  if (!form.querySelectorAll) return;
+  var inputs = form.querySelectorAll("input[type=file][data-max-bytes]");
+  for (var i = 0; i < inputs.length; i++) {
+    var input = inputs[i];
+    var limit = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var file = input.files && input.files[0];
+    var note = input.parentNode.querySelector(".too-big");
+    if (note) note.remove();
+    if (file && file.size > limit) {
+      event.preventDefault();
+      note = document.createElement("p");
+      note.className = "error too-big";
+      note.setAttribute("role", "alert");
+      note.textContent = input.getAttribute("data-too-big");
+      input.insertAdjacentElement("afterend", note);
+      return;
+    }
+  }
+});
