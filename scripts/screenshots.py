@@ -37,12 +37,22 @@ PAGES = [
     ("kb-new", "/admin/kb/new"),
     ("kb-import", "/admin/kb-import"),
     ("catalog", "/admin/catalog"),
+    ("documents", "/admin/documents"),
+    ("document-preview", "upload"),  # the preview after uploading FAQ_PAGE through the form
     ("analytics", "/admin/analytics"),
     ("settings", "/admin/settings"),
     ("backups", "/admin/backups"),
     ("saved-replies", "/admin/saved-replies"),
     ("widget", "/widget"),
 ]
+
+
+FAQ_PAGE = """<!doctype html><html lang="fa"><head><meta charset="utf-8"><title>پرسش‌های متداول</title></head>
+<body><nav><a href="/">خانه</a></nav><main><h1>پرسش‌های متداول</h1>
+<h2>کارت هدیه دارید؟</h2><p>بله، کارت هدیه از ۲۰۰ هزار تا ۲ میلیون تومان، تا یک سال معتبر.</p>
+<h2>Gift wrapping</h2><p>Any book can be gift-wrapped with a handwritten card for 20,000 toman.</p>
+<details><summary>Do you ship abroad?</summary><p>Not yet: only within Iran.</p></details>
+</main></body></html>"""
 
 
 def _post(url: str, body: dict, token: str | None = None) -> bytes:
@@ -71,6 +81,11 @@ def main() -> None:
         [APPLIANCE, "catalog", "import", "--demo", "--data-dir", str(data), str(catalog), "--currency", "تومان"],
         check=True,
         capture_output=True,
+    )
+    faq = work / "پرسش‌های متداول.html"
+    faq.write_text(FAQ_PAGE, encoding="utf-8")
+    subprocess.run(
+        [APPLIANCE, "kb", "import", "--demo", "--data-dir", str(data), str(faq)], check=True, capture_output=True
     )
     port = free_port()
     proc = start_server(data, port, "--demo", "--model", "none")
@@ -118,8 +133,14 @@ def main() -> None:
             for width in args.widths:
                 driver.set_window_size(width, 900)
                 for name, path in PAGES:
-                    path = path or f"/admin/conversations/{conv}"
-                    driver.get(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
+                    if path == "upload":
+                        driver.get(f"{base}/admin/documents?lang={lang}")
+                        driver.find_element(By.ID, "file").send_keys(str(faq))
+                        driver.find_element(By.CSS_SELECTOR, "form.import button[type=submit]").click()
+                        time.sleep(2)
+                    else:
+                        path = path or f"/admin/conversations/{conv}"
+                        driver.get(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
                     time.sleep(0.3)
                     height = driver.execute_script("return document.documentElement.scrollHeight")
                     driver.set_window_size(width, min(max(height, 600), 4000))

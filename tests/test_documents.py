@@ -490,3 +490,24 @@ def test_an_entry_from_a_document_answers_in_the_customers_chat_with_its_source(
         # the sentences that answer, not the section's friendly opening; then where it comes from
         assert done["text"].startswith("Unused books can be returned within seven days")
         assert done["text"].endswith("From “Returns policy”") and "happy with every book" not in done["text"]
+
+
+def test_the_scheduler_fetches_the_feed_when_it_is_due(site: str, data_dir: Path, store: Store) -> None:
+    from appliance import scheduler
+
+    settings = Settings(
+        data_dir=data_dir,
+        catalog_feed_url=f"{site}/feed.csv",
+        allowed_origins=(site,),
+        fetch_private_addresses=True,
+    )
+    now = [utc_now()]
+    jobs = scheduler.build(settings, store, lambda: now[0])
+    job = jobs.get_job("catalog_feed")
+    job.func()
+    assert catalog_store.get(store.read(), "B1") is not None
+    job.func()  # not due again within the hours set: no second fetch
+    assert len([r for r in catalog_store.imports(store.read()) if r.kind == "feed"]) == 1
+    now[0] += timedelta(hours=25)
+    job.func()
+    assert len([r for r in catalog_store.imports(store.read()) if r.kind == "feed"]) == 2
