@@ -598,7 +598,8 @@ class Conversations:
             .execute(
                 "SELECT d.id, d.conversation_id, d.query, d.confidence, d.entry_ids, d.created_at "
                 "FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
-                f"WHERE {WIDGET_ONLY} AND d.kind = 'answer' AND d.reason != 'chosen_by_customer' "
+                # A product's answer is the catalog's, not the calibrated decision's: nothing to mark.
+                f"WHERE {WIDGET_ONLY} AND d.kind = 'answer' AND d.reason NOT IN ('chosen_by_customer', 'product') "
                 "AND d.verdict IS NULL AND d.confidence IS NOT NULL AND d.created_at >= ? "
                 "ORDER BY d.confidence, d.id DESC LIMIT ?",
                 [since, limit],

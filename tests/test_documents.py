@@ -6,8 +6,10 @@ them (python-docx) or written byte by byte (a PDF)."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -161,6 +163,11 @@ def test_files_that_are_not_documents_are_refused_with_the_reason() -> None:
         ("fake.docx", b"<html>not a word file</html>"): "document.bad_docx",
         ("latin1.txt", "café".encode("latin-1")): "entry.not_utf8",
     }
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", b"\0" * (extract.MAX_UNPACKED_BYTES + 1))
+    cases[("bomb.docx", bomb.getvalue())] = "document.bad_docx"  # a few hundred KiB, unpacking to 200 MB
     for (name, data), key in cases.items():
         with pytest.raises(DocumentError) as refused:
             extract.extract(data, name)

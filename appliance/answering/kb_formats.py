@@ -49,7 +49,11 @@ def format_of(name: str) -> str:
     suffix = Path(name).suffix.lower().lstrip(".")
     fmt = {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv", "md": "md", "markdown": "md"}.get(suffix)
     if fmt is None:
-        raise EntryError(name, "unknown file type: use .jsonl, .csv or .md", "entry.file_type")
+        raise EntryError(
+            name,
+            "unknown file type: entries are .jsonl, .csv or .md; documents (.html, .pdf, .docx, .txt) are read as documents",
+            "entry.file_type",
+        )
     return fmt
 
 

@@ -29,6 +29,7 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 # a title standing for ten pages would match everything a little and nothing well.
 MAX_SECTION_CHARS = 3000
 MAX_SECTIONS = 2000
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 KINDS = {"html": "html", "htm": "html", "md": "md", "markdown": "md", "txt": "txt", "pdf": "pdf", "docx": "docx"}
 # trafilatura drops the zero-width non-joiner, and Persian needs it ("می‌رسند", not "میرسند"):
 # it is carried through as a combining grapheme joiner, which shop text never has.
@@ -293,6 +294,11 @@ def _docx(data: bytes, name: str) -> Read:
     from docx.table import Table
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # A .docx is a zip: 20 MB of it can unpack to gigabytes (a "zip bomb") before any
+            # text is read. Real Word files unpack to a few times their size.
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+                raise DocumentError(name, "the Word file unpacks to too much data", "document.bad_docx")
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError):
         raise DocumentError(name, "not a Word (.docx) file, or a damaged one", "document.bad_docx") from None
