@@ -575,6 +575,7 @@ STRINGS: dict[str, dict[str, Any]] = {
         "fa": "این فایل سند نیست: ‎.html، ‎.md، ‎.txt، ‎.pdf یا ‎.docx بفرستید",
         "en": "not a document: use .html, .md, .txt, .pdf or .docx",
     },
+    "upload.no_file": {"fa": "فایلی انتخاب نشده است", "en": "no file was chosen"},
     "document.empty": {"fa": "فایل خالی است", "en": "the file is empty"},
     "document.no_text": {"fa": "متنی در این سند پیدا نشد", "en": "no text found in the document"},
     "document.too_long": {"fa": "سند بیش از {n} بخش دارد", "en": "the document has more than {n} sections"},

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import anyio
 from litestar import Response, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -25,7 +25,7 @@ from ..clock import Clock
 from ..db import Store
 from ..services import Inject
 from ..settings import Settings
-from .admin import Form, Page, fresh_previews, owner_router
+from .admin import Form, Page, Upload, fresh_previews, owner_router, parse_upload
 
 SAMPLE_ROWS = 8
 
@@ -137,17 +137,10 @@ def _preview(page: Page, table: formats.Table, token: str, mapping: dict, curren
 
 @post("/catalog-import", status_code=200, request_max_body_size=formats.MAX_FILE_BYTES + 65536)
 async def import_preview(
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-    page: Inject[Page],
-    store: Inject[Store],
-    catalog_previews: Inject[Previews],
+    data: Upload, page: Inject[Page], store: Inject[Store], catalog_previews: Inject[Previews]
 ) -> Template:
-    upload = data.get("file")
-    if not isinstance(upload, UploadFile):
-        return page("admin/catalog_import.html", table=None, error="no file", status=422)
-    content = await upload.read()
     try:
-        table = await anyio.to_thread.run_sync(formats.read_table, content, upload.filename or "upload.csv")
+        table = await parse_upload(data, formats.read_table, "upload.csv")
     except EntryError as exc:
         return page("admin/catalog_import.html", table=None, error=i18n.refusal(page.lang, exc), status=422)
     remembered = catalog_store.last_mapping(store.read(), table.columns)

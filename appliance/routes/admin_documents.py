@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import anyio
 from litestar import get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -28,7 +28,7 @@ from ..documents import extract, fetch
 from ..documents import store as documents_store
 from ..services import Inject
 from ..settings import Settings
-from .admin import Page, fresh_previews, owner_router
+from .admin import Page, Upload, fresh_previews, owner_router, parse_upload
 
 PREVIEW_SECTIONS = 30
 
@@ -83,22 +83,15 @@ def _preview(page: Page, held: Held, previews: Previews, store: Store) -> Templa
 
 @post("/documents/upload", status_code=200, request_max_body_size=extract.MAX_DOCUMENT_BYTES + 65536)
 async def upload(
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
-    page: Inject[Page],
-    store: Inject[Store],
-    document_previews: Inject[Previews],
+    data: Upload, page: Inject[Page], store: Inject[Store], document_previews: Inject[Previews]
 ) -> Template:
-    file = data.get("file")
-    if not isinstance(file, UploadFile):
-        return _page(page, store, error=i18n.t(page.lang, "document.empty"), status=422)
-    content = await file.read()
-    name = (file.filename or "document").rsplit("/", 1)[-1][:200]
     try:
-        # Off the event loop: a long PDF takes seconds to read.
-        document = await anyio.to_thread.run_sync(lambda: extract.extract(content, name))
+        held = await parse_upload(
+            data, lambda content, name: Held(extract.extract(content, name), name, content), "document"
+        )
     except EntryError as exc:
         return _page(page, store, error=i18n.refusal(page.lang, exc), status=422)
-    return _preview(page, Held(document, name, content), document_previews, store)
+    return _preview(page, held, document_previews, store)
 
 
 @post("/documents/fetch", status_code=200)
