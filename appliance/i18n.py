@@ -62,6 +62,8 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "The request came from another site and was refused.",
     },
     "lang.switch": {"fa": "English", "en": "فارسی"},
+    "lang.fa": {"fa": "فارسی", "en": "Persian"},
+    "lang.en": {"fa": "انگلیسی", "en": "English"},
     # The admin
     "admin.title": {"fa": "مدیریت پشتیبان", "en": "Support admin"},
     "nav.home": {"fa": "خانه", "en": "Home"},
@@ -539,6 +541,16 @@ STRINGS: dict[str, dict[str, Any]] = {
     "inbox.search": {"fa": "جستجو در گفتگوها", "en": "Search conversations"},
     "inbox.empty": {"fa": "گفتگویی نیست.", "en": "No conversations."},
     "inbox.contact": {"fa": "راه تماس", "en": "Contact"},
+    "inbox.language": {"fa": "زبان مشتری", "en": "Customer's language"},
+    "inbox.conversation": {"fa": "گفتگو", "en": "Conversation"},
+    "inbox.suggested": {
+        "fa": "پاسخ‌های نزدیک از پایگاه دانش (برای درج و ویرایش):",
+        "en": "Closest knowledge-base answers (insert, then edit):",
+    },
+    "inbox.keys": {
+        "fa": "کلیدها: j/k بعدی و قبلی، r پاسخ، e بستن",
+        "en": "Keys: j/k next and previous, r reply, e resolve",
+    },
     "inbox.reply": {"fa": "پاسخ شما", "en": "Your reply"},
     "inbox.send": {"fa": "ارسال پاسخ", "en": "Send reply"},
     "inbox.sent": {
@@ -753,6 +765,7 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "Asked which one the customer means: {entries}",
     },
     "try.said.escalate": {"fa": "به شما سپرد: {reason}", "en": "Handed to you: {reason}"},
+    "try.said.best_guess": {"fa": "؛ نزدیک‌ترین حدس «{entry}»", "en": "; closest guess «{entry}»"},
     "try.said.second": {"fa": "؛ گزینه‌ی دوم «{entry}»", "en": "; second choice «{entry}»"},
     "decision.answer": {"fa": "پاسخ داد", "en": "answered"},
     "decision.clarify": {"fa": "پرسیدن منظور مشتری", "en": "ask which one the customer means"},
@@ -986,6 +999,7 @@ LABELS: dict[str, dict[str, str]] = {
         "resolved": "status.resolved",
     },
     "role": {"customer": "role.customer", "bot": "role.bot", "owner": "role.owner", "system": "role.system"},
+    "language": {"fa": "lang.fa", "en": "lang.en"},
     "decision": {
         "answer": "decision.answer",
         "clarify": "decision.clarify",

@@ -66,3 +66,25 @@ document.addEventListener("htmx:beforeRequest", function (event) {
     }
   }
 });
+
+/* Keyboard shortcuts in the inbox, on a desktop: j / k the next and previous conversation of
+ * the list, r the reply box, e resolve. Never while the owner is typing. */
+document.addEventListener("keydown", function (event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  var target = event.target;
+  if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+  var links = Array.prototype.slice.call(document.querySelectorAll("#inbox-rows a"));
+  if (!links.length && event.key !== "r") return;
+  var current = links.findIndex(function (a) { return a.getAttribute("aria-current") === "true"; });
+  if (event.key === "j" || event.key === "k") {
+    var next = event.key === "j" ? current + 1 : current - 1;
+    if (current === -1) next = 0;
+    if (next >= 0 && next < links.length) { event.preventDefault(); links[next].click(); }
+  } else if (event.key === "r") {
+    var reply = document.getElementById("reply");
+    if (reply) { event.preventDefault(); reply.focus(); }
+  } else if (event.key === "e") {
+    var resolve = document.querySelector("[data-key=resolve]");
+    if (resolve) { event.preventDefault(); resolve.click(); }
+  }
+});

@@ -232,6 +232,15 @@ def test_no_admin_page_scrolls_sideways(browser, admin_server) -> None:
                 )
                 if sizes[0] > sizes[1]:
                     wide.append((width, lang, path, sizes))
+                # ... every button and navigation link a thumb can hit on a phone (44 px) ...
+                if width == 390:
+                    small = browser.execute_script(
+                        "return [...document.querySelectorAll('button, a.button, .tabs a, .topbar nav a, .toolbar a')]"
+                        ".filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)"
+                        ".map(e => e.textContent.trim().slice(0, 30))"
+                    )
+                    if small:
+                        wide.append((width, lang, path, "small tap targets", small))
                 # ... and no caption squeezed to a letter a line (tables become cards on a phone)
                 for height in browser.execute_script(
                     "return [...document.querySelectorAll('caption')].map(c => c.getBoundingClientRect().height)"
@@ -278,3 +287,55 @@ def test_a_persian_pdf_made_by_chromium_is_imported_from_the_documents_page(brow
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     WebDriverWait(browser, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".ok")))
     assert "قوانین مرجوعی" in browser.find_element(By.CSS_SELECTOR, "ul.documents").text
+
+
+def test_the_inbox_in_two_panes_with_keyboard_shortcuts_and_one_column_on_a_phone(browser, admin_server) -> None:
+    import json
+    import urllib.request
+
+    from selenium.webdriver.common.keys import Keys
+
+    ids = []
+    for text in ("I want to talk to a real person about my order", "می‌خوام با یه آدم واقعی حرف بزنم"):
+        body = json.dumps({"lang": "en"}).encode()
+        request = urllib.request.Request(
+            f"{admin_server}/api/v1/conversations", body, {"content-type": "application/json"}, method="POST"
+        )
+        started = json.loads(urllib.request.urlopen(request, timeout=30).read())
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{admin_server}/api/v1/conversations/{started['conversation_id']}/messages",
+                json.dumps({"text": text}).encode(),
+                {"content-type": "application/json", "authorization": f"Bearer {started['visitor_token']}"},
+                method="POST",
+            ),
+            timeout=30,
+        ).read()
+        ids.append(started["conversation_id"])
+    sign_in(browser, admin_server, "en")
+    browser.set_window_size(1280, 900)
+    browser.get(f"{admin_server}/admin/inbox?view=waiting&lang=en")
+    browser.find_element(By.CSS_SELECTOR, "#inbox-rows a").click()
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".inbox-pane")))
+    listed = browser.find_element(By.CSS_SELECTOR, ".inbox-list").rect
+    pane = browser.find_element(By.CSS_SELECTOR, ".inbox-pane").rect
+    assert pane["x"] >= listed["x"] + listed["width"] - 1 and abs(pane["y"] - listed["y"]) < 5  # side by side
+    first = browser.current_url
+    browser.find_element(By.TAG_NAME, "body").send_keys("j")
+    WebDriverWait(browser, 10).until(lambda d: d.current_url != first)
+    assert "c=" in browser.current_url
+    browser.find_element(By.TAG_NAME, "body").send_keys("r")
+    assert browser.switch_to.active_element.get_attribute("id") == "reply"
+    browser.switch_to.active_element.send_keys("j", Keys.BACKSPACE)  # typing is never a shortcut
+    assert browser.find_element(By.ID, "reply").get_attribute("value") == ""
+    browser.save_screenshot(str(DOCS / "admin-inbox-two-panes-en.png"))
+
+    browser.set_window_size(390, 900)
+    browser.get(f"{admin_server}/admin/inbox?view=waiting&c={ids[1]}&lang=fa")
+    assert not browser.find_element(By.CSS_SELECTOR, ".inbox-list").is_displayed()  # one column
+    back = browser.find_element(By.CSS_SELECTOR, ".inbox-pane .back a")
+    assert back.is_displayed()
+    browser.save_screenshot(str(DOCS / "admin-inbox-phone-fa.png"))
+    back.click()
+    WebDriverWait(browser, 10).until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".inbox-list")))
+    browser.set_window_size(1280, 900)

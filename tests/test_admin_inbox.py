@@ -77,7 +77,9 @@ def test_inbox_views_search_resolve_and_reopen(admin: TestClient) -> None:
     waiting = admin.get("/admin/inbox?view=waiting&lang=en").text
     assert "order 881" in waiting and "when are you open" not in waiting
     assert "when are you open" in admin.get("/admin/inbox?view=all&lang=en").text
-    found = admin.get("/admin/inbox", params={"view": "all", "q": "881"}, headers={"hx-request": "true"})
+    found = admin.get(
+        "/admin/inbox", params={"view": "all", "q": "881"}, headers={"hx-request": "true", "hx-target": "inbox-rows"}
+    )
     assert "order 881" in found.text and "<html" not in found.text
     token_header = {**SAME, "x-csrf-token": csrf(admin)}
     r = admin.post(f"/admin/conversations/{conv}/status", data={"status": "resolved"}, headers=token_header)
@@ -281,3 +283,63 @@ def test_try_a_question_says_the_decision_in_a_sentence(admin: TestClient) -> No
     assert "پاسخ با «Opening hours»" in fa and "٪ مطمئن" in fa
     person = post(admin, "/admin/try?lang=fa", data={"question": "میخوام با یه آدم واقعی حرف بزنم"}).text
     assert "به شما سپرد: مشتری خواست با یک نفر حرف بزند" in person
+
+
+# -- the owner's morning: two panes, suggested answers, decisions in words -------------------------
+
+
+def _asked(c: TestClient, text: str, lang: str = "en") -> tuple[str, str]:
+    from .helpers import send, start_chat
+
+    conv, token, _ = start_chat(c, lang)
+    send(c, conv, token, text)
+    return conv, token
+
+
+def test_the_inbox_shows_the_list_and_the_chosen_conversation_side_by_side(admin: TestClient) -> None:
+    seed(admin)
+    first, token = _asked(admin, "Do you deliver to Kish island?")
+    second, _ = _asked(admin, "آیا به کیش هم ارسال دارید؟", "fa")
+    r = admin.post(
+        f"/api/v1/conversations/{first}/contact",
+        json={"email": "reader@example.com"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert r.status_code in {200, 201, 204}, r.text
+    sign_in(admin)
+    page = admin.get(f"/admin/inbox?view=waiting&c={first}&lang=en").text
+    assert 'class="inbox-layout has-conversation"' in page and 'id="inbox-rows"' in page  # both panes
+    assert "Do you deliver to Kish island?" in page and "آیا به کیش" in page
+    assert f'c={first}&amp;lang=en" aria-current="true"' in page  # the chosen one, marked in the list
+    assert "Persian" in page and "Customer&#39;s language: English" in page  # each customer's language
+    assert '<bdi dir="ltr">reader@example.com</bdi>' in page  # and how to reach them
+    # the bot's decision in words on its reply, the scores folded under it
+    assert "Handed to you:" in page and '<details class="said">' in page
+    # the closest answers offered in the reply box, one click to insert and edit
+    assert 'hx-get="/admin/entries/' in page
+    entry_id = page.split('hx-get="/admin/entries/')[1].split("/")[0]
+    box = admin.get(f"/admin/entries/{entry_id}/as-reply", headers={"hx-request": "true"}).text
+    assert box.startswith("<textarea") and ("Kish" in box or "9:00" in box or "7 days" in box)
+    assert admin.get("/admin/entries/no-such-entry/as-reply").status_code == 404
+
+    # a reply sent from the two-pane inbox comes back to it, not to the conversation's own page
+    headers = {**SAME, "x-csrf-token": csrf(admin), "hx-request": "true"}
+    at = {"hx-current-url": f"http://testserver/admin/inbox?view=waiting&c={first}&lang=en"}
+    sent = admin.post(f"/admin/conversations/{first}/reply", data={"text": "Yes, 4-6 days."}, headers={**headers, **at})
+    assert sent.status_code == 200 and 'id="inbox-rows"' in sent.text and "Yes, 4-6 days." in sent.text
+    # resolving from the inbox moves on to the next waiting conversation
+    done = admin.post(f"/admin/conversations/{first}/status", data={"status": "resolved"}, headers={**headers, **at})
+    assert done.headers["hx-location"] == f"/admin/inbox?view=waiting&c={second}&lang=en"
+    # the conversation's own page (from an e-mail, the home page) still works on its own
+    alone = admin.get(f"/admin/conversations/{second}?lang=fa").text
+    assert 'id="inbox-rows"' not in alone and "زبان مشتری: فارسی" in alone
+
+
+def test_an_answer_is_told_in_words_with_its_second_choice(admin: TestClient) -> None:
+    seed(admin)
+    conv, _ = _asked(admin, "what are your opening hours?")
+    sign_in(admin)
+    page = admin.get(f"/admin/conversations/{conv}?lang=en").text
+    assert "Answered with «Opening hours»" in page and "% sure; second choice «Returns»" in page
+    page = admin.get(f"/admin/conversations/{conv}?lang=fa").text
+    assert "پاسخ با «Opening hours»" in page and "٪ مطمئن" in page

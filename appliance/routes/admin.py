@@ -416,21 +416,38 @@ async def try_question(
 
 
 def _decision_in_words(lang: str, decision: Any, titles: dict[str, str]) -> str:
-    """The decision as the owner reads it: "Answered with «Opening hours», 94 % sure; second
-    choice «Returns»" (the scores stay folded below)."""
-    if decision.kind == "answer" and decision.entries:
-        sure = i18n.digits(round((decision.confidence or 0) * 100), lang)
-        text = i18n.t(lang, "try.said.answer").format(entry=decision.entries[0].title, sure=sure)
-        second = [i for i in decision.ranking if i != decision.entries[0].id][:1]
+    return decision_in_words(
+        lang,
+        decision.kind,
+        decision.reason,
+        decision.confidence,
+        [e.title for e in decision.entries] if decision.kind in {"answer", "clarify"} else [],
+        [titles.get(i, i) for i in decision.ranking],
+    )
+
+
+def decision_in_words(
+    lang: str, kind: str, reason: str, confidence: float | None, chosen: list[str], ranked: list[str]
+) -> str:
+    """A decision as the owner reads it: "Answered with «Opening hours», 94 % sure; second
+    choice «Returns»" (the scores stay folded below). ``chosen``: the titles answered with or
+    offered; ``ranked``: the titles the search ranked, best first."""
+    if kind == "answer" and chosen:
+        sure = i18n.digits(round((confidence or 0) * 100), lang)
+        text = i18n.t(lang, "try.said.answer").format(entry=chosen[0], sure=sure)
+        second = [title for title in ranked if title != chosen[0]][:1]
         if second:
-            text += i18n.t(lang, "try.said.second").format(entry=titles.get(second[0], second[0]))
+            text += i18n.t(lang, "try.said.second").format(entry=second[0])
         return text
-    if decision.kind == "clarify":
-        entries = ("، " if lang == "fa" else ", ").join(f"«{e.title}»" for e in decision.entries)
+    if kind == "clarify" and chosen:
+        entries = ("، " if lang == "fa" else ", ").join(f"«{title}»" for title in chosen)
         return i18n.t(lang, "try.said.clarify").format(entries=entries)
-    if decision.kind == "escalate":
-        return i18n.t(lang, "try.said.escalate").format(reason=i18n.label(lang, "reason", decision.reason))
-    return i18n.label(lang, "decision", decision.kind)
+    if kind == "escalate":
+        text = i18n.t(lang, "try.said.escalate").format(reason=i18n.label(lang, "reason", reason))
+        if ranked:
+            text += i18n.t(lang, "try.said.best_guess").format(entry=ranked[0])
+        return text
+    return i18n.label(lang, "decision", kind)
 
 
 @get("/manifest.webmanifest", sync_to_thread=False)

@@ -6,7 +6,7 @@ holds no SQL about them."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
@@ -15,31 +15,70 @@ from litestar.response import Template
 
 from .. import i18n, mailer, privacy
 from ..answering import kb, suggestions
+from ..answering.decide import PRODUCT
 from ..answering.embedder import Embedder
 from ..answering.shop_calibration import Keeper
+from ..catalog import store as catalog_store
 from ..clock import Clock
 from ..conversations import VIEWS, Channel, Conversations, Event, Role
 from ..db import Store
 from ..services import Inject
 from ..settings import Settings
-from .admin import Form, Page, mark_answer, owner_router
+from .admin import Form, Page, decision_in_words, mark_answer, owner_router
 
 MAX_REPLY_CHARS = 5000
 
 
 @get("/inbox", sync_to_thread=True)
 def inbox(
-    page: Inject[Page], conversations: Inject[Conversations], view: FromQuery[str] = "waiting", q: FromQuery[str] = ""
+    page: Inject[Page],
+    conversations: Inject[Conversations],
+    store: Inject[Store],
+    view: FromQuery[str] = "waiting",
+    q: FromQuery[str] = "",
+    c: FromQuery[str] = "",
+) -> Template:
+    """The list, and (``c``) the conversation chosen in it beside it: one page, two panes. The
+    search box asks for the list's rows only (htmx, targeting them)."""
+    rows_only = page.request.headers.get("hx-target") == "inbox-rows"
+    return _inbox_page(page, conversations, store, view, q, c, rows_only=rows_only)
+
+
+def _inbox_page(
+    page: Page,
+    conversations: Conversations,
+    store: Store,
+    view: str,
+    q: str,
+    chosen: str,
+    status: int = 200,
+    *,
+    rows_only: bool = False,
+    **ctx: Any,
 ) -> Template:
     view = view if view in VIEWS else "waiting"
+    if chosen:
+        ctx = {**_conversation_context(conversations, store, chosen, page.lang), **ctx}
     return page(
         "admin/inbox.html",
-        partial="admin/_inbox_rows.html",
+        partial="admin/_inbox_rows.html" if rows_only else None,
         rows=conversations.inbox(view, q),
         view=view,
         q=q,
         counts=conversations.counts_by_status(),
+        status=status,
+        **{"conversation": None, **ctx},
     )
+
+
+def _from_inbox(page: Page) -> dict[str, str] | None:
+    """The inbox's view and search when the owner acts from the two-pane inbox (htmx says which
+    page it came from), so the answer is that page again; None from the conversation's own page."""
+    current = urlsplit(page.request.headers.get("hx-current-url", ""))
+    if current.path != "/admin/inbox":
+        return None
+    args = parse_qs(current.query)
+    return {"view": args.get("view", ["waiting"])[0], "q": args.get("q", [""])[0]}
 
 
 @get("/inbox/count", sync_to_thread=True)
@@ -65,10 +104,19 @@ NOT_A_QUESTION = {"asked_for_person", "clarification_failed", "empty", "greeting
 GUESSES = 3  # entries offered for "which entry answers this?"
 
 
-def _transcript(conversations: Conversations, store: Store, conversation_id: str) -> list[dict[str, Any]]:
-    out, last_question = conversations.transcript(conversation_id), ""
-    titles = kb.titles(store.read(), sorted({i for item in out for i in item["ranking"][:GUESSES]}))
+def _transcript(conversations: Conversations, store: Store, conversation_id: str, lang: str) -> list[dict[str, Any]]:
+    out, last_question, ranked = conversations.transcript(conversation_id), "", []
+    db = store.read()
+    ids = sorted({i for item in out for i in [*item["ranking"][:GUESSES], *item["entry_ids"]]})
+    products = [i.removeprefix(PRODUCT) for i in ids if i.startswith(PRODUCT)]
+    entries = kb.titles(db, [i for i in ids if not i.startswith(PRODUCT)])
+    titles = {**entries, **{PRODUCT + sku: name for sku, name in catalog_store.titles(db, products).items()}}
     for n, item in enumerate(out):
+        if item["role"] == Role.CUSTOMER:
+            ranked = [titles[i] for i in item["ranking"] if i in titles]
+            # The knowledge base's answers closest to the question: the bot's best guesses, and
+            # what the owner's reply box offers to insert.
+            item["closest"] = [(i, entries[i]) for i in item["ranking"][:GUESSES] if i in entries]
         if item["role"] == Role.CUSTOMER and item["asked_reason"] not in NOT_A_QUESTION:
             last_question = item["text"]
             # A question the bot handed over, offered choices for, or answered wrongly (the
@@ -76,33 +124,52 @@ def _transcript(conversations: Conversations, store: Store, conversation_id: str
             reply = out[n + 1] if n + 1 < len(out) and out[n + 1]["role"] == Role.BOT else {}
             wrong = set(reply.get("entry_ids", [])) if reply.get("verdict") == "wrong" else set()
             if item["asked_kind"] in {"escalate", "clarify"} or wrong:
-                item["guesses"] = [(i, titles[i]) for i in item["ranking"][:GUESSES] if i in titles and i not in wrong]
+                item["guesses"] = [(i, t) for i, t in item["closest"] if i not in wrong]
+        if item["role"] == Role.BOT and item["kind"]:
+            chosen = [titles.get(i, i) for i in item["entry_ids"]]
+            item["said"] = decision_in_words(lang, item["kind"], item["reason"], item["confidence"], chosen, ranked)
         if item["role"] == Role.OWNER:
             item["save_link"] = "/admin/kb/new?" + urlencode({"question": last_question, "answer": item["text"]})
     return out
 
 
-def _conversation_page(
-    page: Page, conversations: Conversations, store: Store, conversation_id: str, status: int = 200, **ctx: Any
-) -> Template:
+def _suggested(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The closest answers to the customer's last question, for the reply box."""
+    asked = [m for m in messages if m["role"] == Role.CUSTOMER and m["asked_reason"] not in NOT_A_QUESTION]
+    return asked[-1].get("closest", []) if asked else []
+
+
+def _conversation_context(
+    conversations: Conversations, store: Store, conversation_id: str, lang: str
+) -> dict[str, Any]:
     db = store.read()
-    saved = db.execute("SELECT id, title FROM saved_replies ORDER BY title").fetchall()
     row = _customers(conversations, conversation_id)
     mine = set(conversations.of_visitor(conversation_id))
     same_contact = [i for i in conversations.with_contact(row["contact_email"], row["contact_phone"]) if i not in mine]
-    ctx.setdefault("error", None)
-    ctx.setdefault("others", len(mine) - 1)
-    ctx.setdefault("same_contact", len(same_contact))
-    return page(
-        "admin/conversation.html",
-        conversation=row,
-        messages=_transcript(conversations, store, conversation_id),
-        notes=conversations.notes(conversation_id),
-        saved_replies=saved,
-        mail=mailer.sent_for(store, conversation_id),
-        status=status,
-        **ctx,
-    )
+    messages = _transcript(conversations, store, conversation_id, lang)
+    return {
+        "conversation": row,
+        "messages": messages,
+        "suggested": _suggested(messages),
+        "notes": conversations.notes(conversation_id),
+        "saved_replies": db.execute("SELECT id, title FROM saved_replies ORDER BY title").fetchall(),
+        "mail": mailer.sent_for(store, conversation_id),
+        "error": None,
+        "others": len(mine) - 1,
+        "same_contact": len(same_contact),
+    }
+
+
+def _conversation_page(
+    page: Page, conversations: Conversations, store: Store, conversation_id: str, status: int = 200, **ctx: Any
+) -> Template:
+    """The conversation after the owner acted on it: in the two-pane inbox if that is where the
+    owner is, else on its own page."""
+    inbox_at = _from_inbox(page)
+    if inbox_at is not None:
+        return _inbox_page(page, conversations, store, inbox_at["view"], inbox_at["q"], conversation_id, status, **ctx)
+    context = {**_conversation_context(conversations, store, conversation_id, page.lang), **ctx}
+    return page("admin/conversation.html", status=status, **context)
 
 
 @get("/conversations/{conversation_id:str}", sync_to_thread=True)
@@ -187,6 +254,15 @@ def saved_reply(page: Inject[Page], store: Inject[Store], reply_id: FromPath[int
     return page("admin/_reply_box.html", draft=row[0])
 
 
+@get("/entries/{entry_id:str}/as-reply", sync_to_thread=True)
+def entry_as_reply(page: Inject[Page], store: Inject[Store], entry_id: FromPath[str]) -> Template:
+    """Quick insert: the reply box, filled with a knowledge-base answer to edit (an htmx swap)."""
+    entry = kb.get(store.read(), entry_id)
+    if entry is None:
+        raise NotFoundException()
+    return page("admin/_reply_box.html", draft=entry.answer[:MAX_REPLY_CHARS])
+
+
 def _saved_page(page: Page, store: Store) -> Template:
     rows = store.read().execute("SELECT id, title, text FROM saved_replies ORDER BY title").fetchall()
     return page("admin/saved_replies.html", rows=rows)
@@ -252,12 +328,28 @@ def reply(
 
 
 @post("/conversations/{conversation_id:str}/status", sync_to_thread=True, status_code=200)
-def set_status(conversations: Inject[Conversations], conversation_id: FromPath[str], data: Form) -> Response:
+def set_status(
+    page: Inject[Page], conversations: Inject[Conversations], conversation_id: FromPath[str], data: Form
+) -> Response:
     _customers(conversations, conversation_id)
     event = {"resolved": Event.RESOLVED, "open": Event.REOPENED}.get(data.get("status", ""))
     if event is None:
         return Response({"error": "bad_status"}, status_code=422)
+    inbox_at = _from_inbox(page)
+    listed = [r["id"] for r in conversations.inbox(inbox_at["view"], inbox_at["q"])] if inbox_at else []
     conversations.set_status(conversation_id, event)
+    if inbox_at is not None and event is Event.RESOLVED:
+        # Resolved from the inbox: on to the next conversation of the list, as a morning goes.
+        at = listed.index(conversation_id) if conversation_id in listed else -1
+        following = [i for i in listed[at + 1 :] + listed[:at][::-1] if i != conversation_id]
+        target = {
+            "view": inbox_at["view"],
+            "q": inbox_at["q"],
+            "c": following[0] if following else "",
+            "lang": page.lang,
+        }
+        query = urlencode({k: v for k, v in target.items() if v})
+        return Response("", status_code=200, headers={"hx-location": f"/admin/inbox?{query}"})
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
@@ -325,6 +417,7 @@ router = owner_router(
         learn,
         verdict,
         saved_reply,
+        entry_as_reply,
         saved_replies,
         add_saved_reply,
         delete_saved_reply,
