@@ -575,11 +575,16 @@ class Conversations:
 
     def unsure_questions(self, since: str, until: str | None = None, limit: int = -1) -> list[str]:
         """Customers' questions the knowledge base had no sure answer to (not requests for a
-        person), newest first: the digest's top questions and the admin's knowledge gaps."""
+        person), newest first: the digest's top questions."""
+        return [text for text, _ in self.unsure_asked(since, until, limit)]
+
+    def unsure_asked(self, since: str, until: str | None = None, limit: int = -1) -> list[tuple[str, str]]:
+        """The same questions, each with the entry the bot ranked first for it ("" if none): the
+        admin's knowledge gaps ask whether that entry answers them before suggesting a new one."""
         rows = (
             self.store.read()
             .execute(
-                "SELECT m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
+                "SELECT m.text, d.scores FROM decisions d JOIN messages m ON m.id = d.message_id "
                 "JOIN conversations c ON c.id = d.conversation_id "
                 f"WHERE {WIDGET_ONLY} AND d.reason IN {UNSURE} AND d.created_at >= ? AND d.created_at < ? "
                 "ORDER BY d.id DESC LIMIT ?",
@@ -587,7 +592,11 @@ class Conversations:
             )
             .fetchall()
         )
-        return [r[0] for r in rows]
+        out = []
+        for text, scores in rows:
+            ranking = (json.loads(scores or "{}") or {}).get("ranking") or [""]
+            out.append((text, str(ranking[0])))
+        return out
 
     def least_sure_answers(self, since: str, limit: int = 10) -> list[dict[str, Any]]:
         """The bot's answers to customers since ``since`` that it was least sure of and the owner

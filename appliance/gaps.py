@@ -7,6 +7,7 @@ new entry."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,6 +33,10 @@ class Gap:
     example: str
     count: int
     questions: list[str] = field(default_factory=list)
+    # The entry the bot ranked first for most of these questions (it wasn't sure enough to answer
+    # with it): perhaps it answers them and only lacks the customers' words. "" if none.
+    guess: str = ""
+    guesses: Counter[str] = field(default_factory=Counter)
 
 
 def find(store: Store, embedder: Embedder, now: datetime, days: int = 30, limit: int = 10) -> list[Gap]:
@@ -44,14 +49,14 @@ def find(store: Store, embedder: Embedder, now: datetime, days: int = 30, limit:
 
 
 def _group(store: Store, embedder: Embedder, now: datetime, days: int) -> list[Gap]:
-    texts = Conversations(store, lambda: now).unsure_questions(
+    asked = Conversations(store, lambda: now).unsure_asked(
         (now - timedelta(days=days)).isoformat(), limit=MAX_QUESTIONS
     )
-    if not texts:
+    if not asked:
         return []
-    vectors = _embed(embedder, texts)
+    vectors = _embed(embedder, [text for text, _ in asked])
     groups: list[tuple[np.ndarray, Gap]] = []
-    for text, vec in zip(texts, vectors, strict=False):
+    for (text, first), vec in zip(asked, vectors, strict=False):
         for centre, gap in groups:
             if float(centre @ vec) >= SIMILAR:
                 gap.count += 1
@@ -59,8 +64,15 @@ def _group(store: Store, embedder: Embedder, now: datetime, days: int) -> list[G
                     gap.questions.append(text)
                 break
         else:
-            groups.append((vec, Gap(text, 1, [text])))
-    return sorted((g for _, g in groups), key=lambda g: -g.count)
+            gap = Gap(text, 1, [text])
+            groups.append((vec, gap))
+        if first:
+            gap.guesses[first] += 1
+    found = sorted((g for _, g in groups), key=lambda g: -g.count)
+    for g in found:
+        best = g.guesses.most_common(1)
+        g.guess = best[0][0] if best and best[0][1] * 2 > g.count else ""  # most of them, not one
+    return found
 
 
 def _embed(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:

@@ -25,7 +25,7 @@ DIRECTION = {"fa": "rtl", "en": "ltr"}
 Plural = dict[str, str]
 
 STRINGS: dict[str, dict[str, Any]] = {
-    "setup.title": {"fa": "راه‌اندازی پشتیبان فروشگاه", "en": "Set up your support appliance"},
+    "setup.title": {"fa": "راه‌اندازی پشتیبانی فروشگاه", "en": "Set up your support appliance"},
     "setup.intro": {
         "fa": "یک گذرواژه برای ورود به بخش مدیریت انتخاب کنید. این پیوند فقط یک بار کار می‌کند.",
         "en": "Choose a password for the admin. This link works only once.",
@@ -65,7 +65,7 @@ STRINGS: dict[str, dict[str, Any]] = {
     "lang.fa": {"fa": "فارسی", "en": "Persian"},
     "lang.en": {"fa": "انگلیسی", "en": "English"},
     # The admin
-    "admin.title": {"fa": "مدیریت پشتیبان", "en": "Support admin"},
+    "admin.title": {"fa": "مدیریت پشتیبانی", "en": "Support admin"},
     "nav.home": {"fa": "خانه", "en": "Home"},
     "nav.kb": {"fa": "پایگاه دانش", "en": "Knowledge base"},
     "nav.catalog": {"fa": "کالاها", "en": "Catalog"},
@@ -200,6 +200,11 @@ STRINGS: dict[str, dict[str, Any]] = {
     "home.waiting": {"fa": "منتظر پاسخ شما", "en": "Waiting for your reply"},
     "home.none_waiting": {"fa": "گفتگویی منتظر نیست.", "en": "Nobody is waiting."},
     "home.entries": {"fa": "مطلب در پایگاه دانش", "en": "knowledge-base entries"},
+    "home.gap_wordings": {"fa": {"other": "{n} جور پرسیده‌اند"}, "en": {"one": "{n} wording", "other": "{n} wordings"}},
+    "home.gap_add": {
+        "fa": "جوابش «{title}» است؟ این جمله‌ها را به آن بیفزایید",
+        "en": "Answered by «{title}»? Add these words to it",
+    },
     "home.gaps": {"fa": "شکاف‌های پایگاه دانش", "en": "Knowledge gaps"},
     "home.gaps_help": {
         "fa": "سؤال‌هایی که ربات پاسخشان را نداشت، دسته‌بندی‌شده بر اساس شباهت (۳۰ روز گذشته).",
@@ -355,7 +360,7 @@ STRINGS: dict[str, dict[str, Any]] = {
         "fa": "پیام‌های مشتری‌ها به وقت محلی فروشگاه؛ پررنگ‌تر یعنی بیشتر.",
         "en": "Customer messages by the shop's local time; darker means more.",
     },
-    "nav.backups": {"fa": "پشتیبان‌ها", "en": "Backups"},
+    "nav.backups": {"fa": "نسخه‌های پشتیبان", "en": "Backups"},
     "backups.help": {
         "fa": "هر شب خودکار پشتیبان گرفته می‌شود؛ ۷ روزانه، ۴ هفتگی و ۶ ماهانه نگه داشته و قدیمی‌ترها خودکار پاک می‌شوند.",
         "en": "A backup is taken every night; 7 daily, 4 weekly and 6 monthly are kept and older ones removed on their own.",
@@ -774,7 +779,7 @@ STRINGS: dict[str, dict[str, Any]] = {
     "decision.thanks": {"fa": "تشکر", "en": "thanks"},
     "decision.goodbye": {"fa": "خداحافظی", "en": "goodbye"},
     # The front page
-    "home.title": {"fa": "پشتیبان {shop}", "en": "{shop} support"},
+    "home.title": {"fa": "پشتیبانی {shop}", "en": "{shop} support"},
     "home.intro": {
         "fa": "این دستیار پاسخ‌گوی {shop} است. برای گفتگو دکمه پایین صفحه را بزنید.",
         "en": "This is the support assistant of {shop}. Press the button at the bottom of the page to chat.",

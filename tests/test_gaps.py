@@ -50,3 +50,37 @@ def test_unanswered_questions_are_grouped_and_ranked(admin: TestClient) -> None:
     sign_in(admin)
     page = admin.get("/admin/?lang=en")
     assert "Knowledge gaps" in page.text and "gift card" in page.text.lower()
+
+
+def test_a_gap_the_bot_had_a_guess_for_offers_to_add_the_customers_words_to_that_entry(admin: TestClient) -> None:
+    """An entry that exists but lacks the customers' words was suggested as a new entry: the
+    owner wrote it twice."""
+    store = admin.app.state.store
+    kb.save(
+        store,
+        [
+            Entry("hours", "ساعت کاری", "شنبه تا چهارشنبه ۹ تا ۱۸ باز هستیم.", "fa", ["ساعت کاری شما چیه"]),
+            Entry("shipping", "هزینه ارسال", "ارسال به تهران ۴۵ هزار تومان است.", "fa", ["هزینه ارسال چقدره"]),
+        ],
+        embedder=embedder.shared(),
+        now="t",
+    )
+    chat = admin.app.state.chat
+    asked = ["جمعه ها بازید؟", "جمعه‌ها بازید؟", "جمعه ها باز هستید؟"]
+
+    async def customers():
+        for text in asked:
+            await chat.reply(chat.conversations.start(), text)
+
+    asyncio.run(customers())
+    rows = chat.conversations.unsure_asked("0")
+    found = gaps.find(store, embedder.shared(), admin.app.state.clock())
+    friday = [g for g in found if "جمعه" in g.example]
+    assert friday and friday[0].count == 3, rows  # not answered (the hours say nothing of Friday)
+    assert friday[0].guess == "hours", (rows, friday)
+    sign_in(admin)
+    page = admin.get("/admin/?lang=fa").text
+    assert "جوابش «ساعت کاری» است؟" in page
+    link = page.split('href="/admin/kb/hours?add=')[1].split('"')[0]
+    form = admin.get(f"/admin/kb/hours?add={link}").text
+    assert "ساعت کاری شما چیه\n" in form and "جمعه ها بازید؟" in form  # kept, and added under it

@@ -319,6 +319,7 @@ def home(
     since = (clock() - timedelta(hours=24)).isoformat()
     numbers = {**conversations.figures(since), "entries": kb.count(store.read())}
     meta = dict(store.read().execute("SELECT key, value FROM meta WHERE key LIKE 'backup_last_%'").fetchall())
+    found = gaps.find(store, embedder, clock())
     return page(
         "admin/home.html",
         numbers=numbers,
@@ -327,7 +328,8 @@ def home(
         digest=digest.latest(store),
         backup_ok=meta.get("backup_last_ok"),
         backup_error=meta.get("backup_last_error"),
-        gaps=gaps.find(store, embedder, clock()),
+        gaps=found,
+        gap_titles=kb.titles(store.read(), [g.guess for g in found if g.guess]),
         suggested=suggestions.count_pending(store.read()),
     )
 

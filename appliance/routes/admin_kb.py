@@ -105,11 +105,24 @@ async def create(
 
 
 @get("/kb/{entry_id:str}", sync_to_thread=True)
-def edit_form(page: Inject[Page], store: Inject[Store], entry_id: FromPath[str]) -> Template:
+def edit_form(page: Inject[Page], store: Inject[Store], entry_id: FromPath[str], add: FromQuery[str] = "") -> Template:
+    """The entry's form; ``add``: customers' wordings (a knowledge gap's, one per line) put under
+    its questions for the owner to keep, edit or drop before saving."""
     entry = kb.get(store.read(), entry_id)
     if entry is None:
         raise NotFoundException()
-    return _form(page, store, entry)
+    if not add.strip():
+        return _form(page, store, entry)
+    extra = [q.strip()[:500] for q in add.splitlines() if q.strip() and q.strip() not in entry.questions]
+    values = {
+        "title": entry.title,
+        "questions": "\n".join([*entry.questions, *extra[:20]]),
+        "answer": entry.answer,
+        "lang": entry.lang,
+        "tags": ", ".join(entry.tags),
+        "enabled": "on" if entry.enabled else "",
+    }
+    return _form(page, store, entry, values=values)
 
 
 @post("/kb/{entry_id:str}", status_code=200)
