@@ -542,7 +542,10 @@ class Conversations:
                 "(SELECT text FROM messages m WHERE m.conversation_id = c.id AND m.role = 'customer' "
                 " ORDER BY m.id DESC LIMIT 1) AS last, "
                 "(SELECT reason FROM decisions d WHERE d.conversation_id = c.id AND d.kind = 'escalate' "
-                " ORDER BY d.id DESC LIMIT 1) AS reason "
+                " ORDER BY d.id DESC LIMIT 1) AS reason, "
+                # the entry the bot ranked first for the question it handed over: its best guess
+                "(SELECT json_extract(d.scores, '$.ranking[0]') FROM decisions d WHERE d.conversation_id = c.id "
+                " AND d.kind = 'escalate' AND json_valid(d.scores) ORDER BY d.id DESC LIMIT 1) AS guess "
                 f"FROM conversations c WHERE {WIDGET_ONLY} AND {where} ORDER BY c.{order} LIMIT ?",
                 [*params, limit],
             )

@@ -546,6 +546,7 @@ STRINGS: dict[str, dict[str, Any]] = {
     "inbox.search": {"fa": "جستجو در گفتگوها", "en": "Search conversations"},
     "inbox.empty": {"fa": "گفتگویی نیست.", "en": "No conversations."},
     "inbox.contact": {"fa": "راه تماس", "en": "Contact"},
+    "inbox.best_guess": {"fa": "حدس ربات:", "en": "The bot's guess:"},
     "inbox.language": {"fa": "زبان مشتری", "en": "Customer's language"},
     "inbox.conversation": {"fa": "گفتگو", "en": "Conversation"},
     "inbox.suggested": {

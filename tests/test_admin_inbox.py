@@ -315,6 +315,7 @@ def test_the_inbox_shows_the_list_and_the_chosen_conversation_side_by_side(admin
     assert '<bdi dir="ltr">reader@example.com</bdi>' in page  # and how to reach them
     # the bot's decision in words on its reply, the scores folded under it
     assert "Handed to you:" in page and '<details class="said">' in page
+    assert "The bot&#39;s guess:" in page  # the list says what the bot would have answered
     # the closest answers offered in the reply box, one click to insert and edit
     assert 'hx-get="/admin/entries/' in page
     entry_id = page.split('hx-get="/admin/entries/')[1].split("/")[0]

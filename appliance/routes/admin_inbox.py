@@ -59,10 +59,12 @@ def _inbox_page(
     view = view if view in VIEWS else "waiting"
     if chosen:
         ctx = {**_conversation_context(conversations, store, chosen, page.lang), **ctx}
+    rows = conversations.inbox(view, q)
     return page(
         "admin/inbox.html",
         partial="admin/_inbox_rows.html" if rows_only else None,
-        rows=conversations.inbox(view, q),
+        rows=rows,
+        guesses=kb.titles(store.read(), sorted({r["guess"] for r in rows if r["guess"]})),
         view=view,
         q=q,
         counts=conversations.counts_by_status(),
