@@ -124,6 +124,8 @@ class ChatService:
         if decision is None:
             raise MessageRejected("no_entry", "that answer no longer exists")
         decision_ms = (time.perf_counter() - started) * 1000
+        if not label.strip():  # a client that sent no label: the choice's own name, not its id
+            label = decision.entries[0].title if decision.entries else entry_id
         message_id, _ = await self.accept(conversation_id, label)
         reply = await self.composer.compose(decision, label)
         turn = await self._record(conversation_id, message_id, decision, reply, decision_ms)

@@ -33,6 +33,7 @@ PAGES = [
     ("home", "/admin/"),
     ("inbox", "/admin/inbox?view=all"),
     ("conversation", None),  # the customer's conversation, found at run time
+    ("inbox-conversation", "two-panes"),  # the inbox with that conversation beside the list
     ("kb", "/admin/kb"),
     ("kb-new", "/admin/kb/new"),
     ("kb-import", "/admin/kb-import"),
@@ -53,6 +54,15 @@ FAQ_PAGE = """<!doctype html><html lang="fa"><head><meta charset="utf-8"><title>
 <h2>Gift wrapping</h2><p>Any book can be gift-wrapped with a handwritten card for 20,000 toman.</p>
 <details><summary>Do you ship abroad?</summary><p>Not yet: only within Iran.</p></details>
 </main></body></html>"""
+
+
+def _shrink(path: Path) -> None:
+    """256 colours: a third of the size, the text as sharp (the admin has few colours)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
 
 
 def _post(url: str, body: dict, token: str | None = None) -> bytes:
@@ -114,7 +124,7 @@ def main() -> None:
         if choices:
             _post(
                 f"{base}/api/v1/conversations/{other['conversation_id']}/choices",
-                {"entry_id": choices[0]["id"]},
+                {"entry_id": choices[0]["id"], "label": choices[0]["title"]},
                 other["visitor_token"],
             )
         driver.get(f"{base}/admin/login")
@@ -139,6 +149,7 @@ def main() -> None:
                         driver.find_element(By.CSS_SELECTOR, "form.import button[type=submit]").click()
                         time.sleep(2)
                     else:
+                        path = f"/admin/inbox?view=all&c={conv}" if path == "two-panes" else path
                         path = path or f"/admin/conversations/{conv}"
                         driver.get(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
                     time.sleep(0.3)
@@ -149,6 +160,7 @@ def main() -> None:
                     )
                     target = args.out / f"{name}-{lang}-{width}.png"
                     driver.save_screenshot(str(target))
+                    _shrink(target)
                     print(f"{target}{'   (scrolls sideways)' if wide else ''}")
                     driver.set_window_size(width, 900)
     finally:

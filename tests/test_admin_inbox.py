@@ -277,10 +277,10 @@ def test_try_a_question_says_the_decision_in_a_sentence(admin: TestClient) -> No
     seed(admin)
     sign_in(admin)
     en = post(admin, "/admin/try?lang=en", data={"question": "when are you open"}).text
-    assert "Answered with «Opening hours»" in en and "% sure" in en
+    assert "Answered with «\u2068Opening hours\u2069»" in en and "% sure" in en
     assert en.index("Answered with") < en.index("<details>") < en.index("<pre")  # scores folded
     fa = post(admin, "/admin/try?lang=fa", data={"question": "when are you open"}).text
-    assert "پاسخ با «Opening hours»" in fa and "٪ مطمئن" in fa
+    assert "پاسخ با «\u2068Opening hours\u2069»" in fa and "٪ مطمئن" in fa
     person = post(admin, "/admin/try?lang=fa", data={"question": "میخوام با یه آدم واقعی حرف بزنم"}).text
     assert "به شما سپرد: مشتری خواست با یک نفر حرف بزند" in person
 
@@ -341,6 +341,6 @@ def test_an_answer_is_told_in_words_with_its_second_choice(admin: TestClient) ->
     conv, _ = _asked(admin, "what are your opening hours?")
     sign_in(admin)
     page = admin.get(f"/admin/conversations/{conv}?lang=en").text
-    assert "Answered with «Opening hours»" in page and "% sure; second choice «Returns»" in page
+    assert "Answered with «\u2068Opening hours\u2069»" in page and "% sure; second choice «\u2068Returns\u2069»" in page
     page = admin.get(f"/admin/conversations/{conv}?lang=fa").text
-    assert "پاسخ با «Opening hours»" in page and "٪ مطمئن" in page
+    assert "پاسخ با «\u2068Opening hours\u2069»" in page and "٪ مطمئن" in page

@@ -372,7 +372,7 @@ async def choose(
 ) -> ServerSentEvent:
     limits.message()
     try:
-        turn = await chat.choose(own, data.entry_id, data.label or data.entry_id)
+        turn = await chat.choose(own, data.entry_id, data.label or "")
     except MessageRejected as exc:
         raise _rejected(exc) from None
 
