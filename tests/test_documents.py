@@ -86,6 +86,10 @@ def test_markdown_and_text_are_split_at_their_headings() -> None:
     txt = "ساعت کاری\n\nشنبه تا چهارشنبه از ۹ صبح تا ۶ عصر باز هستیم.\n\nآدرس فروشگاه\n\nاصفهان، خیابان چهارباغ."
     doc = extract.extract(txt.encode(), "راهنما.txt")
     assert [s.heading for s in doc.sections] == ["ساعت کاری", "آدرس فروشگاه"] and doc.title == "راهنما"
+    # Persian sentences with no full stop: short lines, none of them a heading, nothing lost
+    loose = "ساعت کاری\n\nشنبه تا چهارشنبه باز هستیم\n\nآدرس\n\nاصفهان خیابان چهارباغ"
+    doc = extract.extract(loose.encode(), "notes.txt")
+    assert "اصفهان خیابان چهارباغ" in doc.sections[-1].text and "شنبه تا چهارشنبه" in doc.sections[0].text
 
 
 def _docx(tmp_path: Path) -> Path:

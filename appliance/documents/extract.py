@@ -238,10 +238,16 @@ def _split_headings(text: str) -> tuple[str, list[Section]]:
 
 def _text(data: bytes, name: str) -> Read:
     """Plain text: paragraphs; a short line standing alone, not ending as a sentence does, is a heading."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", _decode(data, name)) if p.strip()]
+
+    def short(para: str) -> bool:
+        return "\n" not in para and len(para) <= 120 and not re.search(r"[.!:،;,]$", para)
+
     sections = [Section("", "")]
-    for para in re.split(r"\n\s*\n", _decode(data, name)):
-        para = para.strip()
-        if para and "\n" not in para and len(para) <= 120 and not re.search(r"[.!:،;,]$", para):
+    for i, para in enumerate(paragraphs):
+        # A heading has text under it: of two short lines in a row the first is not one (a
+        # Persian sentence often ends with no full stop), so nothing is lost as an empty section.
+        if short(para) and i + 1 < len(paragraphs) and not short(paragraphs[i + 1]):
             sections.append(Section(para, ""))
         else:
             sections[-1].text += para + "\n\n"

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..answering import kb
+from ..answering import kb, kb_formats
 from ..answering.embedder import Embedder
 from ..answering.entry import Entry
 from ..answering.textnorm import detect_language, normalize
@@ -84,10 +84,25 @@ def entries_for(document_id: int, doc: Document, *, skip: Iterable[str] = ()) ->
     ]
 
 
-def proposal_entry(p: Proposal, *, document_id: int, n: int) -> Entry:
+def _faq_entries(chosen: list[Proposal], document_id: int) -> list[Entry]:
+    """Approved proposals as entries. The id is made from the question, so approving the same
+    question after the page changed order updates its entry instead of adding a second one."""
+    out, seen = [], set()
+    for p in chosen:
+        base = f"faq-{document_id}-{kb_formats.slug(p.question)[:60]}".rstrip("-")
+        entry_id, n = base, 1
+        while entry_id in seen:
+            n += 1
+            entry_id = f"{base}-{n}"
+        seen.add(entry_id)
+        out.append(proposal_entry(p, entry_id))
+    return out
+
+
+def proposal_entry(p: Proposal, entry_id: str) -> Entry:
     """An approved FAQ proposal: an ordinary entry, the owner's from now on."""
     return Entry(
-        id=f"faq-{document_id}-{n}",
+        id=entry_id,
         title=p.question,
         answer=p.answer,
         lang=detect_language(p.question + " " + p.answer),
@@ -107,9 +122,9 @@ def save(
 ) -> Imported:
     """Store (or replace) a document's sections, with the FAQ proposals the owner approved (by
     their index in ``doc.proposals``) as entries of their own. All or nothing."""
-    document_id = _document_id(store, source, doc, now)
+    document_id, is_new = _document_id(store, source, doc, now)
     chosen = [doc.proposals[i] for i in sorted(set(approved)) if 0 <= i < len(doc.proposals)]
-    faq = [proposal_entry(p, document_id=document_id, n=i) for i, p in zip(sorted(set(approved)), chosen, strict=False)]
+    faq = _faq_entries(chosen, document_id)
     sections = entries_for(document_id, doc, skip=[p.question for p in chosen])
     new_ids = {e.id for e in sections}
     reader = store.read()
@@ -125,24 +140,38 @@ def save(
             [doc.title, doc.kind, doc.link, doc.lang, len(sections), doc.chars, sha, now, document_id],
         )
 
-    kb.save(
-        store, sections + faq, embedder=embedder, now=now, source=f"document:{document_id}", remove=gone, then=record
-    )
+    try:
+        kb.save(
+            store,
+            sections + faq,
+            embedder=embedder,
+            now=now,
+            source=f"document:{document_id}",
+            remove=gone,
+            then=record,
+        )
+    except Exception:
+        if is_new:  # not left behind as an empty document
+            with store.write() as db:
+                db.execute("DELETE FROM documents WHERE id = ?", [document_id])
+        raise
     imported = Imported(document_id, len(new_ids - before), changed, len(gone), len(faq))
     log_import(store, source, now, imported)
     return imported
 
 
-def _document_id(store: Store, source: str, doc: Document, now: str) -> int:
+def _document_id(store: Store, source: str, doc: Document, now: str) -> tuple[int, bool]:
+    """The document's id (its sections' ids are made from it, so it is needed before they are
+    saved), and whether it was created just now."""
     with store.write() as db:
         row = db.execute("SELECT id FROM documents WHERE source = ?", [source]).fetchone()
         if row:
-            return int(row[0])
+            return int(row[0]), False
         cursor = db.execute(
             "INSERT INTO documents (source, title, kind, link, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             [source, doc.title, doc.kind, doc.link, now, now],
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.lastrowid or 0), True
 
 
 def log_import(store: Store, source: str, now: str, imported: Imported | None = None, error: str = "") -> None:
