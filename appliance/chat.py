@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -52,10 +53,17 @@ class Turn:
 
 class ChatService:
     def __init__(
-        self, store: Store, decider: Decider, composer: Composer, clock: Clock, *, max_message_chars: int = 2000
+        self,
+        store: Store,
+        decider: Decider,
+        composer: Composer,
+        clock: Clock,
+        *,
+        max_message_chars: int = 2000,
+        on_said: Callable[[str], None] | None = None,
     ):
         self.store = store
-        self.conversations = Conversations(store, clock)
+        self.conversations = Conversations(store, clock, on_said)
         self.decider = decider
         self.composer = composer
         self.clock = clock

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -114,9 +115,12 @@ class Recorded:
 
 
 class Conversations:
-    def __init__(self, store: Store, clock: Clock):
+    def __init__(self, store: Store, clock: Clock, on_said: Callable[[str], None] | None = None):
         self.store = store
         self.clock = clock
+        # Told a conversation's id after the owner (or a notice) said something in it, once it is
+        # committed: the open widget's stream wakes (push.Hub.notify).
+        self.on_said = on_said
 
     def _now(self) -> str:
         return self.clock().isoformat()
@@ -320,6 +324,8 @@ class Conversations:
                 "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
                 [transition(status, event), now, conversation_id],
             )
+        if self.on_said is not None and role in {Role.OWNER, Role.SYSTEM}:
+            self.on_said(conversation_id)
         return message_id
 
     @staticmethod
@@ -417,6 +423,13 @@ class Conversations:
             return None
         items = self.history(row["conversation_id"], after=row["reply_id"] - 1)
         return items[0] if items else None
+
+    def pushed(self, conversation_id: str, after: int) -> tuple[list[dict], dict]:
+        """What the open widget's stream sends: the owner's replies and the notices after message
+        ``after`` (the customer's own messages and the bot's replies reach it with its request),
+        and the conversation's status and unread count."""
+        said = [m for m in self.history(conversation_id, after) if m["role"] in {Role.OWNER, Role.SYSTEM}]
+        return said, self.summary(conversation_id)
 
     def summary(self, conversation_id: str) -> dict:
         """Status, contact, rating and unread count (owner replies the visitor hasn't seen)."""

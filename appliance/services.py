@@ -31,6 +31,7 @@ from .conversations import Conversations
 from .db import Store
 from .documents import store as documents_store
 from .llm_runtime import ModelRuntime, build_runtime
+from .push import Hub
 from .ratelimit import RateLimiter
 from .settings import Settings
 from .signin_throttle import SignInThrottle
@@ -55,6 +56,7 @@ def build_chat(
     *,
     embedder: Embedder | None = None,
     calibration: Keeper | None = None,
+    on_said: Callable[[str], None] | None = None,
 ) -> ChatService:
     """The chat service. With ``calibration`` the decision follows the shop's own calibration,
     and a knowledge-base change seen by a search starts a new fit in the background."""
@@ -83,7 +85,7 @@ def build_chat(
         few_left=settings.catalog_few_left,
         document_of=lambda entry_id: documents_store.of_sections(store.read(), [entry_id]).get(entry_id),
     )
-    return ChatService(store, decider, composer, clock, max_message_chars=settings.max_message_chars)
+    return ChatService(store, decider, composer, clock, max_message_chars=settings.max_message_chars, on_said=on_said)
 
 
 def start(state: State, settings: Settings, clock: Clock, llm: ModelRuntime | None = None) -> None:
@@ -98,7 +100,10 @@ def start(state: State, settings: Settings, clock: Clock, llm: ModelRuntime | No
     runtime.start()
     keeper = Keeper(store, embedder_mod.shared(), safety=settings.answer_safety, enabled=settings.shop_calibration)
     state.calibration = keeper
-    state.chat = build_chat(settings, store, runtime, clock, calibration=keeper)
+    state.push = Hub(
+        max_streams=settings.max_open_chats, per_address=settings.max_open_chats_per_address, per_visitor=3
+    )
+    state.chat = build_chat(settings, store, runtime, clock, calibration=keeper, on_said=state.push.notify)
     state.kb_previews = {}
     state.catalog_previews = {}
     state.document_previews = {}
@@ -123,6 +128,7 @@ def apply_settings(state: State, updated: Settings) -> None:
         state.clock,
         embedder=state.chat.decider.index.embedder,
         calibration=state.calibration,
+        on_said=state.push.notify,
     )
 
 
@@ -162,6 +168,10 @@ def provide_conversations(state: State) -> Conversations:
     return state.chat.conversations
 
 
+def provide_push(state: State) -> Hub:
+    return state.push
+
+
 def provide_embedder(state: State) -> Embedder:
     return state.chat.decider.index.embedder
 
@@ -194,6 +204,7 @@ DEPENDENCIES = {
         "clock": provide_clock,
         "chat": provide_chat,
         "conversations": provide_conversations,
+        "push": provide_push,
         "embedder": provide_embedder,
         "llm": provide_llm,
         "calibration": provide_calibration,

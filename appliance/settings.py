@@ -183,6 +183,13 @@ class Settings:
 
     # Limits
     max_message_chars: int = _doc("Longest customer message accepted, in characters.", default=2000)
+    max_open_chats: int = _doc(
+        "Open widgets the appliance keeps a live connection to (each is a socket); past it, widgets poll.",
+        default=1000,
+    )
+    max_open_chats_per_address: int = _doc(
+        "... of them from one network address (an office behind one router counts as one).", default=50
+    )
     visitor_messages_per_minute: int = _doc("Messages one visitor may send a minute.", default=12)
     ip_messages_per_minute: int = _doc("Messages one IP address may send a minute.", default=40)
     ip_conversations_per_day: int = _doc("Conversations one IP address may start a day.", default=60)

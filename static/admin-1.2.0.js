@@ -88,3 +88,20 @@ document.addEventListener("keydown", function (event) {
     if (resolve) { event.preventDefault(); resolve.click(); }
   }
 });
+
+/* The owner typing a reply: the customer's open widget shows "typing..." (at most every 3 s). */
+(function () {
+  var last = 0;
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box || box.id !== "reply") return;
+    var form = box.closest("form[hx-post$='/reply']");
+    var now = Date.now();
+    if (!form || now - last < 3000) return;
+    last = now;
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    fetch(form.getAttribute("hx-post").replace(/\/reply$/, "/typing"), {
+      method: "POST", headers: headers, credentials: "same-origin"
+    }).catch(function () { /* only a courtesy */ });
+  });
+})();

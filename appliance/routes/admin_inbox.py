@@ -22,6 +22,7 @@ from ..catalog import store as catalog_store
 from ..clock import Clock
 from ..conversations import VIEWS, Channel, Conversations, Event, Role
 from ..db import Store
+from ..push import TYPING, Hub
 from ..services import Inject
 from ..settings import Settings
 from .admin import Form, Page, decision_in_words, mark_answer, owner_router
@@ -369,6 +370,13 @@ def takeover(
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
 
+@post("/conversations/{conversation_id:str}/typing", status_code=204, sync_to_thread=True)
+def typing(conversations: Inject[Conversations], push: Inject[Hub], conversation_id: FromPath[str]) -> None:
+    """The owner is typing a reply: the customer's open widget says so (nothing is stored)."""
+    _customers(conversations, conversation_id)
+    push.notify(conversation_id, TYPING)
+
+
 def _whose(conversations: Conversations, conversation_id: str, include: str) -> list[str]:
     """The conversations an export or erasure covers: this one and its visitor's others; with
     ``include="contact"`` (the owner's explicit choice, shown with a warning) also every other
@@ -413,6 +421,7 @@ router = owner_router(
         reply,
         set_status,
         takeover,
+        typing,
         export_customer,
         erase_customer,
         add_note,

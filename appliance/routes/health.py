@@ -15,6 +15,7 @@ from litestar import Request, Response, Router, get
 from .. import __version__
 from ..db import Store, schema_state
 from ..llm_runtime import ModelRuntime
+from ..push import Hub
 from ..services import Inject
 from ..settings import Settings
 from ..visitors import client_ip
@@ -28,7 +29,9 @@ def _local(request: Request, settings: Settings) -> bool:
 
 
 @get("/healthz", sync_to_thread=True, cache=False)
-def healthz(request: Request, llm: Inject[ModelRuntime], store: Inject[Store], settings: Inject[Settings]) -> Response:
+def healthz(
+    request: Request, llm: Inject[ModelRuntime], store: Inject[Store], settings: Inject[Settings], push: Inject[Hub]
+) -> Response:
     model = llm.status()
     try:
         schema = schema_state(store.read())
@@ -42,6 +45,7 @@ def healthz(request: Request, llm: Inject[ModelRuntime], store: Inject[Store], s
         "mode": "model" if model["state"] == "ready" else "knowledge-base-only",
         "model": model,
         "database": database,
+        "open_chats": {"streams": push.open_streams, "limit": push.max_streams},
         "warnings": _model_warnings(model),
     }
     if not _local(request, settings):

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio
 from litestar import Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
@@ -25,10 +26,12 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from .. import i18n, visitors
+from .. import push as push_mod
 from ..chat import ChatService, MessageRejected
 from ..clock import Clock
 from ..conversations import Conversations
 from ..db import Store
+from ..push import Full, Hub
 from ..ratelimit import RateLimiter
 from ..security import UNSAFE
 from ..services import Inject
@@ -283,6 +286,73 @@ async def history(
     return {"messages": conversations.history(own, after), **conversations.summary(own)}
 
 
+HEARTBEAT_S = 15.0  # a comment line this often: proxies keep the stream open, a gone widget is noticed
+RECHECK_BEATS = 4  # and the database is read again this often even unwoken (a missed wake-up costs a minute)
+
+
+def _last_event_id(request: Request, after: int) -> int:
+    header = request.headers.get("last-event-id", "")
+    return max(after, int(header) if header.isdigit() and len(header) < 19 else 0)
+
+
+@get(
+    "/conversations/{conversation_id:str}/events",
+    summary="The owner's replies as they come (server-sent events)",
+    description="A stream for the open widget: `message` (an owner's reply or a notice, with its id as "
+    "the event's id), `state` (status and unread count), `typing` (the owner is typing). Reconnect with "
+    "`Last-Event-ID` (or `?after=`) to get what was missed, once. 503 `streams_full` when the appliance "
+    "holds as many streams as it allows: poll `/messages` instead.",
+    media_type="text/event-stream",
+)
+async def events(
+    request: Request,
+    own: Inject[str],
+    visitor: Inject[str],
+    conversations: Inject[Conversations],
+    settings: Inject[Settings],
+    push: Inject[Hub],
+    after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0,
+) -> ServerSentEvent:
+    last = _last_event_id(request, after)
+    try:
+        listener = push.listen(own, _network(request, settings), visitor)
+    except Full as exc:
+        raise ApiError(
+            503, "streams_full", f"too many open chats ({exc.reason}); poll instead", headers={"retry-after": "60"}
+        ) from None
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        nonlocal last
+        try:
+            check, beats, state = True, 0, None
+            while not listener.closed:
+                if check:
+                    new, summary = await anyio.to_thread.run_sync(conversations.pushed, own, last)
+                    for message in new:
+                        last = message["id"]
+                        yield ServerSentEventMessage(
+                            event="message", id=str(last), data=json.dumps(message, ensure_ascii=False)
+                        )
+                    now = {"status": summary["status"], "unread": summary["unread"]}
+                    if now != state:
+                        state = now
+                        yield _event("state", now)
+                try:
+                    what = await asyncio.wait_for(listener.wake.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    beats += 1
+                    check = beats % RECHECK_BEATS == 0
+                    yield ServerSentEventMessage(comment="ping")
+                    continue
+                check = what != push_mod.TYPING
+                if not check:
+                    yield _event("typing", {})
+        finally:
+            push.leave(listener)
+
+    return _stream(stream())
+
+
 @post(
     "/conversations/{conversation_id:str}/messages",
     status_code=200,
@@ -290,6 +360,7 @@ async def history(
     description="Server-sent events: `accepted` (the message is stored), `delta` (reply text), "
     "`done` (decision, sources, choices), or `error`. Send a `client_id` to make "
     "retries safe: the same id is stored once and gets the same reply.",
+    media_type="text/event-stream",
 )
 async def send(
     own: Inject[str],
@@ -362,7 +433,12 @@ async def send(
     return _stream(events())
 
 
-@post("/conversations/{conversation_id:str}/choices", status_code=200, summary="Pick one of the clarifying choices")
+@post(
+    "/conversations/{conversation_id:str}/choices",
+    status_code=200,
+    summary="Pick one of the clarifying choices; the reply streams back",
+    media_type="text/event-stream",
+)
 async def choose(
     own: Inject[str],
     data: JSONBody[ChoiceRequest],
@@ -493,7 +569,7 @@ def make_router(settings: Inject[Settings]) -> Router:
     return Router(
         path="/api/v1",
         guards=[_browser_guard],
-        route_handlers=[start, list_conversations, history, send, choose, handoff, contact, rate, seen],
+        route_handlers=[start, list_conversations, history, events, send, choose, handoff, contact, rate, seen],
         request_max_body_size=settings.max_request_bytes,
         dependencies={
             "visitor": Provide(provide_visitor, sync_to_thread=False),

@@ -16,7 +16,8 @@ from .. import __version__, i18n
 from ..services import Inject
 from ..settings import Settings
 
-WIDGET_VERSION = "1.0.0"
+WIDGET_VERSION = "1.0.0"  # the loader shops embed, and the styles: their addresses stay
+CHAT_VERSION = "1.1.0"  # the chat's script in the iframe (1.1: the owner's replies pushed, not polled)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?$")
 
@@ -59,6 +60,7 @@ def widget_page(
             # shop's chat saying whatever they liked in the shop's name (a phishing line).
             "greeting": settings.greeting.strip() or i18n.t(chosen, "bot.greeting").format(shop=shop),
             "version": WIDGET_VERSION,
+            "chat_version": CHAT_VERSION,
             "privacy_notice": settings.privacy_notice,
             "require_consent": settings.require_consent,
             "app_version": __version__,
@@ -84,6 +86,7 @@ def home(request: Request, settings: Inject[Settings]) -> Template:
             "shop": settings.shop_name or i18n.t(lang, "bot.the_shop"),
             "snippet": snippet,
             "version": WIDGET_VERSION,
+            "chat_version": CHAT_VERSION,
         },
         headers={"cache-control": "no-store"},
     )

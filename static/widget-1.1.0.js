@@ -12,7 +12,10 @@
   var statusEl = document.getElementById("status");
   var state = load();
   var busy = false;
-  var lastId = 0;
+  var lastId = 0;       // the newest message on screen (what "seen" reports)
+  var shown = {};       // ids of the messages on screen: nothing is shown twice
+  var known = 0;        // every message up to this id has been received (the stream resumes here)
+  var streamUp = false, streamTries = 0, streamAbort = null, streamTimer = null, ownerTyping = null;
   var rated = false;
   var contactShown = false;
   var live = false;
@@ -167,6 +170,7 @@
       state.conversation = body.conversation_id;
       save();
       syncConsent();
+      openStream();
     });
   }
 
@@ -206,7 +210,11 @@
       if (r.status === 422) return r.json().then(function (b) { throw { invalid: b }; });
       if (!r.ok) throw { http: r.status };
       return readEvents(r, function (name, data) {
-        if (name === "accepted" && mine) { mine.classList.remove("pending"); lastId = Math.max(lastId, data.message_id); }
+        if (name === "accepted" && mine) {
+          mine.classList.remove("pending");
+          shown[data.message_id] = true;
+          lastId = Math.max(lastId, data.message_id);
+        }
         if (name === "delta") {
           if (!reply) { typing.remove(); reply = bubble("bot", ""); }
           text += data.text;
@@ -219,6 +227,7 @@
           // being handled. Either way the reply arrives with the next history poll.
           if (data.kind === "held" || data.kind === "pending") return;
           if (!reply) reply = bubble("bot", text);
+          if (data.reply_id) shown[data.reply_id] = true;
           lastId = Math.max(lastId, data.reply_id || 0);
           if (data.sources && data.sources.length) {
             reply.appendChild(el("p", "sources", S.from + " " + data.sources.map(function (s) { return s.title; }).join("، ")));
@@ -298,6 +307,7 @@
       return r.json();
     }).then(function (body) {
       bubble("bot", body.text);
+      shown[body.reply_id] = true;
       lastId = Math.max(lastId, body.reply_id);
       contactForm();
     }).catch(function (err) {
@@ -307,29 +317,76 @@
 
   function render(messages) {
     messages.forEach(function (m) {
-      if (m.id <= lastId) return;
-      lastId = m.id;
+      if (shown[m.id]) return;
+      shown[m.id] = true;
+      lastId = Math.max(lastId, m.id);
+      if (ownerTyping && m.role === "owner") { ownerTyping.remove(); ownerTyping = null; }
       bubble({ customer: "customer", owner: "owner", system: "system" }[m.role] || "bot", m.text, m);
       if (m.kind === "escalate") contactShown = contactShown || false;
     });
   }
 
+  function unread(count) {
+    tell({ type: "appliance:unread", count: count });
+    if (document.visibilityState === "visible" && count) {
+      api("POST", "/conversations/" + state.conversation + "/seen", { message_id: lastId });
+    }
+  }
+
   function refresh(initial) {
     if (!state.conversation) return Promise.resolve();
-    return api("GET", "/conversations/" + state.conversation + "/messages?after=" + lastId).then(function (r) {
+    return api("GET", "/conversations/" + state.conversation + "/messages?after=" + known).then(function (r) {
       if (r.status === 401 || r.status === 404) { state = {}; save(); return null; }
       return r.ok ? r.json() : null;
     }).then(function (body) {
       if (!body) return;
       render(body.messages);
+      // A poll returns every message after ``known``: all of them are received now.
+      body.messages.forEach(function (m) { known = Math.max(known, m.id); });
       live = body.status === "human";
       if (initial && body.rated) rated = true;
-      tell({ type: "appliance:unread", count: body.unread });
-      if (document.visibilityState === "visible" && body.unread) {
-        api("POST", "/conversations/" + state.conversation + "/seen", { message_id: lastId });
-      }
+      unread(body.unread);
     }).catch(function () { /* offline: the next poll tries again */ });
   }
+
+  /* The owner's replies, notices and typing, pushed on one stream while the chat is open. Each
+   * message carries its id; after a dropped connection the stream resumes from ``known``, so
+   * nothing is lost or shown twice. Refused (the appliance holds as many as it allows) or
+   * unsupported, the chat polls as before. */
+  function openStream() {
+    if (!state.conversation || streamAbort || !window.ReadableStream || !window.AbortController) return;
+    clearTimeout(streamTimer);
+    var ctrl = new AbortController();
+    streamAbort = ctrl;
+    var conversation = state.conversation;
+    fetch("/api/v1/conversations/" + conversation + "/events?after=" + known, {
+      headers: { "Accept": "text/event-stream", "Authorization": "Bearer " + state.token, "Last-Event-ID": String(known) },
+      credentials: "omit", signal: ctrl.signal
+    }).then(function (r) {
+      if (!r.ok) throw { http: r.status };
+      streamUp = true;
+      streamTries = 0;
+      return readEvents(r, function (name, data) {
+        if (name === "message") { render([data]); known = Math.max(known, data.id); }
+        if (name === "state") { live = data.status === "human"; unread(data.unread); }
+        if (name === "typing" && !ownerTyping) {
+          ownerTyping = el("div", "typing", S.typing);
+          log.appendChild(ownerTyping);
+          scroll();
+          setTimeout(function () { if (ownerTyping) { ownerTyping.remove(); ownerTyping = null; } }, 6000);
+        }
+      });
+    }).catch(function () { /* dropped, refused or offline: polled meanwhile, tried again below */ })
+      .then(function () {
+        streamUp = false;
+        if (streamAbort === ctrl) streamAbort = null;
+        if (conversation !== state.conversation) return openStream();
+        streamTries += 1;
+        refresh(false);  // what came while the stream was down
+        streamTimer = setTimeout(openStream, 1000 * Math.min(60, Math.pow(2, Math.min(streamTries, 6))));
+      });
+  }
+  window.addEventListener("online", function () { streamTries = 0; refresh(false); openStream(); });
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
@@ -350,9 +407,10 @@
   });
 
   syncConsent();
-  refresh(true);
-  // The owner's replies arrive here: every 20 s, every 4 s while the owner is live in the chat.
+  refresh(true).then(openStream);
+  // Without a stream, the owner's replies are polled: every 20 s, every 4 s while the owner is
+  // live in the chat.
   var tick = 0;
-  setInterval(function () { tick += 1; if (live || tick % 5 === 0) refresh(false); }, 4000);
+  setInterval(function () { tick += 1; if (!streamUp && (live || tick % 5 === 0)) refresh(false); }, 4000);
   tell({ type: "appliance:ready" });
 })();

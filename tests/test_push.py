@@ -1,0 +1,235 @@
+"""The owner's words reach an open widget at once: one server-sent-events stream per open chat,
+woken when the owner replies, resumed after a dropped connection without losing or repeating a
+message, refused (the widget polls) past the appliance's limits. A real `appliance serve` on
+loopback, read with a real HTTP client; the hub on its own for its limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import queue
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from appliance import push
+
+from .helpers import PASSWORD, SAME, free_port, reset_password, start_server, stop, wait_healthy
+
+
+def test_the_hub_keeps_its_limits_and_wakes_only_the_conversations_listeners() -> None:
+    async def run() -> None:
+        hub = push.Hub(max_streams=4, per_address=2, per_visitor=2)
+        a1 = hub.listen("c1", "10.0.0.1", "v1")
+        a2 = hub.listen("c1", "10.0.0.1", "v1")
+        with pytest.raises(push.Full) as full:
+            hub.listen("c2", "10.0.0.1", "v2")
+        assert full.value.reason == "address"
+        b = hub.listen("c2", "10.0.0.2", "v2")
+        hub.listen("c3", "10.0.0.3", "v3")
+        with pytest.raises(push.Full) as full:
+            hub.listen("c4", "10.0.0.4", "v4")
+        assert full.value.reason == "total"
+        # from another thread, as the admin's handlers write
+        threading.Thread(target=hub.notify, args=("c1",)).start()
+        assert await asyncio.wait_for(a1.wake.get(), 2) == push.CHANGED
+        assert await asyncio.wait_for(a2.wake.get(), 2) == push.CHANGED
+        assert b.wake.empty()
+        hub.leave(a1)
+        hub.leave(a1)  # twice is harmless
+        assert hub.open_streams == 3
+        third = hub.listen("c1", "10.0.0.9", "v1")  # v1's second tab still open, so no one closed
+        assert not a2.closed
+        hub.leave(third)
+        hub.listen("c1", "10.0.0.8", "v1")
+        assert hub.open_streams == 4
+
+    asyncio.run(run())
+
+
+def test_a_visitors_oldest_stream_ends_when_it_opens_too_many() -> None:
+    async def run() -> None:
+        hub = push.Hub(per_visitor=2)
+        first = hub.listen("c1", "a", "v")
+        hub.listen("c1", "a", "v")
+        hub.listen("c1", "a", "v")
+        assert first.closed and await asyncio.wait_for(first.wake.get(), 1) == push.CHANGED
+
+    asyncio.run(run())
+
+
+# -- a real server -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("push-data")
+    (data_dir / "settings.toml").write_text(
+        'model = "none"\nshop_name = "Book Nook"\nmax_open_chats = 6\nmax_open_chats_per_address = 4\n',
+        encoding="utf-8",
+    )
+    reset_password(data_dir, PASSWORD, "--demo")
+    port = free_port()
+    proc = start_server(data_dir, port, "--demo", "--model", "none")
+    wait_healthy(port, proc, timeout=120)
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
+
+
+def _owner(base: str) -> httpx.Client:
+    owner = httpx.Client(base_url=base, timeout=30)
+    r = owner.post("/admin/login", data={"password": PASSWORD, "next": "/admin/"}, headers=SAME)
+    assert r.status_code in {200, 303}, r.text
+    page = owner.get("/admin/").text
+    marker = '"X-CSRF-Token": "'
+    token = page[page.index(marker) + len(marker) :].split('"')[0]
+    owner.headers.update({**SAME, "x-csrf-token": token, "hx-request": "true"})
+    return owner
+
+
+def _customer(base: str) -> tuple[str, dict[str, str]]:
+    started = httpx.post(f"{base}/api/v1/conversations", json={"lang": "fa"}).json()
+    auth = {"authorization": f"Bearer {started['visitor_token']}"}
+    r = httpx.post(
+        f"{base}/api/v1/conversations/{started['conversation_id']}/messages",
+        json={"text": "می‌خوام با یه آدم واقعی حرف بزنم"},
+        headers=auth,
+        timeout=60,
+    )
+    assert r.status_code == 200
+    return started["conversation_id"], auth
+
+
+class Stream:
+    """An open widget's stream, read in a thread: (event, id, data) as they come."""
+
+    def __init__(self, base: str, conversation: str, auth: dict[str, str], last_id: int | None = None):
+        self.events: queue.Queue[tuple[str, str, dict]] = queue.Queue()
+        headers = {**auth, "accept": "text/event-stream"}
+        if last_id is not None:
+            headers["last-event-id"] = str(last_id)
+        self.client = httpx.Client(timeout=httpx.Timeout(60, read=None))
+        self.response = self.client.send(
+            self.client.build_request("GET", f"{base}/api/v1/conversations/{conversation}/events", headers=headers),
+            stream=True,
+        )
+        self.status = self.response.status_code
+        if self.status == 200:
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        name, ident, data = "message", "", ""
+        try:
+            for line in self.response.iter_lines():
+                if line.startswith("event:"):
+                    name = line[6:].strip()
+                elif line.startswith("id:"):
+                    ident = line[3:].strip()
+                elif line.startswith("data:"):
+                    data += line[5:].strip()
+                elif not line:
+                    if data:
+                        self.events.put((name, ident, json.loads(data)))
+                    name, ident, data = "message", "", ""
+        except httpx.HTTPError:
+            pass
+
+    def next(self, kind: str, timeout: float = 10) -> tuple[str, dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                name, ident, data = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if name == kind:
+                return ident, data
+        raise AssertionError(f"no {kind!r} event within {timeout} s")
+
+    def close(self) -> None:
+        """As a browser closing the tab: the socket goes at once (closing the response alone
+        waits for the reading thread's next line, up to a heartbeat later)."""
+        sock = self.response.extensions["network_stream"].get_extra_info("socket")
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        self.response.close()
+        self.client.close()
+
+
+def test_the_owners_reply_is_pushed_and_a_dropped_stream_resumes_without_loss_or_repeat(server: str) -> None:
+    conversation, auth = _customer(server)
+    owner = _owner(server)
+    stream = Stream(server, conversation, auth)
+    try:
+        assert stream.status == 200 and stream.response.headers["content-type"].startswith("text/event-stream")
+        _, state = stream.next("state")
+        assert state["status"] == "waiting" and state["unread"] == 0
+        owner.post(f"/admin/conversations/{conversation}/typing")
+        stream.next("typing")
+        sent = time.monotonic()
+        r = owner.post(f"/admin/conversations/{conversation}/reply", data={"text": "سلام، بله ارسال داریم."})
+        assert r.status_code == 200
+        ident, message = stream.next("message")
+        took = time.monotonic() - sent
+        assert message["role"] == "owner" and message["text"] == "سلام، بله ارسال داریم."
+        assert ident == str(message["id"])
+        print(f"owner reply reached the stream in {took * 1000:.0f} ms")  # a figure, not an assertion
+        last = int(ident)
+    finally:
+        stream.close()
+
+    # the connection drops; the owner replies twice and takes the conversation over meanwhile
+    for text in ("پیام دوم", "پیام سوم"):
+        owner.post(f"/admin/conversations/{conversation}/reply", data={"text": text})
+    owner.post(f"/admin/conversations/{conversation}/takeover", data={"on": "1"})
+    resumed = Stream(server, conversation, auth, last_id=last)
+    try:
+        got = [resumed.next("message")[1] for _ in range(3)]
+        assert [m["text"] for m in got[:2]] == ["پیام دوم", "پیام سوم"] and got[2]["role"] == "system"
+        assert all(m["id"] > last for m in got)
+        _, state = resumed.next("state")
+        assert state["status"] == "human" and state["unread"] == 3
+        with pytest.raises(AssertionError):
+            resumed.next("message", timeout=1)  # nothing repeated
+    finally:
+        resumed.close()
+
+
+def test_streams_are_the_visitors_own_and_refused_past_the_limit(server: str) -> None:
+    conversation, auth = _customer(server)
+    other, other_auth = _customer(server)
+    for who, status in [(other_auth, 404), ({}, 401)]:  # not this visitor's; no visitor at all
+        refused = Stream(server, conversation, who)
+        assert refused.status == status
+        refused.close()
+    streams = [Stream(server, c, a) for c, a in [(conversation, auth), (other, other_auth)] * 2]
+    try:
+        assert [s.status for s in streams] == [200, 200, 200, 200]
+        refused = Stream(server, conversation, auth)  # a fifth from one address (the limit is 4)
+        assert refused.status == 503
+        body = json.loads(refused.response.read())
+        assert body["error"] == "streams_full" and refused.response.headers["retry-after"]
+        refused.close()
+    finally:
+        for s in streams:
+            s.close()
+    deadline = time.monotonic() + 20  # closed streams give their places back
+    while time.monotonic() < deadline:
+        again = Stream(server, conversation, auth)
+        again.close()
+        if again.status == 200:
+            break
+        time.sleep(0.5)
+    assert again.status == 200
+
+
+def test_the_streams_are_in_the_openapi_schema_with_their_media_type(server: str) -> None:
+    schema = httpx.get(f"{server}/api/schema/openapi.json").json()
+    events = schema["paths"]["/api/v1/conversations/{conversation_id}/events"]["get"]
+    assert "text/event-stream" in events["responses"]["200"]["content"]
+    sent = schema["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]
+    assert "text/event-stream" in sent["responses"]["200"]["content"]
