@@ -19,6 +19,9 @@
   var rated = false;
   var contactShown = false;
   var live = false;
+  // Whether the customer can see the chat: a reply is "seen" only then (the chat loads, closed,
+  // with the shop's page, so a reply can light the badge). Open from the start when not framed.
+  var opened = window.parent === window;
 
   document.documentElement.style.setProperty("--accent", document.body.dataset.colour);
 
@@ -328,7 +331,7 @@
 
   function unread(count) {
     tell({ type: "appliance:unread", count: count });
-    if (document.visibilityState === "visible" && count) {
+    if (opened && document.visibilityState === "visible" && count) {
       api("POST", "/conversations/" + state.conversation + "/seen", { message_id: lastId });
     }
   }
@@ -401,9 +404,10 @@
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
   });
   document.getElementById("person").addEventListener("click", handoff);
-  document.getElementById("close").addEventListener("click", function () { tell({ type: "appliance:close" }); });
+  document.getElementById("close").addEventListener("click", function () { opened = false; tell({ type: "appliance:close" }); });
   window.addEventListener("message", function (e) {
-    if (e.data && e.data.type === "appliance:opened") { input.focus(); refresh(false); }
+    if (e.data && e.data.type === "appliance:opened") { opened = true; input.focus(); refresh(false); }
+    if (e.data && e.data.type === "appliance:closed") opened = false;
   });
 
   syncConsent();

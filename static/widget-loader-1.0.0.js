@@ -74,6 +74,9 @@
         frame.contentWindow && frame.contentWindow.postMessage({ type: "appliance:opened" }, origin);
         frame.focus();
       } else {
+        // Tell the chat it is closed (it stops marking replies as seen). Added in place, with
+        // the file's name kept: shops' pages embed this address.
+        frame.contentWindow && frame.contentWindow.postMessage({ type: "appliance:closed" }, origin);
         button.focus();
       }
     }

@@ -244,3 +244,53 @@ def test_consent_gates_the_first_message(browser, tmp_path) -> None:
         assert conn.execute("SELECT count(*) FROM conversations WHERE consent_at IS NOT NULL").fetchone()[0] == 1
     finally:
         stop(proc)
+
+
+def _owner_session(appliance_server):
+    """The owner signed in over HTTP, as the admin page would be (CSRF token included)."""
+    import httpx
+
+    from .helpers import PASSWORD, SAME, reset_password
+
+    reset_password(appliance_server["db"].parent, PASSWORD, "--demo")
+    owner = httpx.Client(base_url=appliance_server["base"], timeout=30)
+    owner.post("/admin/login", data={"password": PASSWORD, "next": "/admin/"}, headers=SAME)
+    page = owner.get("/admin/").text
+    marker = '"X-CSRF-Token": "'
+    owner.headers.update({**SAME, "x-csrf-token": page[page.index(marker) + len(marker) :].split('"')[0]})
+    return owner
+
+
+def test_the_owners_reply_appears_in_the_open_widget_and_survives_a_dropped_network(
+    browser, shop_site, appliance_server
+) -> None:
+    open_chat(browser, f"{shop_site}/en.html")
+    ask(browser, "I want to talk to a real person")
+    wait_for_bot(browser, 1)
+    conv = browser.execute_script("return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation")
+    owner = _owner_session(appliance_server)
+    time.sleep(1)  # the widget's stream is open (it opens after the first answer)
+
+    owner.post(f"/admin/conversations/{conv}/typing")
+    wait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".typing"))
+    sent = time.monotonic()
+    owner.post(f"/admin/conversations/{conv}/reply", data={"text": "Hello, I'm here. Which order is it?"})
+    wait(browser, 10).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.owner"), "Hello, I'm here. Which order is it?")
+    )
+    print(f"owner reply visible in the open widget after {(time.monotonic() - sent) * 1000:.0f} ms (no reload)")
+
+    # the network drops; the owner answers twice meanwhile; the network comes back
+    browser.execute_cdp_cmd("Network.enable", {})
+    offline = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", offline)
+    time.sleep(1)
+    for text in ("It left us on Monday.", "The tracking code is TR-4471."):
+        owner.post(f"/admin/conversations/{conv}/reply", data={"text": text})
+    time.sleep(1)
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", {**offline, "offline": False})
+    wait(browser, 30).until(EC.text_to_be_present_in_element((By.ID, "log"), "The tracking code is TR-4471."))
+    time.sleep(2)  # anything doubled would be here by now
+    owners = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".msg.owner p")]
+    assert owners == ["Hello, I'm here. Which order is it?", "It left us on Monday.", "The tracking code is TR-4471."]
+    shot(browser, "widget-owner-live-en.png")
