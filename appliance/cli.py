@@ -722,6 +722,8 @@ Environment=APPLIANCE_DATA_DIR={data_dir}
 ExecStart={exe} serve --port {port}
 Restart=on-failure
 RestartSec=5
+# Each open chat holds a socket: room for the default 1,000 (services.room_for_streams).
+LimitNOFILE=65536
 # The appliance needs its data directory and nothing else of the system.
 NoNewPrivileges=true
 ProtectSystem=strict

@@ -9,7 +9,9 @@ no route rebuilds anything itself. See docs/ARCHITECTURE.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import resource
 from collections.abc import Callable
 from typing import Annotated, Any, TypeAlias, TypeVar
 
@@ -101,13 +103,32 @@ def start(state: State, settings: Settings, clock: Clock, llm: ModelRuntime | No
     keeper = Keeper(store, embedder_mod.shared(), safety=settings.answer_safety, enabled=settings.shop_calibration)
     state.calibration = keeper
     state.push = Hub(
-        max_streams=settings.max_open_chats, per_address=settings.max_open_chats_per_address, per_visitor=3
+        max_streams=room_for_streams(settings.max_open_chats),
+        per_address=settings.max_open_chats_per_address,
+        per_visitor=3,
     )
     state.chat = build_chat(settings, store, runtime, clock, calibration=keeper, on_said=state.push.notify)
     state.kb_previews = {}
     state.catalog_previews = {}
     state.document_previews = {}
     keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
+
+
+def room_for_streams(wanted: int) -> int:
+    """How many open chats this process can hold. Each holds a socket (a file descriptor), and a
+    service starts with few: systemd gives 1,024 of a hard 524,288. The soft limit is raised to
+    the hard one (at most 65,536), and the number of streams fitted in it with room for the
+    database, the model's pipes and the admin (measured: 500 streams, 691 descriptors)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    room = max(10, (int(soft) - 256) // 2) if soft != resource.RLIM_INFINITY else wanted
+    if room < wanted:
+        log.warning("open files are limited to %s: at most %d open chats (max_open_chats %d)", soft, room, wanted)
+    return min(wanted, room)
 
 
 def stop(state: State) -> None:

@@ -233,3 +233,20 @@ def test_the_streams_are_in_the_openapi_schema_with_their_media_type(server: str
     assert "text/event-stream" in events["responses"]["200"]["content"]
     sent = schema["paths"]["/api/v1/conversations/{conversation_id}/messages"]["post"]
     assert "text/event-stream" in sent["responses"]["200"]["content"]
+
+
+def test_the_number_of_streams_fits_the_open_files_limit() -> None:
+    """A service starts with 1,024 open files (systemd's default soft limit): 1,000 streams would
+    have run the process out of descriptors. In a child process, not to change this one's."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource\n"
+        "from appliance.services import room_for_streams\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))\n"
+        "print(room_for_streams(1000), room_for_streams(100))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["384", "100"]  # (1024 - 256) / 2 with a hard limit of 1,024: fitted, not raised past it
