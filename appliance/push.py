@@ -103,6 +103,14 @@ class Hub:
             return
         loop.call_soon_threadsafe(self._wake, conversation_id, what)
 
+    def notify_all(self, what: str = CHANGED) -> None:
+        """Wake every open stream (the owner came online or went away). Safe from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        for conversation_id in list(self._by_conversation):
+            loop.call_soon_threadsafe(self._wake, conversation_id, what)
+
     def _wake(self, conversation_id: str, what: str) -> None:
         with self._lock:
             listeners = list(self._by_conversation.get(conversation_id, ()))

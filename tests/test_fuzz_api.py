@@ -43,8 +43,11 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory):
 
 
 def operations(base: str) -> list:
+    """Every operation but the widget's event stream: a valid call to it never ends (that is its
+    job), so a fuzzer waits on it for ever. Its refusals are tested in tests/test_push.py."""
     schema = schemathesis.openapi.from_url(f"{base}/api/schema/openapi.json")
-    return [result.ok() for result in schema.get_all_operations()]
+    ops = [result.ok() for result in schema.get_all_operations()]
+    return [op for op in ops if not op.path.endswith("/events")]
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

@@ -227,6 +227,20 @@ def test_streams_are_the_visitors_own_and_refused_past_the_limit(server: str) ->
     assert again.status == 200
 
 
+def test_a_bad_resume_point_is_a_clear_error(server: str) -> None:
+    conversation, auth = _customer(server)
+    for after in ("-1", "abc", str(2**64)):
+        r = httpx.get(f"{server}/api/v1/conversations/{conversation}/events", params={"after": after}, headers=auth)
+        assert r.status_code == 400 and r.json()["error"], (after, r.text)
+    # a Last-Event-ID header that isn't a message id is ignored (browsers resend what they got)
+    stream = Stream(server, conversation, {**auth, "last-event-id": "not-a-number"})
+    try:
+        assert stream.status == 200
+        stream.next("state")
+    finally:
+        stream.close()
+
+
 def test_the_streams_are_in_the_openapi_schema_with_their_media_type(server: str) -> None:
     schema = httpx.get(f"{server}/api/schema/openapi.json").json()
     events = schema["paths"]["/api/v1/conversations/{conversation_id}/events"]["get"]
