@@ -69,6 +69,12 @@ STRINGS: dict[str, dict[str, Any]] = {
     "nav.home": {"fa": "خانه", "en": "Home"},
     "nav.kb": {"fa": "پایگاه دانش", "en": "Knowledge base"},
     "nav.catalog": {"fa": "کالاها", "en": "Catalog"},
+    "nav.available": {"fa": "در دسترسم", "en": "I'm available"},
+    "nav.away": {"fa": "در دسترس نیستم", "en": "I'm away"},
+    "nav.available_help": {
+        "fa": "وقتی در دسترسید و این صفحه باز است، مشتریان می‌بینند که کسی آنلاین است.",
+        "en": "While you are available and this page is open, customers see that a person is online.",
+    },
     "nav.documents": {"fa": "اسناد", "en": "Documents"},
     "documents.intro": {
         "fa": "صفحهٔ پرسش‌های متداول سایت، قوانین مرجوعی به PDF، فهرست قیمت در Word: ربات از بخش‌های آن‌ها پاسخ می‌دهد و نام سند را می‌گوید.",
@@ -804,6 +810,8 @@ STRINGS: dict[str, dict[str, Any]] = {
     "widget.close": {"fa": "بستن گفتگو", "en": "Close chat"},
     "widget.open": {"fa": "گفتگو با پشتیبانی", "en": "Chat with support"},
     "widget.typing": {"fa": "در حال نوشتن…", "en": "Typing…"},
+    "widget.person_online": {"fa": "یکی از همکاران {shop} الان آنلاین است.", "en": "Someone from {shop} is online now."},
+    "widget.person_away": {"fa": "همکاران {shop} {when} پاسخ می‌دهند.", "en": "A person from {shop} will reply {when}."},
     "widget.from": {"fa": "از:", "en": "from:"},
     "widget.none_of_these": {"fa": "هیچ‌کدام", "en": "None of these"},
     "widget.contact.title": {"fa": "راه تماس (اختیاری)", "en": "How to reach you (optional)"},

@@ -33,6 +33,7 @@ from .conversations import Conversations
 from .db import Store
 from .documents import store as documents_store
 from .llm_runtime import ModelRuntime, build_runtime
+from .presence import Presence
 from .push import Hub
 from .ratelimit import RateLimiter
 from .settings import Settings
@@ -108,6 +109,7 @@ def start(state: State, settings: Settings, clock: Clock, llm: ModelRuntime | No
         per_visitor=3,
     )
     state.chat = build_chat(settings, store, runtime, clock, calibration=keeper, on_said=state.push.notify)
+    state.presence = Presence(store, on_change=state.push.notify_all)
     state.kb_previews = {}
     state.catalog_previews = {}
     state.document_previews = {}
@@ -193,6 +195,10 @@ def provide_push(state: State) -> Hub:
     return state.push
 
 
+def provide_presence(state: State) -> Presence:
+    return state.presence
+
+
 def provide_embedder(state: State) -> Embedder:
     return state.chat.decider.index.embedder
 
@@ -226,6 +232,7 @@ DEPENDENCIES = {
         "chat": provide_chat,
         "conversations": provide_conversations,
         "push": provide_push,
+        "presence": provide_presence,
         "embedder": provide_embedder,
         "llm": provide_llm,
         "calibration": provide_calibration,

@@ -105,3 +105,17 @@ document.addEventListener("keydown", function (event) {
     }).catch(function () { /* only a courtesy */ });
   });
 })();
+
+/* While an admin page is open and in view, it says so (presence.BEAT_S): with the owner's
+ * "I'm available" switch on, customers' chats say a person is online. */
+(function () {
+  function beat() {
+    if (document.visibilityState !== "visible" || !document.querySelector("button.presence")) return;
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    fetch("/admin/presence/beat", { method: "POST", headers: headers, credentials: "same-origin" })
+      .catch(function () { /* the next beat tries again */ });
+  }
+  beat();
+  setInterval(beat, 30000);
+  document.addEventListener("visibilitychange", beat);
+})();

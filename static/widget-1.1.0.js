@@ -329,6 +329,15 @@
     });
   }
 
+  var presenceEl = document.getElementById("presence");
+  function person(data) {
+    if (!data.person || !presenceEl) return;
+    var online = data.person === "online";
+    presenceEl.textContent = online ? S.person_online : S.person_away.replace("{when}", data.reply_by || "");
+    presenceEl.className = "presence" + (online ? " online" : "");
+    presenceEl.hidden = false;
+  }
+
   function unread(count) {
     tell({ type: "appliance:unread", count: count });
     if (opened && document.visibilityState === "visible" && count) {
@@ -347,6 +356,7 @@
       // A poll returns every message after ``known``: all of them are received now.
       body.messages.forEach(function (m) { known = Math.max(known, m.id); });
       live = body.status === "human";
+      person(body);
       if (initial && body.rated) rated = true;
       unread(body.unread);
     }).catch(function () { /* offline: the next poll tries again */ });
@@ -371,7 +381,7 @@
       streamTries = 0;
       return readEvents(r, function (name, data) {
         if (name === "message") { render([data]); known = Math.max(known, data.id); }
-        if (name === "state") { live = data.status === "human"; unread(data.unread); }
+        if (name === "state") { live = data.status === "human"; person(data); unread(data.unread); }
         if (name === "typing" && !ownerTyping) {
           ownerTyping = el("div", "typing", S.typing);
           log.appendChild(ownerTyping);

@@ -344,3 +344,21 @@ def test_an_answer_is_told_in_words_with_its_second_choice(admin: TestClient) ->
     assert "Answered with «\u2068Opening hours\u2069»" in page and "% sure; second choice «\u2068Returns\u2069»" in page
     page = admin.get(f"/admin/conversations/{conv}?lang=fa").text
     assert "پاسخ با «\u2068Opening hours\u2069»" in page and "٪ مطمئن" in page
+
+
+def test_the_open_conversation_and_the_list_are_read_again_as_they_change(admin: TestClient) -> None:
+    seed(admin)
+    conv, token = _asked(admin, "I want to talk to a real person")
+    sign_in(admin)
+    page = admin.get(f"/admin/inbox?view=waiting&c={conv}&lang=en").text
+    assert 'hx-trigger="every 5s"' in page and 'hx-trigger="every 10s"' in page
+    from .helpers import send
+
+    send(admin, conv, token, "It is order 4471, it never came")  # while the owner is looking
+    part = admin.get(f"/admin/conversations/{conv}/transcript?lang=en", headers={"hx-request": "true"}).text
+    assert part.lstrip().startswith("<ol class=\"transcript\"")  # the transcript alone
+    assert "It is order 4471, it never came" in part
+    rows = admin.get(
+        f"/admin/inbox?view=waiting&c={conv}&lang=en", headers={"hx-request": "true", "hx-target": "inbox-rows"}
+    ).text
+    assert rows.lstrip().startswith("<li>") and "aria-current" in rows

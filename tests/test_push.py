@@ -264,3 +264,47 @@ def test_the_number_of_streams_fits_the_open_files_limit() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["384", "100"]  # (1024 - 256) / 2 with a hard limit of 1,024: fitted, not raised past it
+
+
+# -- the owner's presence -------------------------------------------------------------------------
+
+
+def test_presence_needs_the_switch_and_an_open_page_and_is_remembered(store) -> None:
+    from appliance.presence import ONLINE_S, Presence
+
+    now = [1000.0]
+    changes: list[bool] = []
+    presence = Presence(store, clock=lambda: now[0])
+    presence.on_change = lambda: changes.append(presence.online)
+    assert not presence.online
+    presence.beat()  # a page open, but not available: away
+    assert not presence.online and changes == []
+    presence.set_available(True)
+    assert presence.online and changes == [True]
+    now[0] += ONLINE_S + 1  # the laptop closed: no beat for a while
+    assert not presence.online
+    presence.beat()
+    assert presence.online and changes == [True, True]
+    assert Presence(store).available  # after a restart the switch is as the owner left it
+    presence.set_available(False)
+    assert not presence.online and not Presence(store).available
+
+
+def test_an_open_chat_is_told_when_a_person_comes_online_and_goes(server: str) -> None:
+    conversation, auth = _customer(server)
+    polled = httpx.get(f"{server}/api/v1/conversations/{conversation}/messages", headers=auth).json()
+    assert polled["person"] == "away" and polled["reply_by"]  # when a person will reply, in words
+    stream = Stream(server, conversation, auth)
+    owner = _owner(server)
+    try:
+        _, state = stream.next("state")
+        assert state["person"] == "away"
+        owner.post("/admin/presence", data={"available": "1"})
+        _, state = stream.next("state")
+        assert state["person"] == "online" and "reply_by" not in state
+        owner.post("/admin/presence", data={"available": "0"})
+        _, state = stream.next("state")
+        assert state["person"] == "away"
+    finally:
+        stream.close()
+        owner.post("/admin/presence", data={"available": "0"})

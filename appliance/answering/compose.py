@@ -192,15 +192,19 @@ class Composer:
             "clarification_failed": "bot.escalate.person",
             "upset": "bot.escalate.upset",
         }.get(decision.reason, "bot.escalate.unknown")
-        when = (
+        text = f"{self._t(lang, key)} {i18n.t(lang, 'bot.reply_time').format(when=self.reply_by(lang))}"
+        if decision.reason == "no_such_product":
+            text = f"{self._t(lang, 'bot.product.missing')} {text}"
+        return Reply(text, "template")
+
+    def reply_by(self, lang: str) -> str:
+        """When a person will reply, in the customer's words: the owner's fixed text, or from the
+        business hours ("when we open, Wednesday at 09:00")."""
+        return (
             self.typical_reply_time
             or (self.reply_promise(lang) if self.reply_promise else "")
             or i18n.t(lang, "bot.reply_time.default")
         )
-        text = f"{self._t(lang, key)} {i18n.t(lang, 'bot.reply_time').format(when=when)}"
-        if decision.reason == "no_such_product":
-            text = f"{self._t(lang, 'bot.product.missing')} {text}"
-        return Reply(text, "template")
 
     def _product(self, decision: Decision) -> Reply:
         """About a product: the catalog's fields in a template, never the model's words."""

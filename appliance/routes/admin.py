@@ -39,6 +39,7 @@ from ..conversations import Conversations
 from ..db import Store
 from ..documents import store as documents_store
 from ..llm_runtime import ModelRuntime
+from ..presence import Presence
 from ..security import UNSAFE, is_https, is_same_origin
 from ..services import Inject
 from ..settings import Settings
@@ -104,6 +105,7 @@ class Page:
     store: Store
     clock: Clock
     conversations: Conversations
+    presence: Presence
 
     @property
     def lang(self) -> str:
@@ -138,6 +140,7 @@ class Page:
                 "shop": self.settings.shop_name,
                 "path": request.url.path,
                 "nav_waiting": self.conversations.waiting_count() if session else 0,
+                "available": self.presence.available,
                 "tz": self.settings.timezone,
                 **ctx,
             },
@@ -152,8 +155,9 @@ def provide_page(
     store: Inject[Store],
     clock: Inject[Clock],
     conversations: Inject[Conversations],
+    presence: Inject[Presence],
 ) -> Page:
-    return Page(request, settings, store, clock, conversations)
+    return Page(request, settings, store, clock, conversations, presence)
 
 
 PAGE = {"page": Provide(provide_page, sync_to_thread=False)}
@@ -294,6 +298,20 @@ def set_language(data: Form, store: Inject[Store], clock: Inject[Clock]) -> Resp
     if lang in i18n.LANGUAGES:
         owner.set_language(store, lang, clock)
     return Response("", status_code=200, headers={"hx-refresh": "true"})
+
+
+@post("/presence", guards=[owner_guard], sync_to_thread=True, status_code=200)
+def set_presence(data: Form, presence: Inject[Presence]) -> Response:
+    """The owner's switch: available (customers' open chats say a person is online while an
+    admin page is open) or away."""
+    presence.set_available(data.get("available") == "1")
+    return Response("", status_code=200, headers={"hx-refresh": "true"})
+
+
+@post("/presence/beat", guards=[owner_guard], sync_to_thread=False, status_code=204)
+def presence_beat(presence: Inject[Presence]) -> None:
+    """An admin page is open and in view (its script says so every presence.BEAT_S seconds)."""
+    presence.beat()
 
 
 @post("/model/restart", guards=[owner_guard], sync_to_thread=True, status_code=200)
@@ -509,6 +527,8 @@ router = Router(
         logout,
         logout_everywhere,
         set_language,
+        set_presence,
+        presence_beat,
         restart_model,
         home,
         kb_list,

@@ -182,6 +182,16 @@ def conversation(
     return _conversation_page(page, conversations, store, conversation_id)
 
 
+@get("/conversations/{conversation_id:str}/transcript", sync_to_thread=True)
+def transcript(
+    page: Inject[Page], conversations: Inject[Conversations], store: Inject[Store], conversation_id: FromPath[str]
+) -> Template:
+    """The transcript alone, read again by the open conversation every few seconds: the owner
+    sees the customer and the bot as they go, and can step in."""
+    context = _conversation_context(conversations, store, conversation_id, page.lang)
+    return page("admin/_transcript.html", conversation=context["conversation"], messages=context["messages"])
+
+
 @post("/conversations/{conversation_id:str}/note", sync_to_thread=True, status_code=200)
 def add_note(
     page: Inject[Page],
@@ -418,6 +428,7 @@ router = owner_router(
         inbox,
         waiting_count,
         conversation,
+        transcript,
         reply,
         set_status,
         takeover,

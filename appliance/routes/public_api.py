@@ -31,6 +31,7 @@ from ..chat import ChatService, MessageRejected
 from ..clock import Clock
 from ..conversations import Conversations
 from ..db import Store
+from ..presence import Presence
 from ..push import Full, Hub
 from ..ratelimit import RateLimiter
 from ..security import UNSAFE
@@ -281,9 +282,23 @@ async def list_conversations(visitor: Inject[str], conversations: Inject[Convers
 
 @get("/conversations/{conversation_id:str}/messages", summary="Conversation history")
 async def history(
-    own: Inject[str], conversations: Inject[Conversations], after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0
+    own: Inject[str],
+    conversations: Inject[Conversations],
+    chat: Inject[ChatService],
+    presence: Inject[Presence],
+    settings: Inject[Settings],
+    after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0,
 ) -> dict[str, Any]:
-    return {"messages": conversations.history(own, after), **conversations.summary(own)}
+    summary = conversations.summary(own)
+    person = _person(presence, chat, summary["lang"] or settings.default_language)
+    return {"messages": conversations.history(own, after), **summary, **person}
+
+
+def _person(presence: Presence, chat: ChatService, lang: str) -> dict[str, str]:
+    """Whether a person is there now, or when one will reply (the widget says it under its title)."""
+    if presence.online:
+        return {"person": "online"}
+    return {"person": "away", "reply_by": chat.composer.reply_by(lang)}
 
 
 HEARTBEAT_S = 15.0  # a comment line this often: proxies keep the stream open, a gone widget is noticed
@@ -311,6 +326,8 @@ async def events(
     conversations: Inject[Conversations],
     settings: Inject[Settings],
     push: Inject[Hub],
+    presence: Inject[Presence],
+    chat: Inject[ChatService],
     after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0,
 ) -> ServerSentEvent:
     last = _last_event_id(request, after)
@@ -333,7 +350,11 @@ async def events(
                         yield ServerSentEventMessage(
                             event="message", id=str(last), data=json.dumps(message, ensure_ascii=False)
                         )
-                    now = {"status": summary["status"], "unread": summary["unread"]}
+                    now = {
+                        "status": summary["status"],
+                        "unread": summary["unread"],
+                        **_person(presence, chat, summary["lang"] or settings.default_language),
+                    }
                     if now != state:
                         state = now
                         yield _event("state", now)

@@ -16,8 +16,8 @@ from .. import __version__, i18n
 from ..services import Inject
 from ..settings import Settings
 
-WIDGET_VERSION = "1.0.0"  # the loader shops embed, and the styles: their addresses stay
-CHAT_VERSION = "1.1.0"  # the chat's script in the iframe (1.1: the owner's replies pushed, not polled)
+WIDGET_VERSION = "1.0.0"  # the loader shops embed: its address stays
+CHAT_VERSION = "1.1.0"  # the chat's script and styles in the iframe (1.1: pushed replies, presence)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?$")
 
@@ -31,9 +31,18 @@ def widget_csp(allowed_origins: tuple[str, ...]) -> str:
     )
 
 
+class _Keep(dict):
+    """Placeholders other than the shop's name are the chat script's to fill ("{when}")."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def strings(lang: str, shop: str) -> dict[str, str]:
     return {
-        key[len("widget.") :]: i18n.t(lang, key).format(shop=shop) for key in i18n.STRINGS if key.startswith("widget.")
+        key[len("widget.") :]: i18n.t(lang, key).format_map(_Keep(shop=shop))
+        for key in i18n.STRINGS
+        if key.startswith("widget.")
     }
 
 
