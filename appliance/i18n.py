@@ -1168,6 +1168,13 @@ def choose(query_lang: str | None, accept_language: str | None, default: str) ->
     return default if default in LANGUAGES else "fa"
 
 
+def isolate(text: object) -> str:
+    """``text`` as a bidi isolate (FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE), for a name
+    put into a sentence of the other direction: a Persian title in an English sentence took the
+    words and figures after it along (and the reverse)."""
+    return f"\u2068{text}\u2069"
+
+
 def context(lang: str) -> Mapping[str, object]:
     """What every template gets: the language, its direction, and the string functions bound to it."""
     return {
@@ -1176,4 +1183,5 @@ def context(lang: str) -> Mapping[str, object]:
         "t": lambda key: t(lang, key),
         "tn": lambda key, n, **values: tn(lang, key, n, **values),
         "label": lambda group, value: label(lang, group, value),
+        "isolate": isolate,
     }

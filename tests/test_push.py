@@ -308,3 +308,15 @@ def test_an_open_chat_is_told_when_a_person_comes_online_and_goes(server: str) -
     finally:
         stream.close()
         owner.post("/admin/presence", data={"available": "0"})
+
+
+def test_the_widget_says_whether_a_person_is_there_before_anything_is_asked(admin) -> None:
+    from .helpers import csrf, sign_in
+
+    away = admin.get("/widget?lang=en").text
+    assert 'class="presence"' in away and "A person from Book Nook will reply" in away
+    sign_in(admin)
+    admin.post("/admin/presence", data={"available": "1"}, headers={**SAME, "x-csrf-token": csrf(admin)})
+    online = admin.get("/widget?lang=fa").text
+    assert 'class="presence online"' in online and "یکی از همکاران Book Nook الان آنلاین است." in online
+    assert "در دسترسم" in admin.get("/admin/?lang=fa").text  # the switch, as the owner left it

@@ -446,10 +446,6 @@ def _decision_in_words(lang: str, decision: Any, titles: dict[str, str]) -> str:
     )
 
 
-def _isolate(text: str) -> str:
-    return f"\u2068{text}\u2069"  # FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE
-
-
 def decision_in_words(
     lang: str, kind: str, reason: str, confidence: float | None, chosen: list[str], ranked: list[str]
 ) -> str:
@@ -457,7 +453,7 @@ def decision_in_words(
     choice «Returns»" (the scores stay folded below). ``chosen``: the titles answered with or
     offered; ``ranked``: the titles the search ranked, best first. Each title is a bidi isolate:
     a Persian title in an English sentence (or the reverse) took the figure after it along."""
-    chosen, ranked = [_isolate(t) for t in chosen], [_isolate(t) for t in ranked]
+    chosen, ranked = [i18n.isolate(t) for t in chosen], [i18n.isolate(t) for t in ranked]
     if kind == "answer" and chosen:
         sure = i18n.digits(round((confidence or 0) * 100), lang)
         text = i18n.t(lang, "try.said.answer").format(entry=chosen[0], sure=sure)

@@ -13,6 +13,8 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from .. import __version__, i18n
+from ..chat import ChatService
+from ..presence import Presence
 from ..services import Inject
 from ..settings import Settings
 
@@ -48,7 +50,12 @@ def strings(lang: str, shop: str) -> dict[str, str]:
 
 @get("/widget", sync_to_thread=False, include_in_schema=False)
 def widget_page(
-    request: Request, settings: Inject[Settings], lang: FromQuery[str] = "auto", color: FromQuery[str] = ""
+    request: Request,
+    settings: Inject[Settings],
+    presence: Inject[Presence],
+    chat: Inject[ChatService],
+    lang: FromQuery[str] = "auto",
+    color: FromQuery[str] = "",
 ) -> Template:
     chosen = i18n.choose(
         lang if lang in i18n.LANGUAGES else None, request.headers.get("accept-language"), settings.default_language
@@ -65,6 +72,9 @@ def widget_page(
             if settings.privacy_policy_url.startswith(("https://", "http://"))
             else "",
             "strings": strings(chosen, shop),
+            # Said before the customer writes: a person is online, or when one will reply.
+            "person_online": presence.online,
+            "reply_by": chat.composer.reply_by(chosen),
             # From the settings only: a greeting taken from the address let anyone link to the
             # shop's chat saying whatever they liked in the shop's name (a phishing line).
             "greeting": settings.greeting.strip() or i18n.t(chosen, "bot.greeting").format(shop=shop),
