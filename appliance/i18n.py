@@ -810,7 +810,10 @@ STRINGS: dict[str, dict[str, Any]] = {
     "widget.close": {"fa": "بستن گفتگو", "en": "Close chat"},
     "widget.open": {"fa": "گفتگو با پشتیبانی", "en": "Chat with support"},
     "widget.typing": {"fa": "در حال نوشتن…", "en": "Typing…"},
-    "widget.person_online": {"fa": "یکی از همکاران {shop} الان آنلاین است.", "en": "Someone from {shop} is online now."},
+    "widget.person_online": {
+        "fa": "یکی از همکاران {shop} الان آنلاین است.",
+        "en": "Someone from {shop} is online now.",
+    },
     "widget.person_away": {"fa": "همکاران {shop} {when} پاسخ می‌دهند.", "en": "A person from {shop} will reply {when}."},
     "widget.from": {"fa": "از:", "en": "from:"},
     "widget.none_of_these": {"fa": "هیچ‌کدام", "en": "None of these"},

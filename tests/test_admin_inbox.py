@@ -356,7 +356,7 @@ def test_the_open_conversation_and_the_list_are_read_again_as_they_change(admin:
 
     send(admin, conv, token, "It is order 4471, it never came")  # while the owner is looking
     part = admin.get(f"/admin/conversations/{conv}/transcript?lang=en", headers={"hx-request": "true"}).text
-    assert part.lstrip().startswith("<ol class=\"transcript\"")  # the transcript alone
+    assert part.lstrip().startswith('<ol class="transcript"')  # the transcript alone
     assert "It is order 4471, it never came" in part
     rows = admin.get(
         f"/admin/inbox?view=waiting&c={conv}&lang=en", headers={"hx-request": "true", "hx-target": "inbox-rows"}

@@ -80,7 +80,7 @@ def test_a_gap_the_bot_had_a_guess_for_offers_to_add_the_customers_words_to_that
     assert friday[0].guess == "hours", (rows, friday)
     sign_in(admin)
     page = admin.get("/admin/?lang=fa").text
-    assert "جوابش «ساعت کاری» است؟" in page
+    assert "جوابش «\u2068ساعت کاری\u2069» است؟" in page
     link = page.split('href="/admin/kb/hours?add=')[1].split('"')[0]
     form = admin.get(f"/admin/kb/hours?add={link}").text
     assert "ساعت کاری شما چیه\n" in form and "جمعه ها بازید؟" in form  # kept, and added under it

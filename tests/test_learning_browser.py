@@ -72,6 +72,8 @@ def test_the_owner_teaches_the_bot_in_persian_with_one_click_each(browser, shop)
     guess = learn.find_element(By.TAG_NAME, "button")
     title = guess.text
     guess.click()
-    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "p.ok"), f"«{title}»"))
+    WebDriverWait(browser, 20).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "p.ok"), f"«\u2068{title}\u2069»")
+    )
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] if hasattr(browser, "get_log") else []
     assert not [e for e in errors if "Content Security Policy" in e["message"]], errors

@@ -101,13 +101,24 @@ async def fetch_page(
     store: Inject[Store],
     settings: Inject[Settings],
     document_previews: Inject[Previews],
+    clock: Inject[Clock],
 ) -> Template:
     url = data.get("url", "").strip()[:2000]
+    return await _read_and_preview(page, store, settings, document_previews, clock, url)
+
+
+async def _read_and_preview(
+    page: Page, store: Store, settings: Settings, previews: Previews, clock: Clock, url: str
+) -> Template:
+    """Fetch and read a page off the event loop; the preview, or why it could not be read (also
+    in the documents' import history: a page that used to work may have stopped)."""
     try:
         held = await anyio.to_thread.run_sync(lambda: read_page(url, settings))
     except EntryError as exc:
+        why = str(exc)
+        await anyio.to_thread.run_sync(lambda: documents_store.log_import(store, url, clock().isoformat(), error=why))
         return _page(page, store, error=i18n.refusal(page.lang, exc), url=url, status=422)
-    return _preview(page, held, document_previews, store)
+    return _preview(page, held, previews, store)
 
 
 def read_page(url: str, settings: Settings) -> Held:
@@ -165,15 +176,7 @@ async def refresh(
     stored = documents_store.get(store.read(), document_id)
     if stored is None:
         raise NotFoundException()
-    try:
-        held = await anyio.to_thread.run_sync(lambda: read_page(stored.source, settings))
-    except EntryError as exc:
-        why = str(exc)
-        await anyio.to_thread.run_sync(
-            lambda: documents_store.log_import(store, stored.source, clock().isoformat(), error=why)
-        )
-        return _page(page, store, error=i18n.refusal(page.lang, exc), status=422)
-    return _preview(page, held, document_previews, store)
+    return await _read_and_preview(page, store, settings, document_previews, clock, stored.source)
 
 
 @post("/documents/{document_id:int}/delete", status_code=200, sync_to_thread=True)
