@@ -257,6 +257,21 @@ class Conversations:
                 [message_id, conversation_id],
             )
 
+    def mark_seen_by_owner(self, conversation_id: str) -> None:
+        """The owner has the conversation open: the customer's messages so far are seen (their
+        open chat is told, through ``on_said``, only when this moved)."""
+        with self.store.write() as db:
+            cursor = db.execute(
+                "UPDATE conversations SET owner_seen_message_id = "
+                "(SELECT coalesce(max(id), 0) FROM messages WHERE conversation_id = ? AND role = ?) "
+                "WHERE id = ? AND owner_seen_message_id < "
+                "(SELECT coalesce(max(id), 0) FROM messages WHERE conversation_id = ? AND role = ?)",
+                [conversation_id, Role.CUSTOMER, conversation_id, conversation_id, Role.CUSTOMER],
+            )
+            moved = cursor.rowcount > 0
+        if moved and self.on_said is not None:
+            self.on_said(conversation_id)
+
     def set_verdict(self, conversation_id: str, decision_id: int, verdict: str | None) -> bool:
         """The owner marks the bot's answer right or wrong (None: unmarked). Only answers carry one."""
         if verdict not in VERDICTS:
@@ -435,7 +450,7 @@ class Conversations:
         """Status, contact, rating and unread count (owner replies the visitor hasn't seen)."""
         db = self.store.read()
         row = db.execute(
-            "SELECT status, lang, contact_email, contact_phone, rating, visitor_seen_message_id "
+            "SELECT status, lang, contact_email, contact_phone, rating, visitor_seen_message_id, owner_seen_message_id "
             "FROM conversations WHERE id = ?",
             [conversation_id],
         ).fetchone()
@@ -449,6 +464,7 @@ class Conversations:
             "has_contact": bool(row["contact_email"] or row["contact_phone"]),
             "rated": row["rating"] is not None,
             "unread": unread,
+            "seen_by_owner": row["owner_seen_message_id"],
         }
 
     def for_visitor(self, visitor_id: str, limit: int = 50) -> list[dict]:

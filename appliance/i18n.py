@@ -810,6 +810,7 @@ STRINGS: dict[str, dict[str, Any]] = {
     "widget.close": {"fa": "بستن گفتگو", "en": "Close chat"},
     "widget.open": {"fa": "گفتگو با پشتیبانی", "en": "Chat with support"},
     "widget.typing": {"fa": "در حال نوشتن…", "en": "Typing…"},
+    "widget.seen": {"fa": "دیده شد", "en": "Seen"},
     "widget.person_online": {
         "fa": "یکی از همکاران {shop} الان آنلاین است.",
         "en": "Someone from {shop} is online now.",

@@ -415,3 +415,10 @@ def m0013_documents(db: Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS(name="0014_owner_seen")
+def m0014_owner_seen(db: Database) -> None:
+    # The customer's last message the owner has seen (the conversation open in the admin): the
+    # customer's open chat says "seen" under it.
+    db.execute("ALTER TABLE conversations ADD COLUMN owner_seen_message_id INTEGER NOT NULL DEFAULT 0")

@@ -215,6 +215,7 @@
       return readEvents(r, function (name, data) {
         if (name === "accepted" && mine) {
           mine.classList.remove("pending");
+          mine.dataset.id = data.message_id;
           shown[data.message_id] = true;
           lastId = Math.max(lastId, data.message_id);
         }
@@ -324,9 +325,21 @@
       shown[m.id] = true;
       lastId = Math.max(lastId, m.id);
       if (ownerTyping && m.role === "owner") { ownerTyping.remove(); ownerTyping = null; }
-      bubble({ customer: "customer", owner: "owner", system: "system" }[m.role] || "bot", m.text, m);
+      bubble({ customer: "customer", owner: "owner", system: "system" }[m.role] || "bot", m.text, m).dataset.id = m.id;
       if (m.kind === "escalate") contactShown = contactShown || false;
     });
+  }
+
+  /* "Seen" under the customer's last message the owner has seen (their conversation was open). */
+  function seenByOwner(id) {
+    if (!id) return;
+    var last = null;
+    Array.prototype.forEach.call(log.querySelectorAll(".msg.customer[data-id]"), function (node) {
+      if (+node.dataset.id <= id) last = node;
+    });
+    if (!last || last.querySelector(".seen")) return;
+    Array.prototype.forEach.call(log.querySelectorAll(".seen"), function (node) { node.remove(); });
+    last.appendChild(el("span", "seen", S.seen));
   }
 
   var presenceEl = document.getElementById("presence");
@@ -357,6 +370,7 @@
       body.messages.forEach(function (m) { known = Math.max(known, m.id); });
       live = body.status === "human";
       person(body);
+      seenByOwner(body.seen_by_owner);
       if (initial && body.rated) rated = true;
       unread(body.unread);
     }).catch(function () { /* offline: the next poll tries again */ });
@@ -381,7 +395,12 @@
       streamTries = 0;
       return readEvents(r, function (name, data) {
         if (name === "message") { render([data]); known = Math.max(known, data.id); }
-        if (name === "state") { live = data.status === "human"; person(data); unread(data.unread); }
+        if (name === "state") {
+          live = data.status === "human";
+          person(data);
+          seenByOwner(data.seen_by_owner);
+          unread(data.unread);
+        }
         if (name === "typing" && !ownerTyping) {
           ownerTyping = el("div", "typing", S.typing);
           log.appendChild(ownerTyping);

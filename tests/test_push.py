@@ -167,7 +167,10 @@ def test_the_owners_reply_is_pushed_and_a_dropped_stream_resumes_without_loss_or
     try:
         assert stream.status == 200 and stream.response.headers["content-type"].startswith("text/event-stream")
         _, state = stream.next("state")
-        assert state["status"] == "waiting" and state["unread"] == 0
+        assert state["status"] == "waiting" and state["unread"] == 0 and state["seen_by_owner"] == 0
+        owner.get(f"/admin/conversations/{conversation}")  # the owner opens it: "seen" reaches the chat
+        _, state = stream.next("state")
+        assert state["seen_by_owner"] > 0
         owner.post(f"/admin/conversations/{conversation}/typing")
         stream.next("typing")
         sent = time.monotonic()

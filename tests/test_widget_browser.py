@@ -271,6 +271,8 @@ def test_the_owners_reply_appears_in_the_open_widget_and_survives_a_dropped_netw
     owner = _owner_session(appliance_server)
     time.sleep(1)  # the widget's stream is open (it opens after the first answer)
 
+    owner.get(f"/admin/conversations/{conv}")  # the owner opens it: the customer sees "Seen"
+    wait(browser, 10).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.customer .seen"), "Seen"))
     owner.post(f"/admin/conversations/{conv}/typing")
     wait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".typing"))
     sent = time.monotonic()

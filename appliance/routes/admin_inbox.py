@@ -145,8 +145,9 @@ def _suggested(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
 def _conversation_context(
     conversations: Conversations, store: Store, conversation_id: str, lang: str
 ) -> dict[str, Any]:
-    db = store.read()
     row = _customers(conversations, conversation_id)
+    conversations.mark_seen_by_owner(conversation_id)
+    db = store.read()
     mine = set(conversations.of_visitor(conversation_id))
     same_contact = [i for i in conversations.with_contact(row["contact_email"], row["contact_phone"]) if i not in mine]
     messages = _transcript(conversations, store, conversation_id, lang)

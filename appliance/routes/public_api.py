@@ -290,13 +290,14 @@ async def history(
     after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0,
 ) -> dict[str, Any]:
     summary = conversations.summary(own)
-    person = _person(presence, chat, summary["lang"] or settings.default_language)
+    person = _person(presence, chat, summary["lang"] or settings.default_language, summary["status"])
     return {"messages": conversations.history(own, after), **summary, **person}
 
 
-def _person(presence: Presence, chat: ChatService, lang: str) -> dict[str, str]:
-    """Whether a person is there now, or when one will reply (the widget says it under its title)."""
-    if presence.online:
+def _person(presence: Presence, chat: ChatService, lang: str, status: str) -> dict[str, str]:
+    """Whether a person is there now, or when one will reply (the widget says it under its title).
+    The owner who took this conversation over is there, switch or not."""
+    if presence.online or status == "human":
         return {"person": "online"}
     return {"person": "away", "reply_by": chat.composer.reply_by(lang)}
 
@@ -353,7 +354,8 @@ async def events(
                     now = {
                         "status": summary["status"],
                         "unread": summary["unread"],
-                        **_person(presence, chat, summary["lang"] or settings.default_language),
+                        "seen_by_owner": summary["seen_by_owner"],
+                        **_person(presence, chat, summary["lang"] or settings.default_language, summary["status"]),
                     }
                     if now != state:
                         state = now
