@@ -196,6 +196,7 @@ def test_the_owners_reply_is_pushed_and_a_dropped_stream_resumes_without_loss_or
         assert all(m["id"] > last for m in got)
         _, state = resumed.next("state")
         assert state["status"] == "human" and state["unread"] == 3
+        assert state["person"] == "online"  # the owner took it over: a person is there
         with pytest.raises(AssertionError):
             resumed.next("message", timeout=1)  # nothing repeated
     finally:
