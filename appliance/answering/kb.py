@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlite_utils import Database
@@ -93,9 +93,13 @@ def history(db: Database, entry_id: str) -> list[dict[str, Any]]:
 @dataclass
 class SaveResult:
     created: int = 0
-    updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    updated_ids: set[str] = field(default_factory=set)  # which existing entries changed
+
+    @property
+    def updated(self) -> int:
+        return len(self.updated_ids)
 
 
 def save(
@@ -127,7 +131,7 @@ def save(
             if is_new:
                 result.created += 1
             else:
-                result.updated += 1
+                result.updated_ids.add(entry.id)
         for entry_id in remove:
             result.removed += delete_in(db, entry_id, now=now, source=source)
         if changed or result.removed:

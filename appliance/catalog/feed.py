@@ -41,12 +41,7 @@ def sync(store: Store, settings: Settings, now: datetime) -> int:
     Raises EntryError (FetchError included) after recording it."""
     url = settings.catalog_feed_url
     try:
-        got = fetch.fetch(
-            url,
-            hosts=fetch.shop_hosts(settings.public_url, settings.allowed_origins),
-            allow_private=settings.fetch_private_addresses,
-            accept="text/csv, application/json;q=0.9, */*;q=0.1",
-        )
+        got = fetch.from_shop(url, settings, accept="text/csv, application/json;q=0.9, */*;q=0.1")
         if got.content_type.split(";")[0].strip().lower() in {"text/html", "application/xhtml+xml"}:
             raise fetch.FetchError(url, "a web page, not a catalog", "fetch.not_catalog")
         name = PurePosixPath(urlsplit(got.url).path).name or "feed.csv"

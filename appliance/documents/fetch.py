@@ -26,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from ..answering.entry import EntryError
+from ..settings import Settings
 
 MAX_FETCH_BYTES = 20 * 1024 * 1024
 TIMEOUT_S = 15.0
@@ -129,6 +130,17 @@ def fetch(
                 reason = str(exc)[:200] or type(exc).__name__
                 raise FetchError(url, reason, "fetch.failed", detail=reason) from None
     raise FetchError(url, "too many redirects", "fetch.too_many_redirects")
+
+
+def from_shop(url: str, settings: Settings, *, accept: str) -> Fetched:
+    """``fetch`` under the shop's own settings: its hosts, and whether private addresses may be
+    read (a page the owner gave, the product feed)."""
+    return fetch(
+        url,
+        hosts=shop_hosts(settings.public_url, settings.allowed_origins),
+        allow_private=settings.fetch_private_addresses,
+        accept=accept,
+    )
 
 
 def _too_big(url: str, max_bytes: int) -> FetchError:

@@ -71,12 +71,13 @@ def entries_for(document_id: int, doc: Document, *, skip: Iterable[str] = ()) ->
     """The document's sections as entries, except those whose heading the owner took as an entry
     of its own (an approved FAQ proposal: the same words twice would split every match)."""
     taken = {normalize(q) for q in skip}
+    lang = doc.lang  # the whole document's, for a section with no letters (computed, so once)
     return [
         Entry(
             id=f"doc-{document_id}-{n}",
             title=s.heading,
             answer=s.text,
-            lang=detect_language(s.text, doc.lang),
+            lang=detect_language(s.text, lang),
             tags=[TAG],
         )
         for n, s in enumerate(doc.sections, start=1)
@@ -127,21 +128,19 @@ def save(
     faq = _faq_entries(chosen, document_id)
     sections = entries_for(document_id, doc, skip=[p.question for p in chosen])
     new_ids = {e.id for e in sections}
-    reader = store.read()
-    before = set(section_ids(reader, document_id))
+    before = set(section_ids(store.read(), document_id))
     gone = [i for i in before if i not in new_ids]
-    changed = sum(1 for e in sections if e.id in before and kb.get(reader, e.id) != e)
-    sha = hashlib.sha256(data).hexdigest()
+    row = [doc.title, doc.kind, doc.link, doc.lang, len(sections), doc.chars, hashlib.sha256(data).hexdigest(), now]
 
     def record(db: Database) -> None:
         db.execute(
             "UPDATE documents SET title = ?, kind = ?, link = ?, lang = ?, sections = ?, chars = ?, sha256 = ?, "
             "updated_at = ? WHERE id = ?",
-            [doc.title, doc.kind, doc.link, doc.lang, len(sections), doc.chars, sha, now, document_id],
+            [*row, document_id],
         )
 
     try:
-        kb.save(
+        result = kb.save(
             store,
             sections + faq,
             embedder=embedder,
@@ -155,6 +154,7 @@ def save(
             with store.write() as db:
                 db.execute("DELETE FROM documents WHERE id = ?", [document_id])
         raise
+    changed = len(result.updated_ids & new_ids)  # kb.save compared each with what was stored
     imported = Imported(document_id, len(new_ids - before), changed, len(gone), len(faq))
     log_import(store, source, now, imported)
     return imported

@@ -28,7 +28,7 @@ from ..documents import extract, fetch
 from ..documents import store as documents_store
 from ..services import Inject
 from ..settings import Settings
-from .admin import Page, Upload, fresh_previews, owner_router, parse_upload
+from .admin import Form, Page, Upload, fresh_previews, owner_router, parse_upload
 
 PREVIEW_SECTIONS = 30
 
@@ -96,7 +96,7 @@ async def upload(
 
 @post("/documents/fetch", status_code=200)
 async def fetch_page(
-    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: Form,
     page: Inject[Page],
     store: Inject[Store],
     settings: Inject[Settings],
@@ -123,12 +123,7 @@ async def _read_and_preview(
 
 def read_page(url: str, settings: Settings) -> Held:
     """Fetch a page of the shop's site and read it (blocking: a worker thread)."""
-    got = fetch.fetch(
-        url,
-        hosts=fetch.shop_hosts(settings.public_url, settings.allowed_origins),
-        allow_private=settings.fetch_private_addresses,
-        accept="text/html, application/pdf;q=0.9, */*;q=0.5",
-    )
+    got = fetch.from_shop(url, settings, accept="text/html, application/pdf;q=0.9, */*;q=0.5")
     kind = extract.kind_of(got.url, got.content_type) or "html"
     return Held(extract.extract(got.body, got.url, kind=kind, link=got.url), url, got.body)
 
@@ -142,19 +137,19 @@ async def confirm(
     clock: Inject[Clock],
     document_previews: Inject[Previews],
 ) -> Template:
-    held = document_previews.pop(str(data.get("token", "")), None)
-    if held is None:
+    preview = document_previews.pop(str(data.get("token", "")), None)
+    if preview is None:
         return _page(page, store, error=i18n.t(page.lang, "kb.import_expired"), status=410)
     chosen = data.get("approve", [])
     chosen = [chosen] if isinstance(chosen, str) else chosen
     approved = [int(c) for c in chosen if str(c).isdigit()]
-    doc = held[1]
+    _, held = preview
     done = await anyio.to_thread.run_sync(
         lambda: documents_store.save(
             store,
-            doc.document,
-            source=doc.source,
-            data=doc.data,
+            held.document,
+            source=held.source,
+            data=held.data,
             embedder=embedder,
             now=clock().isoformat(),
             approved=approved,
