@@ -351,6 +351,15 @@
     presenceEl.hidden = false;
   }
 
+  /* The conversation's state, polled or pushed: the owner live in it, whether a person is there,
+   * what the owner has seen, and the replies the customer hasn't. */
+  function conversationState(s) {
+    live = s.status === "human";
+    person(s);
+    seenByOwner(s.seen_by_owner);
+    unread(s.unread);
+  }
+
   function unread(count) {
     tell({ type: "appliance:unread", count: count });
     if (opened && document.visibilityState === "visible" && count) {
@@ -368,11 +377,8 @@
       render(body.messages);
       // A poll returns every message after ``known``: all of them are received now.
       body.messages.forEach(function (m) { known = Math.max(known, m.id); });
-      live = body.status === "human";
-      person(body);
-      seenByOwner(body.seen_by_owner);
       if (initial && body.rated) rated = true;
-      unread(body.unread);
+      conversationState(body);
     }).catch(function () { /* offline: the next poll tries again */ });
   }
 
@@ -395,12 +401,7 @@
       streamTries = 0;
       return readEvents(r, function (name, data) {
         if (name === "message") { render([data]); known = Math.max(known, data.id); }
-        if (name === "state") {
-          live = data.status === "human";
-          person(data);
-          seenByOwner(data.seen_by_owner);
-          unread(data.unread);
-        }
+        if (name === "state") conversationState(data);
         if (name === "typing" && !ownerTyping) {
           ownerTyping = el("div", "typing", S.typing);
           log.appendChild(ownerTyping);

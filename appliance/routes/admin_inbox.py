@@ -58,7 +58,9 @@ def _inbox_page(
     **ctx: Any,
 ) -> Template:
     view = view if view in VIEWS else "waiting"
-    if chosen:
+    if chosen and rows_only:  # the list polled: it marks the chosen one, nothing more
+        ctx = {"conversation": _customers(conversations, chosen), **ctx}
+    elif chosen:
         ctx = {**_conversation_context(conversations, store, chosen, page.lang), **ctx}
     rows = conversations.inbox(view, q)
     return page(
@@ -142,11 +144,18 @@ def _suggested(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return asked[-1].get("closest", []) if asked else []
 
 
+def _opened(conversations: Conversations, conversation_id: str) -> Any:
+    """The customer's conversation the owner is looking at (a 404 if there is none): what its
+    customer wrote so far is seen."""
+    row = _customers(conversations, conversation_id)
+    conversations.mark_seen_by_owner(conversation_id)
+    return row
+
+
 def _conversation_context(
     conversations: Conversations, store: Store, conversation_id: str, lang: str
 ) -> dict[str, Any]:
-    row = _customers(conversations, conversation_id)
-    conversations.mark_seen_by_owner(conversation_id)
+    row = _opened(conversations, conversation_id)
     db = store.read()
     mine = set(conversations.of_visitor(conversation_id))
     same_contact = [i for i in conversations.with_contact(row["contact_email"], row["contact_phone"]) if i not in mine]
@@ -189,8 +198,9 @@ def transcript(
 ) -> Template:
     """The transcript alone, read again by the open conversation every few seconds: the owner
     sees the customer and the bot as they go, and can step in."""
-    context = _conversation_context(conversations, store, conversation_id, page.lang)
-    return page("admin/_transcript.html", conversation=context["conversation"], messages=context["messages"])
+    row = _opened(conversations, conversation_id)
+    messages = _transcript(conversations, store, conversation_id, page.lang)
+    return page("admin/_transcript.html", conversation=row, messages=messages)
 
 
 @post("/conversations/{conversation_id:str}/note", sync_to_thread=True, status_code=200)

@@ -290,16 +290,16 @@ async def history(
     after: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0,
 ) -> dict[str, Any]:
     summary = conversations.summary(own)
-    person = _person(presence, chat, summary["lang"] or settings.default_language, summary["status"])
+    person = _person(presence, chat, summary, settings.default_language)
     return {"messages": conversations.history(own, after), **summary, **person}
 
 
-def _person(presence: Presence, chat: ChatService, lang: str, status: str) -> dict[str, str]:
-    """Whether a person is there now, or when one will reply (the widget says it under its title).
-    The owner who took this conversation over is there, switch or not."""
-    if presence.online or status == "human":
+def _person(presence: Presence, chat: ChatService, summary: dict, default_lang: str) -> dict[str, str]:
+    """Whether a person is there now, or when one will reply (the widget says it under its title),
+    for a conversation's ``summary``. The owner who took it over is there, switch or not."""
+    if presence.online or summary["status"] == "human":
         return {"person": "online"}
-    return {"person": "away", "reply_by": chat.composer.reply_by(lang)}
+    return {"person": "away", "reply_by": chat.composer.reply_by(summary["lang"] or default_lang)}
 
 
 HEARTBEAT_S = 15.0  # a comment line this often: proxies keep the stream open, a gone widget is noticed
@@ -355,7 +355,7 @@ async def events(
                         "status": summary["status"],
                         "unread": summary["unread"],
                         "seen_by_owner": summary["seen_by_owner"],
-                        **_person(presence, chat, summary["lang"] or settings.default_language, summary["status"]),
+                        **_person(presence, chat, summary, settings.default_language),
                     }
                     if now != state:
                         state = now
