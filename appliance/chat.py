@@ -19,7 +19,7 @@ from datetime import timedelta
 
 import anyio
 
-from . import contact
+from . import attachments, contact
 from .answering import suggestions
 from .answering.compose import Composer, Reply
 from .answering.decide import Decider, Decision
@@ -162,6 +162,30 @@ class ChatService:
         message_id, _ = await self.accept(conversation_id, label)
         decision = Decision("escalate", reason, lang, label)
         reply = await self.composer.compose(decision, label)
+        return await self._record(conversation_id, message_id, decision, reply, 0.0)
+
+    async def send_photo(
+        self, conversation_id: str, content: bytes, name: str, caption: str, lang: str, max_bytes: int
+    ) -> Turn:
+        """A customer's photo (with a few words, or none). The bot can't see it: it goes to a
+        person, and the customer is told so (nothing is said while the owner is in the chat).
+        Raises MessageRejected (the photo's ``attachment.*`` refusal as the code)."""
+        caption = _CONTROL.sub("", caption).strip()
+        if len(caption) > self.max_message_chars:
+            raise MessageRejected("too_long", f"the message is longer than {self.max_message_chars} characters")
+        try:
+            # Decoding and drawing a 12-megapixel photo again takes a good part of a second.
+            photo = await anyio.to_thread.run_sync(attachments.clean_image, content, name, max_bytes)
+        except attachments.AttachmentRefused as exc:
+            raise MessageRejected(exc.key, str(exc)) from None
+        try:
+            message_id, _ = await self.store.run(
+                lambda: self.conversations.add_customer_message(conversation_id, caption, file=photo)
+            )
+        except NoConversation:
+            raise MessageRejected("no_conversation", "unknown conversation") from None
+        decision = Decision("escalate", "attachment", lang, caption)
+        reply = await self.composer.compose(decision, caption)
         return await self._record(conversation_id, message_id, decision, reply, 0.0)
 
     async def set_contact(self, conversation_id: str, email: str = "", phone: str = "") -> None:

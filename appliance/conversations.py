@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from . import attachments
 from .answering import kb
 from .answering.compose import Reply
 from .answering.decide import PRODUCT, Decision
@@ -145,9 +146,11 @@ class Conversations:
             )
         return conversation_id
 
-    def add_customer_message(self, conversation_id: str, text: str, client_id: str | None = None) -> tuple[int, bool]:
-        """Store a customer's message: (its id, True if this ``client_id`` was stored already).
-        Raises NoConversation."""
+    def add_customer_message(
+        self, conversation_id: str, text: str, client_id: str | None = None, file: attachments.Clean | None = None
+    ) -> tuple[int, bool]:
+        """Store a customer's message (and the photo that came with it): (its id, True if this
+        ``client_id`` was stored already). Raises NoConversation."""
         now = self._now()
         with self.store.write() as db:
             if db.execute("SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone() is None:
@@ -162,8 +165,11 @@ class Conversations:
                 "INSERT INTO messages (conversation_id, role, text, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
                 [conversation_id, Role.CUSTOMER, text, client_id, now],
             )
+            message_id = inserted_id(cursor)
+            if file is not None:
+                attachments.insert(db, conversation_id, message_id, file, now)
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [now, conversation_id])
-            return inserted_id(cursor), False
+            return message_id, False
 
     def record_turn(
         self, conversation_id: str, message_id: int, decision: Decision, reply: Reply, decision_ms: float
@@ -218,9 +224,10 @@ class Conversations:
             )
         return Recorded(reply_id, decision_id, decision, reply)
 
-    def add_owner_reply(self, conversation_id: str, text: str) -> int:
-        """The owner's reply: it reaches the customer's widget (and their e-mail: the caller)."""
-        return self._say(conversation_id, Role.OWNER, text, Event.OWNER_REPLIED)
+    def add_owner_reply(self, conversation_id: str, text: str, file: attachments.Clean | None = None) -> int:
+        """The owner's reply, with an image or a PDF if one came with it: it reaches the
+        customer's widget (and their e-mail: the caller)."""
+        return self._say(conversation_id, Role.OWNER, text, Event.OWNER_REPLIED, file)
 
     def take_over(self, conversation_id: str, on: bool, notice: str) -> None:
         """The owner joins the conversation (the bot stays silent) or hands it back to the bot.
@@ -325,7 +332,9 @@ class Conversations:
             _forget_lone_visitors(db)
         return deleted
 
-    def _say(self, conversation_id: str, role: Role, text: str, event: Event) -> int:
+    def _say(
+        self, conversation_id: str, role: Role, text: str, event: Event, file: attachments.Clean | None = None
+    ) -> int:
         now = self._now()
         with self.store.write() as db:
             status = self._status(db, conversation_id)
@@ -335,6 +344,8 @@ class Conversations:
                     [conversation_id, role, text, now],
                 )
             )
+            if file is not None:
+                attachments.insert(db, conversation_id, message_id, file, now)
             db.execute(
                 "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
                 [transition(status, event), now, conversation_id],
@@ -414,11 +425,14 @@ class Conversations:
         # A product's id is "product:SKU" (decide.PRODUCT): its name is the catalog's.
         products = catalog_store.titles(db, [e.removeprefix(PRODUCT) for e in named if e.startswith(PRODUCT)])
         titles.update({PRODUCT + sku: name for sku, name in products.items()})
+        files = attachments.of_conversation(db, conversation_id) if rows else {}
         out = []
         for r in rows:
             item = {"id": r["id"], "role": r["role"], "text": r["text"], "created_at": r["created_at"]}
             if r["client_id"]:
                 item["client_id"] = r["client_id"]
+            if r["id"] in files:
+                item["attachments"] = files[r["id"]]
             if r["kind"]:
                 refs = [{"id": e, "title": titles.get(e, "")} for e in json.loads(r["entry_ids"])]
                 item["kind"] = r["kind"]
@@ -502,9 +516,11 @@ class Conversations:
             )
             .fetchall()
         )
+        files = attachments.of_conversation(self.store.read(), conversation_id)
         out = []
         for r in rows:
             item = dict(r)
+            item["attachments"] = files.get(r["id"], [])
             item["entry_ids"] = json.loads(r["entry_ids"]) if r["entry_ids"] else []
             # The entries the bot ranked first for a customer's question: the owner's one-click
             # "this is the entry that answers it".
@@ -701,10 +717,22 @@ class Conversations:
                     [cid],
                 ).fetchone()
             )
+            files = attachments.of_conversation(db, cid)
             conv["messages"] = [
-                dict(r)
+                {
+                    "role": r["role"],
+                    "text": r["text"],
+                    "created_at": r["created_at"],
+                    # What was sent, by name and type (the files themselves are in the chat).
+                    **(
+                        {"attachments": [{k: f[k] for k in ("name", "mime", "size")} for f in files[r["id"]]]}
+                        if r["id"] in files
+                        else {}
+                    ),
+                }
                 for r in db.execute(
-                    "SELECT role, text, created_at FROM messages WHERE conversation_id = ? AND role != ? ORDER BY id",
+                    "SELECT id, role, text, created_at FROM messages WHERE conversation_id = ? AND role != ? "
+                    "ORDER BY id",
                     [cid, Role.SYSTEM],
                 )
             ]

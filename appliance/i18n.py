@@ -248,6 +248,8 @@ STRINGS: dict[str, dict[str, Any]] = {
     "set.privacy_policy_url": {"fa": "نشانی صفحه حریم خصوصی", "en": "Privacy policy address"},
     "set.privacy_notice": {"fa": "متن اطلاعیه حریم خصوصی", "en": "Privacy notice text"},
     "set.require_consent": {"fa": "پیش از گفتگو «موافقم» لازم باشد", "en": "Require 'I agree' before chatting"},
+    "set.customer_photos": {"fa": "مشتری بتواند عکس بفرستد", "en": "Customers may send photos"},
+    "set.attachment_max_mb": {"fa": "بیشترین اندازه‌ی عکس یا PDF (مگابایت)", "en": "Largest photo or PDF (MB)"},
     "set.phrase_with_model": {
         "fa": "مدل زبانی پاسخ‌ها را بازنویسی کند (با بررسی)",
         "en": "Let the model rephrase answers (checked)",
@@ -473,6 +475,10 @@ STRINGS: dict[str, dict[str, Any]] = {
     "role.system": {"fa": "اعلان", "en": "Notice"},
     "status.human": {"fa": "شما در گفتگو هستید", "en": "you are in the conversation"},
     "decision.held": {"fa": "ربات ساکت ماند (شما در گفتگو بودید)", "en": "bot silent (you were in the conversation)"},
+    "mail.file_in_chat": {
+        "fa": "یک فایل هم برایتان در گفتگو فرستادیم؛ آن را در پنجره‌ی گفتگوی سایت ببینید.",
+        "en": "We've also sent you a file in the chat; open the chat on our website to see it.",
+    },
     "mail.reply_subject": {"fa": "پاسخ {shop} به پیام شما", "en": "A reply from {shop}"},
     "mail.title": {"fa": "ایمیل‌ها", "en": "E-mails"},
     "mail.sent": {"fa": "فرستاده شد", "en": "sent"},
@@ -508,6 +514,19 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "the bot's reply was cut short (the server stopped)",
     },
     "reason.owner_in_conversation": {"fa": "شما در گفتگو بودید", "en": "you were in the conversation"},
+    "reason.attachment": {"fa": "مشتری عکس فرستاد", "en": "the customer sent a photo"},
+    "attachment.too_big": {"fa": "این فایل بزرگ‌تر از حد مجاز است.", "en": "That file is larger than allowed."},
+    "attachment.empty": {"fa": "فایل خالی است.", "en": "The file is empty."},
+    "attachment.not_image": {
+        "fa": "این فایل عکس نیست. یک عکس JPEG، PNG، WebP یا GIF بفرستید.",
+        "en": "That file isn't a photo. Send a JPEG, PNG, WebP or GIF picture.",
+    },
+    "attachment.not_allowed": {
+        "fa": "فقط عکس (JPEG، PNG، WebP) یا PDF را می‌توان فرستاد.",
+        "en": "Only a photo (JPEG, PNG, WebP) or a PDF can be sent.",
+    },
+    "attachment.too_many_pixels": {"fa": "ابعاد این عکس بیش از اندازه است.", "en": "That picture is too large."},
+    "attachment.damaged": {"fa": "فایل آسیب دیده است و باز نمی‌شود.", "en": "The file is damaged and won't open."},
     "reason.clarification_failed": {
         "fa": "هیچ‌کدام از گزینه‌ها به کار مشتری نیامد",
         "en": "none of the offered choices fitted",
@@ -564,6 +583,7 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "Keys: j/k next and previous, r reply, e resolve",
     },
     "inbox.reply": {"fa": "پاسخ شما", "en": "Your reply"},
+    "inbox.attach": {"fa": "پیوست (عکس یا PDF)", "en": "Attach (an image or a PDF)"},
     "inbox.send": {"fa": "ارسال پاسخ", "en": "Send reply"},
     "inbox.sent": {
         "fa": "پاسخ فرستاده شد؛ مشتری آن را در گفتگو می‌بیند.",
@@ -811,6 +831,18 @@ STRINGS: dict[str, dict[str, Any]] = {
     "widget.open": {"fa": "گفتگو با پشتیبانی", "en": "Chat with support"},
     "widget.typing": {"fa": "در حال نوشتن…", "en": "Typing…"},
     "widget.seen": {"fa": "دیده شد", "en": "Seen"},
+    "widget.attach": {"fa": "فرستادن عکس", "en": "Send a photo"},
+    "widget.photo": {"fa": "عکس", "en": "Photo"},
+    "widget.sending_photo": {"fa": "در حال فرستادن عکس…", "en": "Sending the photo…"},
+    "widget.error.photo_too_big": {
+        "fa": "این عکس بزرگ‌تر از حد مجاز است.",
+        "en": "That photo is larger than the shop accepts.",
+    },
+    "widget.error.not_photo": {
+        "fa": "این فایل عکس نیست. یک عکس JPEG، PNG، WebP یا GIF بفرستید.",
+        "en": "That file isn't a photo. Send a JPEG, PNG, WebP or GIF picture.",
+    },
+    "widget.error.photo_damaged": {"fa": "این عکس باز نمی‌شود.", "en": "That photo won't open."},
     "widget.person_online": {
         "fa": "یکی از همکاران {shop} الان آنلاین است.",
         "en": "Someone from {shop} is online now.",
@@ -867,6 +899,10 @@ STRINGS: dict[str, dict[str, Any]] = {
     "bot.escalate.person": {
         "fa": "حتماً. گفتگو را به همکاران {shop} سپردم و یکی از آن‌ها پاسخ می‌دهد.",
         "en": "Of course. I've handed this conversation to {shop}; a person will reply.",
+    },
+    "bot.escalate.photo": {
+        "fa": "عکس را گرفتم. من نمی‌توانم عکس‌ها را ببینم؛ آن را برای همکاران {shop} فرستادم تا خودشان نگاه کنند.",
+        "en": "Got your photo. I can't look at pictures myself, so I've passed it to {shop} for a person to look at.",
     },
     "bot.escalate.upset": {
         "fa": "متأسفم که این مشکل پیش آمده. پیامتان را مستقیم برای همکاران {shop} فرستادم تا خودشان پیگیری کنند.",
@@ -1072,6 +1108,8 @@ LABELS: dict[str, dict[str, str]] = {
         "privacy_policy_url": "set.privacy_policy_url",
         "privacy_notice": "set.privacy_notice",
         "require_consent": "set.require_consent",
+        "customer_photos": "set.customer_photos",
+        "attachment_max_mb": "set.attachment_max_mb",
         "shop_calibration": "set.shop_calibration",
         "answer_safety": "set.answer_safety",
         "phrase_with_model": "set.phrase_with_model",
@@ -1133,6 +1171,7 @@ LABELS: dict[str, dict[str, str]] = {
         "interrupted": "reason.interrupted",
         "owner_in_conversation": "reason.owner_in_conversation",
         "clarification_failed": "reason.clarification_failed",
+        "attachment": "reason.attachment",
         "greeting": "decision.greeting",
         "thanks": "decision.thanks",
         "goodbye": "decision.goodbye",

@@ -422,3 +422,27 @@ def m0014_owner_seen(db: Database) -> None:
     # The customer's last message the owner has seen (the conversation open in the admin): the
     # customer's open chat says "seen" under it.
     db.execute("ALTER TABLE conversations ADD COLUMN owner_seen_message_id INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS(name="0015_attachments")
+def m0015_attachments(db: Database) -> None:
+    # Files sent in a conversation (appliance/attachments.py owns them), kept with their message:
+    # backups hold them, and deleting a conversation or a message deletes them.
+    db.execute(
+        """
+        CREATE TABLE attachments (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            mime TEXT NOT NULL,
+            name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            width INTEGER NOT NULL DEFAULT 0,
+            height INTEGER NOT NULL DEFAULT 0,
+            data BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX attachments_conversation ON attachments(conversation_id, message_id)")

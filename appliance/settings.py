@@ -194,6 +194,15 @@ class Settings:
     ip_messages_per_minute: int = _doc("Messages one IP address may send a minute.", default=40)
     ip_conversations_per_day: int = _doc("Conversations one IP address may start a day.", default=60)
     max_request_bytes: int = _doc("Largest request body the public API accepts, in bytes.", default=16384)
+    customer_photos: bool = _doc(
+        "Customers may send a photo in the chat (a damaged parcel, the book they mean).", default=True
+    )
+    attachment_max_mb: int = _doc(
+        "Largest photo or PDF that may be sent in a conversation, in MB (photos are stored re-encoded, "
+        "at most 2048 pixels a side).",
+        default=8,
+    )
+    attachments_per_hour: int = _doc("Photos one visitor may send an hour.", default=10)
     body_idle_timeout_s: float = _doc(
         "Longest pause, in seconds, while a request's body arrives (then 408).", default=20.0
     )
@@ -235,6 +244,12 @@ class Settings:
     @property
     def backup_keep(self) -> dict[str, int]:
         return {"daily": self.backups_daily, "weekly": self.backups_weekly, "monthly": self.backups_monthly}
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        """``attachment_max_mb`` in bytes, held between 1 and 25 MB (a request body is read whole
+        before anything else: a typo of 8000 mustn't let 8 GB in)."""
+        return max(1, min(self.attachment_max_mb, 25)) * 1_000_000
 
     @property
     def base_url(self) -> str:
@@ -282,6 +297,8 @@ HELP_FA = {
     "privacy_policy_url": "پیوند صفحه‌ی حریم خصوصی فروشگاه، در ابزارک.",
     "privacy_notice": "متن حریم خصوصی در ابزارک (خالی: متنی کوتاه به زبان مشتری).",
     "require_consent": "مشتری پیش از نخستین پیام باید «موافقم» را با متن حریم خصوصی بزند.",
+    "customer_photos": "مشتری بتواند در گفتگو عکس بفرستد (بسته‌ی آسیب‌دیده، کتابی که منظورش است).",
+    "attachment_max_mb": "بیشترین اندازه‌ی عکس یا PDF در گفتگو، به مگابایت (عکس‌ها دوباره ذخیره می‌شوند، حداکثر ۲۰۴۸ پیکسل در هر ضلع).",
     "shop_calibration": "تصمیم ربات با پایگاه دانش همین فروشگاه تنظیم شود (پس از هر تغییر، در پس‌زمینه) به جای تنظیم همراه برنامه.",
     "answer_safety": "بیشترین سهم پاسخ نادرستی که ربات مجاز است بدهد، برآوردی از پرسش‌های مشتریان (0.02 یعنی ۲٪): کمتر امن‌تر است، بیشتر یعنی ربات بیشتر بی شما پاسخ می‌دهد.",
     "phrase_with_model": "مدل زبانی پاسخ‌های شما را بازنویسی کند (پیش از نمایش با متن خودتان سنجیده می‌شود). پیش‌فرض خاموش است: بازنویسی‌های مدل همراه برنامه تقریباً هیچ‌وقت از این سنجش نمی‌گذرند و مشتری منتظرشان می‌ماند؛ با مدلی بزرگ‌تر ارزشش را دارد.",

@@ -296,3 +296,69 @@ def test_the_owners_reply_appears_in_the_open_widget_and_survives_a_dropped_netw
     owners = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".msg.owner p")]
     assert owners == ["Hello, I'm here. Which order is it?", "It left us on Monday.", "The tracking code is TR-4471."]
     shot(browser, "widget-owner-live-en.png")
+
+
+def _jpeg(path, size=(1200, 800), colour=(200, 40, 40)) -> str:
+    from PIL import Image
+
+    Image.new("RGB", size, colour).save(path, "JPEG")
+    return str(path)
+
+
+def test_a_photo_goes_both_ways_and_a_hostile_file_named_jpg_is_refused(
+    browser, shop_site, appliance_server, tmp_path
+) -> None:
+    open_chat(browser, f"{shop_site}/fa.html")
+    picker = browser.find_element(By.ID, "photo")
+    # An HTML page and an SVG named .jpg: refused, said in Persian, nothing shown as sent
+    for name, content in (
+        ("parcel.jpg", "<!doctype html><script>parent.alert(1)</script>"),
+        ("logo.jpg", '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
+    ):
+        hostile = tmp_path / name
+        hostile.write_text(content, encoding="utf-8")
+        picker.send_keys(str(hostile))
+        wait(browser, 15).until(EC.text_to_be_present_in_element((By.ID, "status"), "عکس نیست"))
+        assert not browser.find_elements(By.CSS_SELECTOR, ".msg.customer")
+        browser.execute_script(
+            "document.getElementById('status').hidden = true; document.getElementById('status').textContent = ''"
+        )
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018
+
+    # A real photo with a few words: shown as the shop stored it, and the bot says a person will look
+    browser.find_element(By.ID, "text").send_keys("کتاب پاره به دستم رسید")
+    picker.send_keys(_jpeg(tmp_path / "damaged.jpg"))
+    loaded = "return [...document.querySelectorAll(arguments[0])].filter(i => i.complete && i.naturalWidth > 0).length"
+    wait(browser, 20).until(lambda d: d.execute_script(loaded, ".msg.customer img.photo") == 1)
+    wait(browser, 20).until(lambda d: any("عکس" in t for t in bot_texts(d)))
+    assert "کتاب پاره به دستم رسید" in browser.find_element(By.CSS_SELECTOR, ".msg.customer").text
+    src = browser.execute_script("return document.querySelector('.msg.customer img.photo').src")
+    assert src.startswith("blob:")  # fetched with the visitor's token, not from a guessable address
+
+    # The owner sees it in the admin, and sends an image back: it appears in the open chat
+    conv = browser.execute_script("return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation")
+    owner = _owner_session(appliance_server)
+    page = owner.get(f"/admin/conversations/{conv}").text
+    file_id = page.split('src="/admin/attachments/', 1)[1].split('"', 1)[0]
+    got = owner.get(f"/admin/attachments/{file_id}")
+    assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    time.sleep(1)  # the widget's stream is open
+    with open(_jpeg(tmp_path / "replacement.jpg", (600, 400), (40, 160, 60)), "rb") as fh:
+        sent = owner.post(
+            f"/admin/conversations/{conv}/reply",
+            files={"file": ("جایگزین.jpg", fh.read(), "image/jpeg")},
+            data={"text": "این نسخه‌ی سالم است که فردا می‌فرستیم"},
+        )
+    assert sent.status_code == 200
+    wait(browser, 10).until(lambda d: d.execute_script(loaded, ".msg.owner img.photo") == 1)
+    assert "نسخه‌ی سالم" in browser.find_element(By.CSS_SELECTOR, ".msg.owner").text
+    shot(browser, "widget-photo-fa.png")
+
+    # and in the owner's own browser the customer's photo shows in the transcript
+    browser.switch_to.default_content()
+    browser.get(f"{appliance_server['base']}/admin/login")
+    for cookie in owner.cookies.jar:
+        browser.add_cookie({"name": cookie.name, "value": cookie.value, "path": "/"})
+    browser.get(f"{appliance_server['base']}/admin/conversations/{conv}")
+    wait(browser, 10).until(lambda d: d.execute_script(loaded, ".transcript .attachment img") == 2)

@@ -191,6 +191,7 @@ class Composer:
             "asked_for_person": "bot.escalate.person",
             "clarification_failed": "bot.escalate.person",
             "upset": "bot.escalate.upset",
+            "attachment": "bot.escalate.photo",
         }.get(decision.reason, "bot.escalate.unknown")
         text = f"{self._t(lang, key)} {i18n.t(lang, 'bot.reply_time').format(when=self.reply_by(lang))}"
         if decision.reason == "no_such_product":

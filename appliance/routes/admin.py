@@ -142,6 +142,7 @@ class Page:
                 "nav_waiting": self.conversations.waiting_count() if session else 0,
                 "available": self.presence.available,
                 "tz": self.settings.timezone,
+                "attachment_max_bytes": self.settings.attachment_max_bytes,
                 **ctx,
             },
             headers={"cache-control": "no-store", "vary": "HX-Request"},

@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from litestar import Response, get, post
+import anyio
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from .. import i18n, mailer, privacy
+from .. import attachments, i18n, mailer, privacy
 from ..answering import kb, suggestions
 from ..answering.decide import PRODUCT
 from ..answering.embedder import Embedder
@@ -103,7 +105,7 @@ def _customers(conversations: Conversations, conversation_id: str) -> Any:
 # Customer messages that aren't a question the knowledge base could answer: "talk to a person",
 # "none of these", an empty one, small talk. "Save as an entry" pairs the owner's reply with the
 # question before them (it paired it with "I want to talk to a real person").
-NOT_A_QUESTION = {"asked_for_person", "clarification_failed", "empty", "greeting", "thanks", "goodbye"}
+NOT_A_QUESTION = {"asked_for_person", "clarification_failed", "attachment", "empty", "greeting", "thanks", "goodbye"}
 
 
 GUESSES = 3  # entries offered for "which entry answers this?"
@@ -320,35 +322,81 @@ def _lang_of(row: Any, settings: Settings) -> str:
     return row["lang"] if row["lang"] in i18n.LANGUAGES else settings.default_language
 
 
-@post("/conversations/{conversation_id:str}/reply", sync_to_thread=True, status_code=200)
-def reply(
+@post(
+    "/conversations/{conversation_id:str}/reply",
+    status_code=200,
+    # An image or a PDF may come with the reply (the settings' limit is checked on what arrives).
+    request_max_body_size=25_000_000 + 65_536,
+)
+async def reply(
+    request: Request,
     page: Inject[Page],
     conversations: Inject[Conversations],
     store: Inject[Store],
     settings: Inject[Settings],
     clock: Inject[Clock],
     conversation_id: FromPath[str],
-    data: Form,
+) -> Template:
+    """The owner's reply: words, a file, or both (a form, or a multipart form with ``file``)."""
+    form = await request.form()
+    text = str(form.get("text", "")).strip()
+    upload = form.get("file")
+    content, name = b"", ""
+    if isinstance(upload, UploadFile) and upload.filename:
+        content, name = await upload.read(), upload.filename
+    return await anyio.to_thread.run_sync(
+        lambda: _reply(page, conversations, store, settings, clock, conversation_id, text, content, name)
+    )
+
+
+def _reply(
+    page: Page,
+    conversations: Conversations,
+    store: Store,
+    settings: Settings,
+    clock: Clock,
+    conversation_id: str,
+    text: str,
+    content: bytes,
+    name: str,
 ) -> Template:
     row = _customers(conversations, conversation_id)
-    text = data.get("text", "").strip()
-    if not text or len(text) > MAX_REPLY_CHARS:
+    file = None
+    if content:
+        try:
+            file = attachments.clean_owner_file(content, name, settings.attachment_max_bytes)
+        except attachments.AttachmentRefused as exc:
+            return _conversation_page(
+                page, conversations, store, conversation_id, status=422, error=exc.key, draft=text
+            )
+    if (not text and file is None) or len(text) > MAX_REPLY_CHARS:
         return _conversation_page(
             page, conversations, store, conversation_id, status=422, error="reply.invalid", draft=text
         )
-    conversations.add_owner_reply(conversation_id, text)
+    conversations.add_owner_reply(conversation_id, text, file)
     if row["contact_email"] and mailer.configured(settings):
         lang = _lang_of(row, settings)
         shop = settings.shop_name or i18n.t(lang, "bot.the_shop")
+        # The file stays in the chat: an e-mail says it is there rather than carrying it.
+        body = "\n\n".join(x for x in (text, i18n.t(lang, "mail.file_in_chat") if file else "") if x)
         mailer.enqueue(
             store,
             clock(),
             to=row["contact_email"],
             subject=i18n.t(lang, "mail.reply_subject").format(shop=shop),
-            body=f"{text}\n\n-- \n{shop}",
+            body=f"{body}\n\n-- \n{shop}",
             conversation_id=conversation_id,
         )
     return _conversation_page(page, conversations, store, conversation_id, sent=True)
+
+
+@get("/attachments/{attachment_id:str}", sync_to_thread=False)
+def attachment(store: Inject[Store], attachment_id: FromPath[str]) -> Response:
+    """A file in a customer's conversation, for the owner (served as the widget's API serves it)."""
+    row = attachments.get(store.read(), attachment_id)
+    if row is None:
+        raise NotFoundException()
+    return Response(row["data"], media_type=row["mime"], headers=attachments.headers(row))
 
 
 @post("/conversations/{conversation_id:str}/status", sync_to_thread=True, status_code=200)
@@ -441,6 +489,7 @@ router = owner_router(
         conversation,
         transcript,
         reply,
+        attachment,
         set_status,
         takeover,
         typing,

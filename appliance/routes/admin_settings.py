@@ -35,6 +35,8 @@ GROUPS: list[tuple[str, list[str]]] = [
             "privacy_policy_url",
             "privacy_notice",
             "require_consent",
+            "customer_photos",
+            "attachment_max_mb",
         ],
     ),
     (

@@ -19,13 +19,15 @@ from typing import Annotated, Any
 import anyio
 from litestar import Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
 from litestar.di import Provide
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from .. import i18n, visitors
+from .. import attachments, i18n, visitors
 from .. import push as push_mod
 from ..chat import ChatService, MessageRejected
 from ..clock import Clock
@@ -90,6 +92,13 @@ class RatingRequest:
 @dataclass
 class SeenRequest:
     message_id: int
+
+
+@dataclass
+class PhotoForm:
+    file: UploadFile
+    text: str = ""
+    lang: str = ""
 
 
 def _ip(request: Request, settings: Settings) -> str:
@@ -498,6 +507,80 @@ async def handoff(
     return {"message_id": turn.message_id, "reply_id": turn.reply_id, "text": turn.reply.text, "handoff": True}
 
 
+PHOTO_ROUTE = "/conversations/{conversation_id:str}/attachments"
+FORM_ROOM = 65_536  # the multipart form around the file: boundaries, the caption
+
+
+def _photo_size_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """A photo over the shop's limit is refused from its Content-Length, before it is read."""
+    settings = connection.app.state.settings
+    length = connection.headers.get("content-length", "")
+    if length.isdigit() and int(length) > settings.attachment_max_bytes + FORM_ROOM:
+        raise ApiError(413, "attachment.too_big", f"the photo is larger than {settings.attachment_max_mb} MB")
+
+
+@post(
+    PHOTO_ROUTE,
+    status_code=200,
+    summary="Send a photo",
+    description="`multipart/form-data`: `file` (a JPEG, PNG, WebP or GIF picture; what it is is read from "
+    "its content), `text` (a few words with it), `lang`. The picture is stored re-encoded, without its "
+    "metadata, and passed to a person: the reply says so. 415 `attachment.not_image` for anything that "
+    "isn't a picture, 413 for one over the limit, 403 `photos_off` when the shop doesn't take photos.",
+    # The largest photo the shop allows, and room for the form around it (the router's cap is a
+    # message's).
+    request_max_body_size=25_000_000 + FORM_ROOM,
+    guards=[_photo_size_guard],
+)
+async def send_photo(
+    own: Inject[str],
+    data: Annotated[PhotoForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    settings: Inject[Settings],
+    chat: Inject[ChatService],
+    limits: Inject[Limits],
+) -> dict[str, Any]:
+    if not settings.customer_photos:
+        raise ApiError(403, "photos_off", "this shop doesn't take photos in the chat")
+    limits.message()
+    limits.per_visitor("photo", settings.attachments_per_hour, 3600)
+    if not isinstance(data.file, UploadFile):
+        raise ApiError(422, "attachment.empty", "send the photo as the form's `file`")
+    content = await data.file.read()
+    lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
+    try:
+        turn = await chat.send_photo(
+            own, content, data.file.filename or "photo", data.text, lang, settings.attachment_max_bytes
+        )
+    except MessageRejected as exc:
+        status = {"attachment.too_big": 413, "attachment.not_image": 415}.get(exc.code)
+        raise (ApiError(status, exc.code, str(exc)) if status else _rejected(exc)) from None
+    sent = chat.conversations.history(own, after=turn.message_id - 1)
+    return {
+        "message": sent[0] if sent else None,
+        "reply_id": turn.reply_id,
+        "text": turn.reply.text,
+        "handoff": turn.reply_id is not None,
+    }
+
+
+@get(
+    "/attachments/{attachment_id:str}",
+    summary="A photo or file in one of the visitor's conversations",
+    description="The bytes as stored (a re-encoded image or the owner's PDF), with `Content-Disposition`, "
+    "`X-Content-Type-Options: nosniff` and a sandboxing CSP. 404 for a file that isn't in one of this "
+    "visitor's conversations.",
+    media_type="application/octet-stream",
+    sync_to_thread=False,
+)
+def attachment(
+    visitor: Inject[str], store: Inject[Store], conversations: Inject[Conversations], attachment_id: FromPath[str]
+) -> Response:
+    row = attachments.get(store.read(), attachment_id)
+    if row is None or not conversations.belongs_to(row["conversation_id"], visitor):
+        raise ApiError(404, "not_found", "no such file")
+    return Response(row["data"], media_type=row["mime"], headers=attachments.headers(row))
+
+
 # Contact details and ratings: owner-only data a visitor may set, ten times an hour.
 SAVES_PER_HOUR = 10
 
@@ -571,7 +654,10 @@ def _browser_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if connection.scope.get("method") not in UNSAFE:
         return
     kind = connection.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/json":
+    # A photo is a form; it needs the visitor's bearer token, which no other site's page can send
+    # without the browser asking this appliance first (CORS), and the Origin check below.
+    photo = connection.scope["path"].endswith("/attachments") and kind == "multipart/form-data"
+    if kind != "application/json" and not photo:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     origin = connection.headers.get("origin")
     if origin is None:
@@ -592,7 +678,20 @@ def make_router(settings: Inject[Settings]) -> Router:
     return Router(
         path="/api/v1",
         guards=[_browser_guard],
-        route_handlers=[start, list_conversations, history, events, send, choose, handoff, contact, rate, seen],
+        route_handlers=[
+            start,
+            list_conversations,
+            history,
+            events,
+            send,
+            choose,
+            handoff,
+            send_photo,
+            attachment,
+            contact,
+            rate,
+            seen,
+        ],
         request_max_body_size=settings.max_request_bytes,
         dependencies={
             "visitor": Provide(provide_visitor, sync_to_thread=False),

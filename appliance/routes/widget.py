@@ -19,7 +19,7 @@ from ..services import Inject
 from ..settings import Settings
 
 WIDGET_VERSION = "1.0.0"  # the loader shops embed: its address stays
-CHAT_VERSION = "1.1.0"  # the chat's script and styles in the iframe (1.1: pushed replies, presence)
+CHAT_VERSION = "1.2.0"  # the chat's script and styles in the iframe (1.1: pushed replies, presence; 1.2: photos, the shop speaking first)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?$")
 
@@ -27,7 +27,7 @@ _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?$")
 def widget_csp(allowed_origins: tuple[str, ...]) -> str:
     origins = " ".join(o for o in allowed_origins if _ORIGIN.match(o))
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         "connect-src 'self'; form-action 'none'; base-uri 'none'; object-src 'none'; "
         f"frame-ancestors 'self' {origins}".strip()
     )
@@ -74,6 +74,8 @@ def widget_page(
             "strings": strings(chosen, shop),
             # Said before the customer writes: a person is online, or when one will reply.
             "person_online": presence.online,
+            "photos": settings.customer_photos,
+            "photo_max_bytes": settings.attachment_max_bytes,
             "reply_by": chat.composer.reply_by(chosen),
             # From the settings only: a greeting taken from the address let anyone link to the
             # shop's chat saying whatever they liked in the shop's name (a phishing line).

@@ -53,12 +53,54 @@
       body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit" });
   }
 
+  /* A file in the conversation is fetched with the visitor's token (an <img src> can't send
+   * it) and shown from a blob: address; the same file is fetched once. */
+  var files = {};
+  function fileUrl(id) {
+    if (!files[id]) {
+      files[id] = api("GET", "/attachments/" + encodeURIComponent(id)).then(function (r) {
+        if (!r.ok) throw { http: r.status };
+        return r.blob();
+      }).then(function (blob) { return URL.createObjectURL(blob); });
+      files[id].catch(function () { delete files[id]; });
+    }
+    return files[id];
+  }
+  function showFiles(node, list) {
+    (list || []).forEach(function (f) {
+      if (f.kind === "image") {
+        var img = el("img", "photo");
+        img.alt = S.photo;
+        if (f.width && f.height) { img.width = f.width; img.height = f.height; }  // its place before it loads
+        node.appendChild(img);
+        fileUrl(f.id).then(function (url) { img.src = url; }).catch(function () { /* shown as its frame */ });
+      } else {
+        var link = el("a", "file", f.name);
+        link.href = "#";
+        link.dir = "auto";
+        link.addEventListener("click", function (e) {
+          e.preventDefault();
+          fileUrl(f.id).then(function (url) {
+            var save = el("a");
+            save.href = url;
+            save.download = f.name;
+            document.body.appendChild(save);
+            save.click();
+            save.remove();
+          }).catch(function () { showStatus(S["error.network"]); });
+        });
+        node.appendChild(link);
+      }
+    });
+  }
+
   function bubble(role, text, extra) {
     var node = el("div", "msg " + role);
     node.setAttribute("dir", "auto");
     if (role === "owner") node.appendChild(el("span", "who", S.owner));
     var p = el("p", null, text);
-    node.appendChild(p);
+    if (text || !(extra && extra.attachments && extra.attachments.length)) node.appendChild(p);
+    if (extra) showFiles(node, extra.attachments);
     if (extra && extra.sources && extra.sources.length) {
       node.appendChild(el("p", "sources", S.from + " " + extra.sources.map(function (s) { return s.title; }).join("، ")));
     }
@@ -433,6 +475,78 @@
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
   });
+  /* A photo from the customer: shown at once from their own file, replaced by what the shop
+   * stored (turned upright, without its metadata); the bot says a person will look at it. */
+  var photoInput = document.getElementById("photo");
+  function photoError(code, status) {
+    if (status === 429) return S["error.rate_limited"];
+    if (status === 413 || code === "attachment.too_big") return S["error.photo_too_big"];
+    if (status === 415 || code === "attachment.not_image" || code === "attachment.not_allowed") return S["error.not_photo"];
+    if (code === "attachment.damaged" || code === "attachment.too_many_pixels") return S["error.photo_damaged"];
+    return S["error.failed"];
+  }
+  function sendPhoto(file) {
+    if (busy || !file || !consentGiven()) return;
+    if (file.size > +photoInput.dataset.maxBytes) { showStatus(S["error.photo_too_big"]); return; }
+    busy = true;
+    sendBtn.disabled = true;
+    showStatus("");
+    var caption = input.value.trim();
+    input.value = "";
+    var node = bubble("customer", caption);
+    node.classList.add("pending");
+    var preview = el("img", "photo");
+    preview.alt = S.photo;
+    preview.src = URL.createObjectURL(file);
+    node.appendChild(preview);
+    var typing = el("div", "typing", S.sending_photo);
+    log.appendChild(typing);
+    scroll();
+    ensureConversation().then(function () {
+      var body = new FormData();
+      body.append("file", file, file.name || "photo");
+      body.append("text", caption);
+      body.append("lang", LANG);
+      return fetch("/api/v1/conversations/" + state.conversation + "/attachments", {
+        method: "POST", body: body, credentials: "omit",
+        headers: { "Accept": "application/json", "Authorization": "Bearer " + state.token } });
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (b) { return { ok: r.ok, status: r.status, body: b }; });
+    }).then(function (res) {
+      if (!res.ok) {
+        node.remove();
+        input.value = caption;
+        showStatus(photoError(res.body.error, res.status));
+        return;
+      }
+      node.classList.remove("pending");
+      var m = res.body.message;
+      if (m) {
+        shown[m.id] = true;
+        node.dataset.id = m.id;
+        lastId = Math.max(lastId, m.id);
+        preview.remove();
+        showFiles(node, m.attachments);
+      }
+      if (res.body.text) {
+        var reply = bubble("bot", res.body.text);
+        if (res.body.reply_id) { shown[res.body.reply_id] = true; reply.dataset.id = res.body.reply_id; lastId = Math.max(lastId, res.body.reply_id); }
+      }
+      if (res.body.handoff) contactForm();
+    }).catch(function () {
+      node.remove();
+      input.value = caption;
+      showStatus(S["error.network"]);
+    }).finally(function () {
+      URL.revokeObjectURL(preview.src);
+      typing.remove();
+      busy = false;
+      sendBtn.disabled = false;
+      photoInput.value = "";
+    });
+  }
+  if (photoInput) photoInput.addEventListener("change", function () { sendPhoto(photoInput.files && photoInput.files[0]); });
+
   document.getElementById("person").addEventListener("click", handoff);
   document.getElementById("close").addEventListener("click", function () { opened = false; tell({ type: "appliance:close" }); });
   window.addEventListener("message", function (e) {
