@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import i18n
+from . import i18n, triggers
 from .answering import kb
 from .db import Store
 
@@ -221,3 +221,42 @@ def csv_table(rep: Report, table: str) -> tuple[list[str], list[list[Any]]]:
 
 def median_text(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
+
+
+@dataclass
+class TriggerFigures:
+    """One proactive message's figures over a period: how often it was shown, opened, closed and
+    answered, and what became of the conversations it started (the bot's first decision in them
+    after the customer's reply: an answer or choices, or a hand-over)."""
+
+    trigger: Any
+    shown: int = 0
+    opened: int = 0
+    closed: int = 0
+    replied: int = 0
+    answered: int = 0
+    handover: int = 0
+
+    def rate(self, part: int) -> int | None:
+        return round(100 * part / self.shown) if self.shown else None
+
+
+def trigger_figures(store: Store, now: datetime, days: int) -> list[TriggerFigures]:
+    since = (now - timedelta(days=days)).isoformat()
+    db = store.read()
+    counts = triggers.counts(db, since)
+    out = {t.id: TriggerFigures(t, **counts.get(t.id or 0, {})) for t in triggers.all_triggers(db)}
+    for trigger_id, conversation_id, at in triggers.replied_in(db, since):
+        row = db.execute(
+            "SELECT kind FROM decisions WHERE conversation_id = ? AND created_at >= ? AND kind != 'held' "
+            "ORDER BY id LIMIT 1",
+            [conversation_id, at],
+        ).fetchone()
+        figures = out.get(trigger_id)
+        if row is None or figures is None:
+            continue
+        if row["kind"] == "escalate":
+            figures.handover += 1
+        elif row["kind"] in ("answer", "clarify"):
+            figures.answered += 1
+    return list(out.values())

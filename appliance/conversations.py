@@ -229,6 +229,20 @@ class Conversations:
         customer's widget (and their e-mail: the caller)."""
         return self._say(conversation_id, Role.OWNER, text, Event.OWNER_REPLIED, file)
 
+    def add_proactive(self, conversation_id: str, text: str) -> int:
+        """The shop's proactive message the customer is answering (the widget showed it before
+        there was a conversation): stored before their reply, so the owner reads what they answer.
+        The status doesn't move: nobody has been answered yet."""
+        now = self._now()
+        with self.store.write() as db:
+            self._status(db, conversation_id)
+            return inserted_id(
+                db.execute(
+                    "INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, ?, ?, ?)",
+                    [conversation_id, Role.BOT, text, now],
+                )
+            )
+
     def take_over(self, conversation_id: str, on: bool, notice: str) -> None:
         """The owner joins the conversation (the bot stays silent) or hands it back to the bot.
         ``notice`` is what the customer is told, in their language."""

@@ -446,3 +446,44 @@ def m0015_attachments(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX attachments_conversation ON attachments(conversation_id, message_id)")
+
+
+@MIGRATIONS(name="0016_triggers")
+def m0016_triggers(db: Database) -> None:
+    # Proactive messages (appliance/triggers.py owns both tables): what the owner set, and what
+    # happened to each (shown, opened, closed, replied) by an anonymous id the widget keeps.
+    db.execute(
+        """
+        CREATE TABLE triggers (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            message_fa TEXT NOT NULL DEFAULT '',
+            message_en TEXT NOT NULL DEFAULT '',
+            page TEXT NOT NULL DEFAULT '',
+            script_name TEXT NOT NULL DEFAULT '',
+            seconds INTEGER NOT NULL DEFAULT 0,
+            scroll INTEGER NOT NULL DEFAULT 0,
+            visitors TEXT NOT NULL DEFAULT 'all',
+            lang TEXT NOT NULL DEFAULT '',
+            hours TEXT NOT NULL DEFAULT 'any',
+            every_days INTEGER NOT NULL DEFAULT 1,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE trigger_events (
+            id INTEGER PRIMARY KEY,
+            trigger_id INTEGER NOT NULL REFERENCES triggers(id) ON DELETE CASCADE,
+            visitor TEXT NOT NULL,
+            event TEXT NOT NULL,
+            conversation_id TEXT REFERENCES conversations(id) ON DELETE SET NULL,
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX trigger_events_visitor ON trigger_events(visitor, event, at)")
+    db.execute("CREATE INDEX trigger_events_trigger ON trigger_events(trigger_id, event, at)")

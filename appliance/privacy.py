@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import contact
+from . import contact, triggers
 from .clock import utc_now
 from .conversations import Conversations
 from .db import Store
@@ -23,7 +23,9 @@ def purge_old(store: Store, now: datetime, days: int) -> int:
     """Delete conversations untouched for ``days`` (0 keeps everything). Returns how many."""
     if days <= 0:
         return 0
-    deleted = Conversations(store, lambda: now).delete_untouched_since((now - timedelta(days=days)).isoformat())
+    cutoff = (now - timedelta(days=days)).isoformat()
+    deleted = Conversations(store, lambda: now).delete_untouched_since(cutoff)
+    triggers.forget_before(store, cutoff)  # the proactive messages' events: who saw which, and when
     store.truncate_wal()
     return deleted
 

@@ -291,7 +291,7 @@
     busy = true;
     sendBtn.disabled = true;
     showStatus("");
-    return ensureConversation().then(function () {
+    return ensureConversation().then(answeringProactive).then(function () {
       return streamReply("/conversations/" + state.conversation + "/messages", { text: text, client_id: clientId }, node);
     }).then(function () {
       node.classList.remove("pending", "failed");
@@ -553,6 +553,84 @@
     if (e.data && e.data.type === "appliance:opened") { opened = true; input.focus(); refresh(false); }
     if (e.data && e.data.type === "appliance:closed") opened = false;
   });
+
+  /* Proactive messages. The loader says which page the visitor is on and how far they have
+   * scrolled; the shop's triggers say when to speak first. The server says whether (the owner's
+   * limit per visitor, nothing more today after the visitor closed one): at most one a page view,
+   * never while the chat is open. A visitor is counted by a random id kept here (not the chat's
+   * token: most visitors never chat). */
+  if (!state.vid) { state.vid = uuid().replace(/[^A-Za-z0-9_-]/g, ""); state.since = new Date().toDateString(); save(); }
+  var returning = state.since !== new Date().toDateString() || !!state.conversation;
+  var here = { address: "", at: Date.now(), scroll: 0 }, triggers = null, fired = false, asked = [];
+  function matches(pattern, address) {
+    if (!pattern || pattern === "*") return true;
+    var regex = "^" + pattern.split("*").map(function (part) { return part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"); }).join(".*") + "$";
+    try { return new RegExp(regex, "i").test(address); } catch (e) { return false; }
+  }
+  function due(t) {
+    return !t.script && matches(t.page, here.address) && Date.now() - here.at >= t.seconds * 1000 &&
+      here.scroll >= t.scroll && (t.visitors === "all" || (t.visitors === "returning") === returning);
+  }
+  function fire(t) {
+    if (fired || opened || !t) return;
+    fired = true;
+    api("POST", "/triggers/" + t.id + "/shown", { visitor: state.vid, lang: LANG }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (body) {
+      if (!body || !body.show || opened) return;
+      state.proactive = { id: t.id, text: body.text, open: false };
+      save();
+      tell({ type: "appliance:bubble", text: body.text });
+    }).catch(function () { /* offline: nothing shown */ });
+  }
+  function byName(name) {
+    for (var i = 0; i < triggers.length; i++) { if (triggers[i].script && triggers[i].script === name) { fire(triggers[i]); return; } }
+  }
+  function proactiveEvent(kind) {
+    var p = state.proactive;
+    if (!p) return;
+    api("POST", "/triggers/" + p.id + "/" + kind, { visitor: state.vid, lang: LANG }).catch(function () {});
+    if (kind === "closed") { state.proactive = null; save(); return; }
+    if (!p.open) {  // opened from the bubble: the shop's words come first in the chat
+      p.open = true;
+      save();
+      bubble("bot", p.text).classList.add("proactive");
+    }
+  }
+  if (window.parent !== window) {
+    api("GET", "/triggers?lang=" + LANG).then(function (r) { return r.ok ? r.json() : { triggers: [] }; })
+      .catch(function () { return { triggers: [] }; })
+      .then(function (body) { triggers = body.triggers || []; asked.splice(0).forEach(byName); });
+    setInterval(function () {
+      if (!fired && !opened && here.address && triggers) {
+        for (var i = 0; i < triggers.length; i++) { if (due(triggers[i])) { fire(triggers[i]); break; } }
+      }
+    }, 1000);
+  }
+  window.addEventListener("message", function (e) {
+    if (e.source !== window.parent || !e.data) return;
+    if (e.data.type === "appliance:page" && typeof e.data.address === "string") {
+      if (e.data.address !== here.address) here = { address: e.data.address.slice(0, 500), at: Date.now(), scroll: 0 };
+      here.scroll = Math.max(here.scroll, +e.data.scroll || 0);
+    }
+    if (e.data.type === "appliance:trigger" && typeof e.data.name === "string") {
+      if (triggers) byName(e.data.name); else asked.push(e.data.name);  // asked before the list came
+    }
+    if (e.data.type === "appliance:bubble-opened") proactiveEvent("opened");
+    if (e.data.type === "appliance:bubble-closed") proactiveEvent("closed");
+  });
+  /* The customer answers the proactive message: it is stored first, so the owner reads what
+   * they answer, and the trigger's figures count a reply. Once. */
+  function answeringProactive() {
+    var p = state.proactive;
+    if (!p || !p.open || !state.conversation) return Promise.resolve();
+    state.proactive = null;
+    save();
+    return api("POST", "/conversations/" + state.conversation + "/proactive", { trigger_id: p.id, visitor: state.vid, lang: LANG })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) { if (body && body.message_id) { shown[body.message_id] = true; } })
+      .catch(function () {});
+  }
 
   syncConsent();
   refresh(true).then(openStream);

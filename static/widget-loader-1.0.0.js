@@ -3,7 +3,14 @@
  *           data-lang="auto|fa|en" data-position="right|left" data-color="#0b6e4f"
  *           data-open="false"></script>
  * Adds a button that opens the chat in an iframe served by the appliance. Styles are set
- * through the DOM (no stylesheet, no inline <style>), so the page's CSS and CSP can't break it. */
+ * through the DOM (no stylesheet, no inline <style>), so the page's CSS and CSP can't break it.
+ *
+ * Proactive messages: the loader tells the chat which page it is on (path and query) and how far
+ * it has been scrolled; the chat decides when one of the shop's messages is due and the loader
+ * shows it as a bubble by the button. A single-page shop fires one by name from its own script:
+ *   window.SupportWidget.trigger("checkout-help")
+ * (also SupportWidget.open() and .close()). Calls made before the chat is ready are kept.
+ * Changed in place, with the file's name kept: shops' pages embed this address. */
 (function () {
   "use strict";
   var me = document.currentScript;
@@ -65,7 +72,76 @@
     place();
     if (small.addEventListener) small.addEventListener("change", place);
 
+    // The proactive message's bubble: the shop's words (set with textContent, never as HTML).
+    var bubble = document.createElement("div");
+    bubble.setAttribute("role", "status");
+    css(bubble, { position: "fixed", bottom: "88px", "max-width": "min(280px, calc(100vw - 40px))", background: "#fff",
+      color: "#1b1b1b", "border-radius": "14px", padding: "12px 36px 12px 14px", "box-shadow": "0 6px 24px rgba(0,0,0,.22)",
+      font: "15px/1.6 Vazirmatn, Tahoma, system-ui, sans-serif", "z-index": "2147483646", cursor: "pointer",
+      display: "none", "text-align": "start", "unicode-bidi": "plaintext", "box-sizing": "border-box" });
+    bubble.style.setProperty(side, "20px", "important");
+    var bubbleText = document.createElement("span");
+    bubbleText.setAttribute("dir", "auto");
+    var bubbleClose = document.createElement("button");
+    bubbleClose.type = "button";
+    bubbleClose.textContent = "×";
+    bubbleClose.setAttribute("aria-label", lang === "fa" ? "بستن" : "Close");
+    css(bubbleClose, { position: "absolute", top: "2px", right: "2px", width: "32px", height: "32px", border: "0",
+      background: "transparent", color: "#5f6368", "font-size": "20px", cursor: "pointer", padding: "0", margin: "0" });
+    bubble.appendChild(bubbleText);
+    bubble.appendChild(bubbleClose);
+    var bubbleShown = false;
+    function hideBubble(how) {
+      if (!bubbleShown) return;
+      bubbleShown = false;
+      bubble.style.setProperty("display", "none", "important");
+      tellChat({ type: how });
+    }
+    bubble.addEventListener("click", function (e) {
+      if (e.target === bubbleClose) { hideBubble("appliance:bubble-closed"); return; }
+      toggle(true);
+    });
+
+    // Messages for the chat wait until it says it is ready.
+    var ready = false, waiting = [];
+    function tellChat(message) {
+      if (!ready) { waiting.push(message); return; }
+      frame.contentWindow && frame.contentWindow.postMessage(message, origin);
+    }
+    // Where the visitor is: the page's path and query (never its title or content) and the
+    // deepest they have scrolled, in per cent.
+    var deepest = 0, lastAddress = "";
+    function depth() {
+      var doc = document.documentElement;
+      var total = Math.max(doc.scrollHeight, document.body ? document.body.scrollHeight : 0);
+      var seen = (window.scrollY || doc.scrollTop || 0) + window.innerHeight;
+      return total <= window.innerHeight ? 100 : Math.min(100, Math.round(100 * seen / total));
+    }
+    function report() {
+      var address = location.pathname + location.search;
+      if (address !== lastAddress) { lastAddress = address; deepest = 0; }
+      var now = depth();
+      if (now > deepest || !report.sent) {
+        deepest = Math.max(deepest, now);
+        report.sent = true;
+        tellChat({ type: "appliance:page", address: address, scroll: deepest });
+      }
+    }
+    var scrollTimer = null;
+    window.addEventListener("scroll", function () {
+      if (!scrollTimer) scrollTimer = setTimeout(function () { scrollTimer = null; report(); }, 400);
+    }, { passive: true });
+    // A single-page shop changes its address without loading a page.
+    setInterval(function () { if (location.pathname + location.search !== lastAddress) { report.sent = false; report(); } }, 1000);
+
+    window.SupportWidget = {
+      trigger: function (name) { if (typeof name === "string") tellChat({ type: "appliance:trigger", name: name.slice(0, 40) }); },
+      open: function () { toggle(true); },
+      close: function () { toggle(false); }
+    };
+
     function toggle(open) {
+      if (open) hideBubble("appliance:bubble-opened");
       frame.dataset.open = open ? "1" : "0";
       button.setAttribute("aria-expanded", open ? "true" : "false");
       place();
@@ -84,6 +160,16 @@
     window.addEventListener("message", function (e) {
       if (e.origin !== origin || !e.data) return;
       if (e.data.type === "appliance:close") toggle(false);
+      if (e.data.type === "appliance:ready" && !ready) {
+        ready = true;
+        report();
+        waiting.splice(0).forEach(tellChat);
+      }
+      if (e.data.type === "appliance:bubble" && frame.dataset.open !== "1" && typeof e.data.text === "string") {
+        bubbleText.textContent = e.data.text.slice(0, 400);
+        bubble.style.setProperty("display", "block", "important");
+        bubbleShown = true;
+      }
       if (e.data.type === "appliance:unread") {
         var n = +e.data.count || 0;
         badge.textContent = n > 9 ? "9+" : String(n);
@@ -92,6 +178,7 @@
       }
     });
     document.body.appendChild(button);
+    document.body.appendChild(bubble);
     // The chat loads after the shop's page has: it never competes with the page itself. It
     // loads even while closed, so a reply from the shop can light the badge.
     function attach() {

@@ -133,13 +133,14 @@ def store_on_copy(demo_db: Path, directory: Path):
     return Store(path)
 
 
-def make_api_client(data_dir: Path, demo_db: Path, **overrides) -> TestClient:
-    """The app on a copy of the indexed demo bookshop (the ``demo_db`` fixture)."""
+def make_api_client(data_dir: Path, demo_db: Path, clock=None, **overrides) -> TestClient:
+    """The app on a copy of the indexed demo bookshop (the ``demo_db`` fixture), on ``clock``
+    if given."""
     shutil.copy(demo_db, data_dir / "appliance.db")
     settings = Settings(
         data_dir=data_dir, model="none", shop_name="Book Nook", allowed_origins=("https://shop.example",), **overrides
     )
-    return TestClient(create_app(settings))
+    return TestClient(create_app(settings) if clock is None else create_app(settings, clock=clock))
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -238,7 +238,8 @@ def test_widget_escapes_the_shop_name(data_dir: Path, demo_db: Path) -> None:
 
 def test_loader_is_small() -> None:
     raw = (paths.static_dir() / "widget-loader-1.0.0.js").read_bytes()
-    assert len(gzip.compress(raw, 9)) < 3000
+    # The button, the chat's frame and the proactive message's bubble: still one small request.
+    assert len(gzip.compress(raw, 9)) < 4096
 
 
 def test_front_page_has_the_chat_and_the_snippet(api: TestClient) -> None:

@@ -62,6 +62,12 @@ def shop_site(appliance_server, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("shop")
     for lang in ("fa", "en"):
         (root / f"{lang}.html").write_text(HOST_PAGE.format(lang=lang, base=appliance_server["base"]), encoding="utf-8")
+    # Pages for the proactive messages: a book page, and a single-page checkout
+    (root / "books").mkdir()
+    (root / "books" / "gift.html").write_text(
+        HOST_PAGE.format(lang="en", base=appliance_server["base"]), encoding="utf-8"
+    )
+    (root / "checkout.html").write_text(HOST_PAGE.format(lang="en", base=appliance_server["base"]), encoding="utf-8")
     handler = partial(SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *a: None
     server = HTTPServer(("127.0.0.1", appliance_server["host_port"]), handler)
@@ -362,3 +368,81 @@ def test_a_photo_goes_both_ways_and_a_hostile_file_named_jpg_is_refused(
         browser.add_cookie({"name": cookie.name, "value": cookie.value, "path": "/"})
     browser.get(f"{appliance_server['base']}/admin/conversations/{conv}")
     wait(browser, 10).until(lambda d: d.execute_script(loaded, ".transcript .attachment img") == 2)
+
+
+BUBBLE = (
+    "return [...document.querySelectorAll('div[role=status]')]"
+    ".filter(d => getComputedStyle(d).display !== 'none').map(d => d.textContent)"
+)
+
+
+def test_a_proactive_message_fires_once_and_a_closed_one_keeps_them_away_for_the_day(
+    browser, shop_site, appliance_server
+) -> None:
+    owner = _owner_session(appliance_server)
+    for form in (
+        {"name": "gift", "page": "/books/*", "seconds": "1", "message_en": "Looking for a gift? Ask me."},
+        {"name": "checkout", "script_name": "checkout-help", "message_en": "Stuck at checkout? I can help."},
+    ):
+        data = {
+            "visitors": "all",
+            "lang": "",
+            "hours": "any",
+            "every_days": "1",
+            "enabled": "on",
+            "scroll": "0",
+            **form,
+        }
+        assert owner.post("/admin/triggers/new", data=data).status_code == 200
+    made = [t["id"] for t in owner.get("/api/v1/triggers?lang=en").json()["triggers"]]
+    try:
+        browser.get(f"{shop_site}/en.html")  # not a book page: nothing
+        time.sleep(3)
+        assert browser.execute_script(BUBBLE) == []
+        browser.get(f"{shop_site}/books/gift.html")
+        wait(browser, 15).until(lambda d: d.execute_script(BUBBLE) == ["Looking for a gift? Ask me.×"])
+        shot(browser, "widget-proactive-en.png")
+        browser.find_element(By.XPATH, "//div[@role='status']/span").click()  # opens the chat
+        frame = wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "iframe[title]")))
+        browser.switch_to.frame(frame)
+        wait(browser).until(
+            EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".msg.bot.proactive"), "Looking for a gift?")
+        )
+        ask(browser, "Do you wrap books as gifts?")
+        wait_for_bot(browser, 2)  # the proactive message and the reply
+        browser.switch_to.default_content()
+        # once a day: the same page again shows nothing
+        browser.get(f"{shop_site}/books/gift.html")
+        time.sleep(4)
+        assert browser.execute_script(BUBBLE) == []
+        # a single-page shop fires one from its own script; the visitor closes it
+        browser.get(f"{shop_site}/checkout.html")
+        wait(browser, 15).until(
+            lambda d: d.execute_script("return !!(window.SupportWidget && document.querySelector('iframe[title]'))")
+        )
+        browser.execute_script("window.SupportWidget.trigger('checkout-help')")
+        wait(browser, 15).until(lambda d: d.execute_script(BUBBLE) == ["Stuck at checkout? I can help.×"])
+        browser.find_element(By.XPATH, "//div[@role='status']/button").click()
+        assert browser.execute_script(BUBBLE) == []
+        time.sleep(1)
+        browser.execute_script("window.SupportWidget.trigger('checkout-help')")
+        time.sleep(3)
+        assert browser.execute_script(BUBBLE) == []
+
+        db = sqlite3.connect(appliance_server["db"])
+        events = db.execute(
+            "SELECT t.name, e.event, count(*) FROM trigger_events e JOIN triggers t ON t.id = e.trigger_id "
+            "GROUP BY t.name, e.event ORDER BY t.name, e.event"
+        ).fetchall()
+        db.close()
+        assert events == [
+            ("checkout", "closed", 1),
+            ("checkout", "shown", 1),
+            ("gift", "opened", 1),
+            ("gift", "replied", 1),
+            ("gift", "shown", 1),
+        ]
+        assert "Looking for a gift?" in owner.get("/admin/triggers?lang=en").text
+    finally:
+        for trigger_id in made:
+            owner.post(f"/admin/triggers/{trigger_id}/delete")

@@ -41,6 +41,7 @@ def analytics_page(
         chart=analytics.bar_chart(rep.per_day),
         heat=analytics.heat_cells(rep.heatmap, page.lang),
         fmt=analytics.median_text,
+        trigger_rows=analytics.trigger_figures(store, clock(), _days(days)),
     )
 
 

@@ -24,10 +24,10 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
-from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from .. import attachments, i18n, visitors
+from .. import attachments, hours, i18n, triggers, visitors
 from .. import push as push_mod
 from ..chat import ChatService, MessageRejected
 from ..clock import Clock
@@ -92,6 +92,19 @@ class RatingRequest:
 @dataclass
 class SeenRequest:
     message_id: int
+
+
+@dataclass
+class TriggerEvent:
+    visitor: str
+    lang: str = ""
+
+
+@dataclass
+class ProactiveRequest:
+    trigger_id: int
+    visitor: str
+    lang: str = ""
 
 
 @dataclass
@@ -581,6 +594,151 @@ def attachment(
     return Response(row["data"], media_type=row["mime"], headers=attachments.headers(row))
 
 
+# -- proactive messages ---------------------------------------------------------------------------
+
+TRIGGER_CALLS_PER_MINUTE = 120  # per network: a page view makes two or three
+
+
+def _shop_open(settings: Settings, now: Any) -> bool:
+    try:
+        return hours.parse(settings.business_hours, settings.holidays, settings.timezone).is_open(now)
+    except hours.HoursError:
+        return True  # hours the owner hasn't set right: "while open" triggers still show
+
+
+def _trigger_call(request: Request, settings: Settings, limiter: RateLimiter, visitor: str) -> None:
+    _limit(limiter, f"trigger:ip:{_network(request, settings)}", TRIGGER_CALLS_PER_MINUTE, 60)
+    if not triggers.valid_visitor(visitor):
+        raise ApiError(422, "bad_visitor", "visitor must be the widget's random id (8-64 letters and digits)")
+
+
+@get(
+    "/triggers",
+    summary="The shop's proactive messages that may be shown now",
+    description="For the widget: each trigger's conditions (page address pattern, seconds on the page, "
+    "scroll depth in per cent, new or returning visitors, or the name a page fires it by with "
+    "`SupportWidget.trigger(name)`). The message itself comes with `/triggers/{id}/shown`.",
+    sync_to_thread=True,
+)
+def list_triggers(
+    store: Inject[Store], settings: Inject[Settings], clock: Inject[Clock], lang: FromQuery[str] = ""
+) -> Response:
+    lang = lang if lang in i18n.LANGUAGES else settings.default_language
+    found = triggers.for_widget(store.read(), lang, _shop_open(settings, clock()))
+    return Response({"triggers": found}, headers={"cache-control": "no-store"})
+
+
+def _trigger(store: Store, trigger_id: int) -> triggers.Trigger:
+    found = triggers.get(store.read(), trigger_id) if 0 < trigger_id <= MAX_ID else None
+    if found is None or not found.enabled:
+        raise ApiError(404, "no_trigger", "no such proactive message")
+    return found
+
+
+@post(
+    "/triggers/{trigger_id:int}/shown",
+    status_code=200,
+    summary="Ask to show a proactive message",
+    description="`show` is false when this visitor has seen it as often as the owner allows, or closed "
+    "one today; otherwise it is recorded as shown and `text` is the message in `lang`.",
+)
+async def trigger_shown(
+    request: Request,
+    trigger_id: FromPath[int],
+    data: JSONBody[TriggerEvent],
+    store: Inject[Store],
+    settings: Inject[Settings],
+    clock: Inject[Clock],
+    limiter: Inject[RateLimiter],
+) -> dict[str, Any]:
+    _trigger_call(request, settings, limiter, data.visitor)
+    found = _trigger(store, trigger_id)
+    lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
+    if not found.message(lang):
+        return {"show": False, "text": ""}
+    shown = await store.run(triggers.may_show, store, found, data.visitor, clock(), settings.timezone)
+    return {"show": shown, "text": found.message(lang) if shown else ""}
+
+
+async def _trigger_event(
+    request: Request,
+    trigger_id: int,
+    data: TriggerEvent,
+    event: str,
+    store: Store,
+    settings: Settings,
+    clock: Clock,
+    limiter: RateLimiter,
+) -> dict[str, bool]:
+    _trigger_call(request, settings, limiter, data.visitor)
+    _trigger(store, trigger_id)
+    saved = await store.run(triggers.record, store, trigger_id, data.visitor, event, clock().isoformat())
+    return {"saved": saved}
+
+
+@post("/triggers/{trigger_id:int}/opened", status_code=200, summary="The visitor opened the chat from it")
+async def trigger_opened(
+    request: Request,
+    trigger_id: FromPath[int],
+    data: JSONBody[TriggerEvent],
+    store: Inject[Store],
+    settings: Inject[Settings],
+    clock: Inject[Clock],
+    limiter: Inject[RateLimiter],
+) -> dict[str, bool]:
+    return await _trigger_event(request, trigger_id, data, "opened", store, settings, clock, limiter)
+
+
+@post(
+    "/triggers/{trigger_id:int}/closed",
+    status_code=200,
+    summary="The visitor closed it (no proactive message again today)",
+)
+async def trigger_closed(
+    request: Request,
+    trigger_id: FromPath[int],
+    data: JSONBody[TriggerEvent],
+    store: Inject[Store],
+    settings: Inject[Settings],
+    clock: Inject[Clock],
+    limiter: Inject[RateLimiter],
+) -> dict[str, bool]:
+    return await _trigger_event(request, trigger_id, data, "closed", store, settings, clock, limiter)
+
+
+@post(
+    "/conversations/{conversation_id:str}/proactive",
+    status_code=200,
+    summary="The customer answers a proactive message",
+    description="Called before the customer's first message after opening the chat from a proactive "
+    "message: the message is stored in the conversation (the owner reads what they answer) and counted "
+    "as replied. Once per showing.",
+)
+async def proactive(
+    own: Inject[str],
+    data: JSONBody[ProactiveRequest],
+    store: Inject[Store],
+    settings: Inject[Settings],
+    clock: Inject[Clock],
+    chat: Inject[ChatService],
+    limits: Inject[Limits],
+) -> dict[str, Any]:
+    limits.per_visitor("proactive", SAVES_PER_HOUR, 3600)
+    if not triggers.valid_visitor(data.visitor):
+        raise ApiError(422, "bad_visitor", "visitor must be the widget's random id")
+    found = _trigger(store, data.trigger_id)
+    lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
+    now = clock().isoformat()
+
+    def reply() -> int | None:
+        if not found.message(lang) or not triggers.record(store, data.trigger_id, data.visitor, "replied", now, own):
+            return None
+        return chat.conversations.add_proactive(own, found.message(lang))
+
+    message_id = await store.run(reply)
+    return {"message_id": message_id}
+
+
 # Contact details and ratings: owner-only data a visitor may set, ten times an hour.
 SAVES_PER_HOUR = 10
 
@@ -688,6 +846,11 @@ def make_router(settings: Inject[Settings]) -> Router:
             handoff,
             send_photo,
             attachment,
+            list_triggers,
+            trigger_shown,
+            trigger_opened,
+            trigger_closed,
+            proactive,
             contact,
             rate,
             seen,
