@@ -48,7 +48,7 @@ class Trigger:
     name: str
     message_fa: str = ""
     message_en: str = ""
-    page: str = ""  # the page's address (path and query), * for any text; empty: every page
+    page: str = ""  # the page's path, * for any text (the query too if it has a ?); empty: every page
     script_name: str = ""  # set: shown only when the shop's page calls SupportWidget.trigger(name)
     seconds: int = 0  # on the page at least this long
     scroll: int = 0  # scrolled at least this far down the page, in per cent

@@ -40,11 +40,14 @@ PAGES = [
     ("catalog", "/admin/catalog"),
     ("documents", "/admin/documents"),
     ("document-preview", "upload"),  # the preview after uploading FAQ_PAGE through the form
+    ("triggers", "/admin/triggers"),
+    ("trigger-edit", "/admin/triggers/1"),
     ("analytics", "/admin/analytics"),
     ("settings", "/admin/settings"),
     ("backups", "/admin/backups"),
     ("saved-replies", "/admin/saved-replies"),
     ("widget", "/widget"),
+    ("front-proactive", "front"),  # the appliance's own front page, with a proactive message's bubble
 ]
 
 
@@ -70,6 +73,60 @@ def _post(url: str, body: dict, token: str | None = None) -> bytes:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=30) as r:
         return r.read()
+
+
+def _photos_and_triggers(base: str, conv: str, token: str) -> None:
+    """A customer's photo and the owner's PDF in the conversation; a proactive message for the
+    front page and one for book pages (through the API and the admin, as in use)."""
+    import io
+
+    import httpx
+    from PIL import Image
+
+    from tests.test_attachments import pdf
+
+    picture = io.BytesIO()
+    Image.new("RGB", (900, 600), (180, 60, 50)).save(picture, "JPEG")
+    httpx.post(
+        f"{base}/api/v1/conversations/{conv}/attachments",
+        files={"file": ("parcel.jpg", picture.getvalue(), "image/jpeg")},
+        data={"text": "جلد کتاب پاره رسید", "lang": "fa"},
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    ).raise_for_status()
+    owner = httpx.Client(base_url=base, timeout=30)
+    same = {"sec-fetch-site": "same-origin"}
+    owner.post("/admin/login", data={"password": PASSWORD, "next": "/admin/"}, headers=same)
+    page = owner.get("/admin/").text
+    marker = '"X-CSRF-Token": "'
+    owner.headers.update({**same, "x-csrf-token": page[page.index(marker) + len(marker) :].split('"')[0]})
+    owner.post(
+        f"/admin/conversations/{conv}/reply",
+        files={"file": ("راهنمای بازگرداندن کالا.pdf", pdf(), "application/pdf")},
+        data={"text": "ببخشید! نسخه‌ی سالم فردا ارسال می‌شود. راهنمای بازگرداندن پیوست است."},
+    ).raise_for_status()
+    for form in (
+        {
+            "name": "خوشامد صفحه‌ی اول",
+            "page": "/",
+            "seconds": "1",
+            "message_fa": "سلام! دنبال کتاب خاصی هستید؟ بپرسید.",
+            "message_en": "Hi! Looking for a particular book? Just ask.",
+        },
+        {
+            "name": "کتاب هدیه",
+            "page": "/books/*",
+            "seconds": "20",
+            "scroll": "50",
+            "visitors": "returning",
+            "hours": "open",
+            "every_days": "7",
+            "message_fa": "برای هدیه دنبال کتاب می‌گردید؟ کادوپیچ رایگان است.",
+            "message_en": "Choosing a book as a gift? Gift wrapping is free.",
+        },
+    ):
+        data = {"visitors": "all", "lang": "", "hours": "any", "every_days": "1", "enabled": "on", **form}
+        owner.post("/admin/triggers/new", data=data).raise_for_status()
 
 
 def main() -> None:
@@ -127,6 +184,7 @@ def main() -> None:
                 {"entry_id": choices[0]["id"], "label": choices[0]["title"]},
                 other["visitor_token"],
             )
+        _photos_and_triggers(base, conv, token)
         driver.get(f"{base}/admin/login")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit], form button").click()
@@ -148,6 +206,12 @@ def main() -> None:
                         driver.find_element(By.ID, "file").send_keys(str(faq))
                         driver.find_element(By.CSS_SELECTOR, "form.import button[type=submit]").click()
                         time.sleep(2)
+                    elif path == "front":
+                        # Once a day per visitor: forget this browser's visitor so the bubble shows again.
+                        driver.get(f"{base}/?lang={lang}")
+                        driver.execute_script("localStorage.clear()")
+                        driver.get(f"{base}/?lang={lang}")
+                        time.sleep(4)
                     else:
                         path = f"/admin/inbox?view=all&c={conv}" if path == "two-panes" else path
                         path = path or f"/admin/conversations/{conv}"

@@ -562,8 +562,11 @@
   if (!state.vid) { state.vid = uuid().replace(/[^A-Za-z0-9_-]/g, ""); state.since = new Date().toDateString(); save(); }
   var returning = state.since !== new Date().toDateString() || !!state.conversation;
   var here = { address: "", at: Date.now(), scroll: 0 }, triggers = null, fired = false, asked = [];
+  /* The owner's pattern against the page's path, "*" for any text. What follows "?" (a
+   * campaign's utm_source, a search) counts only if the pattern has a "?" itself. */
   function matches(pattern, address) {
     if (!pattern || pattern === "*") return true;
+    if (pattern.indexOf("?") < 0) address = address.split("?")[0];
     var regex = "^" + pattern.split("*").map(function (part) { return part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"); }).join(".*") + "$";
     try { return new RegExp(regex, "i").test(address); } catch (e) { return false; }
   }
@@ -574,7 +577,7 @@
   function fire(t) {
     if (fired || opened || !t) return;
     fired = true;
-    api("POST", "/triggers/" + t.id + "/shown", { visitor: state.vid, lang: LANG }).then(function (r) {
+    api("POST", "/triggers/" + t.id + "/shown", { visitor_id: state.vid, lang: LANG }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (body) {
       if (!body || !body.show || opened) return;
@@ -589,7 +592,7 @@
   function proactiveEvent(kind) {
     var p = state.proactive;
     if (!p) return;
-    api("POST", "/triggers/" + p.id + "/" + kind, { visitor: state.vid, lang: LANG }).catch(function () {});
+    api("POST", "/triggers/" + p.id + "/" + kind, { visitor_id: state.vid, lang: LANG }).catch(function () {});
     if (kind === "closed") { state.proactive = null; save(); return; }
     if (!p.open) {  // opened from the bubble: the shop's words come first in the chat
       p.open = true;
@@ -626,7 +629,7 @@
     if (!p || !p.open || !state.conversation) return Promise.resolve();
     state.proactive = null;
     save();
-    return api("POST", "/conversations/" + state.conversation + "/proactive", { trigger_id: p.id, visitor: state.vid, lang: LANG })
+    return api("POST", "/conversations/" + state.conversation + "/proactive", { trigger_id: p.id, visitor_id: state.vid, lang: LANG })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) { if (body && body.message_id) { shown[body.message_id] = true; } })
       .catch(function () {});

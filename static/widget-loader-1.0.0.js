@@ -76,7 +76,8 @@
     var bubble = document.createElement("div");
     bubble.setAttribute("role", "status");
     css(bubble, { position: "fixed", bottom: "88px", "max-width": "min(280px, calc(100vw - 40px))", background: "#fff",
-      color: "#1b1b1b", "border-radius": "14px", padding: "12px 36px 12px 14px", "box-shadow": "0 6px 24px rgba(0,0,0,.22)",
+      color: "#1b1b1b", "border-radius": "14px", padding: lang === "fa" ? "12px 14px 12px 36px" : "12px 36px 12px 14px",
+      "box-shadow": "0 6px 24px rgba(0,0,0,.22)",
       font: "15px/1.6 Vazirmatn, Tahoma, system-ui, sans-serif", "z-index": "2147483646", cursor: "pointer",
       display: "none", "text-align": "start", "unicode-bidi": "plaintext", "box-sizing": "border-box" });
     bubble.style.setProperty(side, "20px", "important");
@@ -86,8 +87,11 @@
     bubbleClose.type = "button";
     bubbleClose.textContent = "×";
     bubbleClose.setAttribute("aria-label", lang === "fa" ? "بستن" : "Close");
-    css(bubbleClose, { position: "absolute", top: "2px", right: "2px", width: "32px", height: "32px", border: "0",
+    // The close button at the end of the line: the left in Persian.
+    css(bubbleClose, { position: "absolute", top: "2px", width: "32px", height: "32px", border: "0",
       background: "transparent", color: "#5f6368", "font-size": "20px", cursor: "pointer", padding: "0", margin: "0" });
+    bubbleClose.style.setProperty(lang === "fa" ? "left" : "right", "2px", "important");
+    bubble.setAttribute("dir", lang === "fa" ? "rtl" : "ltr");
     bubble.appendChild(bubbleText);
     bubble.appendChild(bubbleClose);
     var bubbleShown = false;

@@ -100,7 +100,7 @@ def test_shown_at_most_as_often_as_the_owner_allows_and_never_after_a_close_that
         fresh = _trigger(c, name="only once", every_days="0")
 
         def shown(trigger_id: int, visitor: str = VISITOR) -> dict:
-            r = c.post(f"/api/v1/triggers/{trigger_id}/shown", json={"visitor": visitor, "lang": "fa"})
+            r = c.post(f"/api/v1/triggers/{trigger_id}/shown", json={"visitor_id": visitor, "lang": "fa"})
             assert r.status_code == 200, r.text
             return r.json()
 
@@ -115,7 +115,7 @@ def test_shown_at_most_as_often_as_the_owner_allows_and_never_after_a_close_that
         # a visitor who closes one sees none again that day (the shop's day), of any trigger
         clock.now = clock.now.replace(hour=19, minute=0)  # 22:30 in Tehran
         assert shown(daily)["show"] is True
-        assert c.post(f"/api/v1/triggers/{daily}/closed", json={"visitor": VISITOR}).json() == {"saved": True}
+        assert c.post(f"/api/v1/triggers/{daily}/closed", json={"visitor_id": VISITOR}).json() == {"saved": True}
         assert shown(fresh)["show"] is False
         clock.now += timedelta(hours=1)  # 23:30 in Tehran: still that day
         assert shown(fresh)["show"] is False
@@ -126,10 +126,10 @@ def test_shown_at_most_as_often_as_the_owner_allows_and_never_after_a_close_that
         # another visitor is counted on their own; a made-up id or trigger is refused
         assert shown(weekly, "v-another-visitor-1")["show"] is True
         assert shown(fresh, "v-another-visitor-1")["show"] is True
-        assert c.post(f"/api/v1/triggers/{daily}/shown", json={"visitor": "<x>"}).status_code == 422
-        assert c.post("/api/v1/triggers/424242/shown", json={"visitor": VISITOR}).status_code == 404
+        assert c.post(f"/api/v1/triggers/{daily}/shown", json={"visitor_id": "<x>"}).status_code == 422
+        assert c.post("/api/v1/triggers/424242/shown", json={"visitor_id": VISITOR}).status_code == 404
         # an event for a trigger never shown to this visitor isn't counted
-        assert c.post(f"/api/v1/triggers/{daily}/opened", json={"visitor": "v-never-shown-99"}).json() == {
+        assert c.post(f"/api/v1/triggers/{daily}/opened", json={"visitor_id": "v-never-shown-99"}).json() == {
             "saved": False
         }
 
@@ -147,15 +147,15 @@ def test_a_reply_to_a_proactive_message_is_in_the_conversation_and_its_figures(d
                 ("v-customer-three", None),
             ]
         ):
-            assert c.post(f"/api/v1/triggers/{trigger_id}/shown", json={"visitor": visitor, "lang": "en"}).json()[
+            assert c.post(f"/api/v1/triggers/{trigger_id}/shown", json={"visitor_id": visitor, "lang": "en"}).json()[
                 "show"
             ]
             if question is None:
-                c.post(f"/api/v1/triggers/{trigger_id}/closed", json={"visitor": visitor})
+                c.post(f"/api/v1/triggers/{trigger_id}/closed", json={"visitor_id": visitor})
                 continue
-            c.post(f"/api/v1/triggers/{trigger_id}/opened", json={"visitor": visitor})
+            c.post(f"/api/v1/triggers/{trigger_id}/opened", json={"visitor_id": visitor})
             conv, token, _ = start_chat(c, "en")
-            body = {"trigger_id": trigger_id, "visitor": visitor, "lang": "en"}
+            body = {"trigger_id": trigger_id, "visitor_id": visitor, "lang": "en"}
             first = c.post(f"/api/v1/conversations/{conv}/proactive", json=body, headers=bearer(token)).json()
             assert first["message_id"]
             again = c.post(f"/api/v1/conversations/{conv}/proactive", json=body, headers=bearer(token)).json()
@@ -169,7 +169,7 @@ def test_a_reply_to_a_proactive_message_is_in_the_conversation_and_its_figures(d
         _, stranger, _ = start_chat(c, "en")
         r = c.post(
             f"/api/v1/conversations/{conv}/proactive",
-            json={"trigger_id": trigger_id, "visitor": "v-customer-one-1"},
+            json={"trigger_id": trigger_id, "visitor_id": "v-customer-one-1"},
             headers=bearer(stranger),
         )
         assert r.status_code == 404

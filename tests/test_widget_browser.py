@@ -399,7 +399,7 @@ def test_a_proactive_message_fires_once_and_a_closed_one_keeps_them_away_for_the
         browser.get(f"{shop_site}/en.html")  # not a book page: nothing
         time.sleep(3)
         assert browser.execute_script(BUBBLE) == []
-        browser.get(f"{shop_site}/books/gift.html")
+        browser.get(f"{shop_site}/books/gift.html?utm_source=instagram")  # a campaign's address: still a book page
         wait(browser, 15).until(lambda d: d.execute_script(BUBBLE) == ["Looking for a gift? Ask me.×"])
         shot(browser, "widget-proactive-en.png")
         browser.find_element(By.XPATH, "//div[@role='status']/span").click()  # opens the chat

@@ -96,14 +96,16 @@ class SeenRequest:
 
 @dataclass
 class TriggerEvent:
-    visitor: str
+    # Not "visitor": a validation error on a field named like a dependency is taken for the
+    # server's fault (a 500) by Litestar.
+    visitor_id: str
     lang: str = ""
 
 
 @dataclass
 class ProactiveRequest:
     trigger_id: int
-    visitor: str
+    visitor_id: str
     lang: str = ""
 
 
@@ -609,7 +611,7 @@ def _shop_open(settings: Settings, now: Any) -> bool:
 def _trigger_call(request: Request, settings: Settings, limiter: RateLimiter, visitor: str) -> None:
     _limit(limiter, f"trigger:ip:{_network(request, settings)}", TRIGGER_CALLS_PER_MINUTE, 60)
     if not triggers.valid_visitor(visitor):
-        raise ApiError(422, "bad_visitor", "visitor must be the widget's random id (8-64 letters and digits)")
+        raise ApiError(422, "bad_visitor", "visitor_id must be the widget's random id (8-64 letters and digits)")
 
 
 @get(
@@ -651,12 +653,12 @@ async def trigger_shown(
     clock: Inject[Clock],
     limiter: Inject[RateLimiter],
 ) -> dict[str, Any]:
-    _trigger_call(request, settings, limiter, data.visitor)
+    _trigger_call(request, settings, limiter, data.visitor_id)
     found = _trigger(store, trigger_id)
     lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
     if not found.message(lang):
         return {"show": False, "text": ""}
-    shown = await store.run(triggers.may_show, store, found, data.visitor, clock(), settings.timezone)
+    shown = await store.run(triggers.may_show, store, found, data.visitor_id, clock(), settings.timezone)
     return {"show": shown, "text": found.message(lang) if shown else ""}
 
 
@@ -670,9 +672,9 @@ async def _trigger_event(
     clock: Clock,
     limiter: RateLimiter,
 ) -> dict[str, bool]:
-    _trigger_call(request, settings, limiter, data.visitor)
+    _trigger_call(request, settings, limiter, data.visitor_id)
     _trigger(store, trigger_id)
-    saved = await store.run(triggers.record, store, trigger_id, data.visitor, event, clock().isoformat())
+    saved = await store.run(triggers.record, store, trigger_id, data.visitor_id, event, clock().isoformat())
     return {"saved": saved}
 
 
@@ -724,14 +726,14 @@ async def proactive(
     limits: Inject[Limits],
 ) -> dict[str, Any]:
     limits.per_visitor("proactive", SAVES_PER_HOUR, 3600)
-    if not triggers.valid_visitor(data.visitor):
-        raise ApiError(422, "bad_visitor", "visitor must be the widget's random id")
+    if not triggers.valid_visitor(data.visitor_id):
+        raise ApiError(422, "bad_visitor", "visitor_id must be the widget's random id")
     found = _trigger(store, data.trigger_id)
     lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
     now = clock().isoformat()
 
     def reply() -> int | None:
-        if not found.message(lang) or not triggers.record(store, data.trigger_id, data.visitor, "replied", now, own):
+        if not found.message(lang) or not triggers.record(store, data.trigger_id, data.visitor_id, "replied", now, own):
             return None
         return chat.conversations.add_proactive(own, found.message(lang))
 

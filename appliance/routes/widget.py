@@ -91,9 +91,11 @@ def widget_page(
 
 
 @get("/", sync_to_thread=False, include_in_schema=False)
-def home(request: Request, settings: Inject[Settings]) -> Template:
+def home(request: Request, settings: Inject[Settings], lang: FromQuery[str] = "") -> Template:
     """The appliance's own front page: the chat on a plain page, and the snippet for the shop's site."""
-    lang = i18n.choose(None, request.headers.get("accept-language"), settings.default_language)
+    lang = i18n.choose(
+        lang if lang in i18n.LANGUAGES else None, request.headers.get("accept-language"), settings.default_language
+    )
     # The configured address, never the request's Host header (which anyone can set).
     base = settings.base_url
     snippet = (
