@@ -67,8 +67,8 @@ def test_a_photo_is_drawn_again_upright_smaller_and_without_its_metadata() -> No
     assert clean.mime == "image/jpeg" and clean.kind == "image"
     assert clean.name == "عکس بسته.jpg"  # no path, the real type's extension
     stored = Image.open(io.BytesIO(clean.data))
-    # Orientation 6 applied: the 3000x1500 landscape is a portrait, at most 2048 a side
-    assert (clean.width, clean.height) == stored.size == (1024, 2048)
+    # Orientation 6 applied: the 3000x1500 landscape is a portrait, at most 2000 a side
+    assert (clean.width, clean.height) == stored.size == (1000, 2000)
     assert not stored.getexif() and "exif" not in stored.info and "icc_profile" not in stored.info
     assert b"PhoneMaker" not in clean.data and b"<script>" not in clean.data
     assert clean.data.endswith(b"\xff\xd9")  # nothing after the image's end
@@ -148,7 +148,7 @@ def test_a_customers_photo_goes_to_the_owner_and_only_that_visitor_can_fetch_it(
         assert message["role"] == "customer" and message["text"] == "کتاب پاره رسید"
         (file,) = message["attachments"]
         assert (
-            file["kind"] == "image" and file["mime"] == "image/jpeg" and (file["width"], file["height"]) == (1024, 2048)
+            file["kind"] == "image" and file["mime"] == "image/jpeg" and (file["width"], file["height"]) == (1000, 2000)
         )
         assert c.get(f"/api/v1/conversations/{conv}/messages", headers=bearer(token)).json()["status"] == "waiting"
 
