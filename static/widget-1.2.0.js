@@ -564,9 +564,13 @@
   var here = { address: "", at: Date.now(), scroll: 0 }, triggers = null, fired = false, asked = [];
   /* The owner's pattern against the page's path, "*" for any text. What follows "?" (a
    * campaign's utm_source, a search) counts only if the pattern has a "?" itself. */
+  function decoded(text) { try { return decodeURIComponent(text); } catch (e) { return text; } }
   function matches(pattern, address) {
     if (!pattern || pattern === "*") return true;
     if (pattern.indexOf("?") < 0) address = address.split("?")[0];
+    // A Persian address reaches the page %-encoded (/%DA%A9...); the owner types it as it reads.
+    pattern = decoded(pattern);
+    address = decoded(address);
     var regex = "^" + pattern.split("*").map(function (part) { return part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"); }).join(".*") + "$";
     try { return new RegExp(regex, "i").test(address); } catch (e) { return false; }
   }

@@ -483,6 +483,24 @@ def test_persian_text_in_every_field_of_every_form(admin: TestClient) -> None:
         admin.app.state.settings.retention_days == 365 and admin.app.state.settings.typical_reply_time == "تا ظهر فردا"
     )
 
+    trigger = {
+        "name": "هدیه‌ی تولد",
+        "message_fa": "برای تولد کتاب می‌خواهید؟ کادوپیچ رایگان است.",
+        "message_en": "",
+        "page": "/کتاب/*",
+        "seconds": "۲۰",
+        "scroll": "۳۰",
+        "visitors": "returning",
+        "lang": "fa",
+        "hours": "open",
+        "every_days": "7",
+        "enabled": "on",
+    }
+    r = admin.post("/admin/triggers/new" + fa, data=trigger, headers=h)
+    assert r.status_code == 200 and r.headers["hx-redirect"] == "/admin/triggers", r.text[:300]
+    listed = admin.get("/admin/triggers" + fa).text
+    assert "برای تولد کتاب می‌خواهید؟" in listed and "/کتاب/*" in listed and "پس از ۲۰ ثانیه" in listed
+
     for path in ["/admin/kb", "/admin/inbox?view=all", "/admin/catalog"]:
         sep = "&" if "?" in path else "?"
         r = admin.get(f"{path}{sep}lang=fa&q=جمعه‌ها", headers={"hx-request": "true"})

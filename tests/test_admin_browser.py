@@ -194,6 +194,8 @@ ADMIN_PAGES = [
     "/admin/saved-replies",
     "/admin/documents",
     "/admin/catalog",
+    "/admin/triggers",
+    "/admin/triggers/new",
 ]
 
 

@@ -68,6 +68,10 @@ def shop_site(appliance_server, tmp_path_factory: pytest.TempPathFactory):
         HOST_PAGE.format(lang="en", base=appliance_server["base"]), encoding="utf-8"
     )
     (root / "checkout.html").write_text(HOST_PAGE.format(lang="en", base=appliance_server["base"]), encoding="utf-8")
+    (root / "کتاب").mkdir()  # a Persian address, as many Iranian shops have
+    (root / "کتاب" / "هدیه.html").write_text(
+        HOST_PAGE.format(lang="fa", base=appliance_server["base"]), encoding="utf-8"
+    )
     handler = partial(SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *a: None
     server = HTTPServer(("127.0.0.1", appliance_server["host_port"]), handler)
@@ -383,6 +387,7 @@ def test_a_proactive_message_fires_once_and_a_closed_one_keeps_them_away_for_the
     for form in (
         {"name": "gift", "page": "/books/*", "seconds": "1", "message_en": "Looking for a gift? Ask me."},
         {"name": "checkout", "script_name": "checkout-help", "message_en": "Stuck at checkout? I can help."},
+        {"name": "persian", "page": "/کتاب/*", "lang": "fa", "message_fa": "کتاب هدیه می‌خواهید؟"},
     ):
         data = {
             "visitors": "all",
@@ -394,8 +399,10 @@ def test_a_proactive_message_fires_once_and_a_closed_one_keeps_them_away_for_the
             **form,
         }
         assert owner.post("/admin/triggers/new", data=data).status_code == 200
-    made = [t["id"] for t in owner.get("/api/v1/triggers?lang=en").json()["triggers"]]
+    made = {t["id"] for lang in ("fa", "en") for t in owner.get(f"/api/v1/triggers?lang={lang}").json()["triggers"]}
     try:
+        browser.get(f"{shop_site}/کتاب/هدیه.html")  # the browser asks for /%DA%A9%D8%AA...
+        wait(browser, 15).until(lambda d: d.execute_script(BUBBLE) == ["کتاب هدیه می‌خواهید؟×"])
         browser.get(f"{shop_site}/en.html")  # not a book page: nothing
         time.sleep(3)
         assert browser.execute_script(BUBBLE) == []
@@ -441,6 +448,7 @@ def test_a_proactive_message_fires_once_and_a_closed_one_keeps_them_away_for_the
             ("gift", "opened", 1),
             ("gift", "replied", 1),
             ("gift", "shown", 1),
+            ("persian", "shown", 1),
         ]
         assert "Looking for a gift?" in owner.get("/admin/triggers?lang=en").text
     finally:
