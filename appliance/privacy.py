@@ -19,13 +19,18 @@ from .db import Store
 PURGE_BATCH = 500
 
 
+TRIGGER_EVENT_DAYS = 180  # the analytics page looks back 90 days at most
+
+
 def purge_old(store: Store, now: datetime, days: int) -> int:
-    """Delete conversations untouched for ``days`` (0 keeps everything). Returns how many."""
+    """Delete conversations untouched for ``days`` (0 keeps everything). Returns how many.
+    Which visitor saw which proactive message is kept no longer than ``days``, and never longer
+    than the figures need, whatever ``days``."""
+    keep = min(days, TRIGGER_EVENT_DAYS) if days > 0 else TRIGGER_EVENT_DAYS
+    triggers.forget_before(store, (now - timedelta(days=keep)).isoformat())
     if days <= 0:
         return 0
-    cutoff = (now - timedelta(days=days)).isoformat()
-    deleted = Conversations(store, lambda: now).delete_untouched_since(cutoff)
-    triggers.forget_before(store, cutoff)  # the proactive messages' events: who saw which, and when
+    deleted = Conversations(store, lambda: now).delete_untouched_since((now - timedelta(days=days)).isoformat())
     store.truncate_wal()
     return deleted
 

@@ -195,4 +195,10 @@ def test_retention_forgets_old_trigger_events(data_dir: Path, demo_db: Path) -> 
     assert triggers.may_show(store, trigger, VISITOR, clock(), "Asia/Tehran")
     privacy.purge_old(store, clock() + timedelta(days=40), 30)
     assert triggers.counts(store.read(), "") == {}
+    # kept for ever (retention_days = 0), the events still go after half a year
+    assert triggers.may_show(store, trigger, "v-second-visitor", clock(), "Asia/Tehran")
+    privacy.purge_old(store, clock() + timedelta(days=100), 0)
+    assert triggers.counts(store.read(), "")[trigger.id]["shown"] == 1
+    privacy.purge_old(store, clock() + timedelta(days=181), 0)
+    assert triggers.counts(store.read(), "") == {}
     store.close()

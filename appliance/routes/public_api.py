@@ -599,6 +599,9 @@ def attachment(
 # -- proactive messages ---------------------------------------------------------------------------
 
 TRIGGER_CALLS_PER_MINUTE = 120  # per network: a page view makes two or three
+# Each showing is a row: one network may not write more than this a day (an office of a hundred
+# browsers, each seeing a few), however many made-up visitor ids it sends.
+TRIGGER_SHOWN_PER_DAY = 500
 
 
 def _shop_open(settings: Settings, now: Any) -> bool:
@@ -658,6 +661,7 @@ async def trigger_shown(
     lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
     if not found.message(lang):
         return {"show": False, "text": ""}
+    _limit(limiter, f"trigger-shown:ip:{_network(request, settings)}", TRIGGER_SHOWN_PER_DAY, DAY)
     shown = await store.run(triggers.may_show, store, found, data.visitor_id, clock(), settings.timezone)
     return {"show": shown, "text": found.message(lang) if shown else ""}
 
