@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import re
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -174,6 +175,9 @@ class Limits:
 
     def per_visitor(self, what: str, limit: int, window_s: int) -> None:
         _limit(self.limiter, f"{what}:v:{self.visitor}", limit, window_s)
+
+    def per_network(self, what: str, limit: int, window_s: int) -> None:
+        _limit(self.limiter, f"{what}:ip:{_network(self.request, self.settings)}", limit, window_s)
 
 
 def provide_limits(
@@ -526,9 +530,19 @@ PHOTO_ROUTE = "/conversations/{conversation_id:str}/attachments"
 FORM_ROOM = 65_536  # the multipart form around the file: boundaries, the caption
 
 
+PHOTOS_PER_NETWORK_PER_DAY = 100  # a visitor costs nothing to make: the disk is guarded per address too
+KEEP_FREE_BYTES = 1_000_000_000  # photos stop before they fill the disk the database needs
+
+
 def _photo_size_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """A photo over the shop's limit is refused from its Content-Length, before it is read."""
+    """A photo is refused before its body is read: when the shop takes none, when its
+    Content-Length is over the shop's limit, when the disk is nearly full."""
     settings = connection.app.state.settings
+    if not settings.customer_photos:
+        raise ApiError(403, "photos_off", "this shop doesn't take photos in the chat")
+    if shutil.disk_usage(settings.data_dir).free < KEEP_FREE_BYTES:
+        log.warning("a customer's photo was refused: less than 1 GB free in %s", settings.data_dir)
+        raise ApiError(507, "storage_full", "the shop can't take photos right now", headers={"retry-after": "3600"})
     length = connection.headers.get("content-length", "")
     if length.isdigit() and int(length) > settings.attachment_max_bytes + FORM_ROOM:
         raise ApiError(413, "attachment.too_big", f"the photo is larger than {settings.attachment_max_mb} MB")
@@ -541,7 +555,8 @@ def _photo_size_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     description="`multipart/form-data`: `file` (a JPEG, PNG, WebP or GIF picture; what it is is read from "
     "its content), `text` (a few words with it), `lang`. The picture is stored re-encoded, without its "
     "metadata, and passed to a person: the reply says so. 415 `attachment.not_image` for anything that "
-    "isn't a picture, 413 for one over the limit, 403 `photos_off` when the shop doesn't take photos.",
+    "isn't a picture, 413 for one over the limit, 403 `photos_off` when the shop doesn't take photos, "
+    "507 `storage_full` when the appliance's disk is nearly full.",
     # The largest photo the shop allows, and room for the form around it (the router's cap is a
     # message's).
     request_max_body_size=25_000_000 + FORM_ROOM,
@@ -554,10 +569,9 @@ async def send_photo(
     chat: Inject[ChatService],
     limits: Inject[Limits],
 ) -> dict[str, Any]:
-    if not settings.customer_photos:
-        raise ApiError(403, "photos_off", "this shop doesn't take photos in the chat")
     limits.message()
     limits.per_visitor("photo", settings.attachments_per_hour, 3600)
+    limits.per_network("photo", PHOTOS_PER_NETWORK_PER_DAY, DAY)
     if not isinstance(data.file, UploadFile):
         raise ApiError(422, "attachment.empty", "send the photo as the form's `file`")
     content = await data.file.read()
