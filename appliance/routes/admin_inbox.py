@@ -390,7 +390,7 @@ def _reply(
     return _conversation_page(page, conversations, store, conversation_id, sent=True)
 
 
-@get("/attachments/{attachment_id:str}", sync_to_thread=False)
+@get("/attachments/{attachment_id:str}", sync_to_thread=True)  # a PDF can be megabytes: not on the loop
 def attachment(store: Inject[Store], attachment_id: FromPath[str]) -> Response:
     """A file in a customer's conversation, for the owner (served as the widget's API serves it)."""
     row = attachments.get(store.read(), attachment_id)

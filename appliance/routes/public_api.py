@@ -599,7 +599,7 @@ async def send_photo(
     "`X-Content-Type-Options: nosniff` and a sandboxing CSP. 404 for a file that isn't in one of this "
     "visitor's conversations.",
     media_type="application/octet-stream",
-    sync_to_thread=False,
+    sync_to_thread=True,  # a PDF can be megabytes: read off the event loop
 )
 def attachment(
     visitor: Inject[str], store: Inject[Store], conversations: Inject[Conversations], attachment_id: FromPath[str]
