@@ -1,6 +1,8 @@
 """The admin in real headless Chromium against a real `appliance serve --demo`: sign-in, the
 knowledge-base search and the try-a-question box (htmx under the strict CSP)."""
 
+import time
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -341,3 +343,31 @@ def test_the_inbox_in_two_panes_with_keyboard_shortcuts_and_one_column_on_a_phon
     back.click()
     WebDriverWait(browser, 10).until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".inbox-list")))
     browser.set_window_size(1280, 900)
+
+
+def test_a_conversation_in_a_background_tab_doesnt_tell_the_customer_it_was_seen(browser, admin_server) -> None:
+    """The open conversation reads itself every 5 s, and each read marked the customer's messages
+    seen, even in a tab the owner wasn't looking at."""
+    import httpx
+
+    started = httpx.post(f"{admin_server}/api/v1/conversations", json={"lang": "fa"}).json()
+    conv, auth = started["conversation_id"], {"authorization": f"Bearer {started['visitor_token']}"}
+
+    def say(text: str) -> None:
+        httpx.post(f"{admin_server}/api/v1/conversations/{conv}/messages", json={"text": text}, headers=auth).read()
+
+    def seen() -> int:
+        return httpx.get(f"{admin_server}/api/v1/conversations/{conv}/messages", headers=auth).json()["seen_by_owner"]
+
+    say("سلام، می‌خوام با یه آدم حرف بزنم")
+    sign_in(browser, admin_server, "fa")
+    browser.get(f"{admin_server}/admin/conversations/{conv}?lang=fa")
+    first = seen()
+    assert first > 0
+    browser.execute_script("Object.defineProperty(document, 'hidden', {configurable: true, get: () => true})")
+    say("هنوز منتظرم")
+    time.sleep(7)  # more than one 5-second read
+    assert seen() == first
+    browser.execute_script("Object.defineProperty(document, 'hidden', {configurable: true, get: () => false})")
+    WebDriverWait(browser, 15).until(lambda _: seen() > first)
+    assert "هنوز منتظرم" in browser.find_element(By.ID, "transcript").text

@@ -119,3 +119,10 @@ document.addEventListener("keydown", function (event) {
   setInterval(beat, 30000);
   document.addEventListener("visibilitychange", beat);
 })();
+
+/* The open conversation reads itself again every few seconds, and each read tells the customer
+ * the owner has seen their message. A tab in the background sees nothing: it doesn't read (the
+ * next read, once the tab is back, brings everything). */
+document.addEventListener("htmx:beforeRequest", function (event) {
+  if (document.hidden && event.detail.elt && event.detail.elt.id === "transcript") event.preventDefault();
+});
