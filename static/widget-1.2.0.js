@@ -562,6 +562,7 @@
   if (!state.vid) { state.vid = uuid().replace(/[^A-Za-z0-9_-]/g, ""); state.since = new Date().toDateString(); save(); }
   var returning = state.since !== new Date().toDateString() || !!state.conversation;
   var here = { address: "", at: Date.now(), scroll: 0 }, triggers = null, fired = false, asked = [];
+  var asking = false, tried = {};  // one question to the server at a time; each trigger once a page view
   /* The owner's pattern against the page's path, "*" for any text. What follows "?" (a
    * campaign's utm_source, a search) counts only if the pattern has a "?" itself. */
   function decoded(text) { try { return decodeURIComponent(text); } catch (e) { return text; } }
@@ -578,17 +579,21 @@
     return !t.script && matches(t.page, here.address) && Date.now() - here.at >= t.seconds * 1000 &&
       here.scroll >= t.scroll && (t.visitors === "all" || (t.visitors === "returning") === returning);
   }
+  /* Ask to show it; refused (the owner's limit for this visitor), the next trigger that is due
+   * may still be asked. */
   function fire(t) {
-    if (fired || opened || !t) return;
-    fired = true;
+    if (fired || asking || opened || !t || tried[t.id]) return;
+    asking = true;
+    tried[t.id] = true;
     api("POST", "/triggers/" + t.id + "/shown", { visitor_id: state.vid, lang: LANG }).then(function (r) {
       return r.ok ? r.json() : null;
     }).then(function (body) {
       if (!body || !body.show || opened) return;
-      state.proactive = { id: t.id, text: body.text, open: false };
+      fired = true;
+      state.proactive = { id: t.id, text: body.text, open: false, at: Date.now() };
       save();
       tell({ type: "appliance:bubble", text: body.text });
-    }).catch(function () { /* offline: nothing shown */ });
+    }).catch(function () { /* offline: nothing shown */ }).then(function () { asking = false; });
   }
   function byName(name) {
     for (var i = 0; i < triggers.length; i++) { if (triggers[i].script && triggers[i].script === name) { fire(triggers[i]); return; } }
@@ -610,7 +615,7 @@
       .then(function (body) { triggers = body.triggers || []; asked.splice(0).forEach(byName); });
     setInterval(function () {
       if (!fired && !opened && here.address && triggers) {
-        for (var i = 0; i < triggers.length; i++) { if (due(triggers[i])) { fire(triggers[i]); break; } }
+        for (var i = 0; i < triggers.length; i++) { if (!tried[triggers[i].id] && due(triggers[i])) { fire(triggers[i]); break; } }
       }
     }, 1000);
   }
@@ -630,6 +635,7 @@
    * they answer, and the trigger's figures count a reply. Once. */
   function answeringProactive() {
     var p = state.proactive;
+    if (p && Date.now() - (p.at || 0) > 3600 * 1000) { state.proactive = p = null; save(); }  // a reply hours later isn't to it
     if (!p || !p.open || !state.conversation) return Promise.resolve();
     state.proactive = null;
     save();
