@@ -522,3 +522,25 @@ def test_the_scheduler_fetches_the_feed_when_it_is_due(site: str, data_dir: Path
     now[0] += timedelta(hours=25)
     job.func()
     assert len([r for r in catalog_store.imports(store.read()) if r.kind == "feed"]) == 2
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(site: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: a name checked as public must not be resolved again (to a private address)
+    for the connection. Here "shop.example" exists only in the checking resolver (the machine has
+    no DNS for it), and loopback is treated as public: the page arrives only if the connection
+    went to the checked address, with the name in the Host header."""
+    port = site.rsplit(":", 1)[1]
+    monkeypatch.setattr(fetch, "_public", lambda ip: True)
+    got = fetch.fetch(
+        f"http://shop.example:{port}/moved",
+        hosts={"shop.example"},
+        allow_private=False,
+        resolver=lambda h: ["127.0.0.1"],
+    )
+    assert got.url == f"http://shop.example:{port}/faq" and b"FAQPage" in got.body  # the redirect too, by name
+    assert fetch._pinned("https://shop.example/a?b=1", "203.0.113.9") == (
+        "https://203.0.113.9/a?b=1",
+        {"Host": "shop.example"},
+        {"sni_hostname": "shop.example"},
+    )
+    assert fetch._pinned("http://shop.example:8080/", "2001:db8::1")[0] == "http://[2001:db8::1]:8080/"

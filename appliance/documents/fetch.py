@@ -9,9 +9,10 @@ way to read the router's page or a cloud metadata service. So an address is fetc
 - it answers within the time limit, with at most ``MAX_FETCH_BYTES``;
 - each redirect passes the same checks (a redirect elsewhere is refused, not followed).
 
-Left as is: the name is resolved for the check and again by the connection, so a hostile DNS
-server could answer differently the second time (rebinding). The host must be on the owner's
-own list first, which is what keeps this from being an open door.
+The connection goes to the address that was checked, not to the name again: a hostile DNS
+server answering a public address for the check and a private one for the connection
+(rebinding) gets nowhere. The name still goes in the Host header and, over https, in the TLS
+handshake, where the certificate is checked against it.
 """
 
 from __future__ import annotations
@@ -64,8 +65,13 @@ def resolve(host: str) -> list[str]:
     return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
 
 
-def check(url: str, hosts: set[str], *, allow_private: bool, resolver: Resolver = resolve) -> None:
-    """Raise FetchError unless ``url`` may be fetched (see the module's rules)."""
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ip.is_global
+
+
+def check(url: str, hosts: set[str], *, allow_private: bool, resolver: Resolver = resolve) -> str | None:
+    """Raise FetchError unless ``url`` may be fetched (see the module's rules). Returns the address
+    to connect to (None: any, private ones allowed)."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme not in {"http", "https"} or not host or parts.username or parts.password:
@@ -73,15 +79,34 @@ def check(url: str, hosts: set[str], *, allow_private: bool, resolver: Resolver 
     if host not in hosts:
         raise FetchError(url, f"{host} is not one of the shop's sites", "fetch.not_allowed", host=host)
     if allow_private:
-        return
+        return None
     try:
         addresses = resolver(host)
     except (OSError, UnicodeError) as exc:
         raise FetchError(url, f"can't resolve {host}: {exc}", "fetch.failed", detail=str(exc)[:200]) from None
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
+        if not _public(ip):
             raise FetchError(url, f"{host} resolves to the private address {address}", "fetch.private", host=host)
+    if not addresses:
+        raise FetchError(url, f"can't resolve {host}", "fetch.failed", detail=host)
+    return addresses[0]
+
+
+def _pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The request for ``url`` sent to ``address``: the address in the URL, the name in the Host
+    header and (https) as the TLS server name, so the certificate is checked against the name."""
+    if address is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    return (
+        parts._replace(netloc=netloc).geturl(),
+        {"Host": parts.netloc.rsplit("@", 1)[-1]},
+        {"sni_hostname": host} if parts.scheme == "https" else {},
+    )
 
 
 def fetch(
@@ -99,13 +124,15 @@ def fetch(
     with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
         for hop in range(MAX_REDIRECTS + 1):
             try:
-                check(url, hosts, allow_private=allow_private, resolver=resolver)
+                address = check(url, hosts, allow_private=allow_private, resolver=resolver)
             except FetchError as exc:
                 if exc.key == "fetch.not_allowed" and hop:
                     raise FetchError(url, "redirected off the shop's sites", "fetch.redirect", url=url[:200]) from None
                 raise
+            target, host_header, extensions = _pinned(url, address)
+            headers = {"User-Agent": USER_AGENT, "Accept": accept, **host_header}
             try:
-                with client.stream("GET", url, headers={"User-Agent": USER_AGENT, "Accept": accept}) as response:
+                with client.stream("GET", target, headers=headers, extensions=extensions) as response:
                     if response.is_redirect:
                         url = urljoin(url, response.headers.get("location", ""))
                         continue
