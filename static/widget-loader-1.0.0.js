@@ -105,6 +105,12 @@
       if (e.target === bubbleClose) { hideBubble("appliance:bubble-closed"); return; }
       toggle(true);
     });
+    // Reachable from the keyboard too: Enter or Space on the message opens the chat.
+    bubbleText.tabIndex = 0;
+    bubbleText.setAttribute("role", "button");
+    bubbleText.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(true); }
+    });
 
     // Messages for the chat wait until it says it is ready.
     var ready = false, waiting = [];
