@@ -11,7 +11,6 @@ so a long write elsewhere (an import, a restore) never holds up the event loop.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,14 +22,10 @@ from . import attachments, contact
 from .answering import suggestions
 from .answering.compose import Composer, Reply
 from .answering.decide import Decider, Decision
-from .answering.textnorm import detect_language
+from .answering.textnorm import detect_language, without_controls
 from .clock import Clock
 from .conversations import Channel, Conversations, NoConversation, Status, held
 from .db import Store
-
-# C0 control characters but tab and line breaks (a NUL or an escape sequence is never meant
-# text: it would reach the admin, logs and exports).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class MessageRejected(ValueError):
@@ -86,7 +81,7 @@ class ChatService:
 
         Returns (message id, True if this exact message was already stored: a retried send).
         """
-        text = _CONTROL.sub("", text).strip()
+        text = without_controls(text)
         if not text:
             raise MessageRejected("empty", "the message is empty")
         if len(text) > self.max_message_chars:
@@ -170,7 +165,7 @@ class ChatService:
         """A customer's photo (with a few words, or none). The bot can't see it: it goes to a
         person, and the customer is told so (nothing is said while the owner is in the chat).
         Raises MessageRejected (the photo's ``attachment.*`` refusal as the code)."""
-        caption = _CONTROL.sub("", caption).strip()
+        caption = without_controls(caption)
         if len(caption) > self.max_message_chars:
             raise MessageRejected("too_long", f"the message is longer than {self.max_message_chars} characters")
         try:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from .answering.textnorm import ascii_digits
+from .answering.textnorm import ascii_digits, without_controls
 from .db import Store, inserted_id
 
 VISITORS = ("all", "new", "returning")
@@ -31,7 +31,6 @@ EVENTS = ("shown", "opened", "closed", "replied")
 MAX_MESSAGE = 300
 MAX_TRIGGERS = 50
 _SCRIPT_NAME = re.compile(r"^[A-Za-z0-9_-]{0,40}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -64,7 +63,7 @@ class Trigger:
 
 
 def _text(value: Any, limit: int) -> str:
-    return _CONTROL.sub("", str(value or "")).strip()[:limit]
+    return without_controls(str(value or ""))[:limit]
 
 
 def _whole(value: Any, low: int, high: int, key: str) -> int:

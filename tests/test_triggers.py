@@ -128,6 +128,7 @@ def test_shown_at_most_as_often_as_the_owner_allows_and_never_after_a_close_that
         assert shown(fresh, "v-another-visitor-1")["show"] is True
         assert c.post(f"/api/v1/triggers/{daily}/shown", json={"visitor_id": "<x>"}).status_code == 422
         assert c.post("/api/v1/triggers/424242/shown", json={"visitor_id": VISITOR}).status_code == 404
+        assert c.post(f"/api/v1/triggers/{daily}/clicked", json={"visitor_id": VISITOR}).status_code == 404
         # an event for a trigger never shown to this visitor isn't counted
         assert c.post(f"/api/v1/triggers/{daily}/opened", json={"visitor_id": "v-never-shown-99"}).json() == {
             "saved": False

@@ -31,6 +31,17 @@ _EMBED_MAP = str.maketrans(_LETTERS)
 _DIGIT_MAP = str.maketrans(_DIGITS)
 
 
+# C0 control characters but tab and line breaks (a NUL or an escape sequence is never meant
+# text: it would reach the admin, logs and exports).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_controls(text: str) -> str:
+    """``text`` without control characters (tabs and line breaks kept), trimmed: what a customer
+    or the owner typed, as it may be stored."""
+    return _CONTROL.sub("", text).strip()
+
+
 def ascii_digits(text: str) -> str:
     """Persian and Arabic-Indic digits as ASCII ones, nothing else changed (phone numbers, ids)."""
     return text.translate(_DIGIT_MAP)

@@ -680,50 +680,29 @@ async def trigger_shown(
     return {"show": shown, "text": found.message(lang) if shown else ""}
 
 
-async def _trigger_event(
+@post(
+    "/triggers/{trigger_id:int}/{event:str}",
+    status_code=200,
+    summary="The visitor opened the chat from a proactive message, or closed it",
+    description="`event`: `opened` (the chat opened from the bubble) or `closed` (the bubble closed: no "
+    "proactive message again today). Counted only after it was shown to this visitor, once a showing.",
+)
+async def trigger_event(
     request: Request,
-    trigger_id: int,
-    data: TriggerEvent,
-    event: str,
-    store: Store,
-    settings: Settings,
-    clock: Clock,
-    limiter: RateLimiter,
+    trigger_id: FromPath[int],
+    event: FromPath[str],
+    data: JSONBody[TriggerEvent],
+    store: Inject[Store],
+    settings: Inject[Settings],
+    clock: Inject[Clock],
+    limiter: Inject[RateLimiter],
 ) -> dict[str, bool]:
+    if event not in {"opened", "closed"}:
+        raise ApiError(404, "not_found", "the event is opened or closed")
     _trigger_call(request, settings, limiter, data.visitor_id)
     _trigger(store, trigger_id)
     saved = await store.run(triggers.record, store, trigger_id, data.visitor_id, event, clock().isoformat())
     return {"saved": saved}
-
-
-@post("/triggers/{trigger_id:int}/opened", status_code=200, summary="The visitor opened the chat from it")
-async def trigger_opened(
-    request: Request,
-    trigger_id: FromPath[int],
-    data: JSONBody[TriggerEvent],
-    store: Inject[Store],
-    settings: Inject[Settings],
-    clock: Inject[Clock],
-    limiter: Inject[RateLimiter],
-) -> dict[str, bool]:
-    return await _trigger_event(request, trigger_id, data, "opened", store, settings, clock, limiter)
-
-
-@post(
-    "/triggers/{trigger_id:int}/closed",
-    status_code=200,
-    summary="The visitor closed it (no proactive message again today)",
-)
-async def trigger_closed(
-    request: Request,
-    trigger_id: FromPath[int],
-    data: JSONBody[TriggerEvent],
-    store: Inject[Store],
-    settings: Inject[Settings],
-    clock: Inject[Clock],
-    limiter: Inject[RateLimiter],
-) -> dict[str, bool]:
-    return await _trigger_event(request, trigger_id, data, "closed", store, settings, clock, limiter)
 
 
 @post(
@@ -868,8 +847,7 @@ def make_router(settings: Inject[Settings]) -> Router:
             attachment,
             list_triggers,
             trigger_shown,
-            trigger_opened,
-            trigger_closed,
+            trigger_event,
             proactive,
             contact,
             rate,
