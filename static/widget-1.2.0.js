@@ -609,7 +609,12 @@
       bubble("bot", p.text).classList.add("proactive");
     }
   }
-  if (window.parent !== window) {
+  // Without storage (a browser blocking it in frames) every page view would be a new visitor, and
+  // the owner's "at most once a day" couldn't be kept: then the chat never speaks first.
+  var remembers = (function () {
+    try { localStorage.setItem(KEY + ".probe", "1"); localStorage.removeItem(KEY + ".probe"); return true; } catch (e) { return false; }
+  })();
+  if (window.parent !== window && remembers) {
     api("GET", "/triggers?lang=" + LANG).then(function (r) { return r.ok ? r.json() : { triggers: [] }; })
       .catch(function () { return { triggers: [] }; })
       .then(function (body) { triggers = body.triggers || []; asked.splice(0).forEach(byName); });
