@@ -87,6 +87,13 @@ def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None:
     assert r.status_code == 422 and "یک عدد صحیح بنویسید" in r.text and "invalid literal" not in r.text
     r = admin.post("/admin/settings", data={**FORM, "business_hours": "شنبه تا چهارشنبه ۹ تا ۱۸"}, headers=persian)
     assert r.status_code == 422 and "ساعت کاری «شنبه تا چهارشنبه ۹ تا ۱۸» خوانده نشد" in r.text
+    # a product feed off the shop's own sites is refused when it is saved, not at its first fetch
+    r = admin.post(
+        "/admin/settings", data={**FORM, "catalog_feed_url": "https://evil.example/feed.csv"}, headers=persian
+    )
+    assert r.status_code == 422 and "«evil.example» سایت فروشگاه نیست" in r.text
+    r = admin.post("/admin/settings", data={**FORM, "catalog_feed_url": "file:///etc/passwd"}, headers=persian)
+    assert r.status_code == 422 and "نشانی معتبر نیست" in r.text
     english = {**persian, "hx-current-url": "http://testserver/admin/settings?lang=en"}
     r = admin.post("/admin/settings", data={**FORM, "timezone": "Mars/Olympus"}, headers=english)
     assert r.status_code == 422 and "unknown time zone “Mars/Olympus”" in r.text

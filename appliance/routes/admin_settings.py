@@ -19,6 +19,7 @@ from litestar.response import Template
 from .. import hours, i18n, model_files, services
 from .. import settings as settings_mod
 from ..answering.shop_calibration import Keeper
+from ..documents import fetch
 from ..services import Inject
 from ..settings import Settings
 from .admin import Form, Page, owner_router
@@ -142,8 +143,13 @@ def save(data: Form, page: Inject[Page], state: State) -> Template:
     try:
         updated = state.settings.replace(**values)  # validates every value first
         hours.parse(updated.business_hours, updated.holidays, updated.timezone)
+        if updated.catalog_feed_url.strip():
+            # Said now, not at the first fetch in half an hour: the feed must be on the shop's own
+            # sites (whether its name resolves to a public address is checked when it is read).
+            feed = updated.catalog_feed_url.strip()
+            fetch.check(feed, fetch.shop_hosts(updated.public_url, updated.allowed_origins), allow_private=True)
         settings_mod.write_file(updated.data_dir, values)
-    except (settings_mod.SettingsError, hours.HoursError) as exc:
+    except (settings_mod.SettingsError, hours.HoursError, fetch.FetchError) as exc:
         error = i18n.refusal(page.lang, exc)
         return _settings_page(page, state.settings, state.calibration, typed=values, error=error, status=422)
     services.apply_settings(state, updated)
