@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from . import i18n, triggers
 from .answering import kb
+from .answering.decide import PRODUCT
+from .catalog import store as catalog_store
 from .db import Store
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]  # the CSV's (datetime.weekday() order)
@@ -127,7 +129,10 @@ def report(store: Store, now: datetime, days: int = 30, tz: str = "UTC") -> Repo
     ):
         entry_counts.update(json.loads(ids)[:1])
     top = entry_counts.most_common(10)
-    titles = kb.titles(db, [eid for eid, _ in top])
+    titles = kb.titles(db, [eid for eid, _ in top if not eid.startswith(PRODUCT)])
+    # A product answer's id is "product:SKU": its name is the catalog's (it showed as the id).
+    products = catalog_store.titles(db, [eid.removeprefix(PRODUCT) for eid, _ in top if eid.startswith(PRODUCT)])
+    titles.update({PRODUCT + sku: name for sku, name in products.items()})
     top_entries = [(eid, titles.get(eid, eid), n) for eid, n in top]
 
     try:

@@ -125,3 +125,31 @@ def test_the_persian_page_speaks_persian(admin: TestClient) -> None:
         [[0] * 24 for _ in range(7)],
     )
     assert sum(report.percents().values()) == 100
+
+
+def test_a_product_among_the_most_used_answers_is_named_and_links_to_the_catalog(admin: TestClient) -> None:
+    """A product answer's id ("product:BOOF") showed as the id, linked to a knowledge-base entry
+    that doesn't exist."""
+    from appliance.catalog import formats
+    from appliance.catalog import store as catalog_store
+
+    from .test_catalog import WOO
+
+    store = admin.app.state.store
+    seed(store)
+    table = formats.read_table(WOO.encode(), "wc.csv")
+    with store.write() as db:
+        catalog_store.replace_all(
+            db, formats.build(table, table.mapping), source="wc.csv", kind="file", mapping={}, now="t"
+        )
+        db.execute(
+            "INSERT INTO decisions (conversation_id, message_id, kind, reason, entry_ids, query, lang, created_at) "
+            "VALUES ('a', 1, 'answer', 'product', ?, 'بوف کور دارین؟', 'fa', '2026-11-21T09:10:00')",
+            [json.dumps(["product:BOOF"])],
+        )
+    rep = analytics.report(store, NOW.replace(tzinfo=None), days=7)
+    assert ("product:BOOF", "بوف کور", 1) in rep.top_entries
+    admin.app.state.clock = lambda: NOW.replace(tzinfo=None)
+    sign_in(admin)
+    page = admin.get("/admin/analytics?days=7&lang=fa").text
+    assert '<a href="/admin/catalog?q=BOOF"><bdi>بوف کور</bdi></a>' in page
