@@ -22,6 +22,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlite_utils import Database
@@ -188,8 +189,6 @@ def get(db: Database, attachment_id: str) -> Any:
 def headers(row: Any) -> dict[str, str]:
     """How a stored file is served: never guessed at, never run, never framed. A PDF is
     downloaded, not shown inside the appliance's origin."""
-    from urllib.parse import quote
-
     disposition = "inline" if row["kind"] == IMAGE else "attachment"
     ascii_name = row["name"].encode("ascii", "ignore").decode() or "file" + _EXT.get(row["mime"], "")
     return {

@@ -233,15 +233,7 @@ class Conversations:
         """The shop's proactive message the customer is answering (the widget showed it before
         there was a conversation): stored before their reply, so the owner reads what they answer.
         The status doesn't move: nobody has been answered yet."""
-        now = self._now()
-        with self.store.write() as db:
-            self._status(db, conversation_id)
-            return inserted_id(
-                db.execute(
-                    "INSERT INTO messages (conversation_id, role, text, created_at) VALUES (?, ?, ?, ?)",
-                    [conversation_id, Role.BOT, text, now],
-                )
-            )
+        return self._say(conversation_id, Role.BOT, text, None)
 
     def take_over(self, conversation_id: str, on: bool, notice: str) -> None:
         """The owner joins the conversation (the bot stays silent) or hands it back to the bot.
@@ -347,8 +339,10 @@ class Conversations:
         return deleted
 
     def _say(
-        self, conversation_id: str, role: Role, text: str, event: Event, file: attachments.Clean | None = None
+        self, conversation_id: str, role: Role, text: str, event: Event | None, file: attachments.Clean | None = None
     ) -> int:
+        """Store a message from the shop's side; ``event`` moves the status (None: it stays, and
+        the conversation isn't touched)."""
         now = self._now()
         with self.store.write() as db:
             status = self._status(db, conversation_id)
@@ -360,10 +354,11 @@ class Conversations:
             )
             if file is not None:
                 attachments.insert(db, conversation_id, message_id, file, now)
-            db.execute(
-                "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
-                [transition(status, event), now, conversation_id],
-            )
+            if event is not None:
+                db.execute(
+                    "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
+                    [transition(status, event), now, conversation_id],
+                )
         if self.on_said is not None and role in {Role.OWNER, Role.SYSTEM}:
             self.on_said(conversation_id)
         return message_id

@@ -164,7 +164,8 @@ def delete(store: Store, trigger_id: int) -> None:
 
 
 def for_widget(db: Database, lang: str, shop_open: bool) -> list[dict[str, Any]]:
-    """The triggers that may fire now in a chat in ``lang``: their conditions and message."""
+    """The triggers that may fire now in a chat in ``lang``: their conditions (the message comes
+    with ``may_show``'s yes)."""
     out = []
     for t in all_triggers(db):
         if not t.enabled or t.lang not in ("", lang) or not t.message(lang):
@@ -220,16 +221,17 @@ def record(
     if event not in EVENTS:
         raise ValueError(event)
     with store.write() as db:
-        was_shown = db.execute(
-            "SELECT 1 FROM trigger_events WHERE trigger_id = ? AND visitor = ? AND event = 'shown' LIMIT 1",
+        last_shown = db.execute(
+            "SELECT max(at) FROM trigger_events WHERE trigger_id = ? AND visitor = ? AND event = 'shown'",
             [trigger_id, visitor],
-        ).fetchone()
+        ).fetchone()[0]
+        if last_shown is None:
+            return False
         done = db.execute(
-            "SELECT 1 FROM trigger_events WHERE trigger_id = ? AND visitor = ? AND event = ? AND at >= "
-            "(SELECT max(at) FROM trigger_events WHERE trigger_id = ? AND visitor = ? AND event = 'shown') LIMIT 1",
-            [trigger_id, visitor, event, trigger_id, visitor],
+            "SELECT 1 FROM trigger_events WHERE trigger_id = ? AND visitor = ? AND event = ? AND at >= ? LIMIT 1",
+            [trigger_id, visitor, event, last_shown],
         ).fetchone()
-        if not was_shown or done:
+        if done:
             return False
         _record(db, trigger_id, visitor, event, now, conversation_id)
         return True

@@ -121,6 +121,11 @@ def _ip(request: Request, settings: Settings) -> str:
     return visitors.client_ip(request, settings.trusted_proxies)
 
 
+def _lang(asked: str, settings: Settings) -> str:
+    """The language a client asked for, or the shop's default when it isn't one of ours."""
+    return asked if asked in i18n.LANGUAGES else settings.default_language
+
+
 def _network(request: Request, settings: Settings) -> str:
     """What the per-address limits count (IPv6 by /64)."""
     return visitors.network(_ip(request, settings))
@@ -520,7 +525,7 @@ async def handoff(
     limits: Inject[Limits],
 ) -> dict[str, Any]:
     limits.message()
-    lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
+    lang = _lang(data.lang, settings)
     reason = data.reason if data.reason in {"asked_for_person", "clarification_failed"} else "asked_for_person"
     turn = await chat.handoff(own, i18n.t(lang, "widget.person_label"), lang, reason=reason)
     return {"message_id": turn.message_id, "reply_id": turn.reply_id, "text": turn.reply.text, "handoff": True}
@@ -575,7 +580,7 @@ async def send_photo(
     if not isinstance(data.file, UploadFile):
         raise ApiError(422, "attachment.empty", "send the photo as the form's `file`")
     content = await data.file.read()
-    lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
+    lang = _lang(data.lang, settings)
     try:
         turn = await chat.send_photo(
             own, content, data.file.filename or "photo", data.text, lang, settings.attachment_max_bytes
@@ -625,10 +630,15 @@ def _shop_open(settings: Settings, now: Any) -> bool:
         return True  # hours the owner hasn't set right: "while open" triggers still show
 
 
-def _trigger_call(request: Request, settings: Settings, limiter: RateLimiter, visitor: str) -> None:
-    _limit(limiter, f"trigger:ip:{_network(request, settings)}", TRIGGER_CALLS_PER_MINUTE, 60)
+def _visitor_id(visitor: str) -> str:
     if not triggers.valid_visitor(visitor):
         raise ApiError(422, "bad_visitor", "visitor_id must be the widget's random id (8-64 letters and digits)")
+    return visitor
+
+
+def _trigger_call(request: Request, settings: Settings, limiter: RateLimiter, visitor: str) -> None:
+    _limit(limiter, f"trigger:ip:{_network(request, settings)}", TRIGGER_CALLS_PER_MINUTE, 60)
+    _visitor_id(visitor)
 
 
 @get(
@@ -642,7 +652,7 @@ def _trigger_call(request: Request, settings: Settings, limiter: RateLimiter, vi
 def list_triggers(
     store: Inject[Store], settings: Inject[Settings], clock: Inject[Clock], lang: FromQuery[str] = ""
 ) -> Response:
-    lang = lang if lang in i18n.LANGUAGES else settings.default_language
+    lang = _lang(lang, settings)
     found = triggers.for_widget(store.read(), lang, _shop_open(settings, clock()))
     return Response({"triggers": found}, headers={"cache-control": "no-store"})
 
@@ -672,7 +682,7 @@ async def trigger_shown(
 ) -> dict[str, Any]:
     _trigger_call(request, settings, limiter, data.visitor_id)
     found = _trigger(store, trigger_id)
-    lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
+    lang = _lang(data.lang, settings)
     if not found.message(lang):
         return {"show": False, "text": ""}
     _limit(limiter, f"trigger-shown:ip:{_network(request, settings)}", TRIGGER_SHOWN_PER_DAY, DAY)
@@ -723,10 +733,9 @@ async def proactive(
     limits: Inject[Limits],
 ) -> dict[str, Any]:
     limits.per_visitor("proactive", SAVES_PER_HOUR, 3600)
-    if not triggers.valid_visitor(data.visitor_id):
-        raise ApiError(422, "bad_visitor", "visitor_id must be the widget's random id")
+    _visitor_id(data.visitor_id)
     found = _trigger(store, data.trigger_id)
-    lang = data.lang if data.lang in i18n.LANGUAGES else settings.default_language
+    lang = _lang(data.lang, settings)
     now = clock().isoformat()
 
     def reply() -> int | None:
