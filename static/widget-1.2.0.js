@@ -45,12 +45,15 @@
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
 
+  /* A call to the appliance: a body is sent as JSON, or as it is when it is a form (a photo:
+   * the browser sets the multipart boundary). */
   function api(method, path, body) {
     var headers = { "Accept": "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    var form = typeof FormData !== "undefined" && body instanceof FormData;
+    if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     if (state.token) headers["Authorization"] = "Bearer " + state.token;
     return fetch("/api/v1" + path, { method: method, headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body), credentials: "omit" });
+      body: body === undefined || form ? body : JSON.stringify(body), credentials: "omit" });
   }
 
   /* A file in the conversation is fetched with the visitor's token (an <img src> can't send
@@ -507,9 +510,7 @@
       body.append("file", file, file.name || "photo");
       body.append("text", caption);
       body.append("lang", LANG);
-      return fetch("/api/v1/conversations/" + state.conversation + "/attachments", {
-        method: "POST", body: body, credentials: "omit",
-        headers: { "Accept": "application/json", "Authorization": "Bearer " + state.token } });
+      return api("POST", "/conversations/" + state.conversation + "/attachments", body);
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (b) { return { ok: r.ok, status: r.status, body: b }; });
     }).then(function (res) {

@@ -128,21 +128,18 @@
       return total <= window.innerHeight ? 100 : Math.min(100, Math.round(100 * seen / total));
     }
     function report() {
-      var address = location.pathname + location.search;
+      var address = location.pathname + location.search, now = depth();
+      if (address === lastAddress && now <= deepest) return;  // nothing the chat doesn't know
       if (address !== lastAddress) { lastAddress = address; deepest = 0; }
-      var now = depth();
-      if (now > deepest || !report.sent) {
-        deepest = Math.max(deepest, now);
-        report.sent = true;
-        tellChat({ type: "appliance:page", address: address, scroll: deepest });
-      }
+      deepest = Math.max(deepest, now);
+      tellChat({ type: "appliance:page", address: address, scroll: deepest });
     }
     var scrollTimer = null;
     window.addEventListener("scroll", function () {
       if (!scrollTimer) scrollTimer = setTimeout(function () { scrollTimer = null; report(); }, 400);
     }, { passive: true });
     // A single-page shop changes its address without loading a page.
-    setInterval(function () { if (location.pathname + location.search !== lastAddress) { report.sent = false; report(); } }, 1000);
+    setInterval(function () { if (location.pathname + location.search !== lastAddress) report(); }, 1000);
 
     window.SupportWidget = {
       trigger: function (name) { if (typeof name === "string") tellChat({ type: "appliance:trigger", name: name.slice(0, 40) }); },
