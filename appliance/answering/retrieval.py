@@ -25,7 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..db import Store
-from . import finglish, kb_index
+from . import colloquial, finglish, kb_index
 from .embedder import Embedder
 from .textnorm import normalize
 
@@ -125,6 +125,18 @@ class Ranking:
             "lexical_margin": float((lex_top - lex_best_other) / (abs(lex_top) + abs(lex_best_other) + 1e-6)),
             "query_words": math.log1p(self.query_words),
         }
+
+
+def other_readings(text: str) -> list[str]:
+    """Other ways to read the customer's words: a Finglish question in Persian letters, and spoken
+    Persian (the question's or a reading's) in the written form owners write answers in. Only
+    the question is read again: the owner's texts are embedded as written."""
+    found = finglish.readings(text)
+    for reading in [text, *found]:
+        written = colloquial.to_written(reading)
+        if written != reading and written not in found:
+            found.append(written)
+    return found
 
 
 def trigrams(text: str) -> frozenset[str]:
@@ -241,9 +253,10 @@ class RetrievalIndex:
             empty = np.zeros(0)
             none = np.zeros(0, np.int64)
             return Ranking([], empty, empty, empty, empty, empty, empty, none, empty, none, grams, len(text.split()))
-        # Persian typed in Latin letters is also read in Persian letters; each signal keeps the
-        # best of the readings, so an English question (no reading) is scored as before.
-        readings = finglish.readings(text)
+        # Persian typed in Latin letters is also read in Persian letters, and spoken Persian in
+        # its written form (colloquial.py); each signal keeps the best of the readings, so an
+        # English or a written Persian question (no reading) is scored as before.
+        readings = other_readings(text)
         if vector is None:  # the question and its readings in one call to the embedder
             vecs = self.embed_queries([text, *readings])
         else:
