@@ -19,8 +19,10 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from appliance.answering import embedder as embedder_mod
 from appliance.answering.decide import _HUMAN, _UPSET, CALIBRATION_PATH, small_talk
-from appliance.answering.retrieval import RetrievalIndex
+from appliance.answering.retrieval import Ranking, RetrievalIndex
 from appliance.answering.textnorm import detect_language, normalize
 from appliance.db import Store
-from appliance.evaluate import load_kb, read_questions
+from appliance.evaluate import Question, load_kb, read_questions
 
 FEATURES = [
     "fused",
@@ -52,7 +54,9 @@ FEATURES = [
 ]
 
 
-def collect(set_dir: Path) -> dict:
+def collect(set_dir: Path, visit: Callable[[Question, Ranking], Any] | None = None) -> dict:
+    """Each dev question's ranking features and labels; ``visit`` sees each question and its
+    ranking too (scripts/judge_check.py asks a model about the top entry)."""
     questions = read_questions(set_dir / "dev.jsonl")
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "appliance.db")
@@ -63,6 +67,8 @@ def collect(set_dir: Path) -> dict:
         for q in questions:
             norm = normalize(q.query)
             ranking = index.search(q.query, lang=detect_language(q.query))
+            if visit is not None:
+                visit(q, ranking)
             feats = ranking.features()
             top = [e.id for e in ranking.top(3)]
             X.append([feats[f] for f in FEATURES])

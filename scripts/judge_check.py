@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Could a chat model check the chosen entry? Measure it before building it.
 
-    .venv/bin/python scripts/judge_check.py --kb ../shared/eval/shop_clothing_en/kb.jsonl \\
-        --questions ../shared/eval/shop_clothing_en/dev.jsonl [--model models/OTHER.gguf]
+    .venv/bin/python scripts/judge_check.py ../shared/eval/shop_clothing_en [--model models/OTHER.gguf]
 
-For each question, the top entry of the live retrieval is shown to the model with the question
-("Does the FAQ entry answer the question? Yes or No", the model's own chat template), and the
+For each dev question of the set, the top entry of the live retrieval (ranked and labelled by
+scripts/calibrate.py's ``collect``, as for the shipped calibration) is shown to the model with
+the question ("Does the FAQ entry answer the question? Yes or No", the model's own chat
+template), and the
 model's log-probability of "Yes" minus "No" is its verdict. Reported: how well the verdict alone
 tells a right top entry from a wrong one or an out-of-scope question (AUC), and whether it adds
 anything to the ranking's features (a logistic model on the features, with and without the
@@ -22,21 +23,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-from appliance.answering import embedder as embedder_mod
-from appliance.answering.decide import default_calibration
-from appliance.answering.finglish import looks_finglish
-from appliance.answering.retrieval import RetrievalIndex
-from appliance.answering.textnorm import detect_language
-from appliance.db import Store
-from appliance.evaluate import load_kb, read_questions
+import calibrate  # a sibling script: the questions' features (collect) and the logistic fit
 
 PROMPT = (
     "FAQ entry: {question}\nAnswer: {answer}\n\nCustomer's question: {query}\n\n"
@@ -52,20 +46,6 @@ def auc(y: np.ndarray, s: np.ndarray) -> float:
     return float(((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean())
 
 
-def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by Newton's method (a few features, a few hundred rows)."""
-    a = np.c_[x, np.ones(len(x))]
-    w = np.zeros(a.shape[1])
-    reg = np.eye(a.shape[1]) * l2
-    reg[-1, -1] = 0.0
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-np.clip(a @ w, -30, 30)))
-        grad = a.T @ (p - y) + reg @ w
-        hess = (a.T * (p * (1 - p))) @ a + reg + 1e-9 * np.eye(a.shape[1])
-        w -= np.linalg.solve(hess, grad)
-    return w[:-1], float(w[-1])
-
-
 def cross_validated(x: np.ndarray, y: np.ndarray, folds: int = 5) -> np.ndarray:
     order = np.random.default_rng(0).permutation(len(y))
     out = np.zeros(len(y))
@@ -73,8 +53,8 @@ def cross_validated(x: np.ndarray, y: np.ndarray, folds: int = 5) -> np.ndarray:
         test = order[f::folds]
         train = np.setdiff1d(order, test)
         mu, sd = x[train].mean(0), x[train].std(0) + 1e-9
-        w, b = logistic((x[train] - mu) / sd, y[train])
-        out[test] = (x[test] - mu) / sd @ w + b
+        b = calibrate.fit(x[train], y[train], np.ones(len(train)), mu, sd)
+        out[test] = (x[test] - mu) / sd @ b[:-1] + b[-1]
     return out
 
 
@@ -88,6 +68,7 @@ def best_accuracy(y: np.ndarray, score: np.ndarray, in_scope: int, wrong_max: fl
 
 
 def verdict(llm, query: str, entry_question: str, answer: str) -> float:
+    """The model's log-probability of "Yes" minus "No": does this entry answer the question?"""
     messages = [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": PROMPT.format(question=entry_question, answer=answer[:600], query=query[:400])},
@@ -101,8 +82,7 @@ def verdict(llm, query: str, entry_question: str, answer: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kb", type=Path, required=True)
-    parser.add_argument("--questions", type=Path, required=True)
+    parser.add_argument("set", type=Path, help="a folder with kb.jsonl and dev.jsonl")
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -110,29 +90,17 @@ def main() -> None:
     from llama_cpp import Llama
 
     llm = Llama(str(args.model), n_ctx=2048, logits_all=True, verbose=False, n_threads=args.threads)
-    calibration = default_calibration()
-    questions = read_questions(args.questions)
-    labels, features, verdicts = [], [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "appliance.db")
-        store.migrate()
-        try:
-            load_kb(store, args.kb)
-            index = RetrievalIndex(store, embedder_mod.shared())
-            for i, q in enumerate(questions):
-                lang = "fa" if looks_finglish(q.query) else detect_language(q.query, "en")
-                ranking = index.search(q.query, lang=lang)
-                top = ranking.top(1)[0]
-                feats = ranking.features()
-                labels.append(float(q.kind == "in_scope" and top.id == q.gold))
-                features.append([feats[name] for name in calibration.features])
-                verdicts.append(verdict(llm, q.query, top.title, top.answer))
-                print(f"\r{i + 1}/{len(questions)}", end="", file=sys.stderr)
-        finally:
-            store.close()
+    verdicts: list[float] = []
+
+    def ask(question, ranking) -> None:
+        top = ranking.top(1)[0]
+        verdicts.append(verdict(llm, question.query, top.title, top.answer))
+        print(f"\r{len(verdicts)}", end="", file=sys.stderr)
+
+    data = calibrate.collect(args.set, visit=ask)
     print(file=sys.stderr)
-    y, x, v = np.array(labels), np.array(features), np.array(verdicts)
-    in_scope = sum(q.kind == "in_scope" for q in questions)
+    y, x, v = data["correct"].astype(float), data["X"], np.array(verdicts)
+    in_scope = int((data["kind"] == "in_scope").sum())
     base, judged = cross_validated(x, y), cross_validated(np.c_[x, v], y)
     print(f"model                {args.model.name}")
     print(f"questions            {len(y)} ({int(y.sum())} with the right entry first)")
