@@ -22,6 +22,7 @@ from . import attachments, contact
 from .answering import suggestions
 from .answering.compose import Composer, Reply
 from .answering.decide import Decider, Decision
+from .answering.entry_check import EntryChecker
 from .answering.textnorm import detect_language, without_controls
 from .clock import Clock
 from .conversations import Channel, Conversations, NoConversation, Status, held
@@ -54,6 +55,7 @@ class ChatService:
         composer: Composer,
         clock: Clock,
         *,
+        checker: EntryChecker | None = None,
         max_message_chars: int = 2000,
         on_said: Callable[[str], None] | None = None,
     ):
@@ -61,6 +63,7 @@ class ChatService:
         self.conversations = Conversations(store, clock, on_said)
         self.decider = decider
         self.composer = composer
+        self.checker = checker  # a larger model's check of the chosen entry (off by default)
         self.clock = clock
         self.max_message_chars = max_message_chars
 
@@ -104,6 +107,10 @@ class ChatService:
         # Embedding and scoring are CPU work: off the event loop.
         decision = await anyio.to_thread.run_sync(lambda: self.decider.decide(text, previous_question=previous))
         decision_ms = (time.perf_counter() - started) * 1000
+        if self.checker is not None:
+            # Its time is in the decision's features (model_check_ms), not in decision_ms: that
+            # stays retrieval's own, comparable with and without a model.
+            decision = await self.checker.review(decision, text)
         reply = await self.composer.compose(decision, text)
         return await self._record(conversation_id, message_id, decision, reply, decision_ms)
 

@@ -526,6 +526,11 @@ def ask(question: str, **flags: Any) -> None:
 )
 @click.option("--llm", is_flag=True, help="Also compose replies with the model and grade them.")
 @click.option(
+    "--check",
+    is_flag=True,
+    help="With --llm: the model also checks each answer before it goes out (model_checks_answers).",
+)
+@click.option(
     "--global-calibration",
     is_flag=True,
     help="Decide with the shipped calibration only, not one fitted to this knowledge base.",
@@ -537,17 +542,21 @@ def eval_cmd(
     out: Path | None,
     details: Path | None,
     llm: bool,
+    check: bool,
     global_calibration: bool,
 ) -> None:
     """Measure answer quality: every question through the live chat path, shipped defaults."""
     from . import evaluate
 
+    if check and not llm:
+        raise click.UsageError("--check needs --llm: the check is the model's")
     base = load_settings()
     try:
         metrics, rows = evaluate.run(
             kb_path,
             questions,
             with_llm=llm,
+            check=check,
             base=base,
             global_calibration=global_calibration,
             catalog_path=catalog_path,

@@ -88,7 +88,8 @@ def transition(status: Status, event: Event) -> Status:
 WIDGET_ONLY = f"c.channel = '{Channel.WIDGET}'"
 
 ANSWERED_KINDS = ("answer", "clarify")
-UNSURE = "('no_match', 'close_candidates')"  # decisions' reasons: the knowledge base had no sure answer
+# Decisions' reasons where the knowledge base had no sure answer (a checking model's doubt included).
+UNSURE = "('no_match', 'close_candidates', 'model_doubted')"
 FOLLOW_UP_LOOKBACK = 3  # how many earlier decisions a follow-up question may lean on
 VERDICTS = ("right", "wrong", None)  # the owner's mark on a bot answer
 

@@ -345,6 +345,14 @@ STRINGS: dict[str, dict[str, Any]] = {
         "fa": "بیشترین انتظار برای بازنویسی مدل، به ثانیه (پس از آن متن خودتان فرستاده می‌شود)",
         "en": "Longest wait for the model's rephrasing, in seconds (then your own text is sent)",
     },
+    "set.model_checks_answers": {
+        "fa": "مدل زبانی پاسخ‌ها را پیش از فرستادن بسنجد (برای مدل بزرگ‌تر)",
+        "en": "Let the model check answers before they go out (for a larger model)",
+    },
+    "set.check_budget_s": {
+        "fa": "بیشترین انتظار برای سنجش مدل، به ثانیه",
+        "en": "Longest wait for the model's check, in seconds",
+    },
     "set.dial_option": {
         "fa": "حداکثر {safety}٪ نادرست: پاسخ خودکار {answered}٪ · گزینه {clarified}٪ · به شما {handed}٪ (نادرست حدود {wrong}٪)",
         "en": "At most {safety} % wrong: answers {answered} % · choices {clarified} % · to you {handed} % (wrong about {wrong} %)",
@@ -579,6 +587,18 @@ STRINGS: dict[str, dict[str, Any]] = {
     "reason.close_candidates": {
         "fa": "چند مطلب به یک اندازه نزدیک بودند؛ مطمئن نبود کدام",
         "en": "several entries fitted about as well; not sure which",
+    },
+    "reason.model_doubted": {
+        "fa": "مدل زبانی گفت این مطلب پاسخ پرسش نیست؛ گزینه‌ها پیشنهاد شد",
+        "en": "the model said the entry doesn't answer it; choices were offered",
+    },
+    "reason.model_confirmed": {
+        "fa": "مدل زبانی نخستین گزینه را پاسخ پرسش دانست",
+        "en": "the model confirmed the first choice answers it",
+    },
+    "reason.model_joined": {
+        "fa": "پرسش دو بخش داشت؛ پاسخ از دو مطلب",
+        "en": "the question asked two things; answered from two entries",
     },
     "reason.no_match": {"fa": "پاسخی در پایگاه دانش پیدا نکرد", "en": "no answer in the knowledge base"},
     "reason.product": {"fa": "کالا را در فهرست کالاها پیدا کرد", "en": "found the product in the catalog"},
@@ -1201,6 +1221,8 @@ LABELS: dict[str, dict[str, str]] = {
         "answer_safety": "set.answer_safety",
         "phrase_with_model": "set.phrase_with_model",
         "phrase_budget_s": "set.phrase_budget_s",
+        "model_checks_answers": "set.model_checks_answers",
+        "check_budget_s": "set.check_budget_s",
         "answer_threshold": "set.answer_threshold",
         "clarify_threshold": "set.clarify_threshold",
         "catalog_few_left": "set.catalog_few_left",
@@ -1245,6 +1267,9 @@ LABELS: dict[str, dict[str, str]] = {
     "reason": {
         "confident": "reason.confident",
         "close_candidates": "reason.close_candidates",
+        "model_doubted": "reason.model_doubted",
+        "model_confirmed": "reason.model_confirmed",
+        "model_joined": "reason.model_joined",
         "no_match": "reason.no_match",
         "product": "reason.product",
         "close_products": "reason.close_products",

@@ -24,6 +24,7 @@ from .answering import embedder as embedder_mod
 from .answering.compose import Composer
 from .answering.decide import Decider
 from .answering.embedder import Embedder
+from .answering.entry_check import EntryChecker
 from .answering.retrieval import RetrievalIndex
 from .answering.shop_calibration import Keeper
 from .catalog.match import CatalogIndex
@@ -88,7 +89,20 @@ def build_chat(
         few_left=settings.catalog_few_left,
         document_of=lambda entry_id: documents_store.of_sections(store.read(), [entry_id]).get(entry_id),
     )
-    return ChatService(store, decider, composer, clock, max_message_chars=settings.max_message_chars, on_said=on_said)
+    checker = (
+        EntryChecker(llm, index.get, languages=settings.model_languages, budget_s=settings.check_budget_s)
+        if settings.model_checks_answers
+        else None
+    )
+    return ChatService(
+        store,
+        decider,
+        composer,
+        clock,
+        checker=checker,
+        max_message_chars=settings.max_message_chars,
+        on_said=on_said,
+    )
 
 
 def start(state: State, settings: Settings, clock: Clock, llm: ModelRuntime | None = None) -> None:

@@ -226,23 +226,34 @@ class Composer:
             text = self._t(lang, "bot.product.choose")
         return Reply(text, "template", choices=choices)
 
-    def owner_text(self, decision: Decision) -> str:
-        entry = decision.entries[0]
+    def owner_text(self, decision: Decision, n: int = 0) -> str:
+        entry = decision.entries[n]
         if len(entry.passages) > 1:
-            # A long document: cite the passage that answers, not the whole page.
-            return entry.passages[min(decision.passage, len(entry.passages) - 1)]
+            # A long document: cite the passage that answers, not the whole page (the passage
+            # retrieval found is the first entry's; a second, joined entry starts at its top).
+            passage = decision.passage if n == 0 else 0
+            return entry.passages[min(passage, len(entry.passages) - 1)]
         return entry.answer
 
     async def _answer(self, decision: Decision, question: str) -> Reply:
-        entry = decision.entries[0]
-        text = self.owner_text(decision)
-        document = self.document_of(entry.id) if self.document_of is not None else None
-        if document is not None:
-            quoted = document_reply.excerpt(text, question)
-            text = document_reply.cite(quoted, document.title, document.link, decision.lang)
-            return Reply(text, "owner_text", sources=[{"id": entry.id, "title": f"{document.title}: {entry.title}"}])
-        sources = [{"id": entry.id, "title": entry.title}]
+        # One entry, or two when a checking model found the question asks two things
+        # (entry_check.py): each owner text as written, one after the other.
+        texts, sources, cited = [], [], False
+        for n, entry in enumerate(decision.entries):
+            text = self.owner_text(decision, n)
+            document = self.document_of(entry.id) if self.document_of is not None else None
+            if document is not None:
+                quoted = document_reply.excerpt(text, question)
+                text = document_reply.cite(quoted, document.title, document.link, decision.lang)
+                sources.append({"id": entry.id, "title": f"{document.title}: {entry.title}"})
+                cited = True
+            else:
+                sources.append({"id": entry.id, "title": entry.title})
+            texts.append(text)
+        text = "\n\n".join(texts)
         reply = Reply(text, "owner_text", sources=sources)
+        if cited:  # a document's own sentences with the document named, not a rephrasing
+            return reply
         if not self._may_phrase(decision.lang):
             return reply
         if self.phrase_budget_s is not None and not getattr(self.llm, "free", True):
@@ -270,7 +281,7 @@ class Composer:
         except TimeoutError:  # leaving the stream cancels the job between two tokens
             reply.model_rejected = f"model slower than {self.phrase_budget_s:g} s"
             return reply
-        problems = grounding_problems(phrased, [text], decision.lang, require_all=True, question=question)
+        problems = grounding_problems(phrased, texts, decision.lang, require_all=True, question=question)
         reply.model_stats = stats
         if problems:
             reply.model_rejected = "; ".join(problems)

@@ -47,7 +47,7 @@ class Decision:
     entries: list[IndexedEntry] = field(default_factory=list)
     passage: int = 0
     ranking: list[str] = field(default_factory=list)  # top entry ids, best first
-    features: dict[str, float] = field(default_factory=dict)
+    features: dict[str, Any] = field(default_factory=dict)  # the ranking's, and a check's verdict
     products: list[Match] = field(default_factory=list)  # a product question's product(s)
 
     @property

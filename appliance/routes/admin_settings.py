@@ -47,6 +47,8 @@ GROUPS: list[tuple[str, list[str]]] = [
             "answer_safety",
             "phrase_with_model",
             "phrase_budget_s",
+            "model_checks_answers",
+            "check_budget_s",
             "answer_threshold",
             "clarify_threshold",
             "catalog_few_left",

@@ -1,0 +1,309 @@
+"""A larger model's check of the chosen entry (answering/entry_check.py), on the demo bookshop's
+real index, against a real OpenAI-compatible server on loopback whose verdicts the test sets: what
+each verdict does to the decision and the reply, and that a slow, busy or rambling model leaves
+the decision as retrieval made it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance import evaluate
+from appliance.answering import embedder, entry_check, kb
+from appliance.answering.compose import Composer
+from appliance.answering.decide import Decider
+from appliance.answering.entry_check import EntryChecker, read_verdict
+from appliance.answering.retrieval import RetrievalIndex
+from appliance.chat import ChatService
+from appliance.db import Store
+from appliance.llm_openai import OpenAIServer
+from appliance.llm_runtime import ModelRuntime
+from appliance.settings import Settings
+
+from .helpers import store_on_copy
+from .test_eval import KB, QUESTIONS, write_jsonl
+
+
+class Judge(ThreadingHTTPServer):
+    """An OpenAI-compatible server whose reply is ``verdict(prompt)``; it keeps the prompts."""
+
+    block_on_close = False
+    verdict: Callable[[str], str] = staticmethod(lambda prompt: "1")
+    delay_s = 0.0
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _JudgeHandler)
+        self.daemon_threads = True
+        self.prompts: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+class _JudgeHandler(BaseHTTPRequestHandler):
+    server: Judge
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = json.dumps({"object": "list", "data": [{"id": "judge"}]}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        prompt = "\n".join(m["content"] for m in request["messages"])
+        self.server.prompts.append(prompt)
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        time.sleep(self.server.delay_s)
+        text = self.server.verdict(prompt)
+        for piece in [text[:1], text[1:]]:
+            chunk = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+def numbers_titled(pattern: str) -> Callable[[str], str]:
+    """A judge that reads the numbered entries shown and picks those whose title matches."""
+
+    def verdict(prompt: str) -> str:
+        titles = re.findall(r"^(\d)\. (.*)$", prompt, re.M)
+        picked = [n for n, title in titles if re.search(pattern, title, re.I)]
+        return ",".join(picked) or "0"
+
+    return verdict
+
+
+@pytest.fixture
+def judge() -> Iterator[Judge]:
+    server = Judge()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def store(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = store_on_copy(demo_db, tmp_path_factory.mktemp("check"))
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def index(store: Store) -> RetrievalIndex:
+    return RetrievalIndex(store, embedder.shared())
+
+
+@pytest.fixture
+def runtime(judge: Judge) -> Iterator[ModelRuntime]:
+    rt = ModelRuntime(OpenAIServer(judge.url, timeout_s=10), timeout_s=10).start()
+    assert rt.wait_settled(30) and rt.ready, rt.status()
+    yield rt
+    rt.close()
+
+
+def chat_with_check(
+    store: Store, index: RetrievalIndex, llm: Any, budget_s: float = 5.0, **decider_kw: Any
+) -> ChatService:
+    composer = Composer(llm, phrase_with_model=False, model_languages=("en",), shop_name="Book Nook")
+    checker = EntryChecker(llm, index.get, languages=("en",), budget_s=budget_s)
+    return ChatService(
+        store, Decider(index, **decider_kw), composer, lambda: datetime(2026, 12, 2, tzinfo=UTC), checker=checker
+    )
+
+
+def ask(chat: ChatService, question: str):
+    async def go():
+        return await chat.reply(chat.conversations.start(), question)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    "text, picks",
+    [
+        ("1", (1,)),
+        (" 2.", (2,)),
+        ("0", ()),
+        ("1,2", (1, 2)),
+        ("1, 3", (1, 3)),
+        ("2 and 1", (2, 1)),
+        ("۱", (1,)),  # a Persian-speaking model's digits
+        ("<think>the first one is about returns</think>\n3", (3,)),
+        ("1,1", (1,)),
+        ("4", None),  # only three were shown
+        ("1,0", None),
+        ("12", None),
+        ("The first entry answers it.", None),
+        ("<think>the customer asks about", None),  # a reasoning model cut off mid-thought
+        ("", None),
+    ],
+)
+def test_the_verdict_is_read_strictly(text: str, picks: tuple[int, ...] | None) -> None:
+    assert read_verdict(text, 3) == picks
+
+
+def test_the_prompt_shows_the_entries_numbered_with_the_question(index: RetrievalIndex) -> None:
+    entries = [index.get("shipping-cost-en"), index.get("shipping-cost-fa")]
+    assert all(entries)
+    messages = entry_check.prompt("  How much is\nshipping? ", entries)  # type: ignore[arg-type]
+    user = messages[-1]["content"]
+    assert messages[0]["role"] == "system" and "reply 0" in messages[0]["content"]
+    assert user.startswith("1. ") and "\n\n2. " in user
+    for entry in entries:  # each entry's title and answer, as the owner wrote them
+        assert f"{entry.title}\n{' '.join(entry.answer.split())[:60]}" in user  # type: ignore[union-attr]
+    assert user.endswith("Customer's question: How much is shipping?")
+
+
+def test_a_confirmed_answer_goes_out_unchanged(store: Store, index: RetrievalIndex, judge: Judge, runtime) -> None:
+    judge.verdict = staticmethod(lambda prompt: "1")
+    turn = ask(chat_with_check(store, index, runtime), "How much is shipping?")
+    assert (turn.decision.kind, turn.decision.reason) == ("answer", "confident")
+    assert turn.decision.entry_ids == ["shipping-cost-en"]
+    assert turn.reply.text == kb.get(store.read(), "shipping-cost-en").answer
+    assert turn.decision.features["model_check"] == [1] and turn.decision.features["model_check_ms"] > 0
+    # The model read the question and the top entries: the answer first.
+    assert "How much is shipping?" in judge.prompts[-1]
+    assert re.search(r"^1\. .*$", judge.prompts[-1], re.M)
+    stored = json.loads(
+        store.read().execute("SELECT scores FROM decisions WHERE id = ?", [turn.decision_id]).fetchone()[0]
+    )
+    assert stored["features"]["model_check"] == [1]
+
+
+def test_an_answer_the_model_rejects_becomes_choices(
+    store: Store, index: RetrievalIndex, judge: Judge, runtime
+) -> None:
+    judge.verdict = staticmethod(lambda prompt: "0")
+    chat = chat_with_check(store, index, runtime)
+    turn = ask(chat, "How much is shipping?")
+    assert (turn.decision.kind, turn.decision.reason) == ("clarify", entry_check.DOUBTED)
+    ids = [c["id"] for c in turn.reply.choices]
+    # The customer still sees retrieval's choice among the others, and can pick "none of these".
+    assert ids[0] == "shipping-cost-en" and len(ids) == 3
+    assert turn.reply.composed_by == "template"
+    # The owner sees it among the questions the bot was unsure of.
+    assert "How much is shipping?" in [text for text, _ in chat.conversations.unsure_asked("2000")]
+
+
+def test_the_model_s_own_pick_is_offered_first(store: Store, index: RetrievalIndex, judge: Judge, runtime) -> None:
+    judge.verdict = staticmethod(lambda prompt: "2")
+    turn = ask(chat_with_check(store, index, runtime), "How much is shipping?")
+    assert turn.decision.kind == "clarify"
+    ranking = turn.decision.ranking
+    assert [c["id"] for c in turn.reply.choices][:2] == [ranking[1], ranking[0]]
+
+
+def test_a_two_part_question_is_answered_from_both_entries(
+    store: Store, index: RetrievalIndex, judge: Judge, runtime
+) -> None:
+    judge.verdict = staticmethod(numbers_titled("ship|deliver"))
+    question = "how long does shipping take and what does it cost?"
+    # Forced to answer (the shipped thresholds would offer choices for this one).
+    turn = ask(chat_with_check(store, index, runtime, answer_threshold=0.0001), question)
+    assert (turn.decision.kind, turn.decision.reason) == ("answer", entry_check.JOINED)
+    ids = turn.decision.entry_ids
+    assert sorted(ids) == ["shipping-cost-en", "shipping-time-en"]
+    answers = [kb.get(store.read(), i).answer for i in ids]
+    assert turn.reply.text == "\n\n".join(answers)
+    assert [s["id"] for s in turn.reply.sources] == ids
+
+
+def test_choices_whose_first_the_model_confirms_are_answered(
+    store: Store, index: RetrievalIndex, judge: Judge, runtime
+) -> None:
+    judge.verdict = staticmethod(lambda prompt: "1")
+    chat = chat_with_check(store, index, runtime, answer_threshold=0.9999, clarify_threshold=0.0001)
+    turn = ask(chat, "Do you have a student discount?")
+    assert (turn.decision.kind, turn.decision.reason) == ("answer", entry_check.CONFIRMED)
+    assert turn.decision.entry_ids == ["discounts-en"]
+    assert turn.reply.text == kb.get(store.read(), "discounts-en").answer
+    # A pick of the second choice only moves it first: retrieval didn't rank it first.
+    judge.verdict = staticmethod(lambda prompt: "2")
+    turn = ask(chat, "Do you have a student discount?")
+    assert turn.decision.kind == "clarify" and turn.reply.choices[0]["id"] == turn.decision.ranking[1]
+
+
+@pytest.mark.parametrize(
+    "verdict, note", [("I think the first entry answers it.", "unreadable verdict"), ("7", "unreadable verdict")]
+)
+def test_a_rambling_model_leaves_the_decision_as_it_was(
+    store: Store, index: RetrievalIndex, judge: Judge, runtime, verdict: str, note: str
+) -> None:
+    judge.verdict = staticmethod(lambda prompt: verdict)
+    turn = ask(chat_with_check(store, index, runtime), "How much is shipping?")
+    assert (turn.decision.kind, turn.decision.reason) == ("answer", "confident")
+    assert turn.decision.features["model_check"] is None
+    assert turn.decision.features["model_check_note"] == note
+
+
+@pytest.mark.slow  # real waits for a slow server
+def test_a_slow_or_busy_model_leaves_the_decision_as_it_was(
+    store: Store, index: RetrievalIndex, judge: Judge, runtime
+) -> None:
+    judge.verdict = staticmethod(lambda prompt: "0")
+    judge.delay_s = 3.0
+    chat = chat_with_check(store, index, runtime, budget_s=0.5)
+    started = time.monotonic()
+    turn = ask(chat, "How much is shipping?")
+    assert time.monotonic() - started < 2.5  # the budget, not the server, ended the wait
+    assert (turn.decision.kind, turn.decision.reason) == ("answer", "confident")
+    assert turn.decision.features["model_check_note"] == "model slower than 0.5 s"
+
+    async def while_busy():
+        # Another customer's reply holds the model: this customer doesn't wait behind it.
+        other = asyncio.create_task(runtime.complete([{"role": "user", "content": "hello"}], max_tokens=4))
+        while runtime.free:
+            await asyncio.sleep(0.01)
+        turn = await chat.reply(chat.conversations.start(), "How much is shipping?")
+        await other
+        return turn
+
+    assert runtime.wait_settled(10)
+    time.sleep(3)  # the cancelled request above finishes on the server side
+    turn = asyncio.run(while_busy())
+    assert (turn.decision.kind, turn.decision.reason) == ("answer", "confident")
+    assert turn.decision.features["model_check_note"] == "model busy with another reply"
+
+
+def test_without_a_model_nothing_is_checked(store: Store, index: RetrievalIndex) -> None:
+    rt = ModelRuntime(None, not_configured_reason="test")
+    turn = ask(chat_with_check(store, index, rt), "How much is shipping?")
+    assert (turn.decision.kind, turn.decision.reason) == ("answer", "confident")
+    assert turn.decision.features["model_check_note"] == "model not ready"
+
+
+def test_eval_reports_what_the_check_did(judge: Judge, tmp_path: Path) -> None:
+    """`appliance eval --llm --check` with a model that rejects every entry: no answers, every
+    answerable question offered as choices, and the check's counts and waits reported."""
+    judge.verdict = staticmethod(lambda prompt: "0")
+    kb_path, questions = write_jsonl(tmp_path / "kb.jsonl", KB), write_jsonl(tmp_path / "q.jsonl", QUESTIONS)
+    base = Settings(data_dir=tmp_path / "data", model_url=judge.url)
+    metrics, rows = evaluate.run(kb_path, questions, with_llm=True, check=True, base=base)
+    assert metrics["check_asked"] >= 4 and metrics["check_no_verdict"] == 0
+    assert metrics["check_doubted"] >= 4 and metrics["check_confirmed"] == metrics["check_joined"] == 0
+    assert metrics["in_scope_accuracy"] == 0.0 and metrics["wrong_answer_rate"] == 0.0
+    assert metrics["in_scope_resolved"] == 1.0
+    assert metrics["check_ms_p50"] > 0
+    assert all(r["reason"] == entry_check.DOUBTED for r in rows if r["kind"] == "in_scope")
+    # Without --check the model phrases but checks nothing.
+    metrics, _ = evaluate.run(kb_path, questions, with_llm=True, base=base)
+    assert "check_asked" not in metrics and metrics["in_scope_accuracy"] > 0
