@@ -774,6 +774,8 @@ def owner_verdicts(db: Any, limit: int = 300) -> list[tuple[str, str, str]]:
     out = []
     for query, entry_ids, verdict in rows:
         ids = json.loads(entry_ids or "[]")
-        if ids:
+        # One entry only: a mark on an answer joined from two (entry_check.py) doesn't say which
+        # of the two was right or wrong.
+        if len(ids) == 1:
             out.append((str(query), str(ids[0]), str(verdict)))
     return out

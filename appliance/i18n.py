@@ -906,6 +906,8 @@ STRINGS: dict[str, dict[str, Any]] = {
     "try.said.escalate": {"fa": "به شما سپرد: {reason}", "en": "Handed to you: {reason}"},
     "try.said.best_guess": {"fa": "؛ نزدیک‌ترین حدس «{entry}»", "en": "; closest guess «{entry}»"},
     "try.said.second": {"fa": "؛ گزینه‌ی دوم «{entry}»", "en": "; second choice «{entry}»"},
+    "try.said.and": {"fa": "» و «", "en": "» and «"},
+    "try.said.checked": {"fa": "؛ {why}", "en": "; {why}"},
     "decision.answer": {"fa": "پاسخ داد", "en": "answered"},
     "decision.clarify": {"fa": "پرسیدن منظور مشتری", "en": "ask which one the customer means"},
     "decision.escalate": {"fa": "ارجاع به شما", "en": "hand to you"},

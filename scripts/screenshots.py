@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from tests.helpers import APPLIANCE, free_port, reset_password, start_chromium, start_server, stop, wait_healthy
 
 PASSWORD = "screenshots owner password"
+TALLEST = 4000  # px: one screenshot's height at most
 PAGES = [
     ("home", "/admin/"),
     ("inbox", "/admin/inbox?view=all"),
@@ -218,14 +219,20 @@ def main() -> None:
                         driver.get(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
                     time.sleep(0.3)
                     height = driver.execute_script("return document.documentElement.scrollHeight")
-                    driver.set_window_size(width, min(max(height, 600), 4000))
+                    driver.set_window_size(width, min(max(height, 600), TALLEST))
                     wide = driver.execute_script(
                         "return document.documentElement.scrollWidth > document.documentElement.clientWidth"
                     )
-                    target = args.out / f"{name}-{lang}-{width}.png"
-                    driver.save_screenshot(str(target))
-                    _shrink(target)
-                    print(f"{target}{'   (scrolls sideways)' if wide else ''}")
+                    # A page taller than a window can be (the settings on a phone) is taken in
+                    # parts: name-lang-width.png, then -2.png, -3.png ... down to its end.
+                    for part, top in enumerate(range(0, max(height, 1), TALLEST), 1):
+                        driver.execute_script("window.scrollTo(0, arguments[0])", top)
+                        time.sleep(0.2)
+                        suffix = "" if part == 1 else f"-{part}"
+                        target = args.out / f"{name}-{lang}-{width}{suffix}.png"
+                        driver.save_screenshot(str(target))
+                        _shrink(target)
+                        print(f"{target}{'   (scrolls sideways)' if wide else ''}")
                     driver.set_window_size(width, 900)
     finally:
         driver.quit()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from appliance import evaluate
+from appliance import evaluate, owner
 from appliance.answering import embedder, entry_check, kb
 from appliance.answering.compose import Composer
 from appliance.answering.decide import Decider
@@ -30,7 +30,7 @@ from appliance.llm_openai import OpenAIServer
 from appliance.llm_runtime import ModelRuntime
 from appliance.settings import Settings
 
-from .helpers import store_on_copy
+from .helpers import Clock, events, make_api_client, password_hash, send, sign_in, start_chat, store_on_copy
 from .test_eval import KB, QUESTIONS, write_jsonl
 
 
@@ -307,3 +307,67 @@ def test_eval_reports_what_the_check_did(judge: Judge, tmp_path: Path) -> None:
     # Without --check the model phrases but checks nothing.
     metrics, _ = evaluate.run(kb_path, questions, with_llm=True, base=base)
     assert "check_asked" not in metrics and metrics["in_scope_accuracy"] > 0
+
+
+@pytest.mark.model
+def test_the_real_default_model_checks_an_answer(store: Store, index: RetrievalIndex, default_model: Path) -> None:
+    """End to end with the bundled model in its own process: it is asked, its reply read and the
+    decision left valid whatever it says (it picks at chance: why the check is off by default)."""
+    rt = ModelRuntime(default_model, n_ctx=2048).start()
+    try:
+        assert rt.wait_settled(120) and rt.ready, rt.status()
+        turn = ask(chat_with_check(store, index, rt, budget_s=60.0), "How much is shipping?")
+        features = turn.decision.features
+        assert "model_check" in features and features["model_check_ms"] > 0
+        assert features.get("model_check_note") in {None, "unreadable verdict"}
+        if features["model_check"] is None:
+            assert (turn.decision.kind, turn.decision.reason) == ("answer", "confident")
+        else:
+            assert turn.decision.kind in {"answer", "clarify"}
+            assert "shipping-cost-en" in turn.decision.entry_ids
+        assert turn.reply.text
+    finally:
+        rt.close()
+
+
+def test_choices_for_a_two_part_question_are_answered_from_both(
+    store: Store, index: RetrievalIndex, judge: Judge, runtime
+) -> None:
+    judge.verdict = staticmethod(numbers_titled("ship|deliver"))
+    chat = chat_with_check(store, index, runtime, answer_threshold=0.9999, clarify_threshold=0.0001)
+    turn = ask(chat, "how long does shipping take and what does it cost?")
+    assert (turn.decision.kind, turn.decision.reason) == ("answer", entry_check.JOINED)
+    assert sorted(turn.decision.entry_ids) == ["shipping-cost-en", "shipping-time-en"]
+    # Two picks without retrieval's first are only choices, in the model's order.
+    first = turn.decision.ranking[0]
+    judge.verdict = staticmethod(lambda prompt: "3,2")
+    turn = ask(chat, "how long does shipping take and what does it cost?")
+    assert turn.decision.kind == "clarify"
+    assert [c["id"] for c in turn.reply.choices] == [*turn.decision.ranking[2:0:-1], first]
+
+
+def test_the_owner_reads_what_the_check_did(judge: Judge, data_dir: Path, demo_db: Path) -> None:
+    """The whole app with a checking server: a two-part Persian question answered from both
+    entries, and an answer the model doubted, as the owner reads them in the transcript."""
+    pick = numbers_titled("ارسال|ship")
+    judge.verdict = staticmethod(lambda prompt: "0" if "hours" in prompt.lower() else pick(prompt))
+    with make_api_client(
+        data_dir, demo_db, model_url=judge.url, model_checks_answers=True, model_languages=("en", "fa")
+    ) as c:
+        assert c.app.state.llm.wait_settled(30) and c.app.state.llm.ready
+        owner.set_password(c.app.state.store, password_hash(), Clock())
+        conv, token, _ = start_chat(c, "fa")
+        joined = events(send(c, conv, token, "ارسال به شیراز چند روز طول میکشه و هزینه‌اش چنده؟").text)[-1][1]
+        assert (joined["kind"], joined["reason"]) == ("answer", entry_check.JOINED)
+        assert {s["id"] for s in joined["sources"]} == {"shipping-time-fa", "shipping-cost-fa"}
+        doubted = events(send(c, conv, token, "What are your opening hours?").text)[-1][1]
+        assert (doubted["kind"], doubted["reason"]) == ("clarify", entry_check.DOUBTED)
+        assert "hours-en" in [choice["id"] for choice in doubted["choices"]]
+        sign_in(c)
+        fa = c.get(f"/admin/conversations/{conv}?lang=fa").text
+        assert "پاسخ با «\u2068" in fa and "\u2069» و «\u2068" in fa
+        assert "پرسش دو بخش داشت؛ پاسخ از دو مطلب" in fa
+        assert "مدل زبانی گفت این مطلب پاسخ پرسش نیست" in fa
+        en = c.get(f"/admin/conversations/{conv}?lang=en").text
+        assert "the question asked two things; answered from two entries" in en
+        assert "Asked which one the customer means" in en and "the model said the entry doesn&#39;t answer it" in en

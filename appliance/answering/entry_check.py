@@ -9,12 +9,12 @@ out or that two independent signals agree on:
 - an **answer** the model does not pick becomes **choices** (its pick first, when it has one): the
   customer clicks the right one, or "none of these" reaches the owner. It never becomes a
   hand-over on the model's word alone: the model may be the one that is wrong.
-- an answer where the model picks the top entry *and* another one of the three (the question asks
-  two things: "how much is shipping and how long does it take?") is answered from **both
-  entries**, each owner text as written (or phrased from both, if phrasing is on).
 - **choices** whose first entry the model picks alone become an **answer**: retrieval found it
   likely and the model, reading question and entry together, agrees. A pick of the second or
   third choice only moves it first (retrieval did not rank it first; the customer confirms).
+- an answer or choices where the model picks the first entry *and* another one of the three (the
+  question asks two things: "how much is shipping and how long does it take?") is answered from
+  **both entries**, each owner text as written (or phrased from both, if phrasing is on).
 
 The check is off by default (``model_checks_answers``): the bundled 135M model picks at chance
 (scripts/judge_check.py, docs/BENCHMARKS.md), so it would only turn right answers into menus.
@@ -53,6 +53,7 @@ _LEADING_NUMBERS = re.compile(r"^\W*(\d(?:\s*(?:,|and|&|و|،)\s*\d)*)\b", re.I)
 DOUBTED = "model_doubted"  # an answer the model did not pick: offered as choices
 CONFIRMED = "model_confirmed"  # choices whose first the model picked: answered
 JOINED = "model_joined"  # answered from two entries
+REASONS = {DOUBTED, CONFIRMED, JOINED}
 
 
 @dataclass(frozen=True)
@@ -162,14 +163,17 @@ class EntryChecker:
             return checked
         picked = [shown[i - 1] for i in picks]
         others = [e for e in shown if e not in picked]
+        passage = decision.passage if decision.kind == "answer" else 0
+        if 1 in picks and len(picks) >= 2:
+            # Retrieval's first and one more: a question that asks two things (an answer or
+            # choices alike: such a question often splits retrieval's confidence between them).
+            joined = [shown[0]] + [e for e in picked if e is not shown[0]][:1]
+            return replace(checked, kind="answer", reason=JOINED, entries=joined, passage=passage)
         if decision.kind == "answer":
-            if picks[:1] == (1,) and len(picks) == 1:
+            if picks == (1,):
                 return checked
-            if 1 in picks and len(picks) >= 2:
-                joined = [shown[0]] + [e for e in picked if e is not shown[0]][:1]
-                return replace(checked, reason=JOINED, entries=joined, passage=decision.passage)
             return replace(checked, kind="clarify", reason=DOUBTED, entries=(picked + others)[:CLARIFY_CHOICES])
-        # clarify
+        # choices
         if picks == (1,):
             return replace(checked, kind="answer", reason=CONFIRMED, entries=[shown[0]], passage=0)
         if picked:

@@ -29,7 +29,7 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from .. import auth, digest, gaps, i18n, owner, signin_throttle
-from ..answering import kb, kb_formats, suggestions
+from ..answering import entry_check, kb, kb_formats, suggestions
 from ..answering.embedder import Embedder
 from ..answering.entry import EntryError
 from ..answering.shop_calibration import Keeper
@@ -455,16 +455,20 @@ def decision_in_words(
     offered; ``ranked``: the titles the search ranked, best first. Each title is a bidi isolate:
     a Persian title in an English sentence (or the reverse) took the figure after it along."""
     chosen, ranked = [i18n.isolate(t) for t in chosen], [i18n.isolate(t) for t in ranked]
+    # What a checking model did to retrieval's decision (answering/entry_check.py), said after it.
+    checked = i18n.t(lang, "try.said.checked").format(why=i18n.label(lang, "reason", reason))
+    checked = checked if reason in entry_check.REASONS else ""
     if kind == "answer" and chosen:
         sure = i18n.digits(round((confidence or 0) * 100), lang)
-        text = i18n.t(lang, "try.said.answer").format(entry=chosen[0], sure=sure)
-        second = [title for title in ranked if title != chosen[0]][:1]
-        if second:
+        both = i18n.t(lang, "try.said.and").join(chosen)  # two entries: a question in two parts
+        text = i18n.t(lang, "try.said.answer").format(entry=both, sure=sure)
+        second = [title for title in ranked if title not in chosen][:1]
+        if second and not checked:
             text += i18n.t(lang, "try.said.second").format(entry=second[0])
-        return text
+        return text + checked
     if kind == "clarify" and chosen:
         entries = ("، " if lang == "fa" else ", ").join(f"«{title}»" for title in chosen)
-        return i18n.t(lang, "try.said.clarify").format(entries=entries)
+        return i18n.t(lang, "try.said.clarify").format(entries=entries) + checked
     if kind == "escalate":
         text = i18n.t(lang, "try.said.escalate").format(reason=i18n.label(lang, "reason", reason))
         if ranked:
