@@ -116,13 +116,13 @@ class Settings:
         "Let the chat model check each answer before it goes out: shown the question and the top "
         "three entries, it says which answer it. An answer it doesn't pick is offered as choices, "
         "choices whose first it picks are answered, a question it says two entries answer gets "
-        "both. Off by default: the bundled model picks at chance; measure a larger model first "
-        "with `appliance eval --llm --check`.",
+        "both. Off by default: the bundled model picks at chance; measure a larger model on your "
+        "own questions first (appliance eval --llm --check).",
         default=False,
     )
     check_budget_s: float = _doc(
         "Longest a customer waits for the model's check, in seconds. Past it, or when the model is "
-        "already writing another reply, the answer goes out as retrieval chose it.",
+        "already writing another reply, the bot's own choice goes out.",
         default=3.0,
     )
     model_languages: tuple[str, ...] = _doc(
@@ -316,8 +316,8 @@ HELP_FA = {
     "answer_safety": "بیشترین سهم پاسخ نادرستی که ربات مجاز است بدهد، برآوردی از پرسش‌های مشتریان (0.02 یعنی ۲٪): کمتر امن‌تر است، بیشتر یعنی ربات بیشتر بی شما پاسخ می‌دهد.",
     "phrase_with_model": "مدل زبانی پاسخ‌های شما را بازنویسی کند (پیش از نمایش با متن خودتان سنجیده می‌شود). پیش‌فرض خاموش است: بازنویسی‌های مدل همراه برنامه تقریباً هیچ‌وقت از این سنجش نمی‌گذرند و مشتری منتظرشان می‌ماند؛ با مدلی بزرگ‌تر ارزشش را دارد.",
     "phrase_budget_s": "بیشترین زمانی که مشتری منتظر بازنویسی مدل می‌ماند، به ثانیه. پس از آن، یا وقتی مدل مشغول پاسخ دیگری است، متن خود شما فوراً فرستاده می‌شود.",
-    "model_checks_answers": "مدل زبانی هر پاسخ را پیش از فرستادن بسنجد: پرسش و سه مطلب نزدیک را می‌بیند و می‌گوید کدام پاسخ آن است. پاسخی که مدل انتخابش نکند به صورت گزینه پیشنهاد می‌شود، گزینه‌هایی که مدل اولی‌شان را انتخاب کند پاسخ داده می‌شوند، و پرسشی که به گفته‌ی مدل دو مطلب پاسخش هستند هر دو را می‌گیرد. پیش‌فرض خاموش است: مدل همراه برنامه تصادفی انتخاب می‌کند؛ مدل بزرگ‌تر را اول با `appliance eval --llm --check` بسنجید.",
-    "check_budget_s": "بیشترین زمانی که مشتری منتظر سنجش مدل می‌ماند، به ثانیه. پس از آن، یا وقتی مدل مشغول پاسخ دیگری است، پاسخ همان‌طور که جستجو انتخاب کرده فرستاده می‌شود.",
+    "model_checks_answers": "مدل زبانی هر پاسخ را پیش از فرستادن بسنجد: پرسش و سه مطلب نزدیک را می‌بیند و می‌گوید کدام پاسخ آن است. پاسخی که مدل انتخابش نکند به صورت گزینه پیشنهاد می‌شود، گزینه‌هایی که مدل اولی‌شان را انتخاب کند پاسخ داده می‌شوند، و پرسشی که به گفته‌ی مدل دو مطلب پاسخش هستند هر دو را می‌گیرد. پیش‌فرض خاموش است: مدل همراه برنامه تصادفی انتخاب می‌کند؛ مدل بزرگ‌تر را اول با فرمان «appliance eval --llm --check» بسنجید.",
+    "check_budget_s": "بیشترین زمانی که مشتری منتظر سنجش مدل می‌ماند، به ثانیه. پس از آن، یا وقتی مدل مشغول پاسخ دیگری است، انتخاب خود ربات فرستاده می‌شود.",
     "answer_threshold": "اطمینان لازم (۰ تا ۱) برای پاسخ از پایگاه دانش؛ ۰ یعنی مقدار تنظیم‌شده.",
     "clarify_threshold": "اطمینان لازم (۰ تا ۱) برای پیشنهاد گزینه به جای ارجاع؛ ۰ یعنی مقدار تنظیم‌شده.",
     "catalog_few_left": "موجودی کالا اگر این‌قدر یا کمتر باشد، به مشتری گفته می‌شود «فقط N عدد مانده».",

@@ -219,13 +219,16 @@ def main() -> None:
                         driver.get(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
                     time.sleep(0.3)
                     height = driver.execute_script("return document.documentElement.scrollHeight")
-                    driver.set_window_size(width, min(max(height, 600), TALLEST))
+                    # The window's own bars take part of its height: add them, so the page fits.
+                    bars = driver.execute_script("return window.outerHeight - window.innerHeight") or 0
+                    driver.set_window_size(width, min(max(height, 600), TALLEST) + bars)
                     wide = driver.execute_script(
                         "return document.documentElement.scrollWidth > document.documentElement.clientWidth"
                     )
                     # A page taller than a window can be (the settings on a phone) is taken in
                     # parts: name-lang-width.png, then -2.png, -3.png ... down to its end.
-                    for part, top in enumerate(range(0, max(height, 1), TALLEST), 1):
+                    view = driver.execute_script("return window.innerHeight") or TALLEST
+                    for part, top in enumerate(range(0, max(height, 1), view), 1):
                         driver.execute_script("window.scrollTo(0, arguments[0])", top)
                         time.sleep(0.2)
                         suffix = "" if part == 1 else f"-{part}"

@@ -130,3 +130,23 @@ def test_the_answers_group_shows_the_shops_own_estimate_and_takes_persian_digits
     assert state.settings.answer_safety == 0.01 and state.calibration.safety == 0.01
     state.calibration.wait(180)
     assert state.calibration.report["estimated"]["wrong"] <= 0.01
+
+
+def test_the_model_s_check_is_turned_on_from_the_page_with_persian_digits(admin: TestClient) -> None:
+    sign_in(admin)
+    fa = admin.get("/admin/settings?lang=fa").text
+    assert 'name="model_checks_answers"' in fa and "مدل زبانی پاسخ‌ها را پیش از فرستادن بسنجد" in fa
+    assert admin.app.state.chat.checker is None  # off by default
+    headers = {**SAME, "x-csrf-token": csrf(admin)}
+    r = admin.post(
+        "/admin/settings", data={**FORM, "model_checks_answers": "on", "check_budget_s": "۲٫۵"}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    state = admin.app.state
+    assert state.settings.model_checks_answers is True and state.settings.check_budget_s == 2.5
+    # Applied at once: the rebuilt answer pipeline checks with the configured budget.
+    assert state.chat.checker is not None and state.chat.checker.budget_s == 2.5
+    saved = tomllib.loads((state.settings.data_dir / "settings.toml").read_text(encoding="utf-8"))
+    assert saved["model_checks_answers"] is True and saved["check_budget_s"] == 2.5
+    bad = admin.post("/admin/settings", data={**FORM, "check_budget_s": "سه"}, headers=headers)
+    assert bad.status_code == 422 and state.settings.check_budget_s == 2.5 and state.settings.model_checks_answers
