@@ -14,9 +14,11 @@ verdict, 5-fold on the same questions: AUC, and the best share of answerable que
 right with at most 3 % of all questions answered wrong). A diagnostic on the dev questions
 themselves, not a calibration: nothing here is shipped.
 
-The default is the bundled model. With an owner's larger instruction-tuned GGUF, this says
-whether a check before the reply (the answers issue's "check that the chosen entry really
-answers") is worth building.
+The default is the bundled model. This is the diagnostic that came before the shipped check:
+the check itself (answering/entry_check.py: the model names which of the top three entries
+answer, and the decision changes by its rules) is measured with
+``appliance eval --kb ... --questions ... --llm --check``; this script says, with log-probabilities,
+how well a given model separates a right top entry from a wrong one at all.
 """
 
 from __future__ import annotations
