@@ -103,6 +103,16 @@ class ChatService:
         if self.conversations.status(conversation_id) is Status.HUMAN:
             return await self._record(conversation_id, message_id, held(text), Reply("", "none"), 0.0)
         previous = self.conversations.previous_question(conversation_id, before=message_id)
+        decision, reply, decision_ms = await self._decide_and_compose(text, previous)
+        return await self._record(conversation_id, message_id, decision, reply, decision_ms)
+
+    async def preview(self, text: str) -> tuple[Decision, Reply]:
+        """What a customer asking ``text`` would get, stored nowhere (the admin's "try a
+        question"): the same decision, check and reply as ``answer``."""
+        decision, reply, _ = await self._decide_and_compose(text, None)
+        return decision, reply
+
+    async def _decide_and_compose(self, text: str, previous: str | None) -> tuple[Decision, Reply, float]:
         started = time.perf_counter()
         # Embedding and scoring are CPU work: off the event loop.
         decision = await anyio.to_thread.run_sync(lambda: self.decider.decide(text, previous_question=previous))
@@ -111,8 +121,7 @@ class ChatService:
             # Its time is in the decision's features (model_check_ms), not in decision_ms: that
             # stays retrieval's own, comparable with and without a model.
             decision = await self.checker.review(decision, text)
-        reply = await self.composer.compose(decision, text)
-        return await self._record(conversation_id, message_id, decision, reply, decision_ms)
+        return decision, await self.composer.compose(decision, text), decision_ms
 
     async def recover_unanswered(self, days: int = 7) -> int:
         """At start: customer messages left with neither reply nor escalation (the power was cut,

@@ -30,7 +30,17 @@ from appliance.llm_openai import OpenAIServer
 from appliance.llm_runtime import ModelRuntime
 from appliance.settings import Settings
 
-from .helpers import Clock, events, make_api_client, password_hash, send, sign_in, start_chat, store_on_copy
+from .helpers import (
+    Clock,
+    events,
+    make_api_client,
+    password_hash,
+    post,
+    send,
+    sign_in,
+    start_chat,
+    store_on_copy,
+)
 from .test_eval import KB, QUESTIONS, write_jsonl
 
 
@@ -349,7 +359,7 @@ def test_choices_for_a_two_part_question_are_answered_from_both(
 def test_the_owner_reads_what_the_check_did(judge: Judge, data_dir: Path, demo_db: Path) -> None:
     """The whole app with a checking server: a two-part Persian question answered from both
     entries, and an answer the model doubted, as the owner reads them in the transcript."""
-    pick = numbers_titled("ارسال|ship")
+    pick = numbers_titled("ارسال|ship|deliver")
     judge.verdict = staticmethod(lambda prompt: "0" if "hours" in prompt.lower() else pick(prompt))
     with make_api_client(
         data_dir, demo_db, model_url=judge.url, model_checks_answers=True, model_languages=("en", "fa")
@@ -370,4 +380,7 @@ def test_the_owner_reads_what_the_check_did(judge: Judge, data_dir: Path, demo_d
         assert "مدل زبانی گفت این مطلب پاسخ پرسش نیست" in fa
         en = c.get(f"/admin/conversations/{conv}?lang=en").text
         assert "the question asked two things; answered from two entries" in en
+        # The owner's "try a question" gives what a customer would get, the check included.
+        tried = post(c, "/admin/try?lang=en", data={"question": "how long does shipping take and what does it cost?"})
+        assert tried.status_code == 200 and "answered from two entries" in tried.text
         assert "Asked which one the customer means" in en and "the model said the entry doesn&#39;t answer it" in en

@@ -421,8 +421,7 @@ async def try_question(
     question = data.get("question", "").strip()[: settings.max_message_chars]
     if not question:
         return page("admin/_try_result.html", decision=None, reply=None, question="")
-    decision = await anyio.to_thread.run_sync(lambda: chat.decider.decide(question))
-    reply = await chat.composer.compose(decision, question)
+    decision, reply = await chat.preview(question)
     titles = {e.id: e.title for e in chat.decider.index.entries}
     lang = page.lang
     return page(
