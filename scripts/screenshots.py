@@ -69,6 +69,29 @@ def _shrink(path: Path) -> None:
     small.save(path, optimize=True)
 
 
+def shoot(driver, width: int, stem: Path) -> list[Path]:
+    """The page now open, whole, at ``width``: ``stem.png``, and for a page taller than a window
+    can be (the settings on a phone) ``stem-2.png``, ``stem-3.png`` ... down to its end; reduced
+    to 256 colours. Leaves the window 900 px tall."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    # The window's own bars take part of its height: add them, so the page fits.
+    bars = driver.execute_script("return window.outerHeight - window.innerHeight") or 0
+    driver.set_window_size(width, min(max(height, 600), TALLEST) + bars)
+    wide = driver.execute_script("return document.documentElement.scrollWidth > document.documentElement.clientWidth")
+    view = driver.execute_script("return window.innerHeight") or TALLEST
+    shots = []
+    for part, top in enumerate(range(0, max(height, 1), view), 1):
+        driver.execute_script("window.scrollTo(0, arguments[0])", top)
+        time.sleep(0.2)
+        target = stem.with_name(stem.name + ("" if part == 1 else f"-{part}") + ".png")
+        driver.save_screenshot(str(target))
+        _shrink(target)
+        print(f"{target}{'   (scrolls sideways)' if wide else ''}")
+        shots.append(target)
+    driver.set_window_size(width, 900)
+    return shots
+
+
 def _post(url: str, body: dict, token: str | None = None) -> bytes:
     headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
     request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
@@ -218,25 +241,7 @@ def main() -> None:
                         path = path or f"/admin/conversations/{conv}"
                         driver.get(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
                     time.sleep(0.3)
-                    height = driver.execute_script("return document.documentElement.scrollHeight")
-                    # The window's own bars take part of its height: add them, so the page fits.
-                    bars = driver.execute_script("return window.outerHeight - window.innerHeight") or 0
-                    driver.set_window_size(width, min(max(height, 600), TALLEST) + bars)
-                    wide = driver.execute_script(
-                        "return document.documentElement.scrollWidth > document.documentElement.clientWidth"
-                    )
-                    # A page taller than a window can be (the settings on a phone) is taken in
-                    # parts: name-lang-width.png, then -2.png, -3.png ... down to its end.
-                    view = driver.execute_script("return window.innerHeight") or TALLEST
-                    for part, top in enumerate(range(0, max(height, 1), view), 1):
-                        driver.execute_script("window.scrollTo(0, arguments[0])", top)
-                        time.sleep(0.2)
-                        suffix = "" if part == 1 else f"-{part}"
-                        target = args.out / f"{name}-{lang}-{width}{suffix}.png"
-                        driver.save_screenshot(str(target))
-                        _shrink(target)
-                        print(f"{target}{'   (scrolls sideways)' if wide else ''}")
-                    driver.set_window_size(width, 900)
+                    shoot(driver, width, args.out / f"{name}-{lang}-{width}")
     finally:
         driver.quit()
         stop(proc)

@@ -20,14 +20,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from screenshots import _shrink  # a sibling script: the same 256-colour reduction
+from screenshots import _post, _shrink, shoot  # a sibling script: the same requests and pictures
 
 from tests.helpers import free_port, reset_password, start_chromium, start_server, stop, wait_healthy
 from tests.test_entry_check import Judge, numbers_titled
@@ -38,13 +37,6 @@ TWO_PART = {
     "fa": "ارسال به شیراز چند روز طول میکشه و هزینه‌اش چنده؟",
 }
 DOUBTED = "What are your opening hours?"
-
-
-def _post(url: str, body: dict, token: str | None = None) -> str:
-    headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=60) as r:
-        return r.read().decode()
 
 
 def main() -> None:
@@ -70,7 +62,6 @@ def main() -> None:
     proc = start_server(data, port, "--demo")
     base = f"http://127.0.0.1:{port}"
     driver = start_chromium(work / "chrome")
-    shots: list[Path] = []
     try:
         wait_healthy(port, proc, timeout=180)
         conversations = []
@@ -86,8 +77,10 @@ def main() -> None:
                 box.send_keys(question)
                 box.send_keys(Keys.ENTER)
                 time.sleep(5)
-                shots.append(args.out / f"check-widget-{lang}-{width}.png")
-                driver.save_screenshot(str(shots[-1]))
+                shot = args.out / f"check-widget-{lang}-{width}.png"  # the widget as a phone shows it
+                driver.save_screenshot(str(shot))
+                _shrink(shot)
+                print(shot)
             kept = json.loads(driver.execute_script("return localStorage.getItem('appliance.chat.v1')"))
             conversations.append(kept["conversation"])
         doubted = json.loads(_post(f"{base}/api/v1/conversations", {"lang": "en"}))
@@ -107,14 +100,7 @@ def main() -> None:
                     driver.set_window_size(width, 900)
                     driver.get(f"{base}/admin/conversations/{conversation}?lang={lang}")
                     time.sleep(0.5)
-                    height = driver.execute_script("return document.documentElement.scrollHeight")
-                    bars = driver.execute_script("return window.outerHeight - window.innerHeight") or 0
-                    driver.set_window_size(width, min(max(height, 600), 4000) + bars)
-                    shots.append(args.out / f"check-conversation-{n}-{lang}-{width}.png")
-                    driver.save_screenshot(str(shots[-1]))
-        for shot in shots:
-            _shrink(shot)
-            print(shot)
+                    shoot(driver, width, args.out / f"check-conversation-{n}-{lang}-{width}")
     finally:
         driver.quit()
         stop(proc)

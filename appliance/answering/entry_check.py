@@ -34,8 +34,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..llm_runtime import ModelError
-from .decide import CLARIFY_CHOICES, PRODUCT, Decision
+from .decide import CLARIFY_CHOICES, Decision
 from .retrieval import IndexedEntry
+from .textnorm import ascii_digits
 
 SYSTEM = (
     "You check a shop's FAQ answers before they are sent to a customer. You are shown the "
@@ -62,7 +63,6 @@ class Verdict:
     question, ``()`` for "none", or ``None`` when there is no verdict (and why)."""
 
     picks: tuple[int, ...] | None
-    raw: str = ""
     why: str = ""
     ms: float = 0.0
 
@@ -80,8 +80,7 @@ def read_verdict(text: str, shown: int) -> tuple[int, ...] | None:
     """The entry numbers at the start of the model's reply; ``()`` for "0"; None when it is not
     an answer to the question asked (a sentence, a number out of range, a reasoning model's
     unfinished thoughts)."""
-    text = _THINKING.sub("", text).strip()
-    text = text.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789"))
+    text = ascii_digits(_THINKING.sub("", text).strip())
     found = _LEADING_NUMBERS.match(text)
     if found is None:
         return None
@@ -110,21 +109,20 @@ class EntryChecker:
         self.budget_s = budget_s
 
     def wanted(self, decision: Decision) -> bool:
-        """Only decisions about knowledge-base entries, where there are choices to read."""
+        """Only retrieval's own decisions about knowledge-base entries (a product's, a follow-up's
+        or a customer's pick have other reasons), where there are choices to read."""
         return (
             decision.kind in {"answer", "clarify"}
-            and decision.lang in self.languages
             and decision.reason in {"confident", "close_candidates"}
-            and not decision.products
+            and decision.lang in self.languages
             and len(decision.ranking) > 1
-            and not any(i.startswith(PRODUCT) for i in decision.ranking)
         )
 
     async def ask(self, question: str, entries: list[IndexedEntry]) -> Verdict:
         started = time.perf_counter()
 
-        def done(picks: tuple[int, ...] | None, raw: str = "", why: str = "") -> Verdict:
-            return Verdict(picks, raw, why, round((time.perf_counter() - started) * 1000, 1))
+        def done(picks: tuple[int, ...] | None, why: str = "") -> Verdict:
+            return Verdict(picks, why, round((time.perf_counter() - started) * 1000, 1))
 
         if self.llm is None or not getattr(self.llm, "ready", False):
             return done(None, why="model not ready")
@@ -139,7 +137,7 @@ class EntryChecker:
         except TimeoutError:
             return done(None, why=f"model slower than {self.budget_s:g} s")
         picks = read_verdict(raw, len(entries))
-        return done(picks, raw.strip()[:80], "" if picks is not None else "unreadable verdict")
+        return done(picks, "" if picks is not None else "unreadable verdict")
 
     async def review(self, decision: Decision, question: str) -> Decision:
         """The decision, changed where the model's verdict says so (see the module's rules); the

@@ -455,8 +455,11 @@ def decision_in_words(
     a Persian title in an English sentence (or the reverse) took the figure after it along."""
     chosen, ranked = [i18n.isolate(t) for t in chosen], [i18n.isolate(t) for t in ranked]
     # What a checking model did to retrieval's decision (answering/entry_check.py), said after it.
-    checked = i18n.t(lang, "try.said.checked").format(why=i18n.label(lang, "reason", reason))
-    checked = checked if reason in entry_check.REASONS else ""
+    checked = (
+        i18n.t(lang, "try.said.checked").format(why=i18n.label(lang, "reason", reason))
+        if reason in entry_check.REASONS
+        else ""
+    )
     if kind == "answer" and chosen:
         sure = i18n.digits(round((confidence or 0) * 100), lang)
         both = i18n.t(lang, "try.said.and").join(chosen)  # two entries: a question in two parts
