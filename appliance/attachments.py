@@ -190,11 +190,19 @@ def headers(row: Any) -> dict[str, str]:
     """How a stored file is served: never guessed at, never run, never framed. A PDF is
     downloaded, not shown inside the appliance's origin."""
     disposition = "inline" if row["kind"] == IMAGE else "attachment"
-    ascii_name = row["name"].encode("ascii", "ignore").decode() or "file" + _EXT.get(row["mime"], "")
+    # For browsers that don't read filename*: the name's ASCII letters, or "attachment" when a
+    # Persian name leaves none (it gave filename="  .jpg").
+    stem, dot, ext = row["name"].rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = " ".join(stem.encode("ascii", "ignore").decode().split()).strip(" .-_")
+    ext = f".{ext}" if dot and ext.isascii() and ext.isalnum() else _EXT.get(row["mime"], "")
+    ascii_name = (stem if any(c.isalnum() for c in stem) else "attachment") + ext
     return {
         "content-disposition": f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(row['name'])}",
         "x-content-type-options": "nosniff",
-        "content-security-policy": "default-src 'none'; sandbox",
+        # Never framed, by anyone: a CSP of its own replaces the app's (and its X-Frame-Options).
+        "content-security-policy": "default-src 'none'; sandbox; frame-ancestors 'none'",
         "cross-origin-resource-policy": "same-origin",
         "cache-control": "private, max-age=86400",
     }
