@@ -32,13 +32,16 @@ _DIGIT_MAP = str.maketrans(_DIGITS)
 
 
 # C0 control characters but tab and line breaks (a NUL or an escape sequence is never meant
-# text: it would reach the admin, logs and exports).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# text: it would reach the admin, logs and exports), and the direction marks, embeddings,
+# overrides and isolates (U+061C, U+200E/F, U+202A-202E, U+2066-2069): a right-to-left override
+# in a message turned the rest of the admin's transcript line around. ZWNJ (U+200C) and ZWJ
+# (U+200D) stay: Persian spelling ("می‌خواهم") and emoji sequences need them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def without_controls(text: str) -> str:
-    """``text`` without control characters (tabs and line breaks kept), trimmed: what a customer
-    or the owner typed, as it may be stored."""
+    """``text`` without control and direction-override characters (tabs, line breaks and ZWNJ
+    kept), trimmed: what a customer or the owner typed, as it may be stored."""
     return _CONTROL.sub("", text).strip()
 
 

@@ -30,6 +30,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from .. import attachments, hours, i18n, triggers, visitors
 from .. import push as push_mod
+from ..answering.textnorm import without_controls
 from ..chat import ChatService, MessageRejected
 from ..clock import Clock
 from ..conversations import Conversations
@@ -773,7 +774,9 @@ async def contact(
 async def rate(
     own: Inject[str], data: JSONBody[RatingRequest], chat: Inject[ChatService], limits: Inject[Limits]
 ) -> dict[str, bool]:
-    return await _save(limits, "rate", lambda: chat.rate(own, data.satisfied, data.comment))
+    # Stripped of control and direction-override characters as messages are: shown in the admin.
+    comment = without_controls(data.comment)
+    return await _save(limits, "rate", lambda: chat.rate(own, data.satisfied, comment))
 
 
 @post("/conversations/{conversation_id:str}/seen", status_code=200, summary="Mark replies as read")
