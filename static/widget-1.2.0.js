@@ -564,17 +564,28 @@
   var returning = state.since !== new Date().toDateString() || !!state.conversation;
   var here = { address: "", at: Date.now(), scroll: 0 }, triggers = null, fired = false, asked = [];
   var asking = false, tried = {};  // one question to the server at a time; each trigger once a page view
-  /* The owner's pattern against the page's path, "*" for any text. What follows "?" (a
-   * campaign's utm_source, a search) counts only if the pattern has a "?" itself. */
+  /* The owner's pattern against the page's path, "*" for any text, letter case ignored. What
+   * follows "?" (a campaign's utm_source, a search) counts only if the pattern has a "?" itself.
+   * Matched without backtracking: made into a regular expression, a pattern of five "*" and "/"
+   * took 17.7 s on an address of 200 slashes, and "*a*a*a*a*a*a*b" never finished on 120 a's.
+   * The greedy wildcard walk goes back only to the last "*": at most pattern x address steps. */
   function decoded(text) { try { return decodeURIComponent(text); } catch (e) { return text; } }
+  function glob(p, s) {
+    var i = 0, j = 0, star = -1, from = 0;
+    while (j < s.length) {
+      if (i < p.length && p.charAt(i) === "*") { star = i++; from = j; }
+      else if (i < p.length && p.charAt(i) === s.charAt(j)) { i++; j++; }
+      else if (star >= 0) { i = star + 1; j = ++from; }
+      else return false;
+    }
+    while (i < p.length && p.charAt(i) === "*") i++;
+    return i === p.length;
+  }
   function matches(pattern, address) {
     if (!pattern || pattern === "*") return true;
     if (pattern.indexOf("?") < 0) address = address.split("?")[0];
     // A Persian address reaches the page %-encoded (/%DA%A9...); the owner types it as it reads.
-    pattern = decoded(pattern);
-    address = decoded(address);
-    var regex = "^" + pattern.split("*").map(function (part) { return part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"); }).join(".*") + "$";
-    try { return new RegExp(regex, "i").test(address); } catch (e) { return false; }
+    return glob(decoded(pattern).toLowerCase(), decoded(address).toLowerCase());
   }
   function due(t) {
     return !t.script && matches(t.page, here.address) && Date.now() - here.at >= t.seconds * 1000 &&
