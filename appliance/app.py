@@ -50,6 +50,7 @@ from .routes import (
     public_api,
     widget,
 )
+from .security import security_headers
 from .settings import Settings
 from .signin_throttle import SignInThrottle
 
@@ -57,19 +58,6 @@ log = logging.getLogger(__name__)
 
 
 SETTINGS_ENV = "APPLIANCE_SETTINGS_JSON"
-
-# Strict by default; pages that need more (the widget iframe) widen it for themselves.
-SECURITY_HEADERS = {
-    "content-security-policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
-        "frame-ancestors 'none'"
-    ),
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "x-frame-options": "DENY",
-    "cross-origin-opener-policy": "same-origin",
-}
 
 
 def _templates() -> TemplateConfig:
@@ -83,28 +71,18 @@ def _templates() -> TemplateConfig:
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
 
-def _security_headers(response: Response) -> Response:
-    # A page that sets its own CSP (the widget, framed by the shop's site) decides framing itself.
-    own_csp = "content-security-policy" in response.headers
-    for name, value in SECURITY_HEADERS.items():
-        if own_csp and name == "x-frame-options":
-            continue
-        response.headers.setdefault(name, value)
-    return response
-
-
-def _with_hsts(response: Response) -> Response:
-    # The owner serves the appliance over TLS (public_url is https): browsers keep to it for a
-    # year. Sent over plain HTTP it is ignored (RFC 6797), so it can't lock anyone out.
-    response.headers.setdefault("strict-transport-security", "max-age=31536000")
-    return _security_headers(response)
-
-
 def _log_unexpected(logger: Logger, scope: Scope, tb: list[str]) -> None:
     """Log server faults with their traceback; a client's mistake (a 4xx) is answered, not logged
-    (the fuzzer, tests/test_fuzz_api.py, filled the log with 429s and 422s)."""
+    (the fuzzer, tests/test_fuzz_api.py, filled the log with 429s and 422s). A body nested
+    thousands deep or not UTF-8 (answered 400 by _too_deep, _bad_encoding) is one line at WARNING:
+    its traceback was 2 KB at ERROR for each such request. So is a NUL in a path (_bad_value)."""
     exc = sys.exc_info()[1]  # called from inside Litestar's except block
     if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return
+    if isinstance(exc, RecursionError | UnicodeDecodeError) or (
+        isinstance(exc, ValueError) and "null byte" in str(exc)
+    ):
+        logger.warning("bad request (path=%r): %s", scope.get("path"), type(exc).__name__)
         return
     logger.error("Uncaught exception (path=%r):\n%s", scope.get("path"), "".join(tb))
 
@@ -233,7 +211,7 @@ def create_app(
             {"settings": settings, "clock": clock, "limiter": RateLimiter(), "signin_throttle": SignInThrottle()}
         ),
         template_config=_templates(),
-        after_request=_with_hsts if settings.public_url.lower().startswith("https://") else _security_headers,
+        before_send=[security_headers(hsts=settings.public_url.lower().startswith("https://"))],
         exception_handlers={
             sqlite3.Error: _storage_error,
             UnicodeDecodeError: _bad_encoding,

@@ -1,9 +1,52 @@
-"""Request checks shared by every router that changes state."""
+"""Request checks shared by every router that changes state, and the headers every response
+carries."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.types import Message, Scope
+
+# Strict by default; pages that need more (the widget iframe) widen it for themselves.
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+}
+HSTS = "max-age=31536000"
+
+
+def security_headers(*, hsts: bool) -> Callable[[Message, Scope], None]:
+    """A ``before_send`` hook: the security headers on every response, as it starts. An
+    ``after_request`` hook saw only what a route handler returned, so Litestar's own answers
+    (a routing 404 or 405, an exception handler's) went out without them. A response that sets its
+    own CSP (the widget, framed by the shop's site; an attachment) decides framing itself.
+    ``hsts``: the owner serves the appliance over TLS (public_url is https), and browsers keep to
+    it for a year; sent over plain HTTP it is ignored (RFC 6797), so it can't lock anyone out."""
+    defaults = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+    if hsts:
+        defaults.append((b"strict-transport-security", HSTS.encode()))
+
+    def add(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = list(message.get("headers") or [])
+        present = {bytes(name).lower() for name, _ in headers}
+        own_csp = b"content-security-policy" in present
+        for name, value in defaults:
+            if name not in present and not (own_csp and name == b"x-frame-options"):
+                headers.append((name, value))
+        message["headers"] = headers
+
+    return add
 
 
 def is_same_origin(request: ASGIConnection) -> bool:
