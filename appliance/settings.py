@@ -223,6 +223,14 @@ class Settings:
         "Longest time, in seconds, a request's whole body may take (an upload on a slow line: minutes).",
         default=300.0,
     )
+    body_min_bytes_per_s: float = _doc(
+        "Slowest a request's body may arrive on average after its first 10 seconds, in bytes a second "
+        "(then 408; 0: no minimum).",
+        default=500.0,
+    )
+    requests_per_address: int = _doc(
+        "Requests one network address may have in progress besides its open chats (then 429).", default=20
+    )
 
     # Operations
     log_level: str = _doc("Log level: debug, info, warning, error.", default="info")
