@@ -15,6 +15,11 @@ addresses) shut the owner out everywhere for a quarter of an hour, renewable at 
   (``DEVICE_COOKIE``); it is counted as itself, not by its address, and never waits for the
   spacing. It still needs the password: the cookie only says "this browser signed in before".
 
+A try is counted as a failure when it is let through, under the lock, before the password is
+checked (argon2, slow on purpose, in a worker thread); ``succeeded`` takes it back. Counted after
+the check, thirty wrong passwords sent at once all passed the wait before the first was counted:
+ten were checked instead of five, and each expiry let another burst through.
+
 In memory, like the other rate limits (one process by design); a restart forgets it.
 """
 
@@ -61,15 +66,17 @@ class SignInThrottle:
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._lock = threading.Lock()
-        self._clients: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key -> (failures, not before)
+        # key -> (failures, not before, when its last try was let through)
+        self._clients: OrderedDict[str, tuple[int, float, float]] = OrderedDict()
         self._failures: deque[float] = deque()  # when each recent failure happened, anywhere
         self._last_unknown = -1e18  # the last try from a device the appliance doesn't know
 
     def wait(self, key: str, *, known: bool) -> float:
-        """Seconds before ``key`` may try a password; 0 now (and the try is counted as made)."""
+        """Seconds before ``key`` may try a password; 0: try now, and the try is already counted
+        as a failure (``succeeded`` takes it back)."""
         now = self._clock()
         with self._lock:
-            _, not_before = self._clients.get(key, (0, 0.0))
+            _, not_before, _ = self._clients.get(key, (0, 0.0, 0.0))
             wait = not_before - now
             if not known:
                 while self._failures and self._failures[0] < now - GLOBAL_WINDOW_S:
@@ -82,18 +89,20 @@ class SignInThrottle:
                 return wait
             if not known:
                 self._last_unknown = now
-            return 0.0
-
-    def failed(self, key: str) -> None:
-        now = self._clock()
-        with self._lock:
-            failures = self._clients.pop(key, (0, 0.0))[0] + 1
+            failures = self._clients.pop(key, (0, 0.0, 0.0))[0] + 1
             delay = 0.0 if failures < FREE_FAILURES else min(2.0 ** (failures - FREE_FAILURES), MAX_DELAY_S)
-            self._clients[key] = (failures, now + delay)
+            self._clients[key] = (failures, now + delay, now)
             while len(self._clients) > MAX_CLIENTS:
                 self._clients.popitem(last=False)
             self._failures.append(now)
+            return 0.0
 
     def succeeded(self, key: str) -> None:
+        """The right password: ``key``'s failures are forgotten, this try's with them."""
         with self._lock:
-            self._clients.pop(key, None)
+            _, _, tried_at = self._clients.pop(key, (0, 0.0, None))
+            if tried_at is not None:
+                try:
+                    self._failures.remove(tried_at)
+                except ValueError:  # already out of the window
+                    pass

@@ -244,9 +244,9 @@ def login(
         return again("login.error.throttled", 429, {"retry-after": str(max(1, math.ceil(wait)))})
     stored = owner.password_hash(store)
     password = data.get("password", "")[: owner.MAX_PASSWORD_LENGTH]
-    # Runs in a worker thread (sync_to_thread): argon2 never blocks the event loop.
+    # Runs in a worker thread (sync_to_thread): argon2 never blocks the event loop. The try was
+    # counted as a failure by ``wait`` already: tries sent at once can't all pass it.
     if stored is None or not owner.verify_password(stored, password):
-        throttle.failed(key)
         return again("login.error.wrong", 401)
     throttle.succeeded(key)
     session_id, _ = auth.start(store, clock, request.headers.get("user-agent", ""), replacing=_session_id(request))
