@@ -298,6 +298,7 @@ def _docx(data: bytes, name: str) -> Read:
 
     import docx
     from docx.table import Table
+    from lxml import etree
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -306,7 +307,8 @@ def _docx(data: bytes, name: str) -> Read:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
                 raise DocumentError(name, "the Word file unpacks to too much data", "document.bad_docx")
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError):
+    # Broken XML inside, or an entity bomb libxml2 stops, is an XMLSyntaxError: it was a 500.
+    except (zipfile.BadZipFile, KeyError, ValueError, etree.LxmlError):
         raise DocumentError(name, "not a Word (.docx) file, or a damaged one", "document.bad_docx") from None
     title = document.core_properties.title or ""
     sections = [Section("", "")]
