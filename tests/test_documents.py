@@ -289,32 +289,35 @@ def site() -> Iterator[str]:
 
 
 def _fetch_key(url: str, **kw: object) -> str:
+    origin = fetch.origin_of(url)  # the address's own site allowed, unless the test says otherwise
     with pytest.raises(fetch.FetchError) as refused:
-        fetch.fetch(url, **{"hosts": {"127.0.0.1"}, "allow_private": True, **kw})  # type: ignore[arg-type]
+        fetch.fetch(url, **{"origins": {origin} if origin else set(), "allow_private": True, **kw})  # type: ignore[arg-type]
     return refused.value.key
 
 
 def test_fetching_follows_the_shop_rules(site: str) -> None:
-    got = fetch.fetch(f"{site}/moved", hosts={"127.0.0.1"}, allow_private=True)
+    got = fetch.fetch(f"{site}/moved", origins=fetch.shop_origins("", [site]), allow_private=True)
     assert got.url == f"{site}/faq" and b"FAQPage" in got.body  # a redirect on the same site is followed
     assert _fetch_key(f"{site}/faq", allow_private=False) == "fetch.private"  # loopback, not allowed
-    assert _fetch_key(f"{site}/faq", hosts={"shop.example"}) == "fetch.not_allowed"
+    assert _fetch_key(f"{site}/faq", origins={("http", "shop.example", 80)}) == "fetch.not_allowed"
     assert _fetch_key(f"{site}/away") == "fetch.redirect"  # localhost is not on the list
     assert _fetch_key(f"{site}/slow", timeout_s=0.5) == "fetch.timeout"
     assert _fetch_key(f"{site}/big", max_bytes=2**20) == "fetch.too_big"
     assert _fetch_key(f"{site}/gone") == "fetch.status"
     assert _fetch_key("file:///etc/passwd") == "fetch.bad_address"
     assert _fetch_key("http://user:pw@127.0.0.1/") == "fetch.bad_address"
+    shop = {("https", "shop.example", 443)}
     # a public name that resolves to a private address is refused too (the resolver is the OS's
     # in real use; here it is told what a hostile DNS answer would be)
     with pytest.raises(fetch.FetchError) as refused:
-        fetch.check("https://shop.example/", {"shop.example"}, allow_private=False, resolver=lambda h: ["10.0.0.7"])
+        fetch.check("https://shop.example/", shop, allow_private=False, resolver=lambda h: ["10.0.0.7"])
     assert refused.value.key == "fetch.private"
-    fetch.check("https://shop.example/", {"shop.example"}, allow_private=False, resolver=lambda h: ["93.184.216.34"])
-    assert fetch.shop_hosts("https://support.shop.example/", ["https://shop.example", "www.shop.example"]) == {
-        "support.shop.example",
-        "shop.example",
-        "www.shop.example",
+    fetch.check("https://shop.example/", shop, allow_private=False, resolver=lambda h: ["93.184.216.34"])
+    # each site on its standard ports (http 80, https 443); a bare host name is both
+    assert fetch.shop_origins("https://support.shop.example/", ["https://shop.example", "www.shop.example"]) == {
+        (scheme, host, port)
+        for host in ("support.shop.example", "shop.example", "www.shop.example")
+        for scheme, port in (("http", 80), ("https", 443))
     }
 
 
@@ -533,7 +536,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(site: str, monkeypa
     monkeypatch.setattr(fetch, "_public", lambda ip: True)
     got = fetch.fetch(
         f"http://shop.example:{port}/moved",
-        hosts={"shop.example"},
+        origins={("http", "shop.example", int(port))},
         allow_private=False,
         resolver=lambda h: ["127.0.0.1"],
     )

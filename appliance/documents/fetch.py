@@ -3,10 +3,13 @@
 The appliance sits inside the shop's network; an address typed into the admin must not become a
 way to read the router's page or a cloud metadata service. So an address is fetched only when:
 
-- it is http(s) on one of the shop's hosts (``public_url`` and ``allowed_origins``);
+- it is http(s) on one of the shop's sites (``public_url`` and ``allowed_origins``): the same
+  scheme, host and port (80 and 443 when none is written), so another service on the shop's
+  machine (the appliance's own port) is not one of them;
 - every address its name resolves to is a public one, unless the owner allowed private ones
   (``fetch_private_addresses``: a shop site on the same network);
-- it answers within the time limit, with at most ``MAX_FETCH_BYTES``;
+- it answers within the time limit, redirects included (one deadline for the whole fetch: per
+  hop, three redirects of 14 s each took 42 s), with at most ``MAX_FETCH_BYTES``;
 - each redirect passes the same checks (a redirect elsewhere is refused, not followed).
 
 The connection goes to the address that was checked, not to the name again: a hostile DNS
@@ -35,6 +38,13 @@ MAX_REDIRECTS = 3
 USER_AGENT = "support-appliance (the shop's own assistant, reading the shop's own page)"
 
 Resolver = Callable[[str], list[str]]
+Origin = tuple[str, str, int]  # scheme, host, port
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# IPv6 ranges Python's is_global calls global (3.11) though they aren't: IPv4-compatible
+# (::7f00:1 is 127.0.0.1), local-use NAT64, Teredo, the deprecated site-local range. NAT64
+# (64:ff9b::a00:1 reaches 10.0.0.1) and 6to4 (2002::/16) are judged by the IPv4 address in them.
+_NOT_GLOBAL_V6 = [ipaddress.IPv6Network(n) for n in ("::/96", "64:ff9b:1::/48", "2001::/32", "fec0::/10")]
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 class FetchError(EntryError):
@@ -51,14 +61,43 @@ class Fetched:
     body: bytes
 
 
-def shop_hosts(public_url: str, allowed_origins: Iterable[str]) -> set[str]:
-    """The host names of the shop's own sites."""
-    hosts = set()
-    for origin in [public_url, *allowed_origins]:
-        host = urlsplit(origin.strip() if "//" in origin else f"//{origin.strip()}").hostname
-        if host:
-            hosts.add(host.lower())
-    return hosts
+def origin_of(url: str) -> Origin | None:
+    """``url``'s (scheme, host, port), the port filled in when the scheme's default; None when
+    it is not an http(s) address."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return scheme, host, port or DEFAULT_PORTS[scheme]
+
+
+def shop_origins(public_url: str, allowed_origins: Iterable[str]) -> set[Origin]:
+    """The shop's own sites as (scheme, host, port). A site on its scheme's standard port stands
+    for the same host on the other standard port too (http://shop.example is the site that
+    https://shop.example redirects from); any other port is only itself."""
+    origins: set[Origin] = set()
+    for written in [public_url, *allowed_origins]:
+        written = written.strip()
+        found = [origin_of(written)] if "//" in written else [origin_of(f"http://{written}")]
+        for origin in found:
+            if origin is None:
+                continue
+            origins.add(origin)
+            scheme, host, port = origin
+            if port == DEFAULT_PORTS[scheme]:
+                other = "https" if scheme == "http" else "http"
+                origins.add((other, host, DEFAULT_PORTS[other]))
+    return origins
+
+
+def _shown(origin: Origin) -> str:
+    scheme, host, port = origin
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port == DEFAULT_PORTS[scheme] else f":{port}")
 
 
 def resolve(host: str) -> list[str]:
@@ -66,18 +105,29 @@ def resolve(host: str) -> list[str]:
 
 
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return ip.is_global
+    """A public unicast address. An IPv6 address that carries an IPv4 one (mapped, NAT64, 6to4)
+    is as public as that one: a name resolving to 64:ff9b::a00:1 leads to 10.0.0.1."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        nat64 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
+        carried = ip.ipv4_mapped or ip.sixtofour or nat64
+        if carried is not None:
+            return _public(carried)
+        if any(ip in net for net in _NOT_GLOBAL_V6):
+            return False
+    return ip.is_global and not ip.is_multicast
 
 
-def check(url: str, hosts: set[str], *, allow_private: bool, resolver: Resolver = resolve) -> str | None:
+def check(url: str, origins: set[Origin], *, allow_private: bool, resolver: Resolver = resolve) -> str | None:
     """Raise FetchError unless ``url`` may be fetched (see the module's rules). Returns the address
     to connect to (None: any, private ones allowed)."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in {"http", "https"} or not host or parts.username or parts.password:
+    origin = origin_of(url)
+    if origin is None or parts.username or parts.password:
         raise FetchError(url, "not an http(s) address", "fetch.bad_address", url=url[:200])
-    if host not in hosts:
-        raise FetchError(url, f"{host} is not one of the shop's sites", "fetch.not_allowed", host=host)
+    host = origin[1]
+    if origin not in origins:
+        shown = _shown(origin)
+        raise FetchError(url, f"{shown} is not one of the shop's sites", "fetch.not_allowed", host=shown)
     if allow_private:
         return None
     try:
@@ -112,7 +162,7 @@ def _pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[st
 def fetch(
     url: str,
     *,
-    hosts: set[str],
+    origins: set[Origin],
     allow_private: bool,
     timeout_s: float = TIMEOUT_S,
     max_bytes: int = MAX_FETCH_BYTES,
@@ -124,7 +174,7 @@ def fetch(
     with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
         for hop in range(MAX_REDIRECTS + 1):
             try:
-                address = check(url, hosts, allow_private=allow_private, resolver=resolver)
+                address = check(url, origins, allow_private=allow_private, resolver=resolver)
             except FetchError as exc:
                 if exc.key == "fetch.not_allowed" and hop:
                     raise FetchError(url, "redirected off the shop's sites", "fetch.redirect", url=url[:200]) from None
@@ -132,7 +182,12 @@ def fetch(
             target, host_header, extensions = _pinned(url, address)
             headers = {"User-Agent": USER_AGENT, "Accept": accept, **host_header}
             try:
-                with client.stream("GET", target, headers=headers, extensions=extensions) as response:
+                left = deadline - time.monotonic()  # each hop gets what the fetch has left
+                if left <= 0:
+                    raise httpx.ReadTimeout("too slow")
+                with client.stream(
+                    "GET", target, headers=headers, extensions=extensions, timeout=httpx.Timeout(left)
+                ) as response:
                     if response.is_redirect:
                         url = urljoin(url, response.headers.get("location", ""))
                         continue
@@ -160,11 +215,11 @@ def fetch(
 
 
 def from_shop(url: str, settings: Settings, *, accept: str) -> Fetched:
-    """``fetch`` under the shop's own settings: its hosts, and whether private addresses may be
+    """``fetch`` under the shop's own settings: its sites, and whether private addresses may be
     read (a page the owner gave, the product feed)."""
     return fetch(
         url,
-        hosts=shop_hosts(settings.public_url, settings.allowed_origins),
+        origins=shop_origins(settings.public_url, settings.allowed_origins),
         allow_private=settings.fetch_private_addresses,
         accept=accept,
     )

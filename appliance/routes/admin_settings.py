@@ -149,7 +149,7 @@ def save(data: Form, page: Inject[Page], state: State) -> Template:
             # Said now, not at the first fetch in half an hour: the feed must be on the shop's own
             # sites (whether its name resolves to a public address is checked when it is read).
             feed = updated.catalog_feed_url.strip()
-            fetch.check(feed, fetch.shop_hosts(updated.public_url, updated.allowed_origins), allow_private=True)
+            fetch.check(feed, fetch.shop_origins(updated.public_url, updated.allowed_origins), allow_private=True)
         settings_mod.write_file(updated.data_dir, values)
     except (settings_mod.SettingsError, hours.HoursError, fetch.FetchError) as exc:
         error = i18n.refusal(page.lang, exc)
