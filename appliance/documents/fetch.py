@@ -95,9 +95,10 @@ def shop_origins(public_url: str, allowed_origins: Iterable[str]) -> set[Origin]
 
 
 def _shown(origin: Origin) -> str:
+    """The site as the owner reads it: the host, and the port when it isn't the standard one."""
     scheme, host, port = origin
     host = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{host}" + ("" if port == DEFAULT_PORTS[scheme] else f":{port}")
+    return host if port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
 
 
 def resolve(host: str) -> list[str]:
