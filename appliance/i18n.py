@@ -816,6 +816,10 @@ STRINGS: dict[str, dict[str, Any]] = {
     "setting.not_number": {"fa": "«{setting}»: یک عدد بنویسید", "en": "“{setting}”: write a number"},
     "setting.not_whole": {"fa": "«{setting}»: یک عدد صحیح بنویسید", "en": "“{setting}”: write a whole number"},
     "setting.not_bool": {"fa": "«{setting}»: روشن یا خاموش", "en": "“{setting}”: on or off"},
+    "setting.bad_origin": {
+        "fa": "«{origin}» نشانی یک سایت نیست: آن را مانند https://shop.example بنویسید (فقط http یا https، نام سایت و در صورت نیاز درگاه؛ بی مسیر)",
+        "en": "“{origin}” is not a site's address: write it like https://shop.example (http or https, the host and, if needed, a port; no path)",
+    },
     "hours.unreadable": {
         "fa": "ساعت کاری «{part}» خوانده نشد: مثلاً sat-wed 09:00-18:00 بنویسید",
         "en": "business hours “{part}” can't be read: write e.g. sat-wed 09:00-18:00",

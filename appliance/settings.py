@@ -9,13 +9,16 @@ explain it without a second copy of the text.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import paths
 from .answering.textnorm import ascii_digits
@@ -378,11 +381,65 @@ def _latin_number(value: Any) -> Any:
     return ascii_digits(value.strip()).translate(_NUMBER_MAP) if isinstance(value, str) else value
 
 
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(written: str) -> str:
+    """A site as a browser names it in its Origin header: ``scheme://host[:port]``, lower case, a
+    scheme's default port left out, a Persian host name in its xn-- form. ValueError for anything
+    else: a path, a bare host name, another scheme. (Any string was taken: a path never matched a
+    browser's Origin, and the widget's frame-ancestors quietly left it out.)"""
+    text = written.strip()
+    text = text[:-1] if text.endswith("/") else text
+    if any(c in text for c in "?#@\\ ") or text.count("://") != 1:
+        raise ValueError(written)
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or parts.path or not parts.hostname:
+        raise ValueError(written)
+    port = parts.port  # ValueError when it is not a port number
+    host = parts.hostname
+    if ":" in host:  # an IPv6 address, written in brackets
+        host = f"[{ipaddress.IPv6Address(host.strip('[]'))}]"
+    else:
+        try:
+            host = host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise ValueError(written) from None
+        if not _HOST_NAME.match(host):
+            raise ValueError(written)
+    if port == 0:
+        raise ValueError(written)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
+
+
+def _origins(values: tuple[str, ...], source: str) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        try:
+            out.append(origin(value))
+        except ValueError:
+            raise SettingsError(
+                f"{source}: setting 'allowed_origins': {value!r} is not a site's address "
+                "(write it as https://shop.example: scheme, host and port only, no path)",
+                "setting.bad_origin",
+                origin=value[:200],
+            ) from None
+    return tuple(dict.fromkeys(out))
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
     """Turn a value from TOML, JSON, the environment or a flag into the field's type."""
     f = _field_map().get(name)
     if f is None:
         raise SettingsError(f"{source}: unknown setting {name!r}")
+    if name == "allowed_origins":
+        return _origins(_coerce_value(f, name, value, source), source)
+    return _coerce_value(f, name, value, source)
+
+
+def _coerce_value(f: dataclasses.Field, name: str, value: Any, source: str) -> Any:
     kind = str(f.type)
     try:
         if kind == "bool":
