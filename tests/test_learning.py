@@ -158,7 +158,8 @@ def test_the_owner_marks_answers_right_or_wrong(data_dir: Path, demo_db: Path) -
         assert done["kind"] == "answer"
         answered_with = Conversations(store, utc_now).transcript(conv)[-1]["entry_ids"][0]
         sign_in(c)
-        page = c.get(f"/admin/conversations/{conv}?lang=en")
+        post(c, "/admin/language", data={"lang": "en"})  # the switch: a GET's ?lang= is for its own page only
+        page = c.get(f"/admin/conversations/{conv}")
         assert "Right answer" in page.text and "Wrong answer" in page.text
         decision_id = _vals(page.text, "decision_id")[0]["decision_id"]
 

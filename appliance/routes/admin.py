@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
 
 import anyio
 from litestar import Request, Response, Router, get, post
@@ -109,21 +109,14 @@ class Page:
 
     @property
     def lang(self) -> str:
-        """The owner's language. ``?lang=`` on a page switches it (and is remembered for the
-        owner); htmx calls follow the page they come from."""
+        """The owner's language, or the page's ``?lang=`` for that page only; htmx calls follow
+        the page they come from. Only the switch (a POST to /admin/language) stores it: a GET
+        that wrote it let any link, from any site, change the owner's language."""
         request = self.request
         explicit = request.query_params.get("lang")
         if explicit is None and request.headers.get("hx-current-url"):
             explicit = parse_qs(urlsplit(request.headers["hx-current-url"]).query).get("lang", [None])[0]
-        if explicit not in i18n.LANGUAGES:
-            return owner.language(self.store)
-        if (
-            request.method == "GET"
-            and getattr(request.state, "session", None) is not None
-            and explicit != owner.language(self.store)
-        ):
-            owner.set_language(self.store, explicit, self.clock)  # a GET: handlers run in a worker thread
-        return explicit
+        return explicit if explicit in i18n.LANGUAGES else owner.language(self.store)
 
     def __call__(
         self, name: str, *, partial: str | None = None, lang: str | None = None, status: int = 200, **ctx: Any
@@ -294,11 +287,16 @@ def _signed_out() -> Response:
 
 
 @post("/language", guards=[owner_guard], sync_to_thread=True, status_code=200)
-def set_language(data: Form, store: Inject[Store], clock: Inject[Clock]) -> Response:
+def set_language(request: Request, data: Form, store: Inject[Store], clock: Inject[Clock]) -> Response:
     lang = data.get("lang")
     if lang in i18n.LANGUAGES:
         owner.set_language(store, lang, clock)
-    return Response("", status_code=200, headers={"hx-refresh": "true"})
+    # Back to the page the owner was on, without its ?lang= (it would show the old language again).
+    current = urlsplit(request.headers.get("hx-current-url", ""))
+    query = urlencode([(k, v) for k, v in parse_qsl(current.query, keep_blank_values=True) if k != "lang"])
+    return Response(
+        "", status_code=200, headers={"hx-redirect": _safe_next(current.path + (f"?{query}" if query else ""))}
+    )
 
 
 @post("/presence", guards=[owner_guard], sync_to_thread=True, status_code=200)
