@@ -21,7 +21,7 @@ import anyio
 from . import attachments, contact
 from .answering import suggestions
 from .answering.compose import Composer, Reply
-from .answering.decide import Decider, Decision
+from .answering.decide import Decider, Decision, Previous
 from .answering.entry_check import EntryChecker
 from .answering.textnorm import detect_language, without_controls
 from .clock import Clock
@@ -102,7 +102,8 @@ class ChatService:
         """Decide and reply to a stored customer message (unless the owner has taken over)."""
         if self.conversations.status(conversation_id) is Status.HUMAN:
             return await self._record(conversation_id, message_id, held(text), Reply("", "none"), 0.0)
-        previous = self.conversations.previous_question(conversation_id, before=message_id)
+        before = self.conversations.previous_question(conversation_id, before=message_id)
+        previous = Previous(before[0], tuple(before[1])) if before else None
         decision, reply, decision_ms = await self._decide_and_compose(text, previous)
         return await self._record(conversation_id, message_id, decision, reply, decision_ms)
 
@@ -112,10 +113,10 @@ class ChatService:
         decision, reply, _ = await self._decide_and_compose(text, None)
         return decision, reply
 
-    async def _decide_and_compose(self, text: str, previous: str | None) -> tuple[Decision, Reply, float]:
+    async def _decide_and_compose(self, text: str, previous: Previous | None) -> tuple[Decision, Reply, float]:
         started = time.perf_counter()
         # Embedding and scoring are CPU work: off the event loop.
-        decision = await anyio.to_thread.run_sync(lambda: self.decider.decide(text, previous_question=previous))
+        decision = await anyio.to_thread.run_sync(lambda: self.decider.decide(text, previous=previous))
         decision_ms = (time.perf_counter() - started) * 1000
         if self.checker is not None:
             # Its time is in the decision's features (model_check_ms), not in decision_ms: that

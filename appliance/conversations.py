@@ -392,12 +392,13 @@ class Conversations:
             is not None
         )
 
-    def previous_question(self, conversation_id: str, before: int | None = None) -> str | None:
-        """The last question the bot could place, for follow-ups ("and to Mashhad?")."""
+    def previous_question(self, conversation_id: str, before: int | None = None) -> tuple[str, list[str]] | None:
+        """The last question the bot could place, for follow-ups ("and to Mashhad?"), with the
+        entries it answered it with or offered (a pick among choices is such a question too)."""
         rows = (
             self.store.read()
             .execute(
-                "SELECT d.kind, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
+                "SELECT d.kind, d.entry_ids, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
                 "WHERE d.conversation_id = ? AND d.message_id < ? ORDER BY d.id DESC LIMIT ?",
                 [conversation_id, before if before is not None else 2**62, FOLLOW_UP_LOOKBACK],
             )
@@ -405,7 +406,7 @@ class Conversations:
         )
         for row in rows:
             if row["kind"] in ANSWERED_KINDS:
-                return row["text"]
+                return row["text"], json.loads(row["entry_ids"] or "[]")
         return None
 
     def message_by_client_id(self, conversation_id: str, client_id: str | None) -> int | None:
@@ -435,6 +436,8 @@ class Conversations:
         # A product's id is "product:SKU" (decide.PRODUCT): its name is the catalog's.
         products = catalog_store.titles(db, [e.removeprefix(PRODUCT) for e in named if e.startswith(PRODUCT)])
         titles.update({PRODUCT + sku: name for sku, name in products.items()})
+        offered = {e for r in rows if r["kind"] == "clarify" for e in json.loads(r["entry_ids"])}
+        summaries = kb.first_sentences(db, [e for e in offered if not e.startswith(PRODUCT)])
         files = attachments.of_conversation(db, conversation_id) if rows else {}
         out = []
         for r in rows:
@@ -445,6 +448,9 @@ class Conversations:
                 item["attachments"] = files[r["id"]]
             if r["kind"]:
                 refs = [{"id": e, "title": titles.get(e, "")} for e in json.loads(r["entry_ids"])]
+                for ref in refs:
+                    if r["kind"] == "clarify" and ref["id"] in summaries:
+                        ref["summary"] = summaries[ref["id"]]
                 item["kind"] = r["kind"]
                 item["reason"] = r["reason"]
                 item["sources" if r["kind"] == "answer" else "choices"] = refs

@@ -611,6 +611,10 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "asked for a product the catalog doesn't have",
     },
     "reason.follow_up": {"fa": "ادامه‌ی پرسش قبلی", "en": "a follow-up to the previous question"},
+    "reason.follow_up_choices": {
+        "fa": "ادامه‌ی گفت‌وگو بود اما موضوع تازه‌ای داشت؛ گزینه‌ها پیشنهاد شد",
+        "en": "a follow-up with a topic of its own; choices were offered",
+    },
     "reason.chosen_by_customer": {"fa": "مشتری از گزینه‌ها انتخاب کرد", "en": "the customer picked it from the choices"},
     "reason.empty": {"fa": "پیام خالی", "en": "an empty message"},
     "reason.empty_knowledge_base": {"fa": "پایگاه دانش خالی است", "en": "the knowledge base is empty"},
@@ -1281,6 +1285,7 @@ LABELS: dict[str, dict[str, str]] = {
         "close_products": "reason.close_products",
         "no_such_product": "reason.no_such_product",
         "follow_up": "reason.follow_up",
+        "follow_up_choices": "reason.follow_up_choices",
         "chosen_by_customer": "reason.chosen_by_customer",
         "empty": "reason.empty",
         "empty_knowledge_base": "reason.empty_knowledge_base",

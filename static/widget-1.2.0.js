@@ -117,6 +117,8 @@
     list.forEach(function (c) {
       var b = el("button", null, c.title);
       b.type = "button";
+      b.setAttribute("dir", "auto");
+      if (c.summary) b.appendChild(el("span", "summary", c.summary));  /* the answer's first sentence */
       b.addEventListener("click", function () { box.remove(); pick(c); });
       box.appendChild(b);
     });

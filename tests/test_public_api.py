@@ -196,7 +196,15 @@ def test_clarifying_choice(data_dir: Path, demo_db: Path) -> None:
     with make_api_client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
         conv, token, _ = start_chat(c, "en")
         done = events(send(c, conv, token, "how long does shipping take and what does it cost?").text)[-1][1]
-        assert done["kind"] == "clarify" and len(done["choices"]) == 3
+        assert done["kind"] == "clarify" and {x["id"] for x in done["choices"]} == {
+            "shipping-cost-en",
+            "shipping-time-en",
+        }
+        assert all(x["summary"] for x in done["choices"])  # each with its answer's first sentence
+        # ...and the same when the conversation is read again (a reload, the poll)
+        history = c.get(f"/api/v1/conversations/{conv}/messages", headers=bearer(token)).json()
+        offered = [m for m in history["messages"] if m.get("kind") == "clarify"][-1]["choices"]
+        assert {x["summary"] for x in offered} == {x["summary"] for x in done["choices"]}
         pick = c.post(
             f"/api/v1/conversations/{conv}/choices",
             json={"entry_id": "shipping-cost-en", "label": "Shipping cost"},

@@ -22,6 +22,7 @@ from ..catalog import reply as product_reply
 from ..documents import reply as document_reply
 from ..llm_runtime import ModelError
 from .decide import PRODUCT, Decision
+from .kb_index import first_sentence
 from .textnorm import detect_language, normalize
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+", re.I)
@@ -183,7 +184,8 @@ class Composer:
         if decision.kind == "answer":
             return await self._answer(decision, question)
         if decision.kind == "clarify":
-            choices = [{"id": e.id, "title": e.title} for e in decision.entries]
+            # Each with its answer's first sentence: the customer may need no other click.
+            choices = [{"id": e.id, "title": e.title, "summary": first_sentence(e.answer)} for e in decision.entries]
             return Reply(self._t(lang, "bot.clarify"), "template", choices=choices)
         if decision.kind in {"greeting", "thanks", "goodbye"}:
             return Reply(self._t(lang, i18n.LABELS["bot_reply"][decision.kind]), "template")

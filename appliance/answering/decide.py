@@ -27,7 +27,12 @@ from .textnorm import detect_language, normalize
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 CLARIFY_CHOICES = 3
-FOLLOW_UP_MAX_WORDS = 8
+# A follow-up is answered from the conversation's reading only if the message alone ranks that
+# entry among its first few (Decider._follow_up).
+FOLLOW_UP_SUPPORT = 3
+FOLLOW_UP_COVERAGE = 0.3  # ... and this share of its trigrams is in the entry's text
+# Choices are the top entries within this much of the best fused score (z-score units).
+CHOICE_GAP = 2.0
 PRODUCT = "product:"  # a product's id among entry ids (decisions, choices)
 # A product is found when its score (catalog/match.py) reaches PRODUCT_MATCH; products within
 # PRODUCT_MARGIN of the best are offered as choices; a missing product's closest ones are offered
@@ -56,6 +61,15 @@ class Decision:
 
     def scores(self) -> dict[str, Any]:
         return {"confidence": self.confidence, "features": self.features, "ranking": self.ranking}
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What a follow-up may lean on: the conversation's last question the bot could place, and
+    the entries it answered it with or offered."""
+
+    question: str
+    entry_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,53 @@ _UPSET = re.compile(
     r"شکایت|افتضاح|ناراضی|ناراضیم|عصبانی|عصبانیم|کلاهبردار|کلاهبرداری|بی ?شرم|مسخره|بدترین|"
     r"ناامید|اعتراض|فاجعه|بی ?انصاف|دزد|دزدی)\b"
 )
+# Upset or urgent without an angry word: a long wait, nobody answering, something not arrived, a
+# demand for the money back. Each alone can be an ordinary question ("how long does a refund
+# take", "my order hasn't arrived yet", «سفارشم هنوز نرسیده»); two together, or one said with
+# "!!", are a customer who needs a person (upset()). Threats to complain need nothing more.
+_LONG_WAIT = re.compile(
+    r"\b((\d+|two|three|four|five|six|several|many) (weeks?|months?)|still waiting|for ages|"
+    r"(\d+|دو|سه|چهار|پنج|شش|چند|یک|یه) ?(هفته|ماه)(ه|ست| است)?\b)"
+)
+_NOBODY = re.compile(
+    r"\b((no ?one|nobody|no body) (answers|replies|responds|answered|replied|responded|picks up)|no (reply|answer|response)|"
+    r"(کسی|هیچکس|هیچ کس) جواب|جواب (نمیدید|نمیدین|نمیدن|نمی دید|نمی دهید|نمیده|ندادید|ندادین)|خبری (نشد|نیست))"
+)
+_NOT_ARRIVED = re.compile(
+    r"\b(not (arrived|come|here|received|delivered|shipped)|hasn ?t (arrived|come|shipped)|"
+    r"never (arrived|came|got)|didn ?t (arrive|get|receive)|haven ?t (received|got)|"
+    r"نیومده|نیامده|نرسیده|نرسید|دستم نرسید|ارسال نشده|نفرستادید|نفرستادین)"
+)
+_DEMAND = re.compile(
+    r"\b((give|send|pay) (me )?(back )?my money|my money back|refund me|i (want|demand) (a |my )?(full )?refund|"
+    r"i demand|پولمو|پولم رو|پول منو|پولم را|وجهمو|وجهم رو|پس بدین|پس بدید|برگردونید|برگردونین)"
+)
+_ANGRY_EXTRA = re.compile(
+    r"\b(pissed|fed up|incompetent|ripped off|rip ?off|wtf|shame on you|report you|consumer protection|"
+    r"chargeback|never (buy|order|shop)(ing)? (from|here|with you)|"
+    r"بی ?نظم|بی ?نظمی|بی ?نظمید|بی ?مسئولیت|آشغال|مزخرف|بی ?ادب|شاکی|کلافه|بی ?عرضه|"
+    r"سو ?استفاده|خجالت بکشید|پیگیری قانونی|تعزیرات|پلیس فتا)\b"
+)
+
+
+def upset(norm: str) -> bool:
+    """An upset or urgent customer (normalised text), who goes to a person whatever the
+    knowledge base holds: anger or a threat to complain, or two of a long wait, nobody
+    answering, something not arrived, a demand for the money back, and "!!"."""
+    if _UPSET.search(norm) or _ANGRY_EXTRA.search(norm):
+        return True
+    signals = (
+        bool(_LONG_WAIT.search(norm)) + bool(_NOBODY.search(norm)) + bool(_NOT_ARRIVED.search(norm))
+        + bool(_DEMAND.search(norm)) + (norm.count("!") >= 2)
+    )  # fmt: skip
+    return signals >= 2
+
+
+# A message that only makes sense with the one before: "and to Vancouver?", "what about iPads?",
+# «آیپد چی؟», «و برای کرج؟».
+_ELLIPTIC = re.compile(r"^(and|what about|how about|also|or|و|یا|اون|پس)\b|\b(چی|چطور|چطوره|how about it)\s*[?؟!.]*$")
+
+
 _GREETING = re.compile(
     r"\b(hi|hello|hey|hiya|good (morning|afternoon|evening)|greetings|salam|"
     r"سلام|درود|وقت (شما )?بخیر|صبح بخیر|عصر بخیر|شب بخیر|روز بخیر|خسته نباشید|علیک)\b"
@@ -174,6 +235,16 @@ def _fitting(
     )  # fmt: skip
 
 
+def _plausible(ranking: Ranking) -> list[IndexedEntry]:
+    """The entries worth offering: the first few, cut where the scores fall away from the best
+    (one likely entry beside two unlikely ones is offered alone, not with filler)."""
+    if not len(ranking):
+        return []
+    best = float(ranking.fused[ranking.order[0]])
+    return [e for i, e in zip(ranking.order, ranking.top(CLARIFY_CHOICES), strict=False)
+            if best - float(ranking.fused[i]) <= CHOICE_GAP]  # fmt: skip
+
+
 class Decider:
     def __init__(
         self,
@@ -201,7 +272,7 @@ class Decider:
         self.answer_threshold = self._fixed[0] or calibration.answer_threshold
         self.clarify_threshold = self._fixed[1] or calibration.clarify_threshold
 
-    def decide(self, text: str, *, previous_question: str | None = None) -> Decision:
+    def decide(self, text: str, *, previous: Previous | None = None) -> Decision:
         # Finglish is Persian: the reply and the templates are too.
         lang = "fa" if looks_finglish(text) else detect_language(text, self.default_lang)
         norm = normalize(text)
@@ -213,27 +284,78 @@ class Decider:
             if product is not None and product.kind == "answer":
                 return product
             return self._escalate(text, lang, "asked_for_person")
-        if _UPSET.search(norm):
+        if upset(norm):
             return self._escalate(text, lang, "upset")
         kind = small_talk(text)
         if kind:
             return Decision(kind, kind, lang, text)
 
-        decision = self._from_ranking(text, lang, self.index.search(text, lang=lang))
-        follow_up = previous_question and len(norm.split()) <= FOLLOW_UP_MAX_WORDS
+        alone = self.index.search(text, lang=lang)
+        decision = self._from_ranking(text, lang, alone)
         product = self._product(text, lang, decision)
         if product is not None:
             return product
-        if decision.kind != "answer" and follow_up:
-            # "and to Mashhad?" means nothing alone; with the last question it does.
-            combined = f"{previous_question} {text}"
-            follow = self._from_ranking(combined, lang, self.index.search(combined, lang=lang))
-            follow = self._product(combined, lang, follow) or follow
-            if follow.kind == "answer":
-                follow.reason = "follow_up"
-                follow.query = text
-                return follow
-        return decision
+        if previous is None or decision.kind == "answer":
+            # Answered on its own evidence: a message with a topic of its own is decided alone,
+            # whatever came before.
+            return decision
+        return self._follow_up(text, lang, alone, decision, previous)
+
+    def _follow_up(self, text: str, lang: str, alone: Ranking, decision: Decision, previous: Previous) -> Decision:
+        """A message the knowledge base can't place alone, read with the conversation's last
+        question ("and to Mashhad?" means nothing alone). What that reading answers is answered
+        only with the message's own evidence for the same entry: ranked among the first few
+        alone, and its words found in the entry. "can I return it?" after a shipping question
+        reads as shipping when glued to it, and «پارکینگ داره؟» after the address as the
+        address; alone, neither points there, and a confident wrong answer costs more than a menu."""
+        combined = f"{previous.question} {text}"
+        together = self.index.search(combined, lang=lang)
+        follow = self._from_ranking(combined, lang, together)
+        product = self._product(combined, lang, follow)
+        if product is not None and product.kind == "answer":
+            product.reason, product.query = "follow_up", text
+            return product
+        elliptic = bool(_ELLIPTIC.search(normalize(text)))
+        if (
+            follow.kind == "answer"
+            and (
+                self._supports(alone, follow.entries[0].id)
+                # "and to Mashhad?" names no topic: it continues the one just answered
+                or (elliptic and follow.entries[0].id in previous.entry_ids[:1])
+            )
+        ):
+            follow.reason, follow.query = "follow_up", text
+            return follow
+        if follow.kind == "escalate" and decision.kind == "escalate":
+            return decision
+        # Likely entries from both readings. An elliptic message ("and to Vancouver?") continues
+        # the last topic: the conversation's reading first, the entry just read included. Any
+        # other puts its own reading's entries before the one the customer has just read.
+        seen = set(previous.entry_ids)
+        read_together = _plausible(together)
+        if elliptic:
+            order = [*read_together, *_plausible(alone)]
+        else:
+            fresh = [e for e in read_together if e.id not in seen]
+            order = [*fresh, *_plausible(alone), *read_together]
+        pool: list[IndexedEntry] = []
+        for e in order:
+            if e.id not in {p.id for p in pool}:
+                pool.append(e)
+        feats = {**decision.features, "follow_up": 1.0}
+        return Decision(
+            "clarify", "follow_up_choices", lang, text, decision.confidence, pool[:CLARIFY_CHOICES], 0,
+            decision.ranking, feats,
+        )  # fmt: skip
+
+    @staticmethod
+    def _supports(alone: Ranking, entry_id: str) -> bool:
+        """Whether the message alone points to this entry: among its first few, and a good share
+        of its words found in the entry's own text."""
+        for i in alone.order[:FOLLOW_UP_SUPPORT]:
+            if alone.entries[int(i)].id == entry_id:
+                return alone.coverage(int(i)) >= FOLLOW_UP_COVERAGE
+        return False
 
     def _product(self, text: str, lang: str, kb_decision: Decision) -> Decision | None:
         """A question about a product of the catalog (or about one the shop doesn't have), or
@@ -304,10 +426,8 @@ class Decider:
             )
         p_choices = self.calibration.probability(feats, "clarify")
         feats = {**feats, "p_choices": p_choices}
-        if p_choices >= self.clarify_threshold and len(ranking) > 1:
-            return Decision(
-                "clarify", "close_candidates", lang, query, p, ranking.top(CLARIFY_CHOICES), 0, top_ids, feats
-            )
+        if p_choices >= self.clarify_threshold:
+            return Decision("clarify", "close_candidates", lang, query, p, _plausible(ranking), 0, top_ids, feats)
         return Decision("escalate", "no_match", lang, query, p, [], 0, top_ids, feats)
 
     def answer_with(self, entry_id: str, text: str) -> Decision | None:

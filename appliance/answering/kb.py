@@ -51,6 +51,14 @@ def titles(db: Database, ids: list[str]) -> dict[str, str]:
     return {r[0]: r[1] for r in rows}
 
 
+def first_sentences(db: Database, ids: list[str]) -> dict[str, str]:
+    """Entry id -> its answer's first sentence (what a choice shows under its title)."""
+    if not ids:
+        return {}
+    rows = db.execute(f"SELECT id, answer FROM kb_entries WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+    return {r[0]: kb_index.first_sentence(r[1]) for r in rows}
+
+
 def search(db: Database, query: str, limit: int = 200) -> list[Entry]:
     """Entries whose title, phrasings or answer contain the text (normalised, as the index is)."""
     norm = normalize(query)

@@ -100,6 +100,19 @@ def answer_sentences(answer: str) -> list[str]:
     return found[:MAX_SENTENCES] or [answer.strip()[:PASSAGE_CHARS]]
 
 
+FIRST_SENTENCE_CHARS = 160
+
+
+def first_sentence(answer: str) -> str:
+    """The answer's first sentence, shortened at a word: shown under a choice, so the customer
+    sees the answer without another round trip."""
+    text = " ".join(answer.split())
+    sentence = re.split(r"(?<=[.!?؟])\s", text, maxsplit=1)[0]
+    if len(sentence) <= FIRST_SENTENCE_CHARS:
+        return sentence
+    return sentence[:FIRST_SENTENCE_CHARS].rsplit(" ", 1)[0].rstrip("،,;:") + "…"
+
+
 def fts_body(entry: Entry) -> str:
     return normalize("\n".join([entry.title, *entry.questions, entry.answer]))
 
