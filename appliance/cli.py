@@ -535,6 +535,12 @@ def ask(question: str, **flags: Any) -> None:
     is_flag=True,
     help="Decide with the shipped calibration only, not one fitted to this knowledge base.",
 )
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="Play every other conversation as last week's traffic (customers pick the right choice, the "
+    "owner approves and marks), then ask the rest; reports before, traffic and after.",
+)
 def eval_cmd(
     kb_path: Path,
     questions: Path,
@@ -544,6 +550,7 @@ def eval_cmd(
     llm: bool,
     check: bool,
     global_calibration: bool,
+    replay: bool,
 ) -> None:
     """Measure answer quality: every question through the live chat path, shipped defaults."""
     from . import evaluate
@@ -560,13 +567,19 @@ def eval_cmd(
             base=base,
             global_calibration=global_calibration,
             catalog_path=catalog_path,
+            replay=replay,
         )
     except EntryError as exc:
         raise click.ClickException(str(exc)) from None
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     for name, value in metrics.items():
-        click.echo(f"{name:24s} {value}")
+        if isinstance(value, dict) and name in {"before", "traffic"}:  # --replay's other halves
+            click.echo(f"{name}:")
+            for inner, figure in value.items():
+                click.echo(f"  {inner:22s} {figure}")
+        else:
+            click.echo(f"{name:24s} {value}")
     if out:
         out.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if details:

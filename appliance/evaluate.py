@@ -8,21 +8,25 @@ very path of a live chat. The metric names and definitions are those of shared/e
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from .answering import embedder as embedder_mod
-from .answering import kb, kb_formats, shop_calibration
+from .answering import kb, kb_formats, shop_calibration, suggestions
 from .answering.compose import facts
 from .answering.decide import PRODUCT
 from .answering.entry import EntryError
 from .catalog import formats as catalog_formats
 from .catalog import store as catalog_store
 from .catalog.product import Product
-from .chat import MessageRejected
+from .chat import ChatService, MessageRejected
 from .clock import utc_now
 from .conversations import Channel
 from .db import Store
@@ -31,6 +35,11 @@ from .services import build_chat
 from .settings import Settings
 
 KINDS = ("in_scope", "id_oos", "ood_oos")
+# A conversation's turns (shared/eval/dialogs/) have two more kinds: a request for a person, and
+# small talk (not graded); "oos" there is an out-of-scope turn of either sort.
+TURN_KINDS = {"in_scope": "in_scope", "oos": "id_oos", "id_oos": "id_oos", "ood_oos": "ood_oos",
+              "person": "person", "smalltalk": "smalltalk"}  # fmt: skip
+UNGRADED = {"smalltalk"}
 WARM_UP = ["hello, how long does delivery take?", "ارسال چند روز طول می‌کشد؟", "what is your refund policy"]
 
 
@@ -42,24 +51,42 @@ class Question:
     fields: list[str] | None = None  # a product question: what it asks (price, stock); gold is a SKU
 
 
-def read_questions(path: Path) -> list[Question]:
+def _question(where: str, data: Any, text_key: str, kinds: dict[str, str]) -> Question:
+    if not isinstance(data, dict) or not isinstance(data.get(text_key), str):
+        raise EntryError(where, f"expected an object with a text '{text_key}'")
+    kind = data.get("kind") or ("in_scope" if data.get("gold") else "ood_oos")
+    if kind not in kinds:
+        raise EntryError(where, f"kind must be one of {', '.join(kinds)}")
+    kind = kinds[kind]
+    if (kind == "in_scope") != bool(data.get("gold")):
+        raise EntryError(where, "in_scope questions need a gold entry id, others none")
+    fields = data.get("fields")
+    if fields is not None and not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
+        raise EntryError(where, "fields must be a list of names (price, stock)")
+    gold = data.get("gold")
+    if fields is not None and gold:
+        gold = PRODUCT + str(gold)  # as decisions name products
+    return Question(data[text_key], gold, kind, fields)
+
+
+def read_dialogs(path: Path) -> list[list[Question]]:
+    """A question file as conversations: a line with ``turns`` is one conversation (the format of
+    shared/eval/dialogs/), any other line a conversation of one question."""
     out = []
     for where, data in kb_formats.iter_jsonl(path.read_text(encoding="utf-8"), path.name):
-        if not isinstance(data, dict) or not isinstance(data.get("query"), str):
-            raise EntryError(where, "expected an object with a text 'query'")
-        kind = data.get("kind") or ("in_scope" if data.get("gold") else "ood_oos")
-        if kind not in KINDS:
-            raise EntryError(where, f"kind must be one of {', '.join(KINDS)}")
-        if (kind == "in_scope") != bool(data.get("gold")):
-            raise EntryError(where, "in_scope questions need a gold entry id, others none")
-        fields = data.get("fields")
-        if fields is not None and not (isinstance(fields, list) and all(isinstance(f, str) for f in fields)):
-            raise EntryError(where, "fields must be a list of names (price, stock)")
-        gold = data.get("gold")
-        if fields is not None and gold:
-            gold = PRODUCT + str(gold)  # as decisions name products
-        out.append(Question(data["query"], gold, kind, fields))
+        if isinstance(data, dict) and "turns" in data:
+            turns = data["turns"]
+            if not isinstance(turns, list) or not turns:
+                raise EntryError(where, "turns must be a list of at least one turn")
+            out.append([_question(f"{where}, turn {i + 1}", t, "q", TURN_KINDS) for i, t in enumerate(turns)])
+        else:
+            out.append([_question(where, data, "query", {k: k for k in KINDS})])
     return out
+
+
+def read_questions(path: Path) -> list[Question]:
+    """Every question of a question file, each turn of a conversation as a question of its own."""
+    return [q for dialog in read_dialogs(path) for q in dialog]
 
 
 def read_markers(path: Path) -> dict[str, str]:
@@ -162,7 +189,41 @@ def _answered_right(r: dict[str, Any]) -> bool:
     return r["decision"] == "answer" and r["gold"] in r["entries"]
 
 
+def _wrong(r: dict[str, Any]) -> bool:
+    return r["decision"] == "answer" and (r["kind"] != "in_scope" or not _answered_right(r))
+
+
+def dialog_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Conversations (shared/eval/dialogs/): every graded turn counts, and the turns after the
+    first are also reported alone (a follow-up read with the wrong topic shows there)."""
+    graded = [r for r in rows if r["kind"] not in UNGRADED]
+    later = [r for r in graded if r["turn"] > 0]
+    ins = [r for r in graded if r["kind"] == "in_scope"]
+
+    def resolved(r: dict[str, Any]) -> bool:
+        return _answered_right(r) or (r["decision"] == "clarify" and r["gold"] in r["entries"])
+
+    return {
+        "dialogs": len({r["dialog"] for r in rows}),
+        "graded_turns": len(graded),
+        "wrong_turns": sum(_wrong(r) for r in graded),
+        "wrong_turn_rate": _ratio(sum(_wrong(r) for r in graded), len(graded)),
+        "resolved_turns": _ratio(sum(resolved(r) for r in ins), len(ins)),
+        "follow_up_turns": len(later),
+        "follow_up_wrong": sum(_wrong(r) for r in later),
+        "follow_up_resolved": _ratio(
+            sum(resolved(r) for r in later if r["kind"] == "in_scope"), sum(r["kind"] == "in_scope" for r in later)
+        ),
+        "person_handed_over": _ratio(
+            sum(r["decision"] == "escalate" for r in graded if r["kind"] == "person"),
+            sum(r["kind"] == "person" for r in graded),
+        ),
+    }
+
+
 def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_llm: bool) -> dict[str, Any]:
+    every = rows
+    rows = [r for r in rows if r["kind"] not in UNGRADED]
     ins = [r for r in rows if r["kind"] == "in_scope"]
     oos = [r for r in rows if r["kind"] != "in_scope"]
     answered = [r for r in rows if r["decision"] == "answer"]
@@ -180,11 +241,7 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
             sum(_answered_right(r) or (r["decision"] == "clarify" and r["gold"] in r["entries"]) for r in ins),
             len(ins),
         ),
-        "wrong_answer_rate": _ratio(
-            sum(r["decision"] == "answer" and not _answered_right(r) for r in ins)
-            + sum(r["decision"] == "answer" for r in oos),
-            len(rows),
-        ),
+        "wrong_answer_rate": _ratio(sum(_wrong(r) for r in rows), len(rows)),
         "oos_escalation_recall": _ratio(sum(r["decision"] == "escalate" for r in oos), len(oos)),
         "id_oos_recall": _ratio(
             sum(r["decision"] == "escalate" for r in oos if r["kind"] == "id_oos"),
@@ -195,13 +252,19 @@ def compute_metrics(rows: list[dict[str, Any]], markers: dict[str, str], with_ll
             sum(r["kind"] == "ood_oos" for r in rows),
         ),
         "escalation_precision": _ratio(sum(r["kind"] != "in_scope" for r in escalated), len(escalated)),
+        # The cost the issue of conversations named: a question the shop answers, handed to the
+        # owner (hours for the customer) instead of answered or offered (one click).
+        "answerable_handed_over": _ratio(sum(r["decision"] == "escalate" for r in ins), len(ins)),
         "clarify_rate": _ratio(sum(r["decision"] == "clarify" for r in rows), len(rows)),
+        "choices_p50": _percentile([len(r["entries"]) for r in rows if r["decision"] == "clarify"], 0.5),
         "answer_rate": _ratio(len(answered), len(rows)),
         "escalate_rate": _ratio(len(escalated), len(rows)),
         "small_talk_rate": _ratio(sum(r["decision"] not in {"answer", "clarify", "escalate"} for r in rows), len(rows)),
         "latency_p50_ms": round(_percentile(latencies, 0.5), 2),
         "latency_p95_ms": round(_percentile(latencies, 0.95), 2),
     }
+    if any(r.get("turn") for r in every):
+        m.update(dialog_metrics(every))
     if with_llm:
         answered_in = [r for r in answered if r["kind"] == "in_scope"]
         hit = sum(markers.get(r["gold"], "\0") in r["reply"] for r in answered_in)
@@ -239,10 +302,11 @@ async def _run(
     settings: Settings,
     kb_path: Path,
     catalog: tuple[str, list[Product], dict[str, Any]] | None,
-    questions: list[Question],
+    dialogs: list[list[Question]],
     with_llm: bool,
     progress: Any,
     fit_report: dict[str, Any],
+    replay: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     store = Store(settings.db_path)
     store.migrate()
@@ -267,56 +331,127 @@ async def _run(
         warm = await chat.start_conversation(channel=Channel.EVAL)
         for text in WARM_UP:
             await chat.reply(warm, text)
-        rows: list[dict[str, Any]] = []
-        for i, q in enumerate(questions):
-            if with_llm:
-                await _one_customer_at_a_time(runtime, settings.model_timeout_s)
-            try:
-                turn = await chat.reply(await chat.start_conversation(channel=Channel.EVAL), q.query)
-            except MessageRejected as exc:
-                # The chat refuses it (empty, too long) before deciding: nothing is answered.
-                rows.append(
-                    {
-                        "query": q.query,
-                        "gold": q.gold,
-                        "kind": q.kind,
-                        "decision": "escalate",
-                        "reason": f"rejected:{exc.code}",
-                        "entries": [],
-                        "ranking": [],
-                        "confidence": None,
-                        "latency_ms": 0.0,
-                        "reply": str(exc),
-                        "composed_by": "template",
-                    }
-                )
-                continue
-            rows.append(
-                {
-                    "query": q.query,
-                    "gold": q.gold,
-                    "kind": q.kind,
-                    "fields": q.fields,
-                    "decision": turn.decision.kind,
-                    "reason": turn.decision.reason,
-                    "entries": turn.decision.entry_ids,
-                    "ranking": turn.decision.ranking,
-                    "confidence": turn.decision.confidence,
-                    "latency_ms": turn.decision_ms,
-                    "reply": turn.reply.text,
-                    "composed_by": turn.reply.composed_by,
-                    "model_rejected": turn.reply.model_rejected,
-                    "model_s": turn.reply.model_stats.get("total_s") if turn.reply.model_stats else None,
-                }
-            )
-            if "model_check" in turn.decision.features:
-                rows[-1].update({k: v for k, v in turn.decision.features.items() if k.startswith("model_check")})
-            if progress:
-                progress(i + 1, len(questions))
+        progress_of = _Progress(progress, sum(len(d) for d in dialogs) * (2 if replay else 1))
+        if not replay:
+            return await _converse(
+                chat, dialogs, runtime if with_llm else None, settings, progress_of
+            ), runtime.status()
+        # Last week's traffic, then this week's questions: every other conversation of the file
+        # (the files are sorted by kind: a literal first half would be all answerable questions).
+        traffic, later = dialogs[0::2], dialogs[1::2]
+        before = await _converse(chat, later, runtime if with_llm else None, settings, progress_of)
+        played = await _converse(chat, traffic, runtime if with_llm else None, settings, progress_of, owner=True)
+        keeper.check()  # the owner's approvals changed the knowledge base: a new fit, with them
+        keeper.wait()
+        fit_report["after_replay"] = {
+            k: (keeper.report or {}).get(k) for k in ("answer_threshold", "clarify_threshold")
+        }
+        after = await _converse(chat, later, runtime if with_llm else None, settings, None)
+        for phase, rows in (("before", before), ("traffic", played), ("after", after)):
+            for row in rows:
+                row["phase"] = phase
+        return [*before, *played, *after], runtime.status()
         return rows, runtime.status()
     finally:
         runtime.close()
         store.close()
+
+
+class _Progress:
+    def __init__(self, report: Any, total: int):
+        self.report, self.total, self.done = report, total, 0
+
+    def __call__(self) -> None:
+        self.done += 1
+        if self.report:
+            self.report(self.done, self.total)
+
+
+async def _converse(
+    chat: ChatService,
+    dialogs: list[list[Question]],
+    runtime: ModelRuntime | None,
+    settings: Settings,
+    progress: _Progress | None,
+    *,
+    owner: bool = False,
+) -> list[dict[str, Any]]:
+    """Each conversation through the live chat path, turn by turn. The customer picks the right
+    choice when it is offered. ``owner``: the owner then does what the admin lets them do with
+    last week's conversations: approves the customer's pick as a phrasing, marks each answer right
+    or wrong, and picks the entry that answers a handed-over question."""
+    rows: list[dict[str, Any]] = []
+    for n, dialog in enumerate(dialogs):
+        conversation = await chat.start_conversation(channel=Channel.EVAL)
+        for t, q in enumerate(dialog):
+            if runtime is not None:
+                await _one_customer_at_a_time(runtime, settings.model_timeout_s)
+            row = await _ask(chat, conversation, q)
+            row.update(dialog=n, turn=t)
+            rows.append(row)
+            picked = row["decision"] == "clarify" and q.gold in row["entries"]
+            if picked and (owner or t + 1 < len(dialog)):
+                # The customer picks the right choice when it is offered, as the next turn's
+                # author did: the conversation goes on from that entry.
+                await chat.choose(conversation, str(q.gold), "")
+            if owner:
+                await _owner_reviews(chat, conversation, q, row, picked)
+            if progress:
+                progress()
+    return rows
+
+
+async def _owner_reviews(chat: ChatService, conversation: str, q: Question, row: dict[str, Any], picked: bool) -> None:
+    """What an owner does with one of last week's questions in the admin (the same functions)."""
+    store, now = chat.store, utc_now().isoformat()
+    if picked:
+        pending = [s for s in suggestions.pending(store.read(), limit=500) if s["entry_id"] == q.gold]
+        for suggestion in pending:  # the customer's words for the entry they picked: approved
+            await anyio.to_thread.run_sync(
+                functools.partial(
+                    suggestions.approve, store, int(suggestion["id"]), embedder=embedder_mod.shared(), now=now
+                )
+            )
+    elif row["decision"] == "answer" and "decision_id" in row and not str(q.gold or "").startswith(PRODUCT):
+        verdict = "right" if _answered_right(row) else "wrong"
+        await chat.store.run(chat.conversations.set_verdict, conversation, row["decision_id"], verdict)
+    elif row["decision"] == "escalate" and q.gold and not q.gold.startswith(PRODUCT):
+        with contextlib.suppress(suggestions.LearnError):  # the entry is full of phrasings
+            await anyio.to_thread.run_sync(
+                lambda: suggestions.learn(
+                    store, str(q.gold), q.query, conversation_id=conversation, embedder=embedder_mod.shared(), now=now
+                )
+            )
+
+
+async def _ask(chat: ChatService, conversation: str, q: Question) -> dict[str, Any]:
+    """One question through the live chat path, as one row of the details."""
+    row: dict[str, Any] = {"query": q.query, "gold": q.gold, "kind": q.kind, "fields": q.fields}
+    try:
+        turn = await chat.reply(conversation, q.query)
+    except MessageRejected as exc:
+        # The chat refuses it (empty, too long) before deciding: nothing is answered.
+        row.update(
+            decision="escalate", reason=f"rejected:{exc.code}", entries=[], ranking=[], confidence=None,
+            latency_ms=0.0, reply=str(exc), composed_by="template",
+        )  # fmt: skip
+        return row
+    row.update(
+        decision=turn.decision.kind,
+        decision_id=turn.decision_id,
+        reason=turn.decision.reason,
+        entries=turn.decision.entry_ids,
+        ranking=turn.decision.ranking,
+        confidence=turn.decision.confidence,
+        latency_ms=turn.decision_ms,
+        reply=turn.reply.text,
+        composed_by=turn.reply.composed_by,
+        model_rejected=turn.reply.model_rejected,
+        model_s=turn.reply.model_stats.get("total_s") if turn.reply.model_stats else None,
+    )
+    if "model_check" in turn.decision.features:
+        row.update({k: v for k, v in turn.decision.features.items() if k.startswith("model_check")})
+    return row
 
 
 async def _one_customer_at_a_time(runtime: ModelRuntime, timeout_s: float) -> None:
@@ -339,8 +474,13 @@ def run(
     progress: Any = None,
     global_calibration: bool = False,
     catalog_path: Path | None = None,
+    replay: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    questions = read_questions(questions_path)
+    """The metrics and every question's row. ``replay``: every other conversation of the file is
+    played first as last week's traffic, with the owner's review of it (``_converse``); the
+    metrics are then the other half's after that, with ``before`` (the same half asked before the
+    traffic) and ``traffic`` (what last week's customers got) beside them."""
+    dialogs = read_dialogs(questions_path)
     markers = read_markers(kb_path)
     catalog = (catalog_path.name, *read_catalog(catalog_path)) if catalog_path is not None else None
     with tempfile.TemporaryDirectory(prefix="appliance-eval-") as tmp:
@@ -352,8 +492,13 @@ def run(
             shop_calibration=(base.shop_calibration if base else True) and not global_calibration,
         )
         fit: dict[str, Any] = {}
-        rows, model_status = asyncio.run(_run(settings, kb_path, catalog, questions, with_llm, progress, fit))
-    metrics = compute_metrics(rows, markers, with_llm)
+        rows, model_status = asyncio.run(_run(settings, kb_path, catalog, dialogs, with_llm, progress, fit, replay))
+    if replay:
+        metrics = compute_metrics([r for r in rows if r["phase"] == "after"], markers, with_llm)
+        for phase in ("before", "traffic"):
+            metrics[phase] = compute_metrics([r for r in rows if r["phase"] == phase], markers, with_llm)
+    else:
+        metrics = compute_metrics(rows, markers, with_llm)
     if catalog is not None:
         products = catalog[1]
         kb_text = " ".join(f"{e.answer} {' '.join(e.questions)}" for e in kb_formats.read_file(kb_path))
@@ -365,6 +510,15 @@ def run(
     if fit:
         metrics["shop_calibration"] = {
             k: fit.get(k)
-            for k in ("answer_threshold", "clarify_threshold", "seconds", "examples", "used_prior_only", "estimated")
+            for k in (
+                "answer_threshold",
+                "clarify_threshold",
+                "seconds",
+                "examples",
+                "used_prior_only",
+                "estimated",
+                "after_replay",
+            )  # fmt: skip
+            if k in fit
         }
     return metrics, rows

@@ -114,6 +114,78 @@ def test_eval_with_the_model_grades_markers(fixture_set: tuple[Path, Path], tmp_
     assert metrics["marker_hit_rate"] == 1.0 and metrics["foreign_marker_rate"] == 0.0
 
 
+DIALOGS = [
+    {"turns": [{"q": "how long does delivery take", "gold": "kb-0", "kind": "in_scope"},
+               {"q": "and to shiraz?", "gold": "kb-0", "kind": "in_scope"}]},
+    {"turns": [{"q": "how long does delivery take", "gold": "kb-0", "kind": "in_scope"},
+               {"q": "can i return a book", "gold": "kb-1", "kind": "in_scope"}]},
+    {"turns": [{"q": "hi", "gold": None, "kind": "smalltalk"},
+               {"q": "which cards do you accept", "gold": "kb-2", "kind": "in_scope"}]},
+    {"turns": [{"q": "are you open on friday", "gold": "kb-3", "kind": "in_scope"},
+               {"q": "I want to talk to a real person", "gold": None, "kind": "person"}]},
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_eval_grades_every_turn_of_a_conversation(fixture_set: tuple[Path, Path], tmp_path: Path) -> None:
+    kb_path, _ = fixture_set
+    dialogs = write_jsonl(tmp_path / "dialogs.jsonl", DIALOGS)
+    out, details = tmp_path / "metrics.json", tmp_path / "details.jsonl"
+    result = CliRunner().invoke(
+        main, ["eval", "--kb", str(kb_path), "--questions", str(dialogs), "--out", str(out), "--details", str(details)]
+    )
+    assert result.exit_code == 0, result.output
+    m = json.loads(out.read_text())
+    # every turn but the small talk is graded; the second turns also on their own
+    assert (m["dialogs"], m["graded_turns"], m["follow_up_turns"]) == (4, 7, 4)
+    assert m["wrong_turns"] == 0 and m["follow_up_wrong"] == 0
+    assert m["resolved_turns"] == 1.0 and m["person_handed_over"] == 1.0
+    rows = [json.loads(line) for line in details.read_text().splitlines()]
+    assert [(r["dialog"], r["turn"]) for r in rows] == [(d, t) for d in range(4) for t in range(2)]
+    # the turns of one conversation were asked in one conversation: the elliptic one continues
+    assert rows[1]["decision"] == "answer" and rows[1]["reason"] == "follow_up" and rows[1]["entries"] == ["kb-0"]
+    assert rows[3]["entries"][:1] == ["kb-1"]  # a switch of topic is decided on its own
+
+
+@pytest.mark.slow
+def test_eval_replays_last_weeks_traffic(fixture_set: tuple[Path, Path], tmp_path: Path) -> None:
+    kb_path, q_path = fixture_set
+    out, details = tmp_path / "metrics.json", tmp_path / "details.jsonl"
+    result = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            "--kb",
+            str(kb_path),
+            "--questions",
+            str(q_path),
+            "--replay",
+            "--out",
+            str(out),
+            "--details",
+            str(details),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    m = json.loads(out.read_text())
+    # the other half, after last week's: the same half before it beside it, and what last week got
+    assert m["questions"] == 3 and m["before"]["questions"] == 3 and m["traffic"]["questions"] == 3
+    assert "before:" in result.output and "traffic:" in result.output
+    assert "after_replay" in m["shop_calibration"]  # fitted again with the owner's review
+    rows = [json.loads(line) for line in details.read_text().splitlines()]
+    assert [r["phase"] for r in rows] == ["before"] * 3 + ["traffic"] * 3 + ["after"] * 3
+    assert [r["query"] for r in rows if r["phase"] == "traffic"] == [q["query"] for q in QUESTIONS[0::2]]
+
+
+def test_eval_names_the_turn_of_a_malformed_conversation(fixture_set: tuple[Path, Path], tmp_path: Path) -> None:
+    kb_path, _ = fixture_set
+    bad = write_jsonl(
+        tmp_path / "bad.jsonl", [{"turns": [{"q": "hi", "kind": "smalltalk"}, {"q": "x", "kind": "nope"}]}]
+    )
+    result = CliRunner().invoke(main, ["eval", "--kb", str(kb_path), "--questions", str(bad)])
+    assert result.exit_code == 1 and "bad.jsonl line 1, turn 2" in result.output
+
+
 def test_eval_rejects_a_malformed_questions_file(fixture_set: tuple[Path, Path], tmp_path: Path) -> None:
     kb_path, _ = fixture_set
     bad = tmp_path / "bad.jsonl"
