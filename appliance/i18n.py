@@ -638,6 +638,18 @@ STRINGS: dict[str, dict[str, Any]] = {
     },
     "attachment.too_many_pixels": {"fa": "ابعاد این عکس بیش از اندازه است.", "en": "That picture is too large."},
     "attachment.damaged": {"fa": "فایل آسیب دیده است و باز نمی‌شود.", "en": "The file is damaged and won't open."},
+    "attachment.encrypted": {
+        "fa": "این PDF رمز دارد؛ نسخه‌ی بدون رمز آن را بفرستید.",
+        "en": "That PDF is locked with a password; send it without one.",
+    },
+    "attachment.busy": {
+        "fa": "الان عکس‌های زیادی در دست بررسی است؛ یک دقیقه‌ی دیگر دوباره بفرستید.",
+        "en": "Many pictures are being handled right now; send it again in a minute.",
+    },
+    "attachment.one_at_a_time": {
+        "fa": "عکس قبلی شما هنوز در حال ارسال است؛ کمی صبر کنید.",
+        "en": "Your last photo is still being sent; wait a moment.",
+    },
     "reason.clarification_failed": {
         "fa": "هیچ‌کدام از گزینه‌ها به کار مشتری نیامد",
         "en": "none of the offered choices fitted",
@@ -960,6 +972,14 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "That file isn't a photo. Send a JPEG, PNG, WebP or GIF picture.",
     },
     "widget.error.photo_damaged": {"fa": "این عکس باز نمی‌شود.", "en": "That photo won't open."},
+    "widget.error.photo_too_many_pixels": {
+        "fa": "ابعاد این عکس بیش از اندازه است؛ عکس کوچک‌تری بفرستید.",
+        "en": "That picture has too many pixels; send a smaller one.",
+    },
+    "widget.error.photos_busy": {
+        "fa": "الان عکس‌های زیادی در دست بررسی است؛ یک دقیقه‌ی دیگر دوباره بفرستید.",
+        "en": "Many pictures are being handled right now; send it again in a minute.",
+    },
     "widget.person_online": {
         "fa": "یکی از همکاران {shop} الان آنلاین است.",
         "en": "Someone from {shop} is online now.",

@@ -487,7 +487,9 @@
     if (status === 429) return S["error.rate_limited"];
     if (status === 413 || code === "attachment.too_big") return S["error.photo_too_big"];
     if (status === 415 || code === "attachment.not_image" || code === "attachment.not_allowed") return S["error.not_photo"];
-    if (code === "attachment.damaged" || code === "attachment.too_many_pixels") return S["error.photo_damaged"];
+    if (code === "attachment.too_many_pixels") return S["error.photo_too_many_pixels"];
+    if (code === "attachment.busy") return S["error.photos_busy"];
+    if (code === "attachment.damaged") return S["error.photo_damaged"];
     return S["error.failed"];
   }
   function sendPhoto(file) {

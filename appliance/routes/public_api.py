@@ -15,7 +15,7 @@ import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import anyio
 from litestar import Request, Response, Router, get, post
@@ -27,6 +27,8 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response.base import ASGIResponse
+from litestar.types import Receive, Scope, Send
 
 from .. import attachments, hours, i18n, triggers, visitors
 from .. import push as push_mod
@@ -340,9 +342,41 @@ HEARTBEAT_S = 15.0  # a comment line this often: proxies keep the stream open, a
 RECHECK_BEATS = 4  # and the database is read again this often even unwoken (a missed wake-up costs a minute)
 
 
+_EVENT_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only: "²" and "۱" pass str.isdigit()
+
+
 def _last_event_id(request: Request, after: int) -> int:
-    header = request.headers.get("last-event-id", "")
-    return max(after, int(header) if header.isdigit() and len(header) < 19 else 0)
+    header = request.headers.get("last-event-id", "").strip()
+    if not header:
+        return after
+    if not _EVENT_ID.fullmatch(header):
+        raise ApiError(400, "bad_last_event_id", "Last-Event-ID must be the id of a message this stream sent")
+    return max(after, int(header))
+
+
+class _HeldStream(ServerSentEvent):
+    """A stream that gives its place in the hub back however the response ends: the stream's
+    own ``finally`` never runs when the client has gone before the first event (a generator
+    that never started has nothing to close), and those places leaked for good."""
+
+    def __init__(self, events: AsyncIterator[ServerSentEventMessage], release: Callable[[], None]):
+        super().__init__(events, headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+        self._release = release
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        return cast("ASGIResponse", _Releasing(super().to_asgi_response(*args, **kwargs), self._release))
+
+
+@dataclass
+class _Releasing:
+    response: ASGIResponse
+    release: Callable[[], None]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.response(scope, receive, send)
+        finally:
+            self.release()
 
 
 @get(
@@ -367,6 +401,8 @@ async def events(
 ) -> ServerSentEvent:
     last = _last_event_id(request, after)
     try:
+        # Given back by _HeldStream whatever happens from here: nothing between this and the
+        # return awaits, so the response is always made.
         listener = push.listen(own, _network(request, settings), visitor)
     except Full as exc:
         raise ApiError(
@@ -407,7 +443,7 @@ async def events(
         finally:
             push.leave(listener)
 
-    return _stream(stream())
+    return _HeldStream(stream(), lambda: push.leave(listener))
 
 
 @post(
@@ -554,6 +590,28 @@ def _photo_size_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise ApiError(413, "attachment.too_big", f"the photo is larger than {settings.attachment_max_mb} MB")
 
 
+_PHOTO_STATUS = {
+    "attachment.too_big": 413,
+    "attachment.not_image": 415,
+    "attachment.one_at_a_time": 429,
+    "attachment.busy": 503,
+}
+
+
+def _photo_refused(code: str, message: str) -> ApiError:
+    status = _PHOTO_STATUS.get(code, 422)  # too_many_pixels, damaged, empty: 422
+    retry = {"retry-after": "5" if status == 429 else "60"} if status in {429, 503} else None
+    return ApiError(status, code, message, headers=retry)
+
+
+def _photo_turns(request: Request) -> attachments.PhotoTurns:
+    state = request.app.state
+    turns = state.get("photo_turns")
+    if turns is None:  # made on the event loop that uses it (its semaphore belongs to that loop)
+        turns = state.photo_turns = attachments.PhotoTurns()
+    return turns
+
+
 @post(
     PHOTO_ROUTE,
     status_code=200,
@@ -561,14 +619,18 @@ def _photo_size_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     description="`multipart/form-data`: `file` (a JPEG, PNG, WebP or GIF picture; what it is is read from "
     "its content), `text` (a few words with it), `lang`. The picture is stored re-encoded, without its "
     "metadata, and passed to a person: the reply says so. 415 `attachment.not_image` for anything that "
-    "isn't a picture, 413 for one over the limit, 403 `photos_off` when the shop doesn't take photos, "
-    "507 `storage_full` when the appliance's disk is nearly full.",
+    "isn't a picture, 413 for one over the limit, 422 `attachment.too_many_pixels` for one with more pixels "
+    "than can be drawn safely (or `attachment.damaged`), 429 `attachment.one_at_a_time` while the "
+    "visitor's last photo is still being handled, 503 `attachment.busy` when too many are, 403 "
+    "`photos_off` when the shop doesn't take photos, 507 `storage_full` when the appliance's disk is "
+    "nearly full.",
     # The largest photo the shop allows, and room for the form around it (the router's cap is a
     # message's).
     request_max_body_size=25_000_000 + FORM_ROOM,
     guards=[_photo_size_guard],
 )
 async def send_photo(
+    request: Request,
     own: Inject[str],
     data: Annotated[PhotoForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     settings: Inject[Settings],
@@ -583,12 +645,15 @@ async def send_photo(
     content = await data.file.read()
     lang = _lang(data.lang, settings)
     try:
-        turn = await chat.send_photo(
-            own, content, data.file.filename or "photo", data.text, lang, settings.attachment_max_bytes
-        )
+        # One picture of a visitor's at a time, two in the process: drawing one costs memory.
+        async with _photo_turns(request).turn(limits.visitor):
+            turn = await chat.send_photo(
+                own, content, data.file.filename or "photo", data.text, lang, settings.attachment_max_bytes
+            )
+    except attachments.AttachmentRefused as exc:
+        raise _photo_refused(exc.key, str(exc)) from None
     except MessageRejected as exc:
-        status = {"attachment.too_big": 413, "attachment.not_image": 415}.get(exc.code)
-        raise (ApiError(status, exc.code, str(exc)) if status else _rejected(exc)) from None
+        raise (_photo_refused(exc.code, str(exc)) if exc.code.startswith("attachment.") else _rejected(exc)) from None
     sent = chat.conversations.history(own, after=turn.message_id - 1)
     return {
         "message": sent[0] if sent else None,
