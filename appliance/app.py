@@ -31,7 +31,7 @@ from . import __version__, i18n, logging_setup, paths, services
 from . import scheduler as scheduler_mod
 from .answering import kb
 from .answering.kb_formats import MAX_FILE_BYTES
-from .body_guard import body_guard
+from .body_guard import body_guard, in_progress_cap
 from .clock import Clock, utc_now
 from .llm_runtime import ModelRuntime
 from .ratelimit import RateLimiter
@@ -205,7 +205,13 @@ def create_app(
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],
-        middleware=[body_guard(settings.body_idle_timeout_s, settings.body_total_timeout_s)],
+        middleware=[
+            # Counted before anything is read: a client holding many requests open is refused at once.
+            in_progress_cap(
+                settings.max_open_chats_per_address + settings.requests_per_address, settings.trusted_proxies
+            ),
+            body_guard(settings.body_idle_timeout_s, settings.body_total_timeout_s, settings.body_min_bytes_per_s),
+        ],
         dependencies=services.DEPENDENCIES,
         state=State(
             {"settings": settings, "clock": clock, "limiter": RateLimiter(), "signin_throttle": SignInThrottle()}

@@ -202,11 +202,21 @@ def serve(**flags: Any) -> None:
             interface=Interfaces.ASGI,
             # One worker on purpose: one model, one scheduler, one SQLite writer.
             workers=1,
+            # Requests the worker holds at once (backpressure; granian's default is the backlog,
+            # 1,024): every open chat holds one, so room for them all and as many again besides
+            # (1,030 trickled bodies filled the default and nobody else got an answer).
+            backlog=connections_room(settings.max_open_chats),
+            backpressure=connections_room(settings.max_open_chats),
             log_level=LogLevels(settings.log_level),
             respawn_failed_workers=True,
         ).serve()
     finally:
         lock.release()
+
+
+def connections_room(max_open_chats: int) -> int:
+    """granian's backlog and backpressure: twice the open chats, and 1,024 more."""
+    return 2 * max_open_chats + 1024
 
 
 def _check_port_free(host: str, port: int) -> None:
