@@ -637,6 +637,43 @@ class Conversations:
             "waiting": self.waiting_count(),
         }
 
+    def week_of_answers(self, since: str) -> dict[str, int]:
+        """What the bot did with customers' questions since then, for the owner's page: answered,
+        offered choices (and how often a customer picked one), handed over, and the owner's marks
+        on its answers."""
+        db = self.store.read()
+        rows = db.execute(
+            "SELECT d.kind, d.reason, d.verdict FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
+            "WHERE d.created_at >= ? AND " + WIDGET_ONLY,
+            [since],
+        ).fetchall()
+        picked = sum(r["reason"] == "chosen_by_customer" for r in rows)
+        return {
+            "answered": sum(r["kind"] == "answer" for r in rows) - picked,
+            "offered": sum(r["kind"] == "clarify" for r in rows),
+            "picked": picked,
+            "handed_over": sum(r["kind"] == "escalate" for r in rows),
+            "marked_right": sum(r["verdict"] == "right" for r in rows),
+            "marked_wrong": sum(r["verdict"] == "wrong" for r in rows),
+        }
+
+    def recent_confidences(self, since: str, limit: int = 2000) -> list[dict[str, Any]]:
+        """The knowledge-base decisions since then with the confidence they were made at and the
+        owner's mark, newest first: what the safety dial would have done with them."""
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT d.confidence, d.verdict FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
+                "WHERE d.created_at >= ? AND d.confidence IS NOT NULL AND d.reason IN "
+                "('confident', 'close_candidates', 'no_match', 'follow_up', 'follow_up_choices') AND "
+                + WIDGET_ONLY
+                + " ORDER BY d.id DESC LIMIT ?",
+                [since, limit],
+            )
+            .fetchall()
+        )
+        return [{"confidence": float(r["confidence"]), "verdict": r["verdict"]} for r in rows]
+
     def unsure_questions(self, since: str, until: str | None = None, limit: int = -1) -> list[str]:
         """Customers' questions the knowledge base had no sure answer to (not requests for a
         person), newest first: the digest's top questions."""

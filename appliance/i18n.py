@@ -358,6 +358,20 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "At most {safety} % wrong: answers {answered} % · choices {clarified} % · to you {handed} % (wrong about {wrong} %)",
     },
     "set.dial_safest": {"fa": "امن‌ترین", "en": "safest"},
+    "set.dial_history": {
+        "fa": "با پرسش‌های {days} روز گذشته‌ی شما ({questions} پرسش): {answered} پاسخ خودکار، {wrong} از آن‌ها را شما نادرست علامت زده‌اید",
+        "en": "On your last {days} days ({questions} questions): {answered} answered outright, {wrong} of them marked wrong by you",
+    },
+    "home.week": {"fa": "پاسخ‌های این هفته", "en": "This week's answers"},
+    "home.week_answered": {"fa": "پاسخ خودکار", "en": "answered"},
+    "home.week_offered": {"fa": "گزینه پیشنهاد شد", "en": "offered choices"},
+    "home.week_picked": {"fa": "مشتری گزینه‌ای را برگزید", "en": "a choice picked"},
+    "home.week_handed_over": {"fa": "به شما سپرده شد", "en": "handed to you"},
+    "home.week_wrong": {
+        "fa": "نادرستی برآوردشده: حدود {estimated}٪ پرسش‌ها. شما {wrong} پاسخ از {marked} پاسخ علامت‌زده را نادرست دانسته‌اید.",
+        "en": "Estimated wrong answers: about {estimated} % of questions. You marked {wrong} of {marked} marked answers wrong.",
+    },
+    "home.week_dial": {"fa": "تنظیم ایمنی پاسخ‌ها", "en": "Adjust the answers' safety"},
     "set.dial_helpful": {"fa": "کمک‌کننده‌ترین", "en": "most helpful"},
     "set.calibration_estimate": {
         "fa": {

@@ -5,6 +5,7 @@ next calibration. A customer alone never changes the knowledge base."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -260,3 +261,38 @@ def test_the_least_sure_answers_wait_for_the_owners_review(data_dir: Path, demo_
         # Another conversation's decision id with this one's id: nothing is marked.
         other = {**first, "conversation_id": sure_conv}
         assert post(c, "/admin/kb-review", data=other).status_code == 404
+
+
+@pytest.mark.slow  # fits the shop's calibration
+def test_the_owners_page_shows_the_week_and_the_dial_on_the_shops_own_questions(data_dir: Path, demo_db: Path) -> None:
+    with make_api_client(data_dir, demo_db, answer_threshold=0.0001) as c:
+        owner.set_password(c.app.state.store, password_hash(), utc_now)
+        keeper = c.app.state.calibration
+        keeper.check()
+        keeper.wait()
+        conv, _, answered = _ask(c, "How long does shipping to Shiraz take?", lang="en")
+        assert answered["kind"] == "answer"
+        _ask(c, "میخوام با اپراتور صحبت کنم")  # handed over
+        sign_in(c)
+        page = c.get(f"/admin/conversations/{conv}?lang=en")
+        decision_id = _vals(page.text, "decision_id")[0]["decision_id"]
+        post(c, f"/admin/conversations/{conv}/verdict", data={"decision_id": decision_id, "verdict": "wrong"})
+        keeper.wait()
+
+        home = c.get("/admin/?lang=fa").text
+        week = home[home.index('class="week"') :]
+        assert "پاسخ‌های این هفته" in week and "<strong>۱</strong> پاسخ خودکار" in week
+        assert "<strong>۱</strong> به شما سپرده شد" in week
+        assert re.search(r"نادرستی برآوردشده: حدود [۰-۹]+٫[۰-۹]٪ پرسش‌ها\. شما ۱ پاسخ از ۱ پاسخ", week)
+        en = html.unescape(c.get("/admin/?lang=en").text)
+        assert "This week's answers" in en and "You marked 1 of 1 marked answers wrong." in en
+
+        # Each position of the safety dial says what it would have done with these questions.
+        settings = c.get("/admin/settings?lang=en").text
+        lines = re.findall(
+            r"On your last 30 days \((\d+) questions\): (\d+) answered outright, (\d+) of them", settings
+        )
+        assert len(lines) == 5 and all(q == "1" for q, _, _ in lines)  # the one knowledge-base question
+        answered_at = [int(a) for _, a, _ in lines]
+        assert answered_at == sorted(answered_at)  # safer positions answer no more
+        assert "با پرسش‌های ۳۰ روز گذشته‌ی شما (۱ پرسش)" in c.get("/admin/settings?lang=fa").text

@@ -145,3 +145,20 @@ def test_choices_are_offered_down_to_where_answerable_questions_still_get_them()
     assert choose_clarify_threshold(p, ex, w, ceiling=0.3) == 0.3
     ex = [Example({}, False, False, "ood_oos")]
     assert choose_clarify_threshold(np.array([0.9]), ex, _weights(ex), ceiling=0.52) == 0.52
+
+
+def test_the_dial_on_the_shops_own_questions() -> None:
+    from appliance.answering.shop_calibration import dial_on_history
+
+    dial = [{"safety": 0.01, "answer_threshold": 0.9}, {"safety": 0.05, "answer_threshold": 0.5}, {"safety": 0.02}]
+    history = [
+        {"confidence": 0.95, "verdict": "right"},
+        {"confidence": 0.7, "verdict": "wrong"},
+        {"confidence": 0.6, "verdict": None},
+        {"confidence": 0.2, "verdict": None},
+    ]
+    safe, helpful, old = dial_on_history(dial, history)
+    assert safe["history"] == {"questions": 4, "answered": 1, "marked_wrong": 0}
+    assert helpful["history"] == {"questions": 4, "answered": 3, "marked_wrong": 1}
+    assert old["history"] is None  # fitted before positions kept their thresholds
+    assert all(d["history"] is None for d in dial_on_history(dial, []))

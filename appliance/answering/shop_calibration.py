@@ -347,6 +347,30 @@ def _estimate(
 DIAL_SHARES = ("answered", "clarified", "handed_over", "wrong")
 
 
+def dial_on_history(dial: list[dict[str, Any]], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What each position of the dial would have done with the shop's own recent questions
+    (Conversations.recent_confidences): how many answered outright, and how many of those the
+    owner had marked wrong. A position fitted before thresholds were kept shows nothing."""
+    out = []
+    for position in dial:
+        at = position.get("answer_threshold")
+        if at is None or not history:
+            out.append({**position, "history": None})
+            continue
+        answered = [h for h in history if h["confidence"] >= at]
+        out.append(
+            {
+                **position,
+                "history": {
+                    "questions": len(history),
+                    "answered": len(answered),
+                    "marked_wrong": sum(h["verdict"] == "wrong" for h in answered),
+                },
+            }
+        )
+    return out
+
+
 def choose_answer_threshold(p_answer: np.ndarray, ex: list[Example], w: np.ndarray, safety: float) -> float:
     """The lowest answer threshold whose estimated wrong share, times OPTIMISM, is within safety."""
     none = np.zeros(len(ex))
@@ -413,7 +437,7 @@ def fit(
         for position in sorted({*DIAL, safety}):
             at = choose_answer_threshold(p_answer, examples, w, position)
             shares = _estimate(p_answer, p_clarify, examples, w, at, fitted.clarify_threshold)
-            dial.append({"safety": position, **{k: round(shares[k], 4) for k in DIAL_SHARES}})
+            dial.append({"safety": position, "answer_threshold": at, **{k: round(shares[k], 4) for k in DIAL_SHARES}})
     else:
         estimated, dial = {}, []
     report = FitReport(

@@ -10,6 +10,7 @@ says which fields are fixed that way.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import get, post
@@ -18,7 +19,8 @@ from litestar.response import Template
 
 from .. import hours, i18n, model_files, services
 from .. import settings as settings_mod
-from ..answering.shop_calibration import Keeper
+from ..answering.shop_calibration import Keeper, dial_on_history
+from ..conversations import Conversations
 from ..documents import fetch
 from ..services import Inject
 from ..settings import Settings
@@ -105,8 +107,26 @@ def _fields(settings: Settings, lang: str, typed: dict[str, Any] | None = None) 
     return out
 
 
+DIAL_HISTORY_DAYS = 30  # the dial says what each position would have done with these days' questions
+
+
+def _calibration(calibration: Keeper, conversations: Conversations) -> dict[str, Any] | None:
+    """The shop's calibration report, each dial position with what it would have done with the
+    shop's own recent questions (shop_calibration.dial_on_history)."""
+    if not calibration.enabled or not calibration.report:
+        return None
+    since = (datetime.now(UTC) - timedelta(days=DIAL_HISTORY_DAYS)).isoformat()
+    history = conversations.recent_confidences(since)
+    return {**calibration.report, "dial": dial_on_history(calibration.report.get("dial") or [], history)}
+
+
 def _settings_page(
-    page: Page, settings: Settings, calibration: Keeper, typed: dict[str, Any] | None = None, **ctx: Any
+    page: Page,
+    settings: Settings,
+    calibration: Keeper,
+    conversations: Conversations,
+    typed: dict[str, Any] | None = None,
+    **ctx: Any,
 ) -> Template:
     models = [m.name for m in model_files.list_models(settings.models_dirs)]
     snippet = (
@@ -118,14 +138,17 @@ def _settings_page(
         groups=_fields(settings, page.lang, typed),
         models=models,
         snippet=snippet,
-        calibration=calibration.report if calibration.enabled else None,
+        calibration=_calibration(calibration, conversations),
+        history_days=DIAL_HISTORY_DAYS,
         **{"error": None, "saved": False, **ctx},
     )
 
 
 @get("/settings", sync_to_thread=True)
-def settings_page(page: Inject[Page], settings: Inject[Settings], calibration: Inject[Keeper]) -> Template:
-    return _settings_page(page, settings, calibration)
+def settings_page(
+    page: Inject[Page], settings: Inject[Settings], calibration: Inject[Keeper], conversations: Inject[Conversations]
+) -> Template:
+    return _settings_page(page, settings, calibration, conversations)
 
 
 @post("/settings", sync_to_thread=True, status_code=200)
@@ -153,9 +176,11 @@ def save(data: Form, page: Inject[Page], state: State) -> Template:
         settings_mod.write_file(updated.data_dir, values)
     except (settings_mod.SettingsError, hours.HoursError, fetch.FetchError) as exc:
         error = i18n.refusal(page.lang, exc)
-        return _settings_page(page, state.settings, state.calibration, typed=values, error=error, status=422)
+        return _settings_page(
+            page, state.settings, state.calibration, state.chat.conversations, typed=values, error=error, status=422
+        )
     services.apply_settings(state, updated)
-    return _settings_page(page, updated, state.calibration, saved=True)
+    return _settings_page(page, updated, state.calibration, state.chat.conversations, saved=True)
 
 
 router = owner_router([settings_page, save])
