@@ -8,7 +8,10 @@ widths, for people to look at (not a test: nothing is asserted).
 It starts `appliance serve --demo` in a fresh data directory (no model), sets the owner's
 password, lets a customer ask for a person in Persian (so the inbox and a conversation have
 something in them), then opens each page in headless Chromium and saves
-``<page>-<lang>-<width>.png``. Needs the test tools (./install.sh --dev): selenium, chromium.
+``<page>-<lang>-<width>.png``; and the chat itself: a reply with choices
+(``widget-choices-<lang>-<width>``) and a Persian follow-up (``widget-follow-up-fa-<width>``).
+The home and settings pages are taken once the shop's calibration is fitted on its questions.
+Needs the test tools (./install.sh --dev): selenium, chromium.
 """
 
 from __future__ import annotations
@@ -153,6 +156,68 @@ def _photos_and_triggers(base: str, conv: str, token: str) -> None:
         owner.post("/admin/triggers/new", data=data).raise_for_status()
 
 
+def _marked_wrong(base: str) -> None:
+    """A customer's question the bot answers, which the owner marks wrong (the home page's and
+    the safety dial's "marked wrong by you")."""
+    import re
+
+    import httpx
+
+    started = json.loads(_post(f"{base}/api/v1/conversations", {"lang": "fa"}))
+    conv = started["conversation_id"]
+    _post(
+        f"{base}/api/v1/conversations/{conv}/messages",
+        {"text": "زمان تحویل کتاب چقدره؟"},
+        started["visitor_token"],
+    )
+    owner = httpx.Client(base_url=base, timeout=30)
+    same = {"sec-fetch-site": "same-origin"}
+    owner.post("/admin/login", data={"password": PASSWORD, "next": "/admin/"}, headers=same)
+    page = owner.get(f"/admin/conversations/{conv}").text
+    marker = '"X-CSRF-Token": "'
+    owner.headers.update({**same, "x-csrf-token": page[page.index(marker) + len(marker) :].split('"')[0]})
+    found = re.search(r'"decision_id": "(\d+)", "verdict": "wrong"', page)
+    if found:
+        owner.post(f"/admin/conversations/{conv}/verdict", data={"decision_id": found[1], "verdict": "wrong"})
+
+
+CHATS = {  # the widget's conversations: name -> {lang: the customer's messages}
+    "widget-choices": {
+        "fa": ["ارسال کتاب به شیراز چقدر طول میکشه و هزینه‌اش چنده؟"],
+        "en": ["how long does shipping take and what does it cost?"],
+    },
+    "widget-follow-up": {"fa": ["هزینه ارسال چقدره؟", "میشه پس بدم؟"]},
+}
+
+
+def _chat(driver, base: str, lang: str, texts: list[str]) -> None:
+    """A new visitor's chat in the widget (not framed: open), each message sent as a customer
+    would and its reply waited for."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(f"{base}/widget?lang={lang}")
+    driver.execute_script("localStorage.clear()")
+    driver.get(f"{base}/widget?lang={lang}")
+    for text in texts:
+        replies = len(driver.find_elements(By.CSS_SELECTOR, ".msg.bot"))
+        # Enter, as a customer on a computer sends: a click would leave the pointer over a choice.
+        driver.find_element(By.ID, "text").send_keys(text, Keys.ENTER)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if (
+                driver.find_element(By.ID, "send").is_enabled()
+                and len(driver.find_elements(By.CSS_SELECTOR, ".msg.bot")) > replies
+            ):
+                break
+    time.sleep(1)
+    # The whole conversation in the picture: the window as much taller as the chat's log scrolls.
+    more = driver.execute_script("var log = document.getElementById('log'); return log.scrollHeight - log.clientHeight")
+    driver.set_window_size(driver.get_window_size()["width"], 900 + (more or 0))
+    time.sleep(0.5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
@@ -209,18 +274,31 @@ def main() -> None:
                 other["visitor_token"],
             )
         _photos_and_triggers(base, conv, token)
+        _marked_wrong(base)
+        # The chats first: the home and settings pages then count the same questions in every picture.
+        for lang in args.langs:
+            for width in args.widths:
+                for name, chats in CHATS.items():
+                    if lang in chats:
+                        driver.set_window_size(width, 900)
+                        _chat(driver, base, lang, chats[lang])
+                        shoot(driver, width, args.out / f"{name}-{lang}-{width}")
+                        driver.execute_script("localStorage.clear()")  # the widget page's picture: a new visitor
         driver.get(f"{base}/admin/login")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit], form button").click()
         time.sleep(1)
         # The shop's own calibration is fitted in the background after the demo's import; the
-        # settings page shows its estimate and safety dial once it is there.
-        deadline = time.monotonic() + 180
+        # settings page shows its estimate and safety dial once it is there, and under each
+        # position what it would have done with the customers' questions above.
+        deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             driver.get(f"{base}/admin/settings")
-            if driver.find_elements(By.CSS_SELECTOR, "#set-answer_safety input[type=radio]"):
+            if driver.find_elements(By.CSS_SELECTOR, "#set-answer_safety .dial-history"):
                 break
-            time.sleep(3)
+            time.sleep(5)
+        else:
+            print("the safety dial has no line on the shop's questions yet", file=sys.stderr)
         for lang in args.langs:
             for width in args.widths:
                 driver.set_window_size(width, 900)
