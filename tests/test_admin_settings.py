@@ -123,7 +123,9 @@ def test_the_answers_group_shows_the_shops_own_estimate_and_takes_persian_digits
     )
     assert 'role="radiogroup"' in fa and fa.count('name="answer_safety"') == 5
     assert re.search(r'value="0.02" checked >\s*<span>حداکثر ۲٪ نادرست: پاسخ خودکار', fa)
-    assert "امن‌ترین" in fa and "most helpful" in en and re.search(r'value="0.005"  >\s*<span>At most 0.5 % wrong', en)
+    assert (
+        "امن‌ترین" in fa and "most helpful" in en and re.search(r'value="0.005"  >\s*<span>At most 0.5\u00a0% wrong', en)
+    )
     headers = {**SAME, "x-csrf-token": csrf(admin)}
     r = admin.post("/admin/settings", data={**FORM, "shop_calibration": "on", "answer_safety": "۰٫۰۱"}, headers=headers)
     assert r.status_code == 200, r.text

@@ -274,6 +274,7 @@ def test_the_owners_page_shows_the_week_and_the_dial_on_the_shops_own_questions(
         assert answered["kind"] == "answer"
         _ask(c, "میخوام با اپراتور صحبت کنم")  # handed over
         sign_in(c)
+        assert "You marked" not in c.get("/admin/?lang=en").text  # nothing marked yet: nothing said
         page = c.get(f"/admin/conversations/{conv}?lang=en")
         decision_id = _vals(page.text, "decision_id")[0]["decision_id"]
         post(c, f"/admin/conversations/{conv}/verdict", data={"decision_id": decision_id, "verdict": "wrong"})
@@ -282,8 +283,12 @@ def test_the_owners_page_shows_the_week_and_the_dial_on_the_shops_own_questions(
         home = c.get("/admin/?lang=fa").text
         week = home[home.index('class="week"') :]
         assert "پاسخ‌های این هفته" in week and "<strong>۱</strong> پاسخ خودکار" in week
+        assert "<strong>۰</strong> بار گزینه پیشنهاد شد" in week
         assert "<strong>۱</strong> به شما سپرده شد" in week
-        assert re.search(r"نادرستی برآوردشده: حدود [۰-۹]+٫[۰-۹]٪ پرسش‌ها\. شما ۱ پاسخ از ۱ پاسخ", week)
+        assert re.search(r"نادرستی برآوردشده: حدود [۰-۹]+٫[۰-۹]٪ پرسش‌ها\.\s+شما ۱ پاسخ از ۱ پاسخ", week)
+        # the figure is the one the dial shows for the position in use
+        estimated = keeper.report["estimated"]["wrong"] * 100
+        assert f"about {estimated:.1f}\u00a0% of questions" in html.unescape(c.get("/admin/?lang=en").text)
         en = html.unescape(c.get("/admin/?lang=en").text)
         assert "This week's answers" in en and "You marked 1 of 1 marked answers wrong." in en
 

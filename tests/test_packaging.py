@@ -61,8 +61,8 @@ def test_an_installed_wheel_serves_the_widget_and_the_admin(tmp_path: Path) -> N
         base = f"http://127.0.0.1:{port}"
         for path in (
             "/static/widget-loader-1.0.0.js",
-            "/static/widget-1.2.0.js",
-            "/static/widget-1.2.0.css",
+            "/static/widget-1.3.0.js",
+            "/static/widget-1.3.0.css",
             "/static/htmx-2.0.11.min.js",
             "/static/admin.css",
         ):

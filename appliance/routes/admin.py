@@ -29,7 +29,7 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from .. import auth, digest, gaps, i18n, owner, signin_throttle
-from ..answering import entry_check, kb, kb_formats, shop_calibration, suggestions
+from ..answering import entry_check, kb, kb_formats, suggestions
 from ..answering.embedder import Embedder
 from ..answering.entry import EntryError
 from ..answering.shop_calibration import Keeper
@@ -337,10 +337,9 @@ def home(
     since = (clock() - timedelta(hours=24)).isoformat()
     numbers = {**conversations.figures(since), "entries": kb.count(store.read())}
     week: dict[str, Any] = {**conversations.week_of_answers((clock() - timedelta(days=7)).isoformat())}
-    # The fit's estimate of wrong answers, times the margin its threshold was chosen with
-    # (customers' real near misses were about twice as hard as the ones it makes).
+    # The fit's estimate, the figure the settings' dial shows for the position in use.
     estimated = ((calibration.report or {}).get("estimated") or {}).get("wrong") if calibration.enabled else None
-    week["estimated_wrong"] = None if estimated is None else estimated * shop_calibration.OPTIMISM
+    week["estimated_wrong"] = estimated
     meta = dict(store.read().execute("SELECT key, value FROM meta WHERE key LIKE 'backup_last_%'").fetchall())
     found = gaps.find(store, embedder, clock())
     return page(

@@ -19,7 +19,7 @@ from ..services import Inject
 from ..settings import Settings
 
 WIDGET_VERSION = "1.0.0"  # the loader shops embed: its address stays
-CHAT_VERSION = "1.2.0"  # the chat's script and styles in the iframe (1.1: pushed replies, presence; 1.2: photos, the shop speaking first)
+CHAT_VERSION = "1.3.0"  # the chat's script and styles in the iframe (1.1: pushed replies, presence; 1.2: photos, the shop speaking first; 1.3: choices with their answers, photo refusals, linear page patterns)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?$")
 
