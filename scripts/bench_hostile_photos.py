@@ -24,7 +24,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,24 +36,14 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-APPLIANCE = str(Path(sys.executable).with_name("appliance"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import free_port, start_server
 
 
 def start(data_dir: Path, port: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    return subprocess.Popen(
-        [APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    return start_server(data_dir, port, "--model", "none", quiet=True)
 
 
 def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 120) -> None:

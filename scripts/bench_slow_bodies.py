@@ -21,7 +21,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,24 +29,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-APPLIANCE = str(Path(sys.executable).with_name("appliance"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import free_port, start_server
 
 
 def start(data_dir: Path, port: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    return subprocess.Popen(
-        [APPLIANCE, "serve", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    return start_server(data_dir, port, "--model", "none", quiet=True)
 
 
 async def status_of(port: int, source: str, raw: bytes, timeout: float) -> tuple[int, float]:

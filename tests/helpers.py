@@ -4,6 +4,7 @@ process. Fixtures are in conftest.py; these are plain functions and constants, i
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import sys
 import time
 import urllib.request
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from litestar.testing import TestClient
@@ -226,13 +228,19 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, port: int, *extra: str, command: tuple[str, ...] = (APPLIANCE,), cwd: Path | None = None
+    data_dir: Path,
+    port: int,
+    *extra: str,
+    command: tuple[str, ...] = (APPLIANCE,),
+    cwd: Path | None = None,
+    quiet: bool = False,
 ) -> subprocess.Popen:
-    """`appliance serve` on loopback, with none of the developer's APPLIANCE_ settings."""
+    """`appliance serve` on loopback, with none of the developer's APPLIANCE_ settings. ``quiet``:
+    its output thrown away (a benchmark's long run would fill an unread pipe)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
     return subprocess.Popen(
         [*command, "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
@@ -320,3 +328,39 @@ def asgi_get(app, raw_path: str) -> tuple[int, bytes]:
         return status, body
 
     return asyncio.run(go())
+
+
+def pdf_of(objects: list[bytes]) -> bytes:
+    """A PDF written object by object (object n is objects[n - 1]; 1 is the catalogue), with its
+    cross-reference table: small hostile or plain PDFs for the tests."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test web server's pages: ``_send`` one answer; nothing logged."""
+
+    def _send(self, status: int, media: str, body: bytes, location: str = "") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", media)
+        self.send_header("Content-Length", str(len(body)))
+        if location:
+            self.send_header("Location", location)
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass

@@ -23,7 +23,7 @@ from pypdf import PdfReader
 
 from appliance import attachments, body_guard, i18n
 
-from .helpers import bearer, make_api_client, start_chat
+from .helpers import bearer, make_api_client, pdf_of, start_chat
 from .test_attachments import pdf
 
 
@@ -143,18 +143,7 @@ def _active_pdf() -> bytes:
         b"<< /Type /Annot /Subtype /Link /Rect [0 0 100 100] /A << /S /Launch /F (calc.exe) >> >>",
         b"<< /Length 4 >>\nstream\nMZ..\nendstream",
     ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue() + b"<html><script>alert(document.cookie)</script></html>"
+    return pdf_of(objects) + b"<html><script>alert(document.cookie)</script></html>"
 
 
 def test_the_owners_pdf_is_written_again_without_what_acts_or_follows_its_end() -> None:

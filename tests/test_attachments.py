@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from appliance import attachments, backup, privacy
 from appliance.clock import utc_now
 
-from .helpers import bearer, make_api_client, password_hash, post, sign_in, start_chat
+from .helpers import bearer, make_api_client, password_hash, pdf_of, post, sign_in, start_chat
 
 HTML_AS_JPG = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
 SVG_AS_JPG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>'
@@ -39,23 +39,13 @@ def photo(size: tuple[int, int] = (3000, 1500), *, exif_gps: bool = True, traile
 
 def pdf() -> bytes:
     """A one-page PDF, written object by object."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % n + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
-    return out.getvalue()
+    return pdf_of(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        ]
+    )
 
 
 # -- what is stored is never what was sent ------------------------------------------------------

@@ -12,7 +12,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import docx
@@ -34,7 +34,7 @@ from appliance.documents import store as documents_store
 from appliance.documents.extract import DocumentError
 from appliance.settings import Settings
 
-from .helpers import SAME, csrf, password_hash, reply_of, send, sign_in, start_chat
+from .helpers import SAME, QuietHandler, csrf, password_hash, reply_of, send, sign_in, start_chat
 
 ZWNJ = "\u200c"
 FAQ_PAGE = """<!doctype html>
@@ -237,7 +237,7 @@ def test_approved_questions_become_the_owners_entries_and_leave_the_sections(sto
 # -- fetching from the shop's own site: a real HTTP server on loopback ---------------------------------
 
 
-class Site(BaseHTTPRequestHandler):
+class Site(QuietHandler):
     feed_body = b"sku,name,price,stock\nB1,Blue Hoodie,890000,3\n"
 
     def do_GET(self) -> None:
@@ -260,21 +260,6 @@ class Site(BaseHTTPRequestHandler):
             self._send(*routes[self.path])
         else:
             self._send(404, "text/plain", b"no")
-
-    def _send(self, status: int, media: str, body: bytes, location: str = "") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", media)
-        self.send_header("Content-Length", str(len(body)))
-        if location:
-            self.send_header("Location", location)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import docx
@@ -28,7 +28,7 @@ from appliance.documents import fetch
 from appliance.settings import Settings, SettingsError
 from appliance.signin_throttle import SignInThrottle
 
-from .helpers import Clock, bearer, make_api_client, password_hash, post, send, sign_in, start_chat
+from .helpers import Clock, QuietHandler, bearer, make_api_client, password_hash, post, send, sign_in, start_chat
 
 # -- the sign-in throttle, raced ---------------------------------------------------------------------
 
@@ -124,7 +124,7 @@ def test_a_damaged_word_file_is_refused_in_the_owners_language(
 # -- fetching from the shop's site: one deadline, the same port ---------------------------------------
 
 
-class Slow(BaseHTTPRequestHandler):
+class Slow(QuietHandler):
     """Each hop answers late, under the limit on its own: /hop/0 -> /hop/1 -> /hop/2 -> a page."""
 
     delay_s = 0.7
@@ -134,30 +134,15 @@ class Slow(BaseHTTPRequestHandler):
             n = int(self.path.rsplit("/", 1)[1])
             time.sleep(self.delay_s)
             if n < 2:
-                self._send(302, b"", location=f"/hop/{n + 1}")
+                self._send(302, "text/html", b"", location=f"/hop/{n + 1}")
             else:
-                self._send(200, b"<html><body><h1>FAQ</h1><p>Late, but here.</p></body></html>")
+                self._send(200, "text/html", b"<html><body><h1>FAQ</h1><p>Late, but here.</p></body></html>")
         elif self.path == "/to-appliance":  # a shop page sending the reader to another service
-            self._send(302, b"", location=f"http://127.0.0.1:{self.server.other_port}/healthz")  # type: ignore[attr-defined]
+            self._send(302, "text/html", b"", location=f"http://127.0.0.1:{self.server.other_port}/healthz")  # type: ignore[attr-defined]
         elif self.path == "/healthz":
-            self._send(200, b'{"loopback only": "details"}', media="application/json")
+            self._send(200, "application/json", b'{"loopback only": "details"}')
         else:
-            self._send(404, b"no")
-
-    def _send(self, status: int, body: bytes, location: str = "", media: str = "text/html") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", media)
-        self.send_header("Content-Length", str(len(body)))
-        if location:
-            self.send_header("Location", location)
-        self.end_headers()
-        try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args: object) -> None:
-        pass
+            self._send(404, "text/plain", b"no")
 
 
 @pytest.fixture
