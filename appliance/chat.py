@@ -156,16 +156,13 @@ class ChatService:
         """The customer's pick says which entry their question meant: a phrasing for the owner to
         approve (never added without them)."""
         asked = self.conversations.clarified_question(conversation_id, entry_id, before=message_id)
-        if asked is None:
-            return
+        if asked is not None:
+            self._suggest(conversation_id, entry_id, asked, suggestions.CUSTOMER_PICK)
+
+    def _suggest(self, conversation_id: str, entry_id: str, question: str, source: str) -> None:
         with self.store.write() as db:
             suggestions.suggest(
-                db,
-                entry_id,
-                asked,
-                source=suggestions.CUSTOMER_PICK,
-                conversation_id=conversation_id,
-                now=self.clock().isoformat(),
+                db, entry_id, question, source=source, conversation_id=conversation_id, now=self.clock().isoformat()
             )
 
     async def handoff(self, conversation_id: str, label: str, lang: str, reason: str = "asked_for_person") -> Turn:
@@ -212,10 +209,16 @@ class ChatService:
         await self.store.run(self.conversations.set_contact, conversation_id, email, phone)
 
     async def rate(self, conversation_id: str, satisfied: bool, comment: str = "") -> None:
+        """The customer's "did this help?" under an answer. An answer that helped suggests its
+        question as a phrasing of its entry (the owner approves it or not); one that didn't goes
+        first in the owner's review of answers (Conversations.least_sure_answers)."""
         comment = comment.strip()
         if len(comment) > self.max_message_chars:
             raise MessageRejected("too_long", "the comment is too long")
-        await self.store.run(self.conversations.rate, conversation_id, satisfied, comment)
+        answered = await self.store.run(self.conversations.rate, conversation_id, satisfied, comment)
+        if satisfied and answered is not None:
+            question, entry_id = answered
+            await self.store.run(self._suggest, conversation_id, entry_id, question, suggestions.CUSTOMER_HELPED)
 
     async def mark_seen(self, conversation_id: str, message_id: int) -> None:
         await self.store.run(self.conversations.mark_seen, conversation_id, message_id)

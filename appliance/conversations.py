@@ -257,12 +257,27 @@ class Conversations:
                 [email, phone, self._now(), conversation_id],
             )
 
-    def rate(self, conversation_id: str, satisfied: bool, comment: str) -> None:
+    def rate(self, conversation_id: str, satisfied: bool, comment: str) -> tuple[str, str] | None:
+        """The customer's "did this help?", asked under the bot's answer: kept on the conversation
+        and on that answer. Returns (the question, the entry) the answer was for, or None."""
         with self.store.write() as db:
             db.execute(
                 "UPDATE conversations SET rating = ?, rating_comment = ?, updated_at = ? WHERE id = ?",
                 [int(satisfied), comment, self._now(), conversation_id],
             )
+            row = db.execute(
+                "SELECT d.id, d.entry_ids, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
+                "WHERE d.conversation_id = ? AND d.kind = 'answer' ORDER BY d.id DESC LIMIT 1",
+                [conversation_id],
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE decisions SET customer_verdict = ? WHERE id = ?",
+                ["helped" if satisfied else "unhelpful", row["id"]],
+            )
+        ids = json.loads(row["entry_ids"] or "[]")
+        return (str(row["text"]), ids[0]) if len(ids) == 1 and not ids[0].startswith(PRODUCT) else None
 
     def mark_seen(self, conversation_id: str, message_id: int) -> None:
         with self.store.write() as db:
@@ -701,17 +716,18 @@ class Conversations:
 
     def least_sure_answers(self, since: str, limit: int = 10) -> list[dict[str, Any]]:
         """The bot's answers to customers since ``since`` that it was least sure of and the owner
-        has not marked yet, least sure first: the owner's review list (a wrong one, marked, makes
-        the next calibration more careful)."""
+        has not marked yet, those the customer said didn't help first, then the least sure: the
+        owner's review list (a wrong one, marked, makes the next calibration more careful)."""
         rows = (
             self.store.read()
             .execute(
-                "SELECT d.id, d.conversation_id, d.query, d.confidence, d.entry_ids, d.created_at "
-                "FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
+                "SELECT d.id, d.conversation_id, d.query, d.confidence, d.entry_ids, d.created_at, "
+                "d.customer_verdict FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
                 # A product's answer is the catalog's, not the calibrated decision's: nothing to mark.
                 f"WHERE {WIDGET_ONLY} AND d.kind = 'answer' AND d.reason NOT IN ('chosen_by_customer', 'product') "
                 "AND d.verdict IS NULL AND d.confidence IS NOT NULL AND d.created_at >= ? "
-                "ORDER BY d.confidence, d.id DESC LIMIT ?",
+                # Those a customer said didn't help first, then the least sure.
+                "ORDER BY (d.customer_verdict = 'unhelpful') DESC, d.confidence, d.id DESC LIMIT ?",
                 [since, limit],
             )
             .fetchall()

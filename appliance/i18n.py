@@ -906,6 +906,7 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "Answers from the last 30 days you haven't checked. Mark a wrong one and the bot becomes more careful.",
     },
     "learn.answered_with": {"fa": "پاسخ با", "en": "answered with"},
+    "learn.unhelpful": {"fa": "مشتری گفت کمکی نکرد", "en": "the customer said it didn't help"},
     "learn.sure": {"fa": "{n}٪ مطمئن", "en": "{n} % sure"},
     "learn.approve": {"fa": "افزودن به مطلب", "en": "Add to the entry"},
     "learn.dismiss": {"fa": "نه", "en": "No"},

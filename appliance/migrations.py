@@ -487,3 +487,11 @@ def m0016_triggers(db: Database) -> None:
     )
     db.execute("CREATE INDEX trigger_events_visitor ON trigger_events(visitor, event, at)")
     db.execute("CREATE INDEX trigger_events_trigger ON trigger_events(trigger_id, event, at)")
+
+
+@MIGRATIONS(name="0017_customer_verdict")
+def m0017_customer_verdict(db: Database) -> None:
+    # The customer's "did this help?" on the bot's answer (helped | unhelpful): an answer that
+    # didn't help goes first in the owner's review; one that helped suggests its question as a
+    # phrasing. Neither changes anything without the owner.
+    db.execute("ALTER TABLE decisions ADD COLUMN customer_verdict TEXT")

@@ -301,3 +301,31 @@ def test_the_owners_page_shows_the_week_and_the_dial_on_the_shops_own_questions(
         answered_at = [int(a) for _, a, _ in lines]
         assert answered_at == sorted(answered_at)  # safer positions answer no more
         assert "با پرسش‌های ۳۰ روز گذشته‌ی شما (۱ پرسش)" in c.get("/admin/settings?lang=fa").text
+
+
+def test_a_customers_did_this_help_reaches_the_owners_review(data_dir: Path, demo_db: Path) -> None:
+    with _client(data_dir, demo_db, answer_threshold=0.0001) as c:
+        store = c.app.state.store
+        helped_q, unhelpful_q = "ارسال کتاب به شیراز چند روز طول میکشه؟", "How much does shipping cost to Tabriz?"
+        conv, token, done = _ask(c, helped_q)
+        assert done["kind"] == "answer"
+        entry = done["sources"][0]["id"]
+        r = c.post(f"/api/v1/conversations/{conv}/rating", json={"satisfied": True}, headers=bearer(token))
+        assert r.status_code in (200, 204), r.text
+        # "It helped": the question waits as a wording of that entry, for the owner's yes only.
+        [waiting] = suggestions.pending(store.read())
+        assert (waiting["entry_id"], waiting["text"], waiting["source"]) == (entry, helped_q, "customer_helped")
+        assert helped_q not in kb.get(store.read(), entry).questions
+
+        other, other_token, done = _ask(c, unhelpful_q, lang="en")
+        assert done["kind"] == "answer"
+        r = c.post(f"/api/v1/conversations/{other}/rating", json={"satisfied": False}, headers=bearer(other_token))
+        assert r.status_code in (200, 204), r.text
+        assert len(suggestions.pending(store.read())) == 1  # nothing suggested from what didn't help
+        # "It didn't help": that answer goes first in the owner's review, saying so.
+        sign_in(c)
+        page = html.unescape(c.get("/admin/kb?lang=en").text)
+        review = page[page.index("Answers the bot was least sure of") :]
+        assert review.index(unhelpful_q) < review.index(helped_q)
+        assert "the customer said it didn't help" in review
+        assert "مشتری گفت کمکی نکرد" in c.get("/admin/kb?lang=fa").text

@@ -27,6 +27,7 @@ from .entry import MAX_PHRASING, MAX_PHRASINGS, Entry
 from .textnorm import normalize
 
 CUSTOMER_PICK = "customer_pick"
+CUSTOMER_HELPED = "customer_helped"  # the customer said the answer to their question helped
 OWNER_PICK = "owner_pick"
 PENDING, APPROVED, DISMISSED = "pending", "approved", "dismissed"
 MIN_WORDS = 2  # "yes", "price?": too little to say what an entry is about
