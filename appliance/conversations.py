@@ -89,7 +89,7 @@ WIDGET_ONLY = f"c.channel = '{Channel.WIDGET}'"
 
 ANSWERED_KINDS = ("answer", "clarify")
 # Decisions' reasons where the knowledge base had no sure answer (a checking model's doubt included).
-UNSURE = "('no_match', 'close_candidates', 'model_doubted')"
+UNSURE = "('no_match', 'close_candidates', 'follow_up_choices', 'model_doubted')"
 FOLLOW_UP_LOOKBACK = 3  # how many earlier decisions a follow-up question may lean on
 VERDICTS = ("right", "wrong", None)  # the owner's mark on a bot answer
 
