@@ -629,6 +629,10 @@ STRINGS: dict[str, dict[str, Any]] = {
         "en": "asked for a product the catalog doesn't have",
     },
     "reason.follow_up": {"fa": "ادامه‌ی پرسش قبلی", "en": "a follow-up to the previous question"},
+    "reason.exact_phrasing": {
+        "fa": "پرسش دقیقاً با جمله‌ای از همین مطلب یکی بود",
+        "en": "the question was worded exactly as one of this entry's phrasings",
+    },
     "reason.follow_up_choices": {
         "fa": "ادامه‌ی گفت‌وگو بود اما موضوع تازه‌ای داشت؛ گزینه‌ها پیشنهاد شد",
         "en": "a follow-up with a topic of its own; choices were offered",
@@ -1325,6 +1329,7 @@ LABELS: dict[str, dict[str, str]] = {
         "no_such_product": "reason.no_such_product",
         "follow_up": "reason.follow_up",
         "follow_up_choices": "reason.follow_up_choices",
+        "exact_phrasing": "reason.exact_phrasing",
         "chosen_by_customer": "reason.chosen_by_customer",
         "empty": "reason.empty",
         "empty_knowledge_base": "reason.empty_knowledge_base",

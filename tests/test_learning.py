@@ -329,3 +329,35 @@ def test_a_customers_did_this_help_reaches_the_owners_review(data_dir: Path, dem
         assert review.index(unhelpful_q) < review.index(helped_q)
         assert "the customer said it didn't help" in review
         assert "مشتری گفت کمکی نکرد" in c.get("/admin/kb?lang=fa").text
+
+
+def test_a_learned_wording_is_matched_but_leaves_the_entrys_centre_alone(demo_db: Path, tmp_path: Path) -> None:
+    """A customer's words approved as a phrasing are matched as themselves (nearest phrasing) but
+    stay out of the mean of the entry's own wordings: a few colloquial ones moved the centre
+    towards every colloquial question (docs/BENCHMARKS.md, fifth round: --replay)."""
+    from appliance.answering.retrieval import RetrievalIndex
+
+    from .helpers import store_on_copy
+
+    store = store_on_copy(demo_db, tmp_path)
+    index = RetrievalIndex(store, embedder_mod.shared())
+    asked = "یه کتاب خریدم خوشم نیومد میشه پسش بدم پولمو بگیرم؟"
+    entry = "returns-fa"
+    index.refresh()
+    centre = index._centroids[index._pos[entry]].copy()
+    rows = int(index._q_mat.shape[0])
+    assert suggestions.learn(
+        store, entry, asked, conversation_id=None, embedder=embedder_mod.shared(), now="2026-12-07"
+    )
+    index.refresh()
+    assert index._q_mat.shape[0] == rows + 1  # the new wording is matched...
+    assert float(index.search(asked).nearest[index._pos[entry]]) > 0.99
+    assert float(index._centroids[index._pos[entry]] @ centre) > 0.9999  # ...but the centre is the owner's
+    # A phrasing the owner wrote is part of the centre, as before.
+    owner_entry = kb.get(store.read(), "refund-fa")
+    owner_entry.questions.append("پول مرجوعی را کی پس می‌دهید؟")
+    before = index._centroids[index._pos["refund-fa"]].copy()
+    kb.save(store, [owner_entry], embedder=embedder_mod.shared(), now="2026-12-07", source="admin")
+    index.refresh()
+    assert float(index._centroids[index._pos["refund-fa"]] @ before) < 0.9999
+    store.close()

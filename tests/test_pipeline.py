@@ -415,3 +415,13 @@ def test_end_to_end_with_the_real_default_model(store: Store, index: RetrievalIn
             assert turn.reply.model_rejected  # the model was asked, and its answer was checked
     finally:
         runtime.close()
+
+
+def test_a_question_worded_as_a_phrasing_is_that_entrys(store: Store, index: RetrievalIndex) -> None:
+    # Scores that would offer choices for anything: the owner's own wording still gets its entry.
+    chat = make_chat(store, index, answer_threshold=0.9999, clarify_threshold=0.0001)
+    turn = ask(chat, "ارسال رایگان دارید؟")  # a phrasing of shipping-cost-fa, as typed (no ZWNJ, ي)
+    assert (turn.decision.kind, turn.decision.reason) == ("answer", "exact_phrasing")
+    assert turn.decision.entry_ids == ["shipping-cost-fa"]
+    assert index.exact("ارسال  رايگان  داريد") is not None  # normalised: spaces, Arabic yeh
+    assert index.exact("رایگان") is None  # one word is too little to be sure of

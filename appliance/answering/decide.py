@@ -295,6 +295,13 @@ class Decider:
         product = self._product(text, lang, decision)
         if product is not None:
             return product
+        if decision.kind != "answer" and (same := self.index.exact(text)) is not None:
+            # Worded exactly as a phrasing of one entry, the owner's or one they approved from a
+            # customer: the owner said these words are that entry's.
+            return Decision(
+                "answer", "exact_phrasing", lang, text, decision.confidence, [same], 0, decision.ranking,
+                decision.features,
+            )  # fmt: skip
         if previous is None or decision.kind == "answer":
             # Answered on its own evidence: a message with a topic of its own is decided alone,
             # whatever came before.

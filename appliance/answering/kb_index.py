@@ -41,8 +41,12 @@ class Prepared:
 
 def question_texts(entry: Entry) -> list[str]:
     """The title and the phrasings, without repeats (after normalisation)."""
+    return question_texts_of(entry.title, entry.questions)
+
+
+def question_texts_of(title: str, questions: list[str]) -> list[str]:
     out, seen = [], set()
-    for text in [entry.title, *entry.questions]:
+    for text in [title, *questions]:
         key = normalize(text)
         if key and key not in seen:
             seen.add(key)
@@ -197,6 +201,11 @@ def read(db: Database, model: str) -> Stored:
         )
     ]
     return Stored(entries, passages, phrasings, vectors)
+
+
+def learned_norms(db: Database) -> set[tuple[str, str]]:
+    """(entry id, normalised text) of the phrasings approved from customers' words."""
+    return {(r[0], r[1]) for r in db.execute("SELECT entry_id, norm FROM kb_suggestions WHERE status = 'approved'")}
 
 
 def fts_search(db: Database, match: str, limit: int) -> list[tuple[str, float]]:

@@ -38,6 +38,7 @@ W_SAME_LANGUAGE = 0.5  # a bilingual shop's fa and en copies of one answer: pref
 # Floors for the spread used in z-scores, so a tiny knowledge base doesn't blow up small gaps.
 MIN_SPREAD = {"cen": 0.02, "lex": 0.5, "ans": 0.02, "sen": 0.02}
 MAX_QUERY_CHARS = 400
+EXACT_MIN_WORDS = 2  # "returns?" alone is too little to be sure of, even worded as a phrasing
 MAX_TRIGRAMS = 160
 LEXICAL_LIMIT = 300
 
@@ -158,6 +159,11 @@ def fts_query(grams: frozenset[str]) -> str:
     return " OR ".join('"' + g.replace('"', '""') + '"' for g in chosen)
 
 
+def _words(text: str) -> str:
+    """The words of a text, normalised, without punctuation: what "worded exactly as" compares."""
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in normalize(text)).split())
+
+
 def _z(x: np.ndarray, floor: float) -> np.ndarray:
     if len(x) == 0:
         return x
@@ -178,6 +184,7 @@ class RetrievalIndex:
         self._version = -1
         self.entries: list[IndexedEntry] = []
         self._pos: dict[str, int] = {}
+        self._exact: dict[str, str | None] = {}
         self._on_change = on_change  # told when the knowledge base changed (the shop's calibration)
         self.last_search = 0.0
 
@@ -225,8 +232,17 @@ class RetrievalIndex:
         self._p_mat, self._p_starts = _stack(p_vecs, dim)
         self._s_mat, self._s_starts = _stack(s_vecs, dim)
         self._has_s = np.array([bool(v) for v in s_vecs], dtype=bool)
+        # An entry's centroid is the owner's own wordings: phrasings learned from customers are
+        # matched one by one (nearest) but left out of the mean, where a few colloquial ones
+        # pulled every colloquial question towards their entry (docs/BENCHMARKS.md, fifth round).
+        learned = kb_index.learned_norms(db)
+        own: list[list[np.ndarray]] = []
+        for entry, vecs in zip(entries, q_vecs, strict=True):
+            texts = kb_index.question_texts_of(entry.title, stored.phrasings.get(entry.id, []))
+            keep = [v for t, v in zip(texts, vecs, strict=False) if (entry.id, normalize(t)) not in learned]
+            own.append(keep or vecs)
         centroids = (
-            np.stack([np.mean(v, axis=0) if v else np.zeros(dim, np.float32) for v in q_vecs])
+            np.stack([np.mean(v, axis=0) if v else np.zeros(dim, np.float32) for v in own])
             if entries
             else np.zeros((0, dim), np.float32)
         )
@@ -234,6 +250,15 @@ class RetrievalIndex:
         self._centroids = centroids / np.maximum(norms, 1e-12)
         self._has_q = np.array([bool(v) for v in q_vecs], dtype=bool)
         self._has_p = np.array([bool(v) for v in p_vecs], dtype=bool)
+        # A question worded exactly as one entry's phrasing (the owner's, or a customer's the owner
+        # approved): that entry, whatever the scores (None where two entries share the words).
+        exact: dict[str, str | None] = {}
+        for entry_id, texts in stored.phrasings.items():
+            for text in texts:
+                key = _words(text)
+                if entry_id in pos and len(key.split()) >= EXACT_MIN_WORDS:
+                    exact[key] = entry_id if exact.get(key, entry_id) == entry_id else None
+        self._exact = exact
         self.entries, self._pos, self._version = entries, pos, version
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
@@ -304,6 +329,12 @@ class RetrievalIndex:
             if i is not None:
                 scores[i] = score
         return scores
+
+    def exact(self, text: str) -> IndexedEntry | None:
+        """The entry one of whose phrasings is exactly these words (normalised), if only one is."""
+        self.refresh()
+        entry_id = self._exact.get(_words(text))
+        return self.get(entry_id) if entry_id else None
 
     def get(self, entry_id: str) -> IndexedEntry | None:
         self.refresh()
