@@ -306,9 +306,11 @@ class Decider:
             # Answered on its own evidence: a message with a topic of its own is decided alone,
             # whatever came before.
             return decision
-        return self._follow_up(text, lang, alone, decision, previous)
+        return self._follow_up(text, norm, lang, alone, decision, previous)
 
-    def _follow_up(self, text: str, lang: str, alone: Ranking, decision: Decision, previous: Previous) -> Decision:
+    def _follow_up(
+        self, text: str, norm: str, lang: str, alone: Ranking, decision: Decision, previous: Previous
+    ) -> Decision:
         """A message the knowledge base can't place alone, read with the conversation's last
         question ("and to Mashhad?" means nothing alone). What that reading answers is answered
         only with the message's own evidence for the same entry: ranked among the first few
@@ -322,7 +324,7 @@ class Decider:
         if product is not None and product.kind == "answer":
             product.reason, product.query = "follow_up", text
             return product
-        elliptic = bool(_ELLIPTIC.search(normalize(text)))
+        elliptic = bool(_ELLIPTIC.search(norm))
         if (
             follow.kind == "answer"
             and (
@@ -345,10 +347,7 @@ class Decider:
         else:
             fresh = [e for e in read_together if e.id not in seen]
             order = [*fresh, *_plausible(alone), *read_together]
-        pool: list[IndexedEntry] = []
-        for e in order:
-            if e.id not in {p.id for p in pool}:
-                pool.append(e)
+        pool = list({e.id: e for e in order}.values())  # each entry once, at its first place
         feats = {**decision.features, "follow_up": 1.0}
         return Decision(
             "clarify", "follow_up_choices", lang, text, decision.confidence, pool[:CLARIFY_CHOICES], 0,
