@@ -27,32 +27,30 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import Logger, Scope
 
-from . import __version__, i18n, logging_setup, paths, services
-from . import scheduler as scheduler_mod
-from .answering import kb
-from .answering.kb_formats import MAX_FILE_BYTES
-from .body_guard import body_guard, in_progress_cap
-from .clock import Clock, utc_now
-from .llm_runtime import ModelRuntime
-from .ratelimit import RateLimiter
-from .routes import (
-    admin,
-    admin_analytics,
-    admin_backups,
-    admin_catalog,
-    admin_documents,
-    admin_inbox,
-    admin_kb,
-    admin_settings,
-    admin_setup,
-    admin_triggers,
-    health,
-    public_api,
-    widget,
-)
-from .security import security_headers
-from .settings import Settings
-from .signin_throttle import SignInThrottle
+from appliance import __version__, i18n, paths
+from appliance.clock import Clock, utc_now
+from appliance.kb import store as kb
+from appliance.kb.formats import MAX_FILE_BYTES
+from appliance.llm.runtime import ModelRuntime
+from appliance.ops import logs as logging_setup
+from appliance.ops import scheduler as scheduler_mod
+from appliance.owner.throttle import SignInThrottle
+from appliance.settings import Settings
+from appliance.web import api as public_api
+from appliance.web import health, services, widget
+from appliance.web.admin import analytics as admin_analytics
+from appliance.web.admin import backups as admin_backups
+from appliance.web.admin import catalog as admin_catalog
+from appliance.web.admin import core as admin
+from appliance.web.admin import documents as admin_documents
+from appliance.web.admin import inbox as admin_inbox
+from appliance.web.admin import kb as admin_kb
+from appliance.web.admin import settings as admin_settings
+from appliance.web.admin import setup as admin_setup
+from appliance.web.admin import triggers as admin_triggers
+from appliance.web.guards import body_guard, in_progress_cap
+from appliance.web.limits import RateLimiter
+from appliance.web.security import security_headers
 
 log = logging.getLogger(__name__)
 
@@ -254,8 +252,8 @@ def app_from_environment() -> Litestar:
     if raw:  # the serve command holds the instance lock for us
         settings = Settings.from_json(raw)
     else:  # started by hand: `granian --factory appliance.app:app_from_environment`
-        from . import settings as settings_mod
-        from .instance_lock import InstanceLock
+        from appliance import settings as settings_mod
+        from appliance.ops.instance_lock import InstanceLock
 
         settings = settings_mod.load()
         # Kept for the life of the process; the kernel releases it when the process ends.

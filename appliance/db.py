@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from .migrations import MIGRATIONS
+from appliance.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")

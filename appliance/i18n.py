@@ -1316,7 +1316,7 @@ LABELS: dict[str, dict[str, str]] = {
         "parent": "catalog.field.parent",
         "enabled": "catalog.field.enabled",
     },
-    # Why the bot decided as it did (decide.py, chat.py, the widget's buttons).
+    # Why the bot decided as it did (decide.py, conversations/chat.py, the widget's buttons).
     "reason": {
         "confident": "reason.confident",
         "close_candidates": "reason.close_candidates",

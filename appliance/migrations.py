@@ -296,7 +296,7 @@ def m0010_phone_numbers_in_one_form(db: Database) -> None:
     # Phone numbers were stored as typed ("+98 912 123-4567") and searched as digits: an export
     # by phone found nothing and an erasure left the data. Stored in contact.phone's form now;
     # one that isn't a phone number at all is kept as it was.
-    from .contact import ContactError, phone
+    from appliance.text.contact import ContactError, phone
 
     for cid, value in db.execute("SELECT id, contact_phone FROM conversations WHERE contact_phone != ''").fetchall():
         try:
@@ -426,7 +426,7 @@ def m0014_owner_seen(db: Database) -> None:
 
 @MIGRATIONS(name="0015_attachments")
 def m0015_attachments(db: Database) -> None:
-    # Files sent in a conversation (appliance/attachments.py owns them), kept with their message:
+    # Files sent in a conversation (appliance/conversations/attachments.py owns them), kept with their message:
     # backups hold them, and deleting a conversation or a message deletes them.
     db.execute(
         """
@@ -450,7 +450,7 @@ def m0015_attachments(db: Database) -> None:
 
 @MIGRATIONS(name="0016_triggers")
 def m0016_triggers(db: Database) -> None:
-    # Proactive messages (appliance/triggers.py owns both tables): what the owner set, and what
+    # Proactive messages (appliance/conversations/triggers.py owns both tables): what the owner set, and what
     # happened to each (shown, opened, closed, replied) by an anonymous id the widget keeps.
     db.execute(
         """

@@ -36,7 +36,7 @@ def static_dir() -> Path:
 
 
 def templates_dir() -> Path:
-    return package_dir() / "templates"
+    return package_dir() / "web" / "templates"
 
 
 def demo_kb_path() -> Path:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import paths
-from .answering.textnorm import ascii_digits
+from appliance import paths
+from appliance.text.textnorm import ascii_digits
 
 ENV_PREFIX = "APPLIANCE_"
 SETTINGS_FILE = "settings.toml"

@@ -60,7 +60,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from appliance import model_files, paths
+    from appliance import paths
+    from appliance.llm import files as model_files
 
     model = args.model or model_files.resolve("default", [paths.project_models_dir()])
     results: dict[str, list[dict]] = {p: [] for p in args.python}

@@ -24,13 +24,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from appliance import paths
-from appliance.answering import embedder, kb, kb_formats
 from appliance.answering.decide import Decider
-from appliance.answering.retrieval import RetrievalIndex
 from appliance.catalog import formats
 from appliance.catalog import store as catalog_store
 from appliance.catalog.match import CatalogIndex
 from appliance.db import Store
+from appliance.kb import embedder
+from appliance.kb import formats as kb_formats
+from appliance.kb import store as kb
+from appliance.kb.retrieval import RetrievalIndex
 
 KINDS = [("قاب", "Case"), ("شارژر", "Charger"), ("کابل", "Cable"), ("هودی", "Hoodie"), ("تیشرت", "T-Shirt"),
          ("کیف", "Bag"), ("کتاب", "Book"), ("دفتر", "Notebook"), ("لیوان", "Mug"), ("کلاه", "Cap")]  # fmt: skip

@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from appliance.answering import embedder
 from appliance.db import Store
 from appliance.documents import extract
 from appliance.documents import store as documents_store
+from appliance.kb import embedder
 from tests.test_documents import make_pdf
 
 SENTENCES = [

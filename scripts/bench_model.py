@@ -27,8 +27,9 @@ from pathlib import Path
 
 from loadtest import rss_mib  # scripts/ is on the path when this runs as a script
 
-from appliance import model_files, paths
-from appliance.llm_runtime import ModelRuntime
+from appliance import paths
+from appliance.llm import files as model_files
+from appliance.llm.runtime import ModelRuntime
 
 PROMPTS = [
     [

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image
 
-from appliance import attachments
+from appliance.conversations import attachments
 
 
 def phone_photo(width: int, height: int) -> bytes:

@@ -27,12 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from appliance import paths
-from appliance.answering import embedder as embedder_mod
-from appliance.answering import kb, kb_formats
 from appliance.answering.decide import Decider
-from appliance.answering.entry import Entry
-from appliance.answering.retrieval import RetrievalIndex
 from appliance.db import Store
+from appliance.kb import embedder as embedder_mod
+from appliance.kb import formats as kb_formats
+from appliance.kb import store as kb
+from appliance.kb.entry import Entry
+from appliance.kb.retrieval import RetrievalIndex
 
 NAMES_EN = [
     "Tehran",

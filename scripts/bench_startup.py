@@ -74,7 +74,7 @@ def one_start(data_dir: Path, model: str) -> dict:
         # Each process on its own: granian's supervisor, the web worker (the app), the model.
         model_pid = httpx.get(f"{base}/healthz").json()["model"].get("pid")
         pids = tree_pids(proc.pid)
-        web = [p for p in pids if p not in (proc.pid, model_pid) and "appliance.calibration_fit" not in cmdline(p)]
+        web = [p for p in pids if p not in (proc.pid, model_pid) and "appliance.ops.calibration_fit" not in cmdline(p)]
         return {
             "listening_s": round(listening, 2),
             "ready_s": round(ready, 2),

@@ -29,12 +29,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from appliance.answering import embedder as embedder_mod
 from appliance.answering.decide import _HUMAN, _UPSET, CALIBRATION_PATH, small_talk
-from appliance.answering.retrieval import Ranking, RetrievalIndex
-from appliance.answering.textnorm import detect_language, normalize
+from appliance.cli.evaluate import Question, load_kb, read_questions
 from appliance.db import Store
-from appliance.evaluate import Question, load_kb, read_questions
+from appliance.kb import embedder as embedder_mod
+from appliance.kb.retrieval import Ranking, RetrievalIndex
+from appliance.text.textnorm import detect_language, normalize
 
 FEATURES = [
     "fused",

@@ -356,7 +356,7 @@ async def sample_server(base: str, pid: int, client: httpx.AsyncClient, run: Run
             run.model_counters = model["counters"]
             model_pid = model.get("pid")
         total, in_model = tree_rss_mib(pid), rss_mib(model_pid) if model_pid else 0.0
-        helpers = sum(rss_mib(p) for p in tree_pids(pid) if "appliance.calibration_fit" in cmdline(p))
+        helpers = sum(rss_mib(p) for p in tree_pids(pid) if "appliance.ops.calibration_fit" in cmdline(p))
         run.rss.append((time.monotonic() - t0, total))
         # (granian + web worker, model process); the calibration's short-lived fit is left out
         run.rss_split.append((total - in_model - helpers, in_model))

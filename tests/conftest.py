@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from appliance import model_files, owner, paths
-from appliance.answering import embedder, kb, kb_formats
-from appliance.answering.retrieval import RetrievalIndex
+from appliance import paths
 from appliance.app import create_app
 from appliance.db import Store
+from appliance.kb import embedder
+from appliance.kb import formats as kb_formats
+from appliance.kb import store as kb
+from appliance.kb.retrieval import RetrievalIndex
+from appliance.llm import files as model_files
+from appliance.owner import account as owner
 from appliance.settings import Settings
 
 from .helpers import Clock, chromium_paths, make_api_client, password_hash, start_chromium, store_on_copy

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 
-from appliance import owner
-from appliance.answering import embedder, kb
-from appliance.answering.entry import Entry
 from appliance.app import create_app
+from appliance.kb import embedder
+from appliance.kb import store as kb
+from appliance.kb.entry import Entry
+from appliance.owner import account as owner
 from appliance.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

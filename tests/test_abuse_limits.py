@@ -21,7 +21,9 @@ from litestar.testing import TestClient
 from PIL import Image
 from pypdf import PdfReader
 
-from appliance import attachments, body_guard, i18n
+from appliance import i18n
+from appliance.conversations import attachments
+from appliance.web import guards as body_guard
 
 from .helpers import bearer, make_api_client, pdf_of, start_chat
 from .test_attachments import pdf
@@ -59,7 +61,7 @@ def test_a_picture_that_cant_be_decoded_small_is_refused_above_the_decoded_pixel
 
 def _address_space_after_imports() -> int:
     code = (
-        "import appliance.photo_worker\n"
+        "import appliance.conversations.photo_worker\n"
         "print([int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmSize')][0])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -10,14 +10,17 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from appliance import auth, owner, signin_throttle
-from appliance.answering import embedder, kb
-from appliance.answering.entry import Entry
 from appliance.app import create_app
 from appliance.cli import main
+from appliance.kb import embedder
+from appliance.kb import store as kb
+from appliance.kb.entry import Entry
+from appliance.owner import account as owner
+from appliance.owner import sessions as auth
+from appliance.owner import throttle as signin_throttle
+from appliance.owner.throttle import SignInThrottle
 from appliance.settings import Settings
-from appliance.signin_throttle import SignInThrottle
-from appliance.visitors import network
+from appliance.web.visitors import network
 
 from .helpers import (
     HOSTILE,

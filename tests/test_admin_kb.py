@@ -6,7 +6,7 @@ import json
 import pytest
 from litestar.testing import TestClient
 
-from appliance.answering import kb
+from appliance.kb import store as kb
 
 from .helpers import (
     HOSTILE,

@@ -104,7 +104,7 @@ def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None:
 def test_the_answers_group_shows_the_shops_own_estimate_and_takes_persian_digits(admin: TestClient) -> None:
     from pathlib import Path
 
-    from appliance.evaluate import load_kb
+    from appliance.cli.evaluate import load_kb
 
     state = admin.app.state
     load_kb(state.store, Path(__file__).resolve().parents[1] / "appliance" / "demo" / "bookshop.jsonl")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from litestar.testing import TestClient
 
-from appliance import analytics
+from appliance.reports import analytics
 
 from .helpers import sign_in
 

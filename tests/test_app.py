@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from appliance import owner
 from appliance.app import create_app
+from appliance.owner import account as owner
 from appliance.settings import Settings
 
 from .helpers import ROOT, asgi_get

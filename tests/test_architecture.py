@@ -1,5 +1,6 @@
-"""The shape docs/ARCHITECTURE.md describes, checked: no import cycle, the answering package knows
-nothing of the web side, and conversations are written in one module only."""
+"""The shape docs/ARCHITECTURE.md describes, checked: the packages are layered (each imports only
+from the layers below it and itself), no module imports another in a circle, and a kind of data
+has one module that writes it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,26 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "appliance"
-WEB_SIDE = {"appliance.app", "appliance.services", "appliance.chat", "appliance.conversations", "appliance.cli"}
+# Lowest first. A package (or a module at the top of appliance/) imports from its own package and
+# from the layers below it, never from its own layer's others or from above.
+LAYERS: list[set[str]] = [
+    {"text"},  # reading words: imported by all, importing none
+    {"clock", "paths", "i18n", "child_process"},
+    {"settings", "migrations"},
+    {"db"},
+    {"kb"},
+    {"documents"},
+    {"catalog"},
+    {"llm"},
+    {"answering"},  # the only package that sees the catalog, the documents and the model together
+    {"conversations"},
+    {"reports"},
+    {"owner"},
+    {"ops"},
+    {"web"},
+    {"app"},
+    {"cli"},
+]
 CONVERSATION_SQL = re.compile(r"\b(FROM|INTO|UPDATE|JOIN)\s+(conversations|messages|decisions|notes)\b", re.I)
 
 
@@ -20,14 +40,18 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """The package's own modules ``name`` imports at module level (not inside functions)."""
+def _imports(name: str, path: Path, known: set[str], *, lazy: bool = False) -> set[str]:
+    """The package's own modules ``name`` imports at module level (with ``lazy``, inside functions
+    too; never under TYPE_CHECKING)."""
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found = set()
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             continue
-        for sub in ast.walk(node) if isinstance(node, (ast.Import, ast.ImportFrom, ast.If, ast.Try)) else []:
+        looked_in = (ast.Import, ast.ImportFrom, ast.If, ast.Try) + (
+            (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef) if lazy else ()
+        )
+        for sub in ast.walk(node) if isinstance(node, looked_in) else []:
             if isinstance(sub, ast.ImportFrom):
                 base = package
                 for _ in range(sub.level - 1):
@@ -61,17 +85,38 @@ def test_no_import_cycle() -> None:
         visit(name, [])
 
 
-def test_the_answering_package_knows_nothing_of_the_web_side() -> None:
+def _unit(module: str) -> str:
+    """The package a module belongs to (``appliance.kb.store`` -> ``kb``), or the top-level
+    module's own name."""
+    return module.split(".")[1] if "." in module else module
+
+
+def test_the_packages_are_layered() -> None:
+    """Including imports inside functions: a lazy import is still a dependency."""
     modules = _modules()
+    layer_of = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}
+    units = {_unit(m) for m in modules if m != "appliance"} - {"__main__"}
+    assert units <= set(layer_of), f"not in a layer: {sorted(units - set(layer_of))}"
+    wrong = []
     for name, path in modules.items():
-        if name.startswith("appliance.answering"):
-            used = _imports(name, path, set(modules))
-            assert not {m for m in used if m in WEB_SIDE or m.startswith("appliance.routes")}, (name, used)
+        if name in ("appliance", "appliance.__main__"):
+            continue
+        mine = _unit(name)
+        for used in _imports(name, path, set(modules), lazy=True):
+            theirs = _unit(used)
+            if used != "appliance" and theirs != mine and layer_of[theirs] >= layer_of[mine]:
+                wrong.append(f"{name} imports {used}")
+    assert not wrong, wrong
 
 
-def test_only_conversations_py_holds_sql_about_conversations() -> None:
-    # analytics.py is the report over many conversations, read-only (see docs/ARCHITECTURE.md).
-    allowed = {PACKAGE / "conversations.py", PACKAGE / "analytics.py", PACKAGE / "migrations.py"}
+def test_no_more_than_twelve_modules_at_the_top() -> None:
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= 12, top
+
+
+def test_only_conversations_store_holds_sql_about_conversations() -> None:
+    # reports/analytics.py is the report over many conversations, read-only (see docs/ARCHITECTURE.md).
+    allowed = {PACKAGE / "conversations" / "store.py", PACKAGE / "reports" / "analytics.py", PACKAGE / "migrations.py"}
     offenders = [
         str(p.relative_to(PACKAGE))
         for p in PACKAGE.rglob("*.py")
@@ -80,12 +125,21 @@ def test_only_conversations_py_holds_sql_about_conversations() -> None:
     assert not offenders, offenders
 
 
-def test_only_kb_index_py_touches_the_index_tables() -> None:
+def test_only_the_kb_index_touches_the_index_tables() -> None:
     index_sql = re.compile(r"\b(kb_fts|kb_vectors|kb_passages)\b")
-    allowed = {PACKAGE / "answering" / "kb_index.py", PACKAGE / "migrations.py"}
+    allowed = {PACKAGE / "kb" / "index.py", PACKAGE / "migrations.py"}
     offenders = [
         str(p.relative_to(PACKAGE))
         for p in PACKAGE.rglob("*.py")
         if p not in allowed and index_sql.search(p.read_text(encoding="utf-8"))
     ]
     assert not offenders, offenders
+
+
+def test_only_the_llm_worker_imports_llama_cpp() -> None:
+    importers = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if re.search(r"^\s*(import llama_cpp|from llama_cpp\b)", p.read_text(encoding="utf-8"), re.M)
+    ]
+    assert importers == ["llm/worker.py"], importers

@@ -13,8 +13,9 @@ from litestar.testing import TestClient
 from PIL import Image
 from pypdf import PdfReader
 
-from appliance import attachments, backup, privacy
 from appliance.clock import utc_now
+from appliance.conversations import attachments, privacy
+from appliance.ops import backup
 
 from .helpers import bearer, make_api_client, password_hash, pdf_of, post, sign_in, start_chat
 
@@ -191,7 +192,7 @@ def test_hostile_and_oversized_photos_are_refused_and_nothing_is_stored(data_dir
 def test_photos_are_rate_limited_per_visitor_and_per_address(
     data_dir: Path, demo_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from appliance.routes import public_api
+    from appliance.web import api as public_api
 
     with make_api_client(data_dir, demo_db, attachments_per_hour=2) as c:
         conv, token, _ = start_chat(c, "en")
@@ -216,7 +217,7 @@ def test_photos_are_rate_limited_per_visitor_and_per_address(
 def test_the_owner_sees_the_photo_and_sends_a_pdf_and_an_image_back(data_dir: Path, demo_db: Path) -> None:
 
     with make_api_client(data_dir, demo_db) as c:
-        from appliance import owner
+        from appliance.owner import account as owner
 
         owner.set_password(c.app.state.store, password_hash(), utc_now)
         conv, token, _ = start_chat(c, "fa")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from appliance import backup, scheduler
-from appliance.answering.entry import Entry
 from appliance.cli import main
 from appliance.db import Store
-from appliance.instance_lock import InstanceLock
+from appliance.kb.entry import Entry
+from appliance.ops import backup, scheduler
+from appliance.ops.instance_lock import InstanceLock
 from appliance.settings import Settings
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -191,9 +191,10 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_live_data(data_dir: Path)
 def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
     from litestar.testing import TestClient
 
-    from appliance import owner
-    from appliance.answering import embedder, kb
     from appliance.app import create_app
+    from appliance.kb import embedder
+    from appliance.kb import store as kb
+    from appliance.owner import account as owner
 
     from .helpers import (
         SAME,
@@ -244,8 +245,8 @@ def test_a_restore_keeps_the_live_password_and_ends_every_session(data_dir: Path
     sessions the owner had ended."""
     from litestar.testing import TestClient
 
-    from appliance import owner
     from appliance.app import create_app
+    from appliance.owner import account as owner
 
     from .helpers import (
         SAME,

@@ -11,14 +11,14 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from appliance.answering.entry import EntryError
 from appliance.catalog import formats, match, reply
 from appliance.catalog import store as catalog_store
 from appliance.catalog.product import Product, parse_price
 from appliance.cli import main
+from appliance.cli.evaluate import figures
 from appliance.clock import utc_now
 from appliance.db import Store
-from appliance.evaluate import figures
+from appliance.kb.entry import EntryError
 
 from .helpers import make_api_client, reply_of, send, start_chat
 
@@ -302,7 +302,7 @@ def test_eval_reports_the_catalog_metrics(tmp_path: Path) -> None:
 
 @pytest.fixture
 def owner_client(shop: TestClient) -> TestClient:
-    from appliance import owner
+    from appliance.owner import account as owner
 
     from .helpers import password_hash, sign_in
 

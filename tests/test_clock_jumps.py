@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from appliance import scheduler
 from appliance.db import Store
+from appliance.ops import scheduler
 from appliance.settings import Settings
 
 

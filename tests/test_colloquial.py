@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.answering import embedder
-from appliance.answering.colloquial import to_written
-from appliance.answering.retrieval import RetrievalIndex, other_readings
+from appliance.cli.evaluate import load_kb
 from appliance.db import Store
-from appliance.evaluate import load_kb
+from appliance.kb import embedder
+from appliance.kb.retrieval import RetrievalIndex, other_readings
+from appliance.text.colloquial import to_written
 
 ZWNJ = "\u200c"
 

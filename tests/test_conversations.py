@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 
 from appliance.answering.compose import Reply
 from appliance.answering.decide import Decision
-from appliance.conversations import Channel, Conversations, Event, NoConversation, Status, transition
+from appliance.conversations.store import Channel, Conversations, Event, NoConversation, Status, transition
 
 from .helpers import events, make_api_client, post, sign_in, start_chat
 

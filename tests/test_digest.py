@@ -6,10 +6,12 @@ from pathlib import Path
 
 from litestar.testing import TestClient
 
-from appliance import digest, scheduler
-from appliance.answering import embedder, kb
-from appliance.answering.entry import Entry
 from appliance.app import create_app
+from appliance.kb import embedder
+from appliance.kb import store as kb
+from appliance.kb.entry import Entry
+from appliance.ops import scheduler
+from appliance.reports import digest
 from appliance.settings import Settings
 
 from .helpers import Clock, password_hash, sign_in
@@ -65,7 +67,7 @@ def test_digest_counts_the_night(data_dir: Path) -> None:
 
 
 def test_home_page_shows_the_latest_digest(data_dir: Path) -> None:
-    from appliance import owner
+    from appliance.owner import account as owner
 
     clock = Clock(datetime(2026, 11, 22, 7, 30, tzinfo=UTC))
     with TestClient(create_app(Settings(data_dir=data_dir, model="none"), clock=clock, with_scheduler=False)) as c:

@@ -21,8 +21,6 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 
 from appliance import i18n
-from appliance.answering import embedder, kb
-from appliance.answering.entry import Entry
 from appliance.app import create_app
 from appliance.catalog import feed
 from appliance.catalog import store as catalog_store
@@ -32,6 +30,9 @@ from appliance.db import Store
 from appliance.documents import extract, fetch, reply
 from appliance.documents import store as documents_store
 from appliance.documents.extract import DocumentError
+from appliance.kb import embedder
+from appliance.kb import store as kb
+from appliance.kb.entry import Entry
 from appliance.settings import Settings
 
 from .helpers import SAME, QuietHandler, csrf, password_hash, reply_of, send, sign_in, start_chat
@@ -352,7 +353,7 @@ def _slow_fetch(settings: Settings, store: Store, now: object) -> None:
 
 @pytest.fixture
 def owner_app(data_dir: Path, site: str) -> Iterator[TestClient]:
-    from appliance import owner
+    from appliance.owner import account as owner
 
     settings = Settings(
         data_dir=data_dir,
@@ -492,7 +493,7 @@ def test_an_entry_from_a_document_answers_in_the_customers_chat_with_its_source(
 
 
 def test_the_scheduler_fetches_the_feed_when_it_is_due(site: str, data_dir: Path, store: Store) -> None:
-    from appliance import scheduler
+    from appliance.ops import scheduler
 
     settings = Settings(
         data_dir=data_dir,

@@ -18,16 +18,19 @@ from typing import Any
 
 import pytest
 
-from appliance import evaluate, owner
-from appliance.answering import embedder, entry_check, kb
+from appliance.answering import entry_check
 from appliance.answering.compose import Composer
 from appliance.answering.decide import Decider
 from appliance.answering.entry_check import EntryChecker, read_verdict
-from appliance.answering.retrieval import RetrievalIndex
-from appliance.chat import ChatService
+from appliance.cli import evaluate
+from appliance.conversations.chat import ChatService
 from appliance.db import Store
-from appliance.llm_openai import OpenAIServer
-from appliance.llm_runtime import ModelRuntime
+from appliance.kb import embedder
+from appliance.kb import store as kb
+from appliance.kb.retrieval import RetrievalIndex
+from appliance.llm.openai import OpenAIServer
+from appliance.llm.runtime import ModelRuntime
+from appliance.owner import account as owner
 from appliance.settings import Settings
 
 from .helpers import (

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.answering import embedder
 from appliance.answering.decide import Decider
-from appliance.answering.finglish import looks_finglish, readings, to_persian
-from appliance.answering.retrieval import RetrievalIndex
-from appliance.answering.textnorm import for_embedding
+from appliance.cli.evaluate import load_kb
 from appliance.db import Store
-from appliance.evaluate import load_kb
+from appliance.kb import embedder
+from appliance.kb.retrieval import RetrievalIndex
+from appliance.text.finglish import looks_finglish, readings, to_persian
+from appliance.text.textnorm import for_embedding
 
 DEMO = Path(__file__).resolve().parents[1] / "appliance" / "demo" / "bookshop.jsonl"
 

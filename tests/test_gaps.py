@@ -2,9 +2,10 @@ import asyncio
 
 from litestar.testing import TestClient
 
-from appliance import gaps
-from appliance.answering import embedder, kb
-from appliance.answering.entry import Entry
+from appliance.kb import embedder
+from appliance.kb import store as kb
+from appliance.kb.entry import Entry
+from appliance.reports import gaps
 
 from .helpers import (
     sign_in,

@@ -21,12 +21,12 @@ import pytest
 from litestar.testing import TestClient
 from PIL import Image
 
-from appliance import owner
 from appliance import settings as settings_mod
 from appliance.app import create_app
 from appliance.documents import fetch
+from appliance.owner import account as owner
+from appliance.owner.throttle import SignInThrottle
 from appliance.settings import Settings, SettingsError
-from appliance.signin_throttle import SignInThrottle
 
 from .helpers import Clock, QuietHandler, bearer, make_api_client, password_hash, post, send, sign_in, start_chat
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from appliance.answering import kb, kb_formats
+from appliance.kb import formats as kb_formats
+from appliance.kb import store as kb
 
 from .helpers import (
     asgi_get,

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from appliance import hours
+from appliance.conversations import hours
 
 SPEC = "sat-wed 09:00-18:00; thu 09:00-13:00"
 TEHRAN_NOON_SUNDAY = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)  # Sunday 12:00 in Tehran
@@ -49,8 +49,8 @@ def test_the_escalation_reply_uses_the_business_hours(data_dir) -> None:
     import asyncio
 
     from appliance.db import Store
-    from appliance.services import build_chat
     from appliance.settings import Settings
+    from appliance.web.services import build_chat
 
     late = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # Thursday 19:30 Tehran
     store = Store(data_dir / "appliance.db")

@@ -13,9 +13,9 @@ import pytest
 from litestar.testing import TestClient
 
 from appliance import i18n
-from appliance.conversations import Role, Status
-from appliance.llm_runtime import ModelState
-from appliance.routes import admin_settings
+from appliance.conversations.store import Role, Status
+from appliance.llm.runtime import ModelState
+from appliance.web.admin import settings as admin_settings
 
 from .helpers import sign_in
 
@@ -102,7 +102,7 @@ def test_every_key_used_exists() -> None:
 
 def test_no_string_is_dead() -> None:
     """Each string is used: by a template, by the code, through LABELS, or sent to the widget
-    (routes/widget.py sends every "widget." string to the chat window's script)."""
+    (web/widget.py sends every "widget." string to the chat window's script)."""
     used = set(_template_keys()) | (_constants() & set(i18n.STRINGS))
     used |= {key for group in i18n.LABELS.values() for key in group.values()}
     unused = [key for key in i18n.STRINGS if key not in used and not key.startswith("widget.")]

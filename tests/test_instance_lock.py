@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.instance_lock import AlreadyRunning, InstanceLock
+from appliance.ops.instance_lock import AlreadyRunning, InstanceLock
 
 HOLDER = """
 import sys, time
-from appliance.instance_lock import InstanceLock
+from appliance.ops.instance_lock import InstanceLock
 InstanceLock(sys.argv[1]).acquire()
 print("held", flush=True)
 time.sleep(60)

@@ -4,9 +4,11 @@ from pathlib import Path
 import pytest
 
 from appliance import paths
-from appliance.answering import embedder, kb, kb_formats
-from appliance.answering.entry import EntryError
 from appliance.db import Store
+from appliance.kb import embedder
+from appliance.kb import formats as kb_formats
+from appliance.kb import store as kb
+from appliance.kb.entry import EntryError
 
 
 def test_demo_bookshop_is_bilingual_and_large_enough() -> None:
@@ -60,7 +62,7 @@ def test_bad_file_names_the_line_and_changes_nothing(tmp_path: Path, store: Stor
 
 
 def test_answer_sentences_are_read_like_questions() -> None:
-    from appliance.answering.kb_index import MAX_SENTENCES, answer_sentences
+    from appliance.kb.index import MAX_SENTENCES, answer_sentences
 
     answer = "We open at 9. Fridays we are closed all day!\nجمعه‌ها فروشگاه تعطیل است؟ بله.\n" + "Word word word. " * 20
     sentences = answer_sentences(answer)
@@ -73,8 +75,8 @@ def test_answer_sentences_are_read_like_questions() -> None:
 def test_a_customer_asking_in_the_answers_words_finds_the_entry(store: Store) -> None:
     """The owner's phrasing says nothing of Fridays; one sentence of a long answer does. Without
     the answer's sentences, "Delivery days" came first (its answer names the days)."""
-    from appliance.answering.entry import Entry
-    from appliance.answering.retrieval import RetrievalIndex
+    from appliance.kb.entry import Entry
+    from appliance.kb.retrieval import RetrievalIndex
 
     visit = (
         "The shop is at 12 Ferdowsi Street, second floor, next to the bank. Parking is free behind the "

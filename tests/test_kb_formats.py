@@ -3,9 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from appliance.answering import embedder, kb, kb_formats
-from appliance.answering.entry import Entry, EntryError
 from appliance.db import Store
+from appliance.kb import embedder
+from appliance.kb import formats as kb_formats
+from appliance.kb import store as kb
+from appliance.kb.entry import Entry, EntryError
 
 GOOD_CSV = (
     "id,title,questions,answer,lang,tags,enabled\n"

@@ -15,15 +15,17 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from appliance import owner
-from appliance.answering import embedder as embedder_mod
-from appliance.answering import kb, shop_calibration, suggestions
-from appliance.answering.entry import MAX_PHRASINGS
-from appliance.answering.kb_formats import read_file
+from appliance.answering import shop_calibration
 from appliance.app import create_app
-from appliance.calibration_fit import shop_history
 from appliance.clock import utc_now
-from appliance.conversations import Conversations, owner_verdicts
+from appliance.conversations.store import Conversations, owner_verdicts
+from appliance.kb import embedder as embedder_mod
+from appliance.kb import store as kb
+from appliance.kb import suggestions
+from appliance.kb.entry import MAX_PHRASINGS
+from appliance.kb.formats import read_file
+from appliance.ops.calibration_fit import shop_history
+from appliance.owner import account as owner
 from appliance.paths import demo_kb_path
 from appliance.settings import Settings
 
@@ -335,7 +337,7 @@ def test_a_learned_wording_is_matched_but_leaves_the_entrys_centre_alone(demo_db
     """A customer's words approved as a phrasing are matched as themselves (nearest phrasing) but
     stay out of the mean of the entry's own wordings: a few colloquial ones moved the centre
     towards every colloquial question (docs/BENCHMARKS.md, fifth round: --replay)."""
-    from appliance.answering.retrieval import RetrievalIndex
+    from appliance.kb.retrieval import RetrievalIndex
 
     from .helpers import store_on_copy
 

@@ -8,8 +8,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from litestar.testing import TestClient
 
-from appliance import mailer
 from appliance.app import create_app
+from appliance.ops import mailer
 from appliance.settings import Settings
 
 from .helpers import SAME, Clock, csrf, customer_asks, free_port, password_hash, seed, sign_in
@@ -48,7 +48,7 @@ def test_owner_reply_is_e_mailed_to_the_customer(data_dir: Path, smtp) -> None:
         smtp_security="none",
         smtp_from="shop@booknook.example",
     )
-    from appliance import owner
+    from appliance.owner import account as owner
 
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
         owner.set_password(c.app.state.store, password_hash(), clock)
@@ -107,8 +107,8 @@ def test_no_smtp_means_no_e_mail_and_no_errors(data_dir: Path) -> None:
 
 
 def test_the_morning_digest_is_e_mailed_to_the_owner(data_dir: Path, smtp) -> None:
-    from appliance import scheduler
     from appliance.db import Store
+    from appliance.ops import scheduler
 
     inbox, port = smtp
     clock = Clock()
@@ -146,7 +146,7 @@ def test_hostile_text_in_an_e_mail_is_plain_text_and_injects_no_header(data_dir:
         smtp_security="none",
         smtp_from="shop@booknook.example",
     )
-    from appliance import owner
+    from appliance.owner import account as owner
 
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
         owner.set_password(c.app.state.store, password_hash(), clock)

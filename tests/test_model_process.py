@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance import llm_runtime
-from appliance.llm_runtime import ModelError, ModelRuntime, ModelState, ModelUnavailable
+from appliance.llm import runtime as llm_runtime
+from appliance.llm.runtime import ModelError, ModelRuntime, ModelState, ModelUnavailable
 
 pytestmark = pytest.mark.model
 
@@ -121,8 +121,8 @@ def test_the_web_side_never_loads_llama_cpp(default_model: Path) -> None:
     code = (
         "import sys, asyncio\n"
         "from pathlib import Path\n"
-        "import appliance.app, appliance.cli, appliance.checks, appliance.evaluate\n"
-        "from appliance.llm_runtime import ModelRuntime\n"
+        "import appliance.app, appliance.cli, appliance.ops.checks, appliance.cli.evaluate\n"
+        "from appliance.llm.runtime import ModelRuntime\n"
         f"rt = ModelRuntime(Path({str(default_model)!r}), n_ctx=512).start()\n"
         "assert rt.wait_settled(120) and rt.ready, rt.status()\n"
         "print(asyncio.run(rt.complete([{'role': 'user', 'content': 'Hi'}], max_tokens=4)))\n"

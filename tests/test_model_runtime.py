@@ -7,14 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.llm_runtime import (
-    ModelBusy,
-    ModelError,
-    ModelRuntime,
-    ModelState,
-    ModelTimeout,
-    ModelUnavailable,
-)
+from appliance.llm.runtime import ModelBusy, ModelError, ModelRuntime, ModelState, ModelTimeout, ModelUnavailable
 
 from .helpers import (
     stream_reply,

@@ -21,9 +21,9 @@ import pytest
 
 from appliance.answering.compose import Composer
 from appliance.answering.decide import Decision
-from appliance.answering.retrieval import IndexedEntry
-from appliance.llm_openai import OpenAIServer
-from appliance.llm_runtime import ModelError, ModelRuntime, ModelState, ModelTimeout, ModelUnavailable
+from appliance.kb.retrieval import IndexedEntry
+from appliance.llm.openai import OpenAIServer
+from appliance.llm.runtime import ModelError, ModelRuntime, ModelState, ModelTimeout, ModelUnavailable
 
 from .helpers import (
     free_port,

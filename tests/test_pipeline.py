@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 
-from appliance.answering import embedder, kb
 from appliance.answering.compose import Composer, facts, grounding_problems
 from appliance.answering.decide import Decider
-from appliance.answering.entry import Entry
-from appliance.answering.retrieval import RetrievalIndex, fts_query, trigrams
-from appliance.chat import ChatService, MessageRejected
+from appliance.conversations.chat import ChatService, MessageRejected
 from appliance.db import Store
-from appliance.llm_runtime import ModelRuntime
+from appliance.kb import embedder
+from appliance.kb import store as kb
+from appliance.kb.entry import Entry
+from appliance.kb.retrieval import RetrievalIndex, fts_query, trigrams
+from appliance.llm.runtime import ModelRuntime
 
 from .helpers import store_on_copy
 

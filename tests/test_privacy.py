@@ -7,10 +7,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from appliance import privacy
 from appliance.cli import main
+from appliance.conversations import privacy
 from appliance.db import Store
-from appliance.logging_setup import configure
+from appliance.ops.logs import configure
 from appliance.settings import Settings
 
 from .helpers import bearer, post, send, sign_in, start_chat
@@ -164,7 +164,7 @@ def test_nobody_outside_can_flush_the_log(tmp_path: Path) -> None:
     """A line per bad request (a body that stops halfway, say) could fill the rotating log and
     push its history out: each kind of line is written at most PER_MINUTE times a minute, and a
     line is cut at MAX_LINE_CHARS."""
-    from appliance import logging_setup
+    from appliance.ops import logs as logging_setup
 
     now = [0.0]
     records: list[str] = []

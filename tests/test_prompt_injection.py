@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from appliance.answering import kb
 from appliance.answering.compose import Composer, facts
 from appliance.answering.decide import Decider
-from appliance.answering.retrieval import RetrievalIndex
-from appliance.chat import ChatService
+from appliance.conversations.chat import ChatService
 from appliance.db import Store
-from appliance.llm_runtime import ModelRuntime
+from appliance.kb import store as kb
+from appliance.kb.retrieval import RetrievalIndex
+from appliance.llm.runtime import ModelRuntime
 
 SECRETS = ["alice.secret@example.com", "ZX-99-SECRET", "6037991234567890", "Alice Moradi"]
 OTHER_CUSTOMER = (

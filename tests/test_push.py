@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from appliance import push
+from appliance.conversations import push
 
 from .helpers import PASSWORD, SAME, free_port, reset_password, start_server, stop, wait_healthy
 
@@ -291,7 +291,7 @@ def test_the_number_of_streams_fits_the_open_files_limit() -> None:
 
     code = (
         "import resource\n"
-        "from appliance.services import room_for_streams\n"
+        "from appliance.web.services import room_for_streams\n"
         "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
         "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))\n"
         "print(room_for_streams(1000), room_for_streams(100))\n"
@@ -304,7 +304,7 @@ def test_the_number_of_streams_fits_the_open_files_limit() -> None:
 
 
 def test_presence_needs_the_switch_and_an_open_page_and_is_remembered(store) -> None:
-    from appliance.presence import ONLINE_S, Presence
+    from appliance.conversations.presence import ONLINE_S, Presence
 
     now = [1000.0]
     changes: list[bool] = []

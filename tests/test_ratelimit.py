@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from appliance import ratelimit
-from appliance.ratelimit import RateLimiter
+from appliance.web import limits as ratelimit
+from appliance.web.limits import RateLimiter
 
 
 def test_limits_within_a_sliding_window() -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.answering import embedder, kb_formats, shop_calibration
+from appliance.answering import shop_calibration
 from appliance.answering.decide import Calibration, Decider, default_calibration
-from appliance.answering.retrieval import RetrievalIndex
+from appliance.cli.evaluate import load_kb
 from appliance.db import Store
-from appliance.evaluate import load_kb
+from appliance.kb import embedder
+from appliance.kb import formats as kb_formats
+from appliance.kb.retrieval import RetrievalIndex
 
 DEMO = Path(__file__).resolve().parents[1] / "appliance" / "demo"
 

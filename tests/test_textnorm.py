@@ -1,6 +1,6 @@
 import pytest
 
-from appliance.answering.textnorm import detect_language, normalize, words
+from appliance.text.textnorm import detect_language, normalize, words
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from appliance import owner, triggers
+from appliance.conversations import triggers
+from appliance.owner import account as owner
 
 from .helpers import Clock, bearer, make_api_client, password_hash, post, send, sign_in, start_chat
 
@@ -175,7 +176,7 @@ def test_a_reply_to_a_proactive_message_is_in_the_conversation_and_its_figures(d
         )
         assert r.status_code == 404
 
-        from appliance import analytics
+        from appliance.reports import analytics
 
         (row,) = analytics.trigger_figures(c.app.state.store, clock(), 30)
         assert (row.shown, row.opened, row.closed, row.replied, row.answered, row.handover) == (3, 2, 1, 2, 1, 1)
@@ -185,7 +186,7 @@ def test_a_reply_to_a_proactive_message_is_in_the_conversation_and_its_figures(d
 
 
 def test_retention_forgets_old_trigger_events(data_dir: Path, demo_db: Path) -> None:
-    from appliance import privacy
+    from appliance.conversations import privacy
     from appliance.db import Store
 
     store = Store(data_dir / "appliance.db")

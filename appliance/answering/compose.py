@@ -17,13 +17,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import i18n
-from ..catalog import reply as product_reply
-from ..documents import reply as document_reply
-from ..llm_runtime import ModelError
-from .decide import PRODUCT, Decision
-from .kb_index import first_sentence
-from .textnorm import detect_language, normalize
+from appliance import i18n
+from appliance.answering.decide import PRODUCT, Decision
+from appliance.catalog import reply as product_reply
+from appliance.documents import reply as document_reply
+from appliance.kb.index import first_sentence
+from appliance.llm.runtime import ModelError
+from appliance.text.textnorm import detect_language, normalize
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\"']+", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -20,10 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..catalog.match import CatalogIndex, Match
-from .finglish import looks_finglish
-from .retrieval import IndexedEntry, Ranking, RetrievalIndex
-from .textnorm import detect_language, normalize
+from appliance.catalog.match import CatalogIndex, Match
+from appliance.kb.retrieval import IndexedEntry, Ranking, RetrievalIndex
+from appliance.text.finglish import looks_finglish
+from appliance.text.textnorm import detect_language, normalize
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 CLARIFY_CHOICES = 3

@@ -33,10 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..llm_runtime import ModelError
-from .decide import CLARIFY_CHOICES, Decision
-from .retrieval import IndexedEntry
-from .textnorm import ascii_digits
+from appliance.answering.decide import CLARIFY_CHOICES, Decision
+from appliance.kb.retrieval import IndexedEntry
+from appliance.llm.runtime import ModelError
+from appliance.text.textnorm import ascii_digits
 
 SYSTEM = (
     "You check a shop's FAQ answers before they are sent to a customer. You are shown the "

@@ -51,14 +51,14 @@ from typing import Any
 
 import numpy as np
 
-from ..child_process import child_env
-from ..db import Store
-from . import kb
-from .decide import Calibration, default_calibration
-from .embedder import Embedder
-from .entry import Entry
-from .retrieval import RetrievalIndex
-from .textnorm import detect_language, normalize
+from appliance.answering.decide import Calibration, default_calibration
+from appliance.child_process import child_env
+from appliance.db import Store
+from appliance.kb import store as kb
+from appliance.kb.embedder import Embedder
+from appliance.kb.entry import Entry
+from appliance.kb.retrieval import RetrievalIndex
+from appliance.text.textnorm import detect_language, normalize
 
 log = logging.getLogger(__name__)
 
@@ -455,7 +455,7 @@ def fit(
 
 
 META_KEY = "shop_calibration"
-FIT_MODULE = "appliance.calibration_fit"  # the fit's own process (reads the shop's database)
+FIT_MODULE = "appliance.ops.calibration_fit"  # the fit's own process (reads the shop's database)
 
 
 class Keeper:

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from ..answering.entry import EntryError
-from ..db import Store
-from ..documents import fetch
-from ..settings import Settings
-from . import formats
-from . import store as catalog_store
+from appliance.catalog import formats
+from appliance.catalog import store as catalog_store
+from appliance.db import Store
+from appliance.documents import fetch
+from appliance.kb.entry import EntryError
+from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
 KIND = "feed"

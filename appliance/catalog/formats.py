@@ -27,9 +27,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..answering.entry import EntryError
-from ..answering.textnorm import detect_language
-from .product import MAX_PRODUCTS, Product, check, parse_price, parse_stock, parse_yes_no
+from appliance.catalog.product import MAX_PRODUCTS, Product, check, parse_price, parse_stock, parse_yes_no
+from appliance.kb.entry import EntryError
+from appliance.text.textnorm import detect_language
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 # What a mapping can name: one column each (``attributes``: several, each named for itself).

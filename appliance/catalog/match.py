@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from ..answering.finglish import looks_finglish, to_persian
-from ..answering.textnorm import normalize
-from ..db import Store
-from . import store as catalog_store
-from .product import Product
+from appliance.catalog import store as catalog_store
+from appliance.catalog.product import Product
+from appliance.db import Store
+from appliance.text.finglish import looks_finglish, to_persian
+from appliance.text.textnorm import normalize
 
 _TOKEN = re.compile(r"\w+")
 # Words that say what is asked about a product, not which product (fa, en and Finglish read in

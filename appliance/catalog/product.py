@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..answering.entry import EntryError
-from ..answering.textnorm import ascii_digits
+from appliance.kb.entry import EntryError
+from appliance.text.textnorm import ascii_digits
 
 MAX_SKU = 100
 MAX_NAME = 300

@@ -7,9 +7,9 @@ figures in Persian digits with Persian grouping ("۴۵۰٬۰۰۰ تومان").
 
 from __future__ import annotations
 
-from .. import i18n
-from .match import in_language
-from .product import Product
+from appliance import i18n
+from appliance.catalog.match import in_language
+from appliance.catalog.product import Product
 
 _PREFIX_SYMBOLS = {"$", "€", "£", "US$"}
 

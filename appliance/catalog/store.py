@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..answering.entry import EntryError
-from ..answering.textnorm import normalize
-from .product import Product, check, parse_price, parse_stock
+from appliance.catalog.product import Product, check, parse_price, parse_stock
+from appliance.kb.entry import EntryError
+from appliance.text.textnorm import normalize
 
 PAGE = 50
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..answering.entry import MAX_ANSWER, MAX_TITLE, EntryError
-from ..answering.kb_index import split_passages
-from ..answering.textnorm import detect_language, normalize
+from appliance.kb.entry import MAX_ANSWER, MAX_TITLE, EntryError
+from appliance.kb.index import split_passages
+from appliance.text.textnorm import detect_language, normalize
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 # A section longer than this is cut in parts, each an entry with its own title ("Returns (2)"):

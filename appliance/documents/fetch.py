@@ -29,8 +29,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ..answering.entry import EntryError
-from ..settings import Settings
+from appliance.kb.entry import EntryError
+from appliance.settings import Settings
 
 MAX_FETCH_BYTES = 20 * 1024 * 1024
 TIMEOUT_S = 15.0

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .. import i18n
-from ..answering.textnorm import normalize
+from appliance import i18n
+from appliance.text.textnorm import normalize
 
 MAX_EXCERPT_CHARS = 420
 _SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")

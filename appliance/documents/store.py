@@ -2,7 +2,7 @@
 ``document_imports``, and the one that knows a document's sections are the entries
 ``doc-<document>-<n>``.
 
-A section is stored as a knowledge-base entry (kb.py saves it, with its history, its index and
+A section is stored as a knowledge-base entry (kb/store.py saves it, with its history, its index and
 its calibration like any answer): the decision picks a section the way it picks an answer, and
 the reply cites the document (documents/reply.py). Importing a document again replaces its
 sections in one transaction: changed ones are updated, gone ones deleted, each change recorded
@@ -19,12 +19,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..answering import kb, kb_formats
-from ..answering.embedder import Embedder
-from ..answering.entry import Entry
-from ..answering.textnorm import detect_language, normalize
-from ..db import Store
-from .extract import Document, Proposal
+from appliance.db import Store
+from appliance.documents.extract import Document, Proposal
+from appliance.kb import formats as kb_formats
+from appliance.kb import store as kb
+from appliance.kb.embedder import Embedder
+from appliance.kb.entry import Entry
+from appliance.text.textnorm import detect_language, normalize
 
 _SECTION_ID = re.compile(r"doc-(\d+)-\d+")
 TAG = "document"

@@ -1,0 +1,233 @@
+"""The chat service: one customer message in, one stored decision and reply out.
+
+Every path that answers a customer goes through ``ChatService``: the widget's API, the admin's
+"try a question" box and `appliance eval`, so what is measured is what customers get. The
+customer's message is stored before any work on it, so it is never lost even if the answer
+fails. Storage is conversations/store.py's; deciding and phrasing are the answering package's.
+
+Its methods are ``async``: each write is awaited on the store's writer thread (``Store.run``),
+so a long write elsewhere (an import, a restore) never holds up the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio
+
+from appliance.answering.compose import Composer, Reply
+from appliance.answering.decide import Decider, Decision, Previous
+from appliance.answering.entry_check import EntryChecker
+from appliance.clock import Clock
+from appliance.conversations import attachments
+from appliance.conversations.store import Channel, Conversations, NoConversation, Status, held
+from appliance.db import Store
+from appliance.kb import suggestions
+from appliance.text import contact
+from appliance.text.textnorm import detect_language, without_controls
+
+
+class MessageRejected(ValueError):
+    """The message can't be accepted (too long, empty, unknown conversation)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Turn:
+    message_id: int
+    reply_id: int | None
+    decision_id: int
+    decision: Decision
+    reply: Reply
+    decision_ms: float
+
+
+class ChatService:
+    def __init__(
+        self,
+        store: Store,
+        decider: Decider,
+        composer: Composer,
+        clock: Clock,
+        *,
+        checker: EntryChecker | None = None,
+        max_message_chars: int = 2000,
+        on_said: Callable[[str], None] | None = None,
+    ):
+        self.store = store
+        self.conversations = Conversations(store, clock, on_said)
+        self.decider = decider
+        self.composer = composer
+        self.checker = checker  # a larger model's check of the chosen entry (off by default)
+        self.clock = clock
+        self.max_message_chars = max_message_chars
+
+    async def start_conversation(
+        self,
+        *,
+        lang: str = "",
+        channel: Channel = Channel.WIDGET,
+        visitor_id: str | None = None,
+        consent_at: str | None = None,
+    ) -> str:
+        return await self.store.run(
+            lambda: self.conversations.start(lang=lang, channel=channel, visitor_id=visitor_id, consent_at=consent_at)
+        )
+
+    async def accept(self, conversation_id: str, text: str, client_id: str | None = None) -> tuple[int, bool]:
+        """Store the customer's message before anything else happens to it.
+
+        Returns (message id, True if this exact message was already stored: a retried send).
+        """
+        text = without_controls(text)
+        if not text:
+            raise MessageRejected("empty", "the message is empty")
+        if len(text) > self.max_message_chars:
+            raise MessageRejected("too_long", f"the message is longer than {self.max_message_chars} characters")
+        try:
+            return await self.store.run(self.conversations.add_customer_message, conversation_id, text, client_id)
+        except NoConversation:
+            raise MessageRejected("no_conversation", "unknown conversation") from None
+
+    async def reply(self, conversation_id: str, text: str) -> Turn:
+        message_id, _ = await self.accept(conversation_id, text)
+        return await self.answer(conversation_id, message_id, text)
+
+    async def answer(self, conversation_id: str, message_id: int, text: str) -> Turn:
+        """Decide and reply to a stored customer message (unless the owner has taken over)."""
+        if self.conversations.status(conversation_id) is Status.HUMAN:
+            return await self._record(conversation_id, message_id, held(text), Reply("", "none"), 0.0)
+        before = self.conversations.previous_question(conversation_id, before=message_id)
+        previous = Previous(before[0], tuple(before[1])) if before else None
+        decision, reply, decision_ms = await self._decide_and_compose(text, previous)
+        return await self._record(conversation_id, message_id, decision, reply, decision_ms)
+
+    async def preview(self, text: str) -> tuple[Decision, Reply]:
+        """What a customer asking ``text`` would get, stored nowhere (the admin's "try a
+        question"): the same decision, check and reply as ``answer``."""
+        decision, reply, _ = await self._decide_and_compose(text, None)
+        return decision, reply
+
+    async def _decide_and_compose(self, text: str, previous: Previous | None) -> tuple[Decision, Reply, float]:
+        started = time.perf_counter()
+        # Embedding and scoring are CPU work: off the event loop.
+        decision = await anyio.to_thread.run_sync(lambda: self.decider.decide(text, previous=previous))
+        decision_ms = (time.perf_counter() - started) * 1000
+        if self.checker is not None:
+            # Its time is in the decision's features (model_check_ms), not in decision_ms: that
+            # stays retrieval's own, comparable with and without a model.
+            decision = await self.checker.review(decision, text)
+        return decision, await self.composer.compose(decision, text), decision_ms
+
+    async def recover_unanswered(self, days: int = 7) -> int:
+        """At start: customer messages left with neither reply nor escalation (the power was cut,
+        or the process killed, while the bot was answering) are escalated to the owner, so that
+        every acknowledged message reaches a person. Returns how many."""
+        rows = self.conversations.unanswered(since=(self.clock() - timedelta(days=days)).isoformat())
+        for row in rows:
+            decision = Decision("escalate", "interrupted", detect_language(row["text"]), row["text"])
+            reply = await self.composer.compose(decision, row["text"])
+            await self._record(row["conversation_id"], row["id"], decision, reply, 0.0)
+        return len(rows)
+
+    async def choose(self, conversation_id: str, entry_id: str, label: str) -> Turn:
+        """The customer picked one of the clarifying choices."""
+        started = time.perf_counter()
+        # The entry first: a pick of an entry that doesn't exist stored its label as the
+        # customer's message (any text, bypassing what a message goes through) before failing.
+        decision = self.decider.answer_with(entry_id, label)
+        if decision is None:
+            raise MessageRejected("no_entry", "that answer no longer exists")
+        decision_ms = (time.perf_counter() - started) * 1000
+        if not label.strip():  # a client that sent no label: the choice's own name, not its id
+            label = decision.entries[0].title if decision.entries else entry_id
+        message_id, _ = await self.accept(conversation_id, label)
+        reply = await self.composer.compose(decision, label)
+        turn = await self._record(conversation_id, message_id, decision, reply, decision_ms)
+        await self.store.run(self._suggest_pick, conversation_id, entry_id, message_id)
+        return turn
+
+    def _suggest_pick(self, conversation_id: str, entry_id: str, message_id: int) -> None:
+        """The customer's pick says which entry their question meant: a phrasing for the owner to
+        approve (never added without them)."""
+        asked = self.conversations.clarified_question(conversation_id, entry_id, before=message_id)
+        if asked is not None:
+            self._suggest(conversation_id, entry_id, asked, suggestions.CUSTOMER_PICK)
+
+    def _suggest(self, conversation_id: str, entry_id: str, question: str, source: str) -> None:
+        with self.store.write() as db:
+            suggestions.suggest(
+                db, entry_id, question, source=source, conversation_id=conversation_id, now=self.clock().isoformat()
+            )
+
+    async def handoff(self, conversation_id: str, label: str, lang: str, reason: str = "asked_for_person") -> Turn:
+        """The customer pressed "talk to a person" (or "none of these"): escalate, whatever the
+        knowledge base says."""
+        message_id, _ = await self.accept(conversation_id, label)
+        decision = Decision("escalate", reason, lang, label)
+        reply = await self.composer.compose(decision, label)
+        return await self._record(conversation_id, message_id, decision, reply, 0.0)
+
+    async def send_photo(
+        self, conversation_id: str, content: bytes, name: str, caption: str, lang: str, max_bytes: int
+    ) -> Turn:
+        """A customer's photo (with a few words, or none). The bot can't see it: it goes to a
+        person, and the customer is told so (nothing is said while the owner is in the chat).
+        Raises MessageRejected (the photo's ``attachment.*`` refusal as the code)."""
+        caption = without_controls(caption)
+        if len(caption) > self.max_message_chars:
+            raise MessageRejected("too_long", f"the message is longer than {self.max_message_chars} characters")
+        try:
+            # Decoding and drawing a 12-megapixel photo again takes a good part of a second.
+            photo = await anyio.to_thread.run_sync(attachments.clean_image, content, name, max_bytes)
+        except attachments.AttachmentRefused as exc:
+            raise MessageRejected(exc.key, str(exc)) from None
+        try:
+            message_id, _ = await self.store.run(
+                lambda: self.conversations.add_customer_message(conversation_id, caption, file=photo)
+            )
+        except NoConversation:
+            raise MessageRejected("no_conversation", "unknown conversation") from None
+        decision = Decision("escalate", "attachment", lang, caption)
+        reply = await self.composer.compose(decision, caption)
+        return await self._record(conversation_id, message_id, decision, reply, 0.0)
+
+    async def set_contact(self, conversation_id: str, email: str = "", phone: str = "") -> None:
+        """A way to reach the customer (optional; validated; at least one when called)."""
+        if not email.strip() and not phone.strip():
+            raise MessageRejected("no_contact", "give an e-mail address or a phone number")
+        try:
+            email = contact.email(email) if email.strip() else ""
+            phone = contact.phone(phone) if phone.strip() else ""
+        except contact.ContactError as exc:
+            raise MessageRejected(exc.code, str(exc)) from None
+        await self.store.run(self.conversations.set_contact, conversation_id, email, phone)
+
+    async def rate(self, conversation_id: str, satisfied: bool, comment: str = "") -> None:
+        """The customer's "did this help?" under an answer. An answer that helped suggests its
+        question as a phrasing of its entry (the owner approves it or not); one that didn't goes
+        first in the owner's review of answers (Conversations.least_sure_answers)."""
+        comment = comment.strip()
+        if len(comment) > self.max_message_chars:
+            raise MessageRejected("too_long", "the comment is too long")
+        answered = await self.store.run(self.conversations.rate, conversation_id, satisfied, comment)
+        if satisfied and answered is not None:
+            question, entry_id = answered
+            await self.store.run(self._suggest, conversation_id, entry_id, question, suggestions.CUSTOMER_HELPED)
+
+    async def mark_seen(self, conversation_id: str, message_id: int) -> None:
+        await self.store.run(self.conversations.mark_seen, conversation_id, message_id)
+
+    async def _record(
+        self, conversation_id: str, message_id: int, decision: Decision, reply: Reply, decision_ms: float
+    ) -> Turn:
+        done = await self.store.run(
+            self.conversations.record_turn, conversation_id, message_id, decision, reply, decision_ms
+        )
+        return Turn(message_id, done.reply_id, done.decision_id, done.decision, done.reply, decision_ms)

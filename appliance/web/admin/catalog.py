@@ -1,0 +1,216 @@
+"""The catalog page in the admin: search the products, edit a price or a stock, turn a product
+off, import a file with a preview of its column mapping (remembered for the next file like it),
+export, and the last imports with their errors. Every write goes through catalog/store.py."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Annotated, Any
+
+import anyio
+from litestar import Response, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Template
+
+from appliance import i18n
+from appliance.catalog import feed, formats
+from appliance.catalog import store as catalog_store
+from appliance.clock import Clock
+from appliance.db import Store
+from appliance.kb.entry import EntryError
+from appliance.settings import Settings
+from appliance.web.admin.core import Form, Page, Upload, fresh_previews, owner_router, parse_upload
+from appliance.web.services import Inject
+
+SAMPLE_ROWS = 8
+
+
+def _page(page: Page, store: Store, q: str = "", n: int = 0, **ctx: Any) -> Template:
+    db = store.read()
+    products, total = catalog_store.search(db, q, page=n)
+    variants = {p.sku: catalog_store.variants(db, p.sku) for p in products}
+    return page(
+        "admin/catalog.html",
+        partial="admin/_catalog_rows.html",
+        products=products,
+        variants=variants,
+        total=total,
+        q=q,
+        n=n,
+        pages=(total + catalog_store.PAGE - 1) // catalog_store.PAGE,
+        counts=catalog_store.count(db),
+        feed_url=page.settings.catalog_feed_url,
+        feed_hours=page.settings.catalog_feed_hours,
+        imports=catalog_store.imports(db, 5),
+        max_bytes=formats.MAX_FILE_BYTES,
+        **ctx,
+    )
+
+
+@get("/catalog", sync_to_thread=True)
+def catalog_page(page: Inject[Page], store: Inject[Store], q: FromQuery[str] = "", n: FromQuery[int] = 0) -> Template:
+    return _page(page, store, q.strip()[:200], max(0, n))
+
+
+def _row(page: Page, store: Store, sku: str, **ctx: Any) -> Template:
+    db = store.read()
+    product = catalog_store.get(db, sku)
+    if product is None:
+        raise NotFoundException()
+    return page("admin/_catalog_row.html", p=product, variants={sku: catalog_store.variants(db, sku)}, **ctx)
+
+
+@post("/catalog/{sku:str}", sync_to_thread=True, status_code=200)
+def edit(page: Inject[Page], store: Inject[Store], clock: Inject[Clock], sku: FromPath[str], data: Form) -> Template:
+    """The owner's new price or stock for one product (or variant)."""
+    try:
+        with store.write() as db:
+            catalog_store.update(
+                db, sku, price=data.get("price", ""), stock=data.get("stock", ""), now=clock().isoformat()
+            )
+    except EntryError as exc:
+        parent = catalog_store.get(store.read(), sku)
+        top = parent.parent_sku if parent and parent.parent_sku else sku
+        return _row(page, store, top, error=i18n.refusal(page.lang, exc), error_sku=sku)
+    product = catalog_store.get(store.read(), sku)
+    return _row(page, store, product.parent_sku or sku if product else sku, saved=sku)
+
+
+@post("/catalog/{sku:str}/toggle", sync_to_thread=True, status_code=200)
+def toggle(page: Inject[Page], store: Inject[Store], clock: Inject[Clock], sku: FromPath[str]) -> Template:
+    product = catalog_store.get(store.read(), sku)
+    if product is None:
+        raise NotFoundException()
+    with store.write() as db:
+        catalog_store.set_enabled(db, sku, not product.enabled, now=clock().isoformat())
+    return _row(page, store, sku)
+
+
+@get("/catalog-export", sync_to_thread=True)
+def export(store: Inject[Store]) -> Response:
+    text = formats.to_csv(catalog_store.all_products(store.read()))
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="catalog.csv"'},
+    )
+
+
+# -- import: upload, map the columns, confirm ---------------------------------------------------
+
+
+def provide_catalog_previews(state: State) -> dict[str, tuple[float, formats.Table]]:
+    """Uploaded catalogs waiting for the owner's mapping, by token."""
+    return fresh_previews(state.catalog_previews)
+
+
+Previews = dict[str, tuple[float, formats.Table]]
+
+
+def _preview(page: Page, table: formats.Table, token: str, mapping: dict, currency: str, error: str = "") -> Template:
+    try:
+        sample = formats.build(
+            formats.Table(table.name, table.columns, table.rows[:SAMPLE_ROWS], {}, table.variants),
+            mapping,
+            currency=currency,
+        )
+    except EntryError as exc:
+        sample, error = [], error or i18n.refusal(page.lang, exc)
+    return page(
+        "admin/catalog_import.html",
+        table=table,
+        token=token,
+        mapping=mapping,
+        currency=currency,
+        sample=sample,
+        fields=formats.FIELDS,
+        presets=formats.PRESETS,
+        error=error,
+        status=422 if error else 200,
+    )
+
+
+@post("/catalog-import", status_code=200, request_max_body_size=formats.MAX_FILE_BYTES + 65536)
+async def import_preview(
+    data: Upload, page: Inject[Page], store: Inject[Store], catalog_previews: Inject[Previews]
+) -> Template:
+    try:
+        table = await parse_upload(data, formats.read_table, "upload.csv")
+    except EntryError as exc:
+        return page("admin/catalog_import.html", table=None, error=i18n.refusal(page.lang, exc), status=422)
+    remembered = catalog_store.last_mapping(store.read(), table.columns)
+    token = secrets.token_urlsafe(16)
+    catalog_previews[token] = (time.monotonic(), table)
+    currency = str(data.get("currency") or "").strip()[:20] or str((remembered or {}).get("currency_text", ""))
+    return _preview(page, table, token, remembered or table.mapping, currency)
+
+
+def _mapping_from_form(data: dict[str, Any], table: formats.Table) -> dict[str, Any]:
+    mapping: dict[str, Any] = {"preset": data.get("preset") if data.get("preset") in formats.PRESETS else "plain"}
+    for fld in formats.FIELDS:
+        column = data.get(f"map_{fld}", "")
+        if column in table.columns:
+            mapping[fld] = column
+    chosen = data.get("attributes", [])
+    chosen = [chosen] if isinstance(chosen, str) else chosen
+    mapping["attributes"] = [c for c in chosen if c in table.columns]
+    return mapping
+
+
+@post("/catalog-import/confirm", status_code=200)
+async def import_confirm(
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    page: Inject[Page],
+    store: Inject[Store],
+    clock: Inject[Clock],
+    catalog_previews: Inject[Previews],
+) -> Template:
+    token = str(data.get("token", ""))
+    held = catalog_previews.get(token)
+    if held is None:
+        return page("admin/catalog_import.html", table=None, error=i18n.t(page.lang, "kb.import_expired"), status=410)
+    table = held[1]
+    mapping = _mapping_from_form(data, table)
+    currency = str(data.get("currency", "")).strip()[:20]
+    if data.get("action") != "import":  # "show the preview again" with the changed mapping
+        return _preview(page, table, token, mapping, currency)
+    try:
+        products = await anyio.to_thread.run_sync(lambda: formats.build(table, mapping, currency=currency))
+    except EntryError as exc:
+        return _preview(page, table, token, mapping, currency, i18n.refusal(page.lang, exc))
+    del catalog_previews[token]
+
+    def save() -> int:
+        with store.write() as db:
+            return catalog_store.replace_all(
+                db, products, source=table.name, kind="file",
+                mapping={**mapping, "columns": table.columns, "currency_text": currency}, now=clock().isoformat(),
+            )  # fmt: skip
+
+    n = await store.run(save)
+    return _page(page, store, done=n)
+
+
+@post("/catalog-feed", status_code=200)
+async def sync_feed(
+    page: Inject[Page], store: Inject[Store], settings: Inject[Settings], clock: Inject[Clock]
+) -> Template:
+    """Fetch the product feed now, not at its next time (the owner just changed the shop)."""
+    if not settings.catalog_feed_url:
+        return _page(page, store, error=i18n.t(page.lang, "catalog.no_feed"), status=422)
+    try:
+        n = await anyio.to_thread.run_sync(lambda: feed.sync(store, settings, clock()))
+    except EntryError as exc:
+        return _page(page, store, error=i18n.refusal(page.lang, exc), status=422)
+    return _page(page, store, done=n)
+
+
+router = owner_router(
+    [catalog_page, edit, toggle, export, import_preview, import_confirm, sync_feed],
+    dependencies={"catalog_previews": Provide(provide_catalog_previews, sync_to_thread=False)},
+)

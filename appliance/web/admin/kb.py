@@ -1,0 +1,308 @@
+"""The knowledge-base editor in the admin: create, edit, enable/disable, delete, history,
+import with a preview, export. Every write goes through ``kb.save``/``kb.delete`` (indexed in the
+same transaction, recorded in the history) in a worker thread, since embedding takes a moment."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+from litestar import Response, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from appliance import i18n
+from appliance.answering.shop_calibration import Keeper
+from appliance.clock import Clock
+from appliance.conversations.store import Conversations
+from appliance.db import Store
+from appliance.kb import formats as kb_formats
+from appliance.kb import store as kb
+from appliance.kb import suggestions
+from appliance.kb.embedder import Embedder
+from appliance.kb.entry import Entry, EntryError
+from appliance.web.admin.core import (
+    Form,
+    Page,
+    Upload,
+    fresh_previews,
+    learning,
+    mark_answer,
+    owner_router,
+    parse_upload,
+)
+from appliance.web.services import Inject
+
+MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
+
+
+def _entry_from_form(data: dict[str, str], entry_id: str) -> Entry:
+    return Entry.from_dict(
+        {
+            "id": entry_id,
+            "title": data.get("title", ""),
+            "questions": [q for q in data.get("questions", "").splitlines()],
+            "answer": data.get("answer", ""),
+            "lang": data.get("lang", ""),
+            "tags": data.get("tags", ""),
+            "enabled": data.get("enabled") == "on",
+        }
+    )
+
+
+def _new_id(db: Any, title: str) -> str:
+    base = kb_formats.slug(title)[:60]
+    candidate, n = base, 1
+    while kb.get(db, candidate) is not None:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _form(
+    page: Page,
+    store: Store,
+    entry: Entry | None,
+    *,
+    error: str | None = None,
+    saved: bool = False,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+) -> Template:
+    history = kb.history(store.read(), entry.id) if entry and not values else []
+    return page(
+        "admin/kb_form.html", entry=entry, values=values, error=error, saved=saved, history=history, status=status
+    )
+
+
+def _save(store: Store, entries: list[Entry], embedder: Embedder, clock: Clock, source: str = "admin") -> kb.SaveResult:
+    """Embedding takes a moment: called in a worker thread."""
+    return kb.save(store, entries, embedder=embedder, now=clock().isoformat(), source=source)
+
+
+@get("/kb/new", sync_to_thread=True)
+def new_form(
+    page: Inject[Page], store: Inject[Store], question: FromQuery[str] = "", answer: FromQuery[str] = ""
+) -> Template:
+    # The inbox's "save as knowledge-base entry" arrives here with the question and the reply,
+    # and a knowledge gap with the questions customers asked (one per line).
+    first = question.strip().splitlines()[0] if question.strip() else ""
+    values = (
+        {"title": first[:200], "questions": question, "answer": answer, "lang": page.lang, "enabled": "on"}
+        if question or answer
+        else None
+    )
+    return _form(page, store, None, values=values)
+
+
+@post("/kb/new", status_code=200)
+async def create(
+    data: Form, page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock]
+) -> Response:
+    try:
+        entry = _entry_from_form(data, _new_id(store.read(), data.get("title") or "entry"))
+    except EntryError as exc:
+        return _form(page, store, None, error=i18n.refusal(page.lang, exc, with_where=False), status=422, values=data)
+    await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
+    # Quoted: a Persian title makes a Persian id, and HTTP headers are Latin-1 (it was a 500 after
+    # the entry was saved, so the owner saved it again: duplicates).
+    return Response("", status_code=200, headers={"hx-redirect": f"/admin/kb/{quote(entry.id, safe='')}"})
+
+
+@get("/kb/{entry_id:str}", sync_to_thread=True)
+def edit_form(page: Inject[Page], store: Inject[Store], entry_id: FromPath[str], add: FromQuery[str] = "") -> Template:
+    """The entry's form; ``add``: customers' wordings (a knowledge gap's, one per line) put under
+    its questions for the owner to keep, edit or drop before saving."""
+    entry = kb.get(store.read(), entry_id)
+    if entry is None:
+        raise NotFoundException()
+    if not add.strip():
+        return _form(page, store, entry)
+    extra = [q.strip()[:500] for q in add.splitlines() if q.strip() and q.strip() not in entry.questions]
+    values = {
+        "title": entry.title,
+        "questions": "\n".join([*entry.questions, *extra[:20]]),
+        "answer": entry.answer,
+        "lang": entry.lang,
+        "tags": ", ".join(entry.tags),
+        "enabled": "on" if entry.enabled else "",
+    }
+    return _form(page, store, entry, values=values)
+
+
+@post("/kb/{entry_id:str}", status_code=200)
+async def update(
+    entry_id: FromPath[str],
+    data: Form,
+    page: Inject[Page],
+    store: Inject[Store],
+    embedder: Inject[Embedder],
+    clock: Inject[Clock],
+) -> Template:
+    if kb.get(store.read(), entry_id) is None:
+        raise NotFoundException()
+    try:
+        entry = _entry_from_form(data, entry_id)
+    except EntryError as exc:
+        error = i18n.refusal(page.lang, exc, with_where=False)
+        return _form(page, store, kb.get(store.read(), entry_id), error=error, status=422, values=data)
+    await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
+    return _form(page, store, entry, saved=True)
+
+
+@post("/kb/{entry_id:str}/toggle", status_code=200)
+async def toggle(
+    entry_id: FromPath[str], page: Inject[Page], store: Inject[Store], embedder: Inject[Embedder], clock: Inject[Clock]
+) -> Template:
+    entry = kb.get(store.read(), entry_id)
+    if entry is None:
+        raise NotFoundException()
+    entry.enabled = not entry.enabled
+    await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
+    return page("admin/_kb_rows.html", entries=[entry])
+
+
+@post("/kb/{entry_id:str}/delete", sync_to_thread=True, status_code=200)
+def delete(entry_id: FromPath[str], store: Inject[Store], clock: Inject[Clock]) -> Response:
+    if not kb.delete(store, entry_id, now=clock().isoformat(), source="admin"):
+        raise NotFoundException()
+    return Response("", status_code=200, headers={"hx-redirect": "/admin/kb"})
+
+
+def _suggestions(page: Page, store: Store, conversations: Conversations, clock: Clock, **ctx: Any) -> Template:
+    return page("admin/_suggestions.html", **learning(store, conversations, clock), **ctx)
+
+
+@post("/kb-suggestions/{suggestion_id:int}/approve", sync_to_thread=True, status_code=200)
+def approve_suggestion(
+    suggestion_id: FromPath[int],
+    page: Inject[Page],
+    store: Inject[Store],
+    conversations: Inject[Conversations],
+    embedder: Inject[Embedder],
+    clock: Inject[Clock],
+) -> Template:
+    """The owner's yes to a customer's wording: it becomes a phrasing of the entry (an embedding,
+    and the page's reads: in a worker thread)."""
+    try:
+        entry_id = suggestions.approve(store, suggestion_id, embedder=embedder, now=clock().isoformat())
+    except suggestions.LearnError as exc:
+        return _suggestions(page, store, conversations, clock, error=exc.key, status=422)
+    if entry_id is None:
+        raise NotFoundException()
+    learned = kb.titles(store.read(), [entry_id]).get(entry_id, entry_id)
+    return _suggestions(page, store, conversations, clock, learned=learned)
+
+
+@post("/kb-suggestions/{suggestion_id:int}/dismiss", sync_to_thread=True, status_code=200)
+def dismiss_suggestion(
+    suggestion_id: FromPath[int],
+    page: Inject[Page],
+    store: Inject[Store],
+    conversations: Inject[Conversations],
+    clock: Inject[Clock],
+) -> Template:
+    if not suggestions.dismiss(store, suggestion_id, now=clock().isoformat()):
+        raise NotFoundException()
+    return _suggestions(page, store, conversations, clock)
+
+
+@post("/kb-review", sync_to_thread=True, status_code=200)
+def review_answer(
+    page: Inject[Page],
+    store: Inject[Store],
+    conversations: Inject[Conversations],
+    calibration: Inject[Keeper],
+    clock: Inject[Clock],
+    data: Form,
+) -> Template:
+    """The owner marks one of the answers the bot was least sure of, from the review list."""
+    mark_answer(conversations, calibration, data.get("conversation_id", ""), data)
+    return _suggestions(page, store, conversations, clock)
+
+
+@get("/kb-export", sync_to_thread=True)
+def export(store: Inject[Store], format: FromQuery[str] = "jsonl") -> Response:
+    if format not in kb_formats.FORMATS:
+        format = "jsonl"
+    text = kb_formats.export(kb.all_entries(store.read()), format)
+    media = {"jsonl": "application/x-ndjson", "csv": "text/csv", "md": "text/markdown"}[format]
+    return Response(
+        text,
+        media_type=f"{media}; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="knowledge-base.{format}"'},
+    )
+
+
+# -- import: upload, preview, confirm ------------------------------------------------------------
+
+
+def provide_previews(state: State) -> dict[str, tuple[float, list[Entry]]]:
+    """Uploaded knowledge-base files waiting for the owner's confirmation, by token."""
+    return fresh_previews(state.kb_previews)
+
+
+Previews = dict[str, tuple[float, list[Entry]]]
+PREVIEWS = {"previews": Provide(provide_previews, sync_to_thread=False)}
+
+
+@post("/kb-import", status_code=200, request_max_body_size=MAX_UPLOAD_BYTES + 65536)
+async def import_preview(
+    data: Upload, page: Inject[Page], store: Inject[Store], previews: Inject[Previews]
+) -> Template:
+    try:
+        name, entries = await parse_upload(data, lambda content, n: (n, kb_formats.parse(content, n)), "upload")
+    except EntryError as exc:
+        # Nothing is stored: the whole file is refused, naming the line or row.
+        return page("admin/kb_import.html", error=i18n.refusal(page.lang, exc), status=422)
+    db = store.read()
+    rows = []
+    for entry in entries:
+        existing = kb.get(db, entry.id)
+        rows.append((entry, "new" if existing is None else "same" if existing == entry else "changed"))
+    token = secrets.token_urlsafe(16)
+    previews[token] = (time.monotonic(), entries)
+    counts = {k: sum(1 for _, s in rows if s == k) for k in ("new", "changed", "same")}
+    return page("admin/kb_import.html", rows=rows[:200], counts=counts, token=token, filename=name, error=None)
+
+
+@post("/kb-import/confirm", status_code=200)
+async def import_confirm(
+    data: Form,
+    page: Inject[Page],
+    store: Inject[Store],
+    embedder: Inject[Embedder],
+    clock: Inject[Clock],
+    previews: Inject[Previews],
+) -> Template:
+    preview = previews.pop(data.get("token", ""), None)
+    if preview is None:
+        return page("admin/kb_import.html", error=i18n.t(page.lang, "kb.import_expired"), status=410)
+    _, entries = preview
+    result = await anyio.to_thread.run_sync(_save, store, entries, embedder, clock, "admin-import")
+    return page("admin/kb_import.html", done=result, error=None)
+
+
+router = owner_router(
+    [
+        new_form,
+        create,
+        edit_form,
+        update,
+        toggle,
+        delete,
+        approve_suggestion,
+        dismiss_suggestion,
+        review_answer,
+        export,
+        import_preview,
+        import_confirm,
+    ],
+    dependencies=PREVIEWS,
+)
