@@ -1,4 +1,4 @@
-"""The one SQLite database: connections, the single writer, and migrations.
+"""The one SQLite database: connections, the single writer, migrations, and the ``meta`` notes.
 
 WAL lets readers run while the writer writes. Every write goes through ``Store.write()``: one
 dedicated connection guarded by one lock, each transaction opened with ``BEGIN IMMEDIATE`` so a
@@ -35,6 +35,39 @@ def inserted_id(cursor: sqlite3.Cursor) -> int:
     statements that insert nothing)."""
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+# -- meta: the database's own notes, by key ----------------------------------------------------
+# The only code that writes the ``meta`` table: the knowledge base's and the catalog's versions,
+# the owner's presence switch, the last backup's outcome, the shop's calibration. Each takes the
+# transaction it runs in (``store.read()``, or the ``db`` of a ``store.write()``), so a version
+# moves in the same transaction as the change it counts.
+
+
+def read_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def read_meta_like(db: sqlite_utils.Database, pattern: str) -> dict[str, str]:
+    """The notes whose key matches ``pattern`` (SQL LIKE: ``backup_last_%``), by key."""
+    return dict(db.execute("SELECT key, value FROM meta WHERE key LIKE ?", [pattern]).fetchall())
+
+
+def write_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    """Inside the caller's write transaction."""
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+
+
+def bump_meta(db: sqlite_utils.Database, key: str) -> None:
+    """A counter up by one (from 1 when there is none yet), inside the caller's write transaction."""
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [key],
+    )
 
 
 class DatabaseError(RuntimeError):

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "appliance"
 # Lowest first. A package (or a module at the top of appliance/) imports from its own package and
 # from the layers below it, never from its own layer's others or from above.
 LAYERS: list[set[str]] = [
-    {"text"},  # reading words: imported by all, importing none
+    {"text", "locale"},  # reading words, and the catalogs' msgid tables: imported by all, importing none
     {"clock", "paths", "i18n", "child_process"},
     {"settings", "migrations"},
     {"db"},
@@ -143,3 +143,15 @@ def test_only_the_llm_worker_imports_llama_cpp() -> None:
         if re.search(r"^\s*(import llama_cpp|from llama_cpp\b)", p.read_text(encoding="utf-8"), re.M)
     ]
     assert importers == ["llm/worker.py"], importers
+
+
+def test_only_db_writes_the_meta_table() -> None:
+    # db.py's write_meta/bump_meta: the one place that writes meta (versions, presence, backups).
+    meta_sql = re.compile(r"\b(INSERT\s+(OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+meta\b", re.I)
+    allowed = {PACKAGE / "db.py", PACKAGE / "migrations.py"}
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p not in allowed and meta_sql.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not offenders, offenders

@@ -53,7 +53,7 @@ import numpy as np
 
 from appliance.answering.decide import Calibration, default_calibration
 from appliance.child_process import child_env
-from appliance.db import Store
+from appliance.db import Store, read_meta, write_meta
 from appliance.kb import store as kb
 from appliance.kb.embedder import Embedder
 from appliance.kb.entry import Entry
@@ -512,11 +512,11 @@ class Keeper:
             decider.use_calibration(current)
 
     def _load(self) -> None:
-        row = self.store.read().execute("SELECT value FROM meta WHERE key = ?", [META_KEY]).fetchone()
-        if not row:
+        stored = read_meta(self.store.read(), META_KEY)
+        if stored is None:
             return
         try:
-            data = json.loads(row[0])
+            data = json.loads(stored)
             if data.get("embedder") != self.embedder.name or data.get("safety") != self.safety:
                 return  # fitted for other vectors or another safety: fit again
             self.current = Calibration.from_dict(data["calibration"])
@@ -602,10 +602,7 @@ class Keeper:
                 "report": report,
             }
             with self.store.write() as db:
-                db.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    [META_KEY, json.dumps(data)],
-                )
+                write_meta(db, META_KEY, json.dumps(data))
             with self._lock:
                 self.current, self.report, self.fitted_version = calibration, report, version
                 deciders = list(self._deciders)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from appliance.catalog.product import Product, check, parse_price, parse_stock
+from appliance.db import bump_meta, read_meta
 from appliance.kb.entry import EntryError
 from appliance.text.textnorm import normalize
 
@@ -33,15 +34,12 @@ class ImportRecord:
 
 
 def bump_version(db: Database) -> None:
-    db.execute(
-        "INSERT INTO meta (key, value) VALUES ('catalog_version', '1') "
-        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-    )
+    bump_meta(db, "catalog_version")
 
 
 def version(db: Database) -> int:
-    row = db.execute("SELECT value FROM meta WHERE key = 'catalog_version'").fetchone()
-    return int(row[0]) if row else 0
+    value = read_meta(db, "catalog_version")
+    return int(value) if value is not None else 0
 
 
 def replace_all(db: Database, products: list[Product], *, source: str, kind: str, mapping: dict, now: str) -> int:

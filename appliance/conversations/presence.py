@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from appliance.db import Store
+from appliance.db import Store, read_meta, write_meta
 
 BEAT_S = 30
 ONLINE_S = 75  # two missed beats and a little
@@ -32,8 +32,7 @@ class Presence:
         self.clock = clock
         self._lock = threading.Lock()
         self._last_beat: float | None = None
-        row = store.read().execute("SELECT value FROM meta WHERE key = 'owner_available'").fetchone()
-        self._available = bool(row and row[0] == "1")
+        self._available = read_meta(store.read(), "owner_available") == "1"
 
     @property
     def available(self) -> bool:
@@ -51,11 +50,7 @@ class Presence:
             self._available = on
             self._last_beat = self.clock()
         with self.store.write() as db:
-            db.execute(
-                "INSERT INTO meta (key, value) VALUES ('owner_available', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                ["1" if on else "0"],
-            )
+            write_meta(db, "owner_available", "1" if on else "0")
         self._changed(before)
 
     def beat(self) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlite_utils import Database
 
+from appliance.db import bump_meta, read_meta
 from appliance.kb.embedder import Embedder
 from appliance.text.textnorm import normalize
 
@@ -233,12 +234,9 @@ def unindexed(db: Database, model: str) -> list[str]:
 
 
 def bump_version(db: Database) -> None:
-    db.execute(
-        "INSERT INTO meta (key, value) VALUES ('kb_version', '1') "
-        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-    )
+    bump_meta(db, "kb_version")
 
 
 def version(db: Database) -> int:
-    row = db.execute("SELECT value FROM meta WHERE key = 'kb_version'").fetchone()
-    return int(row[0]) if row else 0
+    value = read_meta(db, "kb_version")
+    return int(value) if value is not None else 0

@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from appliance.catalog import feed
 from appliance.conversations import privacy
-from appliance.db import Store
+from appliance.db import Store, write_meta
 from appliance.kb.entry import EntryError
 from appliance.ops import backup, mailer
 from appliance.reports import digest
@@ -140,10 +140,7 @@ def build(
 
 def _remember(store: Store, key: str, value: str) -> None:
     with store.write() as db:
-        db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )
+        write_meta(db, key, value)
 
 
 class ClockWatch:
