@@ -155,3 +155,14 @@ def test_only_db_writes_the_meta_table() -> None:
         if p not in allowed and meta_sql.search(p.read_text(encoding="utf-8"))
     ]
     assert not offenders, offenders
+
+
+def test_only_saved_replies_holds_sql_about_saved_replies() -> None:
+    saved_sql = re.compile(r"\b(FROM|INTO|UPDATE|JOIN|TABLE)\s+saved_replies\b", re.I)
+    allowed = {PACKAGE / "conversations" / "saved_replies.py", PACKAGE / "migrations.py"}
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p not in allowed and saved_sql.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not offenders, offenders

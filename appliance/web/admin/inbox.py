@@ -21,6 +21,7 @@ from appliance.answering.shop_calibration import Keeper
 from appliance.catalog import store as catalog_store
 from appliance.clock import Clock
 from appliance.conversations import attachments, privacy
+from appliance.conversations import saved_replies as saved
 from appliance.conversations.push import TYPING, Hub
 from appliance.conversations.store import VIEWS, Channel, Conversations, Event, Role
 from appliance.db import Store
@@ -161,7 +162,6 @@ def _conversation_context(
     conversations: Conversations, store: Store, conversation_id: str, lang: str
 ) -> dict[str, Any]:
     row = _opened(conversations, conversation_id)
-    db = store.read()
     mine = set(conversations.of_visitor(conversation_id))
     same_contact = [i for i in conversations.with_contact(row["contact_email"], row["contact_phone"]) if i not in mine]
     messages = _transcript(conversations, store, conversation_id, lang)
@@ -170,7 +170,7 @@ def _conversation_context(
         "messages": messages,
         "suggested": _suggested(messages),
         "notes": conversations.notes(conversation_id),
-        "saved_replies": db.execute("SELECT id, title FROM saved_replies ORDER BY title").fetchall(),
+        "saved_replies": saved.titles(store.read()),
         "mail": mailer.sent_for(store, conversation_id),
         "error": None,
         "others": len(mine) - 1,
@@ -277,10 +277,10 @@ def verdict(
 @get("/saved-replies/{reply_id:int}", sync_to_thread=True)
 def saved_reply(page: Inject[Page], store: Inject[Store], reply_id: FromPath[int]) -> Template:
     """Quick insert: the reply box, filled with a saved reply (an htmx swap)."""
-    row = store.read().execute("SELECT text FROM saved_replies WHERE id = ?", [reply_id]).fetchone()
-    if row is None:
+    text = saved.text_of(store.read(), reply_id)
+    if text is None:
         raise NotFoundException()
-    return page("admin/_reply_box.html", draft=row[0])
+    return page("admin/_reply_box.html", draft=text)
 
 
 @get("/entries/{entry_id:str}/as-reply", sync_to_thread=True)
@@ -293,8 +293,7 @@ def entry_as_reply(page: Inject[Page], store: Inject[Store], entry_id: FromPath[
 
 
 def _saved_page(page: Page, store: Store) -> Template:
-    rows = store.read().execute("SELECT id, title, text FROM saved_replies ORDER BY title").fetchall()
-    return page("admin/saved_replies.html", rows=rows)
+    return page("admin/saved_replies.html", rows=saved.all_replies(store.read()))
 
 
 @get("/saved-replies", sync_to_thread=True)
@@ -306,18 +305,13 @@ def saved_replies(page: Inject[Page], store: Inject[Store]) -> Template:
 def add_saved_reply(page: Inject[Page], store: Inject[Store], clock: Inject[Clock], data: Form) -> Template:
     title, text = data.get("title", "").strip()[:100], data.get("text", "").strip()[:MAX_REPLY_CHARS]
     if title and text:
-        with store.write() as db:
-            db.execute(
-                "INSERT INTO saved_replies (title, text, created_at) VALUES (?, ?, ?)",
-                [title, text, clock().isoformat()],
-            )
+        saved.add(store, title, text, clock().isoformat())
     return _saved_page(page, store)
 
 
 @post("/saved-replies/{reply_id:int}/delete", sync_to_thread=True, status_code=200)
 def delete_saved_reply(page: Inject[Page], store: Inject[Store], reply_id: FromPath[int]) -> Template:
-    with store.write() as db:
-        db.execute("DELETE FROM saved_replies WHERE id = ?", [reply_id])
+    saved.delete(store, reply_id)
     return _saved_page(page, store)
 
 
