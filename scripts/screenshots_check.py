@@ -4,7 +4,7 @@
     .venv/bin/python scripts/screenshots_check.py --out docs/screenshots
 
 The demo bookshop served with ``model_checks_answers`` on and, as its model, a scripted
-OpenAI-compatible server on loopback (tests/test_entry_check.py's ``Judge``): it names the
+OpenAI-compatible server on loopback (tests/fakes.py's ``FakeOpenAI``): it names the
 shipping entries for a question about shipping, and none for a question about opening hours.
 No model here can judge for real (docs/BENCHMARKS.md, fourth round); the pictures are of the
 appliance's side: a two-part question answered from two entries in the widget (Persian and
@@ -28,8 +28,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from screenshots import _post, _shrink, shoot  # a sibling script: the same requests and pictures
 
+from tests.fakes import FakeOpenAI as Judge
+from tests.fakes import numbers_titled
 from tests.helpers import free_port, reset_password, start_chromium, start_server, stop, wait_healthy
-from tests.test_entry_check import Judge, numbers_titled
 
 PASSWORD = "correct horse battery staple"
 TWO_PART = {
@@ -51,7 +52,7 @@ def main() -> None:
     judge = Judge()
     threading.Thread(target=judge.serve_forever, daemon=True).start()
     shipping = numbers_titled(r"ship|deliver|ارسال")
-    judge.verdict = staticmethod(lambda prompt: "0" if "hours" in prompt.lower() else shipping(prompt))
+    judge.reply = lambda prompt: "0" if "hours" in prompt.lower() else shipping(prompt)
     work = Path(tempfile.mkdtemp(prefix="shots-check-"))
     data = work / "data"
     reset_password(data, PASSWORD, "--demo")

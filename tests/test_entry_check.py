@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +31,10 @@ from appliance.llm.runtime import ModelRuntime
 from appliance.owner import account as owner
 from appliance.settings import Settings
 
+from .fakes import FakeOpenAI, numbers_titled
 from .helpers import (
+    KB,
+    QUESTIONS,
     Clock,
     events,
     make_api_client,
@@ -43,74 +44,15 @@ from .helpers import (
     sign_in,
     start_chat,
     store_on_copy,
+    write_jsonl,
 )
-from .test_eval import KB, QUESTIONS, write_jsonl
-
-
-class Judge(ThreadingHTTPServer):
-    """An OpenAI-compatible server whose reply is ``verdict(prompt)``; it keeps the prompts."""
-
-    block_on_close = False
-    verdict: Callable[[str], str] = staticmethod(lambda prompt: "1")
-    delay_s = 0.0
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _JudgeHandler)
-        self.daemon_threads = True
-        self.prompts: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class _JudgeHandler(BaseHTTPRequestHandler):
-    server: Judge
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        body = json.dumps({"object": "list", "data": [{"id": "judge"}]}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
-        prompt = "\n".join(m["content"] for m in request["messages"])
-        self.server.prompts.append(prompt)
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.end_headers()
-        time.sleep(self.server.delay_s)
-        text = self.server.verdict(prompt)
-        for piece in [text[:1], text[1:]]:
-            chunk = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
-
-
-def numbers_titled(pattern: str) -> Callable[[str], str]:
-    """A judge that reads the numbered entries shown and picks those whose title matches."""
-
-    def verdict(prompt: str) -> str:
-        titles = re.findall(r"^(\d)\. (.*)$", prompt, re.M)
-        picked = [n for n, title in titles if re.search(pattern, title, re.I)]
-        return ",".join(picked) or "0"
-
-    return verdict
 
 
 @pytest.fixture
-def judge() -> Iterator[Judge]:
-    server = Judge()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def judge() -> Iterator[FakeOpenAI]:
+    """A larger model whose verdict (its ``reply``) the test sets."""
+    with FakeOpenAI(model="judge") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +68,7 @@ def index(store: Store) -> RetrievalIndex:
 
 
 @pytest.fixture
-def runtime(judge: Judge) -> Iterator[ModelRuntime]:
+def runtime(judge: FakeOpenAI) -> Iterator[ModelRuntime]:
     rt = ModelRuntime(OpenAIServer(judge.url, timeout_s=10), timeout_s=10).start()
     assert rt.wait_settled(30) and rt.ready, rt.status()
     yield rt
@@ -186,8 +128,8 @@ def test_the_prompt_shows_the_entries_numbered_with_the_question(index: Retrieva
     assert user.endswith("Customer's question: How much is shipping?")
 
 
-def test_a_confirmed_answer_goes_out_unchanged(store: Store, index: RetrievalIndex, judge: Judge, runtime) -> None:
-    judge.verdict = staticmethod(lambda prompt: "1")
+def test_a_confirmed_answer_goes_out_unchanged(store: Store, index: RetrievalIndex, judge: FakeOpenAI, runtime) -> None:
+    judge.reply = lambda prompt: "1"
     turn = ask(chat_with_check(store, index, runtime), "How much is shipping?")
     assert (turn.decision.kind, turn.decision.reason) == ("answer", "confident")
     assert turn.decision.entry_ids == ["shipping-cost-en"]
@@ -203,9 +145,9 @@ def test_a_confirmed_answer_goes_out_unchanged(store: Store, index: RetrievalInd
 
 
 def test_an_answer_the_model_rejects_becomes_choices(
-    store: Store, index: RetrievalIndex, judge: Judge, runtime
+    store: Store, index: RetrievalIndex, judge: FakeOpenAI, runtime
 ) -> None:
-    judge.verdict = staticmethod(lambda prompt: "0")
+    judge.reply = lambda prompt: "0"
     chat = chat_with_check(store, index, runtime)
     turn = ask(chat, "How much is shipping?")
     assert (turn.decision.kind, turn.decision.reason) == ("clarify", entry_check.DOUBTED)
@@ -217,8 +159,8 @@ def test_an_answer_the_model_rejects_becomes_choices(
     assert "How much is shipping?" in [text for text, _ in chat.conversations.unsure_asked("2000")]
 
 
-def test_the_model_s_own_pick_is_offered_first(store: Store, index: RetrievalIndex, judge: Judge, runtime) -> None:
-    judge.verdict = staticmethod(lambda prompt: "2")
+def test_the_model_s_own_pick_is_offered_first(store: Store, index: RetrievalIndex, judge: FakeOpenAI, runtime) -> None:
+    judge.reply = lambda prompt: "2"
     turn = ask(chat_with_check(store, index, runtime), "How much is shipping?")
     assert turn.decision.kind == "clarify"
     ranking = turn.decision.ranking
@@ -226,9 +168,9 @@ def test_the_model_s_own_pick_is_offered_first(store: Store, index: RetrievalInd
 
 
 def test_a_two_part_question_is_answered_from_both_entries(
-    store: Store, index: RetrievalIndex, judge: Judge, runtime
+    store: Store, index: RetrievalIndex, judge: FakeOpenAI, runtime
 ) -> None:
-    judge.verdict = staticmethod(numbers_titled("ship|deliver"))
+    judge.reply = numbers_titled("ship|deliver")
     question = "how long does shipping take and what does it cost?"
     # Forced to answer (the shipped thresholds would offer choices for this one).
     turn = ask(chat_with_check(store, index, runtime, answer_threshold=0.0001), question)
@@ -241,16 +183,16 @@ def test_a_two_part_question_is_answered_from_both_entries(
 
 
 def test_choices_whose_first_the_model_confirms_are_answered(
-    store: Store, index: RetrievalIndex, judge: Judge, runtime
+    store: Store, index: RetrievalIndex, judge: FakeOpenAI, runtime
 ) -> None:
-    judge.verdict = staticmethod(lambda prompt: "1")
+    judge.reply = lambda prompt: "1"
     chat = chat_with_check(store, index, runtime, answer_threshold=0.9999, clarify_threshold=0.0001)
     turn = ask(chat, "Do you have a student discount?")
     assert (turn.decision.kind, turn.decision.reason) == ("answer", entry_check.CONFIRMED)
     assert turn.decision.entry_ids == ["discounts-en"]
     assert turn.reply.text == kb.get(store.read(), "discounts-en").answer
     # A pick of the second choice only moves it first: retrieval didn't rank it first.
-    judge.verdict = staticmethod(lambda prompt: "2")
+    judge.reply = lambda prompt: "2"
     turn = ask(chat, "Do you have a student discount?")
     assert turn.decision.kind == "clarify" and turn.reply.choices[0]["id"] == turn.decision.ranking[1]
 
@@ -259,9 +201,9 @@ def test_choices_whose_first_the_model_confirms_are_answered(
     "verdict, note", [("I think the first entry answers it.", "unreadable verdict"), ("7", "unreadable verdict")]
 )
 def test_a_rambling_model_leaves_the_decision_as_it_was(
-    store: Store, index: RetrievalIndex, judge: Judge, runtime, verdict: str, note: str
+    store: Store, index: RetrievalIndex, judge: FakeOpenAI, runtime, verdict: str, note: str
 ) -> None:
-    judge.verdict = staticmethod(lambda prompt: verdict)
+    judge.reply = lambda prompt: verdict
     turn = ask(chat_with_check(store, index, runtime), "How much is shipping?")
     assert (turn.decision.kind, turn.decision.reason) == ("answer", "confident")
     assert turn.decision.features["model_check"] is None
@@ -270,9 +212,9 @@ def test_a_rambling_model_leaves_the_decision_as_it_was(
 
 @pytest.mark.slow  # real waits for a slow server
 def test_a_slow_or_busy_model_leaves_the_decision_as_it_was(
-    store: Store, index: RetrievalIndex, judge: Judge, runtime
+    store: Store, index: RetrievalIndex, judge: FakeOpenAI, runtime
 ) -> None:
-    judge.verdict = staticmethod(lambda prompt: "0")
+    judge.reply = lambda prompt: "0"
     judge.delay_s = 3.0
     chat = chat_with_check(store, index, runtime, budget_s=0.5)
     started = time.monotonic()
@@ -304,10 +246,10 @@ def test_without_a_model_nothing_is_checked(store: Store, index: RetrievalIndex)
     assert turn.decision.features["model_check_note"] == "model not ready"
 
 
-def test_eval_reports_what_the_check_did(judge: Judge, tmp_path: Path) -> None:
+def test_eval_reports_what_the_check_did(judge: FakeOpenAI, tmp_path: Path) -> None:
     """`appliance eval --llm --check` with a model that rejects every entry: no answers, every
     answerable question offered as choices, and the check's counts and waits reported."""
-    judge.verdict = staticmethod(lambda prompt: "0")
+    judge.reply = lambda prompt: "0"
     kb_path, questions = write_jsonl(tmp_path / "kb.jsonl", KB), write_jsonl(tmp_path / "q.jsonl", QUESTIONS)
     base = Settings(data_dir=tmp_path / "data", model_url=judge.url)
     metrics, rows = evaluate.run(kb_path, questions, with_llm=True, check=True, base=base)
@@ -344,26 +286,26 @@ def test_the_real_default_model_checks_an_answer(store: Store, index: RetrievalI
 
 
 def test_choices_for_a_two_part_question_are_answered_from_both(
-    store: Store, index: RetrievalIndex, judge: Judge, runtime
+    store: Store, index: RetrievalIndex, judge: FakeOpenAI, runtime
 ) -> None:
-    judge.verdict = staticmethod(numbers_titled("ship|deliver"))
+    judge.reply = numbers_titled("ship|deliver")
     chat = chat_with_check(store, index, runtime, answer_threshold=0.9999, clarify_threshold=0.0001)
     turn = ask(chat, "how long does shipping take and what does it cost?")
     assert (turn.decision.kind, turn.decision.reason) == ("answer", entry_check.JOINED)
     assert sorted(turn.decision.entry_ids) == ["shipping-cost-en", "shipping-time-en"]
     # Two picks without retrieval's first are only choices, in the model's order.
     first = turn.decision.ranking[0]
-    judge.verdict = staticmethod(lambda prompt: "3,2")
+    judge.reply = lambda prompt: "3,2"
     turn = ask(chat, "how long does shipping take and what does it cost?")
     assert turn.decision.kind == "clarify"
     assert [c["id"] for c in turn.reply.choices] == [*turn.decision.ranking[2:0:-1], first]
 
 
-def test_the_owner_reads_what_the_check_did(judge: Judge, data_dir: Path, demo_db: Path) -> None:
+def test_the_owner_reads_what_the_check_did(judge: FakeOpenAI, data_dir: Path, demo_db: Path) -> None:
     """The whole app with a checking server: a two-part Persian question answered from both
     entries, and an answer the model doubted, as the owner reads them in the transcript."""
     pick = numbers_titled("ارسال|ship|deliver")
-    judge.verdict = staticmethod(lambda prompt: "0" if "hours" in prompt.lower() else pick(prompt))
+    judge.reply = lambda prompt: "0" if "hours" in prompt.lower() else pick(prompt)
     with make_api_client(
         data_dir, demo_db, model_url=judge.url, model_checks_answers=True, model_languages=("en", "fa")
     ) as c:

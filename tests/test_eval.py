@@ -8,48 +8,8 @@ from click.testing import CliRunner
 
 from appliance.cli import main
 
-KB = [
-    {
-        "id": "kb-0",
-        "intent": "shipping_time",
-        "lang": "en",
-        "marker": "KB-0-AAAA",
-        "questions": ["how long does delivery take", "when will my order arrive", "delivery time to shiraz"],
-        "answer": "Orders arrive in 3-5 business days. Reference code: KB-0-AAAA.",
-    },
-    {
-        "id": "kb-1",
-        "intent": "returns",
-        "lang": "en",
-        "marker": "KB-1-BBBB",
-        "questions": ["can i return a book", "what is your return policy", "how do i send a book back"],
-        "answer": "Unused books can be returned within 7 days. Reference code: KB-1-BBBB.",
-    },
-    {
-        "id": "kb-2",
-        "intent": "payment_methods",
-        "lang": "en",
-        "marker": "KB-2-CCCC",
-        "questions": ["how can i pay", "do you take cash on delivery", "which cards do you accept"],
-        "answer": "We accept bank cards and cash on delivery in Tehran. Reference code: KB-2-CCCC.",
-    },
-    {
-        "id": "kb-3",
-        "intent": "opening_hours",
-        "lang": "en",
-        "marker": "KB-3-DDDD",
-        "questions": ["what are your opening hours", "are you open on friday", "when does the shop open"],
-        "answer": "Open Saturday to Wednesday 9:00-18:00. Reference code: KB-3-DDDD.",
-    },
-]
-QUESTIONS = [
-    {"query": "how long does delivery take", "gold": "kb-0", "kind": "in_scope"},
-    {"query": "can i return a book", "gold": "kb-1", "kind": "in_scope"},
-    {"query": "what are your opening hours", "gold": "kb-3", "kind": "in_scope"},
-    {"query": "which cards do you accept", "gold": "kb-2", "kind": "in_scope"},
-    {"query": "what is the weather in paris tomorrow", "gold": None, "kind": "ood_oos"},
-    {"query": "please book me a flight to london", "gold": None, "kind": "ood_oos"},
-]
+from .helpers import KB, QUESTIONS, write_jsonl
+
 METRICS = [
     "retrieval_top1",
     "retrieval_top3",
@@ -64,11 +24,6 @@ METRICS = [
     "latency_p50_ms",
     "latency_p95_ms",
 ]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -25,10 +21,8 @@ from appliance.kb.retrieval import IndexedEntry
 from appliance.llm.openai import OpenAIServer
 from appliance.llm.runtime import ModelError, ModelRuntime, ModelState, ModelTimeout, ModelUnavailable
 
-from .helpers import (
-    free_port,
-    stream_reply,
-)
+from .fakes import FakeOpenAI
+from .helpers import free_port, stream_reply
 
 HELLO = [{"role": "user", "content": "Say hello to a customer in one short sentence."}]
 LONG = [{"role": "user", "content": "Write a long story about a bookshop in Tehran."}]
@@ -144,89 +138,27 @@ def test_a_server_that_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
         rt.close()
 
 
-class FakeServer(ThreadingHTTPServer):
-    """An OpenAI-compatible server that misbehaves as ``behaviour`` says."""
-
-    behaviour = "garbage"
-    block_on_close = False  # a "slow" reply still sleeping doesn't hold up the fixture's teardown
-
-
-class _Fake(BaseHTTPRequestHandler):
-    """Lists a model, then misbehaves on /chat/completions as its server says."""
-
-    server: FakeServer
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._send(200, json.dumps({"object": "list", "data": [{"id": "fake-model"}]}).encode(), "application/json")
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        kind = self.server.behaviour
-        if kind == "garbage":
-            self._send(200, b"<html><body>Welcome to nginx!</body></html>", "text/html")
-        elif kind == "slow":
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.end_headers()
-            self.wfile.write(b": still thinking\n\n")
-            self.wfile.flush()
-            time.sleep(30)  # longer than any test waits: only the runtime's timeout ends it
-        elif kind == "error":
-            self._send(500, b'{"error": "out of memory"}', "application/json")
-        elif kind == "inventive":
-            # A well-formed stream whose words are not the owner's: 2 days instead of 3-5, a link.
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.end_headers()
-            for piece in ["Your order ", "arrives in 2 days. ", "Track it at http://evil.example/t"]:
-                chunk = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            self.wfile.write(b"data: [DONE]\n\n")
-        elif kind == "drop":
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.end_headers()
-            chunk = {"choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def _send(self, status: int, body: bytes, kind: str) -> None:
-        self.send_response(status)
-        self.send_header("content-type", kind)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture
-def fake_server() -> Iterator[FakeServer]:
-    server = FakeServer(("127.0.0.1", 0), _Fake)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def _url(server: FakeServer) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}/v1"
+def fake_server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
 
 
 @pytest.mark.parametrize(
-    "behaviour, error, match",
+    "misbehaviour, error, match",
     [
-        ("garbage", ModelError, "not an OpenAI stream"),
-        ("error", ModelError, "HTTP 500"),
-        ("drop", ModelError, "went away"),
+        ({"behaviour": "garbage"}, ModelError, "not an OpenAI stream"),
+        ({"status": 500}, ModelError, "HTTP 500"),
+        ({"behaviour": "drop"}, ModelError, "went away"),
     ],
+    ids=["garbage", "error", "drop"],
 )
-def test_a_misbehaving_server_costs_one_reply(fake_server: FakeServer, behaviour: str, error: type, match: str) -> None:
-    fake_server.behaviour = behaviour
-    rt = runtime_for(_url(fake_server))
+def test_a_misbehaving_server_costs_one_reply(
+    fake_server: FakeOpenAI, misbehaviour: dict, error: type, match: str
+) -> None:
+    for name, value in misbehaviour.items():
+        setattr(fake_server, name, value)
+    rt = runtime_for(fake_server.url)
     try:
         assert rt.ready, rt.status()
         with pytest.raises(error, match=match):
@@ -236,9 +168,9 @@ def test_a_misbehaving_server_costs_one_reply(fake_server: FakeServer, behaviour
 
 
 @pytest.mark.slow  # real waits, real argon2 or a whole import: a second or more
-def test_a_slow_server_times_out(fake_server: FakeServer) -> None:
-    fake_server.behaviour = "slow"
-    rt = runtime_for(_url(fake_server), timeout_s=1.0)
+def test_a_slow_server_times_out(fake_server: FakeOpenAI) -> None:
+    fake_server.delay_s = 30  # longer than any test waits: only the runtime's timeout ends it
+    rt = runtime_for(fake_server.url, timeout_s=1.0)
     try:
         started = time.monotonic()
         with pytest.raises(ModelTimeout):
@@ -249,11 +181,12 @@ def test_a_slow_server_times_out(fake_server: FakeServer) -> None:
         rt.close()
 
 
-def test_grounding_checks_apply_to_a_server_model(fake_server: FakeServer) -> None:
+def test_grounding_checks_apply_to_a_server_model(fake_server: FakeOpenAI) -> None:
     """A server model's words go through the same checks: invented figures and links are refused
     and the owner's text goes out."""
-    fake_server.behaviour = "inventive"
-    rt = runtime_for(_url(fake_server))
+    # A well-formed stream whose words are not the owner's: 2 days instead of 3-5, a link.
+    fake_server.reply = lambda prompt: ["Your order ", "arrives in 2 days. ", "Track it at http://evil.example/t"]
+    rt = runtime_for(fake_server.url)
     owner_text = "Orders arrive in 3-5 business days in other cities."
     entry = IndexedEntry(
         id="shipping", title="Shipping", answer=owner_text, lang="en", passages=[owner_text], trigrams=frozenset()
