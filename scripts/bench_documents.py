@@ -25,7 +25,7 @@ from appliance.db import Store
 from appliance.documents import extract
 from appliance.documents import store as documents_store
 from appliance.kb import embedder
-from tests.test_documents import make_pdf
+from tests.helpers import make_pdf
 
 SENTENCES = [
     "سفارش‌ها در تهران یک روزه و در شهرستان‌ها دو تا چهار روز کاری می‌رسند.",

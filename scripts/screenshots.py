@@ -110,7 +110,7 @@ def _photos_and_triggers(base: str, conv: str, token: str) -> None:
     import httpx
     from PIL import Image
 
-    from tests.test_attachments import pdf
+    from tests.helpers import pdf
 
     picture = io.BytesIO()
     Image.new("RGB", (900, 600), (180, 60, 50)).save(picture, "JPEG")

@@ -286,3 +286,69 @@ def browser(tmp_path: Path):
     driver = start_chromium(tmp_path / "chrome", "--window-size=1280,900", "--lang=en-US")
     yield driver
     driver.quit()
+
+
+# -- the widget in a real browser, on a shop's site ---------------------------------------------
+
+HOST_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Book Nook</title>
+<style>body {{ font: 16px serif; background: #fdf6e3; }} button {{ all: unset; }} iframe {{ display: none; }}</style>
+</head><body><h1>Book Nook</h1><p>A shop page whose CSS tries to break the widget.</p>
+<script src="{base}/static/widget-loader-1.0.0.js" async data-lang="{lang}" data-position="right"></script>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def appliance_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real `appliance serve --demo` process, for the widget in a real browser; the shop's site
+    (``shop_site``) is its only allowed origin."""
+    import subprocess
+
+    from .helpers import APPLIANCE, free_port, stop, wait_healthy
+
+    data_dir = tmp_path_factory.mktemp("widget-data")
+    port = free_port()
+    host_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env["APPLIANCE_ALLOWED_ORIGINS"] = f"http://127.0.0.1:{host_port}"
+    env["APPLIANCE_SHOP_NAME"] = "Book Nook"
+    proc = subprocess.Popen(
+        [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    wait_healthy(port, proc, timeout=120)
+    yield {"base": f"http://127.0.0.1:{port}", "host_port": host_port, "db": data_dir / "appliance.db"}
+    stop(proc)
+
+
+@pytest.fixture(scope="module")
+def shop_site(appliance_server, tmp_path_factory: pytest.TempPathFactory):
+    """The shop's own site: another origin, serving a page with the snippet."""
+    import threading
+    from functools import partial
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    root = tmp_path_factory.mktemp("shop")
+    for lang in ("fa", "en"):
+        (root / f"{lang}.html").write_text(HOST_PAGE.format(lang=lang, base=appliance_server["base"]), encoding="utf-8")
+    # Pages for the proactive messages: a book page, and a single-page checkout
+    (root / "books").mkdir()
+    (root / "books" / "gift.html").write_text(
+        HOST_PAGE.format(lang="en", base=appliance_server["base"]), encoding="utf-8"
+    )
+    (root / "checkout.html").write_text(HOST_PAGE.format(lang="en", base=appliance_server["base"]), encoding="utf-8")
+    (root / "کتاب").mkdir()  # a Persian address, as many Iranian shops have
+    (root / "کتاب" / "هدیه.html").write_text(
+        HOST_PAGE.format(lang="fa", base=appliance_server["base"]), encoding="utf-8"
+    )
+    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    server = HTTPServer(("127.0.0.1", appliance_server["host_port"]), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{appliance_server['host_port']}"
+    server.shutdown()

@@ -219,6 +219,33 @@ def start_chromium(user_data_dir: Path, *extra_flags: str):
     return driver
 
 
+def wait(driver, timeout: float = 20):
+    """Selenium's wait on ``driver``, for ``.until(...)``."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout)
+
+
+def owner_session(appliance_server):
+    """The owner signed in over HTTP, as the admin page would be (CSRF token included)."""
+    import httpx
+
+    reset_password(appliance_server["db"].parent, PASSWORD, "--demo")
+    owner = httpx.Client(base_url=appliance_server["base"], timeout=30)
+    owner.post("/admin/login", data={"password": PASSWORD, "next": "/admin/"}, headers=SAME)
+    page = owner.get("/admin/").text
+    marker = '"X-CSRF-Token": "'
+    owner.headers.update({**SAME, "x-csrf-token": page[page.index(marker) + len(marker) :].split('"')[0]})
+    return owner
+
+
+# The proactive messages' bubbles shown on the shop's page, read in the browser.
+BUBBLE = (
+    "return [...document.querySelectorAll('div[role=status]')]"
+    ".filter(d => getComputedStyle(d).display !== 'none').map(d => d.textContent)"
+)
+
+
 # -- a real server process ------------------------------------------------------------------------
 
 
@@ -331,6 +358,47 @@ def asgi_get(app, raw_path: str) -> tuple[int, bytes]:
     return asyncio.run(go())
 
 
+def pdf() -> bytes:
+    """A one-page PDF, written object by object."""
+    return pdf_of(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+        ]
+    )
+
+
+def make_pdf(pages: list[str | None]) -> bytes:
+    """A real PDF, written object by object (text pages in Helvetica; None: a page with no text,
+    as a scan has)."""
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
+    kids = []
+    for text in pages:
+        page_no = len(objects) + 1
+        kids.append(f"{page_no} 0 R")
+        if text is None:
+            objects.append("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>")
+            continue
+        lines = " ".join(f"({line}) Tj 0 -16 Td" for line in text.split("\n"))
+        stream = f"BT /F1 12 Tf 72 720 Td {lines} ET"
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {page_no + 1} 0 R "
+            f"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
+        )
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    out, offsets = b"%PDF-1.4\n", []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
+
+
 def pdf_of(objects: list[bytes]) -> bytes:
     """A PDF written object by object (object n is objects[n - 1]; 1 is the catalogue), with its
     cross-reference table: small hostile or plain PDFs for the tests."""
@@ -417,3 +485,17 @@ QUESTIONS = [
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+# WooCommerce's product export, as it really comes: a byte-order mark, a quoted multi-line
+# description, a variable product whose price and stock live on its variation rows.
+WOO = (
+    '\ufeffID,Type,SKU,Name,Published,"Short description","In stock?",Stock,"Sale price","Regular price",'
+    'Parent,"Attribute 1 name","Attribute 1 value(s)","Attribute 2 name","Attribute 2 value(s)"\n'
+    '11,simple,BOOF,بوف کور,1,"رمان صادق هدایت.\nچاپ جدید، جلد نرم",1,12,,"185,000",,,,,\n'
+    '12,variable,HOOD,Classic Hoodie,1,Warm.,1,,,,,Color,"Blue, Black",Size,"M, L"\n'
+    '13,variation,HOOD-BL-M,"Classic Hoodie - Blue, M",1,,1,2,,890000,id:12,Color,Blue,Size,M\n'
+    '14,variation,HOOD-BL-L,"Classic Hoodie - Blue, L",1,,0,0,,890000,id:12,Color,Blue,Size,L\n'
+    '15,variation,HOOD-BK-M,"Classic Hoodie - Black, M",1,,1,9,850000,890000,id:12,Color,Black,Size,M\n'
+    "16,simple,ZIP,Zip Hoodie,1,,1,4,,990000,,,,,\n"
+)

@@ -25,8 +25,7 @@ from appliance import i18n
 from appliance.conversations import attachments
 from appliance.web import guards as body_guard
 
-from .helpers import bearer, make_api_client, pdf_of, start_chat
-from .test_attachments import pdf
+from .helpers import bearer, make_api_client, pdf, pdf_of, start_chat
 
 
 def _png(size: tuple[int, int], mode: str = "L") -> bytes:

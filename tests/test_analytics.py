@@ -133,7 +133,7 @@ def test_a_product_among_the_most_used_answers_is_named_and_links_to_the_catalog
     from appliance.catalog import formats
     from appliance.catalog import store as catalog_store
 
-    from .test_catalog import WOO
+    from .helpers import WOO
 
     store = admin.app.state.store
     seed(store)

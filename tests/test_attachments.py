@@ -17,7 +17,7 @@ from appliance.clock import utc_now
 from appliance.conversations import attachments, privacy
 from appliance.ops import backup
 
-from .helpers import bearer, make_api_client, password_hash, pdf_of, post, sign_in, start_chat
+from .helpers import bearer, make_api_client, password_hash, pdf, post, sign_in, start_chat
 
 HTML_AS_JPG = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
 SVG_AS_JPG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>'
@@ -36,17 +36,6 @@ def photo(size: tuple[int, int] = (3000, 1500), *, exif_gps: bool = True, traile
     out = io.BytesIO()
     img.save(out, "JPEG", exif=exif, quality=90)
     return out.getvalue() + trailer
-
-
-def pdf() -> bytes:
-    """A one-page PDF, written object by object."""
-    return pdf_of(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
-        ]
-    )
 
 
 # -- what is stored is never what was sent ------------------------------------------------------

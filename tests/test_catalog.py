@@ -20,22 +20,10 @@ from appliance.clock import utc_now
 from appliance.db import Store
 from appliance.kb.entry import EntryError
 
-from .helpers import make_api_client, reply_of, send, start_chat
+from .helpers import WOO, make_api_client, reply_of, send, start_chat
 
 SET = Path(__file__).parent / "data" / "eval" / "shop_catalog"
 
-# WooCommerce's product export, as it really comes: a byte-order mark, a quoted multi-line
-# description, a variable product whose price and stock live on its variation rows.
-WOO = (
-    '\ufeffID,Type,SKU,Name,Published,"Short description","In stock?",Stock,"Sale price","Regular price",'
-    'Parent,"Attribute 1 name","Attribute 1 value(s)","Attribute 2 name","Attribute 2 value(s)"\n'
-    '11,simple,BOOF,بوف کور,1,"رمان صادق هدایت.\nچاپ جدید، جلد نرم",1,12,,"185,000",,,,,\n'
-    '12,variable,HOOD,Classic Hoodie,1,Warm.,1,,,,,Color,"Blue, Black",Size,"M, L"\n'
-    '13,variation,HOOD-BL-M,"Classic Hoodie - Blue, M",1,,1,2,,890000,id:12,Color,Blue,Size,M\n'
-    '14,variation,HOOD-BL-L,"Classic Hoodie - Blue, L",1,,0,0,,890000,id:12,Color,Blue,Size,L\n'
-    '15,variation,HOOD-BK-M,"Classic Hoodie - Black, M",1,,1,9,850000,890000,id:12,Color,Black,Size,M\n'
-    "16,simple,ZIP,Zip Hoodie,1,,1,4,,990000,,,,,\n"
-)
 SHOPIFY = (
     "Handle,Title,Body (HTML),Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,Variant Price\n"
     "samsung-charger,Samsung 25W Charger,<p>Fast <b>charging</b></p>,Title,Default Title,SAM25,7,690000\n"

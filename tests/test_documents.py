@@ -35,7 +35,7 @@ from appliance.kb import store as kb
 from appliance.kb.entry import Entry
 from appliance.settings import Settings
 
-from .helpers import SAME, QuietHandler, csrf, password_hash, reply_of, send, sign_in, start_chat
+from .helpers import SAME, QuietHandler, csrf, make_pdf, password_hash, reply_of, send, sign_in, start_chat
 
 ZWNJ = "\u200c"
 FAQ_PAGE = """<!doctype html>
@@ -114,36 +114,6 @@ def test_a_word_file_with_persian_headings_and_a_price_table(tmp_path: Path) -> 
     sections = {s.heading: s.text for s in doc.sections}
     assert sections["گارانتی تعویض باتری"].strip() == "باتری‌هایی که ما عوض می‌کنیم شش ماه گارانتی دارند."
     assert "آیفون ۱۱ | ۳٬۲۰۰٬۰۰۰ تومان" in sections["Screen repair"]  # the table, row by row
-
-
-def make_pdf(pages: list[str | None]) -> bytes:
-    """A real PDF, written object by object (text pages in Helvetica; None: a page with no text,
-    as a scan has)."""
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", ""]
-    kids = []
-    for text in pages:
-        page_no = len(objects) + 1
-        kids.append(f"{page_no} 0 R")
-        if text is None:
-            objects.append("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>")
-            continue
-        lines = " ".join(f"({line}) Tj 0 -16 Td" for line in text.split("\n"))
-        stream = f"BT /F1 12 Tf 72 720 Td {lines} ET"
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {page_no + 1} 0 R "
-            f"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
-        )
-        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
-    out, offsets = b"%PDF-1.4\n", []
-    for n, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj\n{body}\nendobj\n".encode("latin-1")
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
 
 
 def test_a_pdf_page_by_page_and_the_pdfs_that_cannot_be_used() -> None:

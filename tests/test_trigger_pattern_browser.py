@@ -1,28 +1,23 @@
 """The owner's page pattern for a proactive message is matched in the visitor's browser, on every
 tick of the widget: made into a regular expression, "*/*/*/*/*/x" took 17.7 s on an address of
 200 slashes and "*a*a*a*a*a*a*b" never finished on 120 a's, with the chat frozen meanwhile. Real
-Chromium, the real widget, a real `appliance serve --demo` (tests/test_widget_browser.py's, where
-the ordinary patterns are matched: a %-encoded Persian address, a campaign's query)."""
+Chromium, the real widget, a real `appliance serve --demo` (tests/conftest.py's, as for
+tests/test_widget_browser.py, where the ordinary patterns are matched: a %-encoded Persian
+address, a campaign's query)."""
 
 import pytest
 
-from .test_widget_browser import (  # noqa: F401  (fixtures, used by name)
-    BUBBLE,
-    _owner_session,
-    appliance_server,
-    shop_site,
-    wait,
-)
+from .helpers import BUBBLE, owner_session, wait
 
 pytestmark = pytest.mark.browser
 
 
 def test_patterns_that_would_backtrack_for_minutes_leave_the_next_trigger_on_time(
     browser,
-    shop_site,  # noqa: F811
-    appliance_server,  # noqa: F811
+    shop_site,
+    appliance_server,
 ) -> None:
-    owner = _owner_session(appliance_server)
+    owner = owner_session(appliance_server)
     for form in (  # saved in this order, so the widget tries the hostile two first
         {"name": "slashes", "page": "*/*/*/*/*/x", "message_en": "Never shown."},
         {"name": "letters", "page": "*?*a*a*a*a*a*a*b", "message_en": "Never shown either."},

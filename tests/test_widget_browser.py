@@ -4,85 +4,26 @@
 import os
 import sqlite3
 import subprocess
-import threading
 import time
-from functools import partial
-from http.server import HTTPServer, SimpleHTTPRequestHandler
 
 import pytest
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 from .helpers import (
     APPLIANCE,
+    BUBBLE,
     DOCS,
     free_port,
+    owner_session,
     stop,
+    wait,
     wait_healthy,
 )
 
 pytestmark = pytest.mark.browser
-
-
-HOST_PAGE = """<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Book Nook</title>
-<style>body {{ font: 16px serif; background: #fdf6e3; }} button {{ all: unset; }} iframe {{ display: none; }}</style>
-</head><body><h1>Book Nook</h1><p>A shop page whose CSS tries to break the widget.</p>
-<script src="{base}/static/widget-loader-1.0.0.js" async data-lang="{lang}" data-position="right"></script>
-</body></html>"""
-
-
-@pytest.fixture(scope="module")
-def appliance_server(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = tmp_path_factory.mktemp("widget-data")
-    port = free_port()
-    host_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    env["APPLIANCE_ALLOWED_ORIGINS"] = f"http://127.0.0.1:{host_port}"
-    env["APPLIANCE_SHOP_NAME"] = "Book Nook"
-    proc = subprocess.Popen(
-        [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    wait_healthy(port, proc, timeout=120)
-    yield {"base": f"http://127.0.0.1:{port}", "host_port": host_port, "db": data_dir / "appliance.db"}
-    stop(proc)
-
-
-@pytest.fixture(scope="module")
-def shop_site(appliance_server, tmp_path_factory: pytest.TempPathFactory):
-    """The shop's own site: another origin, serving a page with the snippet."""
-    root = tmp_path_factory.mktemp("shop")
-    for lang in ("fa", "en"):
-        (root / f"{lang}.html").write_text(HOST_PAGE.format(lang=lang, base=appliance_server["base"]), encoding="utf-8")
-    # Pages for the proactive messages: a book page, and a single-page checkout
-    (root / "books").mkdir()
-    (root / "books" / "gift.html").write_text(
-        HOST_PAGE.format(lang="en", base=appliance_server["base"]), encoding="utf-8"
-    )
-    (root / "checkout.html").write_text(HOST_PAGE.format(lang="en", base=appliance_server["base"]), encoding="utf-8")
-    (root / "کتاب").mkdir()  # a Persian address, as many Iranian shops have
-    (root / "کتاب" / "هدیه.html").write_text(
-        HOST_PAGE.format(lang="fa", base=appliance_server["base"]), encoding="utf-8"
-    )
-    handler = partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None
-    server = HTTPServer(("127.0.0.1", appliance_server["host_port"]), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{appliance_server['host_port']}"
-    server.shutdown()
-
-
-def wait(driver, timeout: float = 20):
-    return WebDriverWait(driver, timeout)
 
 
 def open_chat(driver, url: str) -> None:
@@ -259,21 +200,6 @@ def test_consent_gates_the_first_message(browser, tmp_path) -> None:
         stop(proc)
 
 
-def _owner_session(appliance_server):
-    """The owner signed in over HTTP, as the admin page would be (CSRF token included)."""
-    import httpx
-
-    from .helpers import PASSWORD, SAME, reset_password
-
-    reset_password(appliance_server["db"].parent, PASSWORD, "--demo")
-    owner = httpx.Client(base_url=appliance_server["base"], timeout=30)
-    owner.post("/admin/login", data={"password": PASSWORD, "next": "/admin/"}, headers=SAME)
-    page = owner.get("/admin/").text
-    marker = '"X-CSRF-Token": "'
-    owner.headers.update({**SAME, "x-csrf-token": page[page.index(marker) + len(marker) :].split('"')[0]})
-    return owner
-
-
 def test_the_owners_reply_appears_in_the_open_widget_and_survives_a_dropped_network(
     browser, shop_site, appliance_server
 ) -> None:
@@ -283,7 +209,7 @@ def test_the_owners_reply_appears_in_the_open_widget_and_survives_a_dropped_netw
     conv = browser.execute_script(
         "return JSON.parse(localStorage.getItem('appliance.conversations.chat.v1')).conversation"
     )
-    owner = _owner_session(appliance_server)
+    owner = owner_session(appliance_server)
     time.sleep(1)  # the widget's stream is open (it opens after the first answer)
 
     owner.get(f"/admin/conversations/{conv}")  # the owner opens it: the customer sees "Seen"
@@ -355,7 +281,7 @@ def test_a_photo_goes_both_ways_and_a_hostile_file_named_jpg_is_refused(
     conv = browser.execute_script(
         "return JSON.parse(localStorage.getItem('appliance.conversations.chat.v1')).conversation"
     )
-    owner = _owner_session(appliance_server)
+    owner = owner_session(appliance_server)
     page = owner.get(f"/admin/conversations/{conv}").text
     file_id = page.split('src="/admin/attachments/', 1)[1].split('"', 1)[0]
     got = owner.get(f"/admin/attachments/{file_id}")
@@ -381,16 +307,10 @@ def test_a_photo_goes_both_ways_and_a_hostile_file_named_jpg_is_refused(
     wait(browser, 10).until(lambda d: d.execute_script(loaded, ".transcript .attachment img") == 2)
 
 
-BUBBLE = (
-    "return [...document.querySelectorAll('div[role=status]')]"
-    ".filter(d => getComputedStyle(d).display !== 'none').map(d => d.textContent)"
-)
-
-
 def test_a_proactive_message_fires_once_and_a_closed_one_keeps_them_away_for_the_day(
     browser, shop_site, appliance_server
 ) -> None:
-    owner = _owner_session(appliance_server)
+    owner = owner_session(appliance_server)
     for form in (
         {"name": "gift", "page": "/books/*", "seconds": "1", "message_en": "Looking for a gift? Ask me."},
         {"name": "checkout", "script_name": "checkout-help", "message_en": "Stuck at checkout? I can help."},
