@@ -152,3 +152,30 @@ def test_the_model_s_check_is_turned_on_from_the_page_with_persian_digits(admin:
     assert saved["model_checks_answers"] is True and saved["check_budget_s"] == 2.5
     bad = admin.post("/admin/settings", data={**FORM, "check_budget_s": "سه"}, headers=headers)
     assert bad.status_code == 422 and state.settings.check_budget_s == 2.5 and state.settings.model_checks_answers
+
+
+def test_persian_typed_into_the_form_is_kept_as_typed(admin: TestClient, data_dir) -> None:
+    """The owner writes in Persian: the shop's name, the reply time, the greeting and the privacy
+    notice are stored and shown back as typed (ZWNJ and Persian digits included), the widget
+    greets with them, and a number typed in Persian digits is a number."""
+    sign_in(admin)
+    persian = {**SAME, "x-csrf-token": csrf(admin), "hx-current-url": "http://testserver/admin/settings?lang=fa"}
+    typed = {
+        "shop_name": "کتاب‌فروشی نور",
+        "typical_reply_time": "تا ساعت ۱۲ ظهر",
+        "greeting": "سلام! چطور می‌توانیم کمکتان کنیم؟",
+        "privacy_notice": "پیام‌های شما فقط برای پاسخ به خودتان نگه داشته می‌شود.",
+        "retention_days": "۹۰",
+    }
+    r = admin.post("/admin/settings", data={**FORM, **typed}, headers=persian)
+    assert r.status_code == 200 and "ذخیره شد" in r.text
+    stored = tomllib.loads((data_dir / "settings.toml").read_text(encoding="utf-8"))
+    assert {k: stored[k] for k in typed} == {**typed, "retention_days": 90}
+    page = admin.get("/admin/settings?lang=fa").text
+    assert 'value="کتاب‌فروشی نور"' in page and "پیام‌های شما فقط برای پاسخ به خودتان" in page
+    assert 'value="۹۰"' not in page and 'value="90"' in page
+    # each field's metadata: the secret boxes are password boxes, restart fields say so, in Persian
+    assert re.search(r'name="smtp_password"[^>]*type="password"', page, re.S)
+    assert page.count("پس از راه‌اندازی دوباره اعمال می‌شود") == 6
+    widget = admin.get("/widget?lang=fa").text
+    assert "سلام! چطور می‌توانیم کمکتان کنیم؟" in widget and "کتاب‌فروشی نور" in widget

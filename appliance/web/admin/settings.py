@@ -29,60 +29,10 @@ from appliance.web import services
 from appliance.web.admin.core import Form, Page, owner_router
 from appliance.web.services import Inject
 
-GROUPS: list[tuple[str, list[str]]] = [
-    ("shop", ["shop_name", "default_language", "timezone", "business_hours", "holidays", "typical_reply_time"]),
-    (
-        "widget",
-        [
-            "greeting",
-            "allowed_origins",
-            "widget_color",
-            "show_sources",
-            "privacy_policy_url",
-            "privacy_notice",
-            "require_consent",
-            "customer_photos",
-            "attachment_max_mb",
-        ],
-    ),
-    (
-        "answers",
-        [
-            "shop_calibration",
-            "answer_safety",
-            "phrase_with_model",
-            "phrase_budget_s",
-            "model_checks_answers",
-            "check_budget_s",
-            "answer_threshold",
-            "clarify_threshold",
-            "catalog_few_left",
-            "catalog_missing",
-            "catalog_feed_url",
-            "catalog_feed_hours",
-            "fetch_private_addresses",
-            "model",
-            "model_url",
-            "model_server_model",
-            "model_api_key",
-        ],
-    ),
-    ("email", ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password", "smtp_from", "owner_email"]),
-    (
-        "operations",
-        ["backup_time", "backups_daily", "backups_weekly", "backups_monthly", "retention_days", "digest_time"],
-    ),
-]
-EDITABLE = {name for _, names in GROUPS for name in names}
-SECRET = {"smtp_password", "model_api_key"}
-NEEDS_RESTART = {
-    "model",
-    "model_url",
-    "model_server_model",
-    "model_api_key",
-    "backup_time",
-    "digest_time",
-}  # read once at start
+# Each field says itself whether the page shows it, in which group, whether it is secret and
+# whether it applies only at the next start (settings._doc).
+EDITABLE = {f.name for _, group in settings_mod.owner_fields() for f in group}
+SECRET = {f.name for _, group in settings_mod.owner_fields() for f in group if f.metadata["secret"]}
 
 
 def _fields(settings: Settings, lang: str, typed: dict[str, Any] | None = None) -> list[tuple[str, list[dict]]]:
@@ -91,19 +41,20 @@ def _fields(settings: Settings, lang: str, typed: dict[str, Any] | None = None) 
     current = {**settings.to_dict(), **(typed or {})}
     docs = {name: (kind, doc) for name, kind, doc in settings_mod.describe(lang)}
     out = []
-    for group, names in GROUPS:
+    for group, group_fields in settings_mod.owner_fields():
         rows = []
-        for name in names:
-            kind, doc = docs[name]
-            value = current[name]
+        for f in group_fields:
+            kind, doc = docs[f.name]
+            value = current[f.name]
             rows.append(
                 {
-                    "name": name,
+                    "name": f.name,
                     "kind": kind,
                     "doc": doc,
-                    "value": "" if name in SECRET else (", ".join(value) if isinstance(value, list) else value),
-                    "fixed": f"{settings_mod.ENV_PREFIX}{name.upper()}" in os.environ,
-                    "restart": name in NEEDS_RESTART,
+                    "value": "" if f.metadata["secret"] else (", ".join(value) if isinstance(value, list) else value),
+                    "fixed": f"{settings_mod.ENV_PREFIX}{f.name.upper()}" in os.environ,
+                    "restart": f.metadata["restart"],
+                    "secret": f.metadata["secret"],
                 }
             )
         out.append((group, rows))
