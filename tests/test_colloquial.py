@@ -9,8 +9,9 @@ import pytest
 from appliance.cli.evaluate import load_kb
 from appliance.db import Store
 from appliance.kb import embedder
-from appliance.kb.retrieval import RetrievalIndex, other_readings
+from appliance.kb.retrieval import RetrievalIndex
 from appliance.text.colloquial import to_written
+from appliance.text.reading import other_readings
 
 ZWNJ = "\u200c"
 

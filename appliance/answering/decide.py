@@ -22,7 +22,7 @@ from typing import Any
 
 from appliance.catalog.match import CatalogIndex, Match
 from appliance.kb.retrieval import IndexedEntry, Ranking, RetrievalIndex
-from appliance.text.finglish import looks_finglish
+from appliance.text.reading import Reading, read
 from appliance.text.textnorm import detect_language, normalize
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
@@ -210,7 +210,10 @@ def _only(pattern: re.Pattern, text: str) -> bool:
 
 
 def small_talk(text: str) -> str | None:
-    norm = normalize(text)
+    return _small_talk(normalize(text))
+
+
+def _small_talk(norm: str) -> str | None:
     for kind, pattern in (("greeting", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE)):
         if _only(pattern, norm):
             return kind
@@ -272,30 +275,31 @@ class Decider:
         self.answer_threshold = self._fixed[0] or calibration.answer_threshold
         self.clarify_threshold = self._fixed[1] or calibration.clarify_threshold
 
-    def decide(self, text: str, *, previous: Previous | None = None) -> Decision:
-        # Finglish is Persian: the reply and the templates are too.
-        lang = "fa" if looks_finglish(text) else detect_language(text, self.default_lang)
-        norm = normalize(text)
+    def decide(self, message: str | Reading, *, previous: Previous | None = None) -> Decision:
+        """What to do with a customer's message (read once at the door: ``text.reading``; a
+        string is read here). Finglish is Persian: the reply and the templates are too."""
+        reading = message if isinstance(message, Reading) else read(message, self.default_lang)
+        text, norm, lang = reading.text, reading.norm, reading.lang
         if not norm or not any(ch.isalnum() for ch in norm):
             return Decision("escalate", "empty", lang, text)
         if _HUMAN.search(norm):
             # "انسان در جستجوی معنا دارید؟" names a book, not a wish to talk to a human
-            product = self._product(text, lang, Decision("escalate", "no_match", lang, text))
+            product = self._product(reading, Decision("escalate", "no_match", lang, text))
             if product is not None and product.kind == "answer":
                 return product
-            return self._escalate(text, lang, "asked_for_person")
+            return self._escalate(reading, "asked_for_person")
         if upset(norm):
-            return self._escalate(text, lang, "upset")
-        kind = small_talk(text)
+            return self._escalate(reading, "upset")
+        kind = _small_talk(norm)
         if kind:
             return Decision(kind, kind, lang, text)
 
-        alone = self.index.search(text, lang=lang)
+        alone = self.index.search(reading, lang=lang)
         decision = self._from_ranking(text, lang, alone)
-        product = self._product(text, lang, decision)
+        product = self._product(reading, decision)
         if product is not None:
             return product
-        if decision.kind != "answer" and (same := self.index.exact(text)) is not None:
+        if decision.kind != "answer" and (same := self.index.exact(reading)) is not None:
             # Worded exactly as a phrasing of one entry, the owner's or one they approved from a
             # customer: the owner said these words are that entry's.
             return Decision(
@@ -306,21 +310,20 @@ class Decider:
             # Answered on its own evidence: a message with a topic of its own is decided alone,
             # whatever came before.
             return decision
-        return self._follow_up(text, norm, lang, alone, decision, previous)
+        return self._follow_up(reading, alone, decision, previous)
 
-    def _follow_up(
-        self, text: str, norm: str, lang: str, alone: Ranking, decision: Decision, previous: Previous
-    ) -> Decision:
+    def _follow_up(self, reading: Reading, alone: Ranking, decision: Decision, previous: Previous) -> Decision:
         """A message the knowledge base can't place alone, read with the conversation's last
         question ("and to Mashhad?" means nothing alone). What that reading answers is answered
         only with the message's own evidence for the same entry: ranked among the first few
         alone, and its words found in the entry. "can I return it?" after a shipping question
         reads as shipping when glued to it, and «پارکینگ داره؟» after the address as the
         address; alone, neither points there, and a confident wrong answer costs more than a menu."""
-        combined = f"{previous.question} {text}"
+        text, norm, lang = reading.text, reading.norm, reading.lang
+        combined = read(f"{previous.question} {text}", lang=lang)
         together = self.index.search(combined, lang=lang)
-        follow = self._from_ranking(combined, lang, together)
-        product = self._product(combined, lang, follow)
+        follow = self._from_ranking(combined.text, lang, together)
+        product = self._product(combined, follow)
         if product is not None and product.kind == "answer":
             product.reason, product.query = "follow_up", text
             return product
@@ -363,12 +366,13 @@ class Decider:
                 return alone.coverage(int(i)) >= FOLLOW_UP_COVERAGE
         return False
 
-    def _product(self, text: str, lang: str, kb_decision: Decision) -> Decision | None:
+    def _product(self, reading: Reading, kb_decision: Decision) -> Decision | None:
         """A question about a product of the catalog (or about one the shop doesn't have), or
         None when the knowledge base should answer it."""
         if self.catalog is None or not len(self.catalog):
             return None
-        found = self.catalog.search(text)
+        text, lang = reading.text, reading.lang
+        found = self.catalog.search(reading)
         ranking = [PRODUCT + m.sku for m in found.matches]
         best = found.best
         feats = {"product_score": best.score if best else 0.0, "product_intent": float(found.intent)}
@@ -395,11 +399,16 @@ class Decider:
             )
         return None
 
-    def _escalate(self, text: str, lang: str, reason: str) -> Decision:
+    def _escalate(self, reading: Reading, reason: str) -> Decision:
         # Keep the best matches for the owner's eyes, though the customer gets a person.
-        ranking = self.index.search(text, lang=lang)
+        ranking = self.index.search(reading, lang=reading.lang)
         return Decision(
-            "escalate", reason, lang, text, ranking=[e.id for e in ranking.top(5)], features=ranking.features()
+            "escalate",
+            reason,
+            reading.lang,
+            reading.text,
+            ranking=[e.id for e in ranking.top(5)],
+            features=ranking.features(),
         )
 
     def _from_ranking(self, query: str, lang: str, ranking: Ranking) -> Decision:

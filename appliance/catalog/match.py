@@ -35,7 +35,8 @@ from rapidfuzz.distance import Levenshtein
 from appliance.catalog import store as catalog_store
 from appliance.catalog.product import Product
 from appliance.db import Store
-from appliance.text.finglish import looks_finglish, to_persian
+from appliance.text.finglish import to_persian
+from appliance.text.reading import Reading, read
 from appliance.text.textnorm import normalize
 
 _TOKEN = re.compile(r"\w+")
@@ -119,7 +120,11 @@ def _canon(word: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    return [_canon(t) for t in _TOKEN.findall(normalize(text))]
+    return _tokens_of_normalised(normalize(text))
+
+
+def _tokens_of_normalised(norm: str) -> list[str]:
+    return [_canon(t) for t in _TOKEN.findall(norm)]
 
 
 def _is_number(word: str) -> bool:
@@ -286,18 +291,19 @@ class CatalogIndex:
                 out.append(asked[: -len(ending)])
         return out
 
-    def search(self, text: str, limit: int = 5) -> Found:
+    def search(self, query: str | Reading, limit: int = 5) -> Found:
+        reading = query if isinstance(query, Reading) else read(query)
         self.refresh()
-        own = tokens(text)
+        own = _tokens_of_normalised(reading.norm)
         content = [w for w in own if w not in _INTENT and w not in _FILLER]
         all_words = list(content)
-        if looks_finglish(text):
+        if reading.finglish:
             # Finglish: the Persian letters of its content words only ("darin" read as "درین"
             # is near "دریا", a word of a book's name)
             latin = " ".join(w for w in content if w.isascii())
             for form in (to_persian(latin), to_persian(latin, short=True)):
                 all_words += tokens(form)
-        intent = any(w in _INTENT for w in own) or bool(_INTENT_PHRASE.search(normalize(text)))
+        intent = any(w in _INTENT for w in own) or bool(_INTENT_PHRASE.search(reading.norm))
         asked = list(dict.fromkeys(w for w in all_words if w not in _INTENT and w not in _FILLER))
         # "25 w" is how a phone types "25W"
         asked += [a + b for a, b in zip(asked, asked[1:], strict=False) if a.isdigit() and b.isalpha() and len(b) <= 3]

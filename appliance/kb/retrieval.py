@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from appliance.db import Store
 from appliance.kb import index as kb_index
 from appliance.kb.embedder import Embedder
-from appliance.text import colloquial, finglish
+from appliance.text.reading import Reading, read
 from appliance.text.textnorm import normalize
 
 # Weights of the fused score, in z-score units (chosen on the development sets, all together).
@@ -129,22 +129,14 @@ class Ranking:
         }
 
 
-def other_readings(text: str) -> list[str]:
-    """Other ways to read the customer's words: a Finglish question in Persian letters, and spoken
-    Persian (the question's or a reading's) in the written form owners write answers in. Only
-    the question is read again: the owner's texts are embedded as written."""
-    found = finglish.readings(text)
-    for reading in [text, *found]:
-        written = colloquial.to_written(reading)
-        if written != reading and written not in found:
-            found.append(written)
-    return found
-
-
 def trigrams(text: str) -> frozenset[str]:
     """Trigrams of normalised words, short words padded with spaces (as FTS5 indexes them)."""
+    return trigrams_of_normalised(normalize(text))
+
+
+def trigrams_of_normalised(norm: str) -> frozenset[str]:
     grams: set[str] = set()
-    for word in normalize(text)[:MAX_QUERY_CHARS].split():
+    for word in norm[:MAX_QUERY_CHARS].split():
         word = "".join(ch for ch in word if ch.isalnum())
         if not word:
             continue
@@ -162,7 +154,11 @@ def fts_query(grams: frozenset[str]) -> str:
 
 def _words(text: str) -> str:
     """The words of a text, normalised, without punctuation: what "worded exactly as" compares."""
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in normalize(text)).split())
+    return _words_of_normalised(normalize(text))
+
+
+def _words_of_normalised(norm: str) -> str:
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in norm).split())
 
 
 def _z(x: np.ndarray, floor: float) -> np.ndarray:
@@ -265,7 +261,11 @@ class RetrievalIndex:
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self.embedder.queries([t[: MAX_QUERY_CHARS * 2] for t in texts])
 
-    def search(self, text: str, *, lang: str | None = None, vector: np.ndarray | None = None) -> Ranking:
+    def search(self, query: str | Reading, *, lang: str | None = None, vector: np.ndarray | None = None) -> Ranking:
+        """Rank the entries for a question (a customer's message already read, or any text: the
+        calibration's examples, the evaluation's). ``lang`` favours entries in that language."""
+        reading = query if isinstance(query, Reading) else read(query)
+        text = reading.text
         self.last_search = time.monotonic()  # background work (the shop's calibration) yields to customers
         self.refresh()
         with self._lock:  # a consistent snapshot of the matrices
@@ -274,21 +274,22 @@ class RetrievalIndex:
             s_mat, s_starts, has_s = self._s_mat, self._s_starts, self._has_s
             has_q, has_p, pos = self._has_q, self._has_p, self._pos
         n = len(entries)
-        grams = trigrams(text)
+        grams = trigrams_of_normalised(reading.norm)
+        query_words = len(reading.norm.split())
         if n == 0:
             empty = np.zeros(0)
             none = np.zeros(0, np.int64)
-            return Ranking([], empty, empty, empty, empty, empty, empty, none, empty, none, grams, len(text.split()))
+            return Ranking([], empty, empty, empty, empty, empty, empty, none, empty, none, grams, query_words)
         # Persian typed in Latin letters is also read in Persian letters, and spoken Persian in
         # its written form (text/colloquial.py); each signal keeps the best of the readings, so an
         # English or a written Persian question (no reading) is scored as before.
-        readings = other_readings(text)
+        readings = list(reading.others)
         if vector is None:  # the question and its readings in one call to the embedder
             vecs = self.embed_queries([text, *readings])
         else:
             vecs = np.vstack([vector, self.embed_queries(readings)]) if readings else vector[None, :]
-        for reading in readings:
-            grams = grams | trigrams(reading)
+        for other in readings:
+            grams = grams | trigrams(other)
         centroid = (vecs @ centroids.T).max(axis=0)
         question_sims = (vecs @ q_mat.T).max(axis=0)
         nearest = _group_max(question_sims, q_starts, n, has_q)
@@ -318,7 +319,7 @@ class RetrievalIndex:
             question_sims,
             q_owner,
             grams,
-            len(normalize(text).split()),
+            query_words,
         )
 
     def _lexical(self, grams: frozenset[str], pos: dict[str, int], n: int) -> np.ndarray:
@@ -331,10 +332,11 @@ class RetrievalIndex:
                 scores[i] = score
         return scores
 
-    def exact(self, text: str) -> IndexedEntry | None:
+    def exact(self, query: str | Reading) -> IndexedEntry | None:
         """The entry one of whose phrasings is exactly these words (normalised), if only one is."""
         self.refresh()
-        entry_id = self._exact.get(_words(text))
+        norm = query.norm if isinstance(query, Reading) else normalize(query)
+        entry_id = self._exact.get(_words_of_normalised(norm))
         return self.get(entry_id) if entry_id else None
 
     def get(self, entry_id: str) -> IndexedEntry | None:
