@@ -34,22 +34,20 @@ from appliance.kb.formats import MAX_FILE_BYTES
 from appliance.llm.runtime import ModelRuntime
 from appliance.ops import logs as logging_setup
 from appliance.ops import scheduler as scheduler_mod
-from appliance.owner.throttle import SignInThrottle
 from appliance.settings import Settings
 from appliance.web import api as public_api
 from appliance.web import health, services, widget
 from appliance.web.admin import analytics as admin_analytics
 from appliance.web.admin import backups as admin_backups
 from appliance.web.admin import catalog as admin_catalog
-from appliance.web.admin import core as admin
 from appliance.web.admin import documents as admin_documents
+from appliance.web.admin import core as admin
 from appliance.web.admin import inbox as admin_inbox
 from appliance.web.admin import kb as admin_kb
 from appliance.web.admin import settings as admin_settings
 from appliance.web.admin import setup as admin_setup
 from appliance.web.admin import triggers as admin_triggers
 from appliance.web.guards import body_guard, in_progress_cap
-from appliance.web.limits import RateLimiter
 from appliance.web.security import security_headers
 
 log = logging.getLogger(__name__)
@@ -139,7 +137,7 @@ def _status_error(request: Request, exc: HTTPException) -> Response:
     error that carries its own code ("no_conversation") keeps it."""
     code, message = _STATUS_ERRORS[exc.status_code]
     if exc.status_code == 413 and request.url.path.startswith("/api/"):
-        message = f"the request body is larger than {request.app.state.settings.max_request_bytes} bytes"
+        message = f"the request body is larger than {request.app.state.services.settings.max_request_bytes} bytes"
     own = exc.extra.get("code") if isinstance(exc.extra, dict) else None
     if own:
         code, message = own, exc.detail
@@ -156,25 +154,26 @@ def create_app(
     """Build the ASGI app. ``llm`` and ``clock`` replace the real ones in tests."""
     clock = clock or utc_now
 
+    wired = services.AppServices(settings, clock)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         paths.ensure_data_dir(settings.data_dir)
-        services.start(app.state, settings, clock, llm)
-        state = app.state
-        recovered = await state.chat.recover_unanswered()
+        wired.start(llm)
+        recovered = await wired.chat.recover_unanswered()
         if recovered:
             log.warning("escalated %d customer messages left unanswered by an interruption", recovered)
         # Entries saved before an upgrade (or by another embedder) get their vectors now.
         indexed = await anyio.to_thread.run_sync(
-            lambda: kb.ensure_indexed(state.store, embedder=state.chat.decider.index.embedder)
+            lambda: kb.ensure_indexed(wired.store, embedder=wired.chat.decider.index.embedder)
         )
         if indexed:
             log.info("indexed %d knowledge-base entries", indexed)
-        jobs = scheduler_mod.build(settings, state.store, clock, lambda: state.settings) if with_scheduler else None
+        jobs = scheduler_mod.build(settings, wired.store, clock, lambda: wired.settings) if with_scheduler else None
         watch = scheduler_mod.ClockWatch(jobs).start() if jobs else None
         if jobs:
             jobs.start()
-        state.scheduler = jobs
+        wired.scheduler = jobs
         log.info("appliance %s started on data directory %s", __version__, settings.data_dir)
         try:
             yield
@@ -183,7 +182,7 @@ def create_app(
                 watch.stop()
             if jobs:
                 jobs.shutdown(wait=False)
-            services.stop(state)
+            wired.stop()
 
     return Litestar(
         route_handlers=[
@@ -211,9 +210,7 @@ def create_app(
             body_guard(settings.body_idle_timeout_s, settings.body_total_timeout_s, settings.body_min_bytes_per_s),
         ],
         dependencies=services.DEPENDENCIES,
-        state=State(
-            {"settings": settings, "clock": clock, "limiter": RateLimiter(), "signin_throttle": SignInThrottle()}
-        ),
+        state=State({"services": wired}),
         template_config=_templates(),
         before_send=[security_headers(hsts=settings.public_url.lower().startswith("https://"))],
         exception_handlers={

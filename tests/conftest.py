@@ -226,7 +226,7 @@ def admin(data_dir: Path, clock: Clock):
 
     settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook")
     with TestClient(create_app(settings, clock=clock)) as c:
-        owner.set_password(c.app.state.store, password_hash(), clock)
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
         yield c
 
 

@@ -81,7 +81,7 @@ def post(c: TestClient, path: str, **kwargs):
 def seed(c: TestClient) -> None:
     """Two English entries, for inbox and learning-loop tests."""
     kb.save(
-        c.app.state.store,
+        c.app.state.services.store,
         [
             Entry(
                 "hours",

@@ -125,7 +125,7 @@ def test_the_api_refuses_a_huge_picture_clearly_in_the_customers_language(data_d
         widget = c.get("/widget?lang=fa").text
         words = json.dumps(i18n.t("fa", "widget.error.photo_too_many_pixels"))[1:-1]
         assert words in widget and "ابعاد این عکس" in i18n.t("fa", "widget.error.photo_too_many_pixels")
-        assert not c.app.state.store.read().execute("SELECT COUNT(*) FROM attachments").fetchone()[0]
+        assert not c.app.state.services.store.read().execute("SELECT COUNT(*) FROM attachments").fetchone()[0]
 
 
 # -- the owner's PDFs -----------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def test_a_stream_whose_client_left_before_it_began_gives_its_place_back(data_di
     stream that never started never reaches: each such client kept a place for good."""
     with make_api_client(data_dir, demo_db) as c:
         conv, token, _ = start_chat(c, "en")
-        hub = c.app.state.push
+        hub = c.app.state.services.push
         before = hub.open_streams
         scope = _scope("GET", f"/api/v1/conversations/{conv}/events", "127.0.0.1", bearer(token))
 
@@ -239,7 +239,7 @@ def test_a_last_event_id_that_isnt_a_message_id_is_a_400(data_dir: Path, demo_db
             return {"type": "http.disconnect"}
 
         assert _run(c, lambda: _call(c, scope, leaves_soon)) == 400
-        assert c.app.state.push.open_streams == 0
+        assert c.app.state.services.push.open_streams == 0
 
 
 def test_a_trickled_body_is_refused_when_it_falls_below_the_minimum_rate(

@@ -49,12 +49,12 @@ def test_sign_in_rotates_the_session(admin: TestClient) -> None:
     assert first.status_code == 303 and first.headers["location"] == "/admin/kb"
     old = admin.cookies.get(auth.COOKIE)
     assert old and "httponly" in first.headers["set-cookie"].lower()
-    stored = admin.app.state.store.read().execute("SELECT id_hash FROM sessions").fetchall()
+    stored = admin.app.state.services.store.read().execute("SELECT id_hash FROM sessions").fetchall()
     assert old not in {r[0] for r in stored}  # only the hash is kept
     second = sign_in(admin)
     new = admin.cookies.get(auth.COOKIE)
     assert second.status_code == 303 and new != old
-    assert auth.load(admin.app.state.store, old, admin.app.state.clock) is None  # the old id is dead
+    assert auth.load(admin.app.state.services.store, old, admin.app.state.services.clock) is None  # the old id is dead
     assert admin.get("/admin/").status_code == 200
 
 
@@ -81,8 +81,8 @@ def _owner_app(data_dir: Path, clock: Clock, now: list[float]) -> TestClient:
     settings = Settings(data_dir=data_dir, model="none", trusted_proxies=("testclient",))
     client = TestClient(create_app(settings, clock=clock))
     client.__enter__()
-    owner.set_password(client.app.state.store, password_hash(), clock)
-    client.app.state.signin_throttle = SignInThrottle(clock=lambda: now[0])
+    owner.set_password(client.app.state.services.store, password_hash(), clock)
+    client.app.state.services.throttle = SignInThrottle(clock=lambda: now[0])
     return client
 
 
@@ -227,10 +227,10 @@ def test_sign_out_everywhere(admin: TestClient, data_dir: Path, clock: Clock) ->
 
 
 def test_home_and_kb_in_both_languages_with_hostile_text_escaped(admin: TestClient) -> None:
-    store = admin.app.state.store
+    store = admin.app.state.services.store
     entry = Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"question {HOSTILE}"])
     kb.save(store, [entry], embedder=embedder.shared(), now="t")
-    chat = admin.app.state.chat
+    chat = admin.app.state.services.chat
 
     async def customer():
         return await chat.reply(chat.conversations.start(), f"I am upset {HOSTILE}")
@@ -248,7 +248,7 @@ def test_home_and_kb_in_both_languages_with_hostile_text_escaped(admin: TestClie
 
 
 def test_kb_search_fragment(admin: TestClient) -> None:
-    store = admin.app.state.store
+    store = admin.app.state.services.store
     kb.save(
         store,
         [
@@ -267,7 +267,7 @@ def test_kb_search_fragment(admin: TestClient) -> None:
 
 def test_try_a_question_shows_decision_scores_and_reply(admin: TestClient) -> None:
     kb.save(
-        admin.app.state.store,
+        admin.app.state.services.store,
         [
             Entry(
                 "hours",
@@ -288,7 +288,7 @@ def test_try_a_question_shows_decision_scores_and_reply(admin: TestClient) -> No
     )
     assert r.status_code == 200
     assert "9:00-18:00" in r.text and "[hours]" in r.text and "fused" in r.text
-    assert admin.app.state.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+    assert admin.app.state.services.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
 
 
 def test_reset_password_signs_everyone_out(admin: TestClient, data_dir: Path) -> None:
@@ -327,20 +327,20 @@ def test_successful_sign_ins_are_not_throttled(admin: TestClient) -> None:
 def test_every_page_in_both_languages_escapes_hostile_text(admin: TestClient) -> None:
     """Hostile text in the knowledge base, a customer's message and the settings, on every page."""
 
-    store = admin.app.state.store
+    store = admin.app.state.services.store
     kb.save(
         store,
         [Entry("evil", HOSTILE, f"Answer {HOSTILE}", "en", [f"q {HOSTILE}"])],
         embedder=embedder.shared(),
         now="t",
     )
-    chat = admin.app.state.chat
+    chat = admin.app.state.services.chat
 
     async def customer():
         return await chat.reply(chat.conversations.start(), f"I want to talk to a real person {HOSTILE}")
 
     turn = asyncio.run(customer())
-    admin.app.state.settings = admin.app.state.settings.replace(shop_name=HOSTILE, greeting=HOSTILE)
+    admin.app.state.services.settings = admin.app.state.services.settings.replace(shop_name=HOSTILE, greeting=HOSTILE)
     sign_in(admin)
     conv = store.read().execute("SELECT conversation_id FROM messages WHERE id = ?", [turn.message_id]).fetchone()[0]
     pages = [
@@ -368,7 +368,7 @@ def test_every_page_in_both_languages_escapes_hostile_text(admin: TestClient) ->
 
 def test_kb_filters(admin: TestClient) -> None:
     kb.save(
-        admin.app.state.store,
+        admin.app.state.services.store,
         [
             Entry("a", "Alpha", "x", "en", ["alpha?"]),
             Entry("b", "بتا", "y", "fa", ["بتا؟"], enabled=False),
@@ -397,7 +397,7 @@ def test_the_session_cookie_is_secure_behind_tls(
 ) -> None:
     settings = Settings(data_dir=data_dir, model="none", **settings_kw)
     with TestClient(create_app(settings, clock=clock)) as c:
-        owner.set_password(c.app.state.store, password_hash(), clock)
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
         r = sign_in(c, **headers)
         assert r.status_code == 303
         cookie = r.headers["set-cookie"].lower()
@@ -483,7 +483,8 @@ def test_persian_text_in_every_field_of_every_form(admin: TestClient) -> None:
     r = admin.post("/admin/settings" + fa, data=settings_form, headers=h)
     assert r.status_code == 200 and "کتاب‌فروشی نمونه" in r.text, r.text[:500]
     assert (
-        admin.app.state.settings.retention_days == 365 and admin.app.state.settings.typical_reply_time == "تا ظهر فردا"
+        admin.app.state.services.settings.retention_days == 365
+        and admin.app.state.services.settings.typical_reply_time == "تا ظهر فردا"
     )
 
     trigger = {

@@ -88,7 +88,11 @@ def test_inbox_views_search_resolve_and_reopen(admin: TestClient) -> None:
     # the customer writes again: the conversation is open again
     auth = {"authorization": f"Bearer {token}"}
     admin.post(f"/api/v1/conversations/{conv}/messages", json={"text": "when are you open"}, headers=auth)
-    status = admin.app.state.store.read().execute("SELECT status FROM conversations WHERE id = ?", [conv]).fetchone()[0]
+    status = (
+        admin.app.state.services.store.read()
+        .execute("SELECT status FROM conversations WHERE id = ?", [conv])
+        .fetchone()[0]
+    )
     assert status == "open"
 
 
@@ -129,7 +133,7 @@ def test_live_takeover_silences_the_bot(admin: TestClient) -> None:
     roles = [m["role"] for m in admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).json()["messages"]]
     assert roles[-1] == "customer"  # no bot message after it
     admin.post(f"/admin/conversations/{conv}/reply", data={"text": "Yes, within 7 days."}, headers=token_header)
-    assert admin.app.state.chat.conversations.status(conv) == "human"
+    assert admin.app.state.services.chat.conversations.status(conv) == "human"
 
     # handed back: the bot answers again
     admin.post(f"/admin/conversations/{conv}/takeover", data={"on": "0"}, headers=token_header)
@@ -143,7 +147,7 @@ def test_takeover_while_the_bot_is_thinking_drops_the_bots_words(admin: TestClie
     import asyncio
 
     seed(admin)
-    chat = admin.app.state.chat
+    chat = admin.app.state.services.chat
     conv = chat.conversations.start()
     message_id, _ = chat.conversations.add_customer_message(conv, "when are you open")
     decision = chat.decider.decide("when are you open")
@@ -152,7 +156,7 @@ def test_takeover_while_the_bot_is_thinking_drops_the_bots_words(admin: TestClie
     turn = chat.conversations.record_turn(conv, message_id, decision, reply, 1.0)
     assert turn.decision.kind == "held" and turn.reply_id is None
     bot = (
-        admin.app.state.store.read()
+        admin.app.state.services.store.read()
         .execute("SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'bot'", [conv])
         .fetchone()[0]
     )
@@ -195,7 +199,7 @@ def test_export_and_erase_a_customer_from_the_admin(admin: TestClient) -> None:
     assert [c["id"] for c in exported.json()["conversations"]] == [conv]
     erased = admin.post(f"/admin/conversations/{conv}/erase", headers={**SAME, "x-csrf-token": csrf(admin)})
     assert erased.headers["hx-redirect"] == "/admin/inbox"
-    ids = {r[0] for r in admin.app.state.store.read().execute("SELECT id FROM conversations")}
+    ids = {r[0] for r in admin.app.state.services.store.read().execute("SELECT id FROM conversations")}
     assert conv not in ids and other in ids  # the other customer is untouched
     assert admin.get(f"/api/v1/conversations/{conv}/messages", headers=auth).status_code in (401, 404)
 
@@ -222,7 +226,7 @@ def test_none_of_these_is_recorded_as_failed_clarification(admin: TestClient) ->
     )
     assert r.status_code == 200
     reason = (
-        admin.app.state.store.read()
+        admin.app.state.services.store.read()
         .execute("SELECT reason FROM decisions WHERE conversation_id = ? ORDER BY id DESC LIMIT 1", [conv])
         .fetchone()[0]
     )

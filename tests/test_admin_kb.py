@@ -29,26 +29,29 @@ def test_create_edit_toggle_delete_with_history(admin: TestClient) -> None:
     sign_in(admin)
     created = post(admin, "/admin/kb/new", data=FORM)
     assert created.status_code == 200 and created.headers["hx-redirect"] == "/admin/kb/gift-wrapping"
-    entry = kb.get(admin.app.state.store.read(), "gift-wrapping")
+    entry = kb.get(admin.app.state.services.store.read(), "gift-wrapping")
     assert entry.questions == ["Do you gift wrap?", "Can you wrap a present?"] and entry.tags == ["gifts", "extras"]
     # the bot can answer with it at once
-    decision = admin.app.state.chat.decider.decide("Do you gift wrap books?")
+    decision = admin.app.state.services.chat.decider.decide("Do you gift wrap books?")
     assert decision.ranking[0] == "gift-wrapping"
 
     edited = post(admin, "/admin/kb/gift-wrapping", data={**FORM, "answer": "We wrap any book for 25,000 toman."})
     assert edited.status_code == 200 and "25,000" in edited.text
     page = admin.get("/admin/kb/gift-wrapping?lang=en")
     assert "Edit history" in page.text and "20,000" in page.text  # the old answer is in the history
-    assert [h["action"] for h in kb.history(admin.app.state.store.read(), "gift-wrapping")] == ["create", "update"]
+    assert [h["action"] for h in kb.history(admin.app.state.services.store.read(), "gift-wrapping")] == [
+        "create",
+        "update",
+    ]
 
     toggled = post(admin, "/admin/kb/gift-wrapping/toggle")
     assert toggled.status_code == 200 and "<tr" in toggled.text and "<html" not in toggled.text
-    assert not kb.get(admin.app.state.store.read(), "gift-wrapping").enabled
-    assert "gift-wrapping" not in admin.app.state.chat.decider.decide("Do you gift wrap books?").ranking
+    assert not kb.get(admin.app.state.services.store.read(), "gift-wrapping").enabled
+    assert "gift-wrapping" not in admin.app.state.services.chat.decider.decide("Do you gift wrap books?").ranking
 
     deleted = post(admin, "/admin/kb/gift-wrapping/delete")
     assert deleted.headers["hx-redirect"] == "/admin/kb"
-    assert kb.get(admin.app.state.store.read(), "gift-wrapping") is None
+    assert kb.get(admin.app.state.services.store.read(), "gift-wrapping") is None
     assert admin.get("/admin/kb/gift-wrapping").status_code == 404
 
 
@@ -58,7 +61,7 @@ def test_validation_keeps_what_was_typed(admin: TestClient) -> None:
     r = post(admin, "/admin/kb/new", data={**FORM, "answer": "   "}, headers=english)
     assert r.status_code == 422 and "missing answer" in r.text
     assert "Can you wrap a present?" in r.text  # nothing the owner typed is lost
-    assert kb.count(admin.app.state.store.read()) == 0
+    assert kb.count(admin.app.state.services.store.read()) == 0
 
 
 def test_a_refused_entry_or_file_is_explained_in_persian(admin: TestClient) -> None:
@@ -85,7 +88,7 @@ def test_a_refused_entry_or_file_is_explained_in_persian(admin: TestClient) -> N
 def test_hostile_text_in_the_editor_is_escaped(admin: TestClient) -> None:
     sign_in(admin)
     post(admin, "/admin/kb/new", data={**FORM, "title": HOSTILE, "answer": f"Answer {HOSTILE}"})
-    [entry] = kb.all_entries(admin.app.state.store.read())
+    [entry] = kb.all_entries(admin.app.state.services.store.read())
     page = admin.get(f"/admin/kb/{entry.id}")
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
 
@@ -105,10 +108,10 @@ def test_import_preview_then_confirm(admin: TestClient) -> None:
     body = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
     preview = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", body, "application/x-ndjson")})
     assert preview.status_code == 200 and "Hours" in preview.text
-    assert kb.count(admin.app.state.store.read()) == 0  # a preview changes nothing
+    assert kb.count(admin.app.state.services.store.read()) == 0  # a preview changes nothing
     token = preview.text.split('name="token" value="')[1].split('"')[0]
     done = post(admin, "/admin/kb-import/confirm", data={"token": token})
-    assert done.status_code == 200 and kb.count(admin.app.state.store.read()) == 2
+    assert done.status_code == 200 and kb.count(admin.app.state.services.store.read()) == 2
     again = post(admin, "/admin/kb-import/confirm", data={"token": token})
     assert again.status_code == 410  # a preview is used once
 
@@ -122,7 +125,7 @@ def test_a_broken_upload_names_the_line_and_changes_nothing(admin: TestClient) -
     latin = "id,title,answer,lang\na,Caf\xe9,x,en\n".encode("latin-1")
     r = post(admin, "/admin/kb-import", files={"file": ("kb.csv", latin, "text/csv")}, headers=english)
     assert r.status_code == 422 and "UTF-8" in r.text
-    assert kb.count(admin.app.state.store.read()) == 0
+    assert kb.count(admin.app.state.services.store.read()) == 0
 
 
 def test_export_downloads(admin: TestClient) -> None:
@@ -160,4 +163,4 @@ def test_the_largest_entry_a_owner_may_write_still_fits(admin: TestClient) -> No
     assert r.headers["hx-redirect"] == "/admin/kb/ik-paskh-blnd"  # a Persian title, spelled in Latin letters
     page = admin.get(r.headers["hx-redirect"])
     assert page.status_code == 200 and "یک پاسخ بلند" in page.text
-    assert admin.app.state.store.read().execute("SELECT count(*) FROM kb_entries").fetchone()[0] == 1
+    assert admin.app.state.services.store.read().execute("SELECT count(*) FROM kb_entries").fetchone()[0] == 1

@@ -54,7 +54,7 @@ def test_saving_validates_writes_and_applies(admin: TestClient, data_dir) -> Non
     headers = {**SAME, "x-csrf-token": csrf(admin)}
     r = admin.post("/admin/settings", data={**FORM, "smtp_password": "s3cret"}, headers=headers)
     assert r.status_code == 200 and "Saved" in r.text or "ذخیره شد" in r.text
-    path = admin.app.state.settings.data_dir / "settings.toml"
+    path = admin.app.state.services.settings.data_dir / "settings.toml"
     stored = tomllib.loads(path.read_text())
     assert stored["shop_name"] == "Book Nook 2" and stored["allowed_origins"] == [
         "https://a.example",
@@ -66,7 +66,7 @@ def test_saving_validates_writes_and_applies(admin: TestClient, data_dir) -> Non
     page = admin.get("/widget?lang=en")
     assert "frame-ancestors 'self' https://a.example https://b.example" in page.headers["content-security-policy"]
     assert "Book Nook 2" in page.text
-    assert admin.app.state.chat.composer.phrase_budget_s == 0.5
+    assert admin.app.state.services.chat.composer.phrase_budget_s == 0.5
     # an empty password box keeps the stored password
     admin.post("/admin/settings", data=FORM, headers=headers)
     assert tomllib.loads(path.read_text())["smtp_password"] == "s3cret"
@@ -74,7 +74,7 @@ def test_saving_validates_writes_and_applies(admin: TestClient, data_dir) -> Non
 
 def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None:
     sign_in(admin)
-    path = admin.app.state.settings.data_dir / "settings.toml"
+    path = admin.app.state.services.settings.data_dir / "settings.toml"
     before = path.read_text() if path.exists() else None
     r = admin.post(
         "/admin/settings", data={**FORM, "smtp_port": "twenty-five"}, headers={**SAME, "x-csrf-token": csrf(admin)}
@@ -97,7 +97,7 @@ def test_bad_values_are_refused_and_nothing_changes(admin: TestClient) -> None:
     english = {**persian, "hx-current-url": "http://testserver/admin/settings?lang=en"}
     r = admin.post("/admin/settings", data={**FORM, "timezone": "Mars/Olympus"}, headers=english)
     assert r.status_code == 422 and "unknown time zone “Mars/Olympus”" in r.text
-    assert admin.app.state.settings.shop_name != "Book Nook 2"
+    assert admin.app.state.services.settings.shop_name != "Book Nook 2"
 
 
 @pytest.mark.slow  # fits a calibration or embeds a whole knowledge base: seconds
@@ -106,7 +106,7 @@ def test_the_answers_group_shows_the_shops_own_estimate_and_takes_persian_digits
 
     from appliance.cli.evaluate import load_kb
 
-    state = admin.app.state
+    state = admin.app.state.services
     load_kb(state.store, Path(__file__).resolve().parents[1] / "appliance" / "demo" / "bookshop.jsonl")
     state.calibration.check()
     state.calibration.wait(180)
@@ -138,13 +138,13 @@ def test_the_model_s_check_is_turned_on_from_the_page_with_persian_digits(admin:
     sign_in(admin)
     fa = admin.get("/admin/settings?lang=fa").text
     assert 'name="model_checks_answers"' in fa and "مدل زبانی پاسخ‌ها را پیش از فرستادن بسنجد" in fa
-    assert admin.app.state.chat.checker is None  # off by default
+    assert admin.app.state.services.chat.checker is None  # off by default
     headers = {**SAME, "x-csrf-token": csrf(admin)}
     r = admin.post(
         "/admin/settings", data={**FORM, "model_checks_answers": "on", "check_budget_s": "۲٫۵"}, headers=headers
     )
     assert r.status_code == 200, r.text
-    state = admin.app.state
+    state = admin.app.state.services
     assert state.settings.model_checks_answers is True and state.settings.check_budget_s == 2.5
     # Applied at once: the rebuilt answer pipeline checks with the configured budget.
     assert state.chat.checker is not None and state.chat.checker.budget_s == 2.5

@@ -67,8 +67,8 @@ def seed(store) -> None:
 
 
 def test_numbers_match_hand_computed_values(admin: TestClient) -> None:
-    seed(admin.app.state.store)
-    rep = analytics.report(admin.app.state.store, NOW.replace(tzinfo=None), days=7)
+    seed(admin.app.state.services.store)
+    rep = analytics.report(admin.app.state.services.store, NOW.replace(tzinfo=None), days=7)
     assert rep.per_day[-2:] == [("2026-11-21", 2), ("2026-11-22", 1)] and sum(n for _, n in rep.per_day) == 3
     assert rep.decisions == {"answer": 2, "escalate": 2}
     assert rep.share("answer") == 0.5 and rep.share("clarify") == 0.0
@@ -81,13 +81,13 @@ def test_numbers_match_hand_computed_values(admin: TestClient) -> None:
     assert rep.top_entries == [("hours", "Opening hours", 2)]
     assert rep.heatmap[5][9] == 1 and rep.heatmap[5][22] == 1 and rep.heatmap[6][10] == 1 and rep.heatmap[6][11] == 1
     assert sum(map(sum, rep.heatmap)) == 4
-    tehran = analytics.report(admin.app.state.store, NOW.replace(tzinfo=None), days=7, tz="Asia/Tehran")
+    tehran = analytics.report(admin.app.state.services.store, NOW.replace(tzinfo=None), days=7, tz="Asia/Tehran")
     assert tehran.heatmap[5][12] == 1 and tehran.heatmap[6][1] == 1  # 09:00 UTC is 12:30; 22:00 Sat is 01:30 Sun
 
 
 def test_page_and_csv_in_both_languages(admin: TestClient) -> None:
-    seed(admin.app.state.store)
-    admin.app.state.clock = lambda: NOW.replace(tzinfo=None)
+    seed(admin.app.state.services.store)
+    admin.app.state.services.clock = lambda: NOW.replace(tzinfo=None)
     sign_in(admin)
     for lang, word in (("en", "Conversations per day"), ("fa", "گفتگو در هر روز")):
         page = admin.get(f"/admin/analytics?days=7&lang={lang}")
@@ -102,8 +102,8 @@ def test_page_and_csv_in_both_languages(admin: TestClient) -> None:
 def test_the_persian_page_speaks_persian(admin: TestClient) -> None:
     """Weekdays were English from Monday, units Latin ("s", "min"), the heatmap had no hours and
     the chart no axis; shares of 1/3 each showed 33 + 33 + 33 = 99."""
-    seed(admin.app.state.store)
-    admin.app.state.clock = lambda: NOW.replace(tzinfo=None)
+    seed(admin.app.state.services.store)
+    admin.app.state.services.clock = lambda: NOW.replace(tzinfo=None)
     sign_in(admin)
     page = admin.get("/admin/analytics?days=7&lang=fa").text
     heat = page[page.index('class="heatmap"') :]
@@ -135,7 +135,7 @@ def test_a_product_among_the_most_used_answers_is_named_and_links_to_the_catalog
 
     from .helpers import WOO
 
-    store = admin.app.state.store
+    store = admin.app.state.services.store
     seed(store)
     table = formats.read_table(WOO.encode(), "wc.csv")
     with store.write() as db:
@@ -149,7 +149,7 @@ def test_a_product_among_the_most_used_answers_is_named_and_links_to_the_catalog
         )
     rep = analytics.report(store, NOW.replace(tzinfo=None), days=7)
     assert ("product:BOOF", "بوف کور", 1) in rep.top_entries
-    admin.app.state.clock = lambda: NOW.replace(tzinfo=None)
+    admin.app.state.services.clock = lambda: NOW.replace(tzinfo=None)
     sign_in(admin)
     page = admin.get("/admin/analytics?days=7&lang=fa").text
     assert '<a href="/admin/catalog?q=BOOF"><bdi>بوف کور</bdi></a>' in page

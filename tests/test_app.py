@@ -46,7 +46,7 @@ def test_healthz_knowledge_base_only(client: TestClient) -> None:
 def test_healthz_with_a_corrupt_model_still_serves(data_dir: Path, corrupt_model: Path) -> None:
     settings = Settings(data_dir=data_dir, model=str(corrupt_model))
     with TestClient(create_app(settings)) as c:
-        c.app.state.llm.wait_settled(60)
+        c.app.state.services.llm.wait_settled(60)
         body = _local_healthz(c)
     assert body["status"] == "ok" and body["mode"] == "knowledge-base-only"
     assert body["model"]["state"] == "failed" and "broken-model.gguf" in body["model"]["reason"]
@@ -89,7 +89,7 @@ def test_secret_is_generated_once_and_private(client: TestClient, settings: Sett
 
 
 def _token(client: TestClient) -> str:
-    state = client.app.state
+    state = client.app.state.services
     return owner.new_setup_token(state.store, state.clock)
 
 
@@ -101,7 +101,7 @@ def test_setup_link_sets_the_password_once(client: TestClient) -> None:
     form = {"token": token, "password": "a good long password", "confirm": "a good long password"}
     done = client.post("/admin/setup", data=form, headers=SAME_ORIGIN)
     assert done.status_code == 200 and "گذرواژه ذخیره شد" in done.text
-    row = client.app.state.store.read().execute("SELECT password_hash FROM owner").fetchone()
+    row = client.app.state.services.store.read().execute("SELECT password_hash FROM owner").fetchone()
     assert row["password_hash"].startswith("$argon2")
     assert owner.verify_password(row["password_hash"], "a good long password")
     assert not owner.verify_password(row["password_hash"], "wrong password!")
@@ -128,7 +128,7 @@ def test_setup_in_english_and_validation(client: TestClient) -> None:
         headers=SAME_ORIGIN,
     )
     assert mismatch.status_code == 422 and "differ" in mismatch.text
-    assert client.app.state.store.read().execute("SELECT count(*) FROM owner").fetchone()[0] == 0
+    assert client.app.state.services.store.read().execute("SELECT count(*) FROM owner").fetchone()[0] == 0
 
 
 def test_cross_site_setup_post_is_refused(client: TestClient) -> None:
@@ -138,7 +138,7 @@ def test_cross_site_setup_post_is_refused(client: TestClient) -> None:
     assert r.status_code == 403
     r = client.post("/admin/setup", data=form, headers={"origin": "https://evil.example"})
     assert r.status_code == 403
-    assert client.app.state.store.read().execute("SELECT count(*) FROM owner").fetchone()[0] == 0
+    assert client.app.state.services.store.read().execute("SELECT count(*) FROM owner").fetchone()[0] == 0
 
 
 def test_only_the_newest_link_works(client: TestClient) -> None:
@@ -183,7 +183,7 @@ def test_data_directory_layout_is_private(tmp_path: Path) -> None:
 
 
 def test_the_setup_pages_last_step_leads_to_sign_in(client: TestClient) -> None:
-    token = owner.new_setup_token(client.app.state.store, client.app.state.clock)
+    token = owner.new_setup_token(client.app.state.services.store, client.app.state.services.clock)
     assert token
     done = client.post(
         "/admin/setup",

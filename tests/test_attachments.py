@@ -208,7 +208,7 @@ def test_the_owner_sees_the_photo_and_sends_a_pdf_and_an_image_back(data_dir: Pa
     with make_api_client(data_dir, demo_db) as c:
         from appliance.owner import account as owner
 
-        owner.set_password(c.app.state.store, password_hash(), utc_now)
+        owner.set_password(c.app.state.services.store, password_hash(), utc_now)
         conv, token, _ = start_chat(c, "fa")
         file_id = _send_photo(c, conv, token, photo()).json()["message"]["attachments"][0]["id"]
         assert c.get(f"/admin/attachments/{file_id}", follow_redirects=False).status_code in {302, 303, 401}
@@ -262,7 +262,7 @@ def test_erasing_a_customer_erases_their_photos_and_backups_keep_them(data_dir: 
     with make_api_client(data_dir, demo_db) as c:
         conv, token, _ = start_chat(c, "en")
         assert _send_photo(c, conv, token, photo((200, 100))).status_code == 200
-        store = c.app.state.store
+        store = c.app.state.services.store
         taken = backup.take(data_dir / "appliance.db", data_dir / "backups", utc_now())
         kept = sqlite3.connect(taken.path)
         assert kept.execute("SELECT count(*), sum(length(data)) > 1000 FROM attachments").fetchone() == (1, 1)

@@ -206,8 +206,8 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
 
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings, with_scheduler=False)) as c:
-        store = c.app.state.store
-        owner.set_password(store, password_hash(), c.app.state.clock)
+        store = c.app.state.services.store
+        owner.set_password(store, password_hash(), c.app.state.services.clock)
         kb.save(
             store,
             [Entry("hours", "Opening hours", "We open at 9:00.", "en", ["when are you open"])],
@@ -225,7 +225,7 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
             embedder=embedder.shared(),
             now="t1",
         )
-        assert "10:00" in c.app.state.chat.decider.decide("when are you open").entries[0].answer
+        assert "10:00" in c.app.state.services.chat.decider.decide("when are you open").entries[0].answer
         unconfirmed = c.post("/admin/backups/restore", data={"name": snapshot.path.name}, headers=headers)
         assert unconfirmed.status_code == 422
         done = c.post(
@@ -234,7 +234,7 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
         assert done.status_code == 200 and done.headers["hx-redirect"] == "/admin/login"
         # the running appliance answers from the restored data at once
         assert kb.get(store.read(), "hours").answer == "We open at 9:00."
-        assert "9:00" in c.app.state.chat.decider.decide("when are you open").entries[0].answer
+        assert "9:00" in c.app.state.services.chat.decider.decide("when are you open").entries[0].answer
         assert json.loads(asgi_get(c.app, "/healthz")[1])["database"]["ok"]
         [safety] = backup.list_backups(settings.backups_dir / "before-restore")
         assert "10:00" in sqlite3.connect(safety.path).execute("SELECT answer FROM kb_entries").fetchone()[0]
@@ -257,7 +257,7 @@ def test_a_restore_keeps_the_live_password_and_ends_every_session(data_dir: Path
 
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings, with_scheduler=False)) as c:
-        store, clock = c.app.state.store, c.app.state.clock
+        store, clock = c.app.state.services.store, c.app.state.services.clock
         owner.set_password(store, owner.hash_password("the old password, leaked"), clock)
         assert sign_in(c, "the old password, leaked").status_code == 303
         headers = {**SAME, "x-csrf-token": csrf(c)}

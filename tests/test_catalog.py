@@ -174,7 +174,7 @@ def shop(data_dir: Path, demo_db: Path):
     """The demo bookshop's app with the WooCommerce catalog imported."""
     with make_api_client(data_dir, demo_db, shop_calibration=False) as c:
         table = formats.read_table(WOO.encode(), "wc.csv")
-        with c.app.state.store.write() as db:
+        with c.app.state.services.store.write() as db:
             catalog_store.replace_all(
                 db,
                 formats.build(table, table.mapping, currency="تومان"),
@@ -294,7 +294,7 @@ def owner_client(shop: TestClient) -> TestClient:
 
     from .helpers import password_hash, sign_in
 
-    owner.set_password(shop.app.state.store, password_hash(), utc_now)
+    owner.set_password(shop.app.state.services.store, password_hash(), utc_now)
     sign_in(shop)
     return shop
 
@@ -318,7 +318,7 @@ def test_the_owner_imports_a_persian_spreadsheet_through_the_mapping_preview(own
     form |= {"map_stock": "موجودی", "attributes": "رنگ", "currency": "تومان", "action": "import"}
     r = c.post("/admin/catalog-import/confirm", data=form, headers=headers)
     assert r.status_code == 200 and "۲ کالا و گونه وارد شد" in c.get("/admin/catalog?lang=fa").text or r.text
-    db = c.app.state.store.read()
+    db = c.app.state.services.store.read()
     assert {p.sku for p in catalog_store.all_products(db)} == {"A1", "A2"}  # replaced: the Woo file's are gone
     # the same columns next time: the owner's mapping is offered again
     r = c.post("/admin/catalog-import", files={"file": ("b.csv", SHEET.encode(), "text/csv")}, headers=headers)
@@ -336,7 +336,7 @@ def test_a_wrong_file_is_refused_in_persian_and_changes_nothing(owner_client: Te
         headers={**headers, "hx-current-url": "http://testserver/admin/catalog?lang=fa"},
     )
     assert r.status_code == 422 and "صفحهٔ وب است" in r.text
-    assert len(catalog_store.all_products(c.app.state.store.read())) == 6
+    assert len(catalog_store.all_products(c.app.state.services.store.read())) == 6
 
 
 def test_the_owner_edits_a_price_in_persian_digits_and_turns_a_product_off(owner_client: TestClient) -> None:
@@ -347,7 +347,7 @@ def test_the_owner_edits_a_price_in_persian_digits_and_turns_a_product_off(owner
     assert page.status_code == 200 and "بوف کور" in page.text and "Classic Hoodie" in page.text
     r = post(c, "/admin/catalog/BOOF", data={"price": "۱۹۵٬۰۰۰", "stock": "۳"})
     assert r.status_code == 200 and 'value="195000"' in r.text
-    assert catalog_store.get(c.app.state.store.read(), "BOOF").stock == 3  # type: ignore[union-attr]
+    assert catalog_store.get(c.app.state.services.store.read(), "BOOF").stock == 3  # type: ignore[union-attr]
     r = post(c, "/admin/catalog/BOOF", data={"price": "ارزان", "stock": "1"})
     assert "is not a number" in r.text or "عدد نیست" in r.text
     _, _, done = _ask(c, "بوف کور چنده؟")

@@ -84,7 +84,7 @@ def _escalate(conversations: Conversations, channel: Channel) -> str:
 def test_one_waiting_count_on_the_home_page_the_badge_and_the_inbox(admin: TestClient) -> None:
     """`appliance ask "I want to talk to a real person"` escalates a CLI conversation: it is not a
     customer's, so no page may count it (the home page did, the badge and the inbox did not)."""
-    conversations: Conversations = admin.app.state.chat.conversations
+    conversations: Conversations = admin.app.state.services.chat.conversations
     _escalate(conversations, Channel.CLI)
     _escalate(conversations, Channel.EVAL)
     customer = _escalate(conversations, Channel.WIDGET)
@@ -100,7 +100,7 @@ def test_one_waiting_count_on_the_home_page_the_badge_and_the_inbox(admin: TestC
 
 
 def test_the_owners_reply_goes_through_the_same_rules(admin: TestClient) -> None:
-    conversations: Conversations = admin.app.state.chat.conversations
+    conversations: Conversations = admin.app.state.services.chat.conversations
     cid = _escalate(conversations, Channel.WIDGET)
     sign_in(admin)
     r = post(admin, f"/admin/conversations/{cid}/reply", data={"text": "پنجشنبه‌ها تا ساعت ۲ باز هستیم."})
@@ -112,7 +112,7 @@ def test_the_owners_reply_goes_through_the_same_rules(admin: TestClient) -> None
 
 
 def test_an_unknown_conversation_is_refused(client: TestClient) -> None:
-    conversations: Conversations = client.app.state.chat.conversations
+    conversations: Conversations = client.app.state.services.chat.conversations
     with pytest.raises(NoConversation):
         conversations.add_customer_message("no-such-id", "hello")
     with pytest.raises(NoConversation):
@@ -126,7 +126,7 @@ def test_a_held_writer_does_not_stop_other_customers(data_dir: Path, demo_db: Pa
     with make_api_client(data_dir, demo_db) as api:
         reader_conv, reader_token, _ = start_chat(api, "en")
         writer_conv, writer_token, _ = start_chat(api, "en")
-        store = api.app.state.store
+        store = api.app.state.services.store
         held = threading.Event()
         release = threading.Event()
 

@@ -21,7 +21,7 @@ def test_digest_counts_the_night(data_dir: Path) -> None:
     clock = Clock(datetime(2026, 11, 21, 22, 0, tzinfo=UTC))
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         kb.save(
             store,
             [
@@ -36,7 +36,7 @@ def test_digest_counts_the_night(data_dir: Path) -> None:
             embedder=embedder.shared(),
             now="t",
         )
-        chat = c.app.state.chat
+        chat = c.app.state.services.chat
 
         async def night():
             for text in [
@@ -71,8 +71,8 @@ def test_home_page_shows_the_latest_digest(data_dir: Path) -> None:
 
     clock = Clock(datetime(2026, 11, 22, 7, 30, tzinfo=UTC))
     with TestClient(create_app(Settings(data_dir=data_dir, model="none"), clock=clock, with_scheduler=False)) as c:
-        owner.set_password(c.app.state.store, password_hash(), clock)
-        digest.build(c.app.state.store, clock)
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
+        digest.build(c.app.state.services.store, clock)
         sign_in(c)
         page = c.get("/admin/?lang=en")
         assert "Morning digest" in page.text
@@ -91,5 +91,5 @@ def test_the_digest_job_is_scheduled_at_the_set_time(data_dir: Path) -> None:
 
 def test_the_app_runs_the_scheduler(data_dir: Path) -> None:
     with TestClient(create_app(Settings(data_dir=data_dir, model="none"))) as c:
-        assert c.app.state.scheduler.running
-        assert c.app.state.scheduler.get_job("morning_digest") is not None
+        assert c.app.state.services.scheduler.running
+        assert c.app.state.services.scheduler.get_job("morning_digest") is not None

@@ -333,7 +333,7 @@ def owner_app(data_dir: Path, site: str) -> Iterator[TestClient]:
         fetch_private_addresses=True,
     )
     with TestClient(create_app(settings)) as c:
-        owner.set_password(c.app.state.store, password_hash(), utc_now)
+        owner.set_password(c.app.state.services.store, password_hash(), utc_now)
         sign_in(c)
         yield c
 
@@ -387,7 +387,7 @@ def test_the_owner_uploads_documents_and_bad_ones_are_refused_in_persian(owner_a
     token = r.text.split('name="token" value="')[1].split('"')[0]
     r = c.post("/admin/documents/confirm", data={"token": token}, headers=headers)
     assert r.status_code == 200
-    docs = documents_store.all_documents(c.app.state.store.read())
+    docs = documents_store.all_documents(c.app.state.services.store.read())
     assert [(d.title, d.source, d.kind) for d in docs] == [("شرایط گارانتی", "گارانتی.docx", "docx")]
     r = c.post(
         "/admin/documents/upload?lang=fa",
@@ -401,9 +401,9 @@ def test_the_owner_uploads_documents_and_bad_ones_are_refused_in_persian(owner_a
         headers=headers,
     )
     assert r.status_code == 413  # refused before it is read whole (the page refuses it before sending)
-    assert len(documents_store.all_documents(c.app.state.store.read())) == 1  # nothing else changed
+    assert len(documents_store.all_documents(c.app.state.services.store.read())) == 1  # nothing else changed
     r = c.post(f"/admin/documents/{docs[0].id}/delete", headers=headers)
-    assert r.status_code == 200 and documents_store.all_documents(c.app.state.store.read()) == []
+    assert r.status_code == 200 and documents_store.all_documents(c.app.state.services.store.read()) == []
 
 
 def test_kb_import_takes_documents_from_the_command_line(tmp_path: Path) -> None:
@@ -432,7 +432,7 @@ def test_an_entry_from_a_document_answers_in_the_customers_chat_with_its_source(
     """A document's section, decided on like any answer, is quoted with the document named."""
     settings = Settings(data_dir=data_dir, model="none", shop_name="Book Nook")
     with TestClient(create_app(settings)) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         kb.save(
             store,
             [Entry("hours", "Opening hours", "We open 9 to 18, Saturday to Wednesday.", "en", ["when are you open"])],
@@ -450,7 +450,7 @@ def test_an_entry_from_a_document_answers_in_the_customers_chat_with_its_source(
         documents_store.save(
             store, doc, source="returns.md", data=policy.encode(), embedder=embedder.shared(), now="t1"
         )
-        composer = c.app.state.chat.composer
+        composer = c.app.state.services.chat.composer
         section = documents_store.section_ids(store.read(), 1)[0]
         found = composer.document_of(section)
         assert found is not None and found.title == "Returns policy" and composer.document_of("hours") is None

@@ -309,8 +309,8 @@ def test_the_owner_reads_what_the_check_did(judge: FakeOpenAI, data_dir: Path, d
     with make_api_client(
         data_dir, demo_db, model_url=judge.url, model_checks_answers=True, model_languages=("en", "fa")
     ) as c:
-        assert c.app.state.llm.wait_settled(30) and c.app.state.llm.ready
-        owner.set_password(c.app.state.store, password_hash(), Clock())
+        assert c.app.state.services.llm.wait_settled(30) and c.app.state.services.llm.ready
+        owner.set_password(c.app.state.services.store, password_hash(), Clock())
         conv, token, _ = start_chat(c, "fa")
         joined = events(send(c, conv, token, "ارسال به شیراز چند روز طول میکشه و هزینه‌اش چنده؟").text)[-1][1]
         assert (joined["kind"], joined["reason"]) == ("answer", entry_check.JOINED)

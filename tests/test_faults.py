@@ -303,7 +303,7 @@ def test_messages_left_unanswered_by_a_crash_are_escalated_at_start(data_dir: Pa
 
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings, with_scheduler=False)) as c:
-        chat = c.app.state.chat
+        chat = c.app.state.services.chat
         crashed = chat.conversations.start(lang="fa")
         chat.conversations.add_customer_message(
             crashed, "سفارشم کجاست؟"
@@ -314,14 +314,14 @@ def test_messages_left_unanswered_by_a_crash_are_escalated_at_start(data_dir: Pa
             taken, "are you there?"
         )  # the owner is answering this one: not the bot's
     with TestClient(create_app(settings, with_scheduler=False)) as c:
-        db = c.app.state.store.read()
+        db = c.app.state.services.store.read()
         rows = db.execute("SELECT conversation_id, kind, reason, reply_id FROM decisions").fetchall()
         assert [(r["conversation_id"], r["kind"], r["reason"]) for r in rows] == [(crashed, "escalate", "interrupted")]
         assert db.execute("SELECT status FROM conversations WHERE id = ?", [crashed]).fetchone()[0] == "waiting"
         reply = db.execute("SELECT text, lang FROM messages WHERE id = ?", [rows[0]["reply_id"]]).fetchone()
         assert reply["lang"] == "fa" and reply["text"]  # told, in their language, that a person will reply
     with TestClient(create_app(settings, with_scheduler=False)) as c:  # and only once
-        assert c.app.state.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
+        assert c.app.state.services.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
 
 
 @pytest.mark.model

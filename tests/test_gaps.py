@@ -5,7 +5,7 @@ from litestar.testing import TestClient
 from appliance.kb import embedder
 from appliance.kb import store as kb
 from appliance.kb.entry import Entry
-from appliance.reports import gaps
+from appliance.reports.gaps import GapFinder
 
 from .helpers import (
     sign_in,
@@ -14,7 +14,7 @@ from .helpers import (
 
 def test_unanswered_questions_are_grouped_and_ranked(admin: TestClient) -> None:
     kb.save(
-        admin.app.state.store,
+        admin.app.state.services.store,
         [
             Entry(
                 "hours",
@@ -27,7 +27,7 @@ def test_unanswered_questions_are_grouped_and_ranked(admin: TestClient) -> None:
         embedder=embedder.shared(),
         now="t",
     )
-    chat = admin.app.state.chat
+    chat = admin.app.state.services.chat
     asked = [
         "Do you sell gift cards?",
         "do you have gift cards",
@@ -42,7 +42,7 @@ def test_unanswered_questions_are_grouped_and_ranked(admin: TestClient) -> None:
             await chat.reply(chat.conversations.start(), text)
 
     asyncio.run(customers())
-    found = gaps.find(admin.app.state.store, embedder.shared(), admin.app.state.clock())
+    found = GapFinder().find(admin.app.state.services.store, embedder.shared(), admin.app.state.services.clock())
     assert sum(g.count for g in found) <= len(asked)
     top = found[0]
     assert top.count == 3 and all("gift card" in q.lower() for q in top.questions)
@@ -56,7 +56,7 @@ def test_unanswered_questions_are_grouped_and_ranked(admin: TestClient) -> None:
 def test_a_gap_the_bot_had_a_guess_for_offers_to_add_the_customers_words_to_that_entry(admin: TestClient) -> None:
     """An entry that exists but lacks the customers' words was suggested as a new entry: the
     owner wrote it twice."""
-    store = admin.app.state.store
+    store = admin.app.state.services.store
     kb.save(
         store,
         [
@@ -66,7 +66,7 @@ def test_a_gap_the_bot_had_a_guess_for_offers_to_add_the_customers_words_to_that
         embedder=embedder.shared(),
         now="t",
     )
-    chat = admin.app.state.chat
+    chat = admin.app.state.services.chat
     asked = ["جمعه ها بازید؟", "جمعه‌ها بازید؟", "جمعه ها باز هستید؟"]
 
     async def customers():
@@ -75,7 +75,7 @@ def test_a_gap_the_bot_had_a_guess_for_offers_to_add_the_customers_words_to_that
 
     asyncio.run(customers())
     rows = chat.conversations.unsure_asked("0")
-    found = gaps.find(store, embedder.shared(), admin.app.state.clock())
+    found = GapFinder().find(store, embedder.shared(), admin.app.state.services.clock())
     friday = [g for g in found if "جمعه" in g.example]
     assert friday and friday[0].count == 3, rows  # not answered (the hours say nothing of Friday)
     assert friday[0].guess == "hours", (rows, friday)

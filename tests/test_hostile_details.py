@@ -42,8 +42,8 @@ def test_thirty_wrong_passwords_at_once_are_five_tries_and_an_expiry_lets_one_mo
     (Thirty threads on the test client: each request runs in the app's loop at once.)"""
     now = [1000.0]
     with TestClient(create_app(Settings(data_dir=data_dir, model="none"), clock=clock)) as c:
-        owner.set_password(c.app.state.store, password_hash(), clock)
-        c.app.state.signin_throttle = SignInThrottle(clock=lambda: now[0])
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
+        c.app.state.services.throttle = SignInThrottle(clock=lambda: now[0])
         start = threading.Barrier(30)
 
         def guess(i: int) -> int:
@@ -228,7 +228,7 @@ def test_direction_overrides_are_stripped_from_messages_and_rating_comments(data
     """A right-to-left override in a message turned the rest of the owner's transcript line
     around ("gpj.exe" read as "exe.jpg"). ZWNJ is Persian spelling, and stays."""
     with make_api_client(data_dir, demo_db) as c:
-        owner.set_password(c.app.state.store, password_hash(), lambda: Clock()())
+        owner.set_password(c.app.state.services.store, password_hash(), lambda: Clock()())
         conv, token, _ = start_chat(c, "fa")
         send(c, conv, token, f"سفارش من\u202eexe.jpg{OVERRIDES} کی می\u200cرسد؟")
         r = c.post(
@@ -237,7 +237,7 @@ def test_direction_overrides_are_stripped_from_messages_and_rating_comments(data
             headers=bearer(token),
         )
         assert r.status_code == 200, r.text
-        db = c.app.state.store.read()
+        db = c.app.state.services.store.read()
         text = db.execute("SELECT text FROM messages WHERE role = 'customer'").fetchone()[0]
         comment = db.execute("SELECT rating_comment FROM conversations WHERE id = ?", [conv]).fetchone()[0]
         assert text == "سفارش منexe.jpg کی می\u200cرسد؟" and comment == "بدبود نمی\u200cدانم"
@@ -334,7 +334,7 @@ def test_allowed_sites_are_written_as_browsers_send_them(data_dir: Path) -> None
 )
 def test_the_settings_page_refuses_an_allowed_site_with_a_path(signed_in: TestClient, lang: str, said: str) -> None:
     c = signed_in
-    before = c.app.state.settings.allowed_origins
+    before = c.app.state.services.settings.allowed_origins
     r = post(
         c,
         f"/admin/settings?lang={lang}",
@@ -342,8 +342,8 @@ def test_the_settings_page_refuses_an_allowed_site_with_a_path(signed_in: TestCl
     )
     assert r.status_code == 422 and said in r.text and "https://shop.example/faq" in r.text
     assert (
-        c.app.state.settings.allowed_origins == before
-        and not (c.app.state.settings.data_dir / "settings.toml").exists()
+        c.app.state.services.settings.allowed_origins == before
+        and not (c.app.state.services.settings.data_dir / "settings.toml").exists()
     )
 
 
@@ -352,7 +352,7 @@ def test_the_settings_page_refuses_an_allowed_site_with_a_path(signed_in: TestCl
 
 def test_a_get_with_lang_shows_that_page_in_it_and_stores_nothing(signed_in: TestClient) -> None:
     c = signed_in
-    store = c.app.state.store
+    store = c.app.state.services.store
     assert owner.language(store) == "fa"
     page = c.get("/admin/?lang=en")
     assert page.status_code == 200 and '<html lang="en"' in page.text

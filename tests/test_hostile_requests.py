@@ -26,7 +26,9 @@ JSON = {"content-type": "application/json"}
 
 
 def count_messages(c: TestClient) -> int:
-    return c.app.state.store.read().execute("SELECT count(*) FROM messages WHERE role = 'customer'").fetchone()[0]
+    return (
+        c.app.state.services.store.read().execute("SELECT count(*) FROM messages WHERE role = 'customer'").fetchone()[0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -74,7 +76,9 @@ def test_control_characters_are_removed_from_stored_text(api: TestClient) -> Non
         json={"text": "where\u0000 is\u001b[31m my order?\nthanks"},
         headers=bearer(token),
     )
-    stored = api.app.state.store.read().execute("SELECT text FROM messages WHERE role = 'customer'").fetchone()[0]
+    stored = (
+        api.app.state.services.store.read().execute("SELECT text FROM messages WHERE role = 'customer'").fetchone()[0]
+    )
     assert stored == "where is[31m my order?\nthanks"
 
 
@@ -155,7 +159,7 @@ def test_broken_uploads_are_refused_clearly(
     assert 400 <= r.status_code < 500, (name, r.status_code)
     assert expect in r.text, (name, r.text[-600:])
     assert "Traceback" not in r.text
-    assert kb.count(admin.app.state.store.read()) == 0
+    assert kb.count(admin.app.state.services.store.read()) == 0
 
 
 @pytest.mark.parametrize("extra, status", [(2_000, 422), (1_000_000, 413)])
@@ -168,7 +172,7 @@ def test_an_oversized_upload_is_refused(admin: TestClient, extra: int, status: i
     english = {"hx-current-url": "http://testserver/admin/kb?lang=en"}
     r = post(admin, "/admin/kb-import", files={"file": ("kb.jsonl", content, "application/x-ndjson")}, headers=english)
     assert r.status_code == status and "20 MB" in r.text and "Traceback" not in r.text
-    assert kb.count(admin.app.state.store.read()) == 0
+    assert kb.count(admin.app.state.services.store.read()) == 0
     sign_in(admin)
     assert admin.get("/admin/kb").status_code == 200  # the admin goes on working
 

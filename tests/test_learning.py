@@ -39,7 +39,7 @@ def _client(data_dir: Path, demo_db: Path, **overrides) -> Iterator[TestClient]:
     """The app on a copy of the demo bookshop, with an owner (the shipped calibration: the shop's
     own would be fitted in the background while the test runs)."""
     with make_api_client(data_dir, demo_db, shop_calibration=False, **overrides) as c:
-        owner.set_password(c.app.state.store, password_hash(), utc_now)
+        owner.set_password(c.app.state.services.store, password_hash(), utc_now)
         yield c
 
 
@@ -48,7 +48,7 @@ def _customer_picks(c: TestClient) -> tuple[str, dict]:
     conv, token, done = _ask(c, AMBIGUOUS)
     picked = done["choices"][0]["id"]
     _pick(c, conv, token, picked)
-    [waiting] = suggestions.pending(c.app.state.store.read())
+    [waiting] = suggestions.pending(c.app.state.services.store.read())
     return picked, waiting
 
 
@@ -72,7 +72,7 @@ def _pick(c: TestClient, conv: str, token: str, entry_id: str) -> dict:
 def test_a_customers_pick_waits_for_the_owner_then_the_bot_answers_it(data_dir: Path, demo_db: Path) -> None:
     # Thresholds that always offer choices: the pick is what is under test here.
     with _client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         conv, token, done = _ask(c, AMBIGUOUS)
         assert done["kind"] == "clarify"
         offered = [choice["id"] for choice in done["choices"]]
@@ -111,12 +111,12 @@ def test_a_customers_pick_waits_for_the_owner_then_the_bot_answers_it(data_dir: 
     with TestClient(create_app(Settings(data_dir=data_dir, model="none", shop_calibration=False))) as c:
         conv, _, again = _ask(c, AMBIGUOUS)
         assert again["kind"] == "answer"
-        assert Conversations(c.app.state.store, utc_now).transcript(conv)[-1]["entry_ids"] == [picked]
+        assert Conversations(c.app.state.services.store, utc_now).transcript(conv)[-1]["entry_ids"] == [picked]
 
 
 def test_a_dismissed_wording_is_not_suggested_again(data_dir: Path, demo_db: Path) -> None:
     with _client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         picked, waiting = _customer_picks(c)
         sign_in(c)
         dismissed = post(c, f"/admin/kb-suggestions/{waiting['id']}/dismiss")
@@ -130,7 +130,7 @@ def test_a_dismissed_wording_is_not_suggested_again(data_dir: Path, demo_db: Pat
 def test_the_owner_picks_the_entry_for_a_handed_over_question(data_dir: Path, demo_db: Path) -> None:
     question = "سلام، کتاب‌هایی که سفارش میدم رو کادوپیچ هم می‌کنید؟ برای تولد دوستمه"
     with _client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.9999) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         conv, _, done = _ask(c, question)
         assert done["kind"] == "escalate"
         sign_in(c)
@@ -156,7 +156,7 @@ def test_the_owner_picks_the_entry_for_a_handed_over_question(data_dir: Path, de
 
 def test_the_owner_marks_answers_right_or_wrong(data_dir: Path, demo_db: Path) -> None:
     with _client(data_dir, demo_db, answer_threshold=0.0001) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         conv, _, done = _ask(c, "How long does shipping to Shiraz take?", lang="en")
         assert done["kind"] == "answer"
         answered_with = Conversations(store, utc_now).transcript(conv)[-1]["entry_ids"][0]
@@ -205,7 +205,7 @@ def test_the_calibration_reads_the_owners_judgements() -> None:
 
 def test_a_full_entry_says_so_in_the_owners_language_and_keeps_the_suggestion(data_dir: Path, demo_db: Path) -> None:
     with _client(data_dir, demo_db, answer_threshold=0.9999, clarify_threshold=0.0001) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         picked, waiting = _customer_picks(c)
         entry = kb.get(store.read(), picked)
         entry.questions = [f"پرسش شماره {i}" for i in range(MAX_PHRASINGS)]
@@ -223,8 +223,8 @@ def test_a_full_entry_says_so_in_the_owners_language_and_keeps_the_suggestion(da
 @pytest.mark.slow  # two fits of the demo shop's calibration: seconds
 def test_a_mark_on_an_answer_fits_the_calibration_again(data_dir: Path, demo_db: Path) -> None:
     with make_api_client(data_dir, demo_db, answer_threshold=0.0001) as c:
-        owner.set_password(c.app.state.store, password_hash(), utc_now)
-        keeper = c.app.state.calibration
+        owner.set_password(c.app.state.services.store, password_hash(), utc_now)
+        keeper = c.app.state.services.calibration
         keeper.check()
         keeper.wait()
         before = keeper.report["examples"]
@@ -242,7 +242,7 @@ def test_a_mark_on_an_answer_fits_the_calibration_again(data_dir: Path, demo_db:
 
 def test_the_least_sure_answers_wait_for_the_owners_review(data_dir: Path, demo_db: Path) -> None:
     with _client(data_dir, demo_db, answer_threshold=0.0001) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         sure_conv, _, _ = _ask(c, "How long does shipping to Shiraz take?", lang="en")
         unsure_conv, _, done = _ask(c, "do you also sell fountain pens or only books", lang="en")
         assert done["kind"] == "answer"
@@ -268,8 +268,8 @@ def test_the_least_sure_answers_wait_for_the_owners_review(data_dir: Path, demo_
 @pytest.mark.slow  # fits the shop's calibration
 def test_the_owners_page_shows_the_week_and_the_dial_on_the_shops_own_questions(data_dir: Path, demo_db: Path) -> None:
     with make_api_client(data_dir, demo_db, answer_threshold=0.0001) as c:
-        owner.set_password(c.app.state.store, password_hash(), utc_now)
-        keeper = c.app.state.calibration
+        owner.set_password(c.app.state.services.store, password_hash(), utc_now)
+        keeper = c.app.state.services.calibration
         keeper.check()
         keeper.wait()
         conv, _, answered = _ask(c, "How long does shipping to Shiraz take?", lang="en")
@@ -307,7 +307,7 @@ def test_the_owners_page_shows_the_week_and_the_dial_on_the_shops_own_questions(
 
 def test_a_customers_did_this_help_reaches_the_owners_review(data_dir: Path, demo_db: Path) -> None:
     with _client(data_dir, demo_db, answer_threshold=0.0001) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         helped_q, unhelpful_q = "ارسال کتاب به شیراز چند روز طول میکشه؟", "How much does shipping cost to Tabriz?"
         conv, token, done = _ask(c, helped_q)
         assert done["kind"] == "answer"

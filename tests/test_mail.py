@@ -51,7 +51,7 @@ def test_owner_reply_is_e_mailed_to_the_customer(data_dir: Path, smtp) -> None:
     from appliance.owner import account as owner
 
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
-        owner.set_password(c.app.state.store, password_hash(), clock)
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
         seed(c)
         conv, token, _ = customer_asks(c, "I want to talk to a real person")
         c.post(
@@ -65,13 +65,13 @@ def test_owner_reply_is_e_mailed_to_the_customer(data_dir: Path, smtp) -> None:
             data={"text": "Your parcel left today."},
             headers={**SAME, "x-csrf-token": csrf(c)},
         )
-        assert mailer.deliver_due(c.app.state.store, settings, clock) == {"sent": 1, "failed": 0}
+        assert mailer.deliver_due(c.app.state.services.store, settings, clock) == {"sent": 1, "failed": 0}
         [message] = inbox.messages
         assert message["To"] == "reader@example.com" and message["From"] == "shop@booknook.example"
         assert (
             "Book Nook" in message["Subject"] and "Your parcel left today." in message.get_payload(decode=True).decode()
         )
-        assert mailer.deliver_due(c.app.state.store, settings, clock) == {"sent": 0, "failed": 0}  # sent once
+        assert mailer.deliver_due(c.app.state.services.store, settings, clock) == {"sent": 0, "failed": 0}  # sent once
         assert "sent" in c.get(f"/admin/conversations/{conv}?lang=en").text
 
 
@@ -87,7 +87,7 @@ def test_failures_are_kept_visible_and_retried(data_dir: Path, smtp) -> None:
         smtp_from="shop@booknook.example",
     )
     with TestClient(create_app(down, clock=clock, with_scheduler=False)) as c:
-        store = c.app.state.store
+        store = c.app.state.services.store
         mailer.enqueue(store, clock(), to="reader@example.com", subject="hi", body="hello")
         assert mailer.deliver_due(store, down, clock) == {"sent": 0, "failed": 1}
         row = store.read().execute("SELECT attempts, last_error, next_attempt_at FROM outbox").fetchone()
@@ -103,7 +103,7 @@ def test_no_smtp_means_no_e_mail_and_no_errors(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, model="none")
     assert not mailer.configured(settings)
     with TestClient(create_app(settings, with_scheduler=False)) as c:
-        assert mailer.deliver_due(c.app.state.store, settings, Clock()) == {"sent": 0, "failed": 0}
+        assert mailer.deliver_due(c.app.state.services.store, settings, Clock()) == {"sent": 0, "failed": 0}
 
 
 def test_the_morning_digest_is_e_mailed_to_the_owner(data_dir: Path, smtp) -> None:
@@ -149,7 +149,7 @@ def test_hostile_text_in_an_e_mail_is_plain_text_and_injects_no_header(data_dir:
     from appliance.owner import account as owner
 
     with TestClient(create_app(settings, clock=clock, with_scheduler=False)) as c:
-        owner.set_password(c.app.state.store, password_hash(), clock)
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
         seed(c)
         conv, token, _ = customer_asks(c, f"I want to talk to a real person {payload}")
         c.post(
@@ -159,7 +159,7 @@ def test_hostile_text_in_an_e_mail_is_plain_text_and_injects_no_header(data_dir:
         )
         sign_in(c)
         c.post(f"/admin/conversations/{conv}/reply", data={"text": payload}, headers={**SAME, "x-csrf-token": csrf(c)})
-        assert mailer.deliver_due(c.app.state.store, settings, clock) == {"sent": 1, "failed": 0}
+        assert mailer.deliver_due(c.app.state.services.store, settings, clock) == {"sent": 1, "failed": 0}
     [message] = inbox.messages
     assert not message.is_multipart() and message.get_content_type() == "text/plain"  # no HTML to run
     assert payload in message.get_payload(decode=True).decode()  # shown as written

@@ -109,9 +109,9 @@ def _visitor_with_contact(api, *, email: str = "", phone: str = "", token: str |
 def test_a_phone_number_is_stored_in_one_form_and_found_in_any(api) -> None:
     first, _ = _visitor_with_contact(api, phone="+98 912 123-4567")
     second, _ = _visitor_with_contact(api, phone="۰۹۱۲ ۱۲۳ ۴۵۶۷")  # Persian digits, national form
-    rows = dict(api.app.state.store.read().execute("SELECT id, contact_phone FROM conversations").fetchall())
+    rows = dict(api.app.state.services.store.read().execute("SELECT id, contact_phone FROM conversations").fetchall())
     assert rows[first] == rows[second] == "+989121234567"
-    store = api.app.state.store
+    store = api.app.state.services.store
     for typed in ("0912-123-4567", "+98 (912) 1234567", "00989121234567", "۰۹۱۲۱۲۳۴۵۶۷"):
         assert set(privacy.customer_ids(store, contact_detail=typed)) == {first, second}, typed
     assert privacy.erase_customer(store, privacy.customer_ids(store, contact_detail="0912 123 4567")) == 2
@@ -143,7 +143,7 @@ def test_someone_elses_address_doesnt_make_their_data_part_of_an_export_or_erasu
     assert {c["id"] for c in chosen["conversations"]} == {attacker, attacker_again, victim}
     r = post(admin, f"/admin/conversations/{attacker}/erase", data={})
     assert r.status_code == 200
-    left = {r[0] for r in admin.app.state.store.read().execute("SELECT id FROM conversations")}
+    left = {r[0] for r in admin.app.state.services.store.read().execute("SELECT id FROM conversations")}
     assert left == {victim}
 
 

@@ -26,7 +26,7 @@ def test_start_gives_a_token_and_a_bilingual_greeting(api: TestClient) -> None:
     _, _, en = start_chat(api, "en")
     assert "automated assistant" in en["greeting"] and "hand you to a person" in en["disclosure"]
     # the token is not stored, only its hash
-    stored = api.app.state.store.read().execute("SELECT token_hash FROM visitors").fetchall()
+    stored = api.app.state.services.store.read().execute("SELECT token_hash FROM visitors").fetchall()
     assert token not in {r[0] for r in stored}
 
 
@@ -53,7 +53,7 @@ def test_a_retried_send_is_stored_once(api: TestClient) -> None:
     assert again[0][1]["duplicate"] is True and again[0][1]["message_id"] == first[0][1]["message_id"]
     assert "".join(d["text"] for n, d in again if n == "delta") == "".join(d["text"] for n, d in first if n == "delta")
     count = (
-        api.app.state.store.read()
+        api.app.state.services.store.read()
         .execute("SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'customer'", [conv])
         .fetchone()[0]
     )
@@ -99,7 +99,7 @@ def test_message_limit_per_visitor(data_dir: Path, demo_db: Path) -> None:
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         assert r.json()["error"] == "rate_limited"
         stored = (
-            c.app.state.store.read()
+            c.app.state.services.store.read()
             .execute("SELECT count(*) FROM messages WHERE conversation_id = ? AND role = 'customer'", [conv])
             .fetchone()[0]
         )
@@ -170,7 +170,9 @@ def test_handoff_contact_and_rating(api: TestClient) -> None:
     text = r.json()["text"]
     # when a person replies comes from the business hours (Sat-Wed 9-18, Thu 9-13, Tehran)
     assert "person will reply" in text and ("within the hour" in text or "when we open" in text)
-    row = api.app.state.store.read().execute("SELECT status FROM conversations WHERE id = ?", [conv]).fetchone()
+    row = (
+        api.app.state.services.store.read().execute("SELECT status FROM conversations WHERE id = ?", [conv]).fetchone()
+    )
     assert row["status"] == "waiting"
     bad = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": "not-an-email"}, headers=bearer(token))
     assert bad.status_code == 422 and bad.json()["error"] == "bad_email"
@@ -181,7 +183,7 @@ def test_handoff_contact_and_rating(api: TestClient) -> None:
     )
     assert rated.status_code in (200, 201)
     row = (
-        api.app.state.store.read()
+        api.app.state.services.store.read()
         .execute("SELECT contact_phone, rating, rating_comment FROM conversations WHERE id = ?", [conv])
         .fetchone()
     )
@@ -239,7 +241,9 @@ def test_widget_page_is_framable_by_the_shop_only(api: TestClient) -> None:
 
 def test_widget_escapes_the_shop_name(data_dir: Path, demo_db: Path) -> None:
     with make_api_client(data_dir, demo_db) as c:
-        c.app.state.settings = c.app.state.settings.replace(shop_name="</script><script>alert(1)</script>")
+        c.app.state.services.settings = c.app.state.services.settings.replace(
+            shop_name="</script><script>alert(1)</script>"
+        )
         r = c.get("/widget?lang=en")
         assert "<script>alert(1)</script>" not in r.text
 
@@ -261,7 +265,7 @@ def test_front_page_has_the_chat_and_the_snippet(api: TestClient) -> None:
 def test_owner_replies_are_unread_until_seen(api: TestClient) -> None:
     conv, token, _ = start_chat(api, "en")
     api.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "en"}, headers=bearer(token))
-    with api.app.state.store.write() as db:  # what the owner's inbox will do
+    with api.app.state.services.store.write() as db:  # what the owner's inbox will do
         owner_id = db.execute(
             "INSERT INTO messages (conversation_id, role, text, created_at) "
             "VALUES (?, 'owner', 'Your order left today.', 'now')",
@@ -292,14 +296,14 @@ def test_consent_is_required_when_the_shop_asks_for_it(data_dir: Path, demo_db: 
         assert refused.status_code == 422 and refused.json()["error"] == "consent_required"
         ok = c.post("/api/v1/conversations", json={"lang": "en", "consent": True})
         assert ok.status_code == 201
-        row = c.app.state.store.read().execute("SELECT consent_at FROM conversations").fetchone()
+        row = c.app.state.services.store.read().execute("SELECT consent_at FROM conversations").fetchone()
         assert row[0]  # when the customer agreed is kept
         page = c.get("/widget?lang=en")
         assert "We keep chats for a year." in page.text and 'id="consent"' in page.text
 
 
 def _decisions(c: TestClient) -> int:
-    return c.app.state.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0]
+    return c.app.state.services.store.read().execute("SELECT count(*) FROM decisions").fetchone()[0]
 
 
 def test_parallel_resends_of_one_message_do_the_work_once_and_count_against_the_limit(
@@ -323,7 +327,7 @@ def test_parallel_resends_of_one_message_do_the_work_once_and_count_against_the_
             replies = await asyncio.gather(
                 *[c.post(f"/api/v1/conversations/{conv}/messages", json=body, headers=bearer(token)) for _ in range(30)]
             )
-            store = c.app.state.store
+            store = c.app.state.services.store
             db = store.read()
             messages = db.execute("SELECT count(*) FROM messages WHERE role = 'customer'").fetchone()[0]
             bot = db.execute("SELECT count(*) FROM messages WHERE role = 'bot'").fetchone()[0]
@@ -339,7 +343,7 @@ def test_parallel_resends_of_one_message_do_the_work_once_and_count_against_the_
 
 def test_resends_during_a_takeover_start_no_work(api: TestClient) -> None:
     conv, token, _ = start_chat(api, "en")
-    api.app.state.chat.conversations.take_over(conv, True, "The owner has joined.")
+    api.app.state.services.chat.conversations.take_over(conv, True, "The owner has joined.")
     first = events(send(api, conv, token, "x" * 2000, client_id="c1").text)
     assert first[-1][1]["kind"] == "held"
     before = _decisions(api)
@@ -364,7 +368,9 @@ def test_a_contact_address_is_one_address(api: TestClient, email: str) -> None:
     r = api.post(f"/api/v1/conversations/{conv}/contact", json={"email": email}, headers=bearer(token))
     assert r.status_code in (400, 422) and r.json()["error"] in {"bad_email", "bad_request"}, r.text
     stored = (
-        api.app.state.store.read().execute("SELECT contact_email FROM conversations WHERE id = ?", [conv]).fetchone()[0]
+        api.app.state.services.store.read()
+        .execute("SELECT contact_email FROM conversations WHERE id = ?", [conv])
+        .fetchone()[0]
     )
     assert not stored
 
@@ -389,7 +395,7 @@ def test_other_sites_cannot_drive_a_visitors_browser(api: TestClient) -> None:
     assert plain.status_code == 415 and plain.json()["error"] == "unsupported_media_type"
     foreign = api.post(url, json={"lang": "en", "consent": True}, headers={"origin": "https://evil.example"})
     assert foreign.status_code == 403 and foreign.json()["error"] == "forbidden_origin"
-    before = api.app.state.store.read().execute("SELECT count(*) FROM conversations").fetchone()[0]
+    before = api.app.state.services.store.read().execute("SELECT count(*) FROM conversations").fetchone()[0]
     assert before == 0
     assert api.post(url, json={"lang": "en"}, headers={"origin": "https://shop.example"}).status_code == 201
     assert api.post(url, json={"lang": "en"}, headers={"origin": "http://testserver.local"}).status_code == 201
@@ -412,7 +418,7 @@ def test_a_pick_of_an_entry_that_does_not_exist_stores_nothing(api: TestClient) 
     )
     assert r.status_code == 404 and r.json()["error"] == "no_entry"
     assert (
-        api.app.state.store.read()
+        api.app.state.services.store.read()
         .execute("SELECT count(*) FROM messages WHERE conversation_id = ?", [conv])
         .fetchone()[0]
         == 0

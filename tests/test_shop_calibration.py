@@ -68,7 +68,7 @@ def test_the_live_appliance_keeps_its_own_calibration(data_dir: Path) -> None:
 
     settings = Settings(data_dir=data_dir, model="none")
     with TestClient(create_app(settings)) as client:
-        state = client.app.state
+        state = client.app.state.services
         keeper = state.calibration
         keeper.wait(60)
         assert keeper.current is None  # an empty knowledge base: the shipped calibration
@@ -92,9 +92,9 @@ def test_the_live_appliance_keeps_its_own_calibration(data_dir: Path) -> None:
         stored = keeper.current
     # After a restart the stored calibration is used as it is: no fit.
     with TestClient(create_app(settings.replace(answer_safety=0.005))) as client:
-        keeper = client.app.state.calibration
+        keeper = client.app.state.services.calibration
         assert keeper.current == stored and not keeper.check()
-        assert client.app.state.chat.decider.calibration == stored
+        assert client.app.state.services.chat.decider.calibration == stored
 
 
 @pytest.mark.slow  # fits a calibration or embeds a whole knowledge base: seconds

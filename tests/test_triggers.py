@@ -33,7 +33,7 @@ def _trigger(c, **form: str) -> int:
     }
     r = post(c, "/admin/triggers/new", data=data)
     assert r.status_code == 200 and r.headers.get("hx-redirect") == "/admin/triggers", r.text
-    return max(t.id or 0 for t in triggers.all_triggers(c.app.state.store.read()))
+    return max(t.id or 0 for t in triggers.all_triggers(c.app.state.services.store.read()))
 
 
 def _client(data_dir: Path, demo_db: Path, clock: Clock, **settings):
@@ -42,10 +42,10 @@ def _client(data_dir: Path, demo_db: Path, clock: Clock, **settings):
 
 def test_the_owner_makes_edits_and_turns_off_a_trigger_in_persian(data_dir: Path, demo_db: Path) -> None:
     with make_api_client(data_dir, demo_db) as c:
-        owner.set_password(c.app.state.store, password_hash(), lambda: Clock()())
+        owner.set_password(c.app.state.services.store, password_hash(), lambda: Clock()())
         sign_in(c)
         trigger_id = _trigger(c)
-        saved = triggers.get(c.app.state.store.read(), trigger_id)
+        saved = triggers.get(c.app.state.services.store.read(), trigger_id)
         assert saved is not None and (saved.seconds, saved.scroll, saved.name) == (15, 50, "کتاب هدیه")
         page = c.get("/admin/triggers?lang=fa").text
         assert "کتاب هدیه" in page and "دنبال هدیه می‌گردید؟" in page and "پس از ۱۵ ثانیه" in page
@@ -67,7 +67,7 @@ def test_the_owner_makes_edits_and_turns_off_a_trigger_in_persian(data_dir: Path
         post(c, f"/admin/triggers/{trigger_id}/enabled", data={"on": "0"})
         assert c.get("/api/v1/triggers?lang=fa").json()["triggers"] == []
         post(c, f"/admin/triggers/{trigger_id}/delete")
-        assert triggers.get(c.app.state.store.read(), trigger_id) is None
+        assert triggers.get(c.app.state.services.store.read(), trigger_id) is None
         assert c.get("/admin/triggers/999").status_code == 404
 
 
@@ -75,7 +75,7 @@ def test_the_widget_gets_the_triggers_for_its_language_and_the_hour(data_dir: Pa
     # 2026-11-22 08:00 UTC is a Sunday, 11:30 in Tehran: the shop is open
     clock = Clock()
     with _client(data_dir, demo_db, clock) as c:
-        owner.set_password(c.app.state.store, password_hash(), clock)
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
         sign_in(c)
         anywhere = _trigger(c, name="all", page="", seconds="0", scroll="0")
         english = _trigger(c, name="en only", lang="en", message_fa="")
@@ -94,7 +94,7 @@ def test_shown_at_most_as_often_as_the_owner_allows_and_never_after_a_close_that
 ) -> None:
     clock = Clock()
     with _client(data_dir, demo_db, clock) as c:
-        owner.set_password(c.app.state.store, password_hash(), clock)
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
         sign_in(c)
         daily = _trigger(c, name="daily", every_days="1")
         weekly = _trigger(c, name="weekly", every_days="7")
@@ -139,7 +139,7 @@ def test_shown_at_most_as_often_as_the_owner_allows_and_never_after_a_close_that
 def test_a_reply_to_a_proactive_message_is_in_the_conversation_and_its_figures(data_dir: Path, demo_db: Path) -> None:
     clock = Clock()
     with _client(data_dir, demo_db, clock) as c:
-        owner.set_password(c.app.state.store, password_hash(), clock)
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
         sign_in(c)
         trigger_id = _trigger(c, name="shipping help", message_en="Questions about delivery? Ask me.")
         for n, (visitor, question) in enumerate(
@@ -178,7 +178,7 @@ def test_a_reply_to_a_proactive_message_is_in_the_conversation_and_its_figures(d
 
         from appliance.reports import analytics
 
-        (row,) = analytics.trigger_figures(c.app.state.store, clock(), 30)
+        (row,) = analytics.trigger_figures(c.app.state.services.store, clock(), 30)
         assert (row.shown, row.opened, row.closed, row.replied, row.answered, row.handover) == (3, 2, 1, 2, 1, 1)
         page = c.get("/admin/analytics?lang=en").text
         assert "shipping help" in page and "Handed over" in page

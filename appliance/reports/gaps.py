@@ -8,6 +8,7 @@ new entry."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,12 +20,6 @@ from appliance.kb.embedder import Embedder
 
 SIMILAR = 0.88  # e5 cosines are compressed: 0.88 means "the same question, other words"
 MAX_QUESTIONS = 500
-# Recomputed only when a new unanswered question has arrived: the home page asks often.
-_cache: dict[tuple[str, int, int], list[Gap]] = {}
-# Each question is embedded once: on a busy day a new unanswered question arrives between any two
-# views of the home page, and embedding all 500 again took ~2 s of CPU (measured by
-# scripts/loadtest.py), time the customers' answers need.
-_vectors: dict[str, np.ndarray] = {}
 MAX_VECTORS = 4 * MAX_QUESTIONS
 
 
@@ -39,22 +34,43 @@ class Gap:
     guesses: Counter[str] = field(default_factory=Counter)
 
 
-def find(store: Store, embedder: Embedder, now: datetime, days: int = 30, limit: int = 10) -> list[Gap]:
-    newest = Conversations(store, lambda: now).last_unsure_id()
-    key = (str(store.path), newest, days)
-    if key not in _cache:
-        _cache.clear()
-        _cache[key] = _group(store, embedder, now, days)
-    return _cache[key][:limit]
+class GapFinder:
+    """Finds the gaps, remembering what it worked out (one per running app, in its services).
+
+    The groups are recomputed only when a new unanswered question has arrived: the home page asks
+    often. Each question is embedded once: on a busy day a new unanswered question arrives between
+    any two views of the home page, and embedding all 500 again took ~2 s of CPU (measured by
+    scripts/loadtest.py), time the customers' answers need."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, int, int], list[Gap]] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def find(self, store: Store, embedder: Embedder, now: datetime, days: int = 30, limit: int = 10) -> list[Gap]:
+        newest = Conversations(store, lambda: now).last_unsure_id()
+        key = (str(store.path), newest, days)
+        if key not in self._found:
+            self._found.clear()
+            self._found[key] = _group(store, lambda texts: self._embed(embedder, texts), now, days)
+        return self._found[key][:limit]
+
+    def _embed(self, embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            if len(self._vectors) + len(missing) > MAX_VECTORS:
+                self._vectors.clear()
+                missing = list(dict.fromkeys(texts))
+            self._vectors.update(zip(missing, embedder.queries(missing), strict=False))
+        return [self._vectors[t] for t in texts]
 
 
-def _group(store: Store, embedder: Embedder, now: datetime, days: int) -> list[Gap]:
+def _group(store: Store, embed: Callable[[list[str]], list[np.ndarray]], now: datetime, days: int) -> list[Gap]:
     asked = Conversations(store, lambda: now).unsure_asked(
         (now - timedelta(days=days)).isoformat(), limit=MAX_QUESTIONS
     )
     if not asked:
         return []
-    vectors = _embed(embedder, [text for text, _ in asked])
+    vectors = embed([text for text, _ in asked])
     groups: list[tuple[np.ndarray, Gap]] = []
     for (text, first), vec in zip(asked, vectors, strict=False):
         for centre, gap in groups:
@@ -73,13 +89,3 @@ def _group(store: Store, embedder: Embedder, now: datetime, days: int) -> list[G
         best = g.guesses.most_common(1)
         g.guess = best[0][0] if best and best[0][1] * 2 > g.count else ""  # most of them, not one
     return found
-
-
-def _embed(embedder: Embedder, texts: list[str]) -> list[np.ndarray]:
-    missing = list(dict.fromkeys(t for t in texts if t not in _vectors))
-    if missing:
-        if len(_vectors) + len(missing) > MAX_VECTORS:
-            _vectors.clear()
-            missing = list(dict.fromkeys(texts))
-        _vectors.update(zip(missing, embedder.queries(missing), strict=False))
-    return [_vectors[t] for t in texts]

@@ -581,7 +581,7 @@ KEEP_FREE_BYTES = 1_000_000_000  # photos stop before they fill the disk the dat
 def _photo_size_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """A photo is refused before its body is read: when the shop takes none, when its
     Content-Length is over the shop's limit, when the disk is nearly full."""
-    settings = connection.app.state.settings
+    settings = connection.app.state.services.settings
     if not settings.customer_photos:
         raise ApiError(403, "photos_off", "this shop doesn't take photos in the chat")
     if shutil.disk_usage(settings.data_dir).free < KEEP_FREE_BYTES:
@@ -607,11 +607,10 @@ def _photo_refused(code: str, message: str) -> ApiError:
 
 
 def _photo_turns(request: Request) -> attachments.PhotoTurns:
-    state = request.app.state
-    turns = state.get("photo_turns")
-    if turns is None:  # made on the event loop that uses it (its semaphore belongs to that loop)
-        turns = state.photo_turns = attachments.PhotoTurns()
-    return turns
+    wired = request.app.state.services
+    if wired.photo_turns is None:  # made on the event loop that uses it (its semaphore belongs to that loop)
+        wired.photo_turns = attachments.PhotoTurns()
+    return wired.photo_turns
 
 
 @post(
@@ -898,7 +897,7 @@ def _browser_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     origin = connection.headers.get("origin")
     if origin is None:
         return
-    settings = connection.app.state.settings
+    settings = connection.app.state.services.settings
     # Ours: the host the browser asked for (whatever the scheme at a TLS proxy), or the configured
     # address; theirs: the shop's sites.
     if origin.split("://", 1)[-1].lower() == connection.headers.get("host", "").lower():

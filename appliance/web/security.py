@@ -86,7 +86,7 @@ def is_https(request: Request) -> bool:
     (X-Forwarded-Proto, its own last value), or the owner's public_url is https."""
     if request.url.scheme == "https":
         return True
-    settings = request.app.state.settings
+    settings = request.app.state.services.settings
     if settings.public_url.lower().startswith("https://"):
         return True
     hops = forwarded(request, "x-forwarded-proto", settings.trusted_proxies)

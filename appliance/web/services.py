@@ -1,10 +1,11 @@
 """Wiring: the objects behind a running appliance, built in one place from the settings, and
-handed to the routes through Litestar's dependency injection (``DEPENDENCIES``).
+held once on the app's state as ``AppServices`` and handed to the routes through Litestar's
+dependency injection (``DEPENDENCIES``).
 
 A route names what it needs as a parameter (``store: Store``, ``chat: ChatService``); the
-providers below read it from the application's state, where ``start`` put it. The settings page
-(``apply_settings``) and a restore (``after_restore``) change the running services here too, so
-no route rebuilds anything itself. See docs/ARCHITECTURE.md.
+providers below read it from ``state.services``. The settings page (``apply_settings``) and a
+restore (``after_restore``) change the running services through it too, so no route rebuilds
+anything itself. See docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import logging
 import resource
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeAlias, TypeVar
 
 from litestar.datastructures import State
@@ -26,6 +28,7 @@ from appliance.answering.shop_calibration import Keeper
 from appliance.catalog.match import CatalogIndex
 from appliance.clock import Clock
 from appliance.conversations import hours
+from appliance.conversations.attachments import PhotoTurns
 from appliance.conversations.chat import ChatService
 from appliance.conversations.presence import Presence
 from appliance.conversations.push import Hub
@@ -38,6 +41,7 @@ from appliance.kb.retrieval import RetrievalIndex
 from appliance.llm.runtime import ModelRuntime, build_runtime
 from appliance.owner import secret as secret_key
 from appliance.owner.throttle import SignInThrottle
+from appliance.reports.gaps import GapFinder
 from appliance.settings import Settings
 from appliance.web.limits import RateLimiter
 
@@ -106,29 +110,83 @@ def build_chat(
     )
 
 
-def start(state: State, settings: Settings, clock: Clock, llm: ModelRuntime | None = None) -> None:
-    """Open the database, start the model and build the answer pipeline into ``state`` (the
-    app's lifespan calls this; ``stop`` undoes it)."""
-    store = Store(settings.db_path)
-    store.migrate()
-    state.store = store
-    state.secret = secret_key.load_or_create(settings.data_dir)
-    runtime = llm if llm is not None else build_runtime(settings)
-    state.llm = runtime
-    runtime.start()
-    keeper = Keeper(store, embedder_mod.shared(), safety=settings.answer_safety, enabled=settings.shop_calibration)
-    state.calibration = keeper
-    state.push = Hub(
-        max_streams=room_for_streams(settings.max_open_chats),
-        per_address=settings.max_open_chats_per_address,
-        per_visitor=3,
-    )
-    state.chat = build_chat(settings, store, runtime, clock, calibration=keeper, on_said=state.push.notify)
-    state.presence = Presence(store, on_change=state.push.notify_all)
-    state.kb_previews = {}
-    state.catalog_previews = {}
-    state.document_previews = {}
-    keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
+@dataclass(eq=False)
+class AppServices:
+    """Everything a running appliance holds, in one typed place: built by ``create_app`` with what
+    needs no I/O, completed by ``start`` in the app's lifespan (the database, the model, the
+    answer pipeline), and kept once on the app's state as ``state.services``. Routes never read
+    it whole from the state: they name what they need (``store: Inject[Store]``) and the
+    providers below hand it over."""
+
+    settings: Settings
+    clock: Clock
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    gaps: GapFinder = field(default_factory=GapFinder)
+    # Files read for a preview, waiting for the owner's "import" (token -> (when, what was read)).
+    kb_previews: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    catalog_previews: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    document_previews: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    scheduler: Any = None  # apscheduler's BackgroundScheduler, when the app runs its jobs
+    # Photos drawn at once, made on the event loop that uses it (its semaphore belongs to that loop).
+    photo_turns: PhotoTurns | None = None
+    # Built by start():
+    store: Store = field(init=False)
+    secret: bytes = field(init=False)
+    llm: ModelRuntime = field(init=False)
+    calibration: Keeper = field(init=False)
+    push: Hub = field(init=False)
+    chat: ChatService = field(init=False)
+    presence: Presence = field(init=False)
+
+    def start(self, llm: ModelRuntime | None = None) -> None:
+        """Open the database, start the model and build the answer pipeline (the app's lifespan
+        calls this; ``stop`` undoes it)."""
+        settings = self.settings
+        store = Store(settings.db_path)
+        store.migrate()
+        self.store = store
+        self.secret = secret_key.load_or_create(settings.data_dir)
+        runtime = llm if llm is not None else build_runtime(settings)
+        self.llm = runtime
+        runtime.start()
+        keeper = Keeper(store, embedder_mod.shared(), safety=settings.answer_safety, enabled=settings.shop_calibration)
+        self.calibration = keeper
+        self.push = Hub(
+            max_streams=room_for_streams(settings.max_open_chats),
+            per_address=settings.max_open_chats_per_address,
+            per_visitor=3,
+        )
+        self.chat = build_chat(settings, store, runtime, self.clock, calibration=keeper, on_said=self.push.notify)
+        self.presence = Presence(store, on_change=self.push.notify_all)
+        keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
+
+    def stop(self) -> None:
+        self.llm.close()
+        self.calibration.close()
+        self.store.close()
+
+    def apply_settings(self, updated: Settings) -> None:
+        """The owner saved the settings page: the running app reads them from here on, and the
+        answer pipeline is rebuilt with them (the embedder and the calibration are kept)."""
+        self.settings = updated
+        self.calibration.configure(safety=updated.answer_safety, enabled=updated.shop_calibration)
+        self.chat = build_chat(
+            updated,
+            self.store,
+            self.llm,
+            self.clock,
+            embedder=self.chat.decider.index.embedder,
+            calibration=self.calibration,
+            on_said=self.push.notify,
+        )
+
+    def after_restore(self) -> None:
+        """The database file was replaced: what was read from the old one is read again."""
+        self.chat.decider.index.invalidate()
+        if self.chat.decider.catalog is not None:
+            self.chat.decider.catalog.invalidate()
+        self.calibration.reload()
 
 
 def room_for_streams(wanted: int) -> int:
@@ -148,36 +206,6 @@ def room_for_streams(wanted: int) -> int:
     return min(wanted, room)
 
 
-def stop(state: State) -> None:
-    state.llm.close()
-    state.calibration.close()
-    state.store.close()
-
-
-def apply_settings(state: State, updated: Settings) -> None:
-    """The owner saved the settings page: the running app reads them from here on, and the
-    answer pipeline is rebuilt with them (the embedder and the calibration are kept)."""
-    state.settings = updated
-    state.calibration.configure(safety=updated.answer_safety, enabled=updated.shop_calibration)
-    state.chat = build_chat(
-        updated,
-        state.store,
-        state.llm,
-        state.clock,
-        embedder=state.chat.decider.index.embedder,
-        calibration=state.calibration,
-        on_said=state.push.notify,
-    )
-
-
-def after_restore(state: State) -> None:
-    """The database file was replaced: what was read from the old one is read again."""
-    state.chat.decider.index.invalidate()
-    if state.chat.decider.catalog is not None:
-        state.chat.decider.catalog.invalidate()
-    state.calibration.reload()
-
-
 # -- dependency injection ---------------------------------------------------------------------
 
 T = TypeVar("T")
@@ -186,61 +214,70 @@ T = TypeVar("T")
 Inject: TypeAlias = Annotated[T, Dependency(kind="named"), SkipValidationMarker()]
 
 
+def provide_services(state: State) -> AppServices:
+    return state.services
+
+
 def provide_settings(state: State) -> Settings:
-    return state.settings
+    return state.services.settings
 
 
 def provide_store(state: State) -> Store:
-    return state.store
+    return state.services.store
 
 
 def provide_clock(state: State) -> Clock:
-    return state.clock
+    return state.services.clock
 
 
 def provide_chat(state: State) -> ChatService:
-    return state.chat
+    return state.services.chat
 
 
 def provide_conversations(state: State) -> Conversations:
-    return state.chat.conversations
+    return state.services.chat.conversations
 
 
 def provide_push(state: State) -> Hub:
-    return state.push
+    return state.services.push
 
 
 def provide_presence(state: State) -> Presence:
-    return state.presence
+    return state.services.presence
 
 
 def provide_embedder(state: State) -> Embedder:
-    return state.chat.decider.index.embedder
+    return state.services.chat.decider.index.embedder
 
 
 def provide_llm(state: State) -> ModelRuntime:
-    return state.llm
+    return state.services.llm
 
 
 def provide_calibration(state: State) -> Keeper:
-    return state.calibration
+    return state.services.calibration
 
 
 def provide_limiter(state: State) -> RateLimiter:
-    return state.limiter
+    return state.services.limiter
 
 
 def provide_secret(state: State) -> bytes:
-    return state.secret
+    return state.services.secret
 
 
 def provide_throttle(state: State) -> SignInThrottle:
-    return state.signin_throttle
+    return state.services.throttle
+
+
+def provide_gaps(state: State) -> GapFinder:
+    return state.services.gaps
 
 
 DEPENDENCIES = {
     name: Provide(provider, sync_to_thread=False)
     for name, provider in {
+        "services": provide_services,
         "settings": provide_settings,
         "store": provide_store,
         "clock": provide_clock,
@@ -254,5 +291,6 @@ DEPENDENCIES = {
         "limiter": provide_limiter,
         "secret": provide_secret,
         "throttle": provide_throttle,
+        "gaps": provide_gaps,
     }.items()
 }

@@ -6,16 +6,14 @@ from typing import Any
 
 import anyio
 from litestar import Response, get, post
-from litestar.datastructures import State
 from litestar.response import Template
 
 from appliance.clock import Clock
 from appliance.ops import backup
 from appliance.owner import account as owner
 from appliance.settings import Settings
-from appliance.web import services
 from appliance.web.admin.core import Form, Page, owner_router
-from appliance.web.services import Inject
+from appliance.web.services import AppServices, Inject
 
 CONFIRM_WORD = "RESTORE"
 
@@ -44,7 +42,9 @@ async def back_up_now(page: Inject[Page], settings: Inject[Settings], clock: Inj
 
 
 @post("/backups/restore", status_code=200)
-async def restore(data: Form, page: Inject[Page], settings: Inject[Settings], state: State) -> Response:
+async def restore(
+    data: Form, page: Inject[Page], settings: Inject[Settings], services: Inject[AppServices]
+) -> Response:
     """Replace the data with a backup, while running. The current data is backed up first."""
     if data.get("confirm", "").strip() != CONFIRM_WORD:
         return _list(page, settings, error="backups.confirm_needed", status=422)
@@ -55,11 +55,11 @@ async def restore(data: Form, page: Inject[Page], settings: Inject[Settings], st
 
     def work() -> None:
         backup.check_restorable(source)
-        backup.take(settings.db_path, settings.backups_dir / "before-restore", state.clock())
-        live = owner.credentials(state.store)
-        state.store.replace_file(lambda: backup.install_file(source, settings.db_path))
-        owner.put_back_credentials(state.store, live)
-        services.after_restore(state)
+        backup.take(settings.db_path, settings.backups_dir / "before-restore", services.clock())
+        live = owner.credentials(services.store)
+        services.store.replace_file(lambda: backup.install_file(source, settings.db_path))
+        owner.put_back_credentials(services.store, live)
+        services.after_restore()
 
     try:
         await anyio.to_thread.run_sync(work)

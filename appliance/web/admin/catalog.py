@@ -106,7 +106,7 @@ def export(store: Inject[Store]) -> Response:
 
 def provide_catalog_previews(state: State) -> dict[str, tuple[float, formats.Table]]:
     """Uploaded catalogs waiting for the owner's mapping, by token."""
-    return fresh_previews(state.catalog_previews)
+    return fresh_previews(state.services.catalog_previews)
 
 
 Previews = dict[str, tuple[float, formats.Table]]

@@ -47,7 +47,8 @@ from appliance.owner import account as owner
 from appliance.owner import sessions as auth
 from appliance.owner import throttle as signin_throttle
 from appliance.owner.throttle import SignInThrottle
-from appliance.reports import digest, gaps
+from appliance.reports import digest
+from appliance.reports.gaps import GapFinder
 from appliance.settings import Settings
 from appliance.web.security import UNSAFE, is_https, is_same_origin
 from appliance.web.services import Inject
@@ -73,9 +74,9 @@ def _session_id(connection: ASGIConnection) -> str | None:
 
 
 async def owner_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    state = connection.app.state
+    wired = connection.app.state.services
     # On the writer thread: loading a session renews it now and then, a write.
-    session = await state.store.run(auth.load, state.store, _session_id(connection), state.clock)
+    session = await wired.store.run(auth.load, wired.store, _session_id(connection), wired.clock)
     if session is None:
         raise SignInRequired(detail="sign in")
     connection.state.session = session
@@ -340,6 +341,7 @@ def home(
     embedder: Inject[Embedder],
     llm: Inject[ModelRuntime],
     calibration: Inject[Keeper],
+    gaps: Inject[GapFinder],
 ) -> Template:
     since = (clock() - timedelta(hours=24)).isoformat()
     numbers = {**conversations.figures(since), "entries": kb.count(store.read())}

@@ -46,7 +46,7 @@ Previews = dict[str, tuple[float, Held]]
 
 
 def provide_document_previews(state: State) -> Previews:
-    return fresh_previews(state.document_previews)
+    return fresh_previews(state.services.document_previews)
 
 
 def _page(page: Page, store: Store, status: int = 200, **ctx: Any) -> Template:

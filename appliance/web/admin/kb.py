@@ -245,7 +245,7 @@ def export(store: Inject[Store], format: FromQuery[str] = "jsonl") -> Response:
 
 def provide_previews(state: State) -> dict[str, tuple[float, list[Entry]]]:
     """Uploaded knowledge-base files waiting for the owner's confirmation, by token."""
-    return fresh_previews(state.kb_previews)
+    return fresh_previews(state.services.kb_previews)
 
 
 Previews = dict[str, tuple[float, list[Entry]]]

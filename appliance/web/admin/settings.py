@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import get, post
-from litestar.datastructures import State
 from litestar.response import Template
 
 from appliance import i18n
@@ -25,9 +24,8 @@ from appliance.conversations.store import Conversations
 from appliance.documents import fetch
 from appliance.llm import files as model_files
 from appliance.settings import Settings
-from appliance.web import services
 from appliance.web.admin.core import Form, Page, owner_router
-from appliance.web.services import Inject
+from appliance.web.services import AppServices, Inject
 
 # Each field says itself whether the page shows it, in which group, whether it is secret and
 # whether it applies only at the next start (settings._doc).
@@ -106,7 +104,7 @@ def settings_page(
 
 
 @post("/settings", sync_to_thread=True, status_code=200)
-def save(data: Form, page: Inject[Page], state: State) -> Template:
+def save(data: Form, page: Inject[Page], services: Inject[AppServices]) -> Template:
     values: dict[str, str | bool] = {}
     kinds = {name: kind for name, kind, _ in settings_mod.describe()}
     for name in EDITABLE:
@@ -120,7 +118,7 @@ def save(data: Form, page: Inject[Page], state: State) -> Template:
                 continue  # an empty password box keeps the stored password
             values[name] = data[name]
     try:
-        updated = state.settings.replace(**values)  # validates every value first
+        updated = services.settings.replace(**values)  # validates every value first
         hours.parse(updated.business_hours, updated.holidays, updated.timezone)
         if updated.catalog_feed_url.strip():
             # Said now, not at the first fetch in half an hour: the feed must be on the shop's own
@@ -131,10 +129,16 @@ def save(data: Form, page: Inject[Page], state: State) -> Template:
     except (settings_mod.SettingsError, hours.HoursError, fetch.FetchError) as exc:
         error = i18n.refusal(page.lang, exc)
         return _settings_page(
-            page, state.settings, state.calibration, state.chat.conversations, typed=values, error=error, status=422
+            page,
+            services.settings,
+            services.calibration,
+            services.chat.conversations,
+            typed=values,
+            error=error,
+            status=422,
         )
-    services.apply_settings(state, updated)
-    return _settings_page(page, updated, state.calibration, state.chat.conversations, saved=True)
+    services.apply_settings(updated)
+    return _settings_page(page, updated, services.calibration, services.chat.conversations, saved=True)
 
 
 router = owner_router([settings_page, save])
