@@ -166,7 +166,7 @@ def test_templates_autoescape(client: TestClient) -> None:
     """Hostile text reaching a template is shown as text, never as markup."""
     engine = client.app.template_engine
     html = engine.get_template("admin/setup.html").render(
-        lang="en", dir="ltr", t=lambda k: k, token='"><script>alert(1)</script>', error=None
+        lang="en", dir="ltr", _=lambda k: k, token='"><script>alert(1)</script>', error=None
     )
     assert "<script>alert(1)</script>" not in html
     assert "&#34;&gt;&lt;script&gt;" in html or "&quot;&gt;&lt;script&gt;" in html
