@@ -32,7 +32,6 @@ from appliance.conversations.attachments import PhotoTurns
 from appliance.conversations.chat import ChatService
 from appliance.conversations.presence import Presence
 from appliance.conversations.push import Hub
-from appliance.conversations.store import Conversations
 from appliance.db import Store
 from appliance.documents import store as documents_store
 from appliance.kb import embedder as embedder_mod
@@ -214,83 +213,36 @@ T = TypeVar("T")
 Inject: TypeAlias = Annotated[T, Dependency(kind="named"), SkipValidationMarker()]
 
 
-def provide_services(state: State) -> AppServices:
-    return state.services
+def _provider(path: str) -> Callable[[State], Any]:
+    """Hands a route ``state.services.<path>`` (read at each request: the settings page and a
+    restore replace what it holds)."""
+    parts = [part for part in path.split(".") if part]
+
+    def provide(state: State) -> Any:
+        found: Any = state.services
+        for part in parts:
+            found = getattr(found, part)
+        return found
+
+    return provide
 
 
-def provide_settings(state: State) -> Settings:
-    return state.services.settings
-
-
-def provide_store(state: State) -> Store:
-    return state.services.store
-
-
-def provide_clock(state: State) -> Clock:
-    return state.services.clock
-
-
-def provide_chat(state: State) -> ChatService:
-    return state.services.chat
-
-
-def provide_conversations(state: State) -> Conversations:
-    return state.services.chat.conversations
-
-
-def provide_push(state: State) -> Hub:
-    return state.services.push
-
-
-def provide_presence(state: State) -> Presence:
-    return state.services.presence
-
-
-def provide_embedder(state: State) -> Embedder:
-    return state.services.chat.decider.index.embedder
-
-
-def provide_llm(state: State) -> ModelRuntime:
-    return state.services.llm
-
-
-def provide_calibration(state: State) -> Keeper:
-    return state.services.calibration
-
-
-def provide_limiter(state: State) -> RateLimiter:
-    return state.services.limiter
-
-
-def provide_secret(state: State) -> bytes:
-    return state.services.secret
-
-
-def provide_throttle(state: State) -> SignInThrottle:
-    return state.services.throttle
-
-
-def provide_gaps(state: State) -> GapFinder:
-    return state.services.gaps
-
-
-DEPENDENCIES = {
-    name: Provide(provider, sync_to_thread=False)
-    for name, provider in {
-        "services": provide_services,
-        "settings": provide_settings,
-        "store": provide_store,
-        "clock": provide_clock,
-        "chat": provide_chat,
-        "conversations": provide_conversations,
-        "push": provide_push,
-        "presence": provide_presence,
-        "embedder": provide_embedder,
-        "llm": provide_llm,
-        "calibration": provide_calibration,
-        "limiter": provide_limiter,
-        "secret": provide_secret,
-        "throttle": provide_throttle,
-        "gaps": provide_gaps,
-    }.items()
+# A route's parameter name -> where in AppServices its object is.
+PROVIDED = {
+    "services": "",
+    "settings": "settings",
+    "store": "store",
+    "clock": "clock",
+    "chat": "chat",
+    "conversations": "chat.conversations",
+    "push": "push",
+    "presence": "presence",
+    "embedder": "chat.decider.index.embedder",
+    "llm": "llm",
+    "calibration": "calibration",
+    "limiter": "limiter",
+    "secret": "secret",
+    "throttle": "throttle",
+    "gaps": "gaps",
 }
+DEPENDENCIES = {name: Provide(_provider(path), sync_to_thread=False) for name, path in PROVIDED.items()}
