@@ -181,7 +181,7 @@ def test_hostile_and_oversized_photos_are_refused_and_nothing_is_stored(data_dir
 def test_photos_are_rate_limited_per_visitor_and_per_address(
     data_dir: Path, demo_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from appliance.web import api as public_api
+    from appliance.web.api import conversations as public_api
 
     with make_api_client(data_dir, demo_db, attachments_per_hour=2) as c:
         conv, token, _ = start_chat(c, "en")
