@@ -426,7 +426,7 @@ def test_a_pick_of_an_entry_that_does_not_exist_stores_nothing(api: TestClient) 
 
 
 def test_seen_is_throttled(api: TestClient) -> None:
-    from appliance.web.api.conversations import SEEN_PER_MINUTE
+    from appliance.web.limits import SEEN_PER_MINUTE
 
     conv, token, _ = start_chat(api, "en")
     codes = [

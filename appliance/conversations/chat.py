@@ -6,13 +6,16 @@ customer's message is stored before any work on it, so it is never lost even if 
 fails. Storage is conversations/store.py's; deciding and phrasing are the answering package's.
 
 Its methods are ``async``: each write is awaited on the store's writer thread (``Store.run``),
-so a long write elsewhere (an import, a restore) never holds up the event loop.
+so a long write elsewhere (an import, a restore) never holds up the event loop. The answers being
+worked out in the background (``answer_in_background``) are the service's too (``InFlight``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +31,8 @@ from appliance.db import Store
 from appliance.kb import suggestions
 from appliance.text import contact
 from appliance.text.textnorm import detect_language, without_controls
+
+log = logging.getLogger(__name__)
 
 
 class MessageRejected(ValueError):
@@ -48,6 +53,35 @@ class Turn:
     decision_ms: float
 
 
+class InFlight:
+    """The answers being worked out, each by its message (conversation id, message id). Each is
+    held until it is done (asyncio keeps only weak references to tasks) and its failure logged,
+    with the traceback, whether or not the customer is still waiting for it; while it runs, a
+    retried send of the same message finds it instead of answering the message again."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Future] = set()
+        self._by_message: dict[tuple[str, int], asyncio.Future] = {}
+
+    def get(self, key: tuple[str, int]) -> asyncio.Future | None:
+        return self._by_message.get(key)
+
+    def start(self, key: tuple[str, int], work: Awaitable[Turn]) -> asyncio.Future:
+        """``work`` as a task, registered before this returns (nothing is awaited)."""
+        task = asyncio.ensure_future(work)
+        self._running.add(task)
+
+        def done(t: asyncio.Future) -> None:
+            self._running.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("reply failed", exc_info=t.exception())
+
+        task.add_done_callback(done)
+        self._by_message[key] = task
+        task.add_done_callback(lambda _: self._by_message.pop(key, None))
+        return task
+
+
 class ChatService:
     def __init__(
         self,
@@ -59,6 +93,7 @@ class ChatService:
         checker: EntryChecker | None = None,
         max_message_chars: int = 2000,
         on_said: Callable[[str], None] | None = None,
+        in_flight: InFlight | None = None,
     ):
         self.store = store
         self.conversations = Conversations(store, clock, on_said)
@@ -67,6 +102,8 @@ class ChatService:
         self.checker = checker  # a larger model's check of the chosen entry (off by default)
         self.clock = clock
         self.max_message_chars = max_message_chars
+        # A service rebuilt with new settings may take over its predecessor's answers in progress.
+        self.in_flight = in_flight if in_flight is not None else InFlight()
 
     async def start_conversation(
         self,
@@ -107,6 +144,18 @@ class ChatService:
         previous = Previous(before[0], tuple(before[1])) if before else None
         decision, reply, decision_ms = await self._decide_and_compose(text, previous)
         return await self._record(conversation_id, message_id, decision, reply, decision_ms)
+
+    def answer_in_background(self, conversation_id: str, message_id: int, text: str) -> asyncio.Future:
+        """Start answering a stored customer message (``answer``) as a task of its own: the answer
+        is worked out and stored even if the customer closes the page meanwhile (their request is
+        cancelled, the task is not), so no message is left with neither a reply nor an
+        escalation. Registered before this returns: a retried send arriving a moment later finds
+        it with ``answering``. A failure is logged here; the caller may await the task (shielded)."""
+        return self.in_flight.start((conversation_id, message_id), self.answer(conversation_id, message_id, text))
+
+    def answering(self, conversation_id: str, message_id: int) -> asyncio.Future | None:
+        """The answer being worked out for this message, if one is."""
+        return self.in_flight.get((conversation_id, message_id))
 
     async def preview(self, text: str) -> tuple[Decision, Reply]:
         """What a customer asking ``text`` would get, stored nowhere (the admin's "try a

@@ -1,8 +1,15 @@
-"""In-process rate limits (one process by design, so one counter per key is exact).
+"""In-process rate limits (one process by design, so one counter per key is exact), and the
+public API's limits that are not settings.
 
 A sliding window of timestamps per key. The table is a bounded LRU: past MAX_KEYS the key used
 longest ago goes, in constant time (scanning every key on each request past 50,000 keys cost
 6 ms at 50,000 and 22 ms at 200,000, on the event loop).
+
+The limits a shop may want to change are settings (appliance/settings.py):
+``visitor_messages_per_minute`` and ``ip_messages_per_minute`` (messages, choices, a person, a
+photo), ``ip_conversations_per_day`` and ``attachments_per_hour``. The ones below are guards that
+no shop has had a reason to change; the public API (web/api/) reads them from here, at each
+request (so a test may change one).
 """
 
 from __future__ import annotations
@@ -14,6 +21,24 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 
 MAX_KEYS = 50_000
+
+# -- the public API's limits that are not settings ------------------------------------------------
+
+# Photos per address (IPv6 by /64) a day, on top of ``attachments_per_hour`` per visitor: a visitor
+# costs nothing to make, so the disk is guarded per address too.
+PHOTOS_PER_NETWORK_PER_DAY = 100
+# Calls to /triggers per address a minute: a page view makes two or three, so this is a busy office
+# of browsers, not one.
+TRIGGER_CALLS_PER_MINUTE = 120
+# Each showing of a proactive message is a row: one address may not write more than this a day
+# (an office of a hundred browsers, each seeing a few), however many made-up visitor ids it sends.
+TRIGGER_SHOWN_PER_DAY = 500
+# Contact details, ratings and answers to a proactive message, per visitor an hour: each is data
+# the owner reads, which a person leaves once or twice, and a script could fill the inbox with.
+SAVES_PER_HOUR = 10
+# "Seen" marks per visitor a minute: each is a write, and unthrottled one visitor could keep the
+# single writer busy; the widget sends one when replies come into view, far less often.
+SEEN_PER_MINUTE = 60
 
 
 class RateLimiter:
