@@ -41,7 +41,7 @@ from appliance.web.admin import analytics as admin_analytics
 from appliance.web.admin import backups as admin_backups
 from appliance.web.admin import catalog as admin_catalog
 from appliance.web.admin import documents as admin_documents
-from appliance.web.admin import core as admin
+from appliance.web.admin import home as admin
 from appliance.web.admin import inbox as admin_inbox
 from appliance.web.admin import kb as admin_kb
 from appliance.web.admin import settings as admin_settings

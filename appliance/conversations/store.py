@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.answering.compose import Reply
 from appliance.answering.decide import PRODUCT, Decision
@@ -27,6 +27,9 @@ from appliance.clock import Clock
 from appliance.conversations import attachments
 from appliance.db import Store, inserted_id
 from appliance.kb import store as kb
+
+if TYPE_CHECKING:
+    from appliance.answering.shop_calibration import Keeper
 
 
 class Status(StrEnum):
@@ -820,6 +823,22 @@ def _forget_lone_visitors(db: Any) -> None:
     db.execute(
         "DELETE FROM visitors WHERE id NOT IN (SELECT visitor_id FROM conversations WHERE visitor_id IS NOT NULL)"
     )
+
+
+def mark_answer(
+    conversations: Conversations, calibration: Keeper, conversation_id: str, decision_id: str, verdict: str
+) -> bool:
+    """The owner's right/wrong (``verdict`` empty: no mark) on one of the bot's answers in this
+    conversation, as the admin's forms send it, and a new fit of the shop's calibration with it.
+    False, with nothing changed, for anything else: no such answer in this conversation, a
+    decision id that isn't a number, an unknown verdict."""
+    try:
+        found = conversations.set_verdict(conversation_id, int(decision_id), verdict or None)
+    except ValueError:
+        return False
+    if found:
+        calibration.evidence_changed()
+    return found
 
 
 def owner_verdicts(db: Any, limit: int = 300) -> list[tuple[str, str, str]]:

@@ -23,14 +23,15 @@ from appliance.clock import Clock
 from appliance.conversations import attachments, privacy
 from appliance.conversations import saved_replies as saved
 from appliance.conversations.push import TYPING, Hub
-from appliance.conversations.store import VIEWS, Channel, Conversations, Event, Role
+from appliance.conversations.store import VIEWS, Channel, Conversations, Event, Role, mark_answer
 from appliance.db import Store
 from appliance.kb import store as kb
 from appliance.kb import suggestions
 from appliance.kb.embedder import Embedder
 from appliance.ops import mailer
+from appliance.reports.explain import decision_in_words
 from appliance.settings import Settings
-from appliance.web.admin.core import Form, Page, decision_in_words, mark_answer, owner_router
+from appliance.web.admin.core import Form, Page, owner_router
 from appliance.web.services import Inject
 
 MAX_REPLY_CHARS = 5000
@@ -270,7 +271,10 @@ def verdict(
     """The owner marks the bot's answer right or wrong: evidence for the shop's calibration; a
     wrong one also asks which entry would have answered."""
     _customers(conversations, conversation_id)
-    mark_answer(conversations, calibration, conversation_id, data)
+    if not mark_answer(
+        conversations, calibration, conversation_id, data.get("decision_id", ""), data.get("verdict", "")
+    ):
+        raise NotFoundException()
     return _conversation_page(page, conversations, store, conversation_id)
 
 

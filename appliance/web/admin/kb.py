@@ -1,9 +1,11 @@
-"""The knowledge-base editor in the admin: create, edit, enable/disable, delete, history,
+"""The knowledge-base editor in the admin: the list (with what the bot learned from use, for the
+owner's review), the "try a question" box, create, edit, enable/disable, delete, history,
 import with a preview, export. Every write goes through ``kb.save``/``kb.delete`` (indexed in the
 same transaction, recorded in the history) in a worker thread, since embedding takes a moment."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import Any
@@ -20,23 +22,18 @@ from litestar.response import Template
 from appliance import i18n
 from appliance.answering.shop_calibration import Keeper
 from appliance.clock import Clock
-from appliance.conversations.store import Conversations
+from appliance.conversations.chat import ChatService
+from appliance.conversations.store import Conversations, mark_answer
 from appliance.db import Store
+from appliance.documents import store as documents_store
 from appliance.kb import formats as kb_formats
 from appliance.kb import store as kb
 from appliance.kb import suggestions
 from appliance.kb.embedder import Embedder
 from appliance.kb.entry import Entry, EntryError
-from appliance.web.admin.core import (
-    Form,
-    Page,
-    Upload,
-    fresh_previews,
-    learning,
-    mark_answer,
-    owner_router,
-    parse_upload,
-)
+from appliance.reports import explain, learning
+from appliance.settings import Settings
+from appliance.web.admin.core import Form, Page, Upload, fresh_previews, owner_router, parse_upload
 from appliance.web.services import Inject
 
 MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
@@ -84,6 +81,60 @@ def _form(
 def _save(store: Store, entries: list[Entry], embedder: Embedder, clock: Clock, source: str = "admin") -> kb.SaveResult:
     """Embedding takes a moment: called in a worker thread."""
     return kb.save(store, entries, embedder=embedder, now=clock().isoformat(), source=source)
+
+
+@get("/kb", sync_to_thread=True)
+def kb_list(
+    page: Inject[Page],
+    store: Inject[Store],
+    conversations: Inject[Conversations],
+    clock: Inject[Clock],
+    q: FromQuery[str] = "",
+    lang_filter: FromQuery[str] = "",
+    enabled_filter: FromQuery[str] = "",
+) -> Template:
+    db = store.read()
+    entries = kb.search(db, q) if q.strip() else kb.all_entries(db)
+    if lang_filter in i18n.LANGUAGES:
+        entries = [e for e in entries if e.lang == lang_filter]
+    if enabled_filter in {"on", "off"}:
+        entries = [e for e in entries if e.enabled == (enabled_filter == "on")]
+    # A document's sections are listed on the documents page, with their document.
+    sections = sum(documents_store.is_section(e.id) for e in entries)
+    entries = [e for e in entries if not documents_store.is_section(e.id)]
+    return page(
+        "admin/kb.html",
+        partial="admin/_kb_rows.html",
+        entries=entries,
+        document_sections=sections,
+        max_bytes=kb_formats.MAX_FILE_BYTES,
+        q=q,
+        lang_filter=lang_filter,
+        enabled_filter=enabled_filter,
+        **learning.to_review(store, conversations, clock),
+    )
+
+
+@post("/try", status_code=200)
+async def try_question(
+    data: Form, page: Inject[Page], settings: Inject[Settings], chat: Inject[ChatService]
+) -> Template:
+    """What a customer asking this would get, with the scores: nothing is stored."""
+    question = data.get("question", "").strip()[: settings.max_message_chars]
+    if not question:
+        return page("admin/_try_result.html", decision=None, reply=None, question="")
+    decision, reply = await chat.preview(question)
+    titles = {e.id: e.title for e in chat.decider.index.entries}
+    lang = page.lang
+    return page(
+        "admin/_try_result.html",
+        question=question,
+        decision=decision,
+        reply=reply,
+        said=explain.preview_in_words(lang, decision, titles),
+        ranking=[(i, titles.get(i, i)) for i in decision.ranking],
+        features=json.dumps(decision.features, indent=1, ensure_ascii=False) if decision.features else "",
+    )
 
 
 @get("/kb/new", sync_to_thread=True)
@@ -176,7 +227,7 @@ def delete(entry_id: FromPath[str], store: Inject[Store], clock: Inject[Clock]) 
 
 
 def _suggestions(page: Page, store: Store, conversations: Conversations, clock: Clock, **ctx: Any) -> Template:
-    return page("admin/_suggestions.html", **learning(store, conversations, clock), **ctx)
+    return page("admin/_suggestions.html", **learning.to_review(store, conversations, clock), **ctx)
 
 
 @post("/kb-suggestions/{suggestion_id:int}/approve", sync_to_thread=True, status_code=200)
@@ -223,7 +274,9 @@ def review_answer(
     data: Form,
 ) -> Template:
     """The owner marks one of the answers the bot was least sure of, from the review list."""
-    mark_answer(conversations, calibration, data.get("conversation_id", ""), data)
+    conversation_id, decision_id, verdict = (data.get(k, "") for k in ("conversation_id", "decision_id", "verdict"))
+    if not mark_answer(conversations, calibration, conversation_id, decision_id, verdict):
+        raise NotFoundException()
     return _suggestions(page, store, conversations, clock)
 
 
@@ -291,6 +344,8 @@ async def import_confirm(
 
 router = owner_router(
     [
+        kb_list,
+        try_question,
         new_form,
         create,
         edit_form,
