@@ -13,6 +13,9 @@ from sqlite_utils import Database
 
 from appliance.db import Store
 
+MAX_TITLE = 100  # characters: a button's label in the reply box
+MAX_TEXT = 5000  # characters: as long as an owner's reply may be
+
 
 def all_replies(db: Database) -> list[Any]:
     """Every saved reply (``id``, ``title``, ``text``), by title."""

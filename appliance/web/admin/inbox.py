@@ -1,7 +1,8 @@
 """The owner's inbox: conversations waiting for a person, the transcript with the bot's
 decisions, the owner's reply (it reaches the customer's widget), resolve/reopen, and "save as a
 knowledge-base entry" on any owner reply. Conversations are conversations/store.py's; this module
-holds no SQL about them."""
+holds no SQL about them. The transcript as the owner reads it is built by transcripts.py; the saved
+replies' routes (saved_replies.py) are served with these."""
 
 from __future__ import annotations
 
@@ -16,9 +17,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from appliance import i18n
-from appliance.answering.decide import PRODUCT
 from appliance.answering.shop_calibration import Keeper
-from appliance.catalog import store as catalog_store
 from appliance.clock import Clock
 from appliance.conversations import attachments, privacy
 from appliance.conversations import saved_replies as saved
@@ -29,8 +28,8 @@ from appliance.kb import store as kb
 from appliance.kb import suggestions
 from appliance.kb.embedder import Embedder
 from appliance.ops import mailer
-from appliance.reports.explain import decision_in_words
 from appliance.settings import Settings
+from appliance.web.admin import saved_replies, transcripts
 from appliance.web.admin.core import Form, Page, owner_router
 from appliance.web.services import Inject
 
@@ -107,50 +106,6 @@ def _customers(conversations: Conversations, conversation_id: str) -> Any:
     return row
 
 
-# Customer messages that aren't a question the knowledge base could answer: "talk to a person",
-# "none of these", an empty one, small talk. "Save as an entry" pairs the owner's reply with the
-# question before them (it paired it with "I want to talk to a real person").
-NOT_A_QUESTION = {"asked_for_person", "clarification_failed", "attachment", "empty", "greeting", "thanks", "goodbye"}
-
-
-GUESSES = 3  # entries offered for "which entry answers this?"
-
-
-def _transcript(conversations: Conversations, store: Store, conversation_id: str, lang: str) -> list[dict[str, Any]]:
-    out, last_question, ranked = conversations.transcript(conversation_id), "", []
-    db = store.read()
-    ids = sorted({i for item in out for i in [*item["ranking"][:GUESSES], *item["entry_ids"]]})
-    products = [i.removeprefix(PRODUCT) for i in ids if i.startswith(PRODUCT)]
-    entries = kb.titles(db, [i for i in ids if not i.startswith(PRODUCT)])
-    titles = {**entries, **{PRODUCT + sku: name for sku, name in catalog_store.titles(db, products).items()}}
-    for n, item in enumerate(out):
-        if item["role"] == Role.CUSTOMER:
-            ranked = [titles[i] for i in item["ranking"] if i in titles]
-            # The knowledge base's answers closest to the question: the bot's best guesses, and
-            # what the owner's reply box offers to insert.
-            item["closest"] = [(i, entries[i]) for i in item["ranking"][:GUESSES] if i in entries]
-        if item["role"] == Role.CUSTOMER and item["asked_reason"] not in NOT_A_QUESTION:
-            last_question = item["text"]
-            # A question the bot handed over, offered choices for, or answered wrongly (the
-            # owner's mark on the reply after it): the owner says which entry answers it.
-            reply = out[n + 1] if n + 1 < len(out) and out[n + 1]["role"] == Role.BOT else {}
-            wrong = set(reply.get("entry_ids", [])) if reply.get("verdict") == "wrong" else set()
-            if item["asked_kind"] in {"escalate", "clarify"} or wrong:
-                item["guesses"] = [(i, t) for i, t in item["closest"] if i not in wrong]
-        if item["role"] == Role.BOT and item["kind"]:
-            chosen = [titles.get(i, i) for i in item["entry_ids"]]
-            item["said"] = decision_in_words(lang, item["kind"], item["reason"], item["confidence"], chosen, ranked)
-        if item["role"] == Role.OWNER:
-            item["save_link"] = "/admin/kb/new?" + urlencode({"question": last_question, "answer": item["text"]})
-    return out
-
-
-def _suggested(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The closest answers to the customer's last question, for the reply box."""
-    asked = [m for m in messages if m["role"] == Role.CUSTOMER and m["asked_reason"] not in NOT_A_QUESTION]
-    return asked[-1].get("closest", []) if asked else []
-
-
 def _opened(conversations: Conversations, conversation_id: str) -> Any:
     """The customer's conversation the owner is looking at (a 404 if there is none): what its
     customer wrote so far is seen."""
@@ -165,11 +120,11 @@ def _conversation_context(
     row = _opened(conversations, conversation_id)
     mine = set(conversations.of_visitor(conversation_id))
     same_contact = [i for i in conversations.with_contact(row["contact_email"], row["contact_phone"]) if i not in mine]
-    messages = _transcript(conversations, store, conversation_id, lang)
+    messages = transcripts.for_owner(conversations, store, conversation_id, lang)
     return {
         "conversation": row,
         "messages": messages,
-        "suggested": _suggested(messages),
+        "suggested": transcripts.suggested(messages),
         "notes": conversations.notes(conversation_id),
         "saved_replies": saved.titles(store.read()),
         "mail": mailer.sent_for(store, conversation_id),
@@ -205,7 +160,7 @@ def transcript(
     """The transcript alone, read again by the open conversation every few seconds: the owner
     sees the customer and the bot as they go, and can step in."""
     row = _opened(conversations, conversation_id)
-    messages = _transcript(conversations, store, conversation_id, page.lang)
+    messages = transcripts.for_owner(conversations, store, conversation_id, page.lang)
     return page("admin/_transcript.html", conversation=row, messages=messages)
 
 
@@ -278,15 +233,6 @@ def verdict(
     return _conversation_page(page, conversations, store, conversation_id)
 
 
-@get("/saved-replies/{reply_id:int}", sync_to_thread=True)
-def saved_reply(page: Inject[Page], store: Inject[Store], reply_id: FromPath[int]) -> Template:
-    """Quick insert: the reply box, filled with a saved reply (an htmx swap)."""
-    text = saved.text_of(store.read(), reply_id)
-    if text is None:
-        raise NotFoundException()
-    return page("admin/_reply_box.html", draft=text)
-
-
 @get("/entries/{entry_id:str}/as-reply", sync_to_thread=True)
 def entry_as_reply(page: Inject[Page], store: Inject[Store], entry_id: FromPath[str]) -> Template:
     """Quick insert: the reply box, filled with a knowledge-base answer to edit (an htmx swap)."""
@@ -294,29 +240,6 @@ def entry_as_reply(page: Inject[Page], store: Inject[Store], entry_id: FromPath[
     if entry is None:
         raise NotFoundException()
     return page("admin/_reply_box.html", draft=entry.answer[:MAX_REPLY_CHARS])
-
-
-def _saved_page(page: Page, store: Store) -> Template:
-    return page("admin/saved_replies.html", rows=saved.all_replies(store.read()))
-
-
-@get("/saved-replies", sync_to_thread=True)
-def saved_replies(page: Inject[Page], store: Inject[Store]) -> Template:
-    return _saved_page(page, store)
-
-
-@post("/saved-replies", sync_to_thread=True, status_code=200)
-def add_saved_reply(page: Inject[Page], store: Inject[Store], clock: Inject[Clock], data: Form) -> Template:
-    title, text = data.get("title", "").strip()[:100], data.get("text", "").strip()[:MAX_REPLY_CHARS]
-    if title and text:
-        saved.add(store, title, text, clock().isoformat())
-    return _saved_page(page, store)
-
-
-@post("/saved-replies/{reply_id:int}/delete", sync_to_thread=True, status_code=200)
-def delete_saved_reply(page: Inject[Page], store: Inject[Store], reply_id: FromPath[int]) -> Template:
-    saved.delete(store, reply_id)
-    return _saved_page(page, store)
 
 
 def _lang_of(row: Any, settings: Settings) -> str:
@@ -499,10 +422,7 @@ router = owner_router(
         add_note,
         learn,
         verdict,
-        saved_reply,
         entry_as_reply,
-        saved_replies,
-        add_saved_reply,
-        delete_saved_reply,
+        *saved_replies.HANDLERS,
     ]
 )
