@@ -191,3 +191,20 @@ def test_the_setup_pages_last_step_leads_to_sign_in(client: TestClient) -> None:
         headers=SAME_ORIGIN,
     )
     assert done.status_code == 200 and 'href="/admin/login?lang=fa"' in done.text and "ورود به بخش مدیریت" in done.text
+
+
+def test_the_running_objects_are_one_typed_services_object(client: TestClient) -> None:
+    """The app's state holds AppServices and nothing else; saving the settings rebuilds the chat
+    service, which keeps the store, the calibration and the answers still in flight (a retried
+    send during the save found no answer in progress and waited for the event stream)."""
+    from appliance.web.services import AppServices
+
+    state = client.app.state
+    assert set(state.dict()) == {"services"} and isinstance(state.services, AppServices)
+    services = state.services
+    before = services.chat
+    services.apply_settings(services.settings.replace(shop_name="کتاب‌فروشی تازه"))
+    assert services.chat is not before and services.settings.shop_name == "کتاب‌فروشی تازه"
+    assert services.chat.in_flight is before.in_flight
+    assert services.chat.store is services.store
+    assert services.chat.decider.index.embedder is before.decider.index.embedder  # not loaded again

@@ -30,6 +30,7 @@ from appliance.conversations.store import Channel, Conversations, NoConversation
 from appliance.db import Store
 from appliance.kb import suggestions
 from appliance.text import contact
+from appliance.text.reading import read
 from appliance.text.textnorm import detect_language, without_controls
 
 log = logging.getLogger(__name__)
@@ -165,8 +166,14 @@ class ChatService:
 
     async def _decide_and_compose(self, text: str, previous: Previous | None) -> tuple[Decision, Reply, float]:
         started = time.perf_counter()
-        # Embedding and scoring are CPU work: off the event loop.
-        decision = await anyio.to_thread.run_sync(lambda: self.decider.decide(text, previous=previous))
+
+        def decide() -> Decision:
+            # The message is read once, here (text.reading: normalised, its language, its
+            # Finglish and colloquial readings), and the reading is what deciding, retrieval and
+            # the catalog use. Embedding and scoring are CPU work: off the event loop.
+            return self.decider.decide(read(text, self.decider.default_lang), previous=previous)
+
+        decision = await anyio.to_thread.run_sync(decide)
         decision_ms = (time.perf_counter() - started) * 1000
         if self.checker is not None:
             # Its time is in the decision's features (model_check_ms), not in decision_ms: that

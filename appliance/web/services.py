@@ -29,7 +29,7 @@ from appliance.catalog.match import CatalogIndex
 from appliance.clock import Clock
 from appliance.conversations import hours
 from appliance.conversations.attachments import PhotoTurns
-from appliance.conversations.chat import ChatService
+from appliance.conversations.chat import ChatService, InFlight
 from appliance.conversations.presence import Presence
 from appliance.conversations.push import Hub
 from appliance.db import Store
@@ -65,9 +65,12 @@ def build_chat(
     embedder: Embedder | None = None,
     calibration: Keeper | None = None,
     on_said: Callable[[str], None] | None = None,
+    in_flight: InFlight | None = None,
 ) -> ChatService:
     """The chat service. With ``calibration`` the decision follows the shop's own calibration,
-    and a knowledge-base change seen by a search starts a new fit in the background."""
+    and a knowledge-base change seen by a search starts a new fit in the background. With
+    ``in_flight``, the answers a predecessor is still working out are this one's too (a retried
+    send finds them)."""
     index = RetrievalIndex(
         store, embedder or embedder_mod.shared(), on_change=calibration.check if calibration is not None else None
     )
@@ -106,6 +109,7 @@ def build_chat(
         checker=checker,
         max_message_chars=settings.max_message_chars,
         on_said=on_said,
+        in_flight=in_flight,
     )
 
 
@@ -178,6 +182,7 @@ class AppServices:
             embedder=self.chat.decider.index.embedder,
             calibration=self.calibration,
             on_said=self.push.notify,
+            in_flight=self.chat.in_flight,
         )
 
     def after_restore(self) -> None:
