@@ -499,3 +499,34 @@ WOO = (
     '15,variation,HOOD-BK-M,"Classic Hoodie - Black, M",1,,1,9,850000,890000,id:12,Color,Black,Size,M\n'
     "16,simple,ZIP,Zip Hoodie,1,,1,4,,990000,,,,,\n"
 )
+
+
+# Every field of the admin's settings form, as a browser sends it (tests of the settings page and
+# of Persian input in every form).
+SETTINGS_FORM = {
+    "shop_name": "Book Nook 2",
+    "default_language": "en",
+    "typical_reply_time": "by noon",
+    "allowed_origins": "https://a.example, https://b.example",
+    "widget_color": "#112233",
+    "privacy_policy_url": "https://a.example/privacy",
+    "privacy_notice": "",
+    "phrase_with_model": "on",
+    "phrase_budget_s": "0.5",
+    "answer_threshold": "0",
+    "clarify_threshold": "0",
+    "model": "none",
+    "smtp_host": "",
+    "smtp_port": "587",
+    "smtp_security": "starttls",
+    "smtp_user": "",
+    "smtp_password": "",
+    "smtp_from": "",
+    "owner_email": "",
+    "backup_time": "03:00",
+    "backups_daily": "7",
+    "backups_weekly": "4",
+    "backups_monthly": "6",
+    "retention_days": "365",
+    "digest_time": "07:30",
+}

@@ -429,8 +429,7 @@ def test_the_admin_can_be_installed_on_a_phone(admin: TestClient) -> None:
 def test_persian_text_in_every_field_of_every_form(admin: TestClient) -> None:
     """The Persian admin broke on Persian input (a 500 after saving a Persian title). Every form
     the owner fills, in Persian, with Persian digits where numbers go: saved, and shown back."""
-    from .helpers import SAME, csrf, customer_asks, seed
-    from .test_admin_settings import FORM
+    from .helpers import SAME, SETTINGS_FORM, csrf, customer_asks, seed
 
     seed(admin)
     conv, _, _ = customer_asks(admin, "می‌خوام با یه آدم واقعی حرف بزنم")
@@ -470,7 +469,7 @@ def test_persian_text_in_every_field_of_every_form(admin: TestClient) -> None:
         assert r.status_code == 200 and shown in r.text, (path, r.status_code)
 
     settings_form = {
-        **FORM,
+        **SETTINGS_FORM,
         "shop_name": "کتاب‌فروشی نمونه",
         "default_language": "fa",
         "typical_reply_time": "تا ظهر فردا",

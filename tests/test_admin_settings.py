@@ -8,37 +8,12 @@ from litestar.testing import TestClient
 
 from .helpers import (
     SAME,
+    SETTINGS_FORM,
     csrf,
     sign_in,
 )
 
-FORM = {
-    "shop_name": "Book Nook 2",
-    "default_language": "en",
-    "typical_reply_time": "by noon",
-    "allowed_origins": "https://a.example, https://b.example",
-    "widget_color": "#112233",
-    "privacy_policy_url": "https://a.example/privacy",
-    "privacy_notice": "",
-    "phrase_with_model": "on",
-    "phrase_budget_s": "0.5",
-    "answer_threshold": "0",
-    "clarify_threshold": "0",
-    "model": "none",
-    "smtp_host": "",
-    "smtp_port": "587",
-    "smtp_security": "starttls",
-    "smtp_user": "",
-    "smtp_password": "",
-    "smtp_from": "",
-    "owner_email": "",
-    "backup_time": "03:00",
-    "backups_daily": "7",
-    "backups_weekly": "4",
-    "backups_monthly": "6",
-    "retention_days": "365",
-    "digest_time": "07:30",
-}
+FORM = SETTINGS_FORM
 
 
 def test_page_in_both_languages(admin: TestClient) -> None:
