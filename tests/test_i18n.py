@@ -31,9 +31,6 @@ from appliance.web.admin import settings as admin_settings
 from .helpers import sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
-# What babel's Python extractor makes of web/admin/inbox.py's t(lang, "a" if on else "b"): the two
-# keys joined. Both keys are marked in locale/__init__.py; written as two calls, this goes.
-JOINED_BY_THE_EXTRACTOR = {"system.takeoversystem.handback"}
 
 
 def _extract() -> dict[str, dict]:
@@ -75,12 +72,7 @@ def test_the_extractor_sees_the_templates_the_code_and_the_tables(extracted: dic
 
 def test_every_message_is_translated_in_both_languages(extracted: dict[str, dict], catalogs) -> None:
     for lang, catalog in catalogs.items():
-        missing = {
-            key: entry["where"]
-            for key, entry in extracted.items()
-            if key not in JOINED_BY_THE_EXTRACTOR
-            if catalog.get(key) is None
-        }
+        missing = {key: entry["where"] for key, entry in extracted.items() if catalog.get(key) is None}
         assert not missing, (lang, missing)
         for message in catalog:
             if not message.id:

@@ -254,9 +254,6 @@ BY_VALUE: tuple[str, ...] = (
     N_("bot.product.out"),
     N_("bot.product.missing"),
     N_("bot.product.closest"),
-    # web/admin/inbox.py: the note when the owner takes a conversation over or hands it back
-    N_("system.takeover"),
-    N_("system.handback"),
     # a handler's error=, shown by its template (web/admin/inbox.py, backups.py)
     N_("reply.invalid"),
     N_("backups.confirm_needed"),

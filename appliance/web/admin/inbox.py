@@ -358,7 +358,7 @@ def takeover(
     on = data.get("on") == "1"
     lang = _lang_of(row, settings)
     shop = settings.shop_name or i18n.t(lang, "bot.the_shop")
-    notice = i18n.t(lang, "system.takeover" if on else "system.handback").format(shop=shop)
+    notice = (i18n.t(lang, "system.takeover") if on else i18n.t(lang, "system.handback")).format(shop=shop)
     conversations.take_over(conversation_id, on, notice)
     return Response("", status_code=200, headers={"hx-refresh": "true"})
 
