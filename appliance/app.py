@@ -60,6 +60,9 @@ def _templates() -> TemplateConfig:
     env = Environment(
         loader=FileSystemLoader(paths.templates_dir()),
         autoescape=select_autoescape(default=True, default_for_string=True),
+        # gettext's tags ({% trans %}); the callables come per request with the reader's catalog
+        # (i18n.context: _, gettext, ngettext), so no translations are installed here.
+        extensions=["jinja2.ext.i18n"],
     )
     env.filters["digits"] = i18n.digits
     env.filters["when"] = i18n.when
