@@ -303,24 +303,13 @@ HOST_PAGE = """<!doctype html>
 def appliance_server(tmp_path_factory: pytest.TempPathFactory):
     """A real `appliance serve --demo` process, for the widget in a real browser; the shop's site
     (``shop_site``) is its only allowed origin."""
-    import subprocess
-
-    from .helpers import APPLIANCE, free_port, stop, wait_healthy
+    from .helpers import free_port, start_server, stop, wait_healthy
 
     data_dir = tmp_path_factory.mktemp("widget-data")
     port = free_port()
     host_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    env["APPLIANCE_ALLOWED_ORIGINS"] = f"http://127.0.0.1:{host_port}"
-    env["APPLIANCE_SHOP_NAME"] = "Book Nook"
-    proc = subprocess.Popen(
-        [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    settings = {"allowed_origins": f"http://127.0.0.1:{host_port}", "shop_name": "Book Nook"}
+    proc = start_server(data_dir, port, "--demo", "--model", "none", settings=settings)
     wait_healthy(port, proc, timeout=120)
     yield {"base": f"http://127.0.0.1:{port}", "host_port": host_port, "db": data_dir / "appliance.db"}
     stop(proc)

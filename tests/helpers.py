@@ -262,10 +262,13 @@ def start_server(
     command: tuple[str, ...] = (APPLIANCE,),
     cwd: Path | None = None,
     quiet: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> subprocess.Popen:
-    """`appliance serve` on loopback, with none of the developer's APPLIANCE_ settings. ``quiet``:
-    its output thrown away (a benchmark's long run would fill an unread pipe)."""
+    """`appliance serve` on loopback, with none of the developer's APPLIANCE_ settings but
+    ``settings`` (APPLIANCE_<NAME> variables). ``quiet``: its output thrown away (a benchmark's
+    long run would fill an unread pipe)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    env.update({f"APPLIANCE_{name.upper()}": value for name, value in (settings or {}).items()})
     return subprocess.Popen(
         [*command, "serve", "--data-dir", str(data_dir), "--port", str(port), *extra],
         stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,

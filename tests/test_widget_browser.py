@@ -1,9 +1,7 @@
 """The widget in real headless Chromium, on a shop page of another origin, against a real
 `appliance serve --demo` process. Screenshots go to docs/ for people to look at."""
 
-import os
 import sqlite3
-import subprocess
 import time
 
 import pytest
@@ -13,11 +11,11 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 
 from .helpers import (
-    APPLIANCE,
     BUBBLE,
     DOCS,
     free_port,
     owner_session,
+    start_server,
     stop,
     wait,
     wait_healthy,
@@ -176,16 +174,7 @@ def test_only_the_shop_may_frame_the_widget(appliance_server) -> None:
 def test_consent_gates_the_first_message(browser, tmp_path) -> None:
     data_dir = tmp_path / "consent-data"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    env["APPLIANCE_REQUIRE_CONSENT"] = "true"
-    proc = subprocess.Popen(
-        [APPLIANCE, "serve", "--demo", "--data-dir", str(data_dir), "--port", str(port), "--model", "none"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    proc = start_server(data_dir, port, "--demo", "--model", "none", settings={"require_consent": "true"})
     try:
         wait_healthy(port, proc, timeout=120)
         browser.get(f"http://127.0.0.1:{port}/widget?lang=en")
