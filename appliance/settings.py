@@ -306,6 +306,16 @@ class Settings:
     ip_conversations_per_day: int = _doc("Conversations one IP address may start a day.", default=60)
     max_request_bytes: int = _doc("Largest request body the public API accepts, in bytes.", default=16384)
     attachments_per_hour: int = _doc("Photos one visitor may send an hour.", default=10)
+    photos_per_address_per_day: int = _doc(
+        "Photos one network address may send a day, however many visitors it makes up (the disk's guard; a "
+        "busy shop whose customers share one office or carrier address may need more).",
+        default=100,
+    )
+    proactive_shown_per_address_per_day: int = _doc(
+        "Proactive messages one network address may be shown a day (each showing is a row written; an "
+        "office of a hundred browsers each seeing a few).",
+        default=500,
+    )
     body_idle_timeout_s: float = _doc(
         "Longest pause, in seconds, while a request's body arrives (then 408).", default=20.0
     )

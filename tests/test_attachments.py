@@ -181,7 +181,6 @@ def test_hostile_and_oversized_photos_are_refused_and_nothing_is_stored(data_dir
 def test_photos_are_rate_limited_per_visitor_and_per_address(
     data_dir: Path, demo_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from appliance.web import limits
     from appliance.web.api import photos
 
     with make_api_client(data_dir, demo_db, attachments_per_hour=2) as c:
@@ -189,7 +188,7 @@ def test_photos_are_rate_limited_per_visitor_and_per_address(
         small = photo((60, 40), exif_gps=False)
         assert [_send_photo(c, conv, token, small).status_code for _ in range(3)] == [200, 200, 429]
         # new visitors cost nothing: the address has a daily limit of its own
-        monkeypatch.setattr(limits, "PHOTOS_PER_NETWORK_PER_DAY", 3)
+        c.app.state.services.apply_settings(c.app.state.services.settings.replace(photos_per_address_per_day=3))
         other_conv, other, _ = start_chat(c, "en")
         codes = [_send_photo(c, other_conv, other, small).status_code for _ in range(2)]
         assert codes == [200, 429]  # the first visitor's two count too

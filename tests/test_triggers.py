@@ -204,3 +204,20 @@ def test_retention_forgets_old_trigger_events(data_dir: Path, demo_db: Path) -> 
     privacy.purge_old(store, clock() + timedelta(days=181), 0)
     assert triggers.counts(store.read(), "") == {}
     store.close()
+
+
+def test_one_address_is_shown_at_most_the_shops_daily_number_however_many_visitors(
+    data_dir: Path, demo_db: Path
+) -> None:
+    """Each showing is a row written: made-up visitor ids from one address stop at the setting
+    (proactive_shown_per_address_per_day)."""
+    clock = Clock()
+    with _client(data_dir, demo_db, clock, proactive_shown_per_address_per_day=3) as c:
+        owner.set_password(c.app.state.services.store, password_hash(), clock)
+        sign_in(c)
+        daily = _trigger(c, name="daily", every_days="1")
+        codes = [
+            c.post(f"/api/v1/triggers/{daily}/shown", json={"visitor_id": f"v-made-up-visitor-{i}"}).status_code
+            for i in range(5)
+        ]
+        assert codes == [200, 200, 200, 429, 429]

@@ -24,15 +24,11 @@ MAX_KEYS = 50_000
 
 # -- the public API's limits that are not settings ------------------------------------------------
 
-# Photos per address (IPv6 by /64) a day, on top of ``attachments_per_hour`` per visitor: a visitor
-# costs nothing to make, so the disk is guarded per address too.
-PHOTOS_PER_NETWORK_PER_DAY = 100
+# Photos and proactive messages shown per address a day depend on the shop's size: they are
+# settings (photos_per_address_per_day, proactive_shown_per_address_per_day).
 # Calls to /triggers per address a minute: a page view makes two or three, so this is a busy office
 # of browsers, not one.
 TRIGGER_CALLS_PER_MINUTE = 120
-# Each showing of a proactive message is a row: one address may not write more than this a day
-# (an office of a hundred browsers, each seeing a few), however many made-up visitor ids it sends.
-TRIGGER_SHOWN_PER_DAY = 500
 # Contact details, ratings and answers to a proactive message, per visitor an hour: each is data
 # the owner reads, which a person leaves once or twice, and a script could fill the inbox with.
 SAVES_PER_HOUR = 10

@@ -23,7 +23,6 @@ from appliance.conversations.chat import ChatService, MessageRejected
 from appliance.conversations.store import Conversations
 from appliance.db import Store
 from appliance.settings import Settings
-from appliance.web import limits as rate_limits
 from appliance.web.api.common import DAY, ApiError, Limits, chat_lang, rejected
 from appliance.web.services import Inject
 
@@ -106,7 +105,8 @@ async def send_photo(
 ) -> dict[str, Any]:
     limits.message()
     limits.per_visitor("photo", settings.attachments_per_hour, 3600)
-    limits.per_network("photo", rate_limits.PHOTOS_PER_NETWORK_PER_DAY, DAY)
+    # a visitor costs nothing to make, so the disk is guarded per address too
+    limits.per_network("photo", settings.photos_per_address_per_day, DAY)
     if not isinstance(data.file, UploadFile):
         raise ApiError(422, "attachment.empty", "send the photo as the form's `file`")
     content = await data.file.read()

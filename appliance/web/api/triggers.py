@@ -98,7 +98,9 @@ async def trigger_shown(
     lang = chat_lang(data.lang, settings)
     if not found.message(lang):
         return {"show": False, "text": ""}
-    check_limit(limiter, f"trigger-shown:ip:{network_of(request, settings)}", rate_limits.TRIGGER_SHOWN_PER_DAY, DAY)
+    # each showing is a row: however many made-up visitor ids one address sends
+    shown_cap = settings.proactive_shown_per_address_per_day
+    check_limit(limiter, f"trigger-shown:ip:{network_of(request, settings)}", shown_cap, DAY)
     shown = await store.run(triggers.may_show, store, found, data.visitor_id, clock(), settings.timezone)
     return {"show": shown, "text": found.message(lang) if shown else ""}
 
