@@ -82,7 +82,7 @@ def main() -> None:
                 driver.save_screenshot(str(shot))
                 _shrink(shot)
                 print(shot)
-            kept = json.loads(driver.execute_script("return localStorage.getItem('appliance.conversations.chat.v1')"))
+            kept = json.loads(driver.execute_script("return localStorage.getItem('appliance.chat.v1')"))
             conversations.append(kept["conversation"])
         doubted = json.loads(_post(f"{base}/api/v1/conversations", {"lang": "en"}))
         _post(
