@@ -109,9 +109,7 @@ def test_owner_reply_lights_the_badge(browser, shop_site, appliance_server) -> N
     open_chat(browser, f"{shop_site}/en.html")
     ask(browser, "Do you ship abroad?")
     wait_for_bot(browser, 1)
-    conv = browser.execute_script(
-        "return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation"
-    )
+    conv = browser.execute_script("return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation")
     conn = sqlite3.connect(appliance_server["db"])
     with conn:  # what the owner's reply from the inbox does
         conn.execute(
@@ -195,9 +193,7 @@ def test_the_owners_reply_appears_in_the_open_widget_and_survives_a_dropped_netw
     open_chat(browser, f"{shop_site}/en.html")
     ask(browser, "I want to talk to a real person")
     wait_for_bot(browser, 1)
-    conv = browser.execute_script(
-        "return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation"
-    )
+    conv = browser.execute_script("return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation")
     owner = owner_session(appliance_server)
     time.sleep(1)  # the widget's stream is open (it opens after the first answer)
 
@@ -267,9 +263,7 @@ def test_a_photo_goes_both_ways_and_a_hostile_file_named_jpg_is_refused(
     assert src.startswith("blob:")  # fetched with the visitor's token, not from a guessable address
 
     # The owner sees it in the admin, and sends an image back: it appears in the open chat
-    conv = browser.execute_script(
-        "return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation"
-    )
+    conv = browser.execute_script("return JSON.parse(localStorage.getItem('appliance.chat.v1')).conversation")
     owner = owner_session(appliance_server)
     page = owner.get(f"/admin/conversations/{conv}").text
     file_id = page.split('src="/admin/attachments/', 1)[1].split('"', 1)[0]
