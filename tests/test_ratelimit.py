@@ -29,3 +29,10 @@ def test_the_table_is_a_bounded_lru(monkeypatch) -> None:
     assert len(limiter._hits) == 1000
     assert "junk:0" not in limiter._hits and "junk:4999" in limiter._hits
     assert len(limiter._hits["busy"]) == 3 + 50
+
+
+def test_a_limit_turned_down_to_nothing_refuses_and_never_fails() -> None:
+    """A per-address cap set to 0 in settings.toml was an IndexError (a 500 on every photo)."""
+    limiter = RateLimiter(clock=lambda: 100.0)
+    assert limiter.hit("photo:ip:1.2.3.0", 0, 86400) == 86400
+    assert limiter.hit("photo:ip:1.2.3.0", -5, 60) == 60

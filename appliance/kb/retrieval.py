@@ -279,7 +279,8 @@ class RetrievalIndex:
         if n == 0:
             empty = np.zeros(0)
             none = np.zeros(0, np.int64)
-            return Ranking([], empty, empty, empty, empty, empty, empty, none, empty, none, grams, query_words)
+            words = len(text.split())  # as before the Reading: no entry, nothing depends on it
+            return Ranking([], empty, empty, empty, empty, empty, empty, none, empty, none, grams, words)
         # Persian typed in Latin letters is also read in Persian letters, and spoken Persian in
         # its written form (text/colloquial.py); each signal keeps the best of the readings, so an
         # English or a written Persian question (no reading) is scored as before.

@@ -44,7 +44,10 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def hit(self, key: str, limit: int, window_s: float) -> float | None:
-        """Count one hit. None if allowed, else the seconds to wait before the next one."""
+        """Count one hit. None if allowed, else the seconds to wait before the next one. A limit
+        of 0 or less (a setting turned down to nothing) allows none: refused, never an error."""
+        if limit <= 0:
+            return max(1.0, math.ceil(window_s))
         now = self._clock()
         with self._lock:
             q = self._hits.get(key)
