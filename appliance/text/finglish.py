@@ -139,8 +139,9 @@ def to_persian(text: str, *, short: bool = False, brands: bool = False) -> str:
     )
 
 
-def readings(text: str) -> list[str]:
-    """Persian-letter readings of a Finglish text (empty if it doesn't look like Finglish)."""
-    if not looks_finglish(text):
+def readings(text: str, *, is_finglish: bool | None = None) -> list[str]:
+    """Persian-letter readings of a Finglish text (empty if it doesn't look like Finglish);
+    ``is_finglish`` when the caller has already looked (text.reading)."""
+    if not (looks_finglish(text) if is_finglish is None else is_finglish):
         return []
     return list(dict.fromkeys([to_persian(text), to_persian(text, short=True)]))

@@ -39,11 +39,7 @@ def other_readings(text: str, is_finglish: bool | None = None) -> list[str]:
     """Other ways to read the customer's words: a Finglish question in Persian letters, and spoken
     Persian (the question's or a reading's) in the written form owners write answers in. Only
     the question is read again: the owner's texts are embedded as written."""
-    if is_finglish is None:
-        is_finglish = finglish.looks_finglish(text)
-    found = (
-        list(dict.fromkeys([finglish.to_persian(text), finglish.to_persian(text, short=True)])) if is_finglish else []
-    )
+    found = finglish.readings(text, is_finglish=is_finglish)
     for reading in [text, *found]:
         written = colloquial.to_written(reading)
         if written != reading and written not in found:
