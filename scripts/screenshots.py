@@ -223,7 +223,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
     parser.add_argument("--widths", type=int, nargs="+", default=[390, 1280])
     parser.add_argument("--langs", nargs="+", default=["fa", "en"])
+    parser.add_argument("--pages", nargs="+", help="only these pictures (names as in the file names, e.g. home kb)")
     args = parser.parse_args()
+    wanted = set(args.pages or [name for name, _ in PAGES] + list(CHATS))
     args.out.mkdir(parents=True, exist_ok=True)
 
     from selenium.webdriver.common.by import By
@@ -279,7 +281,7 @@ def main() -> None:
         for lang in args.langs:
             for width in args.widths:
                 for name, chats in CHATS.items():
-                    if lang in chats:
+                    if lang in chats and name in wanted:
                         driver.set_window_size(width, 900)
                         _chat(driver, base, lang, chats[lang])
                         shoot(driver, width, args.out / f"{name}-{lang}-{width}")
@@ -291,18 +293,21 @@ def main() -> None:
         # The shop's own calibration is fitted in the background after the demo's import; the
         # settings page shows its estimate and safety dial once it is there, and under each
         # position what it would have done with the customers' questions above.
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + (240 if wanted & {"home", "settings"} else 0)
         while time.monotonic() < deadline:
             driver.get(f"{base}/admin/settings")
             if driver.find_elements(By.CSS_SELECTOR, "#set-answer_safety .dial-history"):
                 break
             time.sleep(5)
         else:
-            print("the safety dial has no line on the shop's questions yet", file=sys.stderr)
+            if wanted & {"home", "settings"}:
+                print("the safety dial has no line on the shop's questions yet", file=sys.stderr)
         for lang in args.langs:
             for width in args.widths:
                 driver.set_window_size(width, 900)
                 for name, path in PAGES:
+                    if name not in wanted:
+                        continue
                     if path == "upload":
                         driver.get(f"{base}/admin/documents?lang={lang}")
                         driver.find_element(By.ID, "file").send_keys(str(faq))

@@ -38,7 +38,20 @@ def test_pages_need_a_session(admin: TestClient) -> None:
     r = admin.get("/admin/kb?q=x", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/admin/login?next=/admin/kb%3Fq%3Dx"
     htmx = admin.get("/admin/kb", headers={"hx-request": "true"}, follow_redirects=False)
-    assert htmx.status_code == 401 and htmx.headers["hx-redirect"].startswith("/admin/login")
+    # An htmx call doesn't navigate away from what the owner is typing: the page says so in place,
+    # with the way to sign in and come back to the page the call came from.
+    assert htmx.status_code == 401 and "hx-redirect" not in htmx.headers
+    assert htmx.headers["hx-sign-in"] == "/admin/login"
+    came_from = {"hx-request": "true", "hx-current-url": "http://testserver/admin/kb/gift-wrapping?lang=fa"}
+    saving = admin.post("/admin/kb/gift-wrapping", data={"title": "x"}, headers=came_from, follow_redirects=False)
+    assert saving.status_code == 401 and saving.headers["hx-sign-in"] == "/admin/login?next=/admin/kb/gift-wrapping%3Flang%3Dfa"
+    posted = admin.post(
+        "/admin/settings", data={"shop_name": "x"}, headers={"referer": "http://testserver/admin/settings"},
+        follow_redirects=False,
+    )
+    assert posted.status_code == 303 and posted.headers["location"] == "/admin/login?next=/admin/settings"
+    elsewhere = admin.post("/admin/settings", headers={"referer": "https://evil.example/admin/x"}, follow_redirects=False)
+    assert elsewhere.headers["location"] == "/admin/login"  # never back to another site
     assert admin.post("/admin/try", data={"question": "hi"}, follow_redirects=False).status_code in (303, 401)
 
 

@@ -12,6 +12,8 @@ the part.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ from appliance.web.security import UNSAFE, is_same_origin
 from appliance.web.services import Inject
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+R = TypeVar("R", bound=Response)
 
 
 # Bodies are read before anything else is known about a request: 9 MB of form fields posted to
@@ -81,13 +84,31 @@ async def owner_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
             raise Forbidden(detail="this request did not come from your admin page")
 
 
+def _return_to(request: Request) -> str | None:
+    """The admin page the owner was on when the session ended: the page itself for a GET, the
+    page the request came from for anything else (a form posted, an htmx call), so that signing
+    in again brings them back to it, and to the draft the browser kept of what they typed."""
+    if request.method == "GET" and not request.headers.get("hx-request"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    came_from = request.headers.get("hx-current-url") or request.headers.get("referer") or ""
+    parts = urlsplit(came_from)
+    if parts.netloc and parts.netloc != request.headers.get("host"):
+        return None
+    if not parts.path.startswith("/admin") or parts.path.startswith("/admin/login"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def _to_sign_in(request: Request, exc: HTTPException) -> Response:
     target = "/admin/login"
-    if request.method == "GET" and request.url.path.startswith("/admin"):
-        target += "?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    back = _return_to(request)
+    if back:
+        target += "?next=" + quote(back)
     if request.headers.get("hx-request"):
-        # htmx would swap a login page into a fragment: ask it to navigate instead.
-        return Response("", status_code=401, headers={"hx-redirect": target})
+        # An htmx call (a save, a reply, a poll) doesn't navigate away from what the owner is
+        # typing: the page says in place that the session ended and links to this address
+        # (admin JS, "HX-Sign-In"), and the browser's draft keeps the text meanwhile.
+        return Response("", status_code=401, headers={"hx-sign-in": target})
     return Redirect(target, status_code=303)
 
 
@@ -97,6 +118,35 @@ def _forbidden(request: Request, exc: HTTPException) -> Response:
 
 # What a missing session or CSRF token gets, on every /admin router.
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {SignInRequired: _to_sign_in, Forbidden: _forbidden}
+
+
+# A whole-page POST that ends in a redirect says "saved" on the page it lands on: the message's
+# key rides in this short-lived cookie (only keys, never text from a request).
+FLASH_COOKIE = "admin_flash"
+_FLASH_KEY = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$")
+
+
+def toast(response: R, text: str, kind: str = "success") -> R:
+    """``response`` with a toast the admin JS shows (``text`` in the owner's language) once htmx
+    has swapped it: "saved", "deleted". Other HX-Trigger events already set are kept."""
+    events: dict[str, Any] = {}
+    existing = response.headers.get("hx-trigger")
+    if existing:
+        try:
+            events = json.loads(existing)
+        except ValueError:
+            events = {name.strip(): None for name in existing.split(",")}
+    events["appliance:toast"] = {"text": text, "kind": kind}
+    response.headers["hx-trigger"] = json.dumps(events, ensure_ascii=False)
+    return response
+
+
+def flash(response: R, key: str) -> R:
+    """``response`` (a redirect) with the message ``key`` shown as a toast on the next admin page."""
+    if not _FLASH_KEY.match(key):
+        raise ValueError(f"not a message key: {key!r}")
+    response.set_cookie(FLASH_COOKIE, key, max_age=60, path="/admin", httponly=True, samesite="strict")
+    return response
 
 
 @dataclass
@@ -129,7 +179,10 @@ class Page:
         lang = lang or self.lang
         session = getattr(request.state, "session", None)
         template = partial if partial and request.headers.get("hx-request") else name
-        return Template(
+        flashed = request.cookies.get(FLASH_COOKIE)
+        if flashed and (request.headers.get("hx-request") or not _FLASH_KEY.match(flashed)):
+            flashed = None  # a fragment has no toast area; the whole page after it shows it
+        rendered = Template(
             template_name=template,
             context={
                 **i18n.context(lang),
@@ -140,11 +193,15 @@ class Page:
                 "available": self.presence.available,
                 "tz": self.settings.timezone,
                 "attachment_max_bytes": self.settings.attachment_max_bytes,
+                "flash": flashed,
                 **ctx,
             },
             headers={"cache-control": "no-store", "vary": "HX-Request"},
             status_code=status,
         )
+        if flashed:
+            rendered.delete_cookie(FLASH_COOKIE, path="/admin")
+        return rendered
 
 
 def provide_page(
@@ -173,6 +230,7 @@ def fresh_previews(previews: dict[str, tuple[float, Any]]) -> dict[str, tuple[fl
 
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 T = TypeVar("T")
+
 
 
 async def parse_upload(data: dict[str, Any], parse: Callable[[bytes, str], T], default_name: str) -> T:

@@ -1,0 +1,364 @@
+/* Admin: an optional browser notification when a new escalation arrives (the badge in the
+ * navigation is refreshed by htmx every 30 s). Nothing here is needed for the admin to work. */
+(function () {
+  "use strict";
+  var buttons = Array.prototype.slice.call(document.querySelectorAll("button.notify"));
+  if (!buttons.length || !("Notification" in window)) return;
+  var button = buttons[0];
+  var last = null;
+  function current() {
+    var badge = document.getElementById("nav-waiting");
+    return badge ? parseInt(badge.dataset.count || "0", 10) : 0;
+  }
+  last = current();
+  if (Notification.permission === "default") {
+    buttons.forEach(function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () {
+        Notification.requestPermission().then(function () { buttons.forEach(function (x) { x.hidden = true; }); });
+      });
+    });
+  }
+  // After any htmx swap (the badge is replaced whole): compare the count with the last one seen.
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var now = current();
+    var badge = document.getElementById("nav-waiting");
+    if (badge) {  // the waiting count leads the tab's title, as the server wrote it at load
+      Array.prototype.forEach.call(document.querySelectorAll(".tab-count"), function (mirror) {
+        mirror.textContent = badge.textContent;  // the phone's tab bar shows the same count
+        mirror.hidden = badge.hidden;
+      });
+      document.title = (now ? "(" + badge.textContent.trim() + ") " : "") + document.title.replace(/^\([^)]*\) /, "");
+    }
+    if (now > last && Notification.permission === "granted") {
+      new Notification(button.dataset.title, { tag: "appliance-waiting" });
+    }
+    last = now;
+  });
+})();
+
+/* htmx 2 swaps no 4xx response, so a form sent back with its error (a 422: invalid business
+ * hours, a wrong restore word; a 410: an expired import) changed nothing on screen. Our 4xx
+ * pages are the form again, with the error and what the owner typed: swap them like a 200.
+ * A 401 (the session ended) is said in place below, and a JSON error isn't a page. */
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var xhr = event.detail.xhr;
+  var html = (xhr.getResponseHeader("content-type") || "").indexOf("text/html") === 0;
+  if (xhr.status >= 400 && xhr.status < 500 && xhr.status !== 401 && html) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+/* A file larger than the server takes is refused here, before minutes of uploading end in a
+ * 413 the page can't show: the message (in the owner's language) goes under the field. */
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var form = event.detail.elt;
+  if (!form.querySelectorAll) return;
+  var inputs = form.querySelectorAll("input[type=file][data-max-bytes]");
+  for (var i = 0; i < inputs.length; i++) {
+    var input = inputs[i];
+    var limit = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var file = input.files && input.files[0];
+    var note = input.parentNode.querySelector(".too-big");
+    if (note) note.remove();
+    if (file && file.size > limit) {
+      event.preventDefault();
+      note = document.createElement("p");
+      note.className = "invalid-feedback d-block too-big";
+      note.setAttribute("role", "alert");
+      note.textContent = input.getAttribute("data-too-big");
+      input.insertAdjacentElement("afterend", note);
+      return;
+    }
+  }
+});
+
+/* Keyboard shortcuts in the inbox, on a desktop: j / k the next and previous conversation of
+ * the list, r the reply box, e resolve. Never while the owner is typing. */
+document.addEventListener("keydown", function (event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  var target = event.target;
+  if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+  var links = Array.prototype.slice.call(document.querySelectorAll("#inbox-rows a"));
+  if (!links.length && event.key !== "r") return;
+  var current = links.findIndex(function (a) { return a.getAttribute("aria-current") === "true"; });
+  if (event.key === "j" || event.key === "k") {
+    var next = event.key === "j" ? current + 1 : current - 1;
+    if (current === -1) next = 0;
+    if (next >= 0 && next < links.length) { event.preventDefault(); links[next].click(); }
+  } else if (event.key === "r") {
+    var reply = document.getElementById("reply");
+    if (reply) { event.preventDefault(); reply.focus(); }
+  } else if (event.key === "e") {
+    var resolve = document.querySelector("[data-key=resolve]");
+    if (resolve) { event.preventDefault(); resolve.click(); }
+  }
+});
+
+/* The owner typing a reply: the customer's open widget shows "typing..." (at most every 3 s). */
+(function () {
+  var last = 0;
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box || box.id !== "reply") return;
+    var form = box.closest("form[hx-post$='/reply']");
+    var now = Date.now();
+    if (!form || now - last < 3000) return;
+    last = now;
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    fetch(form.getAttribute("hx-post").replace(/\/reply$/, "/typing"), {
+      method: "POST", headers: headers, credentials: "same-origin"
+    }).catch(function () { /* only a courtesy */ });
+  });
+})();
+
+/* While an admin page is open and in view, it says so (presence.BEAT_S): with the owner's
+ * "I'm available" switch on, customers' chats say a person is online. */
+(function () {
+  function beat() {
+    if (document.visibilityState !== "visible" || !document.querySelector("button.presence")) return;
+    var headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    fetch("/admin/presence/beat", { method: "POST", headers: headers, credentials: "same-origin" })
+      .catch(function () { /* the next beat tries again */ });
+  }
+  beat();
+  setInterval(beat, 30000);
+  document.addEventListener("visibilitychange", beat);
+})();
+
+/* The open conversation reads itself again every few seconds, and each read tells the customer
+ * the owner has seen their message. A tab in the background sees nothing: it doesn't read (the
+ * next read, once the tab is back, brings everything). */
+document.addEventListener("htmx:beforeRequest", function (event) {
+  if (document.hidden && event.detail.elt && event.detail.elt.id === "transcript") event.preventDefault();
+});
+
+/* Words the scripts below show, in the owner's language: the layout writes them on <body>. */
+function adminText(name) { return document.body.getAttribute("data-t-" + name) || ""; }
+
+/* Toasts: "saved", "deleted". From an htmx response (core.toast: HX-Trigger "appliance:toast")
+ * or from the page itself after a redirect (core.flash: <body data-flash>). */
+function adminToast(text, kind) {
+  var area = document.getElementById("toasts");
+  if (!area || !text) return;
+  var toast = document.createElement("div");
+  var danger = kind === "danger" || kind === "error";
+  toast.className = "toast align-items-center border-0 text-bg-" + (danger ? "danger" : "success");
+  toast.setAttribute("role", danger ? "alert" : "status");
+  var row = document.createElement("div");
+  row.className = "d-flex";
+  var body = document.createElement("div");
+  body.className = "toast-body";
+  body.textContent = text;  // text, never HTML
+  var close = document.createElement("button");
+  close.type = "button";
+  close.className = "btn-close btn-close-white m-auto me-2";
+  close.setAttribute("data-bs-dismiss", "toast");
+  close.setAttribute("aria-label", adminText("close"));
+  row.appendChild(body);
+  row.appendChild(close);
+  toast.appendChild(row);
+  area.appendChild(toast);
+  toast.addEventListener("hidden.bs.toast", function () { toast.remove(); });
+  if (window.bootstrap) window.bootstrap.Toast.getOrCreateInstance(toast, { delay: 4000 }).show();
+  else toast.classList.add("show");
+}
+document.addEventListener("appliance:toast", function (event) {
+  var detail = event.detail || {};
+  adminToast(detail.text, detail.kind);
+});
+document.addEventListener("DOMContentLoaded", function () {
+  adminToast(document.body.getAttribute("data-flash"), "success");
+});
+
+/* Confirmation for destructive actions, in the owner's language and in the page's look:
+ * hx-confirm on an htmx element, data-confirm on a plain form. */
+function adminConfirm(question, onYes) {
+  var dialog = document.getElementById("confirm-dialog");
+  if (!dialog || !window.bootstrap) { if (window.confirm(question)) onYes(); return; }
+  dialog.querySelector("[data-question]").textContent = question;
+  var modal = window.bootstrap.Modal.getOrCreateInstance(dialog);
+  var ok = dialog.querySelector("[data-confirm-ok]");
+  var fresh = ok.cloneNode(true);  // drop the listener of an earlier question
+  ok.parentNode.replaceChild(fresh, ok);
+  fresh.addEventListener("click", function () { modal.hide(); onYes(); });
+  modal.show();
+}
+document.addEventListener("htmx:confirm", function (event) {
+  if (!event.detail.question) return;
+  event.preventDefault();
+  adminConfirm(event.detail.question, function () { event.detail.issueRequest(true); });
+});
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute && form.getAttribute("data-confirm");
+  if (!question || form.dataset.confirmed === "yes") return;
+  event.preventDefault();
+  adminConfirm(question, function () {
+    form.dataset.confirmed = "yes";
+    if (form.requestSubmit) form.requestSubmit(event.submitter || undefined); else form.submit();
+    form.dataset.confirmed = "";
+  });
+}, true);
+
+/* Drafts: nothing typed is lost. A form with data-draft="<key>" keeps its text fields in this
+ * browser (localStorage) as they are typed; the page shows them again after an expired session,
+ * a closed tab or a crash, with a way to throw them away. An htmx save that succeeds forgets the
+ * draft; a whole-page save keeps it until the next page shows whether the form came back. */
+(function () {
+  var PREFIX = "appliance.draft.";
+  var DAY_MS = 7 * 24 * 3600 * 1000;
+  function fields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.name === "csrf_token") return false;
+      if (el.type === "password" || el.type === "file" || el.type === "hidden" || el.type === "submit" || el.type === "button") return false;
+      return true;
+    });
+  }
+  function read(form) {
+    var values = {};
+    fields(form).forEach(function (el) {
+      if (el.type === "checkbox" || el.type === "radio") {
+        values[el.name + "\u0000" + el.value] = el.checked;
+      } else if (el.tagName === "SELECT" && el.multiple) {
+        values[el.name] = Array.prototype.filter.call(el.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+      } else {
+        values[el.name] = el.value;
+      }
+    });
+    return values;
+  }
+  function write(form, values) {
+    fields(form).forEach(function (el) {
+      if (el.type === "checkbox" || el.type === "radio") {
+        var key = el.name + "\u0000" + el.value;
+        if (key in values) el.checked = !!values[key];
+      } else if (el.tagName === "SELECT" && el.multiple) {
+        if (Array.isArray(values[el.name])) Array.prototype.forEach.call(el.options, function (o) { o.selected = values[el.name].indexOf(o.value) >= 0; });
+      } else if (el.name in values) {
+        el.value = values[el.name];
+      }
+    });
+  }
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+  function load(key) {
+    try {
+      var saved = JSON.parse(localStorage.getItem(PREFIX + key) || "null");
+      if (saved && Date.now() - saved.at < DAY_MS) return saved;
+      localStorage.removeItem(PREFIX + key);
+    } catch (e) { /* storage unavailable or a broken value: no draft */ }
+    return null;
+  }
+  function forget(key) { try { localStorage.removeItem(PREFIX + key); sessionStorage.removeItem(PREFIX + "sent." + key); } catch (e) {} }
+  function keep(form) {
+    var key = form.getAttribute("data-draft");
+    var values = read(form);
+    try {
+      if (same(values, JSON.parse(form.dataset.draftInitial || "{}"))) localStorage.removeItem(PREFIX + key);
+      else localStorage.setItem(PREFIX + key, JSON.stringify({ at: Date.now(), path: location.pathname, values: values }));
+    } catch (e) { /* a full or disabled storage: the form still works */ }
+  }
+  function note(form, key) {
+    var bar = document.createElement("div");
+    bar.className = "alert alert-info d-flex flex-wrap align-items-center gap-2 py-2 draft-note";
+    bar.setAttribute("role", "status");
+    var text = document.createElement("span");
+    text.className = "flex-grow-1";
+    text.textContent = adminText("draft");
+    var discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "btn btn-sm btn-outline-secondary";
+    discard.textContent = adminText("discard");
+    discard.addEventListener("click", function () {
+      write(form, JSON.parse(form.dataset.draftInitial || "{}"));
+      forget(key);
+      bar.remove();
+    });
+    bar.appendChild(text);
+    bar.appendChild(discard);
+    form.insertBefore(bar, form.firstChild);
+  }
+  function setUp(root) {
+    var forms = (root.matches && root.matches("form[data-draft]")) ? [root] : [];
+    if (root.querySelectorAll) forms = forms.concat(Array.prototype.slice.call(root.querySelectorAll("form[data-draft]")));
+    forms.forEach(function (form) {
+      if (form.dataset.draftReady) return;
+      form.dataset.draftReady = "1";
+      var key = form.getAttribute("data-draft");
+      var initial = read(form);
+      form.dataset.draftInitial = JSON.stringify(initial);
+      var sent = null;
+      try { sent = sessionStorage.getItem(PREFIX + "sent." + key); sessionStorage.removeItem(PREFIX + "sent." + key); } catch (e) {}
+      var saved = load(key);
+      if (saved && sent && same(saved.values, initial)) {
+        forget(key);  // sent and shown back as saved
+      } else if (saved && !same(saved.values, initial)) {
+        write(form, saved.values);
+        note(form, key);
+      }
+      var timer = null;
+      form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { keep(form); }, 300); });
+      form.addEventListener("change", function () { keep(form); });
+      form.addEventListener("submit", function () {
+        keep(form);
+        if (!form.hasAttribute("hx-post")) {
+          try { sessionStorage.setItem(PREFIX + "sent." + key, "1"); } catch (e) {}
+        }
+      });
+    });
+  }
+  // A whole-page save: the next page either shows the form again (an error, or the saved values:
+  // the draft is kept only while it differs from what the page shows) or is another page (saved).
+  function settleSent() {
+    try {
+      for (var i = sessionStorage.length - 1; i >= 0; i--) {
+        var name = sessionStorage.key(i);
+        if (!name || name.indexOf(PREFIX + "sent.") !== 0) continue;
+        var key = name.slice((PREFIX + "sent.").length);
+        if (!document.querySelector('form[data-draft="' + (window.CSS && CSS.escape ? CSS.escape(key) : key) + '"]') && !document.getElementById("sign-in")) {
+          localStorage.removeItem(PREFIX + key);
+          sessionStorage.removeItem(name);
+        }
+      }
+    } catch (e) {}
+  }
+  document.addEventListener("DOMContentLoaded", function () { setUp(document); settleSent(); });
+  document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form[data-draft]") : null;
+    var xhr = event.detail.xhr;
+    if (form && xhr && xhr.status >= 200 && xhr.status < 300 && (event.detail.requestConfig || {}).verb !== "get") {
+      forget(form.getAttribute("data-draft"));
+      form.dataset.draftInitial = JSON.stringify(read(form));
+    }
+  });
+})();
+
+/* The session ended (signed out elsewhere, or expired) during an htmx call: the page stays, with
+ * what the owner typed, and says so with a link to sign in again and come back here. */
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var xhr = event.detail.xhr;
+  if (xhr.status !== 401) return;
+  event.detail.shouldSwap = false;
+  event.detail.isError = false;
+  var target = xhr.getResponseHeader("HX-Sign-In") || "/admin/login";
+  var area = document.getElementById("session-ended");
+  if (area) return;
+  area = document.createElement("div");
+  area.id = "session-ended";
+  area.className = "alert alert-warning d-flex flex-wrap align-items-center gap-2 position-fixed top-0 start-50 translate-middle-x mt-2 shadow";
+  area.setAttribute("role", "alert");
+  var text = document.createElement("span");
+  text.textContent = adminText("expired");
+  var link = document.createElement("a");
+  link.className = "btn btn-primary btn-sm";
+  link.href = target;
+  link.textContent = adminText("sign-in");
+  area.appendChild(text);
+  area.appendChild(link);
+  document.body.appendChild(area);
+});
+
+/* A request that never reached the server (offline, the server restarting): say so. */
+document.addEventListener("htmx:sendError", function () { adminToast(adminText("failed"), "danger"); });
