@@ -137,7 +137,7 @@ def toast(response: R, text: str, kind: str = "success") -> R:
         except ValueError:
             events = {name.strip(): None for name in existing.split(",")}
     events["appliance:toast"] = {"text": text, "kind": kind}
-    response.headers["hx-trigger"] = json.dumps(events, ensure_ascii=False)
+    response.headers["hx-trigger"] = json.dumps(events)  # ASCII: a header is Latin-1; JSON.parse reads \u escapes back
     return response
 
 
