@@ -64,6 +64,41 @@ def replace_all(db: Database, products: list[Product], *, source: str, kind: str
     return len(rows)
 
 
+@dataclass
+class Compared:
+    """What an import changes, counted before it does: the summary the owner reads after it."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    kept_off: int = 0  # products the owner turned off that stay off
+
+    @property
+    def total(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+
+def compare(db: Database, products: list[Product]) -> Compared:
+    """The file's products against the catalog as it is (by SKU, every field the file sets)."""
+    current = {p.sku: p for p in all_products(db)}
+    out = Compared()
+    incoming = set()
+    for p in products:
+        incoming.add(p.sku)
+        old = current.get(p.sku)
+        if old is None:
+            out.added += 1
+        else:
+            row, was = p.to_row(), old.to_row()
+            same = all(row[k] == was[k] for k in row if k != "enabled")
+            out.unchanged += same
+            out.updated += not same
+            out.kept_off += not old.enabled
+    out.removed = len(set(current) - incoming)
+    return out
+
+
 def record(db: Database, *, now: str, source: str, kind: str, products: int = 0, error: str = "", mapping=None):
     """One line of the import history (a failed sync too, with its error)."""
     db.execute(

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlite_utils import Database
 
 from appliance.db import Store
 from appliance.documents.extract import Document, Proposal
 from appliance.kb import formats as kb_formats
+from appliance.kb import index as kb_index
 from appliance.kb import store as kb
 from appliance.kb.embedder import Embedder
 from appliance.kb.entry import Entry
@@ -52,6 +54,8 @@ class Imported:
     changed: int
     removed: int
     faq_entries: int
+    unchanged: int = 0  # sections as they were
+    kept: int = 0  # questions approved at an earlier import, left as the owner's entries
 
 
 def is_section(entry_id: str) -> bool:
@@ -91,7 +95,7 @@ def _faq_entries(chosen: list[Proposal], document_id: int) -> list[Entry]:
     question after the page changed order updates its entry instead of adding a second one."""
     out, seen = [], set()
     for p in chosen:
-        base = f"faq-{document_id}-{kb_formats.slug(p.question)[:60]}".rstrip("-")
+        base = faq_id(document_id, p.question)
         entry_id, n = base, 1
         while entry_id in seen:
             n += 1
@@ -112,6 +116,75 @@ def proposal_entry(p: Proposal, entry_id: str) -> Entry:
     )
 
 
+def faq_id(document_id: int, question: str) -> str:
+    """The id an approved proposal's entry gets: made from the question, so approving the same
+    question again (a re-import, the page in another order) finds the same entry."""
+    return f"faq-{document_id}-{kb_formats.slug(question)[:60]}".rstrip("-")
+
+
+def accepted_before(db: Database, source: str, proposals: list[Proposal]) -> set[int]:
+    """The proposals (by index) already in the knowledge base: the entry an earlier import of this
+    document made of it is still there, or an entry of the owner's has this same question
+    (normalised: letter forms, digits, spacing) as its title or one of its phrasings."""
+    known = {
+        normalize(r[0])
+        for r in db.execute(
+            "SELECT title FROM kb_entries WHERE id NOT LIKE 'doc-%' UNION ALL "
+            "SELECT text FROM kb_phrasings WHERE entry_id NOT LIKE 'doc-%'"
+        )
+    }
+    before = by_source(db, source)
+    ids: set[str] = set()
+    if before is not None:
+        ids = {r[0] for r in db.execute("SELECT id FROM kb_entries WHERE id LIKE ?", [f"faq-{before.id}-%"])}
+    return {
+        i
+        for i, p in enumerate(proposals)
+        if normalize(p.question) in known or (before is not None and faq_id(before.id, p.question) in ids)
+    }
+
+
+Progress = Callable[[str, int, int], None]
+EMBED_BATCH = 16  # entries embedded between two progress reports (about a second each)
+
+
+class _Remembered:
+    """An embedder that remembers what it embedded: the import embeds in batches to report its
+    progress, then kb.save finds every vector ready. Holds one document's vectors, no more."""
+
+    def __init__(self, embedder: Embedder):
+        self.name, self.dim, self._embedder = embedder.name, embedder.dim, embedder
+        self._seen: dict[tuple[bool, str], np.ndarray] = {}
+
+    def _vectors(self, texts: Sequence[str], query: bool) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if (query, t) not in self._seen))
+        if missing:
+            fresh = self._embedder.queries(missing) if query else self._embedder.passages(missing)
+            self._seen.update({(query, t): v for t, v in zip(missing, fresh, strict=True)})
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._seen[(query, t)] for t in texts])
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._vectors(texts, True)
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._vectors(texts, False)
+
+
+def _embed_with_progress(store: Store, entries: list[Entry], embedder: Embedder, progress: Progress) -> Embedder:
+    """Embed the entries that changed a batch at a time, saying how far it is; the embedder that
+    hands those vectors to kb.save."""
+    reader = store.read()
+    changed = [e for e in entries if kb.get(reader, e.id) != e]
+    remembered = _Remembered(embedder)
+    progress("embedding", 0, len(changed))
+    for start in range(0, len(changed), EMBED_BATCH):
+        kb_index.prepare(changed[start : start + EMBED_BATCH], remembered)
+        progress("embedding", min(start + EMBED_BATCH, len(changed)), len(changed))
+    return remembered
+
+
 def save(
     store: Store,
     doc: Document,
@@ -121,16 +194,30 @@ def save(
     embedder: Embedder,
     now: str,
     approved: Iterable[int] = (),
+    progress: Progress | None = None,
 ) -> Imported:
     """Store (or replace) a document's sections, with the FAQ proposals the owner approved (by
-    their index in ``doc.proposals``) as entries of their own. All or nothing."""
+    their index in ``doc.proposals``) as entries of their own. All or nothing. ``progress(stage,
+    done, total)`` is told how far it is (a thread of its own calls this: it takes a minute for a
+    long page)."""
     document_id, is_new = _document_id(store, source, doc, now)
     chosen = [doc.proposals[i] for i in sorted(set(approved)) if 0 <= i < len(doc.proposals)]
     faq = _faq_entries(chosen, document_id)
-    sections = entries_for(document_id, doc, skip=[p.question for p in chosen])
+    # A question approved at an earlier import is an entry already: its section would say it twice.
+    earlier = [doc.proposals[i].question for i in accepted_before(store.read(), source, doc.proposals)]
+    sections = entries_for(document_id, doc, skip=[p.question for p in chosen] + earlier)
     new_ids = {e.id for e in sections}
     before = set(section_ids(store.read(), document_id))
     gone = [i for i in before if i not in new_ids]
+    if progress is not None:
+        try:
+            embedder = _embed_with_progress(store, sections + faq, embedder, progress)
+        except Exception:
+            if is_new:
+                with store.write() as db:
+                    db.execute("DELETE FROM documents WHERE id = ?", [document_id])
+            raise
+        progress("saving", len(sections) + len(faq), len(sections) + len(faq))
     row = [doc.title, doc.kind, doc.link, doc.lang, len(sections), doc.chars, hashlib.sha256(data).hexdigest(), now]
 
     def record(db: Database) -> None:
@@ -156,7 +243,16 @@ def save(
                 db.execute("DELETE FROM documents WHERE id = ?", [document_id])
         raise
     changed = len(result.updated_ids & new_ids)  # kb.save compared each with what was stored
-    imported = Imported(document_id, len(new_ids - before), changed, len(gone), len(faq))
+    added = len(new_ids - before)
+    imported = Imported(
+        document_id,
+        added,
+        changed,
+        len(gone),
+        len(faq),
+        unchanged=len(new_ids) - added - changed,
+        kept=len(set(earlier) - {p.question for p in chosen}),
+    )
     log_import(store, source, now, imported)
     return imported
 

@@ -38,6 +38,7 @@ from appliance.kb import embedder as embedder_mod
 from appliance.kb.embedder import Embedder
 from appliance.kb.retrieval import RetrievalIndex
 from appliance.llm.runtime import ModelRuntime, build_runtime
+from appliance.ops.jobs import Jobs
 from appliance.owner import secret as secret_key
 from appliance.owner.throttle import SignInThrottle
 from appliance.reports.gaps import GapFinder
@@ -66,6 +67,7 @@ def build_chat(
     calibration: Keeper | None = None,
     on_said: Callable[[str], None] | None = None,
     in_flight: InFlight | None = None,
+    person_online: Callable[[], bool] | None = None,
 ) -> ChatService:
     """The chat service. With ``calibration`` the decision follows the shop's own calibration,
     and a knowledge-base change seen by a search starts a new fit in the background. With
@@ -93,6 +95,7 @@ def build_chat(
         max_tokens=settings.max_reply_tokens,
         typical_reply_time=settings.typical_reply_time,
         reply_promise=_promise(settings, clock),
+        person_online=person_online,
         few_left=settings.catalog_few_left,
         document_of=lambda entry_id: documents_store.of_sections(store.read(), [entry_id]).get(entry_id),
     )
@@ -130,6 +133,8 @@ class AppServices:
     kb_previews: dict[str, tuple[float, Any]] = field(default_factory=dict)
     catalog_previews: dict[str, tuple[float, Any]] = field(default_factory=dict)
     document_previews: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    # Imports the owner started, running in threads of their own (ops/jobs.py).
+    jobs: Jobs = field(default_factory=Jobs)
     scheduler: Any = None  # apscheduler's BackgroundScheduler, when the app runs its jobs
     # Photos drawn at once, made on the event loop that uses it (its semaphore belongs to that loop).
     photo_turns: PhotoTurns | None = None
@@ -160,11 +165,20 @@ class AppServices:
             per_address=settings.max_open_chats_per_address,
             per_visitor=3,
         )
-        self.chat = build_chat(settings, store, runtime, self.clock, calibration=keeper, on_said=self.push.notify)
         self.presence = Presence(store, on_change=self.push.notify_all)
+        self.chat = build_chat(
+            settings,
+            store,
+            runtime,
+            self.clock,
+            calibration=keeper,
+            on_said=self.push.notify,
+            person_online=lambda: self.presence.online,  # the widget's header and a hand-over agree
+        )
         keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
 
     def stop(self) -> None:
+        self.jobs.wait(60)  # an import in flight finishes its transaction before the file closes
         self.llm.close()
         self.calibration.close()
         self.store.close()
@@ -183,6 +197,7 @@ class AppServices:
             calibration=self.calibration,
             on_said=self.push.notify,
             in_flight=self.chat.in_flight,
+            person_online=lambda: self.presence.online,
         )
 
     def after_restore(self) -> None:

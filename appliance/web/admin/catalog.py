@@ -15,7 +15,7 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from appliance import i18n
 from appliance.catalog import feed, formats
@@ -23,15 +23,22 @@ from appliance.catalog import store as catalog_store
 from appliance.clock import Clock
 from appliance.db import Store
 from appliance.kb.entry import EntryError
+from appliance.ops.jobs import Busy, Job, Jobs
 from appliance.settings import Settings
 from appliance.web.admin.core import Form, Page, Upload, fresh_previews, owner_router, parse_upload
 from appliance.web.services import Inject
 
 SAMPLE_ROWS = 8
+KIND = "catalog"
 
 
-def _page(page: Page, store: Store, q: str = "", n: int = 0, **ctx: Any) -> Template:
+def provide_jobs(state: State) -> Jobs:
+    return state.services.jobs
+
+
+def _page(page: Page, store: Store, jobs: Jobs, q: str = "", n: int = 0, **ctx: Any) -> Template:
     db = store.read()
+    ctx["jobs"] = [j for j in jobs.of_kind(KIND) if j.running or j is ctx.get("job")]
     products, total = catalog_store.search(db, q, page=n)
     variants = {p.sku: catalog_store.variants(db, p.sku) for p in products}
     return page(
@@ -53,8 +60,16 @@ def _page(page: Page, store: Store, q: str = "", n: int = 0, **ctx: Any) -> Temp
 
 
 @get("/catalog", sync_to_thread=True)
-def catalog_page(page: Inject[Page], store: Inject[Store], q: FromQuery[str] = "", n: FromQuery[int] = 0) -> Template:
-    return _page(page, store, q.strip()[:200], max(0, n))
+def catalog_page(
+    page: Inject[Page], store: Inject[Store], jobs: Inject[Jobs], q: FromQuery[str] = "", n: FromQuery[int] = 0
+) -> Template:
+    return _page(page, store, jobs, q.strip()[:200], max(0, n))
+
+
+@get(["/catalog-import", "/catalog-import/confirm"], sync_to_thread=False)
+def import_get() -> Redirect:
+    """These addresses take a file or a form; opened, they are the catalog page's import."""
+    return Redirect("/admin/catalog#import", status_code=303)
 
 
 def _row(page: Page, store: Store, sku: str, **ctx: Any) -> Template:
@@ -169,7 +184,10 @@ async def import_confirm(
     store: Inject[Store],
     clock: Inject[Clock],
     catalog_previews: Inject[Previews],
+    jobs: Inject[Jobs],
 ) -> Template:
+    """The owner's mapping checked on a sample, then the import as a job of its own (a large
+    file takes a while): the catalog page shows how far it is, then what changed."""
     token = str(data.get("token", ""))
     held = catalog_previews.get(token)
     if held is None:
@@ -179,38 +197,64 @@ async def import_confirm(
     currency = str(data.get("currency", "")).strip()[:20]
     if data.get("action") != "import":  # "show the preview again" with the changed mapping
         return _preview(page, table, token, mapping, currency)
+    running = jobs.running(KIND)
+    if running is not None:  # one catalog: a second import waits for the first
+        return _page(page, store, jobs, job=running, error=i18n.t(page.lang, "import.already"), status=409)
+
+    def work(job: Job) -> catalog_store.Compared:
+        rows = len(table.rows)
+        job.step("rows", 0, rows)
+        products = formats.build(table, mapping, currency=currency)  # EntryError: which row, why
+        job.step("rows", rows, rows)
+
+        def save() -> catalog_store.Compared:
+            with store.write() as db:
+                compared = catalog_store.compare(db, products)
+                catalog_store.replace_all(
+                    db, products, source=table.name, kind="file",
+                    mapping={**mapping, "columns": table.columns, "currency_text": currency}, now=clock().isoformat(),
+                )  # fmt: skip
+            return compared
+
+        job.step("saving", len(products), len(products))
+        compared = save()
+        catalog_previews.pop(token, None)  # used: the catalog is the file's now
+        return compared
+
     try:
-        products = await anyio.to_thread.run_sync(lambda: formats.build(table, mapping, currency=currency))
-    except EntryError as exc:
-        return _preview(page, table, token, mapping, currency, i18n.refusal(page.lang, exc))
-    del catalog_previews[token]
-
-    def save() -> int:
-        with store.write() as db:
-            return catalog_store.replace_all(
-                db, products, source=table.name, kind="file",
-                mapping={**mapping, "columns": table.columns, "currency_text": currency}, now=clock().isoformat(),
-            )  # fmt: skip
-
-    n = await store.run(save)
-    return _page(page, store, done=n)
+        job, started = jobs.start(
+            KIND,
+            KIND,
+            table.name,
+            work,
+            now=lambda: clock().isoformat(),
+            extra={"token": token, "mapping": mapping, "currency": currency},
+        )
+    except Busy:
+        return _preview(page, table, token, mapping, currency, i18n.t(page.lang, "import.busy"))
+    if not started:
+        return _page(page, store, jobs, job=job, error=i18n.t(page.lang, "import.already"), status=409)
+    return _page(page, store, jobs, job=job)
 
 
 @post("/catalog-feed", status_code=200)
 async def sync_feed(
-    page: Inject[Page], store: Inject[Store], settings: Inject[Settings], clock: Inject[Clock]
+    page: Inject[Page], store: Inject[Store], settings: Inject[Settings], clock: Inject[Clock], jobs: Inject[Jobs]
 ) -> Template:
     """Fetch the product feed now, not at its next time (the owner just changed the shop)."""
     if not settings.catalog_feed_url:
-        return _page(page, store, error=i18n.t(page.lang, "catalog.no_feed"), status=422)
+        return _page(page, store, jobs, error=i18n.t(page.lang, "catalog.no_feed"), status=422)
     try:
         n = await anyio.to_thread.run_sync(lambda: feed.sync(store, settings, clock()))
     except EntryError as exc:
-        return _page(page, store, error=i18n.refusal(page.lang, exc), status=422)
-    return _page(page, store, done=n)
+        return _page(page, store, jobs, error=i18n.refusal(page.lang, exc), status=422)
+    return _page(page, store, jobs, done=n)
 
 
 router = owner_router(
-    [catalog_page, edit, toggle, export, import_preview, import_confirm, sync_feed],
-    dependencies={"catalog_previews": Provide(provide_catalog_previews, sync_to_thread=False)},
+    [catalog_page, import_get, edit, toggle, export, import_preview, import_confirm, sync_feed],
+    dependencies={
+        "catalog_previews": Provide(provide_catalog_previews, sync_to_thread=False),
+        "jobs": Provide(provide_jobs, sync_to_thread=False),
+    },
 )

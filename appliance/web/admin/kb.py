@@ -5,7 +5,6 @@ same transaction, recorded in the history) in a worker thread, since embedding t
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from typing import Any
@@ -17,12 +16,11 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from appliance import i18n
 from appliance.answering.shop_calibration import Keeper
 from appliance.clock import Clock
-from appliance.conversations.chat import ChatService
 from appliance.conversations.store import Conversations, mark_answer
 from appliance.db import Store
 from appliance.documents import store as documents_store
@@ -31,9 +29,11 @@ from appliance.kb import store as kb
 from appliance.kb import suggestions
 from appliance.kb.embedder import Embedder
 from appliance.kb.entry import Entry, EntryError
-from appliance.reports import explain, learning
-from appliance.settings import Settings
+from appliance.locale import N_
+from appliance.reports import learning
+from appliance.web.admin import core
 from appliance.web.admin.core import Form, Page, Upload, fresh_previews, owner_router, parse_upload
+from appliance.web.admin.trying import try_page, try_question
 from appliance.web.services import Inject
 
 MAX_UPLOAD_BYTES = kb_formats.MAX_FILE_BYTES
@@ -62,20 +62,86 @@ def _new_id(db: Any, title: str) -> str:
     return candidate
 
 
+# Who made a change, by the history's ``source`` (kb.save's): said in words, never as the code.
+_BY = {
+    "admin": N_("kb.by.you"),
+    "admin-import": N_("kb.by.file"),
+    "demo": N_("kb.by.demo"),
+    "learned": N_("kb.by.learned"),
+}
+# The parts of an entry an edit can change, in the order the owner reads them.
+_PARTS = (
+    ("title", N_("kb.part.title")),
+    ("questions", N_("kb.part.questions")),
+    ("answer", N_("kb.part.answer")),
+    ("lang", N_("kb.part.lang")),
+    ("tags", N_("kb.part.tags")),
+)
+
+
+def _who(lang: str, source: str, documents: dict[int, str]) -> str:
+    if source in _BY:
+        return i18n.t(lang, _BY[source])
+    kind, _, rest = source.partition(":")
+    if kind == "document" and rest.isdigit():
+        title = documents.get(int(rest))
+        if title is None:
+            return i18n.t(lang, "kb.by.document_gone")
+        return i18n.t(lang, "kb.by.document").format(title=i18n.isolate(title))
+    if kind == "import" and rest:
+        return i18n.t(lang, "kb.by.file_named").format(file=i18n.isolate(rest))
+    return i18n.t(lang, "kb.by.system")  # the evaluation, the calibration, an older version
+
+
+def _what(lang: str, action: str, entry: dict[str, Any], before: dict[str, Any] | None) -> str:
+    if action == "create":
+        return i18n.t(lang, "kb.did.created")
+    if action == "delete":
+        return i18n.t(lang, "kb.did.deleted")
+    before = before or {}
+    parts = [i18n.t(lang, key) for name, key in _PARTS if entry.get(name) != before.get(name)]
+    switched = entry.get("enabled", True) != before.get("enabled", True)
+    if switched and not parts:
+        if entry.get("enabled", True):
+            return i18n.t(lang, "kb.did.turned_on")
+        return i18n.t(lang, "kb.did.turned_off")
+    if not parts:
+        return i18n.t(lang, "kb.did.edited")
+    return i18n.t(lang, "kb.did.edited_parts").format(parts=i18n.t(lang, "kb.part.and").join(parts))
+
+
+def history_in_words(lang: str, db: Any, entry_id: str) -> list[dict[str, Any]]:
+    """The entry's history, newest first, as the owner reads it: who (you, the demo content, the
+    import of a document named so), what (created, which parts edited, turned off), when, and
+    the answer as it was then."""
+    rows = kb.history(db, entry_id)
+    documents = {d.id: d.title for d in documents_store.all_documents(db)}
+    out, before = [], None
+    for h in rows:
+        out.append(
+            {
+                "who": _who(lang, h["source"], documents),
+                "what": _what(lang, h["action"], h["entry"], before),
+                "at": h["changed_at"],
+                "answer": h["entry"].get("answer", ""),
+                "action": h["action"],
+            }
+        )
+        before = h["entry"]
+    return out[::-1]
+
+
 def _form(
     page: Page,
     store: Store,
     entry: Entry | None,
     *,
     error: str | None = None,
-    saved: bool = False,
     status: int = 200,
     values: dict[str, str] | None = None,
 ) -> Template:
-    history = kb.history(store.read(), entry.id) if entry and not values else []
-    return page(
-        "admin/kb_form.html", entry=entry, values=values, error=error, saved=saved, history=history, status=status
-    )
+    history = history_in_words(page.lang, store.read(), entry.id) if entry else []
+    return page("admin/kb_form.html", entry=entry, values=values, error=error, history=history, status=status)
 
 
 def _save(store: Store, entries: list[Entry], embedder: Embedder, clock: Clock, source: str = "admin") -> kb.SaveResult:
@@ -106,34 +172,13 @@ def kb_list(
         "admin/kb.html",
         partial="admin/_kb_rows.html",
         entries=entries,
+        filtered=bool(q.strip() or lang_filter or enabled_filter),
         document_sections=sections,
         max_bytes=kb_formats.MAX_FILE_BYTES,
         q=q,
         lang_filter=lang_filter,
         enabled_filter=enabled_filter,
         **learning.to_review(store, conversations, clock),
-    )
-
-
-@post("/try", status_code=200)
-async def try_question(
-    data: Form, page: Inject[Page], settings: Inject[Settings], chat: Inject[ChatService]
-) -> Template:
-    """What a customer asking this would get, with the scores: nothing is stored."""
-    question = data.get("question", "").strip()[: settings.max_message_chars]
-    if not question:
-        return page("admin/_try_result.html", decision=None, reply=None, question="")
-    decision, reply = await chat.preview(question)
-    titles = {e.id: e.title for e in chat.decider.index.entries}
-    lang = page.lang
-    return page(
-        "admin/_try_result.html",
-        question=question,
-        decision=decision,
-        reply=reply,
-        said=explain.preview_in_words(lang, decision, titles),
-        ranking=[(i, titles.get(i, i)) for i in decision.ranking],
-        features=json.dumps(decision.features, indent=1, ensure_ascii=False) if decision.features else "",
     )
 
 
@@ -163,7 +208,8 @@ async def create(
     await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
     # Quoted: a Persian title makes a Persian id, and HTTP headers are Latin-1 (it was a 500 after
     # the entry was saved, so the owner saved it again: duplicates).
-    return Response("", status_code=200, headers={"hx-redirect": f"/admin/kb/{quote(entry.id, safe='')}"})
+    response = Response("", status_code=200, headers={"hx-redirect": f"/admin/kb/{quote(entry.id, safe='')}"})
+    return core.flash(response, N_("kb.created"))
 
 
 @get("/kb/{entry_id:str}", sync_to_thread=True)
@@ -204,7 +250,7 @@ async def update(
         error = i18n.refusal(page.lang, exc, with_where=False)
         return _form(page, store, kb.get(store.read(), entry_id), error=error, status=422, values=data)
     await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
-    return _form(page, store, entry, saved=True)
+    return core.toast(_form(page, store, entry), i18n.t(page.lang, "kb.saved"))
 
 
 @post("/kb/{entry_id:str}/toggle", status_code=200)
@@ -216,14 +262,16 @@ async def toggle(
         raise NotFoundException()
     entry.enabled = not entry.enabled
     await anyio.to_thread.run_sync(_save, store, [entry], embedder, clock)
-    return page("admin/_kb_rows.html", entries=[entry])
+    said = i18n.t(page.lang, "kb.turned_on") if entry.enabled else i18n.t(page.lang, "kb.turned_off")
+    said = said.format(title=i18n.isolate(entry.title))
+    return core.toast(page("admin/_kb_rows.html", entries=[entry]), said)
 
 
 @post("/kb/{entry_id:str}/delete", sync_to_thread=True, status_code=200)
 def delete(entry_id: FromPath[str], store: Inject[Store], clock: Inject[Clock]) -> Response:
     if not kb.delete(store, entry_id, now=clock().isoformat(), source="admin"):
         raise NotFoundException()
-    return Response("", status_code=200, headers={"hx-redirect": "/admin/kb"})
+    return core.flash(Response("", status_code=200, headers={"hx-redirect": "/admin/kb"}), N_("kb.deleted"))
 
 
 def _suggestions(page: Page, store: Store, conversations: Conversations, clock: Clock, **ctx: Any) -> Template:
@@ -305,6 +353,17 @@ Previews = dict[str, tuple[float, list[Entry]]]
 PREVIEWS = {"previews": Provide(provide_previews, sync_to_thread=False)}
 
 
+@get("/kb-import", sync_to_thread=False)
+def import_page(page: Inject[Page]) -> Template:
+    """The import's own page: which files, and the upload."""
+    return page("admin/kb_import.html", error=None, max_bytes=kb_formats.MAX_FILE_BYTES)
+
+
+@get("/kb-import/confirm", sync_to_thread=False)
+def import_confirm_get() -> Redirect:
+    return Redirect("/admin/kb-import", status_code=303)
+
+
 @post("/kb-import", status_code=200, request_max_body_size=MAX_UPLOAD_BYTES + 65536)
 async def import_preview(
     data: Upload, page: Inject[Page], store: Inject[Store], previews: Inject[Previews]
@@ -313,7 +372,9 @@ async def import_preview(
         name, entries = await parse_upload(data, lambda content, n: (n, kb_formats.parse(content, n)), "upload")
     except EntryError as exc:
         # Nothing is stored: the whole file is refused, naming the line or row.
-        return page("admin/kb_import.html", error=i18n.refusal(page.lang, exc), status=422)
+        return page(
+            "admin/kb_import.html", error=i18n.refusal(page.lang, exc), max_bytes=kb_formats.MAX_FILE_BYTES, status=422
+        )
     db = store.read()
     rows = []
     for entry in entries:
@@ -322,7 +383,15 @@ async def import_preview(
     token = secrets.token_urlsafe(16)
     previews[token] = (time.monotonic(), entries)
     counts = {k: sum(1 for _, s in rows if s == k) for k in ("new", "changed", "same")}
-    return page("admin/kb_import.html", rows=rows[:200], counts=counts, token=token, filename=name, error=None)
+    return page(
+        "admin/kb_import.html",
+        max_bytes=MAX_UPLOAD_BYTES,
+        rows=rows[:200],
+        counts=counts,
+        token=token,
+        filename=name,
+        error=None,
+    )
 
 
 @post("/kb-import/confirm", status_code=200)
@@ -336,15 +405,21 @@ async def import_confirm(
 ) -> Template:
     preview = previews.pop(data.get("token", ""), None)
     if preview is None:
-        return page("admin/kb_import.html", error=i18n.t(page.lang, "kb.import_expired"), status=410)
+        return page(
+            "admin/kb_import.html", max_bytes=MAX_UPLOAD_BYTES, error=i18n.t(page.lang, "kb.import_expired"), status=410
+        )
     _, entries = preview
     result = await anyio.to_thread.run_sync(_save, store, entries, embedder, clock, "admin-import")
-    return page("admin/kb_import.html", done=result, error=None)
+    return core.toast(
+        page("admin/kb_import.html", max_bytes=MAX_UPLOAD_BYTES, done=result, error=None),
+        i18n.t(page.lang, "kb.import_finished"),
+    )
 
 
 router = owner_router(
     [
         kb_list,
+        try_page,
         try_question,
         new_form,
         create,
@@ -356,6 +431,8 @@ router = owner_router(
         dismiss_suggestion,
         review_answer,
         export,
+        import_page,
+        import_confirm_get,
         import_preview,
         import_confirm,
     ],
