@@ -23,6 +23,7 @@ from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import Logger, Scope
@@ -32,8 +33,10 @@ from appliance.clock import Clock, utc_now
 from appliance.kb import store as kb
 from appliance.kb.formats import MAX_FILE_BYTES
 from appliance.llm.runtime import ModelRuntime
+from appliance.locale import N_
 from appliance.ops import logs as logging_setup
 from appliance.ops import scheduler as scheduler_mod
+from appliance.owner import account as owner_account
 from appliance.settings import Settings
 from appliance.web import api as public_api
 from appliance.web import health, services, widget
@@ -87,10 +90,60 @@ def _log_unexpected(logger: Logger, scope: Scope, tb: list[str]) -> None:
 
 
 def _error(request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    """An error in the shape its caller reads: JSON with a stable code for the API, text elsewhere."""
+    """An error in the shape its caller reads: JSON with a stable code for the API, a page in the
+    reader's language with a way back for a browser, text elsewhere (and for htmx, whose admin
+    script says it in a toast rather than swap a whole page into a fragment)."""
     if request.url.path.startswith("/api/"):
         return Response({"error": code, "message": message}, status_code=status, headers=headers or {})
-    return Response(message, status_code=status, headers=headers or {}, media_type="text/plain")
+    wants_page = "text/html" in request.headers.get("accept", "") and not request.headers.get("hx-request")
+    if not wants_page or request.method not in ("GET", "HEAD", "POST"):
+        return Response(message, status_code=status, headers=headers or {}, media_type="text/plain")
+    lang = _error_language(request)
+    icon, title, text = _ERROR_PAGES.get(code, _ERROR_PAGES["internal_error"])
+    return Template(
+        template_name="error.html",
+        context={
+            **i18n.context(lang),
+            "status": status,
+            "icon": icon,
+            "title": i18n.t(lang, title),
+            "text": i18n.t(lang, text),
+            "admin": request.url.path.startswith("/admin"),
+            "request_path": request.url.path if status == 404 else "/admin/" if request.url.path.startswith("/admin") else "/",
+            "other_lang": "en" if lang == "fa" else "fa",
+        },
+        status_code=status,
+        headers={**(headers or {}), "cache-control": "no-store"},
+    )
+
+
+# An error page's words, by the error's code: icon, title msgid, text msgid.
+_ERROR_PAGES = {
+    "not_found": ("signpost-split", N_("error.not_found"), N_("error.not_found_text")),
+    "too_large": ("file-earmark-x", N_("error.too_large"), N_("error.too_large_text")),
+    "storage_unavailable": ("device-hdd", N_("error.storage"), N_("error.storage_text")),
+    "storage_error": ("device-hdd", N_("error.storage"), N_("error.storage_text")),
+    "internal_error": ("exclamation-octagon", N_("error.internal"), N_("error.internal_text")),
+    "bad_path": ("signpost-split", N_("error.bad_request"), N_("error.bad_request_text")),
+    "bad_encoding": ("signpost-split", N_("error.bad_request"), N_("error.bad_request_text")),
+    "too_deep": ("signpost-split", N_("error.bad_request"), N_("error.bad_request_text")),
+}
+
+
+def _error_language(request: Request) -> str:
+    """The page's ``?lang=``, else the owner's language on admin pages (read, never written; a
+    failing database leaves the shop's default), else the shop's default language."""
+    asked = request.query_params.get("lang")
+    if asked in i18n.LANGUAGES:
+        return asked
+    wired = request.app.state.services
+    if request.url.path.startswith("/admin"):
+        try:
+            return owner_account.language(wired.store)
+        except Exception:  # the database is what failed: the error page must still be shown
+            pass
+    default = wired.settings.default_language
+    return default if default in i18n.LANGUAGES else "fa"
 
 
 def _storage_error(request: Request, exc: sqlite3.Error) -> Response:

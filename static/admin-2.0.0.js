@@ -136,6 +136,10 @@ document.addEventListener("htmx:beforeRequest", function (event) {
 
 /* Words the scripts below show, in the owner's language: the layout writes them on <body>. */
 function adminText(name) { return document.body.getAttribute("data-t-" + name) || ""; }
+function adminDigits(text) {  // a figure in a Persian sentence is written in Persian digits
+  if (document.documentElement.lang !== "fa") return text;
+  return text.replace(/[0-9]/g, function (d) { return "۰۱۲۳۴۵۶۷۸۹".charAt(+d); });
+}
 
 /* Toasts: "saved", "deleted". From an htmx response (core.toast: HX-Trigger "appliance:toast")
  * or from the page itself after a redirect (core.flash: <body data-flash>). */
@@ -362,3 +366,11 @@ document.addEventListener("htmx:beforeSwap", function (event) {
 
 /* A request that never reached the server (offline, the server restarting): say so. */
 document.addEventListener("htmx:sendError", function () { adminToast(adminText("failed"), "danger"); });
+
+/* A request the server refused or failed, that no page answers (a 403, a 5xx): say so in a toast
+ * rather than let the click seem to do nothing. 4xx pages with a form are swapped (above). */
+document.addEventListener("htmx:responseError", function (event) {
+  var xhr = event.detail.xhr;
+  if (!xhr || xhr.status === 401) return;
+  adminToast(adminText("error").replace("{code}", adminDigits(String(xhr.status))), "danger");
+});

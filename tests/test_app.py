@@ -99,8 +99,8 @@ def test_setup_link_sets_the_password_once(client: TestClient) -> None:
     assert page.status_code == 200
     assert 'dir="rtl"' in page.text and 'lang="fa"' in page.text  # Persian first
     form = {"token": token, "password": "a good long password", "confirm": "a good long password"}
-    done = client.post("/admin/setup", data=form, headers=SAME_ORIGIN)
-    assert done.status_code == 200 and "گذرواژه ذخیره شد" in done.text
+    done = client.post("/admin/setup", data=form, headers=SAME_ORIGIN, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/admin/"  # signed in (tests/test_start.py)
     row = client.app.state.services.store.read().execute("SELECT password_hash FROM owner").fetchone()
     assert row["password_hash"].startswith("$argon2")
     assert owner.verify_password(row["password_hash"], "a good long password")
@@ -182,7 +182,7 @@ def test_data_directory_layout_is_private(tmp_path: Path) -> None:
         assert part.is_dir() and part.stat().st_mode & 0o777 == 0o700, part
 
 
-def test_the_setup_pages_last_step_leads_to_sign_in(client: TestClient) -> None:
+def test_the_setup_pages_last_step_signs_the_owner_in(client: TestClient) -> None:
     token = owner.new_setup_token(client.app.state.services.store, client.app.state.services.clock)
     assert token
     done = client.post(
@@ -190,7 +190,7 @@ def test_the_setup_pages_last_step_leads_to_sign_in(client: TestClient) -> None:
         data={"token": token, "password": "یک گذرواژه‌ی بلند", "confirm": "یک گذرواژه‌ی بلند", "lang": "fa"},
         headers=SAME_ORIGIN,
     )
-    assert done.status_code == 200 and 'href="/admin/login?lang=fa"' in done.text and "ورود به بخش مدیریت" in done.text
+    assert done.status_code == 200 and str(done.url).endswith("/admin/") and "راه‌اندازی گفتگو" in done.text
 
 
 def test_the_running_objects_are_one_typed_services_object(client: TestClient) -> None:
@@ -208,3 +208,18 @@ def test_the_running_objects_are_one_typed_services_object(client: TestClient) -
     assert services.chat.in_flight is before.in_flight
     assert services.chat.store is services.store
     assert services.chat.decider.index.embedder is before.decider.index.embedder  # not loaded again
+
+
+def test_a_missing_page_is_a_page_in_the_readers_language_with_a_way_back(client: TestClient) -> None:
+    """A bare English "not found" with no way back was what an owner got for a mistyped address."""
+    page = client.get("/admin/kb/no-such-thing/x", headers={"accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert 'lang="fa" dir="rtl"' in page.text and "این صفحه پیدا نشد" in page.text  # the shop's default
+    assert 'href="/admin/?lang=fa"' in page.text and "/static/bootstrap-5.3.9.rtl.min.css" in page.text
+    english = client.get("/nothing-here?lang=en", headers={"accept": "text/html"})
+    assert english.status_code == 404 and 'dir="ltr"' in english.text and "This page wasn" in english.text
+    assert 'href="/?lang=en"' in english.text and "/admin/" not in english.text  # a customer isn't sent to the admin
+    # htmx (the admin script toasts it), scripts and the API keep their short answers.
+    assert client.get("/admin/x/y", headers={"accept": "text/html", "hx-request": "true"}).text == "not found"
+    assert client.get("/nothing-here").text == "not found"
+    assert client.get("/api/v1/nothing", headers={"accept": "text/html"}).json()["error"] == "not_found"

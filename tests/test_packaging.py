@@ -61,19 +61,23 @@ def test_an_installed_wheel_serves_the_widget_and_the_admin(tmp_path: Path) -> N
         base = f"http://127.0.0.1:{port}"
         for path in (
             "/static/widget-loader-1.0.0.js",
+            "/static/widget-loader-1.1.0.js",
             "/static/widget-1.3.0.js",
             "/static/widget-1.3.0.css",
             "/static/htmx-2.0.11.min.js",
-            "/static/admin.css",
+            "/static/admin-2.0.0.css",
+            "/static/bootstrap-5.3.9.rtl.min.css",
+            "/static/bootstrap-icons-1.13.2.woff2",
+            "/static/vazirmatn-33.0.3-variable.woff2",
         ):
             status, body = _get(base + path)
             assert status == 200 and body == (ROOT / "static" / Path(path).name).read_bytes(), path
         status, body = _get(base + "/widget?lang=fa")
         assert status == 200 and b'dir="rtl"' in body
         status, body = _get(base + "/admin/login")  # not set up yet: how to set it up, in the page's style
-        assert status == 200 and b"appliance setup-link" in body and b"/static/admin.css" in body
+        assert status == 200 and b"appliance setup-link" in body and b"/static/admin-2.0.0.css" in body
         status, body = _get(base + "/")
-        assert status == 200 and b"widget-loader-1.0.0.js" in body
+        assert status == 200 and b"widget-loader-1.1.0.js" in body
     finally:
         out = stop(proc)
     assert "Traceback" not in out, out
