@@ -47,18 +47,20 @@ def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question
     assert "/admin/kb?lang=" in browser.current_url  # back where the owner was going
     browser.get(f"{admin_server}/admin/kb?lang={lang}")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("dir") == direction
-    rows = browser.find_elements(By.CSS_SELECTOR, "#kb-rows tr")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#kb-rows .kb-row")
     assert len(rows) >= 25
-    # htmx search: the table narrows without a page load
+    # htmx search: the list narrows without a page load
     search = browser.find_element(By.ID, "q")
     search.send_keys("STUDENT10" if lang == "en" else "تخفیف")
-    WebDriverWait(browser, 10).until(lambda d: 0 < len(d.find_elements(By.CSS_SELECTOR, "#kb-rows tr")) < 5)
-    # the try-a-question box goes through htmx with the CSRF header
+    WebDriverWait(browser, 10).until(lambda d: 0 < len(d.find_elements(By.CSS_SELECTOR, "#kb-rows .kb-row")) < 5)
+    # the try page, linked from the knowledge base, goes through htmx with the CSRF header
+    browser.find_element(By.CSS_SELECTOR, "a[href='/admin/try']").click()
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "try-form")))
     browser.find_element(By.ID, "question").send_keys(question)
-    browser.find_element(By.CSS_SELECTOR, ".try button[type=submit]").click()
+    browser.find_element(By.CSS_SELECTOR, "#try-form button[type=submit]").click()
     WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.ID, "try-result"), expect))
-    label = browser.find_element(By.CSS_SELECTOR, "#try-result dt").text
-    assert label == {"fa": "پاسخی که مشتری می‌بیند", "en": "The reply the customer gets"}[lang]  # the page's language
+    label = browser.find_element(By.CSS_SELECTOR, "#try-result h2").text
+    assert label == {"fa": "آنچه مشتری می‌بیند", "en": "What the customer sees"}[lang]  # the page's language
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] if hasattr(browser, "get_log") else []
     assert not [e for e in errors if "Content Security Policy" in e["message"]], errors
     # the side navigation on a desktop (the browser here is 1280 px wide), every section in it
@@ -75,14 +77,14 @@ def test_edit_an_entry_in_the_browser(browser, admin_server) -> None:
     answer = browser.find_element(By.ID, "answer")
     answer.clear()
     answer.send_keys("Open Saturday to Thursday 9:00-18:00. Closed on Fridays.")
-    browser.find_element(By.CSS_SELECTOR, ".kb-form button[type=submit]").click()
-    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".ok"), "Saved."))
-    assert "Saturday to Thursday" in browser.find_element(By.CSS_SELECTOR, ".history").text
+    browser.find_element(By.CSS_SELECTOR, "form[data-draft] button[type=submit]").click()
+    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.ID, "toasts"), "Saved."))
+    assert "Edited: the answer" in browser.find_element(By.CSS_SELECTOR, ".history").text
     browser.save_screenshot(str(DOCS / "admin-edit-en.png"))
     # the widget's customers get the new answer at once
-    browser.get(f"{admin_server}/admin/kb?lang=en")
+    browser.get(f"{admin_server}/admin/try?lang=en")
     browser.find_element(By.ID, "question").send_keys("What are your opening hours?")
-    browser.find_element(By.CSS_SELECTOR, ".try button[type=submit]").click()
+    browser.find_element(By.CSS_SELECTOR, "#try-form button[type=submit]").click()
     WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.ID, "try-result"), "Saturday to Thursday"))
 
 

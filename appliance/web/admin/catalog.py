@@ -36,14 +36,18 @@ def provide_jobs(state: State) -> Jobs:
     return state.services.jobs
 
 
-def _page(page: Page, store: Store, jobs: Jobs, q: str = "", n: int = 0, **ctx: Any) -> Template:
+def _page(
+    page: Page, store: Store, jobs: Jobs, q: str = "", n: int = 0, *, rows_only: bool = False, **ctx: Any
+) -> Template:
+    """The catalog page; ``rows_only``: the search's htmx call gets the list alone (an import or a
+    sync answered with it swapped a bare list in place of the page)."""
     db = store.read()
     ctx["jobs"] = [j for j in jobs.of_kind(KIND) if j.running or j is ctx.get("job")]
     products, total = catalog_store.search(db, q, page=n)
     variants = {p.sku: catalog_store.variants(db, p.sku) for p in products}
     return page(
         "admin/catalog.html",
-        partial="admin/_catalog_rows.html",
+        partial="admin/_catalog_rows.html" if rows_only else None,
         products=products,
         variants=variants,
         total=total,
@@ -63,7 +67,7 @@ def _page(page: Page, store: Store, jobs: Jobs, q: str = "", n: int = 0, **ctx: 
 def catalog_page(
     page: Inject[Page], store: Inject[Store], jobs: Inject[Jobs], q: FromQuery[str] = "", n: FromQuery[int] = 0
 ) -> Template:
-    return _page(page, store, jobs, q.strip()[:200], max(0, n))
+    return _page(page, store, jobs, q.strip()[:200], max(0, n), rows_only=True)
 
 
 @get(["/catalog-import", "/catalog-import/confirm"], sync_to_thread=False)
