@@ -24,6 +24,8 @@ from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
+import jdatetime
+
 from appliance import i18n, paths
 from appliance.i18n import N_
 from appliance.text.textnorm import ascii_digits
@@ -31,7 +33,7 @@ from appliance.text.textnorm import ascii_digits
 ENV_PREFIX = "APPLIANCE_"
 SETTINGS_FILE = "settings.toml"
 # The groups of the admin's settings page, in its order; each field names its own (``_doc``).
-GROUPS = ("shop", "widget", "answers", "email", "operations")
+GROUPS = ("shop", "hours", "widget", "answers", "email", "operations")
 
 
 class SettingsError(ValueError):
@@ -44,72 +46,134 @@ class SettingsError(ValueError):
         self.params = params
 
 
-def _doc(text: str, *, group: str | None = None, secret: bool = False, restart: bool = False, **kw: Any) -> Any:
-    """A field that describes itself: ``text``, what it means, in English (for a field the owner
-    changes, a msgid of the catalogs, marked N_ so pybabel extracts it; its Persian is in
-    locale/fa); ``group``, the admin settings page's group that shows it (None: not on the page);
-    ``secret``, never shown back; ``restart``, changed on the page, it applies at the next start."""
-    return field(metadata={"doc": text, "group": group, "secret": secret, "restart": restart}, **kw)
+def _doc(
+    text: str,
+    *,
+    group: str | None = None,
+    secret: bool = False,
+    restart: bool = False,
+    choices: tuple[str, ...] = (),
+    input: str = "",
+    **kw: Any,
+) -> Any:
+    """A field that describes itself: ``text``, what it means, in English and a msgid of the
+    catalogs (marked N_ so pybabel extracts it; its Persian is in locale/fa, for the admin and
+    `appliance settings --lang fa`); ``group``, the admin settings page's group that shows it
+    (None: not on the page); ``secret``, never shown back; ``restart``, changed on the page, it
+    applies at the next start; ``choices``, the only values it takes (each has a label,
+    ``setting_choice`` in locale/__init__.py, and the page shows a list of them); ``input``, how
+    the page asks for it when that isn't said by its type: "time" (a time of day, checked and
+    written HH:MM), "dates" (Solar Hijri dates, checked and written YYYY-MM-DD), "hours" (the
+    business hours as seven days), "timezone", "model", "color", "textarea", "lines" (a list, one a line)."""
+    meta = {"doc": text, "group": group, "secret": secret, "restart": restart, "choices": choices, "input": input}
+    return field(metadata=meta, **kw)
 
 
 @dataclass(frozen=True)
 class Settings:
     # Where everything lives. Resolved before the settings file is read, so it can't be set in it.
     data_dir: Path = _doc(
-        "Directory holding the database, secret, backups, logs and owner-added models. Default: the "
-        "platform's user data directory.",
+        N_(
+            "Directory holding the database, secret, backups, logs and owner-added models. Default: the "
+            "platform's user data directory."
+        ),
         default_factory=paths.default_data_dir,
     )
-    demo: bool = _doc("Run the bundled demo bookshop (uses its own data directory).", default=False)
+    demo: bool = _doc(N_("Run the bundled demo bookshop (uses its own data directory)."), default=False)
 
     # Network
-    host: str = _doc("Address to listen on. Keep 127.0.0.1 behind a reverse proxy.", default="127.0.0.1")
-    port: int = _doc("TCP port to listen on.", default=8750)
+    host: str = _doc(N_("Address to listen on. Keep 127.0.0.1 behind a reverse proxy."), default="127.0.0.1")
+    port: int = _doc(N_("TCP port to listen on."), default=8750)
     public_url: str = _doc(
-        "URL customers and the owner use to reach the appliance (printed links, e-mails). Empty: http://HOST:PORT.",
+        N_("URL customers and the owner use to reach the appliance (printed links, e-mails). Empty: http://HOST:PORT."),
         default="",
     )
     trusted_proxies: tuple[str, ...] = _doc(
-        "Reverse-proxy addresses whose X-Forwarded-For header is believed. Empty: none.", default=()
+        N_("Reverse-proxy addresses whose X-Forwarded-For header is believed. Empty: none."), default=()
     )
 
     # Shop (the admin's settings page shows the groups in this order, and the fields in each)
-    shop_name: str = _doc(N_("The shop's name, shown in the widget and the admin."), group="shop", default="")
+    shop_name: str = _doc(N_("The shop's name, shown in the chat window and the admin."), group="shop", default="")
     default_language: str = _doc(
-        N_("Language used when the customer's can't be told: fa or en."), group="shop", default="fa"
+        N_("The language the chat uses when it can't tell which one a customer speaks."),
+        group="shop",
+        choices=("fa", "en"),
+        default="fa",
     )
     timezone: str = _doc(
-        N_("The shop's time zone, for times shown in the admin (IANA name)."), group="shop", default="Asia/Tehran"
+        N_("The shop's time zone: opening hours, holidays and the times the admin shows follow it."),
+        group="shop",
+        input="timezone",
+        default="Asia/Tehran",
     )
     business_hours: str = _doc(
-        N_("When a person answers, e.g. 'sat-wed 09:00-18:00; thu 09:00-13:00' (unnamed days are closed)."),
-        group="shop",
+        N_(
+            "When a person from the shop answers, day by day: a day may have two periods (closed at "
+            "midday). Outside them, customers are told when you open."
+        ),
+        group="hours",
+        input="hours",
         default="sat-wed 09:00-18:00; thu 09:00-13:00",
     )
     holidays: tuple[str, ...] = _doc(
-        N_("Closed days, as Jalali dates (1405-01-01, 1405-01-02 ...)."), group="shop", default=()
+        N_("Closed days besides the weekly ones, as Solar Hijri dates, one a line (e.g. 1405/01/01)."),
+        group="hours",
+        input="dates",
+        default=(),
     )
     typical_reply_time: str = _doc(
-        N_("When the owner usually replies, told to customers on escalation (empty: a working day)."),
+        N_(
+            "What customers are told about when you reply, in your own words (e.g. within two hours). "
+            "Empty: worked out from the opening hours."
+        ),
         group="shop",
         default="",
     )
 
     # Widget
+    greeting_fa: str = _doc(
+        N_(
+            "The chat's first words to a customer who writes in Persian (empty: a short greeting with the shop's name)."
+        ),
+        group="widget",
+        input="textarea",
+        default="",
+    )
+    greeting_en: str = _doc(
+        N_(
+            "The chat's first words to a customer who writes in English (empty: a short greeting with the shop's name)."
+        ),
+        group="widget",
+        input="textarea",
+        default="",
+    )
     greeting: str = _doc(
-        N_("The widget's first words to a customer (empty: a greeting in their language)."), group="widget", default=""
+        N_(
+            "The one greeting of older versions: used for the shop's default language when that language's "
+            "own greeting is empty. The settings page moves it there."
+        ),
+        default="",
     )
     allowed_origins: tuple[str, ...] = _doc(
-        N_("The shop's websites allowed to embed the chat widget (frame-ancestors)."), group="widget", default=()
+        N_(
+            "The addresses of your website where the chat may appear, one a line, as the browser shows "
+            "them (e.g. https://shop.example). On any other site the chat stays hidden."
+        ),
+        group="widget",
+        input="lines",
+        default=(),
     )
-    widget_color: str = _doc(N_("Accent colour of the chat widget (#rrggbb)."), group="widget", default="#0b6e4f")
-    show_sources: bool = _doc(N_("Show 'from: <entry title>' under the bot's answers."), group="widget", default=True)
+    widget_color: str = _doc(N_("The chat window's colour."), group="widget", input="color", default="#0b6e4f")
+    show_sources: bool = _doc(
+        N_("Under each of the bot's answers, name the knowledge-base entry it came from."), group="widget", default=True
+    )
     privacy_policy_url: str = _doc(
-        N_("Link to the shop's privacy policy, shown in the widget."), group="widget", default=""
+        N_("Link to the shop's privacy policy, shown in the chat window."), group="widget", default=""
     )
     privacy_notice: str = _doc(
-        N_("The privacy notice shown in the widget (empty: a short default in the customer's language)."),
+        N_("The privacy notice shown in the chat window (empty: a short default in the customer's language)."),
         group="widget",
+        input="textarea",
         default="",
     )
     require_consent: bool = _doc(
@@ -124,8 +188,8 @@ class Settings:
     )
     attachment_max_mb: int = _doc(
         N_(
-            "Largest photo or PDF that may be sent in a conversation, in MB (photos are stored re-encoded, "
-            "at most 2000 pixels a side)."
+            "Largest photo or PDF that may be sent in a conversation, in megabytes (photos are stored "
+            "smaller, at most 2000 pixels a side)."
         ),
         group="widget",
         default=8,
@@ -170,8 +234,8 @@ class Settings:
             "Let the chat model check each answer before it goes out: shown the question and the top three "
             "entries, it says which answer it. An answer it doesn't pick is offered as choices, choices "
             "whose first it picks are answered, a question it says two entries answer gets both. Off by "
-            "default: the bundled model picks at chance; measure a larger model on your own questions first "
-            "(appliance eval --llm --check)."
+            "default: the bundled model picks at chance; worth it only with a larger model, measured on your "
+            "own questions first."
         ),
         group="answers",
         default=False,
@@ -185,24 +249,26 @@ class Settings:
         default=3.0,
     )
     answer_threshold: float = _doc(
-        N_("Confidence (0-1) needed to answer from the knowledge base; 0 = the calibrated default."),
+        N_("How sure the bot must be, between 0 and 1, to answer from the knowledge base; 0: as calibrated."),
         group="answers",
         default=0.0,
     )
     clarify_threshold: float = _doc(
-        N_("Confidence (0-1) needed to offer choices instead of escalating; 0 = the calibrated default."),
+        N_(
+            "How sure the bot must be, between 0 and 1, to offer choices instead of passing the question to you; 0: as calibrated."
+        ),
         group="answers",
         default=0.0,
     )
     catalog_few_left: int = _doc(
-        N_("A product's stock at or below this is told as 'only N left'."), group="answers", default=3
+        N_("When this many or fewer of a product are in stock, customers are told only a few are left."),
+        group="answers",
+        default=3,
     )
     catalog_missing: str = _doc(
-        N_(
-            "When a customer asks for a product the catalog doesn't have: 'closest' offers the closest "
-            "products, 'handover' passes the question to you."
-        ),
+        N_("What the bot does when a customer asks for a product the catalog doesn't have."),
         group="answers",
+        choices=("closest", "handover"),
         default="closest",
     )
     catalog_feed_url: str = _doc(
@@ -226,10 +292,11 @@ class Settings:
     )
     model: str = _doc(
         N_(
-            "Chat model: 'default' (the bundled SmolLM2), 'none' (knowledge-base answers only), or a GGUF "
-            "file name under models/ or the data directory's models/, or a path."
+            "The language model that writes with the bot: the one that comes with the appliance, none (answers "
+            "from the knowledge base only), or a model file you added."
         ),
         group="answers",
+        input="model",
         restart=True,
         default="default",
     )
@@ -253,37 +320,52 @@ class Settings:
     )
 
     # Model tuning
-    n_ctx: int = _doc("Model context window in tokens.", default=2048)
-    n_threads: int = _doc("Threads for generating tokens; 0 = all cores.", default=0)
-    n_threads_batch: int = _doc("Threads for reading the prompt; 0 = all cores.", default=0)
+    n_ctx: int = _doc(N_("Model context window in tokens."), default=2048)
+    n_threads: int = _doc(N_("Threads for generating tokens; 0 = all cores."), default=0)
+    n_threads_batch: int = _doc(N_("Threads for reading the prompt; 0 = all cores."), default=0)
     model_nice: int = _doc(
-        "Scheduling priority of the model's process (0-19, higher = yields more): customers' decisions "
-        "get the CPU before the model. 19 also puts it in Linux's idle class: it runs only on CPU time "
-        "nothing else wants.",
+        N_(
+            "Scheduling priority of the model's process (0-19, higher = yields more): customers' decisions "
+            "get the CPU before the model. 19 also puts it in Linux's idle class: it runs only on CPU time "
+            "nothing else wants."
+        ),
         default=19,
     )
     model_queue_size: int = _doc(
-        "Model jobs that may wait; beyond this the customer gets the knowledge-base answer at once.", default=4
+        N_("Model jobs that may wait; beyond this the customer gets the knowledge-base answer at once."), default=4
     )
-    model_timeout_s: float = _doc("Longest a single model reply may take, in seconds.", default=30.0)
-    max_reply_tokens: int = _doc("Longest model reply in tokens.", default=200)
+    model_timeout_s: float = _doc(N_("Longest a single model reply may take, in seconds."), default=30.0)
+    max_reply_tokens: int = _doc(N_("Longest model reply in tokens."), default=200)
     model_languages: tuple[str, ...] = _doc(
-        "Languages the chat model writes well. Replies in other languages use the owner's text as "
-        "written (the default model writes English only).",
+        N_(
+            "Languages the chat model writes well. Replies in other languages use the owner's text as "
+            "written (the default model writes English only)."
+        ),
         default=("en",),
     )
 
     # E-mail (owner replies to customers who left an address)
     smtp_host: str = _doc(
-        N_("SMTP server (empty: no e-mail). A local relay or the shop's mail server."), group="email", default=""
+        N_("The mail server that sends the appliance's e-mails: the shop's own or a relay (empty: no e-mail)."),
+        group="email",
+        default="",
     )
     smtp_port: int = _doc(
-        N_("SMTP port (587 for STARTTLS, 465 for SSL, 25 for a local relay)."), group="email", default=587
+        N_(
+            "The mail server's port: usually 587; 465 for a connection encrypted from the start; 25 for a relay on this machine."
+        ),
+        group="email",
+        default=587,
     )
-    smtp_security: str = _doc(N_("starttls, ssl or none."), group="email", default="starttls")
-    smtp_user: str = _doc(N_("SMTP user name (empty: no login)."), group="email", default="")
+    smtp_security: str = _doc(
+        N_("How the connection to the mail server is protected (your mail provider says which)."),
+        group="email",
+        choices=("starttls", "ssl", "none"),
+        default="starttls",
+    )
+    smtp_user: str = _doc(N_("The user name on the mail server (empty: no sign-in)."), group="email", default="")
     smtp_password: str = _doc(
-        N_("SMTP password (kept in settings.toml, readable by the appliance only)."),
+        N_("The password on the mail server (kept on this appliance, readable by it only; never shown again)."),
         group="email",
         secret=True,
         default="",
@@ -294,62 +376,87 @@ class Settings:
     )
 
     # Limits
-    max_message_chars: int = _doc("Longest customer message accepted, in characters.", default=2000)
+    max_message_chars: int = _doc(N_("Longest customer message accepted, in characters."), default=2000)
     max_open_chats: int = _doc(
-        "Open widgets the appliance keeps a live connection to (each is a socket); past it, widgets poll.", default=1000
+        N_("Open widgets the appliance keeps a live connection to (each is a socket); past it, widgets poll."),
+        default=1000,
     )
     max_open_chats_per_address: int = _doc(
-        "... of them from one network address (an office behind one router counts as one).", default=50
+        N_("Open widgets from one network address (an office behind one router counts as one)."), default=50
     )
-    visitor_messages_per_minute: int = _doc("Messages one visitor may send a minute.", default=12)
-    ip_messages_per_minute: int = _doc("Messages one IP address may send a minute.", default=40)
-    ip_conversations_per_day: int = _doc("Conversations one IP address may start a day.", default=60)
-    max_request_bytes: int = _doc("Largest request body the public API accepts, in bytes.", default=16384)
-    attachments_per_hour: int = _doc("Photos one visitor may send an hour.", default=10)
+    visitor_messages_per_minute: int = _doc(N_("Messages one visitor may send a minute."), default=12)
+    ip_messages_per_minute: int = _doc(N_("Messages one IP address may send a minute."), default=40)
+    ip_conversations_per_day: int = _doc(N_("Conversations one IP address may start a day."), default=60)
+    max_request_bytes: int = _doc(N_("Largest request body the public API accepts, in bytes."), default=16384)
+    attachments_per_hour: int = _doc(N_("Photos one visitor may send an hour."), default=10)
     photos_per_address_per_day: int = _doc(
-        "Photos one network address may send a day, however many visitors it makes up (the disk's guard; a "
-        "busy shop whose customers share one office or carrier address may need more).",
+        N_(
+            "Photos one network address may send a day, however many visitors it makes up (the disk's guard; a "
+            "busy shop whose customers share one office or carrier address may need more)."
+        ),
         default=100,
     )
     proactive_shown_per_address_per_day: int = _doc(
-        "Proactive messages one network address may be shown a day (each showing is a row written; an "
-        "office of a hundred browsers each seeing a few).",
+        N_(
+            "Proactive messages one network address may be shown a day (each showing is a row written; an "
+            "office of a hundred browsers each seeing a few)."
+        ),
         default=500,
     )
     body_idle_timeout_s: float = _doc(
-        "Longest pause, in seconds, while a request's body arrives (then 408).", default=20.0
+        N_("Longest pause, in seconds, while a request's body arrives (then 408)."), default=20.0
     )
     body_total_timeout_s: float = _doc(
-        "Longest time, in seconds, a request's whole body may take (an upload on a slow line: minutes).", default=300.0
+        N_("Longest time, in seconds, a request's whole body may take (an upload on a slow line: minutes)."),
+        default=300.0,
     )
     body_min_bytes_per_s: float = _doc(
-        "Slowest a request's body may arrive on average after its first 10 seconds, in bytes a second "
-        "(then 408; 0: no minimum).",
+        N_(
+            "Slowest a request's body may arrive on average after its first 10 seconds, in bytes a second "
+            "(then 408; 0: no minimum)."
+        ),
         default=500.0,
     )
     requests_per_address: int = _doc(
-        "Requests one network address may have in progress besides its open chats (then 429).", default=20
+        N_("Requests one network address may have in progress besides its open chats (then 429)."), default=20
     )
 
     # Operations
-    log_level: str = _doc("Log level: debug, info, warning, error.", default="info")
+    log_level: str = _doc(
+        N_("How much the appliance writes to its log: debug, info, warning, error."),
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+    )
     backup_time: str = _doc(
-        N_("Time of day (HH:MM, server time) of the nightly backup."), group="operations", restart=True, default="03:00"
+        N_("When the nightly backup is taken, by this computer's clock."),
+        group="operations",
+        restart=True,
+        input="time",
+        default="03:00",
     )
     backups_daily: int = _doc(
-        N_("Nightly backups kept: one for each of the last N days."), group="operations", default=7
+        N_("How many nightly backups are kept: one for each of the last days."), group="operations", default=7
     )
-    backups_weekly: int = _doc(N_("... and one for each of the last N weeks."), group="operations", default=4)
-    backups_monthly: int = _doc(N_("... and one for each of the last N months."), group="operations", default=6)
+    backups_weekly: int = _doc(
+        N_("How many weekly backups are kept besides them: one for each of the last weeks."),
+        group="operations",
+        default=4,
+    )
+    backups_monthly: int = _doc(
+        N_("How many monthly backups are kept besides them: one for each of the last months."),
+        group="operations",
+        default=6,
+    )
     retention_days: int = _doc(
         N_("Delete conversations untouched for this many days (0: keep them). The knowledge base is kept."),
         group="operations",
         default=365,
     )
     digest_time: str = _doc(
-        N_("Time of day (HH:MM, server time) the morning digest is prepared."),
+        N_("When the morning summary of yesterday's conversations is prepared, by this computer's clock."),
         group="operations",
         restart=True,
+        input="time",
         default="07:30",
     )
 
@@ -388,6 +495,15 @@ class Settings:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    def greeting_for(self, lang: str) -> str:
+        """The owner's greeting for a customer in ``lang``, or "" (then the built-in one): that
+        language's own, else the one greeting of older versions if ``lang`` is the shop's default
+        language (it was written for it: English visitors were greeted in Persian)."""
+        own = {"fa": self.greeting_fa, "en": self.greeting_en}.get(lang, "").strip()
+        if own:
+            return own
+        return self.greeting.strip() if lang == self.default_language else ""
+
     # -- (de)serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -419,13 +535,13 @@ def _hints() -> dict[str, Any]:
 
 def describe(lang: str = "en") -> list[tuple[str, str, str]]:
     """(name, type, doc) of every field, for `appliance settings` and the admin; ``lang="fa"``:
-    the Persian help of the fields the owner changes (their English is the catalogs' msgid)."""
+    the Persian help (the English is the catalogs' msgid)."""
     hints = _hints()
     return [
         (
             f.name,
             _type_name(hints[f.name]),
-            i18n.t(lang, f.metadata["doc"]) if f.metadata["group"] else f.metadata["doc"],
+            i18n.t(lang, f.metadata["doc"]),
         )
         for f in fields(Settings)
     ]
@@ -511,6 +627,7 @@ def _origins(values: tuple[str, ...], source: str) -> tuple[str, ...]:
                 "(write it as https://shop.example: scheme, host and port only, no path)",
                 "setting.bad_origin",
                 origin=value[:200],
+                setting="allowed_origins",
             ) from None
     return tuple(dict.fromkeys(out))
 
@@ -520,9 +637,73 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if name not in _field_map():
         raise SettingsError(f"{source}: unknown setting {name!r}")
     value = coerce_value(name, _hints()[name], value, source)
-    return _origins(value, source) if name == "allowed_origins" else value
+    if name == "allowed_origins":
+        return _origins(value, source)
+    meta = _field_map()[name].metadata
+    if meta["choices"]:
+        return _choice(name, value, meta["choices"], source)
+    if meta["input"] == "time":
+        return time_of_day(name, value, source)
+    if meta["input"] == "dates":
+        return tuple(jalali_date(name, v, source) for v in value)
+    return value
 
 
+def _choice(name: str, value: str, choices: tuple[str, ...], source: str) -> str:
+    """One of the field's ``choices`` («فارسی» for the default language was saved, and the chat
+    fell back on nothing it knew)."""
+    written = value.strip().lower()
+    if written not in choices:
+        raise SettingsError(
+            f"{source}: setting {name!r}: {value!r} is not one of {', '.join(choices)}",
+            "setting.not_choice",
+            setting=name,
+            value=value[:100],
+        )
+    return written
+
+
+_TIME = re.compile(r"^(\d{1,2})[:٫.](\d{2})$")
+
+
+def time_of_day(name: str, value: str, source: str) -> str:
+    """A time of day as ``HH:MM``, typed with Persian or Latin digits (``۳:۰۰`` is ``03:00``);
+    ``25:00`` is refused (it was saved, and became 03:00 at the next start)."""
+    found = _TIME.match(ascii_digits(value.strip()))
+    if found and int(found.group(1)) < 24 and int(found.group(2)) < 60:
+        return f"{int(found.group(1)):02d}:{found.group(2)}"
+    raise SettingsError(
+        f"{source}: setting {name!r}: {value!r} is not a time of day (00:00 to 23:59)",
+        "setting.not_time",
+        setting=name,
+        value=value[:100],
+    )
+
+
+_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+
+
+def jalali_date(name: str, value: str, source: str) -> str:
+    """A Solar Hijri date as ``YYYY-MM-DD``, typed with Persian or Latin digits and - or /
+    (``۱۴۰۵/۱/۱`` is ``1405-01-01``); a date that doesn't exist (``1405-13-01``) is refused."""
+    found = _DATE.match(ascii_digits(value.strip()))
+    if found:
+        year, month, day = (int(g) for g in found.groups())
+        try:
+            jdatetime.date(year, month, day)
+        except ValueError:
+            pass
+        else:
+            return f"{year:04d}-{month:02d}-{day:02d}"
+    raise SettingsError(
+        f"{source}: setting {name!r}: {value!r} is not a Solar Hijri date (write it like 1405-01-01)",
+        "setting.not_jalali",
+        setting=name,
+        value=value[:100],
+    )
+
+
+_ITEMS = re.compile(r"[,،\n]")  # a list typed as text: commas (Latin or Persian) or one a line
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 # What the owner reads when a value is refused (i18n.refusal); other types say it in English.
@@ -541,7 +722,7 @@ def coerce_value(name: str, hint: Any, value: Any, source: str) -> Any:
     if origin in (list, tuple):
         item = get_args(hint)[0] if get_args(hint) else str
         if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+            value = [v.strip() for v in _ITEMS.split(value) if v.strip()]
         elif not isinstance(value, list | tuple):
             raise SettingsError(f"{source}: setting {name!r}: expected a list, got {value!r}", "", setting=name)
         items = [coerce_value(name, item, v, source) for v in value]
@@ -585,6 +766,12 @@ def _scalar(hint: Any, value: Any) -> Any:
 
 def _coerce_all(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     return {k: _coerce(k, v, source) for k, v in values.items()}
+
+
+def check(values: Mapping[str, Any], source: str = "the settings page") -> dict[str, Any]:
+    """``values`` as the fields take them (the admin checks each on its own, to say each refusal
+    next to its field); SettingsError, with the field in its ``params``, for one that can't be."""
+    return _coerce_all(values, source)
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -185,7 +185,7 @@ def test_bad_values_from_each_source(data_dir: Path) -> None:
 def test_each_field_describes_itself() -> None:
     """Group, secrecy, restart and help live on the field, for the admin page and the CLI."""
     for f in dataclasses.fields(Settings):
-        assert set(f.metadata) == {"doc", "group", "secret", "restart"}, f.name
+        assert set(f.metadata) == {"doc", "group", "secret", "restart", "choices", "input"}, f.name
         assert f.metadata["group"] in (None, *settings_mod.GROUPS), f.name
     owner = {f.name: f.metadata for _, group in settings_mod.owner_fields() for f in group}
     assert {name for name, m in owner.items() if m["secret"]} == {"smtp_password", "model_api_key"}
@@ -201,7 +201,11 @@ def test_each_field_describes_itself() -> None:
     assert [f.name for f in groups["shop"]][:3] == ["shop_name", "default_language", "timezone"]
     assert [f.name for f in groups["email"]][-1] == "owner_email"
     persian = {name: doc for name, _, doc in settings_mod.describe("fa")}
-    assert persian["shop_name"].startswith("نام فروشگاه") and persian["port"] == "TCP port to listen on."
+    assert persian["shop_name"].startswith("نام فروشگاه")
+    # Every field has Persian help, the ones not on the settings page too (`appliance settings --lang fa`).
+    english = {name: doc for name, _, doc in settings_mod.describe("en")}
+    assert persian["port"].startswith("درگاه") and english["port"] == "TCP port to listen on."
+    assert not [name for name, doc in persian.items() if doc == english[name]]
 
 
 def test_a_field_set_to_none_is_left_out_of_the_file(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -216,5 +220,68 @@ def test_the_cli_explains_each_setting(data_dir: Path) -> None:
     from appliance.cli import main
 
     out = CliRunner().invoke(main, ["settings", "--explain", "--data-dir", str(data_dir)], env={}).output
-    assert "shop_name = ''" in out and "(str) The shop's name, shown in the widget and the admin." in out
+    assert "shop_name = ''" in out and "(str) The shop's name, shown in the chat window and the admin." in out
     assert "(list) Closed days" in out and "(int) TCP port to listen on." in out
+    persian = CliRunner().invoke(main, ["settings", "--explain", "--lang", "fa", "--data-dir", str(data_dir)], env={})
+    assert "(int) درگاه (پورت) TCP که برنامه روی آن گوش می‌دهد." in persian.output
+    assert "(str) ساعت پشتیبان‌گیری شبانه، به ساعت همین رایانه." in persian.output
+
+
+def test_times_of_day_are_checked_and_written_the_same_way(data_dir: Path) -> None:
+    """«۲۵:۰۰» as the backup time was saved, and became 03:00 at the next start; a time typed
+    in Persian digits is a time."""
+    s = Settings(data_dir=data_dir)
+    assert s.replace(backup_time="۳:۰۰").backup_time == "03:00"
+    assert s.replace(digest_time="۰۷:۴۵").digest_time == "07:45"
+    for bad in ("۲۵:۰۰", "25:00", "7:75", "هفت صبح", ""):
+        with pytest.raises(SettingsError) as refused:
+            s.replace(backup_time=bad)
+        assert refused.value.key == "setting.not_time" and refused.value.params["setting"] == "backup_time"
+    write_toml(data_dir, 'backup_time = "25:00"\n')
+    with pytest.raises(SettingsError, match=r"settings\.toml: setting 'backup_time': '25:00' is not a time of day"):
+        settings_mod.load({"data_dir": data_dir}, environ={})
+
+
+def test_a_choice_takes_only_its_choices(data_dir: Path) -> None:
+    """«فارسی» as the default language was saved (the field was free text)."""
+    s = Settings(data_dir=data_dir)
+    assert s.replace(default_language="EN").default_language == "en"
+    assert s.replace(smtp_security=" ssl ").smtp_security == "ssl"
+    for name, bad in (("default_language", "فارسی"), ("smtp_security", "tls"), ("catalog_missing", "نزدیک‌ترین")):
+        with pytest.raises(SettingsError) as refused:
+            s.replace(**{name: bad})
+        assert refused.value.key == "setting.not_choice" and refused.value.params == {"setting": name, "value": bad}
+    with pytest.raises(SettingsError, match="APPLIANCE_DEFAULT_LANGUAGE: setting 'default_language'"):
+        settings_mod.load({"data_dir": data_dir}, environ={"APPLIANCE_DEFAULT_LANGUAGE": "farsi"})
+    fields = {f.name: f.metadata for f in dataclasses.fields(Settings)}
+    assert fields["default_language"]["choices"] == ("fa", "en") and fields["backup_time"]["input"] == "time"
+
+
+def test_holidays_are_solar_hijri_dates_in_either_digits(data_dir: Path) -> None:
+    s = Settings(data_dir=data_dir)
+    assert s.replace(holidays="۱۴۰۵/۱/۱، 1405-01-02\n۱۴۰۵/۰۱/۱۳").holidays == ("1405-01-01", "1405-01-02", "1405-01-13")
+    for bad in ("1405-13-01", "1405/12/31", "2026-03-21x", "نوروز"):  # 1405 is not a leap year
+        with pytest.raises(SettingsError) as refused:
+            s.replace(holidays=bad)
+        assert refused.value.key == "setting.not_jalali"
+
+
+def test_a_list_typed_one_a_line_or_with_persian_commas(data_dir: Path) -> None:
+    s = Settings(data_dir=data_dir)
+    typed = "https://a.example\nhttps://b.example، https://c.example"
+    assert s.replace(allowed_origins=typed).allowed_origins == (
+        "https://a.example",
+        "https://b.example",
+        "https://c.example",
+    )
+
+
+def test_the_greeting_is_per_language_and_an_old_one_is_the_default_language_s(data_dir: Path) -> None:
+    """One greeting for both languages: English visitors were greeted in Persian."""
+    s = Settings(data_dir=data_dir, greeting_fa="سلام! در خدمتیم.", greeting_en="Hi! How can we help?")
+    assert s.greeting_for("fa") == "سلام! در خدمتیم." and s.greeting_for("en") == "Hi! How can we help?"
+    old = Settings(data_dir=data_dir, greeting="سلام، خوش آمدید", default_language="fa")
+    assert old.greeting_for("fa") == "سلام، خوش آمدید" and old.greeting_for("en") == ""
+    assert old.replace(greeting_fa="درود").greeting_for("fa") == "درود"
+    write_toml(data_dir, 'greeting = "سلام"\n')  # a file written by an older version still loads
+    assert settings_mod.load({"data_dir": data_dir}, environ={}).greeting_for("fa") == "سلام"

@@ -154,6 +154,7 @@ class Composer:
         max_tokens: int = 200,
         typical_reply_time: str = "",
         reply_promise: Any = None,
+        person_online: Any = None,
         phrase_budget_s: float | None = None,
         few_left: int = 3,
         document_of: Any = None,
@@ -166,6 +167,9 @@ class Composer:
         self.typical_reply_time = typical_reply_time
         # lang -> when a person will reply (from the business hours), when no fixed text is set
         self.reply_promise = reply_promise
+        # () -> whether the owner is online now (conversations/presence.py): the widget's header
+        # says so, and a hand-over then says a person answers shortly, not "Saturday at 09:00".
+        self.person_online = person_online
         self.phrase_with_model = phrase_with_model
         # None: wait for the model however long it takes (tests that study the model's own words).
         self.phrase_budget_s = phrase_budget_s
@@ -201,8 +205,11 @@ class Composer:
         return Reply(text, "template")
 
     def reply_by(self, lang: str) -> str:
-        """When a person will reply, in the customer's words: the owner's fixed text, or from the
-        business hours ("when we open, Wednesday at 09:00")."""
+        """When a person will reply, in the customer's words: shortly when the owner is online
+        (what the widget's header says then), else the owner's fixed text, or from the business
+        hours ("when we open, Wednesday at 09:00")."""
+        if self.person_online is not None and self.person_online():
+            return i18n.t(lang, "hours.promise.now")
         return (
             self.typical_reply_time
             or (self.reply_promise(lang) if self.reply_promise else "")

@@ -20,14 +20,17 @@ from appliance.owner import account as owner
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option("--explain", is_flag=True, help="Print what each setting means.")
-def settings_cmd(as_json: bool, explain: bool, **flags: Any) -> None:
+@click.option(
+    "--lang", type=click.Choice(["en", "fa"]), default="en", help="The language of --explain's help (fa: Persian)."
+)
+def settings_cmd(as_json: bool, explain: bool, lang: str, **flags: Any) -> None:
     """Print the settings in force (defaults < settings.toml < APPLIANCE_* < flags)."""
     settings = load_settings(**flags)
     values = settings.to_dict()
     if as_json:
         click.echo(json.dumps(values, ensure_ascii=False, indent=2))
         return
-    for name, kind, doc in settings_mod.describe():
+    for name, kind, doc in settings_mod.describe(lang):
         click.echo(f"{name} = {values[name]!r}")
         if explain:
             click.echo(f"    ({kind}) {doc}")

@@ -67,6 +67,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "settings_group": {
         "shop": N_("set.group.shop"),
+        "hours": N_("set.group.hours"),
         "widget": N_("set.group.widget"),
         "answers": N_("set.group.answers"),
         "email": N_("set.group.email"),
@@ -79,7 +80,8 @@ LABELS: dict[str, dict[str, str]] = {
         "business_hours": N_("set.business_hours"),
         "holidays": N_("set.holidays"),
         "typical_reply_time": N_("set.typical_reply_time"),
-        "greeting": N_("set.greeting"),
+        "greeting_fa": N_("set.greeting_fa"),
+        "greeting_en": N_("set.greeting_en"),
         "allowed_origins": N_("set.allowed_origins"),
         "widget_color": N_("set.widget_color"),
         "show_sources": N_("set.show_sources"),
@@ -160,6 +162,23 @@ LABELS: dict[str, dict[str, str]] = {
         "greeting": N_("decision.greeting"),
         "thanks": N_("decision.thanks"),
         "goodbye": N_("decision.goodbye"),
+    },
+    # The values of a setting that is a choice, in words (the settings page's lists).
+    "smtp_security": {
+        "starttls": N_("set.smtp_security.starttls"),
+        "ssl": N_("set.smtp_security.ssl"),
+        "none": N_("set.smtp_security.none"),
+    },
+    "catalog_missing": {"closest": N_("set.catalog_missing.closest"), "handover": N_("set.catalog_missing.handover")},
+    "timezone": {
+        "Asia/Tehran": N_("tz.tehran"),
+        "Asia/Kabul": N_("tz.kabul"),
+        "Asia/Dubai": N_("tz.dubai"),
+        "Europe/Istanbul": N_("tz.istanbul"),
+        "Europe/London": N_("tz.london"),
+        "Europe/Berlin": N_("tz.berlin"),
+        "America/Toronto": N_("tz.toronto"),
+        "UTC": N_("tz.utc"),
     },
     "trigger_visitors": {
         "all": N_("trig.visitors.all"),

@@ -1,10 +1,14 @@
-"""The settings page: the settings an owner changes, grouped, in their language.
+"""The settings page: the settings an owner changes, in sections, in words, in their language.
 
-Values are checked by the settings object itself (the same coercion as settings.toml and the
-environment), written to settings.toml, and applied at once where that is safe (shop, widget,
-answers, e-mail, schedules read at their next run); model and network settings say they take
-effect at the next start. An environment variable or a flag still wins over the file: the page
-says which fields are fixed that way.
+Every value is checked on save by the settings object itself (the same coercion as settings.toml
+and the environment: numbers and times in Persian or Latin digits, a choice only among its
+choices), one field at a time, so each refusal is said next to its field; nothing is written
+when one is wrong, and the page comes back with what was typed. The business hours are asked as
+seven days (Saturday first) and written back in settings.toml's text (hours.spec). What is saved
+is applied at once where that is safe (shop, widget, answers, e-mail, schedules read at their
+next run); model settings and the times of day say they take effect at the next start. An
+environment variable or a flag still wins over the file: the page says which fields are fixed
+that way.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from appliance.conversations.store import Conversations
 from appliance.documents import fetch
 from appliance.llm import files as model_files
 from appliance.settings import Settings
+from appliance.web.admin import core
 from appliance.web.admin.core import Form, Page, owner_router
 from appliance.web.services import AppServices, Inject
 
@@ -31,31 +36,89 @@ from appliance.web.services import AppServices, Inject
 # whether it applies only at the next start (settings._doc).
 EDITABLE = {f.name for _, group in settings_mod.owner_fields() for f in group}
 SECRET = {f.name for _, group in settings_mod.owner_fields() for f in group if f.metadata["secret"]}
+# Each group's icon on the page (Bootstrap Icons).
+ICONS = {
+    "shop": "shop",
+    "hours": "clock",
+    "widget": "chat-square-text",
+    "answers": "robot",
+    "email": "envelope",
+    "operations": "archive",
+}
+# The time zones offered by name (the shop's own, if another, is offered too): where the shops
+# that use the appliance are. Any IANA name is taken from settings.toml.
+TIMEZONES = (
+    "Asia/Tehran",
+    "Asia/Kabul",
+    "Asia/Dubai",
+    "Europe/Istanbul",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/Toronto",
+    "UTC",
+)
+NEW_DAY = [("09:00", "18:00")]  # what a closed day's boxes hold, ready for a tick on "open"
 
 
-def _fields(settings: Settings, lang: str, typed: dict[str, Any] | None = None) -> list[tuple[str, list[dict]]]:
-    """The form's fields with their help in ``lang``; ``typed``: what the owner sent, shown again
-    when it was refused."""
+def _hour_rows(business_hours: str, typed: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The seven days as the form shows them: from the saved text, or as typed when refused."""
+    if typed is not None and "hours" in typed:
+        return typed["hours"]
+    try:
+        days = hours.week(business_hours)
+    except hours.HoursError:  # unreadable in settings.toml: shown closed, the error says why
+        days = [(d, []) for d in hours.WEEK]
+    return [
+        {
+            "day": day,
+            "open": bool(periods),
+            "periods": [list(p) for p in (periods or NEW_DAY)]
+            + [["", ""]] * (hours.MAX_PERIODS - len(periods or NEW_DAY)),
+        }
+        for day, periods in days
+    ]
+
+
+def _value(f: Any, value: Any, lang: str) -> Any:
+    if f.metadata["secret"]:
+        return ""
+    if isinstance(value, list | tuple):
+        if f.metadata["input"] == "dates":
+            return "\n".join(i18n.digits(v, lang) for v in value)
+        return "\n".join(str(v) for v in value)
+    return value
+
+
+def _sections(
+    settings: Settings, lang: str, typed: dict[str, Any] | None, errors: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The form's sections with their fields and help in ``lang``; ``typed``: what the owner
+    sent, shown again when something was refused."""
     current = {**settings.to_dict(), **(typed or {})}
+    if not current.get(f"greeting_{settings.default_language}") and settings.greeting.strip():
+        # The one greeting of older versions was written for the default language: shown there.
+        current[f"greeting_{settings.default_language}"] = settings.greeting
     docs = {name: (kind, doc) for name, kind, doc in settings_mod.describe(lang)}
     out = []
     for group, group_fields in settings_mod.owner_fields():
         rows = []
         for f in group_fields:
             kind, doc = docs[f.name]
-            value = current[f.name]
             rows.append(
                 {
                     "name": f.name,
                     "kind": kind,
+                    "input": f.metadata["input"] or ("choice" if f.metadata["choices"] else ""),
+                    "choices": f.metadata["choices"],
                     "doc": doc,
-                    "value": "" if f.metadata["secret"] else (", ".join(value) if isinstance(value, list) else value),
+                    "value": _value(f, current[f.name], lang),
                     "fixed": f"{settings_mod.ENV_PREFIX}{f.name.upper()}" in os.environ,
                     "restart": f.metadata["restart"],
                     "secret": f.metadata["secret"],
+                    "error": errors.get(f.name),
                 }
             )
-        out.append((group, rows))
+        out.append({"group": group, "icon": ICONS.get(group, "gear"), "rows": rows})
     return out
 
 
@@ -78,21 +141,30 @@ def _settings_page(
     calibration: Keeper,
     conversations: Conversations,
     typed: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
     **ctx: Any,
 ) -> Template:
+    errors = errors or {}
     models = [m.name for m in model_files.list_models(settings.models_dirs)]
     snippet = (
         f'<script src="{settings.base_url}/static/widget-loader-1.0.0.js" async data-lang="auto" '
         f'data-position="right" data-color="{settings.widget_color}"></script>'
     )
+    zones = list(TIMEZONES)
+    shown_zone = (typed or {}).get("timezone", settings.timezone)
+    if shown_zone not in zones:
+        zones.append(shown_zone)
     return page(
         "admin/settings.html",
-        groups=_fields(settings, page.lang, typed),
+        sections=_sections(settings, page.lang, typed, errors),
+        days=_hour_rows(settings.business_hours, typed),
+        errors=errors,
         models=models,
+        zones=zones,
         snippet=snippet,
         calibration=_calibration(calibration, conversations),
         history_days=DIAL_HISTORY_DAYS,
-        **{"error": None, "saved": False, **ctx},
+        **ctx,
     )
 
 
@@ -100,45 +172,116 @@ def _settings_page(
 def settings_page(
     page: Inject[Page], settings: Inject[Settings], calibration: Inject[Keeper], conversations: Inject[Conversations]
 ) -> Template:
-    return _settings_page(page, settings, calibration, conversations)
+    errors: dict[str, str] = {}
+    try:
+        hours.parse(settings.business_hours, settings.holidays, settings.timezone)
+    except hours.HoursError as exc:  # written by hand in settings.toml: said, not hidden
+        errors["business_hours"] = i18n.refusal(page.lang, exc)
+    return _settings_page(page, settings, calibration, conversations, errors=errors)
+
+
+def _read_hours(data: dict[str, str], lang: str) -> tuple[str, list[dict[str, Any]], dict[str, str]]:
+    """The seven days from the form: the text settings.toml keeps, the days as typed (shown
+    again if anything is refused), and each refused day's reason (``hours_<day>``)."""
+    days: dict[str, tuple[hours.Period, ...]] = {}
+    typed: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for day in hours.WEEK:
+        is_open = data.get(f"hours_{day}_open") == "on"
+        periods = [
+            [data.get(f"hours_{day}_from{n}", "").strip(), data.get(f"hours_{day}_to{n}", "").strip()]
+            for n in range(1, hours.MAX_PERIODS + 1)
+        ]
+        typed.append({"day": day, "open": is_open, "periods": periods})
+        if not is_open:
+            continue
+        filled = [(a, b) for a, b in periods if a or b]
+        try:
+            if not filled:
+                raise hours.HoursError("open with no times", "hours.no_times")
+            if any(not a or not b for a, b in filled):
+                raise hours.HoursError("a period needs both times", "hours.half_period")
+            days[day] = hours.day_periods(filled)
+        except hours.HoursError as exc:
+            errors[f"hours_{day}"] = i18n.refusal(lang, exc)
+    return hours.spec(days), typed, errors
+
+
+def _read_form(data: dict[str, str]) -> dict[str, Any]:
+    """What the form sends, by field: a box not ticked is off, an empty password box keeps the
+    stored password, a field fixed by the environment isn't the form's to change."""
+    values: dict[str, Any] = {}
+    kinds = {name: kind for name, kind, _ in settings_mod.describe()}
+    for name in EDITABLE:
+        if f"{settings_mod.ENV_PREFIX}{name.upper()}" in os.environ:
+            continue
+        if kinds[name] == "bool":
+            values[name] = data.get(name) == "on"
+        elif name in data:
+            if name in SECRET and not data[name]:
+                continue
+            values[name] = data[name]
+    return values
+
+
+def _check(values: dict[str, Any], lang: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each value as the settings object takes it, or the reason it is refused, by field."""
+    checked: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        try:
+            checked.update(settings_mod.check({name: value}))
+        except settings_mod.SettingsError as exc:
+            errors[name] = i18n.refusal(lang, exc)
+    return checked, errors
 
 
 @post("/settings", sync_to_thread=True, status_code=200)
 def save(data: Form, page: Inject[Page], services: Inject[AppServices]) -> Template:
-    values: dict[str, str | bool] = {}
-    kinds = {name: kind for name, kind, _ in settings_mod.describe()}
-    for name in EDITABLE:
-        if f"{settings_mod.ENV_PREFIX}{name.upper()}" in os.environ:
-            continue  # fixed by the environment: the form can't change it
-        kind = kinds[name]
-        if kind == "bool":
-            values[name] = data.get(name) == "on"
-        elif name in data:
-            if name in SECRET and not data[name]:
-                continue  # an empty password box keeps the stored password
-            values[name] = data[name]
-    try:
-        updated = services.settings.replace(**values)  # validates every value first
-        hours.parse(updated.business_hours, updated.holidays, updated.timezone)
+    lang = page.lang
+    values = _read_form(data)
+    typed: dict[str, Any] = dict(values)
+    errors: dict[str, str] = {}
+    if any(k.startswith("hours_") for k in data) and "business_hours" in EDITABLE:
+        spec, typed["hours"], errors = _read_hours(data, lang)
+        if not errors:
+            values["business_hours"] = spec
+    checked, refused = _check(values, lang)
+    errors.update(refused)
+    current = services.settings
+    if not errors:
+        updated = current.replace(**checked)
+        try:
+            hours.parse(updated.business_hours, updated.holidays, updated.timezone)
+        except hours.HoursError as exc:
+            field = {"hours.bad_tz": "timezone", "hours.bad_holiday": "holidays"}.get(exc.key, "business_hours")
+            errors[field] = i18n.refusal(lang, exc)
         if updated.catalog_feed_url.strip():
             # Said now, not at the first fetch in half an hour: the feed must be on the shop's own
             # sites (whether its name resolves to a public address is checked when it is read).
             feed = updated.catalog_feed_url.strip()
-            fetch.check(feed, fetch.shop_origins(updated.public_url, updated.allowed_origins), allow_private=True)
-        settings_mod.write_file(updated.data_dir, values)
-    except (settings_mod.SettingsError, hours.HoursError, fetch.FetchError) as exc:
-        error = i18n.refusal(page.lang, exc)
+            try:
+                fetch.check(feed, fetch.shop_origins(updated.public_url, updated.allowed_origins), allow_private=True)
+            except fetch.FetchError as exc:
+                errors["catalog_feed_url"] = i18n.refusal(lang, exc)
+    if errors:
         return _settings_page(
             page,
-            services.settings,
+            current,
             services.calibration,
             services.chat.conversations,
-            typed=values,
-            error=error,
+            typed=typed,
+            errors=errors,
             status=422,
         )
+    if "greeting_fa" in checked or "greeting_en" in checked:
+        # The one greeting of older versions was shown in its language's box: it lives there now.
+        values["greeting"] = ""
+    settings_mod.write_file(current.data_dir, values)
+    updated = current.replace(**{**checked, **({"greeting": ""} if "greeting" in values else {})})
     services.apply_settings(updated)
-    return _settings_page(page, updated, services.calibration, services.chat.conversations, saved=True)
+    response = _settings_page(page, updated, services.calibration, services.chat.conversations, saved=True)
+    return core.toast(response, i18n.t(lang, "set.saved"))
 
 
 router = owner_router([settings_page, save])
