@@ -49,7 +49,9 @@ from appliance.web.admin import inbox as admin_inbox
 from appliance.web.admin import kb as admin_kb
 from appliance.web.admin import settings as admin_settings
 from appliance.web.admin import setup as admin_setup
+from appliance.web.admin import start as admin_start
 from appliance.web.admin import triggers as admin_triggers
+from appliance.web.api import embed as embed_api
 from appliance.web.guards import body_guard, in_progress_cap
 from appliance.web.security import security_headers
 
@@ -244,9 +246,11 @@ def create_app(
         route_handlers=[
             health.router,
             public_api.make_router(settings),
+            embed_api.router,
             widget.router,
             admin_setup.router,
             admin.router,
+            admin_start.router,
             admin_kb.router,
             admin_catalog.router,
             admin_documents.router,

@@ -1,24 +1,15 @@
 /* Support appliance chat launcher. Put on the shop's page:
  *   <script src="https://APPLIANCE/static/widget-loader-1.1.0.js" async
- *           data-lang="auto|fa|en" data-position="right|left" data-color="#0b6e4f"
- *           data-open="false"></script>
- * Adds a button that opens the chat in an iframe served by the appliance. Styles are set
- * through the DOM (no stylesheet, no inline <style>), so the page's CSS and CSP can't break it.
- *
- * Nothing broken on a site the shop hasn't allowed: before it shows anything, the loader asks the
- * appliance whether this page's site may show the chat (/api/v1/embed/status: the browser names
- * the site in its Origin header). When it may not (the chat's frame would be refused there: a
- * grey error page with no way to close it on a phone), no button is shown, the appliance is told
- * once a visit (the owner's home page offers to allow the site), and the console says why. When
- * the appliance can't be asked (the page's CSP, a network), the button waits for the chat to say
- * it has loaded; when the chat never says so, the button goes away.
- *
- * Proactive messages: the loader tells the chat which page it is on (path and query) and how far
- * it has been scrolled; the chat decides when one of the shop's messages is due and the loader
- * shows it as a bubble by the button. A single-page shop fires one by name from its own script:
- *   window.SupportWidget.trigger("checkout-help")
- * (also SupportWidget.open() and .close()). Calls made before the chat is ready are kept.
- * 1.1.0: the check above. widget-loader-1.0.0.js, which shops' pages embed, loads this one. */
+ *           data-lang="auto|fa|en" data-position="right|left" data-color="#0b6e4f" data-open="false"></script>
+ * A button opens the chat in an iframe served by the appliance; styles are set through the DOM,
+ * so the page's CSS and CSP can't break it. First it asks the appliance whether this site may show
+ * the chat (/api/v1/embed/status, by the Origin header): where the frame would be refused (a grey
+ * page with no way to close it on a phone), nothing is shown and the refusal is reported once a
+ * visit, for the owner to allow the site. Not asked (the page's CSP, a network): the button waits
+ * for the chat to say it has loaded, and goes when it never does.
+ * The loader tells the chat the page's path, query and scroll depth for the shop's proactive
+ * messages, shown as a bubble; a page's script may call SupportWidget.trigger("name"), .open(),
+ * .close(). 1.1.0: the check. widget-loader-1.0.0.js, on shops' pages, loads this file. */
 (function () {
   "use strict";
   var me = document.currentScript;
@@ -51,8 +42,7 @@
   function refused() {
     var site = location.origin;
     if (window.console && console.warn) {
-      console.warn("Support chat: " + site + " is not one of the shop's sites allowed to show the chat; " +
-        "the shop's owner can allow it on the appliance's admin home page.");
+      console.warn("Support chat: " + site + " is not an allowed site; the owner can allow it on the admin's home page.");
     }
     var key = "appliance.chat.refused";
     try { if (sessionStorage.getItem(key)) return; sessionStorage.setItem(key, "1"); } catch (e) { /* private mode */ }

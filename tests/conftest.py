@@ -295,7 +295,7 @@ HOST_PAGE = """<!doctype html>
 <title>Book Nook</title>
 <style>body {{ font: 16px serif; background: #fdf6e3; }} button {{ all: unset; }} iframe {{ display: none; }}</style>
 </head><body><h1>Book Nook</h1><p>A shop page whose CSS tries to break the widget.</p>
-<script src="{base}/static/widget-loader-1.0.0.js" async data-lang="{lang}" data-position="right"></script>
+<script src="{base}/static/widget-loader-1.1.0.js" async data-lang="{lang}" data-position="right"></script>
 </body></html>"""
 
 

@@ -18,14 +18,25 @@ from appliance.conversations.presence import Presence
 from appliance.settings import Settings
 from appliance.web.services import Inject
 
-WIDGET_VERSION = "1.0.0"  # the loader shops embed: its address stays
+# The loader shops embed (1.1: shows nothing where the chat would be refused, and says so to the
+# owner); widget-loader-1.0.0.js, on shops' pages already, loads it.
+WIDGET_VERSION = "1.1.0"
 CHAT_VERSION = "1.3.0"  # the chat's script and styles in the iframe (1.1: pushed replies, presence; 1.2: photos, the shop speaking first; 1.3: choices with their answers, photo refusals, linear page patterns)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?$")
 
 
+def snippet(settings: Settings) -> str:
+    """The script tag the owner puts on the shop's pages (the configured address, never the
+    request's Host header, which anyone can set)."""
+    return (
+        f'<script src="{settings.base_url}/static/widget-loader-{WIDGET_VERSION}.js" async '
+        f'data-lang="auto" data-position="right" data-color="{settings.widget_color}"></script>'
+    )
+
+
 def widget_csp(allowed_origins: tuple[str, ...]) -> str:
-    origins = " ".join(o for o in allowed_origins if _ORIGIN.match(o))
+    origins = " ".join(o.rstrip("/") for o in allowed_origins if _ORIGIN.match(o.rstrip("/")))
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         "connect-src 'self'; form-action 'none'; base-uri 'none'; object-src 'none'; "
@@ -79,7 +90,8 @@ def widget_page(
             "reply_by": chat.composer.reply_by(chosen),
             # From the settings only: a greeting taken from the address let anyone link to the
             # shop's chat saying whatever they liked in the shop's name (a phishing line).
-            "greeting": settings.greeting.strip() or i18n.t(chosen, "bot.greeting").format(shop=shop),
+            # In the customer's language: the owner's greeting for it, or the built-in one.
+            "greeting": settings.greeting_for(chosen) or i18n.t(chosen, "bot.greeting").format(shop=shop),
             "version": WIDGET_VERSION,
             "chat_version": CHAT_VERSION,
             "privacy_notice": settings.privacy_notice,
@@ -96,18 +108,13 @@ def home(request: Request, settings: Inject[Settings], lang: FromQuery[str] = ""
     lang = i18n.choose(
         lang if lang in i18n.LANGUAGES else None, request.headers.get("accept-language"), settings.default_language
     )
-    # The configured address, never the request's Host header (which anyone can set).
-    base = settings.base_url
-    snippet = (
-        f'<script src="{base}/static/widget-loader-{WIDGET_VERSION}.js" async '
-        f'data-lang="auto" data-position="right" data-color="{settings.widget_color}"></script>'
-    )
     return Template(
         template_name="home.html",
         context={
             **i18n.context(lang),
             "shop": settings.shop_name or i18n.t(lang, "bot.the_shop"),
-            "snippet": snippet,
+            "snippet": snippet(settings),
+            "switch": f"/?lang={'en' if lang == 'fa' else 'fa'}",
             "version": WIDGET_VERSION,
             "chat_version": CHAT_VERSION,
         },

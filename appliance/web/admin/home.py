@@ -19,12 +19,14 @@ from appliance.answering.shop_calibration import Keeper
 from appliance.clock import Clock
 from appliance.conversations.presence import Presence
 from appliance.conversations.store import Conversations
-from appliance.db import Store, read_meta_like
+from appliance.db import Store, read_meta, read_meta_like
+from appliance.documents import store as documents
 from appliance.kb import store as kb
 from appliance.kb import suggestions
 from appliance.kb.embedder import Embedder
 from appliance.llm.runtime import ModelRuntime
 from appliance.owner import account as owner
+from appliance.owner import checklist
 from appliance.owner import sessions as auth
 from appliance.owner import throttle as signin_throttle
 from appliance.owner.throttle import SignInThrottle
@@ -44,6 +46,7 @@ from appliance.web.admin.core import (
 from appliance.web.security import is_https, is_same_origin
 from appliance.web.services import Inject
 from appliance.web.visitors import client_ip, network
+from appliance.web.widget import snippet
 
 # -- sign-in ------------------------------------------------------------------------------------
 
@@ -66,7 +69,21 @@ def login_page(
             request.query_params.get("lang"), request.headers.get("accept-language"), settings.default_language
         )
     )
-    return page("admin/login.html", lang=lang, next=_safe_next(next), error=None, set_up=owner.is_set_up(store))
+    target = _safe_next(next)
+    return page(
+        "admin/login.html",
+        lang=lang,
+        next=target,
+        error=None,
+        set_up=owner.is_set_up(store),
+        switch=_switch(lang, target),
+    )
+
+
+def _switch(lang: str, target: str) -> str:
+    """The sign-in page in the other language, going to the same page afterwards."""
+    other = "en" if lang == "fa" else "fa"
+    return "/admin/login?" + urlencode({"lang": other, **({"next": target} if target != "/admin/" else {})})
 
 
 @post("/login", sync_to_thread=True, status_code=200, request_max_body_size=SIGN_IN_BODY_BYTES)
@@ -84,7 +101,15 @@ def login(
     target = _safe_next(data.get("next"))
 
     def again(error: str, status: int, headers: dict[str, str] | None = None) -> Template:
-        shown = page("admin/login.html", lang=lang, next=target, error=error, set_up=True, status=status)
+        shown = page(
+            "admin/login.html",
+            lang=lang,
+            next=target,
+            error=error,
+            set_up=True,
+            status=status,
+            switch=_switch(lang, target),
+        )
         shown.headers.update(headers or {})
         return shown
 
@@ -104,11 +129,19 @@ def login(
     if stored is None or not owner.verify_password(stored, password):
         return again("login.error.wrong", 401)
     throttle.succeeded(key)
+    return signed_in(Redirect(target, status_code=303), request, store, clock, secret, known_device=device is not None)
+
+
+def signed_in(
+    response: Response, request: Request, store: Store, clock: Clock, secret: bytes, *, known_device: bool
+) -> Response:
+    """``response`` with a new session's cookie (the one the browser had is ended: its id rotates
+    at each sign-in), and the device cookie the sign-in throttle knows this browser by. Used by the
+    sign-in and by the setup page, which signs the owner in once the password is chosen."""
     session_id, _ = auth.start(
         store, clock, request.headers.get("user-agent", ""), replacing=cookie_session_id(request)
     )
-    response = Redirect(target, status_code=303)
-    if device is None:
+    if not known_device:
         response.set_cookie(
             signin_throttle.DEVICE_COOKIE,
             signin_throttle.new_device(secret),
@@ -188,9 +221,34 @@ def restart_model(llm: Inject[ModelRuntime]) -> Response:
 # -- pages --------------------------------------------------------------------------------------
 
 
+# The try page (web/admin/trying.py) notes here when the owner first asked it a question.
+TRIED_KEY = "owner_tried_at"
+
+
+def _start(store: Store, settings: Settings, conversations: Conversations) -> dict[str, Any]:
+    """The guided start: its steps ticked from what is there, and the sites that were refused."""
+    db = store.read()
+    facts = checklist.Facts(
+        entries=kb.count(db, enabled_only=True),
+        documents=len(documents.all_documents(db)),
+        conversations=sum(conversations.counts_by_status().values()),
+        tried=read_meta(db, TRIED_KEY) is not None,
+        saved=checklist.saved_settings(settings.data_dir),
+    )
+    steps = checklist.steps(settings, facts)
+    return {
+        "steps": steps,
+        "done": sum(1 for s in steps if s.done),
+        "facts": facts,
+        "snippet": snippet(settings),
+        "refused": checklist.to_show(store, settings),
+    }
+
+
 @get("/", guards=[owner_guard], sync_to_thread=True)
 def home(
     page: Inject[Page],
+    settings: Inject[Settings],
     store: Inject[Store],
     clock: Inject[Clock],
     conversations: Inject[Conversations],
@@ -219,6 +277,8 @@ def home(
         gap_titles=kb.titles(store.read(), [g.guess for g in found if g.guess]),
         suggested=suggestions.count_pending(store.read()),
         week=week,
+        start=_start(store, settings, conversations),
+        allowed_origins=settings.allowed_origins,
     )
 
 

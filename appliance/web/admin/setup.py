@@ -1,24 +1,30 @@
 """The owner's one-time setup link: /admin/setup?token=...
 
 `appliance serve` prints the link on first run. The token is checked again inside the same
-transaction that creates the owner, so two tabs submitting at once can't both succeed.
+transaction that creates the owner, so two tabs submitting at once can't both succeed. Once the
+password is chosen the owner is signed in and lands on the home page's guided start (they had to
+sign in again with the password they had just typed).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from appliance import i18n
 from appliance.clock import Clock
 from appliance.db import Store
+from appliance.locale import N_
 from appliance.owner import account as owner
+from appliance.owner import throttle as signin_throttle
 from appliance.settings import Settings
-from appliance.web.admin.core import SIGN_IN_BODY_BYTES
+from appliance.web.admin.core import SIGN_IN_BODY_BYTES, flash
+from appliance.web.admin.home import signed_in
 from appliance.web.security import is_same_origin
 from appliance.web.services import Inject
 
@@ -27,10 +33,12 @@ def _lang(request: Request, settings: Settings, explicit: str | None) -> str:
     return i18n.choose(explicit, request.headers.get("accept-language"), settings.default_language)
 
 
-def _page(name: str, lang: str, status: int = 200, **ctx: Any) -> Template:
+def _page(name: str, lang: str, status: int = 200, *, token: str = "", **ctx: Any) -> Template:
+    other = "en" if lang == "fa" else "fa"
+    switch = f"/admin/setup?{urlencode({'token': token, 'lang': other})}" if token else f"/admin/setup?lang={other}"
     return Template(
         template_name=name,
-        context={**i18n.context(lang), **ctx},
+        context={**i18n.context(lang), "token": token, "switch": switch, "shop": "", **ctx},
         status_code=status,
         headers={"cache-control": "no-store"},
     )
@@ -53,6 +61,7 @@ def setup_form(
             "admin/setup_error.html",
             language,
             403 if exc.code != "expired" else 410,
+            token=token[:200],
             error=i18n.LABELS["setup_error"][exc.code],
         )
     return _page("admin/setup.html", language, token=token, error=None)
@@ -65,7 +74,8 @@ def setup_submit(
     settings: Inject[Settings],
     store: Inject[Store],
     clock: Inject[Clock],
-) -> Template:
+    secret: Inject[bytes],
+) -> Response:
     language = _lang(request, settings, data.get("lang"))
     token = data.get("token", "")
     if not is_same_origin(request):
@@ -86,7 +96,9 @@ def setup_submit(
         owner.complete_setup(store, token, password_hash, language, clock)
     except owner.SetupError as exc:
         return _page("admin/setup_error.html", language, 403, error=i18n.LABELS["setup_error"][exc.code])
-    return _page("admin/setup_done.html", language)
+    device = signin_throttle.known_device(secret, request.cookies.get(signin_throttle.DEVICE_COOKIE))
+    welcome = flash(Redirect("/admin/", status_code=303), N_("start.welcome"))
+    return signed_in(welcome, request, store, clock, secret, known_device=device is not None)
 
 
 router = Router(
