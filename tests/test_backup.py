@@ -1,6 +1,7 @@
 """Backups: consistent while writing, checked, rotated, restorable; the CLI and the nightly job."""
 
 import json
+import re
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from appliance import i18n
 from appliance.cli import main
 from appliance.db import Store
 from appliance.kb.entry import Entry
@@ -17,6 +19,11 @@ from appliance.ops.instance_lock import InstanceLock
 from appliance.settings import Settings
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
+
+
+def shown_text(html: str) -> str:
+    """The page's text as the owner reads it: no tags, no attributes."""
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S))
 
 
 def count(path: Path) -> int:
@@ -216,9 +223,19 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
         )
         sign_in(c)
         headers = {**SAME, "x-csrf-token": csrf(c)}
-        taken = c.post("/admin/backups", headers=headers)
-        assert taken.status_code == 200 and "Backup taken" in taken.text or "پشتیبان گرفته شد" in taken.text
+        empty = c.get("/admin/backups?lang=fa").text
+        assert "هنوز پشتیبانی گرفته نشده" in empty and "همین حالا پشتیبان بگیر" in empty  # the empty state
+        taken = c.post("/admin/backups", headers={**headers, "hx-request": "true"})
+        toast = json.loads(taken.headers["hx-trigger"])["appliance:toast"]["text"]
+        assert taken.status_code == 200 and toast in ("Backup taken", "پشتیبان گرفته شد")
         [snapshot] = backup.list_backups(settings.backups_dir)
+        # Listed in the owner's calendar and words: a Jalali date, a size in مگابایت/کیلوبایت, no "MB".
+        fa = c.get("/admin/backups?lang=fa").text
+        jalali = i18n.when(snapshot.taken_at.isoformat() + "+00:00", "fa", settings.timezone)
+        assert jalali.startswith("۱۴") and jalali in fa and ("کیلوبایت" in fa or "مگابایت" in fa)
+        assert " MB" not in fa and "RESTORE" not in fa and snapshot.path.name not in shown_text(fa)
+        en = c.get("/admin/backups?lang=en").text
+        assert i18n.when(snapshot.taken_at.isoformat() + "+00:00", "en", settings.timezone) in en
         kb.save(
             store,
             [Entry("hours", "Opening hours", "We open at 10:00.", "en", ["when are you open"])],
@@ -226,10 +243,16 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
             now="t1",
         )
         assert "10:00" in c.app.state.services.chat.decider.decide("when are you open").entries[0].answer
-        unconfirmed = c.post("/admin/backups/restore", data={"name": snapshot.path.name}, headers=headers)
-        assert unconfirmed.status_code == 422
+        # A mis-click restores nothing: the box "I understand ..." of this very backup must be ticked
+        # (the English word RESTORE, once asked on Persian pages, is no confirmation now).
+        persian = {**headers, "hx-request": "true", "hx-current-url": "http://testserver/admin/backups?lang=fa"}
+        for confirm in ({}, {"confirm": "RESTORE"}, {"confirm": "on"}, {"confirm": "appliance-20000101T000000Z.db"}):
+            refused = c.post("/admin/backups/restore", data={"name": snapshot.path.name, **confirm}, headers=persian)
+            assert refused.status_code == 422 and "گزینه‌ی «می‌دانم…» را تیک بزنید" in refused.text
+            assert "10:00" in kb.get(store.read(), "hours").answer
+        assert 'hx-confirm="داده‌ها به پشتیبان' in refused.text and "required" in refused.text
         done = c.post(
-            "/admin/backups/restore", data={"name": snapshot.path.name, "confirm": "RESTORE"}, headers=headers
+            "/admin/backups/restore", data={"name": snapshot.path.name, "confirm": snapshot.path.name}, headers=headers
         )
         assert done.status_code == 200 and done.headers["hx-redirect"] == "/admin/login"
         # the running appliance answers from the restored data at once
@@ -238,6 +261,24 @@ def test_restore_from_the_admin_while_running(data_dir: Path) -> None:
         assert json.loads(asgi_get(c.app, "/healthz")[1])["database"]["ok"]
         [safety] = backup.list_backups(settings.backups_dir / "before-restore")
         assert "10:00" in sqlite3.connect(safety.path).execute("SELECT answer FROM kb_entries").fetchone()[0]
+        # ... listed on the page, so a wrong restore is undone from there
+        sign_in(c)
+        headers = {**SAME, "x-csrf-token": csrf(c)}
+        page = c.get("/admin/backups?lang=fa").text
+        assert "نسخه‌های پیش از بازگردانی" in page and f'value="{safety.path.name}"' in page
+        undo = c.post(
+            "/admin/backups/restore",
+            data={"name": safety.path.name, "from": "before-restore", "confirm": safety.path.name},
+            headers=headers,
+        )
+        assert undo.status_code == 200 and kb.get(store.read(), "hours").answer == "We open at 10:00."
+        sign_in(c)  # a restore signs every session out
+        elsewhere = c.post(
+            "/admin/backups/restore",
+            data={"name": "../appliance.db", "from": "../..", "confirm": "../appliance.db"},
+            headers={**SAME, "x-csrf-token": csrf(c)},
+        )
+        assert elsewhere.status_code == 404 and kb.get(store.read(), "hours").answer == "We open at 10:00."
 
 
 def test_a_restore_keeps_the_live_password_and_ends_every_session(data_dir: Path) -> None:
@@ -267,7 +308,7 @@ def test_a_restore_keeps_the_live_password_and_ends_every_session(data_dir: Path
         sign_in(c)
         headers = {**SAME, "x-csrf-token": csrf(c)}
         done = c.post(
-            "/admin/backups/restore", data={"name": snapshot.path.name, "confirm": "RESTORE"}, headers=headers
+            "/admin/backups/restore", data={"name": snapshot.path.name, "confirm": snapshot.path.name}, headers=headers
         )
         assert done.status_code == 200
         assert store.read().execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
