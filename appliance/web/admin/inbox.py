@@ -30,7 +30,7 @@ from appliance.kb.embedder import Embedder
 from appliance.ops import mailer
 from appliance.settings import Settings
 from appliance.web.admin import saved_replies, transcripts
-from appliance.web.admin.core import Form, Page, owner_router
+from appliance.web.admin.core import Form, Page, owner_router, toast
 from appliance.web.services import Inject
 
 MAX_REPLY_CHARS = 5000
@@ -176,7 +176,8 @@ def add_note(
     text = data.get("text", "").strip()[:MAX_REPLY_CHARS]
     if text:
         conversations.add_note(conversation_id, text)
-    return _conversation_page(page, conversations, store, conversation_id)
+    shown = _conversation_page(page, conversations, store, conversation_id)
+    return toast(shown, i18n.t(page.lang, "inbox.note_added")) if text else shown
 
 
 @post("/conversations/{conversation_id:str}/learn", sync_to_thread=True, status_code=200)
@@ -211,7 +212,8 @@ def learn(
     except suggestions.LearnError as exc:
         return _conversation_page(page, conversations, store, conversation_id, status=422, error=exc.key)
     title = kb.titles(store.read(), [entry_id]).get(entry_id, entry_id)
-    return _conversation_page(page, conversations, store, conversation_id, learned=title)
+    shown = _conversation_page(page, conversations, store, conversation_id)
+    return toast(shown, i18n.t(page.lang, "learn.added").format(title=i18n.isolate(title)))
 
 
 @post("/conversations/{conversation_id:str}/verdict", sync_to_thread=True, status_code=200)
@@ -311,7 +313,7 @@ def _reply(
             body=f"{body}\n\n-- \n{shop}",
             conversation_id=conversation_id,
         )
-    return _conversation_page(page, conversations, store, conversation_id, sent=True)
+    return toast(_conversation_page(page, conversations, store, conversation_id), i18n.t(page.lang, "inbox.sent"))
 
 
 @get("/attachments/{attachment_id:str}", sync_to_thread=True)  # a PDF can be megabytes: not on the loop

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from appliance.answering.decide import PRODUCT
+from appliance.answering.decide import PRODUCT, small_talk
 from appliance.catalog import store as catalog_store
 from appliance.conversations.store import Conversations, Role
 from appliance.db import Store
@@ -19,13 +19,44 @@ from appliance.reports.explain import decision_in_words
 # "none of these", an empty one, small talk. "Save as an entry" pairs the owner's reply with the
 # question before them (it paired it with "I want to talk to a real person").
 NOT_A_QUESTION = {"asked_for_person", "clarification_failed", "attachment", "empty", "greeting", "thanks", "goodbye"}
+PHOTO = "attachment"  # a customer's photo (its caption is the message's text)
 
 
 GUESSES = 3  # entries offered for "which entry answers this?"
 
 
+def asked_before(messages: list[dict[str, Any]], n: int) -> tuple[str, bool]:
+    """What the owner's reply ``messages[n]`` answers: the customer's messages since the previous
+    reply (the owner's, or the bot's to an earlier question), photos' captions included, small talk
+    and "a person, please" left out; and whether a photo without words was among them. After a
+    reply to a photo of a damaged book, "save as an entry" offered the laptop question asked before
+    it, with the returns answer: a photo with no caption gives no question, never an older one."""
+    asked: list[str] = []
+    photo = False
+    for m in reversed(messages[:n]):
+        if m["role"] == Role.OWNER:
+            break
+        if m["role"] == Role.BOT:
+            # The bot's replies after the customer's message are passed by; once that message is
+            # found, a reply before it answered an earlier question: the span starts after it.
+            if asked or photo:
+                break
+            continue
+        if m["role"] != Role.CUSTOMER:
+            continue
+        text = (m["text"] or "").strip()
+        if m["asked_reason"] == PHOTO or m["attachments"]:
+            photo = photo or not text
+            if text:
+                asked.append(text)
+        elif m["asked_reason"] not in NOT_A_QUESTION and text and not small_talk(text):
+            # (small talk the bot never read, in a conversation the owner took over, too)
+            asked.append(text)
+    return "\n".join(reversed(asked)), photo and not asked
+
+
 def for_owner(conversations: Conversations, store: Store, conversation_id: str, lang: str) -> list[dict[str, Any]]:
-    out, last_question, ranked = conversations.transcript(conversation_id), "", []
+    out, ranked = conversations.transcript(conversation_id), []
     db = store.read()
     ids = sorted({i for item in out for i in [*item["ranking"][:GUESSES], *item["entry_ids"]]})
     products = [i.removeprefix(PRODUCT) for i in ids if i.startswith(PRODUCT)]
@@ -38,7 +69,6 @@ def for_owner(conversations: Conversations, store: Store, conversation_id: str, 
             # what the owner's reply box offers to insert.
             item["closest"] = [(i, entries[i]) for i in item["ranking"][:GUESSES] if i in entries]
         if item["role"] == Role.CUSTOMER and item["asked_reason"] not in NOT_A_QUESTION:
-            last_question = item["text"]
             # A question the bot handed over, offered choices for, or answered wrongly (the
             # owner's mark on the reply after it): the owner says which entry answers it.
             reply = out[n + 1] if n + 1 < len(out) and out[n + 1]["role"] == Role.BOT else {}
@@ -48,8 +78,9 @@ def for_owner(conversations: Conversations, store: Store, conversation_id: str, 
         if item["role"] == Role.BOT and item["kind"]:
             chosen = [titles.get(i, i) for i in item["entry_ids"]]
             item["said"] = decision_in_words(lang, item["kind"], item["reason"], item["confidence"], chosen, ranked)
-        if item["role"] == Role.OWNER:
-            item["save_link"] = "/admin/kb/new?" + urlencode({"question": last_question, "answer": item["text"]})
+        if item["role"] == Role.OWNER and item["text"]:
+            question, item["photo_only"] = asked_before(out, n)
+            item["save_link"] = "/admin/kb/new?" + urlencode({"question": question, "answer": item["text"]})
     return out
 
 
