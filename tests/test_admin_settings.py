@@ -167,3 +167,160 @@ def test_persian_typed_into_the_form_is_kept_as_typed(admin: TestClient, data_di
     assert page.count("پس از راه‌اندازی دوباره اعمال می‌شود") == 6
     widget = admin.get("/widget?lang=fa").text
     assert "سلام! چطور می‌توانیم کمکتان کنیم؟" in widget and "کتاب‌فروشی نور" in widget
+
+
+def hours_form(**days: tuple[str, ...]) -> dict[str, str]:
+    """The seven days as the browser sends them: ``sat=("09:00", "13:00", "16:00", "20:00")``;
+    a day not named is closed."""
+    form: dict[str, str] = {}
+    for day in ("sat", "sun", "mon", "tue", "wed", "thu", "fri"):
+        times = days.get(day, ())
+        if times:
+            form[f"hours_{day}_open"] = "on"
+        for n, (opens, closes) in enumerate(zip(times[::2], times[1::2], strict=True), 1):
+            form[f"hours_{day}_from{n}"], form[f"hours_{day}_to{n}"] = opens, closes
+    return form
+
+
+def test_the_hours_are_seven_days_in_words_and_stay_text_in_the_file(admin: TestClient, data_dir) -> None:
+    """Business hours were a line of code ('sat-wed 09:00-18:00'): now seven days, Saturday
+    first, switches and time fields; Persian digits taken; the file keeps the readable text."""
+    sign_in(admin)
+    page = admin.get("/admin/settings?lang=fa").text
+    names = re.findall(r'<label class="form-check-label fw-semibold" for="hours-\w+-open">([^<]+)</label>', page)
+    assert names == ["شنبه", "یکشنبه", "دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه"]
+    assert page.count('type="time"') >= 14 and 'id="hours-fri-open" name="hours_fri_open"  >' in page  # Friday closed
+    week = ("۰۹:۰۰", "۱۳:۰۰", "۱۶:۰۰", "۲۰:۰۰")
+    days = hours_form(sat=week, sun=week, mon=week, tue=week, wed=week, thu=("09:00", "13:00"))
+    headers = {**PERSIAN, "x-csrf-token": csrf(admin)}
+    r = admin.post("/admin/settings", data={**FORM, **days}, headers=headers)
+    assert r.status_code == 200 and toast(r) == "ذخیره شد", shown(r.text)[:400]
+    stored = tomllib.loads((data_dir / "settings.toml").read_text(encoding="utf-8"))
+    assert stored["business_hours"] == "sat-wed 09:00-13:00, 16:00-20:00; thu 09:00-13:00"
+    assert admin.app.state.services.settings.business_hours == stored["business_hours"]
+    again = admin.get("/admin/settings?lang=en").text
+    assert 'name="hours_sat_from2" value="16:00"' in again and 'name="hours_thu_to1" value="13:00"' in again
+
+
+@pytest.mark.parametrize(
+    "days, day, says",
+    [
+        ({"sat": ("18:00", "09:00")}, "sat", "ساعت بستن باید بعد از ساعت باز شدن باشد"),
+        ({"mon": ("۲۵:۰۰", "۲۶:۰۰")}, "mon", "«۲۵:۰۰» ساعت درستی نیست"),
+        ({"tue": ("09:00", "13:00", "12:00", "18:00")}, "tue", "نوبت دوم پیش از پایان نوبت اول شروع می‌شود"),
+    ],
+)
+def test_wrong_hours_are_refused_next_to_their_day(admin: TestClient, data_dir, days, day, says) -> None:
+    sign_in(admin)
+    path = data_dir / "settings.toml"
+    before = path.read_text() if path.exists() else None
+    r = admin.post(
+        "/admin/settings",
+        data={**FORM, **hours_form(**days), "shop_name": "نام تازه"},
+        headers={**PERSIAN, "x-csrf-token": csrf(admin)},
+    )
+    assert r.status_code == 422 and says in r.text
+    row = r.text[r.text.index(f'id="hours-{day}"') :]
+    row = row[: row.index("</div>\n        </div>", row.index('role="alert"'))]
+    assert "list-group-item-danger" in r.text and says in row and "is-invalid" in row
+    assert (path.read_text() if path.exists() else None) == before  # nothing saved, the shop's name neither
+    assert 'value="نام تازه"' in r.text  # what was typed is kept
+    typed = days[day]
+    assert f'name="hours_{day}_from1" value="{typed[0]}"' in r.text
+
+
+def test_forged_or_wrong_values_are_refused_next_to_the_field(admin: TestClient, data_dir) -> None:
+    """«فارسی» as the default language and «۲۵:۰۰» as the backup time were saved with «ذخیره شد و
+    اعمال شد» (25:00 became 03:00 at the next start). The language is a list now, but a forged
+    POST is refused all the same; each refusal is said under its field, in the owner's language."""
+    sign_in(admin)
+    path = data_dir / "settings.toml"
+    before = path.read_text() if path.exists() else None
+    headers = {**PERSIAN, "x-csrf-token": csrf(admin)}
+    typed = {"default_language": "فارسی", "backup_time": "۲۵:۰۰", "smtp_security": "tls", "shop_name": "نور"}
+    r = admin.post("/admin/settings", data={**FORM, **typed}, headers=headers)
+    assert r.status_code == 422 and not toast(r)
+    assert (path.read_text() if path.exists() else None) == before
+    assert admin.app.state.services.settings.default_language == "fa"
+    for name, says in [
+        ("default_language", "«فارسی» یکی از گزینه‌های «زبان پیش‌فرض» نیست"),
+        ("backup_time", "«۲۵:۰۰» ساعت درستی نیست"),
+        ("smtp_security", "«tls» یکی از گزینه‌های «حفاظت اتصال» نیست"),
+    ]:
+        field = re.search(rf'<[^>]+id="set-{name}"[^>]*>', r.text).group(0)
+        assert "is-invalid" in field and f"set-{name}-error" in field, field
+        feedback = re.search(rf'id="set-{name}-error" role="alert"[^>]*>([^<]+)<', r.text).group(1)
+        assert says in feedback, feedback
+    assert "۳ مورد را باید درست کنید" in r.text  # the summary at the top links to each
+    assert 'value="۲۵:۰۰"' in r.text and 'value="نور"' in r.text  # typed values kept
+    ok = admin.post("/admin/settings", data={**FORM, "backup_time": "۰۳:۳۰", "digest_time": "۷:۰۵"}, headers=headers)
+    assert ok.status_code == 200 and toast(ok) == "ذخیره شد"
+    stored = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert (stored["backup_time"], stored["digest_time"]) == ("03:30", "07:05")
+
+
+def test_the_page_speaks_in_words_not_codes(admin: TestClient) -> None:
+    """No setting shown by its code name, no 'fa یا en', 'closest یا handover', HH:MM or
+    settings.toml; every choice a list in words; times as time fields; sections with headings."""
+    sign_in(admin)
+    for lang in ("fa", "en"):
+        page = admin.get(f"/admin/settings?lang={lang}").text
+        text = shown(page)
+        for code in ("settings.toml", "HH:MM", "«closest»", "'closest'", "handover", "starttls", "#rrggbb", "frame-ancestors",
+                     "IANA", "fa یا en", "fa or en", "default_language", "smtp_port", "business_hours", "GGUF",
+                     "sat-wed", "appliance eval", "(0-1)"):  # fmt: skip
+            assert code not in text, (lang, code)
+        for name in ("default_language", "smtp_security", "catalog_missing", "timezone", "model"):
+            assert re.search(rf'<select class="form-select" id="set-{name}"', page), (lang, name)
+        for name in ("backup_time", "digest_time"):
+            assert re.search(rf'<input type="time"[^>]*id="set-{name}"', page), (lang, name)
+        assert page.count('<section class="card mb-3" id="settings-') == 6 and 'data-draft="settings"' in page
+    fa = admin.get("/admin/settings?lang=fa").text
+    assert ">فارسی</option>" in fa and ">انگلیسی</option>" in fa and ">پرسش را به من بسپار</option>" in fa
+    assert ">تهران</option>" in fa and "رمزگذاری پس از اتصال" in fa
+
+
+def test_a_greeting_per_language(admin: TestClient, data_dir) -> None:
+    """English visitors were greeted in Persian (one greeting for both languages). An old single
+    greeting is shown, and kept, as the default language's."""
+    services = admin.app.state.services
+    services.settings = services.settings.replace(greeting="سلام! به کتاب‌فروشی خوش آمدید.")
+    assert "سلام! به کتاب‌فروشی خوش آمدید." in admin.get("/widget?lang=fa").text
+    assert "سلام! به کتاب‌فروشی" not in admin.get("/widget?lang=en").text  # the English chat: the built-in greeting
+    sign_in(admin)
+    page = admin.get("/admin/settings?lang=fa").text
+    assert re.search(r'id="set-greeting_fa" name="greeting_fa"[^>]*>سلام! به کتاب‌فروشی خوش آمدید.</textarea>', page)
+    typed = {"greeting_fa": "سلام! چه کتابی می‌خواهید؟", "greeting_en": "Hello! Which book are you after?"}
+    r = admin.post("/admin/settings", data={**FORM, **typed}, headers={**PERSIAN, "x-csrf-token": csrf(admin)})
+    assert r.status_code == 200
+    stored = tomllib.loads((data_dir / "settings.toml").read_text(encoding="utf-8"))
+    assert {k: stored[k] for k in typed} == typed and stored["greeting"] == ""
+    assert "سلام! چه کتابی می‌خواهید؟" in admin.get("/widget?lang=fa").text
+    en = admin.get("/widget?lang=en").text
+    assert "Hello! Which book are you after?" in en and "چه کتابی" not in en
+
+
+def test_the_widget_s_header_and_a_hand_over_agree(admin: TestClient, clock) -> None:
+    """The header said someone was online while the hand-over said the reply comes Saturday at
+    09:00. Online: both say a person is there; away: the header doesn't say so, and both give
+    the same time."""
+    from datetime import UTC, datetime
+
+    from .helpers import reply_of, send, start_chat
+
+    def hand_over() -> str:
+        conv, token, _ = start_chat(admin, "en")
+        return reply_of(send(admin, conv, token, "I want to talk to a real person").text)["text"]
+
+    services = admin.app.state.services
+    clock.now = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)  # Thursday 19:30 in Tehran: closed
+    services.presence.set_available(True)  # the switch, from an open admin page
+    header = admin.get("/widget?lang=en").text
+    assert 'class="presence online"' in header and "is online now" in header
+    said = hand_over()
+    assert "within a few minutes" in said and "Saturday" not in said, said
+    services.presence.set_available(False)
+    header = admin.get("/widget?lang=en").text
+    presence = header.split('id="presence"')[1].split("</p>")[0]
+    assert "online" not in presence and "when we open, Saturday at 09:00" in presence
+    assert "when we open, Saturday at 09:00" in hand_over()
