@@ -106,11 +106,11 @@ def test_the_persian_page_speaks_persian(admin: TestClient) -> None:
     admin.app.state.services.clock = lambda: NOW.replace(tzinfo=None)
     sign_in(admin)
     page = admin.get("/admin/analytics?days=7&lang=fa").text
-    heat = page[page.index('class="heatmap"') :]
+    heat = page[page.index('<svg class="heat-map"') :]
     days = [heat.index(f">{d}</text>") for d in ("شنبه", "یکشنبه", "دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه")]
     assert days == sorted(days)  # Saturday first, in Persian
     assert ">Mon<" not in heat and ">۲۱</text>" in heat  # hours along the top, Persian digits
-    assert "۱٫۲ ثانیه" in page and "۴۵٫۰ دقیقه" in page and " s<" not in page and " min<" not in page
+    assert "۱٫۲ ثانیه" in page and "۴۵ دقیقه" in page and " s<" not in page and " min<" not in page
     assert "بیشینه" in page and "۱۴۰۵/۰۹/۰۱" in page  # the chart's axis: its top value and Jalali days
     assert "۵۰٪" in page  # shares as the reader writes them
     report = analytics.Report(
@@ -152,4 +152,4 @@ def test_a_product_among_the_most_used_answers_is_named_and_links_to_the_catalog
     admin.app.state.services.clock = lambda: NOW.replace(tzinfo=None)
     sign_in(admin)
     page = admin.get("/admin/analytics?days=7&lang=fa").text
-    assert '<a href="/admin/catalog?q=BOOF"><bdi>بوف کور</bdi></a>' in page
+    assert '<a class="flex-grow-1" href="/admin/catalog?q=BOOF"><bdi>بوف کور</bdi></a>' in page

@@ -19,6 +19,7 @@ from appliance.catalog import store as catalog_store
 from appliance.conversations import triggers
 from appliance.db import Store
 from appliance.kb import store as kb
+from appliance.locale import N_
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]  # the CSV's (datetime.weekday() order)
 # The heatmap's rows, as an Iranian week runs: Saturday first (datetime.weekday() numbers).
@@ -227,6 +228,32 @@ def csv_table(rep: Report, table: str) -> tuple[list[str], list[list[Any]]]:
 
 def median_text(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
+
+
+# A duration said in words, in the largest unit that keeps it a small number (95 minutes is
+# "1.6 hours"); one decimal under ten, none above ("s", "min" and "p90" were shown on Persian pages).
+def duration_words(seconds: float | None, lang: str) -> str:
+    if seconds is None:
+        return "—"
+    size = 1.0 if seconds < 60 else 60.0 if seconds < 3600 else 3600.0 if seconds < 172800 else 86400.0
+    amount = seconds / size
+    text = f"{amount:.1f}".removesuffix(".0") if amount < 10 else f"{amount:.0f}"
+    if not text.isdigit():  # a fraction: "1.5 hours" (always the plural)
+        fraction = {
+            1.0: N_("an.dur_seconds_part"),
+            60.0: N_("an.dur_minutes_part"),
+            3600.0: N_("an.dur_hours_part"),
+            86400.0: N_("an.dur_days_part"),
+        }
+        return i18n.t(lang, fraction[size]).format(amount=i18n.digits(text, lang))
+    count = int(text)
+    if size == 1.0:
+        return i18n.tn(lang, "an.dur_seconds", count)
+    if size == 60.0:
+        return i18n.tn(lang, "an.dur_minutes", count)
+    if size == 3600.0:
+        return i18n.tn(lang, "an.dur_hours", count)
+    return i18n.tn(lang, "an.dur_days", count)
 
 
 @dataclass

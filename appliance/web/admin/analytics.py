@@ -40,7 +40,7 @@ def analytics_page(
         days=_days(days),
         chart=analytics.bar_chart(rep.per_day),
         heat=analytics.heat_cells(rep.heatmap, page.lang),
-        fmt=analytics.median_text,
+        duration=lambda seconds: analytics.duration_words(seconds, page.lang),
         trigger_rows=analytics.trigger_figures(store, clock(), _days(days)),
     )
 

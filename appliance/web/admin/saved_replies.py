@@ -9,10 +9,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
+from appliance import i18n
 from appliance.clock import Clock
 from appliance.conversations import saved_replies as saved
 from appliance.db import Store
-from appliance.web.admin.core import Form, Page
+from appliance.web.admin.core import Form, Page, toast
 from appliance.web.services import Inject
 
 
@@ -39,13 +40,14 @@ def add_saved_reply(page: Inject[Page], store: Inject[Store], clock: Inject[Cloc
     title, text = data.get("title", "").strip()[: saved.MAX_TITLE], data.get("text", "").strip()[: saved.MAX_TEXT]
     if title and text:
         saved.add(store, title, text, clock().isoformat())
+        return toast(_saved_page(page, store), i18n.t(page.lang, "saved.added"))
     return _saved_page(page, store)
 
 
 @post("/saved-replies/{reply_id:int}/delete", sync_to_thread=True, status_code=200)
 def delete_saved_reply(page: Inject[Page], store: Inject[Store], reply_id: FromPath[int]) -> Template:
     saved.delete(store, reply_id)
-    return _saved_page(page, store)
+    return toast(_saved_page(page, store), i18n.t(page.lang, "saved.deleted"))
 
 
 HANDLERS = [saved_reply, saved_replies, add_saved_reply, delete_saved_reply]

@@ -15,15 +15,31 @@ from appliance import i18n
 from appliance.clock import Clock
 from appliance.conversations import triggers
 from appliance.db import Store
+from appliance.locale import N_
 from appliance.reports import analytics
-from appliance.web.admin.core import Form, Page, owner_router
+from appliance.web.admin.core import Form, Page, flash, owner_router
 from appliance.web.services import Inject
 
 FIGURES_DAYS = 30
+# The field a refusal is about: its message goes under that field, not only at the page's top.
+FIELD_OF = {
+    "trigger.no_name": "name",
+    "trigger.no_message": "message",
+    "trigger.too_long": "message",
+    "trigger.bad_seconds": "seconds",
+    "trigger.bad_scroll": "scroll",
+    "trigger.bad_every": "every_days",
+    "trigger.bad_script_name": "script_name",
+}
 
 
 def _form(
-    page: Page, trigger: triggers.Trigger | None, status: int = 200, error: str = "", typed: dict | None = None
+    page: Page,
+    trigger: triggers.Trigger | None,
+    status: int = 200,
+    error: str = "",
+    typed: dict | None = None,
+    error_field: str = "",
 ) -> Template:
     """The trigger's form; ``typed``: what the owner sent, shown again when it was refused."""
     current: dict[str, Any] = asdict(trigger or triggers.Trigger(name=""))
@@ -35,6 +51,7 @@ def _form(
         v=current,
         trigger_id=trigger.id if trigger else None,
         error=error,
+        error_field=error_field,
         status=status,
         choices={
             "visitors": triggers.VISITORS,
@@ -78,8 +95,20 @@ def _save(page: Page, store: Store, clock: Clock, data: dict[str, str], trigger_
         triggers.save(store, trigger, clock().isoformat())
     except triggers.TriggerError as exc:
         existing = triggers.get(store.read(), trigger_id) if trigger_id is not None else None
-        return _form(page, existing, status=422, error=i18n.t(page.lang, exc.key), typed=data)
-    return Response("", status_code=200, headers={"hx-redirect": "/admin/triggers"})
+        return _form(
+            page,
+            existing,
+            status=422,
+            error=i18n.t(page.lang, exc.key),
+            typed=data,
+            error_field=FIELD_OF.get(exc.key, ""),
+        )
+    return _back(N_("trig.saved"))
+
+
+def _back(said: str) -> Response:
+    """To the list, which says what was done (a toast on the page it lands on)."""
+    return flash(Response("", status_code=200, headers={"hx-redirect": "/admin/triggers"}), said)
 
 
 @post("/triggers/new", sync_to_thread=True, status_code=200)
@@ -98,15 +127,16 @@ def update_trigger(
 @post("/triggers/{trigger_id:int}/enabled", sync_to_thread=True, status_code=200)
 def toggle_trigger(store: Inject[Store], clock: Inject[Clock], trigger_id: FromPath[int], data: Form) -> Response:
     _found(store, trigger_id)
-    triggers.set_enabled(store, trigger_id, data.get("on") == "1", clock().isoformat())
-    return Response("", status_code=200, headers={"hx-redirect": "/admin/triggers"})
+    on = data.get("on") == "1"
+    triggers.set_enabled(store, trigger_id, on, clock().isoformat())
+    return _back(N_("trig.turned_on") if on else N_("trig.turned_off"))
 
 
 @post("/triggers/{trigger_id:int}/delete", sync_to_thread=True, status_code=200)
 def delete_trigger(store: Inject[Store], trigger_id: FromPath[int]) -> Response:
     _found(store, trigger_id)
     triggers.delete(store, trigger_id)
-    return Response("", status_code=200, headers={"hx-redirect": "/admin/triggers"})
+    return _back(N_("trig.deleted"))
 
 
 router = owner_router(
