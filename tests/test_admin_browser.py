@@ -173,17 +173,29 @@ def test_import_with_preview_in_the_browser(browser, admin_server, tmp_path) -> 
 
 def test_a_refused_form_shows_its_error_and_keeps_what_was_typed(browser, admin_server) -> None:
     """htmx 2 swaps no 4xx: invalid business hours came back as a 422 and nothing changed on
-    screen, so the owner thought it was saved."""
+    screen, so the owner thought it was saved. Saturday 18:00 to 09:00 (closing before opening):
+    the reason under Saturday, the summary at the top in view, and what was typed kept."""
     sign_in(browser, admin_server, "fa")
     browser.get(f"{admin_server}/admin/settings?lang=fa")
-    field = browser.find_element(By.ID, "set-business_hours")
-    field.clear()
-    typed = "شنبه تا چهارشنبه ۹ تا ۱۸"
-    field.send_keys(typed)
-    browser.find_element(By.CSS_SELECTOR, "form.settings button[type=submit]").click()
-    error = WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "p.error")))
-    assert error.text.strip()
-    assert browser.find_element(By.ID, "set-business_hours").get_attribute("value") == typed
+    name = browser.find_element(By.ID, "set-shop_name")
+    name.clear()
+    name.send_keys("کتاب‌فروشی تازه")
+    for field, value in (("hours-sat-from1", "18:00"), ("hours-sat-to1", "09:00")):
+        browser.execute_script(
+            "var f = document.getElementById(arguments[0]); f.value = arguments[1];"
+            "f.dispatchEvent(new Event('input', {bubbles: true}));",
+            field,
+            value,
+        )
+    save = browser.find_element(By.CSS_SELECTOR, "form.settings button[type=submit]")  # the one at the form's end
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", save)
+    save.click()
+    error = WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.ID, "settings-errors")))
+    assert "شنبه" in error.text
+    saturday = browser.find_element(By.ID, "hours-sat")
+    assert "ساعت بستن باید بعد از ساعت باز شدن باشد" in saturday.text
+    assert browser.find_element(By.ID, "hours-sat-from1").get_attribute("value") == "18:00"
+    assert browser.find_element(By.ID, "set-shop_name").get_attribute("value") == "کتاب‌فروشی تازه"
     assert browser.execute_script("return window.scrollY") == 0  # the message is in view
     browser.save_screenshot(str(DOCS / "admin-settings-error-fa.png"))
 

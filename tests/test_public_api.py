@@ -288,7 +288,7 @@ def test_owner_replies_are_unread_until_seen(api: TestClient) -> None:
 
 
 def test_the_greeting_setting_is_shown_as_text(data_dir: Path, demo_db: Path) -> None:
-    with make_api_client(data_dir, demo_db, greeting="<b>Hi</b> there") as c:
+    with make_api_client(data_dir, demo_db, greeting_en="<b>Hi</b> there") as c:
         r = c.get("/widget", params={"lang": "en", "greeting": "ignored"})
     assert "&lt;b&gt;Hi&lt;/b&gt; there" in r.text and "<b>Hi</b>" not in r.text and "ignored" not in r.text
 

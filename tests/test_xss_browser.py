@@ -50,7 +50,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("xss-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
     (data_dir / "settings.toml").write_text(
-        f"shop_name = {json.dumps(SHOP)}\ngreeting = {json.dumps('Hi ' + ALL)}\n"
+        f"shop_name = {json.dumps(SHOP)}\ngreeting_en = {json.dumps('Hi ' + ALL)}\n"
         f"privacy_notice = {json.dumps('Privacy ' + PAYLOADS[4])}\n",
         encoding="utf-8",
     )
