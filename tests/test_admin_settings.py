@@ -7,6 +7,8 @@ import tomllib
 import pytest
 from litestar.testing import TestClient
 
+from appliance.web.widget import WIDGET_VERSION
+
 from .helpers import (
     SAME,
     SETTINGS_FORM,
@@ -32,7 +34,7 @@ def shown(html: str) -> str:
 def test_page_in_both_languages(admin: TestClient) -> None:
     sign_in(admin)
     fa = admin.get("/admin/settings?lang=fa")
-    assert fa.status_code == 200 and "نام فروشگاه" in fa.text and "widget-loader-1.0.0.js" in fa.text
+    assert fa.status_code == 200 and "نام فروشگاه" in fa.text and f"widget-loader-{WIDGET_VERSION}.js" in fa.text
     en = admin.get("/admin/settings?lang=en")
     assert "Shop name" in en.text and "applies after a restart" in en.text
 
@@ -298,6 +300,8 @@ def test_a_greeting_per_language(admin: TestClient, data_dir) -> None:
     assert "سلام! چه کتابی می‌خواهید؟" in admin.get("/widget?lang=fa").text
     en = admin.get("/widget?lang=en").text
     assert "Hello! Which book are you after?" in en and "چه کتابی" not in en
+    started = admin.post("/api/v1/conversations", json={"lang": "en"})  # the chat API says the same
+    assert started.json()["greeting"] == "Hello! Which book are you after?"
 
 
 def test_the_widget_s_header_and_a_hand_over_agree(admin: TestClient, clock) -> None:

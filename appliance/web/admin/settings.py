@@ -28,6 +28,7 @@ from appliance.conversations.store import Conversations
 from appliance.documents import fetch
 from appliance.llm import files as model_files
 from appliance.settings import Settings
+from appliance.web import widget
 from appliance.web.admin import core
 from appliance.web.admin.core import Form, Page, owner_router
 from appliance.web.services import AppServices, Inject
@@ -146,10 +147,6 @@ def _settings_page(
 ) -> Template:
     errors = errors or {}
     models = [m.name for m in model_files.list_models(settings.models_dirs)]
-    snippet = (
-        f'<script src="{settings.base_url}/static/widget-loader-1.0.0.js" async data-lang="auto" '
-        f'data-position="right" data-color="{settings.widget_color}"></script>'
-    )
     zones = list(TIMEZONES)
     shown_zone = (typed or {}).get("timezone", settings.timezone)
     if shown_zone not in zones:
@@ -161,7 +158,7 @@ def _settings_page(
         errors=errors,
         models=models,
         zones=zones,
-        snippet=snippet,
+        snippet=widget.snippet(settings),
         calibration=_calibration(calibration, conversations),
         history_days=DIAL_HISTORY_DAYS,
         **ctx,

@@ -159,7 +159,7 @@ async def start(
     return {
         "conversation_id": conversation_id,
         "visitor_token": token,
-        "greeting": i18n.t(shown, "bot.greeting").format(shop=shop),
+        "greeting": settings.greeting_for(shown) or i18n.t(shown, "bot.greeting").format(shop=shop),
         "disclosure": i18n.t(shown, "widget.disclosure").format(shop=shop),
     }
 
