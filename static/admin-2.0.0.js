@@ -374,3 +374,26 @@ document.addEventListener("htmx:responseError", function (event) {
   if (!xhr || xhr.status === 401) return;
   adminToast(adminText("error").replace("{code}", adminDigits(String(xhr.status))), "danger");
 });
+
+/* "Copy" buttons (the chat's snippet): data-copy="<selector of what to copy>", data-copied="<done>". */
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+  if (!button) return;
+  var source = document.querySelector(button.getAttribute("data-copy"));
+  if (!source) return;
+  var text = source.value !== undefined && source.tagName !== "PRE" && source.tagName !== "CODE" ? source.value : source.textContent;
+  function copied() { adminToast(button.getAttribute("data-copied") || "", "success"); }
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(copied, function () { selectAndCopy(); });
+  } else {
+    selectAndCopy();
+  }
+  function selectAndCopy() {  // plain http on the shop's own network has no clipboard API
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    try { if (document.execCommand("copy")) copied(); } catch (e) { /* selected: the owner copies it */ }
+  }
+});

@@ -92,7 +92,7 @@ def _return_to(request: Request) -> str | None:
         return request.url.path + (f"?{request.url.query}" if request.url.query else "")
     came_from = request.headers.get("hx-current-url") or request.headers.get("referer") or ""
     parts = urlsplit(came_from)
-    if parts.netloc and parts.netloc != request.headers.get("host"):
+    if parts.netloc and parts.netloc != request.url.netloc:
         return None
     if not parts.path.startswith("/admin") or parts.path.startswith("/admin/login"):
         return None
@@ -230,7 +230,6 @@ def fresh_previews(previews: dict[str, tuple[float, Any]]) -> dict[str, tuple[fl
 
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 T = TypeVar("T")
-
 
 
 async def parse_upload(data: dict[str, Any], parse: Callable[[bytes, str], T], default_name: str) -> T:
