@@ -198,7 +198,12 @@ def _read_hours(data: dict[str, str], lang: str) -> tuple[str, list[dict[str, An
                 raise hours.HoursError("open with no times", "hours.no_times")
             if any(not a or not b for a, b in filled):
                 raise hours.HoursError("a period needs both times", "hours.half_period")
-            days[day] = hours.day_periods(filled)
+            # Said in words ("از ۱۸:۰۰ تا ۰۹:۰۰"): "18:00-09:00" in a Persian sentence reads backwards.
+            said = i18n.t(lang, "set.hours.and").join(
+                i18n.t(lang, "set.hours.period").format(opens=i18n.digits(a, lang), closes=i18n.digits(b, lang))
+                for a, b in filled
+            )
+            days[day] = hours.day_periods(filled, said)
         except hours.HoursError as exc:
             errors[f"hours_{day}"] = i18n.refusal(lang, exc)
     return hours.spec(days), typed, errors
