@@ -202,7 +202,7 @@ def test_analytics_says_times_in_words_with_text_alternatives_and_a_readable_hea
     # the heat-map keeps its size (12 px labels) and scrolls sideways on a phone
     heat = page[page.index('<svg class="heat-map"') :].split(">")[0]
     assert 'width="592"' in heat and 'font-size="12"' in heat
-    assert 'class="overflow-x-auto heat-scroll"' in page
+    assert 'class="overflow-x-auto heat-scroll" dir="ltr"' in page  # from the days' names and midnight
     en = admin.get("/admin/analytics?lang=en").text
     assert "9 in 10 replies within" in en and "p90" not in en
 
