@@ -516,7 +516,8 @@ def test_persian_text_in_every_field_of_every_form(admin: TestClient) -> None:
     r = admin.post("/admin/triggers/new" + fa, data=trigger, headers=h)
     assert r.status_code == 200 and r.headers["hx-redirect"] == "/admin/triggers", r.text[:300]
     listed = admin.get("/admin/triggers" + fa).text
-    assert "برای تولد کتاب می‌خواهید؟" in listed and "/کتاب/*" in listed and "پس از ۲۰ ثانیه" in listed
+    # the page pattern in words: "the pages under /کتاب/", the path isolated so it reads left to right
+    assert "برای تولد کتاب می‌خواهید؟" in listed and "<code>/کتاب/</code>" in listed and "پس از ۲۰ ثانیه" in listed
 
     for path in ["/admin/kb", "/admin/inbox?view=all", "/admin/catalog"]:
         sep = "&" if "?" in path else "?"

@@ -30,7 +30,7 @@ def test_settings_shows_precedence(data_dir: Path) -> None:
 
 def test_settings_explain(data_dir: Path) -> None:
     result = run("settings", "--explain", "--data-dir", str(data_dir))
-    assert "model = 'default'" in result.output and "knowledge-base answers only" in result.output
+    assert "model = 'default'" in result.output and "answers from the knowledge base only" in result.output
 
 
 def test_bad_setting_is_a_clean_error(data_dir: Path) -> None:

@@ -140,7 +140,8 @@ def test_the_owner_picks_the_entry_for_a_handed_over_question(data_dir: Path, de
         guess, message_id = first["entry_id"], first["message_id"]
 
         learned = post(c, f"/admin/conversations/{conv}/learn", data={"message_id": message_id, "entry_id": guess})
-        assert learned.status_code == 200 and "افزوده شد" in learned.text
+        toast = json.loads(learned.headers["hx-trigger"])["appliance:toast"]["text"]
+        assert learned.status_code == 200 and "افزوده شد" in toast
         assert kb.get(store.read(), guess).questions[-1] == question
         assert suggestions.learned(store.read()) == [(question, guess)]
         # Only this conversation's customer messages can be learnt from.
