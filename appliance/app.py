@@ -111,7 +111,11 @@ def _error(request: Request, status: int, code: str, message: str, headers: dict
             "title": i18n.t(lang, title),
             "text": i18n.t(lang, text),
             "admin": request.url.path.startswith("/admin"),
-            "request_path": request.url.path if status == 404 else "/admin/" if request.url.path.startswith("/admin") else "/",
+            "request_path": request.url.path
+            if status == 404
+            else "/admin/"
+            if request.url.path.startswith("/admin")
+            else "/",
             "other_lang": "en" if lang == "fa" else "fa",
         },
         status_code=status,

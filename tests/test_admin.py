@@ -44,13 +44,20 @@ def test_pages_need_a_session(admin: TestClient) -> None:
     assert htmx.headers["hx-sign-in"] == "/admin/login"
     came_from = {"hx-request": "true", "hx-current-url": "http://testserver.local/admin/kb/gift-wrapping?lang=fa"}
     saving = admin.post("/admin/kb/gift-wrapping", data={"title": "x"}, headers=came_from, follow_redirects=False)
-    assert saving.status_code == 401 and saving.headers["hx-sign-in"] == "/admin/login?next=/admin/kb/gift-wrapping%3Flang%3Dfa"
+    assert (
+        saving.status_code == 401
+        and saving.headers["hx-sign-in"] == "/admin/login?next=/admin/kb/gift-wrapping%3Flang%3Dfa"
+    )
     posted = admin.post(
-        "/admin/settings", data={"shop_name": "x"}, headers={"referer": "http://testserver.local/admin/settings"},
+        "/admin/settings",
+        data={"shop_name": "x"},
+        headers={"referer": "http://testserver.local/admin/settings"},
         follow_redirects=False,
     )
     assert posted.status_code == 303 and posted.headers["location"] == "/admin/login?next=/admin/settings"
-    elsewhere = admin.post("/admin/settings", headers={"referer": "https://evil.example/admin/x"}, follow_redirects=False)
+    elsewhere = admin.post(
+        "/admin/settings", headers={"referer": "https://evil.example/admin/x"}, follow_redirects=False
+    )
     assert elsewhere.headers["location"] == "/admin/login"  # never back to another site
     assert admin.post("/admin/try", data={"question": "hi"}, follow_redirects=False).status_code in (303, 401)
 

@@ -109,7 +109,9 @@ def test_the_phone_has_a_tab_bar_and_destructive_actions_ask_first(browser, serv
         tabs = bar.find_elements(By.CSS_SELECTOR, "a, button")
         assert [t.text for t in tabs] == ["خانه", "صندوق پیام", "پایگاه دانش", "امتحان", "بیشتر"]
         assert all(t.rect["height"] >= 44 for t in tabs)
-        assert abs(bar.rect["y"] + bar.rect["height"] - browser.execute_script("return innerHeight")) <= 1  # at the bottom
+        assert (
+            abs(bar.rect["y"] + bar.rect["height"] - browser.execute_script("return innerHeight")) <= 1
+        )  # at the bottom
         # The header takes a line, not half the screen (the menu took 375 of 844 px).
         assert browser.find_element(By.CSS_SELECTOR, "header.mobile-top").rect["height"] < 80
         # "More" opens the other sections and the session's buttons.
