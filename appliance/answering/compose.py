@@ -20,6 +20,7 @@ from typing import Any
 from appliance import i18n
 from appliance.answering.decide import PRODUCT, Decision
 from appliance.catalog import reply as product_reply
+from appliance.catalog.match import in_language
 from appliance.documents import reply as document_reply
 from appliance.kb.index import first_sentence
 from appliance.llm.runtime import ModelError
@@ -231,6 +232,21 @@ class Composer:
             choices.append({"id": PRODUCT + m.sku, "title": title})
         if decision.reason == "no_such_product":
             text = f"{self._t(lang, 'bot.product.missing')} {self._t(lang, 'bot.product.closest')}"
+        elif decision.reason == "no_such_variant":
+            m = decision.products[0]
+            labels = [product_reply.variant_label(v, lang) for c in decision.products for v in c.chosen]
+            asked = (
+                " ".join(
+                    w.upper() if w.isascii() and w.isalpha() and len(w) <= 4 else in_language(w, lang)
+                    for w in m.unoffered
+                )
+                or "?"
+            )
+            text = i18n.t(lang, "bot.product.not_offered").format(
+                name=m.group.product.name(lang),
+                asked=i18n.digits(asked.replace("_", "."), lang),
+                list=("، " if lang == "fa" else ", ").join(labels),
+            )
         else:
             text = self._t(lang, "bot.product.choose")
         return Reply(text, "template", choices=choices)

@@ -238,6 +238,16 @@ def _fitting(
     )  # fmt: skip
 
 
+def _unoffered(text: str, lang: str, best: Match, ranking: list[str], feats: dict[str, float]) -> Decision:
+    """A value the product isn't sold in ("XL" of a shirt made up to L): never the nearest
+    variant's answer; what it is sold in, each a choice."""
+    variants = [Match(best.group, best.score, [v]) for v in best.group.variants]
+    return Decision(
+        "clarify", "no_such_variant", lang, text, best.score, ranking=ranking,
+        features={**feats, "unoffered": 1.0}, products=variants,
+    )  # fmt: skip
+
+
 def _plausible(ranking: Ranking) -> list[IndexedEntry]:
     """The entries worth offering: the first few, cut where the scores fall away from the best
     (one likely entry beside two unlikely ones is offered alone, not with filler)."""
@@ -380,6 +390,9 @@ class Decider:
             if kb_decision.kind == "answer" and not found.intent:
                 return None  # "do you repair the Galaxy A54?": the knowledge base's answer
             close = [m for m in found.matches if m.score >= max(PRODUCT_MATCH, best.score - PRODUCT_MARGIN)]
+            if best.unoffered and len(close) == 1:
+                return _unoffered(text, lang, best, ranking, feats)
+            close = [m for m in close if not m.unoffered] or close
             return _fitting(text, lang, close, best.score, ranking, feats)
         whole = [m for m in found.matches if m.covered >= 0.999]
         if best is not None and whole and (found.intent or kb_decision.kind != "answer"):

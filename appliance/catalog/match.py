@@ -84,9 +84,79 @@ _SAME = [  # (English, Persian, other writings): the first two are how a reply s
     ("large", "لارج", "l"),
     ("xl", "ایکس لارج", "xlarge"),
     ("xxl", "2xl"),
-    ("hardcover", "گالینگور"),
-    ("paperback", "شومیز"),
+    ("hardcover", "گالینگور", "hardback", "galingor", "galingoor"),
+    ("paperback", "شومیز", "softcover", "shomiz", "shoomiz"),
 ]
+# The kind of value each canonical word is: two words of one kind name different variants (a
+# question asking "xl" is not about the "l" variant, nor "hardcover" about the paperback).
+_KIND = {
+    **{g[0]: "colour" for g in _SAME[:13]},
+    **{w: "size" for w in ("small", "medium", "large", "xl", "xxl", "xxxl", "3xl", "4xl", "xs")},
+    **{f"{p}{n}": "paper" for p in "ab" for n in range(7)},
+    "hardcover": "binding",
+    "paperback": "binding",
+}
+# Units written after a number, each in one canonical form ("۵ متری", "5m", "5 meter" are "5m";
+# "۲۰ هزار" of a power bank is 20000): the number and its unit make one word, as in a name.
+_UNIT = {
+    "m": "m", "meter": "m", "meters": "m", "metre": "m", "متر": "m", "متری": "m", "متره": "m", "metri": "m",
+    "cm": "cm", "سانت": "cm", "سانتی": "cm", "سانتیمتر": "cm", "santi": "cm",
+    "mah": "mah", "میلی آمپر": "mah", "میلیآمپر": "mah", "میلی امپر": "mah", "milliamp": "mah",
+    "gb": "gb", "گیگ": "gb", "گیگابایت": "gb", "گیگی": "gb", "gig": "gb", "giga": "gb",
+    "tb": "tb", "ترا": "tb", "ترابایت": "tb", "terabyte": "tb",
+    "w": "w", "وات": "w", "watt": "w", "vat": "w",
+    "inch": "inch", "اینچ": "inch", "اینچی": "inch", "inchi": "inch",
+}  # fmt: skip
+_QUANTITIES = {"length", "capacity", "storage", "power", "screen"}
+_UNIT_KIND = {"m": "length", "cm": "length", "mah": "capacity", "gb": "storage", "tb": "storage", "w": "power",
+              "inch": "screen"}  # fmt: skip
+_NUMBER_UNIT = re.compile(
+    r"(?<![\w.])(\d+(?:[.,/]\d+)?)\s*(" + "|".join(sorted(map(re.escape, _UNIT), key=len, reverse=True)) + r")(?!\w)"
+)
+_THOUSAND = re.compile(r"(?<![\w.])(\d+)\s*(?:هزار|hezar|k)(?!\w)")
+_PHRASES = [(re.compile(p), w) for p, w in (
+    (r"جلد سخت|hard ?cover|jeld sakht", "hardcover"), (r"soft ?cover|jeld narm|جلد نرم", "paperback"),
+    (r"ایکس ?لارج|extra large|x ?large", "xl"), (r"(?<!\w)2 ?xl(?!\w)|ایکس ایکس لارج", "xxl"),
+)]  # fmt: skip
+
+
+def _canon_units(norm: str) -> str:
+    """Numbers with their units in one form, on normalised text (names and questions alike)."""
+    for pattern, word in _PHRASES:
+        norm = pattern.sub(word, norm)
+
+    def thousand(m: re.Match) -> str:
+        return str(int(m[1]) * 1000)
+
+    def unit(m: re.Match) -> str:
+        number = m[1].replace(",", "_").replace("/", "_").replace(".", "_")
+        return f"{number}{_UNIT[m[2]]}"
+
+    norm = _THOUSAND.sub(thousand, norm)
+    norm = _NUMBER_UNIT.sub(unit, norm)
+    # "1.5" is one number, not "1" and "5"
+    return re.sub(r"(?<=\d)[.](?=\d)", "_", norm)
+
+
+def value_kind(word: str) -> str | None:
+    """What sort of attribute a (canonical) word names: size, colour, binding, paper, a unit's
+    quantity (length, capacity, storage, power), or None for an ordinary word."""
+    if word in _KIND:
+        return _KIND[word]
+    if word in {"s", "m", "l"}:
+        return "size"
+    found = re.fullmatch(r"[\d_]+([a-z]+)", word)
+    if found and found[1] in _UNIT_KIND:
+        return _UNIT_KIND[found[1]]
+    return None
+
+
+def _number_of(word: str) -> str:
+    """The number in a number-with-unit word ("20000mah" → "20000"), else ""."""
+    found = re.fullmatch(r"([\d_]+)[a-z]+", word)
+    return found[1] if found else ""
+
+
 _CANON = {word: group[0] for group in _SAME for word in group}
 _GROUP = {group[0]: group for group in _SAME}
 
@@ -124,7 +194,7 @@ def tokens(text: str) -> list[str]:
 
 
 def _tokens_of_normalised(norm: str) -> list[str]:
-    return [_canon(t) for t in _TOKEN.findall(norm)]
+    return [_canon(t) for t in _TOKEN.findall(_canon_units(norm))]
 
 
 def _is_number(word: str) -> bool:
@@ -136,8 +206,10 @@ def similar(name_word: str, asked: str) -> float:
     if name_word == asked:
         return 1.0
     if _is_number(name_word) or _is_number(asked):
-        # "25w" and "25", "13" and "13pro" are not the same model, but "25w" written "25 w" is
-        # joined before this; numbers match only exactly.
+        # "13" and "13pro" are not the same model; numbers match only exactly, but a bare number
+        # stands for the same number with a unit ("20000" asked, "20000mah" named).
+        if asked.isdigit() and _number_of(name_word) == asked:
+            return 0.9
         return 0.0
     if len(name_word) >= 3 and asked.startswith(name_word) and asked[len(name_word) :] in _ENDINGS:
         return 0.9
@@ -158,19 +230,57 @@ class Group:
     names: list[list[str]]  # each name's words (fa, en, the SKU)
     values: set[str]  # the variants' size, colour... words
 
+    @property
+    def kinds(self) -> set[str]:
+        """The sorts of value its variants differ by (size, colour, length...)."""
+        return {k for w in self.values if (k := value_kind(w))}
+
+    def _offers(self, v: Product, asked: str) -> float:
+        values = {w for value in v.attributes.values() for w in tokens(value)}
+        return max((similar(f, asked) for w in values for f in forms(w)), default=0.0)
+
     def pick(self, asked: set[str]) -> list[Product]:
         """The variants the question's words choose (all of them if it names none)."""
         if not self.variants:
             return []
-        chosen = []
-        for v in self.variants:
-            values = {w for value in v.attributes.values() for w in tokens(value)}
-            named = sum(max((similar(f, a) for f in forms(w) for a in asked), default=0.0) for w in values)
-            chosen.append((named, v))
+        chosen = [(sum(self._offers(v, a) for a in asked), v) for v in self.variants]
         best = max(n for n, _ in chosen)
         if best == 0:
             return self.variants
         return [v for n, v in chosen if n == best]
+
+    def unoffered(self, asked: list[str]) -> list[str]:
+        """The question's values of a sort the variants differ by that no variant has: "XL" of a
+        shirt made in S to L, "30000" of a power bank sold up to 20000 mAh. Such a question is
+        not about the nearest variant."""
+        if not self.variants:
+            return []
+        kinds = self.kinds
+        named = {w for name in self.names for w in name}
+        quantities = kinds & _QUANTITIES
+        out = []
+        for a in asked:
+            kind = value_kind(a)
+            bare = a.isdigit() and bool(quantities) and a not in named
+            if not (kind in kinds or bare) or a in named:
+                continue
+            if not any(self._offers(v, a) >= 0.9 for v in self.variants):
+                out.append(a)
+        return out
+
+
+def conflicts(name: list[str], asked: list[str]) -> bool:
+    """The name says one value of a sort (paperback, 15 inch, 20 W) and the question another of
+    the same sort, and not this one: "the hardcover" is not the product named "... (paperback)"."""
+    mine: dict[str, set[str]] = {}
+    for w in name:
+        if kind := value_kind(w):
+            mine.setdefault(kind, set()).add(w)
+    for a in asked:
+        kind = value_kind(a)
+        if kind in mine and not any(similar(f, a) >= 0.9 for w in mine[kind] for f in forms(w)):
+            return True
+    return False
 
 
 @dataclass
@@ -179,6 +289,7 @@ class Match:
     score: float
     chosen: list[Product] = field(default_factory=list)
     covered: float = 0.0  # the share of the question's words this product explains
+    unoffered: list[str] = field(default_factory=list)  # values asked that no variant has
 
     @property
     def sku(self) -> str:
@@ -312,7 +423,7 @@ class CatalogIndex:
             g = self.groups[i]
             score, covered = self._score(g, asked, set(content))
             if score > 0:
-                matches.append(Match(g, score, g.pick(set(asked)), covered))
+                matches.append(Match(g, score, g.pick(set(asked)), covered, g.unoffered(asked)))
         matches.sort(key=lambda m: (-m.score, m.group.product.sku))
         return Found(matches[:limit], intent, len(content))
 
@@ -321,7 +432,7 @@ class CatalogIndex:
         best_name = 0.0
         explained: dict[str, float] = {}
         for name in g.names:
-            if not name:
+            if not name or conflicts(name, asked):
                 continue
             got = total = 0.0
             for w in name:
@@ -343,11 +454,16 @@ class CatalogIndex:
             ):
                 share = max(share, PREFIX_SHARE)
             best_name = max(best_name, share)
+        kinds = g.kinds
         for a in asked:
             for value in g.values:
                 s = max(similar(f, a) for f in forms(value))
                 if s > explained.get(a, 0.0):
                     explained[a] = s
+            if a not in explained and (value_kind(a) in kinds or (a.isdigit() and kinds & _QUANTITIES)):
+                # a value of a sort its variants differ by, that none has ("XL" of S to L): the
+                # product is the one asked about; Group.unoffered says the variant isn't sold
+                explained[a] = 1.0
         # The question's words that mean something in this catalog (or are numbers): each one
         # this product doesn't explain speaks for another product.
         # A word the catalog doesn't know ("strap" in "apple watch strap") says the customer

@@ -142,6 +142,11 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
+def _values(p: Product) -> str:
+    """A variant's attribute values as the catalog holds them ("A5", "20000 mAh")."""
+    return " ".join(p.attributes.values())
+
+
 def catalog_metrics(rows: list[dict[str, Any]], products: list[Product], kb_text: str, few_left: int) -> dict[str, Any]:
     """The catalog's own figures (README "Evaluating answers"): the product found, the facts in
     the reply exactly the catalog's, no figure from anywhere else."""
@@ -163,14 +168,15 @@ def catalog_metrics(rows: list[dict[str, Any]], products: list[Product], kb_text
             state = p.availability(few_left)
             if state == "few" and str(p.stock) not in have:
                 return False
-            # the stock said is this product's: no other figure than its price and count
-            allowed = {p.price, str(p.stock)} | figures(f"{p.name_fa} {p.name_en} {p.link}")
+            # the stock said is this product's: no other figure than its price and count (and its
+            # name's and, for a variant, its size or length: "(1.5 متر)" is the catalog's)
+            allowed = {p.price, str(p.stock)} | figures(f"{p.name_fa} {p.name_en} {p.link} {_values(p)}")
             return have <= allowed
         return True
 
     allowed = set(figures(kb_text))
     for p in products:
-        allowed |= figures(f"{p.price} {p.stock} {p.name_fa} {p.name_en} {p.link} {p.description}")
+        allowed |= figures(f"{p.price} {p.stock} {p.name_fa} {p.name_en} {p.link} {p.description} {_values(p)}")
     # The bot's own words about the shop's things (answers and choices); a hand-over's promise of
     # when a person replies carries the business hours' figures, from the settings.
     said = [r for r in rows if r["decision"] in {"answer", "clarify"}]
