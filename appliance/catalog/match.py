@@ -56,7 +56,7 @@ darin dari mifrushid mifroshid
 _FILLER = frozenset(
     """
 a an the is are do does did you your we our i me my it its this that of for in on at to with and or
-please pls plz hi hello there can could would will what which size colour color one ones some
+please pls plz hi hello there can could would will what which size colour color one ones some much edition
 رو را از با برای به در که این اون آن یه یک و هم آیا ایا سلام لطفا لطفاً من ما شما تون تو کتاب
 ببخشید مرسی ممنون میشه سایز رنگ یا
 salam lotfan ye yek ro ba az baraye
@@ -233,7 +233,10 @@ class Group:
     @property
     def kinds(self) -> set[str]:
         """The sorts of value its variants differ by (size, colour, length...)."""
-        return {k for w in self.values if (k := value_kind(w))}
+        kinds = {k for w in self.values if (k := value_kind(w))}
+        if any(w.isdigit() for w in self.values):
+            kinds.add("number")  # models told apart by a number ("iPhone 13", "iPhone 14")
+        return kinds
 
     def _offers(self, v: Product, asked: str) -> float:
         values = {w for value in v.attributes.values() for w in tokens(value)}
@@ -261,7 +264,7 @@ class Group:
         out = []
         for a in asked:
             kind = value_kind(a)
-            bare = a.isdigit() and bool(quantities) and a not in named
+            bare = a.isdigit() and bool(quantities or "number" in kinds) and a not in named
             if not (kind in kinds or bare) or a in named:
                 continue
             if not any(self._offers(v, a) >= 0.9 for v in self.variants):
@@ -408,10 +411,15 @@ class CatalogIndex:
         own = _tokens_of_normalised(reading.norm)
         content = [w for w in own if w not in _INTENT and w not in _FILLER]
         all_words = list(content)
-        if reading.finglish:
+        latin_words = [w for w in content if w.isascii() and w.isalpha()]
+        if not reading.finglish:
+            # An English sentence around a Persian name in Latin letters ("what does the daftar
+            # simi cost"): the words the catalog doesn't know are read as Finglish too.
+            latin_words = [w for w in latin_words if w not in self._by_word and len(w) > 2]
+        if latin_words:
             # Finglish: the Persian letters of its content words only ("darin" read as "درین"
             # is near "دریا", a word of a book's name)
-            latin = " ".join(w for w in content if w.isascii())
+            latin = " ".join(latin_words)
             for form in (to_persian(latin), to_persian(latin, short=True)):
                 all_words += tokens(form)
         intent = any(w in _INTENT for w in own) or bool(_INTENT_PHRASE.search(reading.norm))
@@ -460,7 +468,7 @@ class CatalogIndex:
                 s = max(similar(f, a) for f in forms(value))
                 if s > explained.get(a, 0.0):
                     explained[a] = s
-            if a not in explained and (value_kind(a) in kinds or (a.isdigit() and kinds & _QUANTITIES)):
+            if a not in explained and (value_kind(a) in kinds or (a.isdigit() and kinds & (_QUANTITIES | {"number"}))):
                 # a value of a sort its variants differ by, that none has ("XL" of S to L): the
                 # product is the one asked about; Group.unoffered says the variant isn't sold
                 explained[a] = 1.0
