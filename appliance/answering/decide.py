@@ -241,7 +241,7 @@ def _fitting(
 def _unoffered(text: str, lang: str, best: Match, ranking: list[str], feats: dict[str, float]) -> Decision:
     """A value the product isn't sold in ("XL" of a shirt made up to L): never the nearest
     variant's answer; what it is sold in, each a choice."""
-    variants = [Match(best.group, best.score, [v]) for v in best.group.variants]
+    variants = [Match(best.group, best.score, [v], best.covered, best.unoffered) for v in best.group.variants]
     return Decision(
         "clarify", "no_such_variant", lang, text, best.score, ranking=ranking,
         features={**feats, "unoffered": 1.0}, products=variants,
@@ -402,6 +402,9 @@ class Decider:
         if found.intent and found.words and kb_decision.kind == "escalate" and kb_decision.reason == "no_match":
             # Asked about a product the shop doesn't have: said so, never answered as if it had it.
             near = [m for m in found.matches if m.score >= PRODUCT_NEAR][:CLARIFY_CHOICES]
+            if near and near[0].unoffered and self.missing_product == "closest":
+                # the closest product, asked in a value it isn't sold in: what it is sold in
+                return _unoffered(text, lang, near[0], ranking, feats)
             if self.missing_product == "closest" and near:
                 return Decision(
                     "clarify", "no_such_product", lang, text, feats["product_score"], ranking=ranking,
