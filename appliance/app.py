@@ -38,6 +38,7 @@ from appliance.ops import logs as logging_setup
 from appliance.ops import scheduler as scheduler_mod
 from appliance.owner import account as owner_account
 from appliance.settings import Settings
+from appliance.text import bidi
 from appliance.web import api as public_api
 from appliance.web import health, services, widget
 from appliance.web.admin import analytics as admin_analytics
@@ -72,6 +73,7 @@ def _templates() -> TemplateConfig:
     env.filters["digits"] = i18n.digits
     env.filters["when"] = i18n.when
     env.filters["day"] = i18n.day
+    env.filters["ltr_runs"] = bidi.ltr_runs  # phones, addresses, codes read left to right in Persian
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
 

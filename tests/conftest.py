@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 UNIT_MODULES = frozenset(
     {
         "test_architecture.py",
+        "test_bidi.py",
         "test_catalog.py",
         "test_clock_jumps.py",
         "test_colloquial.py",

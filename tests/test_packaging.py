@@ -62,8 +62,8 @@ def test_an_installed_wheel_serves_the_widget_and_the_admin(tmp_path: Path) -> N
         for path in (
             "/static/widget-loader-1.0.0.js",
             "/static/widget-loader-1.1.0.js",
-            "/static/widget-1.3.0.js",
-            "/static/widget-1.3.0.css",
+            "/static/widget-1.4.0.js",
+            "/static/widget-1.4.0.css",
             "/static/htmx-2.0.11.min.js",
             "/static/admin-2.0.0.css",
             "/static/bootstrap-5.3.9.rtl.min.css",

@@ -1,5 +1,6 @@
 /* The chat inside the widget iframe. No framework, no build step; talks to /api/v1 only.
- * Text from customers, the bot and the owner is only ever inserted with textContent. */
+ * Text from customers, the bot and the owner is only ever inserted with textContent (setText: its
+ * left-to-right runs in <bdi> elements made the same way). */
 (function () {
   "use strict";
   var S = JSON.parse(document.getElementById("strings").textContent);
@@ -35,6 +36,28 @@
     var node = document.createElement(tag);
     if (cls) node.className = cls;
     if (text !== undefined) node.textContent = text;
+    return node;
+  }
+  /* The runs that read left to right as a unit in a sentence of either direction (a phone number,
+   * an e-mail or web address, an order code): each in a <bdi dir="ltr"> made with textContent, or
+   * "+98 21 1234 5678" reads "5678 1234 21 98+" in Persian. The pattern is the admin's, from
+   * appliance/text/bidi.py (tests/test_bidi.py checks they are the same). */
+  var LTR_RUN = new RegExp("((?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\\.)[A-Za-z0-9\\-._~:/?#@!$&*+=%,;]*[A-Za-z0-9\\-_~/#$&*+=%]|[A-Za-z0-9._%+\\-]+@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,}|(?=[A-Za-z0-9\\-._~%*/]*[A-Za-z])[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]*\\*?/[A-Za-z0-9\\-._~%*]+/(?:[A-Za-z0-9\\-._~%*]+/)*[A-Za-z0-9\\-._~%*]*|#?(?=(?:[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]|[\\-_/.](?=[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]))*?[A-Za-z])(?=(?:[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]|[\\-_/.](?=[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]))*?[0-9\\u06f0-\\u06f9\\u0660-\\u0669])[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]+(?:[\\-_/.][A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]+)*|\\+?(?=(?:[ .\\-()]{0,2}[0-9\\u06f0-\\u06f9\\u0660-\\u0669]){7})(?:\\([0-9\\u06f0-\\u06f9\\u0660-\\u0669]+\\)|[0-9\\u06f0-\\u06f9\\u0660-\\u0669]+)(?:[ .\\-]?(?:\\([0-9\\u06f0-\\u06f9\\u0660-\\u0669]+\\)|[0-9\\u06f0-\\u06f9\\u0660-\\u0669]+))*)|[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669._%+\\-~*/]+", "g");
+  function setText(node, text) {
+    node.textContent = "";
+    text = text || "";
+    var at = 0, m, run;
+    LTR_RUN.lastIndex = 0;
+    while ((m = LTR_RUN.exec(text)) !== null) {
+      if (m[1] === undefined) continue;  /* the rest of a word: no run */
+      if (m.index > at) node.appendChild(document.createTextNode(text.slice(at, m.index)));
+      run = document.createElement("bdi");
+      run.dir = "ltr";
+      run.textContent = m[0];
+      node.appendChild(run);
+      at = m.index + m[0].length;
+    }
+    if (at < text.length) node.appendChild(document.createTextNode(text.slice(at)));
     return node;
   }
   function scroll() { log.scrollTop = log.scrollHeight; }
@@ -101,11 +124,11 @@
     var node = el("div", "msg " + role);
     node.setAttribute("dir", "auto");
     if (role === "owner") node.appendChild(el("span", "who", S.owner));
-    var p = el("p", null, text);
+    var p = setText(el("p"), text);
     if (text || !(extra && extra.attachments && extra.attachments.length)) node.appendChild(p);
     if (extra) showFiles(node, extra.attachments);
     if (extra && extra.sources && extra.sources.length) {
-      node.appendChild(el("p", "sources", S.from + " " + extra.sources.map(function (s) { return s.title; }).join("، ")));
+      node.appendChild(setText(el("p", "sources"), S.from + " " + extra.sources.map(function (s) { return s.title; }).join("، ")));
     }
     log.appendChild(node);
     scroll();
@@ -115,10 +138,10 @@
   function choices(list) {
     var box = el("div", "choices");
     list.forEach(function (c) {
-      var b = el("button", null, c.title);
+      var b = setText(el("button"), c.title);
       b.type = "button";
       b.setAttribute("dir", "auto");
-      if (c.summary) b.appendChild(el("span", "summary", c.summary));  /* the answer's first sentence */
+      if (c.summary) b.appendChild(setText(el("span", "summary"), c.summary));  /* the answer's first sentence */
       b.addEventListener("click", function () { box.remove(); pick(c); });
       box.appendChild(b);
     });
@@ -269,7 +292,7 @@
         if (name === "delta") {
           if (!reply) { typing.remove(); reply = bubble("bot", ""); }
           text += data.text;
-          reply.querySelector("p").textContent = text;
+          setText(reply.querySelector("p"), text);
           scroll();
         }
         if (name === "done") {
@@ -281,7 +304,7 @@
           if (data.reply_id) shown[data.reply_id] = true;
           lastId = Math.max(lastId, data.reply_id || 0);
           if (data.sources && data.sources.length) {
-            reply.appendChild(el("p", "sources", S.from + " " + data.sources.map(function (s) { return s.title; }).join("، ")));
+            reply.appendChild(setText(el("p", "sources"), S.from + " " + data.sources.map(function (s) { return s.title; }).join("، ")));
           }
           if (data.kind === "clarify" && data.choices && data.choices.length) choices(data.choices);
           if (data.handoff) contactForm();
