@@ -495,3 +495,25 @@ def m0017_customer_verdict(db: Database) -> None:
     # didn't help goes first in the owner's review; one that helped suggests its question as a
     # phrasing. Neither changes anything without the owner.
     db.execute("ALTER TABLE decisions ADD COLUMN customer_verdict TEXT")
+
+
+@MIGRATIONS(name="0018_pressed")
+def m0018_pressed(db: Database) -> None:
+    # The button a customer pressed in the chat instead of typing (conversations/store.py's
+    # ``Pressed``: "talk to a person", "none of these", one of the offered choices); NULL for what
+    # they typed. The chat stores the button's words as their message (the customer's chat shows
+    # them), and the owner's inbox showed «می‌خواهم با یک نفر صحبت کنم» as their question.
+    db.execute("ALTER TABLE messages ADD COLUMN pressed TEXT")
+    # Those pressed before: the decision on them says which button it was, the words that it
+    # wasn't typed (the labels the chat sent, fa and en).
+    db.execute(
+        "UPDATE messages SET pressed = CASE (SELECT d.reason FROM decisions d WHERE d.message_id = messages.id) "
+        "WHEN 'clarification_failed' THEN 'none_of_these' ELSE 'person' END "
+        "WHERE role = 'customer' AND text IN ('می‌خواهم با یک نفر صحبت کنم', 'I''d like to talk to a person') "
+        "AND EXISTS (SELECT 1 FROM decisions d WHERE d.message_id = messages.id "
+        "AND d.reason IN ('asked_for_person', 'clarification_failed'))"
+    )
+    db.execute(
+        "UPDATE messages SET pressed = 'choice' WHERE role = 'customer' AND EXISTS "
+        "(SELECT 1 FROM decisions d WHERE d.message_id = messages.id AND d.reason = 'chosen_by_customer')"
+    )

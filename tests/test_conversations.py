@@ -184,3 +184,50 @@ def test_store_run_finishes_a_write_whose_caller_gave_up(store) -> None:
 
     asyncio.run(go())
     assert store.read().execute("SELECT count(*) FROM conversations").fetchone()[0] == 1
+
+
+def test_buttons_pressed_before_the_upgrade_are_marked_so_the_inbox_shows_the_question(tmp_path: Path) -> None:
+    """A shop's inbox read «می‌خواهم با یک نفر صحبت کنم» (the words the chat stores for «هیچ‌کدام»)
+    as the customer's question; the upgrade marks the presses already stored, and only them."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from appliance.db import Store
+    from appliance.migrations import MIGRATIONS
+
+    path = tmp_path / "appliance.db"
+    conn = sqlite3.connect(path)
+    MIGRATIONS.apply(sqlite_utils.Database(conn), stop_before="0018_pressed")
+    conn.execute(
+        "INSERT INTO conversations (id, lang, channel, status, created_at, updated_at) "
+        "VALUES ('c', 'fa', 'widget', 'waiting', '2026-01-01T09:00:00+00:00', '2026-01-01T09:00:00+00:00')"
+    )
+    said = [
+        ("customer", "جلد سوم هری پاتر را دارید؟", "clarify", "close_candidates"),
+        ("bot", "کدام یک؟", None, None),
+        ("customer", "می‌خواهم با یک نفر صحبت کنم", "escalate", "clarification_failed"),
+        ("bot", "به همکارم می‌سپارم.", None, None),
+        ("customer", "می‌خواهم با یک نفر صحبت کنم", "escalate", "no_match"),  # typed, the same words
+        ("customer", "پس دادن کتاب", "answer", "chosen_by_customer"),  # one of the choices
+    ]
+    for n, (role, text, kind, reason) in enumerate(said, start=1):
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, role, text, created_at) VALUES (?, 'c', ?, ?, ?)",
+            [n, role, text, f"2026-01-01T09:00:0{n}+00:00"],
+        )
+        if kind:
+            conn.execute(
+                "INSERT INTO decisions (conversation_id, message_id, kind, reason, entry_ids, query, lang, created_at) "
+                "VALUES ('c', ?, ?, ?, '[]', ?, 'fa', '2026-01-01T09:00:00+00:00')",
+                [n, kind, reason, text],
+            )
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    try:
+        store.migrate()
+        pressed = [r[0] for r in store.read().execute("SELECT pressed FROM messages ORDER BY id")]
+        assert pressed == [None, None, "none_of_these", None, None, "choice"]
+    finally:
+        store.close()

@@ -214,3 +214,119 @@ def test_durations_in_words() -> None:
     assert duration_words(1, "en") == "1 second" and duration_words(45 * 60, "fa") == "۴۵ دقیقه"
     assert duration_words(95 * 60, "en") == "1.6 hours" and duration_words(3 * 86400, "fa") == "۳ روز"
     assert duration_words(None, "fa") == "—"
+
+
+# -- a button pressed is not a question typed --------------------------------------------------------
+
+POTTER = "جلد سوم هری پاتر رو دارید؟ نسخهٔ جلد سخت"
+PERSON_LABEL = "می‌خواهم با یک نفر صحبت کنم"  # the words the chat stores for the button
+
+
+def _rows(page: str) -> list[str]:
+    """The inbox list's (or the home page's waiting list's) previews."""
+    return [
+        html.unescape(t).strip() for t in re.findall(r'<span dir="auto" class="[^"]*\blast\b[^"]*">(.*?)</span>', page)
+    ]
+
+
+def test_the_inbox_previews_the_question_not_the_none_of_these_press(admin: TestClient) -> None:
+    """The inbox showed «می‌خواهم با یک نفر صحبت کنم», what the chat sends for «هیچ‌کدام», instead
+    of the customer's question about Harry Potter; the transcript showed it as typed."""
+    seed(admin)
+    conv, token, _ = start_chat(admin, "fa")
+    send(admin, conv, token, POTTER)
+    r = admin.post(
+        f"/api/v1/conversations/{conv}/handoff",
+        json={"lang": "fa", "reason": "clarification_failed"},
+        headers=bearer(token),
+    )
+    assert r.status_code == 200, r.text
+    sign_in(admin)
+    inbox = admin.get("/admin/inbox?lang=fa").text
+    assert _rows(inbox) == [POTTER]
+    assert PERSON_LABEL not in inbox
+    home = admin.get("/admin/?lang=fa").text
+    assert POTTER in home and PERSON_LABEL not in home  # the home page's waiting list
+
+    page = admin.get(f"/admin/conversations/{conv}?lang=fa").text
+    assert "روی «هیچ‌کدام» زد: هیچ‌کدام از گزینه‌ها نبود و خواست با یک نفر صحبت کند" in page
+    assert PERSON_LABEL not in page  # not as if the customer had typed it
+    assert (
+        "Pressed “None of these”: none of the choices fitted, asked for a person"
+        in admin.get(f"/admin/conversations/{conv}?lang=en").text
+    )
+
+    # the customer's own chat is as it was: the button's words as their message
+    history = admin.get(f"/api/v1/conversations/{conv}/messages", headers=bearer(token)).json()["messages"]
+    assert [m["text"] for m in history if m["role"] == "customer"] == [POTTER, PERSON_LABEL]
+
+    # "save as an entry" on the owner's reply asks the question, not the press
+    post(admin, f"/admin/conversations/{conv}/reply", data={"text": "بله، جلد سخت هم داریم."})
+    (link,) = _save_links(admin.get(f"/admin/conversations/{conv}?lang=fa").text)
+    assert link["question"] == POTTER
+
+
+def test_talk_to_a_person_is_said_in_words_even_once_the_owner_has_the_chat(admin: TestClient) -> None:
+    """With the owner in the chat the bot's decision is only "held": the press is still a press."""
+    conv, token, _ = start_chat(admin, "fa")
+    send(admin, conv, token, POTTER)
+    sign_in(admin)
+    post(admin, f"/admin/conversations/{conv}/takeover", data={"on": "1"})
+    r = admin.post(f"/api/v1/conversations/{conv}/handoff", json={"lang": "fa"}, headers=bearer(token))
+    assert r.status_code == 200, r.text
+    assert _rows(admin.get("/admin/inbox?view=answered&lang=fa").text) == [POTTER]
+    page = admin.get(f"/admin/conversations/{conv}?lang=fa").text
+    assert "روی «صحبت با یک نفر» زد: خواست با یک نفر صحبت کند" in page and PERSON_LABEL not in page
+
+    # a customer who only pressed the button: the inbox says so in words, not «—» or the label
+    only, only_token, _ = start_chat(admin, "fa")
+    admin.post(f"/api/v1/conversations/{only}/handoff", json={"lang": "fa"}, headers=bearer(only_token))
+    assert _rows(admin.get("/admin/inbox?lang=fa").text) == ["روی «صحبت با یک نفر» زد: خواست با یک نفر صحبت کند"]
+
+
+def test_which_entry_answers_this_offers_the_bots_choices_first(admin: TestClient) -> None:
+    """The bot offered returns, tracking and shipping; «کدام مطلب به این سؤال پاسخ می‌دهد؟»
+    suggested returns, payment and hours (the top of the ranking)."""
+    from appliance.answering.compose import Reply
+    from appliance.answering.decide import Decision
+    from appliance.kb import embedder
+    from appliance.kb import store as kb
+    from appliance.kb.entry import Entry
+    from appliance.kb.retrieval import IndexedEntry
+
+    services = admin.app.state.services
+    titles = {
+        "returns": "پس دادن کتاب",
+        "tracking": "پیگیری سفارش",
+        "shipping": "هزینهٔ ارسال",
+        "payment": "روش‌های پرداخت",
+        "hours": "ساعت کاری",
+    }
+    kb.save(
+        services.store,
+        [Entry(i, t, f"پاسخ {t}", "fa", [t]) for i, t in titles.items()],
+        embedder=embedder.shared(),
+        now="t0",
+    )
+    conv, token, _ = start_chat(admin, "fa")
+    asked = "سفارشم رسید ولی خراب بود، چکار کنم؟"
+    message_id, _ = services.chat.conversations.add_customer_message(conv, asked)
+    offered = [IndexedEntry(i, titles[i], "", "fa", [], frozenset()) for i in ("returns", "tracking", "shipping")]
+    decision = Decision(
+        "clarify", "close_candidates", "fa", asked, 0.3, offered, ranking=["returns", "payment", "hours", "tracking"]
+    )
+    services.chat.conversations.record_turn(conv, message_id, decision, Reply("کدام یک؟", "template"), 1.0)
+    admin.post(
+        f"/api/v1/conversations/{conv}/handoff",
+        json={"lang": "fa", "reason": "clarification_failed"},
+        headers=bearer(token),
+    )
+    sign_in(admin)
+    page = admin.get(f"/admin/conversations/{conv}?lang=fa").text
+    (learn,) = re.findall(r'<div class="learn[^"]*">(.*?)</div>', page, re.S)
+    assert "کدام مطلب به این سؤال پاسخ می‌دهد؟" in learn
+    shown = [html.unescape(t) for t in re.findall(r"<button[^>]*>(.*?)</button>", learn)]
+    # what the customer was offered first, in the bot's order, then the closest others
+    assert shown == ["پس دادن کتاب", "پیگیری سفارش", "هزینهٔ ارسال", "روش‌های پرداخت", "ساعت کاری"]
+    # the reply box's quick answers start with them too
+    assert re.findall(r'hx-get="/admin/entries/([a-z]+)/as-reply"', page)[:3] == ["returns", "tracking", "shipping"]

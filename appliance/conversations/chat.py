@@ -26,7 +26,7 @@ from appliance.answering.decide import Decider, Decision, Previous
 from appliance.answering.entry_check import EntryChecker
 from appliance.clock import Clock
 from appliance.conversations import attachments
-from appliance.conversations.store import Channel, Conversations, NoConversation, Status, held
+from appliance.conversations.store import Channel, Conversations, NoConversation, Pressed, Status, held
 from appliance.db import Store
 from appliance.kb import suggestions
 from appliance.text import contact
@@ -118,8 +118,11 @@ class ChatService:
             lambda: self.conversations.start(lang=lang, channel=channel, visitor_id=visitor_id, consent_at=consent_at)
         )
 
-    async def accept(self, conversation_id: str, text: str, client_id: str | None = None) -> tuple[int, bool]:
-        """Store the customer's message before anything else happens to it.
+    async def accept(
+        self, conversation_id: str, text: str, client_id: str | None = None, pressed: Pressed | None = None
+    ) -> tuple[int, bool]:
+        """Store the customer's message before anything else happens to it (``pressed``: the
+        button whose words it is, not typed).
 
         Returns (message id, True if this exact message was already stored: a retried send).
         """
@@ -129,7 +132,9 @@ class ChatService:
         if len(text) > self.max_message_chars:
             raise MessageRejected("too_long", f"the message is longer than {self.max_message_chars} characters")
         try:
-            return await self.store.run(self.conversations.add_customer_message, conversation_id, text, client_id)
+            return await self.store.run(
+                lambda: self.conversations.add_customer_message(conversation_id, text, client_id, pressed=pressed)
+            )
         except NoConversation:
             raise MessageRejected("no_conversation", "unknown conversation") from None
 
@@ -203,7 +208,7 @@ class ChatService:
         decision_ms = (time.perf_counter() - started) * 1000
         if not label.strip():  # a client that sent no label: the choice's own name, not its id
             label = decision.entries[0].title if decision.entries else entry_id
-        message_id, _ = await self.accept(conversation_id, label)
+        message_id, _ = await self.accept(conversation_id, label, pressed=Pressed.CHOICE)
         reply = await self.composer.compose(decision, label)
         turn = await self._record(conversation_id, message_id, decision, reply, decision_ms)
         await self.store.run(self._suggest_pick, conversation_id, entry_id, message_id)
@@ -224,8 +229,10 @@ class ChatService:
 
     async def handoff(self, conversation_id: str, label: str, lang: str, reason: str = "asked_for_person") -> Turn:
         """The customer pressed "talk to a person" (or "none of these"): escalate, whatever the
-        knowledge base says."""
-        message_id, _ = await self.accept(conversation_id, label)
+        knowledge base says. The button's words are stored as the customer's message (their chat
+        shows them), marked as pressed: the owner reads the press, and the question before it."""
+        pressed = Pressed.NONE_OF_THESE if reason == "clarification_failed" else Pressed.PERSON
+        message_id, _ = await self.accept(conversation_id, label, pressed=pressed)
         decision = Decision("escalate", reason, lang, label)
         reply = await self.composer.compose(decision, label)
         return await self._record(conversation_id, message_id, decision, reply, 0.0)

@@ -53,6 +53,16 @@ class Role(StrEnum):
     SYSTEM = "system"  # notices shown to the customer ("the owner has joined")
 
 
+class Pressed(StrEnum):
+    """A button the customer pressed in the chat instead of typing. The chat stores the button's
+    words as their message (their chat shows them so); the owner reads the press in words, and
+    the inbox's preview is the last question they typed, not «می‌خواهم با یک نفر صحبت کنم»."""
+
+    PERSON = "person"  # "talk to a person"
+    NONE_OF_THESE = "none_of_these"  # none of the offered choices fitted: a person, then
+    CHOICE = "choice"  # one of the offered choices (its title is the message)
+
+
 class Event(StrEnum):
     BOT_REPLIED = "bot_replied"  # an answer or a clarifying question
     ESCALATED = "escalated"  # the bot handed the conversation to the owner
@@ -151,10 +161,16 @@ class Conversations:
         return conversation_id
 
     def add_customer_message(
-        self, conversation_id: str, text: str, client_id: str | None = None, file: attachments.Clean | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        client_id: str | None = None,
+        file: attachments.Clean | None = None,
+        pressed: Pressed | None = None,
     ) -> tuple[int, bool]:
-        """Store a customer's message (and the photo that came with it): (its id, True if this
-        ``client_id`` was stored already). Raises NoConversation."""
+        """Store a customer's message (and the photo that came with it; ``pressed``: the button
+        whose words it is): (its id, True if this ``client_id`` was stored already). Raises
+        NoConversation."""
         now = self._now()
         with self.store.write() as db:
             if db.execute("SELECT 1 FROM conversations WHERE id = ?", [conversation_id]).fetchone() is None:
@@ -166,8 +182,9 @@ class Conversations:
                 if row:
                     return row[0], True
             cursor = db.execute(
-                "INSERT INTO messages (conversation_id, role, text, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                [conversation_id, Role.CUSTOMER, text, client_id, now],
+                "INSERT INTO messages (conversation_id, role, text, client_id, pressed, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [conversation_id, Role.CUSTOMER, text, client_id, str(pressed) if pressed else None, now],
             )
             message_id = inserted_id(cursor)
             if file is not None:
@@ -536,13 +553,14 @@ class Conversations:
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every message with the bot's decision on it (on a bot's reply), and why the bot decided
-        as it did on a customer's message (``asked_reason``), for the owner."""
+        as it did on a customer's message (``asked_reason``, and the choices it ``offered``), for
+        the owner; ``pressed``: the button a customer's message stands for (None: typed)."""
         rows = (
             self.store.read()
             .execute(
-                "SELECT m.id, m.role, m.text, m.created_at, d.id AS decision_id, d.kind, d.reason, d.confidence, "
-                "d.entry_ids, d.composed_by, d.verdict, asked.reason AS asked_reason, asked.kind AS asked_kind, "
-                "asked.scores AS asked_scores "
+                "SELECT m.id, m.role, m.text, m.pressed, m.created_at, d.id AS decision_id, d.kind, d.reason, "
+                "d.confidence, d.entry_ids, d.composed_by, d.verdict, asked.reason AS asked_reason, "
+                "asked.kind AS asked_kind, asked.scores AS asked_scores, asked.entry_ids AS asked_entry_ids "
                 "FROM messages m LEFT JOIN decisions d ON d.reply_id = m.id "
                 "LEFT JOIN decisions asked ON asked.message_id = m.id "
                 "WHERE m.conversation_id = ? ORDER BY m.id",
@@ -560,6 +578,9 @@ class Conversations:
             # "this is the entry that answers it".
             scores = json.loads(item.pop("asked_scores") or "{}")
             item["ranking"] = scores.get("ranking", []) if isinstance(scores, dict) else []
+            # The choices the bot offered this customer for this question ("which one do you mean?").
+            offered = json.loads(item.pop("asked_entry_ids") or "[]")
+            item["offered"] = offered if r["asked_kind"] == "clarify" else []
             out.append(item)
         return out
 
@@ -603,8 +624,10 @@ class Conversations:
         return {r[0]: r[1] for r in rows}
 
     def inbox(self, view: str, search: str = "", limit: int = 200) -> list[Any]:
-        """One of ``VIEWS``, newest activity first (oldest first for "waiting"), with the last
-        customer message, why the bot escalated and how long the customer has waited;
+        """One of ``VIEWS``, newest activity first (oldest first for "waiting"), with the
+        customer's last question (``last``: what they typed, never a button's words; None if they
+        only pressed one, ``pressed`` says which), why the bot escalated and how long the customer
+        has waited;
         ``search`` keeps conversations with a message containing it."""
         statuses, order = VIEWS[view]
         params: list[Any] = [self._now(), *statuses]
@@ -619,7 +642,9 @@ class Conversations:
                 "SELECT c.id, c.status, c.lang, c.updated_at, c.contact_email, c.contact_phone, "
                 "(strftime('%s', ?) - strftime('%s', c.updated_at)) / 60 AS waited_minutes, "
                 "(SELECT text FROM messages m WHERE m.conversation_id = c.id AND m.role = 'customer' "
-                " ORDER BY m.id DESC LIMIT 1) AS last, "
+                " AND m.pressed IS NULL ORDER BY m.id DESC LIMIT 1) AS last, "
+                "(SELECT pressed FROM messages m WHERE m.conversation_id = c.id AND m.role = 'customer' "
+                " ORDER BY m.id DESC LIMIT 1) AS pressed, "
                 "(SELECT reason FROM decisions d WHERE d.conversation_id = c.id AND d.kind = 'escalate' "
                 " ORDER BY d.id DESC LIMIT 1) AS reason, "
                 # the entry the bot ranked first for the question it handed over: its best guess

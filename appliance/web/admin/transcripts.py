@@ -23,6 +23,7 @@ PHOTO = "attachment"  # a customer's photo (its caption is the message's text)
 
 
 GUESSES = 3  # entries offered for "which entry answers this?"
+AFTER_OFFERED = 2  # ... and after the choices the bot offered for the question, the closest others
 
 
 def asked_before(messages: list[dict[str, Any]], n: int) -> tuple[str, bool]:
@@ -42,7 +43,7 @@ def asked_before(messages: list[dict[str, Any]], n: int) -> tuple[str, bool]:
             if asked or photo:
                 break
             continue
-        if m["role"] != Role.CUSTOMER:
+        if m["role"] != Role.CUSTOMER or m["pressed"]:  # a button pressed is no question
             continue
         text = (m["text"] or "").strip()
         if m["asked_reason"] == PHOTO or m["attachments"]:
@@ -58,7 +59,9 @@ def asked_before(messages: list[dict[str, Any]], n: int) -> tuple[str, bool]:
 def for_owner(conversations: Conversations, store: Store, conversation_id: str, lang: str) -> list[dict[str, Any]]:
     out, ranked = conversations.transcript(conversation_id), []
     db = store.read()
-    ids = sorted({i for item in out for i in [*item["ranking"][:GUESSES], *item["entry_ids"]]})
+    ids = sorted(
+        {i for item in out for i in [*item["ranking"][: GUESSES + AFTER_OFFERED], *item["offered"], *item["entry_ids"]]}
+    )
     products = [i.removeprefix(PRODUCT) for i in ids if i.startswith(PRODUCT)]
     entries = kb.titles(db, [i for i in ids if not i.startswith(PRODUCT)])
     titles = {**entries, **{PRODUCT + sku: name for sku, name in catalog_store.titles(db, products).items()}}
@@ -66,9 +69,13 @@ def for_owner(conversations: Conversations, store: Store, conversation_id: str, 
         if item["role"] == Role.CUSTOMER:
             ranked = [titles[i] for i in item["ranking"] if i in titles]
             # The knowledge base's answers closest to the question: the bot's best guesses, and
-            # what the owner's reply box offers to insert.
-            item["closest"] = [(i, entries[i]) for i in item["ranking"][:GUESSES] if i in entries]
-        if item["role"] == Role.CUSTOMER and item["asked_reason"] not in NOT_A_QUESTION:
+            # what the owner's reply box offers to insert. The choices the bot offered this
+            # customer come first (it offered returns, tracking and shipping; "which entry answers
+            # this?" suggested returns, payment and hours), then the closest others.
+            offered = [i for i in item["offered"] if i in entries]
+            others = [i for i in item["ranking"] if i in entries and i not in offered]
+            item["closest"] = [(i, entries[i]) for i in [*offered, *others[: AFTER_OFFERED if offered else GUESSES]]]
+        if item["role"] == Role.CUSTOMER and not item["pressed"] and item["asked_reason"] not in NOT_A_QUESTION:
             # A question the bot handed over, offered choices for, or answered wrongly (the
             # owner's mark on the reply after it): the owner says which entry answers it.
             reply = out[n + 1] if n + 1 < len(out) and out[n + 1]["role"] == Role.BOT else {}
@@ -86,5 +93,9 @@ def for_owner(conversations: Conversations, store: Store, conversation_id: str, 
 
 def suggested(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The closest answers to the customer's last question, for the reply box."""
-    asked = [m for m in messages if m["role"] == Role.CUSTOMER and m["asked_reason"] not in NOT_A_QUESTION]
+    asked = [
+        m
+        for m in messages
+        if m["role"] == Role.CUSTOMER and not m["pressed"] and m["asked_reason"] not in NOT_A_QUESTION
+    ]
     return asked[-1].get("closest", []) if asked else []
