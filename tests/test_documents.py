@@ -7,6 +7,7 @@ them (python-docx) or written byte by byte (a PDF)."""
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 import zipfile
@@ -507,3 +508,43 @@ def test_the_connection_goes_to_the_address_that_was_checked(site: str, monkeypa
         {"sni_hostname": "shop.example"},
     )
     assert fetch._pinned("http://shop.example:8080/", "2001:db8::1")[0] == "http://[2001:db8::1]:8080/"
+
+
+QUESTIONS_ONLY = """<!doctype html>
+<html lang="fa" dir="rtl"><head><meta charset="utf-8"><title>سؤال‌های شما</title></head><body><main>
+<h1>سؤال‌های شما</h1>
+<details><summary>هزینهٔ ارسال چقدر است؟</summary><p>ارسال به تهران ۴۵ هزار تومان و به شهرهای دیگر ۶۰ هزار تومان است.</p></details>
+<details><summary>چطور کتاب را پس بدهم؟</summary><p>تا هفت روز پس از دریافت، کتاب سالم را با فاکتور پس بدهید.</p></details>
+<details><summary>ساعت کاری شما چیست؟</summary><p>شنبه تا چهارشنبه از ساعت ۹ تا ۱۸ پاسخگو هستیم.</p></details>
+<details><summary>سفارش چند روزه می‌رسد؟</summary><p>سفارش‌های تهران دو روزه و شهرهای دیگر چهار روزه می‌رسند.</p></details>
+<details><summary>کارت هدیه دارید؟</summary><p>بله، کارت هدیهٔ صد و دویست هزار تومانی داریم.</p></details>
+<details><summary>پرداخت در محل دارید؟</summary><p>فقط در تهران، با کارت‌خوان پیک.</p></details>
+</main></body></html>"""
+
+
+def test_the_documents_list_says_what_a_document_gave(admin: TestClient) -> None:
+    """After importing a FAQ page whose six questions and answers became entries, the list said
+    «صفحهٔ وب · ۰ بخش»: it read like a failed import."""
+    store = admin.app.state.services.store
+    doc = extract.extract(QUESTIONS_ONLY.encode(), "faq.html")
+    assert len(doc.proposals) == 6
+    six = documents_store.save(
+        store, doc, source="https://shop.example/faq", data=b"x", embedder=embedder.shared(), now="t1",
+        approved=list(range(6)),
+    )  # fmt: skip
+    assert (six.faq_entries, documents_store.get(store.read(), six.document).sections) == (6, 0)
+    both = documents_store.save(
+        store, extract.extract(FAQ_PAGE.encode(), "help.html"), source="help.html", data=b"x",
+        embedder=embedder.shared(), now="t2", approved=[0],
+    )  # fmt: skip
+    sections = documents_store.get(store.read(), both.document).sections
+    assert sections > 0 and both.faq_entries == 1
+    sign_in(admin)
+
+    def said(lang: str) -> list[str]:
+        page = admin.get(f"/admin/documents?lang={lang}").text
+        return [" ".join(g.split()) for g in re.findall(r'<span class="gave">(.*?)</span>', page, re.S)]
+
+    assert said("fa") == [f"{i18n.digits(sections, 'fa')} بخش و ۱ پرسش و پاسخ", "۶ پرسش و پاسخ"]
+    in_en = "1 section" if sections == 1 else f"{sections} sections"
+    assert said("en") == [f"{in_en} and 1 question and answer", "6 questions and answers"]

@@ -308,6 +308,17 @@ def all_documents(db: Database) -> list[Stored]:
     return [_stored(r) for r in rows]
 
 
+def faq_counts(db: Database) -> dict[int, int]:
+    """Document id -> how many entries its approved questions and answers are in the knowledge
+    base now (``faq_id``'s ids), for the documents that have any: a FAQ page of six questions is
+    six entries and no section, not "0 sections"."""
+    rows = db.execute(
+        "SELECT d.id, (SELECT count(*) FROM kb_entries e WHERE e.id = 'faq-' || d.id "
+        "OR e.id LIKE 'faq-' || d.id || '-%') AS n FROM documents d"
+    ).fetchall()
+    return {r[0]: r[1] for r in rows if r[1]}
+
+
 def get(db: Database, document_id: int) -> Stored | None:
     row = db.execute("SELECT *, '' AS last_error FROM documents WHERE id = ?", [document_id]).fetchone()
     return _stored(row) if row else None

@@ -70,6 +70,7 @@ def _page(page: Page, store: Store, jobs: Jobs, status: int = 200, **ctx: Any) -
     return page(
         "admin/documents.html",
         documents=documents_store.all_documents(db),
+        faq=documents_store.faq_counts(db),  # what each gave besides its sections
         imports=documents_store.imports(db, 10),
         max_bytes=extract.MAX_DOCUMENT_BYTES,
         # The running imports, and the one this page was asked about (its summary at the top).
