@@ -252,12 +252,16 @@ def test_no_admin_page_scrolls_sideways(browser, admin_server) -> None:
                 )
                 if sizes[0] > sizes[1]:
                     wide.append((width, lang, path, sizes))
-                # ... every button and navigation link a thumb can hit on a phone (44 px) ...
+                # ... every button, navigation link, disclosure, box and whole-row link a thumb can hit
+                # on a phone (44 px; a box's label taps it too, so the taller of the two counts) ...
                 if width == 390:
                     small = browser.execute_script(
-                        "return [...document.querySelectorAll('button, a.btn, .tabs a, .tabbar a, .nav-link, .toolbar a')]"
-                        ".filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)"
-                        ".map(e => e.textContent.trim().slice(0, 30))"
+                        "const tall = e => Math.max(e.getBoundingClientRect().height,"
+                        "  ...[...(e.labels || [])].map(l => l.getBoundingClientRect().height));"
+                        "return [...document.querySelectorAll('button, a.btn, .tabs a, .tabbar a, .nav-link, .toolbar a,"
+                        " summary, .form-check-input, .list-group-item-action')]"
+                        ".filter(e => e.offsetParent !== null && tall(e) < 43.5)"
+                        ".map(e => (e.textContent.trim() || e.id || e.name || e.tagName).slice(0, 30))"
                     )
                     if small:
                         wide.append((width, lang, path, "small tap targets", small))

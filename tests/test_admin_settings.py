@@ -189,9 +189,11 @@ def test_the_hours_are_seven_days_in_words_and_stay_text_in_the_file(admin: Test
     first, switches and time fields; Persian digits taken; the file keeps the readable text."""
     sign_in(admin)
     page = admin.get("/admin/settings?lang=fa").text
-    names = re.findall(r'<label class="form-check-label fw-semibold" for="hours-\w+-open">([^<]+)</label>', page)
+    names = re.findall(r'<span class="form-check-label fw-semibold">([^<]+)</span>', page)
     assert names == ["شنبه", "یکشنبه", "دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه"]
-    assert page.count('type="time"') >= 14 and 'id="hours-fri-open" name="hours_fri_open"  >' in page  # Friday closed
+    assert (
+        page.count('inputmode="numeric"') >= 14 and 'id="hours-fri-open" name="hours_fri_open"  >' in page
+    )  # Friday closed
     week = ("۰۹:۰۰", "۱۳:۰۰", "۱۶:۰۰", "۲۰:۰۰")
     days = hours_form(sat=week, sun=week, mon=week, tue=week, wed=week, thu=("09:00", "13:00"))
     headers = {**PERSIAN, "x-csrf-token": csrf(admin)}
@@ -202,6 +204,50 @@ def test_the_hours_are_seven_days_in_words_and_stay_text_in_the_file(admin: Test
     assert admin.app.state.services.settings.business_hours == stored["business_hours"]
     again = admin.get("/admin/settings?lang=en").text
     assert 'name="hours_sat_from2" value="16:00"' in again and 'name="hours_thu_to1" value="13:00"' in again
+
+
+def test_times_of_day_are_typed_with_persian_digits_and_shown_in_them(admin: TestClient, data_dir) -> None:
+    """The hours were type=time boxes: ۱۰:۳۰ typed on a Persian keyboard was ignored and the
+    Persian page showed "09:00 AM". Now text boxes for digits (24-hour), Persian on Persian pages,
+    and a phone's number pad without a colon is understood ("۱۸۳۰" is 18:30)."""
+    sign_in(admin)
+    page = admin.get("/admin/settings?lang=fa").text
+    assert 'type="time"' not in page
+    box = re.search(r'<input [^>]*id="hours-sat-from1"[^>]*>', page).group(0)
+    for attribute in ('type="text"', 'inputmode="numeric"', 'dir="ltr"', 'placeholder="۰۹:۰۰"', 'value="۰۹:۰۰"'):
+        assert attribute in box, (attribute, box)
+    assert re.search(r'<input [^>]*placeholder="۰۹:۰۰"[^>]*id="set-backup_time"[^>]*value="۰۳:۰۰"', page)
+    typed = {**hours_form(sat=("۱۰:۳۰", "۱۸۳۰"), thu=("۹:۱۵", "۱۳:۰۰")), "backup_time": "۰۴:۴۵", "digest_time": "۲۱۰۵"}
+    r = admin.post("/admin/settings", data={**FORM, **typed}, headers={**PERSIAN, "x-csrf-token": csrf(admin)})
+    assert r.status_code == 200 and toast(r) == "ذخیره شد", shown(r.text)[:400]
+    stored = tomllib.loads((data_dir / "settings.toml").read_text(encoding="utf-8"))
+    assert stored["business_hours"] == "sat 10:30-18:30; thu 09:15-13:00"
+    assert (stored["backup_time"], stored["digest_time"]) == ("04:45", "21:05")
+    fa = admin.get("/admin/settings?lang=fa").text
+    assert 'name="hours_sat_from1" value="۱۰:۳۰"' in fa and 'name="hours_sat_to1" value="۱۸:۳۰"' in fa
+    assert re.search(r'id="set-backup_time"[^>]*value="۰۴:۴۵"', fa) and "AM" not in shown(fa)
+    en = admin.get("/admin/settings?lang=en").text  # Latin digits on English pages
+    assert 'name="hours_thu_from1" value="09:15"' in en and re.search(r'id="set-digest_time"[^>]*value="21:05"', en)
+    # a wrong time typed in Persian is said in the page's words, next to its day, in Persian digits
+    bad = admin.post(
+        "/admin/settings",
+        data={**FORM, **hours_form(sat=("۱۸:۰۰", "۹:۰۰"))},
+        headers={**PERSIAN, "x-csrf-token": csrf(admin)},
+    )
+    assert bad.status_code == 422 and "«از ۱۸:۰۰ تا ۰۹:۰۰»" in bad.text
+
+
+def test_the_settings_help_is_in_persian_digits(admin: TestClient) -> None:
+    """«(0.02 یعنی ۲٪)» in the Persian help: every figure in the help is in Persian digits (web
+    addresses, which are typed in Latin letters, aside)."""
+    sign_in(admin)
+    page = admin.get("/admin/settings?lang=fa").text
+    helps = re.findall(r'<div class="form-text[^"]*" id="set-[\w]+-help">(.*?)</div>', page, flags=re.S)
+    assert len(helps) > 20
+    for text in helps:
+        words = re.sub(r"https?://\S+|\b127\.0\.0\.1\b|UTF-8", "", shown(text))
+        assert not re.search(r"[0-9]", words), text
+    assert "(۰٫۰۲ یعنی ۲٪)" in page
 
 
 @pytest.mark.parametrize(
@@ -228,7 +274,8 @@ def test_wrong_hours_are_refused_next_to_their_day(admin: TestClient, data_dir, 
     assert (path.read_text() if path.exists() else None) == before  # nothing saved, the shop's name neither
     assert 'value="نام تازه"' in r.text  # what was typed is kept
     typed = days[day]
-    assert f'name="hours_{day}_from1" value="{typed[0]}"' in r.text
+    persian = typed[0].translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))  # shown in the page's digits
+    assert f'name="hours_{day}_from1" value="{persian}"' in r.text
 
 
 def test_forged_or_wrong_values_are_refused_next_to_the_field(admin: TestClient, data_dir) -> None:
@@ -275,7 +322,7 @@ def test_the_page_speaks_in_words_not_codes(admin: TestClient) -> None:
         for name in ("default_language", "smtp_security", "catalog_missing", "timezone", "model"):
             assert re.search(rf'<select class="form-select" id="set-{name}"', page), (lang, name)
         for name in ("backup_time", "digest_time"):
-            assert re.search(rf'<input type="time"[^>]*id="set-{name}"', page), (lang, name)
+            assert re.search(rf'<input type="text" inputmode="numeric"[^>]*id="set-{name}"', page), (lang, name)
         assert page.count('<section class="card mb-3" id="settings-') == 6 and 'data-draft="settings"' in page
     fa = admin.get("/admin/settings?lang=fa").text
     assert ">فارسی</option>" in fa and ">انگلیسی</option>" in fa and ">پرسش را به من بسپار</option>" in fa

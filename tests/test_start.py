@@ -67,6 +67,28 @@ def test_setup_in_english_with_its_errors_in_the_new_look(client: TestClient) ->
     assert bad.status_code == 403 and "appliance setup-link" in bad.text and 'href="/admin/login?lang=en"' in bad.text
 
 
+def test_a_used_setup_link_sends_the_owner_home_or_says_what_to_do_in_their_language(client: TestClient) -> None:
+    """A used link opened by the signed-in owner showed an English page (the browser's language)
+    telling them to run `appliance setup-link`, which prints nothing once a password is set."""
+    token = _token(client)
+    form = {"token": token, "password": "یک گذرواژه‌ی بلند فارسی", "confirm": "یک گذرواژه‌ی بلند فارسی", "lang": "fa"}
+    assert client.post("/admin/setup", data=form, headers=SAME, follow_redirects=False).status_code == 303
+    english = {"accept-language": "en-US,en;q=0.9"}
+    again = client.get(f"/admin/setup?token={token}", headers=english, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/admin/"  # signed in: home
+    client.cookies.clear()
+    for link in (f"/admin/setup?token={token}", "/admin/setup?token=nope"):
+        page = client.get(link, headers=english)
+        assert page.status_code == 403 and 'lang="fa"' in page.text  # the owner's language, not the browser's
+        assert "گذرواژهٔ پیشخوان پیش‌تر انتخاب شده است" in page.text and "با همان گذرواژه وارد پیشخوان شوید" in page.text
+        assert 'href="/admin/login?lang=fa"' in page.text and "appliance reset-password" in page.text
+        assert "setup-link" not in page.text
+    en = client.get(f"/admin/setup?token={token}&lang=en")  # the page's own language switch
+    assert "already been chosen" in en.text and "Forgot it?" in en.text
+    resent = client.post("/admin/setup", data=form, headers={**SAME, **english})
+    assert resent.status_code == 403 and "گذرواژهٔ پیشخوان پیش‌تر انتخاب شده است" in resent.text
+
+
 def test_sign_in_page_in_the_new_look_with_the_language_switch(admin: TestClient) -> None:
     fa = admin.get("/admin/login?next=/admin/kb")
     assert "bootstrap-5.3.9.rtl.min.css" in fa.text and 'href="/admin/login?lang=en&amp;next=%2Fadmin%2Fkb"' in fa.text
@@ -313,3 +335,17 @@ def test_check_my_site_refuses_private_addresses_unless_allowed(owner_client: Te
     assert "alert-danger" in html and "private" in html.lower()
     assert "alert-danger" in _check(c, "", "en") and "Type your site" in _check(c, "", "en")
     assert "alert-danger" in _check(c, "file:///etc/passwd", "en")
+
+
+def test_the_home_page_says_the_model_in_words_and_a_missing_page_leads_back_home(owner_client: TestClient) -> None:
+    """«مدل زبانی: — — بدون مدل…»: a dash for the empty name and another as a separator. And
+    the 404 page's button said «خانهٔ پیشخوان»."""
+    home = owner_client.get("/admin/?lang=fa").text
+    assert "بدون مدل زبانی: پاسخ‌ها مستقیم از پایگاه دانش می‌آیند" in home and "—" not in home
+    assert (
+        "No language model: answers come straight from the knowledge base" in owner_client.get("/admin/?lang=en").text
+    )
+    page = {"accept": "text/html"}
+    missing = owner_client.get("/admin/no-such-page?lang=fa", headers=page)
+    assert missing.status_code == 404 and "برگشت به خانه" in missing.text and "خانهٔ پیشخوان" not in missing.text
+    assert "Back to home" in owner_client.get("/admin/no-such-page?lang=en", headers=page).text

@@ -14,6 +14,7 @@ that way.
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from appliance.conversations.store import Conversations
 from appliance.documents import fetch
 from appliance.llm import files as model_files
 from appliance.settings import Settings
+from appliance.text.textnorm import ascii_digits
 from appliance.web import widget
 from appliance.web.admin import core
 from appliance.web.admin.core import Form, Page, owner_router
@@ -177,6 +179,18 @@ def settings_page(
     return _settings_page(page, settings, calibration, conversations, errors=errors)
 
 
+_BARE_TIME = re.compile(r"^(\d{1,2})(\d{2})$")
+TIME_FIELDS = {f.name for _, group in settings_mod.owner_fields() for f in group if f.metadata["input"] == "time"}
+
+
+def _typed_time(text: str) -> str:
+    """A time of day as typed in the text box: Persian or Latin digits, and "1030" or "۹۳۰" (a
+    phone's number pad has no colon) as "10:30"; anything else as it is, for the check to say."""
+    written = ascii_digits(text.strip())
+    found = _BARE_TIME.match(written)
+    return f"{found[1]}:{found[2]}" if found else text.strip()
+
+
 def _read_hours(data: dict[str, str], lang: str) -> tuple[str, list[dict[str, Any]], dict[str, str]]:
     """The seven days from the form: the text settings.toml keeps, the days as typed (shown
     again if anything is refused), and each refused day's reason (``hours_<day>``)."""
@@ -186,7 +200,7 @@ def _read_hours(data: dict[str, str], lang: str) -> tuple[str, list[dict[str, An
     for day in hours.WEEK:
         is_open = data.get(f"hours_{day}_open") == "on"
         periods = [
-            [data.get(f"hours_{day}_from{n}", "").strip(), data.get(f"hours_{day}_to{n}", "").strip()]
+            [_typed_time(data.get(f"hours_{day}_from{n}", "")), _typed_time(data.get(f"hours_{day}_to{n}", ""))]
             for n in range(1, hours.MAX_PERIODS + 1)
         ]
         typed.append({"day": day, "open": is_open, "periods": periods})
@@ -198,7 +212,9 @@ def _read_hours(data: dict[str, str], lang: str) -> tuple[str, list[dict[str, An
                 raise hours.HoursError("open with no times", "hours.no_times")
             if any(not a or not b for a, b in filled):
                 raise hours.HoursError("a period needs both times", "hours.half_period")
-            # Said in words ("از ۱۸:۰۰ تا ۰۹:۰۰"): "18:00-09:00" in a Persian sentence reads backwards.
+            # Said in words ("از ۱۸:۰۰ تا ۰۹:۰۰"): "18:00-09:00" in a Persian sentence reads backwards;
+            # each time as HH:MM in the reader's digits, however it was typed ("۹:۳۰" on an English page).
+            filled = [(hours.clock(hours.minutes(a)), hours.clock(hours.minutes(b))) for a, b in filled]
             said = i18n.t(lang, "set.hours.and").join(
                 i18n.t(lang, "set.hours.period").format(opens=i18n.digits(a, lang), closes=i18n.digits(b, lang))
                 for a, b in filled
@@ -222,7 +238,7 @@ def _read_form(data: dict[str, str]) -> dict[str, Any]:
         elif name in data:
             if name in SECRET and not data[name]:
                 continue
-            values[name] = data[name]
+            values[name] = _typed_time(data[name]) if name in TIME_FIELDS else data[name]
     return values
 
 

@@ -21,6 +21,7 @@ from appliance.clock import Clock
 from appliance.db import Store
 from appliance.locale import N_
 from appliance.owner import account as owner
+from appliance.owner import sessions as auth
 from appliance.owner import throttle as signin_throttle
 from appliance.settings import Settings
 from appliance.web.admin.core import SIGN_IN_BODY_BYTES, flash
@@ -44,6 +45,17 @@ def _page(name: str, lang: str, status: int = 200, *, token: str = "", **ctx: An
     )
 
 
+def _already_set_up(request: Request, store: Store, clock: Clock, explicit: str | None) -> Response:
+    """A setup link opened once the password is chosen (the link in an old e-mail, the browser's
+    history): a signed-in owner goes to the home page; anyone else is told, in the owner's own
+    language, to sign in, or to run reset-password if the password is forgotten (setup-link
+    prints nothing any more)."""
+    if auth.load(store, request.cookies.get(auth.COOKIE), clock) is not None:
+        return Redirect("/admin/", status_code=303)
+    language = explicit if explicit in i18n.LANGUAGES else owner.language(store)
+    return _page("admin/setup_error.html", language, 403, error=N_("setup.error.done"), set_up=True)
+
+
 @get("/setup", sync_to_thread=True)
 def setup_form(
     request: Request,
@@ -52,11 +64,13 @@ def setup_form(
     clock: Inject[Clock],
     token: FromQuery[str] = "",
     lang: FromQuery[str | None] = None,
-) -> Template:
+) -> Response:
     language = _lang(request, settings, lang)
     try:
         owner.check_setup_token(store, token, clock)
     except owner.SetupError as exc:
+        if owner.is_set_up(store):
+            return _already_set_up(request, store, clock, lang)
         return _page(
             "admin/setup_error.html",
             language,
@@ -87,6 +101,8 @@ def setup_submit(
             raise owner.SetupError("mismatch")
         owner.validate_password(password)
     except owner.SetupError as exc:
+        if exc.code in {"invalid", "used", "expired"} and owner.is_set_up(store):
+            return _already_set_up(request, store, clock, data.get("lang"))
         if exc.code in {"invalid", "used", "expired"}:
             return _page("admin/setup_error.html", language, 403, error=i18n.LABELS["setup_error"][exc.code])
         return _page("admin/setup.html", language, 422, token=token, error=i18n.LABELS["setup_error"][exc.code])
@@ -95,6 +111,8 @@ def setup_submit(
     try:
         owner.complete_setup(store, token, password_hash, language, clock)
     except owner.SetupError as exc:
+        if owner.is_set_up(store):  # another tab chose the password a moment before
+            return _already_set_up(request, store, clock, data.get("lang"))
         return _page("admin/setup_error.html", language, 403, error=i18n.LABELS["setup_error"][exc.code])
     device = signin_throttle.known_device(secret, request.cookies.get(signin_throttle.DEVICE_COOKIE))
     welcome = flash(Redirect("/admin/", status_code=303), N_("start.welcome"))
