@@ -7,6 +7,7 @@ them (python-docx) or written byte by byte (a PDF)."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 import time
@@ -375,7 +376,44 @@ def test_the_owner_imports_a_page_approving_one_question_and_a_customer_is_answe
 
     # a page that can't be fetched: said in the owner's language, nothing changes
     r = c.post("/admin/documents/fetch?lang=fa", data={"url": "http://169.254.169.254/latest"}, headers=headers)
-    assert r.status_code == 422 and "سایت فروشگاه نیست" in r.text
+    assert r.status_code == 422 and "جزو سایت‌های فروشگاه نیست" in r.text
+
+
+def test_a_page_of_a_site_not_yet_allowed_is_read_after_one_click(owner_app: TestClient, site: str) -> None:
+    """Importing the FAQ page waited on "put the chat on your site": the fetch was refused with
+    «… سایت فروشگاه نیست (در تنظیمات: نشانی عمومی و سایت‌های مجاز)», naming a setting the settings
+    page doesn't show. Now the refusal names the settings as labelled, and offers the site in place."""
+    c = owner_app
+    headers = _htmx(c)
+    other = site.replace("127.0.0.1", "localhost")  # the same server, a site not allowed yet
+    r = c.post("/admin/documents/fetch?lang=fa", data={"url": f"{other}/faq"}, headers=headers)
+    assert r.status_code == 422
+    group, setting = i18n.label("fa", "settings_group", "widget"), i18n.label("fa", "setting", "allowed_origins")
+    assert f"«{group}»" in r.text and f"«{setting.split(' (')[0]}»" in r.text and "نشانی عمومی" not in r.text
+    assert f"آیا \u2068{other}\u2069 سایت فروشگاه شماست؟" in r.text and "بله، بیفزا و صفحه را بخوان" in r.text
+    assert f'name="site" value="{other}"' in r.text and f'name="url" value="{other}/faq"' in r.text
+    assert c.app.state.services.settings.allowed_origins == (site,)  # nothing changes by itself
+    # one click: the site is added as "allow this site" does, and the page is read
+    r = c.post("/admin/documents/fetch-allowing?lang=fa", data={"url": f"{other}/faq", "site": other}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert "هزینهٔ ارسال چقدر است؟" in r.text  # the proposals
+    assert "افزوده شد" in json.loads(r.headers["hx-trigger"])["appliance:toast"]["text"]  # the toast
+    assert c.app.state.services.settings.allowed_origins == (site, other)
+    toml = (c.app.state.services.settings.data_dir / "settings.toml").read_text(encoding="utf-8")
+    assert other in toml
+    # a page of the shop's site that sends the reader to a site not allowed: that site is offered
+    c.app.state.services.apply_settings(c.app.state.services.settings.replace(allowed_origins=[site]))
+    r = c.post("/admin/documents/fetch?lang=en", data={"url": f"{site}/away"}, headers=headers)
+    assert r.status_code == 422 and f"Is \u2068{other}\u2069 your shop&#39;s site?" in r.text
+    # a refusal for another reason offers nothing; a made-up site is refused, nothing written
+    r = c.post("/admin/documents/fetch?lang=fa", data={"url": f"{site}/gone"}, headers=headers)
+    assert r.status_code == 422 and "not-shop" not in r.text
+    r = c.post(
+        "/admin/documents/fetch-allowing", data={"url": f"{site}/faq", "site": "javascript:alert(1)"}, headers=headers
+    )
+    assert r.status_code == 422 and c.app.state.services.settings.allowed_origins == (site,)
+    no_token = c.post("/admin/documents/fetch-allowing", data={"url": f"{other}/faq", "site": other}, headers=SAME)
+    assert no_token.status_code == 403 and c.app.state.services.settings.allowed_origins == (site,)
 
 
 def test_the_owner_uploads_documents_and_bad_ones_are_refused_in_persian(owner_app: TestClient, tmp_path: Path) -> None:

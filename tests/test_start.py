@@ -116,7 +116,7 @@ def _ticked(html: str) -> set[str]:
     return set(re.findall(r'class="list-group-item py-3 step done" id="start-(\w+)"', html))
 
 
-def test_the_steps_tick_themselves_from_what_is_there(owner_client: TestClient, data_dir: Path) -> None:
+def test_the_steps_tick_themselves_from_what_is_there(owner_client: TestClient, data_dir: Path, clock: Clock) -> None:
     c = owner_client
     html = c.get("/admin/").text
     assert _ticked(html) == set() and "۰ از ۵ انجام شده" in html
@@ -138,10 +138,14 @@ def test_the_steps_tick_themselves_from_what_is_there(owner_client: TestClient, 
         now="t",
         source="test",
     )
-    # (e) e-mail; (c) a site allowed
+    # (e) e-mail set and (c) a site allowed are not enough: the chat shown there and an e-mail that
+    # arrived are (tests/test_mail.py sends a real one)
     services.apply_settings(
         services.settings.replace(owner_email="owner@example.ir", smtp_host="mail.example.ir", allowed_origins=[SHOP])
     )
+    assert _ticked(c.get("/admin/").text) == {"shop", "knowledge"}
+    assert c.get("/api/v1/embed/status", headers={"origin": SHOP}).json() == {"allowed": True}
+    checklist.record_mail_test(services.store, to="owner@example.ir", host="mail.example.ir", now=clock(), ok=True)
     html = c.get("/admin/").text
     assert _ticked(html) == {"shop", "knowledge", "site", "notify"} and "۴ از ۵ انجام شده" in html
     assert (
@@ -193,10 +197,12 @@ def test_a_refusal_appears_on_the_home_page_and_one_click_allows_it(owner_client
     assert allowed.status_code == 303 and allowed.headers["location"] == "/admin/#start-site"
     assert "https://shop.example" in (data_dir / "settings.toml").read_text(encoding="utf-8")
     assert c.get("/widget").headers["content-security-policy"].endswith(f"frame-ancestors 'self' {SHOP}")
-    assert c.get("/api/v1/embed/status", headers={"origin": SHOP}).json() == {"allowed": True}
     html = c.get("/admin/?lang=en").text
     assert "allow this site?" not in html and "Site allowed" in html  # the toast
-    assert "site" in _ticked(html)
+    assert "site" not in _ticked(html)  # allowed, but not seen there yet
+    # the next visitor's page: the loader is told yes, and the step ticks
+    assert c.get("/api/v1/embed/status", headers={"origin": SHOP}).json() == {"allowed": True}
+    assert "site" in _ticked(c.get("/admin/?lang=en").text)
 
 
 def test_allowing_needs_the_owner_and_a_real_site(owner_client: TestClient, data_dir: Path) -> None:
@@ -335,6 +341,91 @@ def test_check_my_site_refuses_private_addresses_unless_allowed(owner_client: Te
     assert "alert-danger" in html and "private" in html.lower()
     assert "alert-danger" in _check(c, "", "en") and "Type your site" in _check(c, "", "en")
     assert "alert-danger" in _check(c, "file:///etc/passwd", "en")
+
+
+# -- "put the chat on your site" ticks from the chat really shown -------------------------------
+
+
+def test_the_site_step_ticks_when_the_chat_was_shown_on_an_allowed_site(owner_client: TestClient, clock: Clock) -> None:
+    """It ticked as soon as any site was allowed: the owner had allowed only their FAQ site for an
+    import, no page had the code yet, and it stayed ticked after the shop's site was dropped."""
+    from datetime import timedelta
+
+    c = owner_client
+    services = c.app.state.services
+    store = services.store
+    faq = "https://faq.shop.example"
+
+    def status(origin: str) -> bool:
+        return c.get("/api/v1/embed/status", headers={"origin": origin}).json()["allowed"]
+
+    def site_step() -> str:
+        html = c.get("/admin/").text
+        return html.split('id="start-site"', 1)[1].split('id="start-try"', 1)[0]
+
+    services.apply_settings(services.settings.replace(allowed_origins=[faq]))
+    step = site_step()
+    assert "site" not in _ticked(c.get("/admin/").text)
+    assert "هنوز روی هیچ‌کدام از سایت‌های شما دیده نشده" in step
+    # a site not allowed, junk, the appliance's own page: nothing is noted
+    for origin in (SHOP, "null", "https://faq.shop.example/path", HOSTILE):
+        status(origin)
+    assert status("http://127.0.0.1:8750") and c.get("/api/v1/embed/status").json() == {"allowed": True}
+    assert checklist.shown_in(store.read()) == [] and "site" not in _ticked(c.get("/admin/").text)
+    # the owner allows the shop's site; a visitor's page loads the chat there
+    services.apply_settings(services.settings.replace(allowed_origins=[faq, SHOP]))
+    assert status(SHOP)
+    assert "site" in _ticked(c.get("/admin/").text)
+    clock.now += timedelta(hours=2)
+    step = site_step()
+    assert "گفتگو روی \u2068https://shop.example\u2069 نشان داده شد، ۲ ساعت پیش" in step
+    en = c.get("/admin/?lang=en").text
+    assert "The chat was shown on \u2068https://shop.example\u2069, 2 hours ago" in en
+    # a second site is noted on its own; a site's note is written at most once an hour
+    assert status(SHOP)  # an hour past its note: written again
+    first = checklist.shown_in(store.read())[0]["at"]
+    assert first == clock().isoformat(timespec="seconds")
+    clock.now += timedelta(minutes=20)
+    assert status(faq) and status(SHOP)
+    notes = {r["origin"]: r["at"] for r in checklist.shown_in(store.read())}
+    assert notes == {SHOP: first, faq: clock().isoformat(timespec="seconds")}
+    clock.now += timedelta(minutes=61)
+    status(SHOP)
+    assert {r["origin"]: r["at"] for r in checklist.shown_in(store.read())}[SHOP] == clock().isoformat(
+        timespec="seconds"
+    )
+    # the shop's site dropped: the step says where it was last seen that is still allowed
+    services.apply_settings(services.settings.replace(allowed_origins=[faq]))
+    assert "\u2068https://faq.shop.example\u2069 نشان داده شد" in site_step()
+    # no site left where it was seen: not done
+    services.apply_settings(services.settings.replace(allowed_origins=["https://new.shop.example"]))
+    assert "site" not in _ticked(c.get("/admin/").text)
+    # bounded: a few sites, the latest kept
+    for i in range(40):
+        checklist.record_shown(store, f"https://s{i}.example", clock() + timedelta(hours=i))
+    kept = checklist.shown_in(store.read())
+    assert len(kept) == checklist.MAX_SHOWN and kept[0]["origin"] == "https://s39.example"
+
+
+def test_check_my_site_finding_the_chat_on_an_allowed_site_ticks_the_step(owner_client: TestClient, site: str) -> None:
+    c = owner_client
+    services = c.app.state.services
+    services.apply_settings(services.settings.replace(fetch_private_addresses=True))
+    _Site.pages = {"/": (200, {}, b'<script src="http://127.0.0.1:8750/static/widget-loader-1.1.0.js"></script>')}
+    html = _check(c, site)
+    assert "هنوز اجازه‌ی نمایش گفتگو را ندارد" in html and 'name="found" value="ours"' in html
+    assert "site" not in _ticked(c.get("/admin/").text)  # found, but the chat would be refused there
+    c.post("/admin/start/allow-site", data={"origin": site, "found": "ours", "csrf_token": csrf(c)}, headers=SAME)
+    home = c.get("/admin/").text
+    assert "site" in _ticked(home) and f"«بررسی سایت» کد گفتگو را روی \u2068{site}\u2069 پیدا کرد، همین حالا" in home
+    # a page without the chat, on an allowed site, ticks nothing
+    _Site.pages = {"/": (200, {}, b"<p>no chat</p>")}
+    with services.store.write() as db:
+        from appliance.db import write_meta
+
+        write_meta(db, checklist.SHOWN_KEY, "[]")
+    _check(c, site)
+    assert "site" not in _ticked(c.get("/admin/").text)
 
 
 def test_the_home_page_says_the_model_in_words_and_a_missing_page_leads_back_home(owner_client: TestClient) -> None:

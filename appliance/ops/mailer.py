@@ -79,6 +79,25 @@ def _send(settings: Settings, message: EmailMessage) -> None:
         server.send_message(message)
 
 
+def _message(settings: Settings, to: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    sender = _header(settings.smtp_from)
+    message["From"] = sender
+    message["To"] = _header(to)
+    message["Subject"] = _header(subject)
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(body)  # text/plain only: nothing in an e-mail can run
+    return message
+
+
+def send_now(settings: Settings, *, to: str, subject: str, body: str) -> None:
+    """Send one e-mail at once, not through the outbox: the owner's test e-mail, whose result is
+    said on the page. Blocking (a worker thread); raises what the server or the network said
+    (smtplib.SMTPException, OSError, ValueError)."""
+    _send(settings, _message(settings, to, subject, body))
+
+
 def deliver_due(store: Store, settings: Settings, clock: Callable[[], datetime]) -> dict[str, int]:
     """Send every message that is due; returns counts. Never raises for a delivery failure."""
     if not configured(settings):
@@ -96,15 +115,7 @@ def deliver_due(store: Store, settings: Settings, clock: Callable[[], datetime])
     sent = failed = 0
     for row in due:
         try:
-            message = EmailMessage()
-            sender = _header(settings.smtp_from)
-            message["From"] = sender
-            message["To"] = _header(row["to_addr"])
-            message["Subject"] = _header(row["subject"])
-            message["Date"] = formatdate(localtime=True)
-            message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-            message.set_content(row["body"])  # text/plain only: nothing in an e-mail can run
-            _send(settings, message)
+            _send(settings, _message(settings, row["to_addr"], row["subject"], row["body"]))
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             failed += 1
             attempts = row["attempts"] + 1

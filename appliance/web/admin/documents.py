@@ -26,6 +26,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from appliance import i18n
+from appliance import settings as settings_mod
 from appliance.clock import Clock
 from appliance.db import Store
 from appliance.documents import extract, fetch
@@ -34,9 +35,9 @@ from appliance.kb.embedder import Embedder
 from appliance.kb.entry import EntryError
 from appliance.ops.jobs import Busy, Job, Jobs
 from appliance.settings import Settings
-from appliance.web.admin import core
+from appliance.web.admin import core, start
 from appliance.web.admin.core import Form, Page, Upload, fresh_previews, owner_router, parse_upload
-from appliance.web.services import Inject
+from appliance.web.services import AppServices, Inject
 
 PREVIEW_SECTIONS = 30
 KIND = "document"
@@ -157,8 +158,55 @@ async def _read_and_preview(
     except EntryError as exc:
         why = str(exc)
         await anyio.to_thread.run_sync(lambda: documents_store.log_import(store, url, clock().isoformat(), error=why))
-        return _page(page, store, jobs, error=i18n.refusal(page.lang, exc), url=url, status=422)
+        error = i18n.refusal(page.lang, exc)
+        return _page(page, store, jobs, error=error, url=url, not_shop=_not_shop(exc, url), status=422)
     return await anyio.to_thread.run_sync(lambda: _preview(page, held, previews, store, jobs))
+
+
+def _site_of(url: str) -> str | None:
+    """``url``'s site as a browser names it (what ``allowed_origins`` holds), or None."""
+    found = fetch.origin_of(url)
+    if found is None:
+        return None
+    try:
+        return settings_mod.origin("{}://{}:{}".format(*found))
+    except ValueError:
+        return None
+
+
+def _not_shop(exc: EntryError, url: str) -> str | None:
+    """The site to offer adding when the fetch was refused for not being the shop's: the page's
+    own, or the one a page of the shop's site sent it to."""
+    key = getattr(exc, "key", "")
+    if key == "fetch.not_allowed":
+        return _site_of(url)
+    if key == "fetch.redirect":
+        return _site_of(str(getattr(exc, "params", {}).get("url", "")))
+    return None
+
+
+@post("/documents/fetch-allowing", status_code=200)
+async def fetch_allowing(
+    data: Form,
+    page: Inject[Page],
+    store: Inject[Store],
+    services: Inject[AppServices],
+    document_previews: Inject[Previews],
+    clock: Inject[Clock],
+    jobs: Inject[Jobs],
+) -> Template:
+    """ "Yes, it is my shop's site": the site is added to the sites allowed (as the home page's
+    "allow this site" does: settings.toml, then the running app), and the page is read."""
+    url = data.get("url", "").strip()[:2000]
+    site = _site_of(data.get("site", ""))
+    if site is None or not url:
+        error = i18n.t(page.lang, "start.site.bad_origin")
+        return _page(page, store, jobs, error=error, url=url, status=422)
+    said = await anyio.to_thread.run_sync(lambda: start.allow_origin(services, site))
+    if said != "start.site.allowed":
+        return _page(page, store, jobs, error=i18n.t(page.lang, said), url=url, status=422)
+    response = await _read_and_preview(page, store, services.settings, document_previews, clock, jobs, url)
+    return core.toast(response, i18n.t(page.lang, "documents.site_added").format(site=i18n.isolate(site)))
 
 
 def read_page(url: str, settings: Settings) -> Held:
@@ -300,7 +348,18 @@ def delete(
 
 
 router = owner_router(
-    [documents_page, documents_get, upload, fetch_page, proposals, confirm, job_status, refresh, delete],
+    [
+        documents_page,
+        documents_get,
+        upload,
+        fetch_page,
+        fetch_allowing,
+        proposals,
+        confirm,
+        job_status,
+        refresh,
+        delete,
+    ],
     dependencies={
         "document_previews": Provide(provide_document_previews, sync_to_thread=False),
         "jobs": Provide(provide_jobs, sync_to_thread=False),

@@ -225,7 +225,7 @@ def restart_model(llm: Inject[ModelRuntime]) -> Response:
 TRIED_KEY = "owner_tried_at"
 
 
-def _start(store: Store, settings: Settings, conversations: Conversations) -> dict[str, Any]:
+def _start(store: Store, settings: Settings, conversations: Conversations, clock: Clock) -> dict[str, Any]:
     """The guided start: its steps ticked from what is there, and the sites that were refused."""
     db = store.read()
     facts = checklist.Facts(
@@ -234,6 +234,7 @@ def _start(store: Store, settings: Settings, conversations: Conversations) -> di
         conversations=sum(conversations.counts_by_status().values()),
         tried=read_meta(db, TRIED_KEY) is not None,
         saved=checklist.saved_settings(settings.data_dir),
+        **checklist.notes(db, settings, clock()),
     )
     steps = checklist.steps(settings, facts)
     return {
@@ -277,7 +278,7 @@ def home(
         gap_titles=kb.titles(store.read(), [g.guess for g in found if g.guess]),
         suggested=suggestions.count_pending(store.read()),
         week=week,
-        start=_start(store, settings, conversations),
+        start=_start(store, settings, conversations, clock),
         allowed_origins=settings.allowed_origins,
     )
 

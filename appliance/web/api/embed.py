@@ -6,6 +6,9 @@ frame-ancestors): the button opened a grey "refused" page with no way to close i
 So the loader asks first, and shows nothing where the chat would be refused; it reports that
 once, and the owner's home page offers to allow the site.
 
+A yes on one of the shop's own sites is noted too (owner/checklist.py): the guided start ticks
+"put the chat on your site" from a chat really shown there, not from the settings.
+
 Trust boundary: anyone. The site is the request's Origin header (a browser sets it; a page
 can't), checked as a site's origin (never a path or a query is kept). Reports are capped per
 address and in all, their body is ignored (at most ``REPORT_BODY_BYTES`` are accepted), and the
@@ -45,10 +48,21 @@ def _allowed(request: Request, settings: Settings) -> bool:
     return checklist.framing_allowed(origin, settings.allowed_origins, settings.base_url)
 
 
-@get("/status", sync_to_thread=False)
-def status(request: Request, settings: Inject[Settings]) -> Response:
-    """``{"allowed": true}`` when the chat may be shown on the asking page's site."""
-    return Response({"allowed": _allowed(request, settings)}, headers=_CORS)
+@get("/status", sync_to_thread=True)
+def status(request: Request, settings: Inject[Settings], store: Inject[Store], clock: Inject[Clock]) -> Response:
+    """``{"allowed": true}`` when the chat may be shown on the asking page's site. A yes to a page
+    of one of the shop's sites is noted for the guided start ("shown on https://…"): at most once
+    per site an hour (a read otherwise), only for a site the owner allowed, so what is written is
+    bounded by the owner's own list. In a worker thread: the read and the rare write stay off the
+    event loop."""
+    allowed = _allowed(request, settings)
+    if allowed:
+        origin = checklist.reported_origin(_page_origin(request))
+        if origin is not None and checklist.is_shop_site(origin, settings.allowed_origins):
+            now = clock()
+            if checklist.shown_due(store.read(), origin, now):
+                checklist.record_shown(store, origin, now)
+    return Response({"allowed": allowed}, headers=_CORS)
 
 
 @post("/refusals", status_code=202, request_max_body_size=REPORT_BODY_BYTES)
