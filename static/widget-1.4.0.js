@@ -53,6 +53,7 @@
       if (m.index > at) node.appendChild(document.createTextNode(text.slice(at, m.index)));
       run = document.createElement("bdi");
       run.dir = "ltr";
+      if (m[0].indexOf(" ") >= 0) run.className = "text-nowrap";  /* a phone number: on one line */
       run.textContent = m[0];
       node.appendChild(run);
       at = m.index + m[0].length;

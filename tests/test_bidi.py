@@ -75,12 +75,14 @@ def test_ltr_runs_escapes_the_text_and_isolates_each_run() -> None:
     assert isinstance(shown, Markup)
     assert shown == Markup(
         "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; شماره "
-        '<bdi dir="ltr">+98 21 1234 5678</bdi> &amp; ایمیل a&amp;<bdi dir="ltr">b@ketab.ir</bdi>'
+        '<bdi dir="ltr" class="text-nowrap">+98 21 1234 5678</bdi> &amp; ایمیل a&amp;<bdi dir="ltr">b@ketab.ir</bdi>'
     )
     # a URL's own & and quotes are escaped inside the run too
     assert ltr_runs("https://ketab.ir/?a=1&b=2") == Markup('<bdi dir="ltr">https://ketab.ir/?a=1&amp;b=2</bdi>')
     # what came as Markup is text here like anything else: nothing is ever unescaped
-    assert ltr_runs(Markup("<b>0912 123 4567</b>")) == Markup('&lt;b&gt;<bdi dir="ltr">0912 123 4567</bdi>&lt;/b&gt;')
+    assert ltr_runs(Markup("<b>0912 123 4567</b>")) == Markup(
+        '&lt;b&gt;<bdi dir="ltr" class="text-nowrap">0912 123 4567</bdi>&lt;/b&gt;'
+    )
     assert ltr_runs(None) == Markup("") and ltr_runs("سلام") == Markup("سلام")
 
 
@@ -104,7 +106,7 @@ def test_the_chat_uses_the_same_rule() -> None:
 
 # -- the admin's pages ------------------------------------------------------------------------------
 
-PHONE = '<bdi dir="ltr">+98 21 1234 5678</bdi>'
+PHONE = '<bdi dir="ltr" class="text-nowrap">+98 21 1234 5678</bdi>'
 
 
 def test_the_admin_isolates_phones_in_the_kb_the_inbox_the_transcript_and_the_try_page(admin: TestClient) -> None:
@@ -125,7 +127,7 @@ def test_the_admin_isolates_phones_in_the_kb_the_inbox_the_transcript_and_the_tr
     send(admin, conv, token, "می‌خوام با یه آدم واقعی حرف بزنم")
     send(admin, conv, token, "شماره من ۰۹۱۲ ۱۲۳ ۴۵۶۷ است، کد سفارش 12-34-AB")
     inbox = admin.get("/admin/inbox" + fa + "&view=all").text
-    assert '<bdi dir="ltr">۰۹۱۲ ۱۲۳ ۴۵۶۷</bdi>' in inbox
+    assert '<bdi dir="ltr" class="text-nowrap">۰۹۱۲ ۱۲۳ ۴۵۶۷</bdi>' in inbox
 
     # the owner typed a left-to-right mark before the number (it didn't help): the run is isolated
     r = admin.post(
@@ -134,8 +136,8 @@ def test_the_admin_isolates_phones_in_the_kb_the_inbox_the_transcript_and_the_tr
     assert r.status_code == 200, r.text
     page = admin.get(f"/admin/conversations/{conv}" + fa).text
     assert f"با \u200e{PHONE} تماس بگیرید" in page
-    assert '<bdi dir="ltr">۰۹۱۲ ۱۲۳ ۴۵۶۷</bdi> است، کد سفارش <bdi dir="ltr">12-34-AB</bdi>' in page
+    assert '<bdi dir="ltr" class="text-nowrap">۰۹۱۲ ۱۲۳ ۴۵۶۷</bdi> است، کد سفارش <bdi dir="ltr">12-34-AB</bdi>' in page
 
     tried = admin.post("/admin/try" + fa, data={"question": "سفارش تلفنی دارید؟ شماره‌ام 0912 123 4567 است"}, headers=h)
-    assert tried.status_code == 200 and '<bdi dir="ltr">0912 123 4567</bdi>' in tried.text
+    assert tried.status_code == 200 and '<bdi dir="ltr" class="text-nowrap">0912 123 4567</bdi>' in tried.text
     assert PHONE in tried.text  # the reply

@@ -50,6 +50,11 @@ PATTERN = "(" + "|".join((_URL, _EMAIL, _PATH, _CODE, _PHONE)) + ")|" + _REST
 LTR_RUN = re.compile(PATTERN)
 
 
+# A run with spaces in it is a phone number: kept on one line (Bootstrap's class; the chat has its
+# own), or "0912 123" ended one line and "4567" began the next.
+_NOWRAP = '<bdi dir="ltr" class="text-nowrap">{}</bdi>'
+
+
 def runs(text: str) -> list[tuple[int, int]]:
     """The (start, end) of each run of ``text`` that reads left to right as a unit."""
     return [m.span(1) for m in LTR_RUN.finditer(text) if m.group(1)]
@@ -65,7 +70,8 @@ def ltr_runs(text: object) -> Markup:
     out, at = [], 0
     for start, end in runs(text):
         out.append(escape(text[at:start]))
-        out.append(Markup('<bdi dir="ltr">{}</bdi>').format(text[start:end]))
+        run = text[start:end]
+        out.append(Markup(_NOWRAP if " " in run else '<bdi dir="ltr">{}</bdi>').format(run))
         at = end
     out.append(escape(text[at:]))
     return Markup("").join(out)
