@@ -168,10 +168,24 @@ function adminToast(text, kind) {
   if (window.bootstrap) window.bootstrap.Toast.getOrCreateInstance(toast, { delay: 4000 }).show();
   else toast.classList.add("show");
 }
-document.addEventListener("appliance:toast", function (event) {
-  var detail = event.detail || {};
-  adminToast(detail.text, detail.kind);
-});
+/* The toast rides in the response's HX-Trigger header ("appliance:toast"). htmx fires it before
+ * the swap, into a page the swap then replaces (a form that re-renders the body): so it is read
+ * here, once the new page is in, once per response. */
+(function () {
+  var shown = typeof WeakSet === "function" ? new WeakSet() : null;
+  function fromResponse(xhr) {
+    if (!xhr || !shown || shown.has(xhr)) return;
+    shown.add(xhr);
+    var header = xhr.getResponseHeader("HX-Trigger");
+    if (!header || header.indexOf("appliance:toast") < 0) return;
+    try {
+      var toast = JSON.parse(header)["appliance:toast"];
+      if (toast) adminToast(toast.text, toast.kind);
+    } catch (e) { /* not ours */ }
+  }
+  document.addEventListener("htmx:afterRequest", function (event) { fromResponse(event.detail.xhr); });
+  document.addEventListener("htmx:afterSettle", function (event) { fromResponse(event.detail.xhr); });
+})();
 document.addEventListener("DOMContentLoaded", function () {
   adminToast(document.body.getAttribute("data-flash"), "success");
 });
@@ -206,18 +220,20 @@ document.addEventListener("submit", function (event) {
   });
 }, true);
 
-/* Drafts: nothing typed is lost. A form with data-draft="<key>" keeps its text fields in this
- * browser (localStorage) as they are typed; the page shows them again after an expired session,
- * a closed tab or a crash, with a way to throw them away. An htmx save that succeeds forgets the
- * draft; a whole-page save keeps it until the next page shows whether the form came back. */
+/* Drafts: nothing typed is lost. A form with data-draft="<key>" keeps what is typed in this
+ * browser (localStorage), with the values the page showed when the typing began (its base). A
+ * page that shows the form again with the same base (the session ended, the tab was closed, the
+ * browser crashed) gets the typed fields back, with a way to throw them away. A page whose form
+ * shows other values than the base (the draft was saved, or someone changed it since) forgets the
+ * draft: it never writes old text over newer data. A save that succeeds forgets it too. */
 (function () {
   var PREFIX = "appliance.draft.";
-  var DAY_MS = 7 * 24 * 3600 * 1000;
+  var WEEK_MS = 7 * 24 * 3600 * 1000;
+  var sending = {};  // drafts whose form is being sent: the page it swaps in must not get them back
   function fields(form) {
     return Array.prototype.filter.call(form.elements, function (el) {
       if (!el.name || el.disabled || el.name === "csrf_token") return false;
-      if (el.type === "password" || el.type === "file" || el.type === "hidden" || el.type === "submit" || el.type === "button") return false;
-      return true;
+      return !/^(password|file|hidden|submit|button|reset)$/.test(el.type);
     });
   }
   function read(form) {
@@ -246,21 +262,29 @@ document.addEventListener("submit", function (event) {
     });
   }
   function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+  function changed(values, base) {  // only the fields the owner changed
+    var out = {};
+    Object.keys(values).forEach(function (name) { if (!same(values[name], base[name])) out[name] = values[name]; });
+    return out;
+  }
   function load(key) {
     try {
       var saved = JSON.parse(localStorage.getItem(PREFIX + key) || "null");
-      if (saved && Date.now() - saved.at < DAY_MS) return saved;
+      if (saved && saved.base && saved.values && Date.now() - saved.at < WEEK_MS) return saved;
       localStorage.removeItem(PREFIX + key);
     } catch (e) { /* storage unavailable or a broken value: no draft */ }
     return null;
   }
-  function forget(key) { try { localStorage.removeItem(PREFIX + key); sessionStorage.removeItem(PREFIX + "sent." + key); } catch (e) {} }
+  function forget(key) { try { localStorage.removeItem(PREFIX + key); } catch (e) {} }
   function keep(form) {
+    if (!document.body.contains(form)) return;  // a form swapped away (sent): its page is gone
+    clearTimeout(form.draftTimer);
     var key = form.getAttribute("data-draft");
-    var values = read(form);
+    var base = JSON.parse(form.dataset.draftBase || "{}");
+    var typed = changed(read(form), base);
     try {
-      if (same(values, JSON.parse(form.dataset.draftInitial || "{}"))) localStorage.removeItem(PREFIX + key);
-      else localStorage.setItem(PREFIX + key, JSON.stringify({ at: Date.now(), path: location.pathname, values: values }));
+      if (!Object.keys(typed).length) localStorage.removeItem(PREFIX + key);
+      else localStorage.setItem(PREFIX + key, JSON.stringify({ at: Date.now(), base: base, values: typed }));
     } catch (e) { /* a full or disabled storage: the form still works */ }
   }
   function note(form, key) {
@@ -275,7 +299,7 @@ document.addEventListener("submit", function (event) {
     discard.className = "btn btn-sm btn-outline-secondary";
     discard.textContent = adminText("discard");
     discard.addEventListener("click", function () {
-      write(form, JSON.parse(form.dataset.draftInitial || "{}"));
+      write(form, JSON.parse(form.dataset.draftBase || "{}"));
       forget(key);
       bar.remove();
     });
@@ -290,53 +314,65 @@ document.addEventListener("submit", function (event) {
       if (form.dataset.draftReady) return;
       form.dataset.draftReady = "1";
       var key = form.getAttribute("data-draft");
-      var initial = read(form);
-      form.dataset.draftInitial = JSON.stringify(initial);
-      var sent = null;
-      try { sent = sessionStorage.getItem(PREFIX + "sent." + key); sessionStorage.removeItem(PREFIX + "sent." + key); } catch (e) {}
+      var base = read(form);
+      form.dataset.draftBase = JSON.stringify(base);
       var saved = load(key);
-      if (saved && sent && same(saved.values, initial)) {
-        forget(key);  // sent and shown back as saved
-      } else if (saved && !same(saved.values, initial)) {
-        write(form, saved.values);
-        note(form, key);
+      if (sending[key]) {
+        // Swapped in while its own form was being sent: an error page shows what was typed (not
+        // the data's state), so the draft's base stays the reference until the answer is known.
+        if (saved) form.dataset.draftPending = JSON.stringify(saved.base);
+        saved = null;
       }
-      var timer = null;
-      form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(function () { keep(form); }, 300); });
-      form.addEventListener("change", function () { keep(form); });
-      form.addEventListener("submit", function () {
-        keep(form);
-        if (!form.hasAttribute("hx-post")) {
-          try { sessionStorage.setItem(PREFIX + "sent." + key, "1"); } catch (e) {}
+      if (saved) {
+        if (same(saved.base, base)) {  // the page is as it was when the owner began to type
+          write(form, saved.values);
+          note(form, key);
+        } else {
+          forget(key);  // saved since, or changed elsewhere: the page is newer than the draft
         }
+      }
+      form.addEventListener("input", function () {
+        clearTimeout(form.draftTimer);
+        form.draftTimer = setTimeout(function () { keep(form); }, 300);
       });
+      form.addEventListener("change", function () { keep(form); });
+      form.addEventListener("submit", function () { keep(form); });
     });
   }
-  // A whole-page save: the next page either shows the form again (an error, or the saved values:
-  // the draft is kept only while it differs from what the page shows) or is another page (saved).
-  function settleSent() {
-    try {
-      for (var i = sessionStorage.length - 1; i >= 0; i--) {
-        var name = sessionStorage.key(i);
-        if (!name || name.indexOf(PREFIX + "sent.") !== 0) continue;
-        var key = name.slice((PREFIX + "sent.").length);
-        if (!document.querySelector('form[data-draft="' + (window.CSS && CSS.escape ? CSS.escape(key) : key) + '"]') && !document.getElementById("sign-in")) {
-          localStorage.removeItem(PREFIX + key);
-          sessionStorage.removeItem(name);
-        }
-      }
-    } catch (e) {}
+  function draftOf(event) {
+    var elt = event.detail && event.detail.elt;
+    var form = elt && elt.closest ? elt.closest("form[data-draft]") : null;
+    return form && (event.detail.requestConfig || {}).verb !== "get" ? form : null;
   }
-  document.addEventListener("DOMContentLoaded", function () { setUp(document); settleSent(); });
+  document.addEventListener("DOMContentLoaded", function () { setUp(document); });
   document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form[data-draft]") : null;
-    var xhr = event.detail.xhr;
-    if (form && xhr && xhr.status >= 200 && xhr.status < 300 && (event.detail.requestConfig || {}).verb !== "get") {
-      forget(form.getAttribute("data-draft"));
-      form.dataset.draftInitial = JSON.stringify(read(form));
-    }
+  // The form's request is followed by its xhr: a form that re-renders the whole body is no longer
+  // in the page when htmx says the request ended, so its events never reach the document.
+  var requests = typeof WeakMap === "function" ? new WeakMap() : null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = draftOf(event);
+    if (!form || !requests) return;
+    var key = form.getAttribute("data-draft");
+    keep(form);
+    sending[key] = true;
+    requests.set(event.detail.xhr, key);
   });
+  function finished(event) {
+    var xhr = event.detail && event.detail.xhr;
+    var key = xhr && requests ? requests.get(xhr) : null;
+    if (!key) return;
+    requests.delete(xhr);
+    delete sending[key];
+    var ok = xhr.status >= 200 && xhr.status < 300;
+    if (ok) forget(key);  // saved: a 4xx or a lost session keeps it
+    var shown = document.querySelector('form[data-draft="' + (window.CSS && CSS.escape ? CSS.escape(key) : key) + '"]');
+    if (shown && shown.dataset.draftPending) {
+      if (!ok) { shown.dataset.draftBase = shown.dataset.draftPending; keep(shown); }
+      delete shown.dataset.draftPending;
+    }
+  }
+  document.addEventListener("htmx:afterRequest", finished);
+  document.addEventListener("htmx:afterSettle", finished);
 })();
 
 /* The session ended (signed out elsewhere, or expired) during an htmx call: the page stays, with

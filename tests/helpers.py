@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -292,6 +294,20 @@ def reset_password(data_dir: Path, password: str, *extra: str, timeout: float = 
         timeout=timeout,
     )
     assert done.returncode == 0, done.stderr
+
+
+@contextmanager
+def demo_server(data_dir: Path, password: str) -> Iterator[str]:
+    """A real `appliance serve --demo` (no model) whose owner's password is ``password``, for the
+    browser tests: its address while the block runs, stopped after."""
+    reset_password(data_dir, password, "--demo")
+    port = free_port()
+    proc = start_server(data_dir, port, "--demo", "--model", "none")
+    try:
+        wait_healthy(port, proc, timeout=120)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
 
 
 def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> dict:

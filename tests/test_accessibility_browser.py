@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from .helpers import free_port, reset_password, start_server, stop, wait_healthy
+from .helpers import demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -49,32 +49,21 @@ def _post(base: str, path: str, body: dict, token: str | None = None) -> dict:
     headers = {"content-type": "application/json", **({"authorization": f"Bearer {token}"} if token else {})}
     request = urllib.request.Request(base + path, json.dumps(body).encode(), headers, method="POST")
     with urllib.request.urlopen(request, timeout=60) as r:
-        return json.loads(r.read() or b"{}") if "json" in r.headers.get("content-type", "") else {}
+        body = r.read()  # a message's answer is a stream of events: read to its end
+        return json.loads(body or b"{}") if "json" in r.headers.get("content-type", "") else {}
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = tmp_path_factory.mktemp("axe-data")
-    reset_password(data_dir, PASSWORD, "--demo")
-    port = free_port()
-    proc = start_server(data_dir, port, "--demo", "--model", "none")
-    wait_healthy(port, proc, timeout=120)
-    base = f"http://127.0.0.1:{port}"
-    # A Persian customer handed to the owner, with a way to reach them: the inbox has a row.
-    started = _post(base, "/api/v1/conversations", {"lang": "fa"})
-    conv, token = started["conversation_id"], started["visitor_token"]
-    urllib.request.urlopen(
-        urllib.request.Request(
-            f"{base}/api/v1/conversations/{conv}/messages",
-            json.dumps({"text": "می‌خوام با یه آدم حرف بزنم، سفارشم نرسیده"}).encode(),
-            {"content-type": "application/json", "authorization": f"Bearer {token}"},
-            method="POST",
-        ),
-        timeout=60,
-    ).read()
-    _post(base, f"/api/v1/conversations/{conv}/contact", {"phone": "+989123456789"}, token)
-    yield base, conv
-    stop(proc)
+    with demo_server(tmp_path_factory.mktemp("axe-data"), PASSWORD) as base:
+        # A Persian customer handed to the owner, with a way to reach them: the inbox has a row.
+        started = _post(base, "/api/v1/conversations", {"lang": "fa"})
+        conv, token = started["conversation_id"], started["visitor_token"]
+        _post(
+            base, f"/api/v1/conversations/{conv}/messages", {"text": "می‌خوام با یه آدم حرف بزنم، سفارشم نرسیده"}, token
+        )
+        _post(base, f"/api/v1/conversations/{conv}/contact", {"phone": "+989123456789"}, token)
+        yield base, conv
 
 
 def _violations(driver) -> list[dict]:

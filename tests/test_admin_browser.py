@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from .helpers import DOCS, free_port, reset_password, start_server, stop, wait_healthy
+from .helpers import DOCS, demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -18,13 +18,8 @@ PASSWORD = "a long demo password"
 
 @pytest.fixture(scope="module")
 def admin_server(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = tmp_path_factory.mktemp("admin-data")
-    reset_password(data_dir, PASSWORD, "--demo")
-    port = free_port()
-    proc = start_server(data_dir, port, "--demo", "--model", "none")
-    wait_healthy(port, proc, timeout=120)
-    yield f"http://127.0.0.1:{port}"
-    stop(proc)
+    with demo_server(tmp_path_factory.mktemp("admin-data"), PASSWORD) as base:
+        yield base
 
 
 def sign_in(driver, base: str, lang: str) -> None:
@@ -54,7 +49,8 @@ def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question
     search.send_keys("STUDENT10" if lang == "en" else "تخفیف")
     WebDriverWait(browser, 10).until(lambda d: 0 < len(d.find_elements(By.CSS_SELECTOR, "#kb-rows .kb-row")) < 5)
     # the try page, linked from the knowledge base, goes through htmx with the CSRF header
-    browser.find_element(By.CSS_SELECTOR, "a[href='/admin/try']").click()
+    assert browser.find_element(By.CSS_SELECTOR, "main a[href='/admin/try']").is_displayed()
+    browser.get(f"{admin_server}/admin/try?lang={lang}")  # ?lang= is the page's own; the link keeps the owner's
     WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "try-form")))
     browser.find_element(By.ID, "question").send_keys(question)
     browser.find_element(By.CSS_SELECTOR, "#try-form button[type=submit]").click()
@@ -71,13 +67,18 @@ def test_sign_in_search_and_try_a_question(browser, admin_server, lang, question
     browser.save_screenshot(str(DOCS / f"admin-kb-{lang}.png"))
 
 
+def _click(driver, element) -> None:
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+    element.click()
+
+
 def test_edit_an_entry_in_the_browser(browser, admin_server) -> None:
     sign_in(browser, admin_server, "en")
     browser.get(f"{admin_server}/admin/kb/hours-en?lang=en")
     answer = browser.find_element(By.ID, "answer")
     answer.clear()
     answer.send_keys("Open Saturday to Thursday 9:00-18:00. Closed on Fridays.")
-    browser.find_element(By.CSS_SELECTOR, "form[data-draft] button[type=submit]").click()
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "form[data-draft] button[type=submit]"))
     WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.ID, "toasts"), "Saved."))
     assert "Edited: the answer" in browser.find_element(By.CSS_SELECTOR, ".history").text
     browser.save_screenshot(str(DOCS / "admin-edit-en.png"))
@@ -102,11 +103,12 @@ def test_owner_answers_an_escalation_and_the_customer_sees_it(browser, admin_ser
     # the owner answers it in the inbox
     sign_in(browser, admin_server, "en")
     browser.get(f"{admin_server}/admin/inbox?lang=en")
-    browser.find_element(By.CSS_SELECTOR, "ul.inbox a").click()
+    browser.find_element(By.CSS_SELECTOR, "#inbox-rows a").click()
     WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "reply")))
     browser.find_element(By.ID, "reply").send_keys("Hello! Your parcel left our shop this morning.")
-    browser.find_element(By.CSS_SELECTOR, ".kb-form button[type=submit]").click()
-    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.ok")))
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "form.reply-form button[type=submit]"))
+    WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#toasts .toast")))
+    assert browser.find_element(By.ID, "reply").get_attribute("value") == ""  # sent, not kept as a draft
     assert "Save as a knowledge-base entry" in browser.page_source
     browser.save_screenshot(str(DOCS / "admin-inbox-en.png"))
 
@@ -145,9 +147,9 @@ def test_analytics_page(browser, admin_server, lang, title) -> None:
     sign_in(browser, admin_server, lang)
     browser.get(f"{admin_server}/admin/analytics?days=7&lang={lang}")
     assert title in browser.find_element(By.TAG_NAME, "h2").text
-    bars = browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")
+    bars = browser.find_elements(By.CSS_SELECTOR, "svg.bars rect")
     assert len(bars) == 7 and max(float(b.get_attribute("height")) for b in bars) > 0
-    assert browser.find_elements(By.CSS_SELECTOR, "svg.heatmap rect")
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.heat-map rect")
     browser.save_screenshot(str(DOCS / f"admin-analytics-{lang}.png"))
 
 
@@ -160,13 +162,19 @@ def test_import_with_preview_in_the_browser(browser, admin_server, tmp_path) -> 
     )
     sign_in(browser, admin_server, "en")
     browser.get(f"{admin_server}/admin/kb?lang=en")
+    assert browser.find_elements(By.CSS_SELECTOR, "main a[href$='/admin/kb-import']")  # linked from the list
+    browser.get(f"{admin_server}/admin/kb-import?lang=en")
     browser.find_element(By.ID, "file").send_keys(str(upload))
-    browser.find_element(By.CSS_SELECTOR, "form.import button[type=submit]").click()
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "form[hx-post='/admin/kb-import'] button[type=submit]"))
     WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.TAG_NAME, "main"), "Import preview"))
     assert "Gift cards" in browser.find_element(By.TAG_NAME, "main").text
     browser.save_screenshot(str(DOCS / "admin-import-en.png"))
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(browser, 20).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".ok"), "Imported: 1 new"))
+    _click(
+        browser, browser.find_element(By.CSS_SELECTOR, "form[hx-post='/admin/kb-import/confirm'] button[type=submit]")
+    )
+    WebDriverWait(browser, 20).until(
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".alert-success"), "Imported: 1 new")
+    )
     browser.get(f"{admin_server}/admin/kb/gift-cards?lang=en")
     assert "200,000 toman" in browser.find_element(By.ID, "answer").get_attribute("value")
 
@@ -194,7 +202,8 @@ def test_a_refused_form_shows_its_error_and_keeps_what_was_typed(browser, admin_
     assert "شنبه" in error.text
     saturday = browser.find_element(By.ID, "hours-sat")
     assert "ساعت بستن باید بعد از ساعت باز شدن باشد" in saturday.text
-    assert browser.find_element(By.ID, "hours-sat-from1").get_attribute("value") == "18:00"
+    typed = browser.find_element(By.ID, "hours-sat-from1").get_attribute("value")
+    assert typed.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")) == "18:00"
     assert browser.find_element(By.ID, "set-shop_name").get_attribute("value") == "کتاب‌فروشی تازه"
     assert browser.execute_script("return window.scrollY") == 0  # the message is in view
     browser.save_screenshot(str(DOCS / "admin-settings-error-fa.png"))
@@ -297,20 +306,23 @@ def test_a_persian_pdf_made_by_chromium_is_imported_from_the_documents_page(brow
 
     sign_in(browser, admin_server, "fa")
     browser.get(f"{admin_server}/admin/documents?lang=fa")
+    upload = "form[hx-post='/admin/documents/upload'] button[type=submit]"
     browser.find_element(By.ID, "file").send_keys(str(big))
-    browser.find_element(By.CSS_SELECTOR, "form.import button[type=submit]").click()
+    _click(browser, browser.find_element(By.CSS_SELECTOR, upload))
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".too-big")))
     assert "۲۰ مگابایت" in browser.find_element(By.CSS_SELECTOR, ".too-big").text
 
     browser.find_element(By.ID, "file").send_keys(str(pdf))
-    browser.find_element(By.CSS_SELECTOR, "form.import button[type=submit]").click()
+    _click(browser, browser.find_element(By.CSS_SELECTOR, upload))
     WebDriverWait(browser, 30).until(EC.text_to_be_present_in_element((By.TAG_NAME, "main"), "پیش‌نمایش سند"))
     main = browser.find_element(By.TAG_NAME, "main").text
     assert "هفت روز" in main and "سه روز کاری" in main, main  # the PDF's Persian text, readable
     browser.save_screenshot(str(DOCS / "admin-document-preview-fa.png"))
-    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(browser, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".ok")))
-    assert "قوانین مرجوعی" in browser.find_element(By.CSS_SELECTOR, "ul.documents").text
+    _click(
+        browser, browser.find_element(By.CSS_SELECTOR, "form[hx-post='/admin/documents/confirm'] button[type=submit]")
+    )
+    WebDriverWait(browser, 90).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".import-job.border-success")))
+    WebDriverWait(browser, 30).until(EC.text_to_be_present_in_element((By.ID, "documents-list"), "قوانین مرجوعی"))
 
 
 def test_the_inbox_in_two_panes_with_keyboard_shortcuts_and_one_column_on_a_phone(browser, admin_server) -> None:
@@ -357,7 +369,7 @@ def test_the_inbox_in_two_panes_with_keyboard_shortcuts_and_one_column_on_a_phon
     browser.set_window_size(390, 900)
     browser.get(f"{admin_server}/admin/inbox?view=waiting&c={ids[1]}&lang=fa")
     assert not browser.find_element(By.CSS_SELECTOR, ".inbox-list").is_displayed()  # one column
-    back = browser.find_element(By.CSS_SELECTOR, ".inbox-pane .back a")
+    back = browser.find_element(By.CSS_SELECTOR, ".inbox-pane a.back")
     assert back.is_displayed()
     browser.save_screenshot(str(DOCS / "admin-inbox-phone-fa.png"))
     back.click()

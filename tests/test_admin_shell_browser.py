@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from .helpers import free_port, reset_password, start_server, stop, wait_healthy
+from .helpers import demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -24,13 +24,8 @@ ANSWER = "از ۱ تا ۴ فروردین تعطیل هستیم و سفارش‌�
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = tmp_path_factory.mktemp("drafts-data")
-    reset_password(data_dir, PASSWORD, "--demo")
-    port = free_port()
-    proc = start_server(data_dir, port, "--demo", "--model", "none")
-    wait_healthy(port, proc, timeout=120)
-    yield f"http://127.0.0.1:{port}"
-    stop(proc)
+    with demo_server(tmp_path_factory.mktemp("drafts-data"), PASSWORD) as base:
+        yield base
 
 
 def _sign_in(driver) -> None:
@@ -99,6 +94,15 @@ def test_a_draft_can_be_thrown_away(browser, server) -> None:
     assert not _drafts(browser)
 
 
+def _sign_out_everywhere_from_more(driver, more) -> None:
+    """ "More" opens the other sections and the session's buttons: sign out everywhere from there."""
+    more.click()
+    menu = WebDriverWait(driver, 5).until(EC.visibility_of_element_located((By.ID, "more-menu")))
+    button = menu.find_element(By.CSS_SELECTOR, "[hx-post='/admin/logout-everywhere']")
+    WebDriverWait(driver, 5).until(lambda d: button.is_displayed())
+    button.click()
+
+
 def test_the_phone_has_a_tab_bar_and_destructive_actions_ask_first(browser, server) -> None:
     browser.set_window_size(390, 844)
     try:
@@ -114,14 +118,8 @@ def test_the_phone_has_a_tab_bar_and_destructive_actions_ask_first(browser, serv
         )  # at the bottom
         # The header takes a line, not half the screen (the menu took 375 of 844 px).
         assert browser.find_element(By.CSS_SELECTOR, "header.mobile-top").rect["height"] < 80
-        # "More" opens the other sections and the session's buttons.
-        tabs[-1].click()
-        menu = WebDriverWait(browser, 5).until(EC.visibility_of_element_located((By.ID, "more-menu")))
-        WebDriverWait(browser, 5).until(
-            lambda d: menu.find_element(By.CSS_SELECTOR, "[hx-post='/admin/logout-everywhere']").is_displayed()
-        )
-        # Signing out everywhere asks first, in Persian; "cancel" changes nothing.
-        menu.find_element(By.CSS_SELECTOR, "[hx-post='/admin/logout-everywhere']").click()
+        # Signing out everywhere (under "more") asks first, in Persian; "cancel" changes nothing.
+        _sign_out_everywhere_from_more(browser, tabs[-1])
         dialog = WebDriverWait(browser, 5).until(EC.visibility_of_element_located((By.ID, "confirm-dialog")))
         assert "همهٔ دستگاه‌ها" in dialog.text
         dialog.find_element(By.CSS_SELECTOR, ".modal-footer .btn-outline-secondary").click()
@@ -129,14 +127,53 @@ def test_the_phone_has_a_tab_bar_and_destructive_actions_ask_first(browser, serv
         browser.get(f"{server}/admin/kb?lang=fa")
         assert "/admin/login" not in browser.current_url
         tabs = browser.find_elements(By.CSS_SELECTOR, "nav.tabbar a, nav.tabbar button")
-        tabs[-1].click()
-        menu = WebDriverWait(browser, 5).until(EC.visibility_of_element_located((By.ID, "more-menu")))
-        WebDriverWait(browser, 5).until(
-            lambda d: menu.find_element(By.CSS_SELECTOR, "[hx-post='/admin/logout-everywhere']").is_displayed()
-        )
-        menu.find_element(By.CSS_SELECTOR, "[hx-post='/admin/logout-everywhere']").click()
+        _sign_out_everywhere_from_more(browser, tabs[-1])
         dialog = WebDriverWait(browser, 5).until(EC.visibility_of_element_located((By.ID, "confirm-dialog")))
         dialog.find_element(By.CSS_SELECTOR, "[data-confirm-ok]").click()
         WebDriverWait(browser, 10).until(lambda d: "/admin/login" in d.current_url)
     finally:
         browser.set_window_size(1280, 900)
+
+
+def test_an_old_draft_never_overwrites_newer_data_and_a_save_forgets_it(browser, server) -> None:
+    """A walk-through found the settings' draft writing an old list of sites back over a newer one
+    after every save, and a sent reply coming back into the reply box. A draft is restored only onto
+    the page it was typed on, unchanged since."""
+    browser.get(f"{server}/admin/kb/hours-en?lang=en")
+    _sign_in(browser)
+    form = WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "form[data-draft]")))
+    answer = form.find_element(By.NAME, "answer")
+    answer.send_keys(" Typed here, never saved.")
+    WebDriverWait(browser, 5).until(lambda d: _drafts(d))
+    # Meanwhile the entry is changed elsewhere (another tab, another device).
+    status = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const form = document.querySelector("form[data-draft]");
+        const data = new URLSearchParams(new FormData(form));
+        data.set("answer", "Open every day 10:00-20:00 (changed elsewhere).");
+        const headers = JSON.parse(document.body.getAttribute("hx-headers"));
+        fetch(form.getAttribute("hx-post"), {method: "POST", body: data, headers: {...headers, "HX-Request": "true"}})
+          .then(r => done(r.status));
+        """
+    )
+    assert status == 200
+    browser.refresh()
+    form = WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "form[data-draft]")))
+    assert (
+        form.find_element(By.NAME, "answer").get_attribute("value") == "Open every day 10:00-20:00 (changed elsewhere)."
+    )
+    assert not form.find_elements(By.CSS_SELECTOR, ".draft-note") and not _drafts(browser)
+
+    # Saved through the page: the page it shows next has the saved text and no draft.
+    answer = form.find_element(By.NAME, "answer")
+    answer.clear()
+    answer.send_keys("Open every day 10:00-21:00.")
+    WebDriverWait(browser, 5).until(lambda d: _drafts(d))
+    _click(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    WebDriverWait(browser, 10).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#toasts .toast")))
+    assert not browser.find_elements(By.CSS_SELECTOR, ".draft-note") and not _drafts(browser)
+    browser.get(f"{server}/admin/kb/hours-en?lang=en")
+    form = WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "form[data-draft]")))
+    assert form.find_element(By.NAME, "answer").get_attribute("value") == "Open every day 10:00-21:00."
+    assert not form.find_elements(By.CSS_SELECTOR, ".draft-note")

@@ -13,7 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from .helpers import free_port, reset_password, start_server, stop, wait, wait_healthy
+from .helpers import demo_server, wait
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a long demo password"
@@ -22,13 +22,8 @@ PAGES = ("/admin/kb", "/admin/kb/new", "/admin/kb-import", "/admin/documents", "
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = tmp_path_factory.mktemp("knowledge-data")
-    reset_password(data_dir, PASSWORD, "--demo")
-    port = free_port()
-    proc = start_server(data_dir, port, "--demo", "--model", "none")
-    wait_healthy(port, proc, timeout=120)
-    yield f"http://127.0.0.1:{port}"
-    stop(proc)
+    with demo_server(tmp_path_factory.mktemp("knowledge-data"), PASSWORD) as base:
+        yield base
 
 
 def _faq(path: Path, tag: str, n: int = 60) -> Path:
