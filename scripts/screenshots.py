@@ -41,6 +41,7 @@ PAGES = [
     ("kb", "/admin/kb"),
     ("kb-new", "/admin/kb/new"),
     ("kb-import", "/admin/kb-import"),
+    ("try", "/admin/try?q=هزینه ارسال چقدره؟"),
     ("catalog", "/admin/catalog"),
     ("documents", "/admin/documents"),
     ("document-preview", "upload"),  # the preview after uploading FAQ_PAGE through the form
@@ -311,7 +312,13 @@ def main() -> None:
                     if path == "upload":
                         driver.get(f"{base}/admin/documents?lang={lang}")
                         driver.find_element(By.ID, "file").send_keys(str(faq))
-                        driver.find_element(By.CSS_SELECTOR, "form.import button[type=submit]").click()
+                        send = driver.find_element(
+                            By.CSS_SELECTOR, "form[hx-post='/admin/documents/upload'] button[type=submit]"
+                        )
+                        driver.execute_script(
+                            "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", send
+                        )
+                        send.click()
                         time.sleep(2)
                     elif path == "front":
                         # Once a day per visitor: forget this browser's visitor so the bubble shows again.

@@ -83,24 +83,30 @@ def test_a_long_document_imports_with_progress_in_the_browser(browser, server, t
     browser.find_element(By.ID, "file").send_keys(
         str(_faq(tmp_path / f"faq-{lang}.html", "پیشتاز" if lang == "fa" else "سفارشی"))
     )
-    browser.find_element(By.CSS_SELECTOR, "form[hx-post='/admin/documents/upload'] button[type=submit]").click()
+    upload = browser.find_element(By.CSS_SELECTOR, "form[hx-post='/admin/documents/upload'] button[type=submit]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", upload)
+    upload.click()  # in view, above the phone's tab bar
     wait(browser, 60).until(EC.presence_of_element_located((By.ID, "proposals")))
     count = browser.find_element(By.ID, "selected-count")
-    browser.find_element(By.CSS_SELECTOR, "#proposals button[hx-vals*='all']").click()
+    every = browser.find_element(By.CSS_SELECTOR, "#proposals button[hx-vals*='all']")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", every)
+    every.click()
     wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#proposals input:checked")) == 60)
     wait(browser).until(lambda d: ("۶۰" if lang == "fa" else "60") in d.find_element(By.ID, "selected-count").text)
     assert count is not None
     _no_overflow(browser, "preview")
     browser.save_screenshot(str(shots / f"document-preview-{lang}-{width}.png"))
-    browser.find_element(By.CSS_SELECTOR, "form[hx-post='/admin/documents/confirm'] button[type=submit]").click()
+    confirm = browser.find_element(By.CSS_SELECTOR, "form[hx-post='/admin/documents/confirm'] button[type=submit]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", confirm)
+    confirm.click()
     card = wait(browser, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".import-job")))
     assert card.is_displayed()
     browser.save_screenshot(str(shots / f"documents-importing-{lang}-{width}.png"))
-    wait(browser, 240).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, ".import-job").get_attribute("data-job-state") == "done"
-    )
+    # The card is polled and replaced every second: read it in one step in the page, never stale.
+    state = "var c = document.querySelector('.import-job'); return c && c.getAttribute('data-job-state')"
+    wait(browser, 240).until(lambda d: d.execute_script(state) == "done")
     wait(browser).until(EC.text_to_be_present_in_element((By.ID, "documents-list"), "پرسش‌های ارسال"))
     _no_overflow(browser, "after")
     browser.save_screenshot(str(shots / f"documents-done-{lang}-{width}.png"))
-    text = browser.find_element(By.CSS_SELECTOR, ".import-job").text
+    text = browser.execute_script("return document.querySelector('.import-job').innerText")
     assert ("۶۰ پرسش‌وپاسخ" if lang == "fa" else "60 questions and answers") in text, text

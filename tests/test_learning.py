@@ -284,7 +284,7 @@ def test_the_owners_page_shows_the_week_and_the_dial_on_the_shops_own_questions(
         keeper.wait()
 
         home = c.get("/admin/?lang=fa").text
-        week = home[home.index('class="week"') :]
+        week = home[home.index('id="week-title"') :]
         assert "پاسخ‌های این هفته" in week and "<strong>۱</strong> پاسخ خودکار" in week
         assert "<strong>۰</strong> بار گزینه پیشنهاد شد" in week
         assert "<strong>۱</strong> به شما سپرده شد" in week

@@ -62,7 +62,7 @@ def test_the_owner_teaches_the_bot_in_persian_with_one_click_each(browser, shop)
     assert PICKED in section.text and "جمله‌های پیشنهادی مشتری‌ها" in section.text
     section.find_element(By.XPATH, ".//button[normalize-space()='افزودن به مطلب']").click()
     WebDriverWait(browser, 20).until(
-        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#suggestions .ok"), "افزوده شد")
+        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#suggestions .alert-success"), "افزوده شد")
     )
     assert PICKED not in browser.find_element(By.ID, "suggestions").text
 
@@ -73,7 +73,7 @@ def test_the_owner_teaches_the_bot_in_persian_with_one_click_each(browser, shop)
     title = guess.text
     guess.click()
     WebDriverWait(browser, 20).until(
-        EC.text_to_be_present_in_element((By.CSS_SELECTOR, "p.ok"), f"«\u2068{title}\u2069»")
+        EC.text_to_be_present_in_element((By.ID, "toasts"), f"«\u2068{title}\u2069»")  # said in a toast
     )
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] if hasattr(browser, "get_log") else []
     assert not [e for e in errors if "Content Security Policy" in e["message"]], errors

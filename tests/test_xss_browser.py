@@ -179,13 +179,15 @@ def test_admin_shows_every_payload_as_text(browser, hostile_server) -> None:
     assert SHOP in [e.get_attribute("value") for e in browser.find_elements(By.CSS_SELECTOR, "input")]
 
     # htmx fragments: the try-a-question box and the owner's reply, typed in the page.
-    browser.get(f"{base}/admin/kb?lang=en")
+    browser.get(f"{base}/admin/try?lang=en")
     browser.find_element(By.ID, "question").send_keys(f"what is the xss probe policy {PAYLOADS[2]}")
-    browser.find_element(By.CSS_SELECTOR, ".try button[type=submit]").click()
+    browser.find_element(By.CSS_SELECTOR, "#try-form button[type=submit]").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "try-result"), "The probe policy:"))
     check_page(browser, "try-a-question", shows=[f"The probe policy: {PAYLOADS[1]}"])
     browser.get(f"{base}/admin/conversations/{conv}?lang=en")
     browser.find_element(By.ID, "reply").send_keys(f"Reply {ALL}")
-    browser.find_element(By.CSS_SELECTOR, ".kb-form button[type=submit]").click()
-    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.ok")))
+    send = browser.find_element(By.CSS_SELECTOR, "form.reply-form button[type=submit]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", send)
+    send.click()
+    wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#toasts .toast")))
     check_page(browser, "conversation after the owner's reply", shows=[f"Reply {ALL}"])
