@@ -4,6 +4,7 @@ from datetime import timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -198,20 +199,25 @@ def _notify_ticked(c: TestClient) -> bool:
     return 'class="list-group-item py-3 step done" id="start-notify"' in c.get("/admin/").text
 
 
-def test_a_test_e_mail_reaches_the_owner_and_only_then_notifications_tick(data_dir: Path, smtp) -> None:
-    """The step ticked with any mail server and address, a made-up one too."""
-    inbox, port = smtp
-    clock = Clock()
-    settings = Settings(
+def _mailing(data_dir: Path, port: int, **more: Any) -> Settings:
+    """Settings that send the owner's mail through the sink on ``port``."""
+    return Settings(
         data_dir=data_dir,
         model="none",
-        shop_name="کتاب‌فروشی نیلوفر",
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_security="none",
         smtp_from="shop@booknook.example",
         owner_email="owner@booknook.example",
+        **more,
     )
+
+
+def test_a_test_e_mail_reaches_the_owner_and_only_then_notifications_tick(data_dir: Path, smtp) -> None:
+    """The step ticked with any mail server and address, a made-up one too."""
+    inbox, port = smtp
+    clock = Clock()
+    settings = _mailing(data_dir, port, shop_name="کتاب‌فروشی نیلوفر")
     c = _owner_app(settings, clock)
     try:
         home = c.get("/admin/").text
@@ -290,15 +296,7 @@ def test_the_digest_sent_to_the_owner_ticks_notifications_and_a_failed_test_afte
 
     inbox, port = smtp
     clock = Clock()
-    settings = Settings(
-        data_dir=data_dir,
-        model="none",
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_security="none",
-        smtp_from="shop@booknook.example",
-        owner_email="owner@booknook.example",
-    )
+    settings = _mailing(data_dir, port)
     c = _owner_app(settings, clock)
     try:
         jobs = scheduler.build(settings, c.app.state.services.store, clock)
