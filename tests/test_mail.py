@@ -114,16 +114,7 @@ def test_the_morning_digest_is_e_mailed_to_the_owner(data_dir: Path, smtp) -> No
 
     inbox, port = smtp
     clock = Clock()
-    settings = Settings(
-        data_dir=data_dir,
-        model="none",
-        shop_name="Book Nook",
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        smtp_security="none",
-        smtp_from="shop@booknook.example",
-        owner_email="owner@booknook.example",
-    )
+    settings = _mailing(data_dir, port, shop_name="Book Nook")
     store = Store(settings.db_path)
     store.migrate()
     jobs = scheduler.build(settings, store, clock)
