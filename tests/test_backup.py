@@ -58,6 +58,18 @@ def test_backup_while_messages_are_written(store: Store, tmp_path: Path) -> None
     assert not list((tmp_path / "backups").glob("*.partial"))
 
 
+def test_two_backups_in_the_same_second_keep_both(store: Store, tmp_path: Path) -> None:
+    # Undoing a restore copies the live data into the folder it restores from, often within the
+    # same second: that copy once replaced the very file about to be restored.
+    first = backup.take(store.path, tmp_path, NOW)
+    with store.write() as db:
+        db.execute("INSERT INTO meta (key, value) VALUES ('later', 'x')")
+    second = backup.take(store.path, tmp_path, NOW)
+    assert first.path != second.path and second.path.name.endswith("-2.db")
+    assert count(first.path) + 1 == count(second.path)
+    assert [b.path for b in backup.list_backups(tmp_path)] == [second.path, first.path]  # newest first
+
+
 def test_rotation_keeps_daily_weekly_monthly(tmp_path: Path) -> None:
     d = tmp_path / "backups"
     d.mkdir()

@@ -19,7 +19,9 @@ from pathlib import Path
 
 from appliance.db import inspect
 
-NAME = re.compile(r"^appliance-(\d{8}T\d{6}Z)\.db$")
+# A second backup within the same second gets "-2", "-3"...: it never replaces the first (the copy
+# taken before a restore must not overwrite the very file being restored from).
+NAME = re.compile(r"^appliance-(\d{8}T\d{6}Z)(?:-(\d+))?\.db$")
 KEEP = {"daily": 7, "weekly": 4, "monthly": 6}
 
 
@@ -58,10 +60,13 @@ def verify(path: Path) -> dict:
 
 def take(db_path: Path, target_dir: Path, now: datetime) -> BackupInfo:
     """Snapshot the live database into ``target_dir`` (atomic; checked before it is kept)."""
-    final = target_dir / f"appliance-{_stamp(now)}.db"
-    partial = final.with_name(final.name + ".partial")
     try:
         target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"backup to {target_dir} failed: {exc}") from None
+    final = _free_name(target_dir, _stamp(now))
+    partial = final.with_name(final.name + ".partial")
+    try:
         source = sqlite3.connect(str(db_path))
         dest = sqlite3.connect(str(partial))
         try:
@@ -82,15 +87,23 @@ def take(db_path: Path, target_dir: Path, now: datetime) -> BackupInfo:
     return BackupInfo(final, final.stat().st_size, now)
 
 
+def _free_name(directory: Path, stamp: str) -> Path:
+    final, n = directory / f"appliance-{stamp}.db", 1
+    while final.exists() or final.with_name(final.name + ".partial").exists():
+        n += 1
+        final = directory / f"appliance-{stamp}-{n}.db"
+    return final
+
+
 def list_backups(directory: Path) -> list[BackupInfo]:
-    out = []
+    out: list[tuple[int, BackupInfo]] = []
     if directory.is_dir():
         for p in directory.iterdir():
             m = NAME.match(p.name)
             if m:
                 taken = datetime.strptime(m.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=None)
-                out.append(BackupInfo(p, p.stat().st_size, taken))
-    return sorted(out, key=lambda b: b.taken_at, reverse=True)
+                out.append((int(m.group(2) or 1), BackupInfo(p, p.stat().st_size, taken)))
+    return [b for _, b in sorted(out, key=lambda nb: (nb[1].taken_at, nb[0]), reverse=True)]
 
 
 def rotate(directory: Path, keep: dict[str, int] = KEEP) -> list[Path]:
