@@ -122,6 +122,38 @@ def test_a_shop_calibration_only_adds_answers(data_dir: Path) -> None:
     store.close()
 
 
+SHORT_FAQ = Path(__file__).resolve().parent / "data" / "eval" / "shop_woo" / "kb.jsonl"
+
+
+@pytest.mark.slow  # fits a calibration twice: seconds
+def test_a_short_faq_is_not_a_magnet(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight entries, one phrasing each, make eight near misses: too few to learn from. The
+    pool's closest questions stand in for the rest, and a question about freight to Dubai is no
+    longer answered from the shop's shipping cost."""
+    entries = kb_formats.read_file(SHORT_FAQ)
+    assert len(entries) == 8
+    store = Store(data_dir / "appliance.db")
+    store.migrate()
+    load_kb(store, SHORT_FAQ)
+    decider = Decider(RetrievalIndex(store, embedder.shared()))
+    freight = "هزینه ارسال بار به دبی با کشتی"
+
+    calibration, report = shop_calibration.fit(entries, embedder.shared())
+    assert report.stand_ins == shop_calibration.MIN_NEAR_MISSES - 8
+    assert report.examples["id_oos"] == shop_calibration.MIN_NEAR_MISSES
+    assert report.estimated["wrong"] * shop_calibration.OPTIMISM <= shop_calibration.DEFAULT_SAFETY + 1e-9
+    decider.use_calibration(calibration)
+    assert decider.decide(freight).kind != "answer"
+    assert decider.decide("هزینه ارسال چقدر است؟").kind == "answer"  # the owner's own words still are
+
+    monkeypatch.setattr(shop_calibration, "MIN_NEAR_MISSES", 0)  # as it was: the eight alone
+    magnet, before = shop_calibration.fit(entries, embedder.shared())
+    assert before.stand_ins == 0 and before.answer_threshold < report.answer_threshold
+    decider.use_calibration(magnet)
+    assert decider.decide(freight).kind == "answer"
+    store.close()
+
+
 def test_choices_are_offered_down_to_where_answerable_questions_still_get_them() -> None:
     from appliance.answering.shop_calibration import OFFERED, OPTIMISM, Example, _weights, choose_clarify_threshold
 
