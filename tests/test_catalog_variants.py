@@ -11,12 +11,17 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
+from appliance.answering.decide import Decider
 from appliance.catalog import formats, match
 from appliance.catalog import store as catalog_store
 from appliance.catalog.product import Product
 from appliance.cli.evaluate import catalog_metrics
 from appliance.clock import utc_now
 from appliance.db import Store
+from appliance.kb import embedder
+from appliance.kb import store as kb
+from appliance.kb.entry import Entry
+from appliance.kb.retrieval import RetrievalIndex
 
 from .helpers import make_api_client, reply_of, send, start_chat
 
@@ -35,6 +40,11 @@ SHOP = (
     "43,variation,CAB-2,کابل شارژ USB-C انکر - 2,1,1,8,350000,id:41,طول,2 متر\n"
     "51,simple,HAF-P,دیوان حافظ (جلد شومیز),1,1,12,390000,,,\n"
     "52,simple,HAF-H,دیوان حافظ (جلد گالینگور),1,1,4,610000,,,\n"
+    "61,simple,SUV-Y,سووشون نوجوان,1,1,3,280000,,,\n"
+    '71,variable,CASE,قاب سیلیکونی,1,1,,,,مدل گوشی,"Galaxy A54, iPhone 13"\n'
+    "72,variation,CASE-A54,قاب سیلیکونی - Galaxy A54,1,1,5,190000,id:71,مدل گوشی,Galaxy A54\n"
+    "73,variation,CASE-13,قاب سیلیکونی - iPhone 13,1,1,5,210000,id:71,مدل گوشی,iPhone 13\n"
+    "81,simple,KEY,کیبورد بی سیم لاجیتک K380,1,1,4,1450000,,,\n"
 )
 
 
@@ -93,6 +103,60 @@ def test_the_edition_asked_is_the_product_chosen(index: match.CatalogIndex) -> N
         assert all(m.sku == sku for m in matches if m.score >= 0.75), text  # the other edition not offered
 
 
+def test_a_model_the_shop_doesnt_sell_is_named_not_a_near_one(index: match.CatalogIndex) -> None:
+    best = index.search("سلام قاب سیلیکونی Galaxy A24 قیمتش چنده").best
+    assert best is not None and best.group.product.sku == "CASE" and best.unoffered == ["a24"]  # not the A54
+    best = index.search("قاب سیلیکونی گلکسی A54 دارید؟").best
+    assert best is not None and best.sku == "CASE-A54" and not best.unoffered
+    key = index.search("کیبورد K380 دارید").best  # the model code alone names it
+    assert key is not None and key.sku == "KEY" and not key.partial
+    other = index.search("کیبورد لاجیتک K780 دارید؟").matches  # another model of the same maker
+    assert all(m.score < 0.75 for m in other), [(m.sku, m.score) for m in other]
+
+
+def test_a_name_said_only_in_part_is_marked(index: match.CatalogIndex) -> None:
+    # «سووشون» may be the novel the shop doesn't have; «سووشون نوجوان» is what it has
+    best = index.search("سلام کتاب سووشون قیمتش چنده").best
+    assert best is not None and best.sku == "SUV-Y" and best.partial
+    whole = index.search("سووشون نوجوان چنده؟").best
+    assert whole is not None and whole.sku == "SUV-Y" and not whole.partial
+    # a shortened name with something of its own (a size it comes in) is that product
+    sized = index.search("تیشرت سایز M چنده؟").best
+    assert sized is not None and sized.sku == "TEE-M" and not sized.partial
+
+
+def test_a_product_question_is_not_answered_from_an_faq_entry_that_never_names_it(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    kb.save(
+        store,
+        [
+            Entry("gift-wrap", "کادوپیچ", "بله، کادوپیچی رایگان است؛ در توضیحات سفارش بنویسید.", "fa",
+                  ["کادوپیچ هم انجام می‌دهید؟"]),
+            Entry("hours", "ساعت کاری", "شنبه تا چهارشنبه ۱۰ تا ۲۰ باز هستیم.", "fa", ["ساعت کاری فروشگاه چیست؟"]),
+            Entry("gift-wrap-en", "Gift wrapping", "Yes, gift wrapping is free: say so in the order notes.", "en",
+                  ["Do you gift wrap?"]),
+        ],
+        embedder=embedder.shared(),
+        now="t",
+    )  # fmt: skip
+    # The owner's threshold makes every first-ranked entry an answer: only the new rule stops it.
+    decider = Decider(
+        RetrievalIndex(store, embedder.shared()), answer_threshold=0.001, clarify_threshold=0.0005,
+        catalog=match.CatalogIndex(store),
+    )  # fmt: skip
+    for text in ("کیبورد مکانیکی دارید؟", "do you have a mechanical keyboard?", "کتابای احمد شاملو رو دارین؟"):
+        decision = decider.decide(text)
+        assert decision.kind != "answer" and decision.reason == "no_such_product", (text, decision.reason)
+        assert decision.features.get("entry_silent") == 1.0
+    for text, entry in (
+        ("کادوپیچ هم دارید؟", "gift-wrap"), ("kadopich darid?", "gift-wrap"), ("قیمت کادوپیچی چنده؟", "gift-wrap"),
+        ("do you have gift wrapping?", "gift-wrap-en"),
+    ):  # fmt: skip
+        decision = decider.decide(text)
+        assert decision.kind == "answer" and decision.entries[0].id == entry, (text, decision.reason)
+    store.close()
+
+
 @pytest.fixture
 def shop(data_dir: Path, demo_db: Path):
     with make_api_client(data_dir, demo_db, shop_calibration=False) as c:
@@ -119,6 +183,17 @@ def test_a_size_the_shop_doesnt_sell_gets_what_it_does_sell(shop: TestClient) ->
     done = _ask(shop, "xiaomi powerbank 30000mAh price?", "en")
     assert done["kind"] == "clarify" and "We don't carry" in done["text"]
     assert "10000 میلی‌آمپر" in done["text"] and "1,800,000" not in done["text"]
+    done = _ask(shop, "قاب سیلیکونی گلکسی A24 چنده؟")  # a phone model no variant is made for
+    assert done["kind"] == "clarify" and "A24" in done["text"] and "Galaxy A54" in done["text"]
+    assert "۱۹۰٬۰۰۰" not in done["text"]
+
+
+def test_a_name_said_in_part_is_offered_not_answered(shop: TestClient) -> None:
+    done = _ask(shop, "سلام کتاب سووشون قیمتش چنده")
+    assert done["kind"] == "clarify" and done["text"].startswith("منظورتان این کالاست؟")
+    assert [c["id"] for c in done["choices"]] == ["product:SUV-Y"] and "۲۸۰٬۰۰۰" not in done["text"]
+    done = _ask(shop, "savushun nojavan chande?")
+    assert done["kind"] == "answer" and "۲۸۰٬۰۰۰" in done["text"]
 
 
 def test_the_hardcover_is_answered_for_the_hardcover(shop: TestClient) -> None:
@@ -137,3 +212,16 @@ def test_a_variants_own_size_or_length_is_not_an_invented_figure() -> None:
     }  # fmt: skip
     m = catalog_metrics([row], products, "", 3)
     assert m["invented_figures"] == 0 and m["facts_exact"] == 1.0
+
+
+def test_the_customers_own_quantity_repeated_is_not_an_invented_figure() -> None:
+    table = formats.read_table(SHOP.encode(), "wc.csv")
+    products: list[Product] = formats.build(table, table.mapping)
+    row = {
+        "query": "پاوربانک شیائومی 30 هزار چنده؟", "gold": None, "kind": "id_oos", "fields": ["price"],
+        "decision": "clarify", "entries": ["product:PB-10", "product:PB-20"], "ranking": ["product:PB-10"],
+        "reply": "پاوربانک شیائومی را در ۳۰۰۰۰ نداریم. این‌ها را داریم: 10000 میلی‌آمپر، 20000 میلی‌آمپر",
+    }  # fmt: skip
+    assert catalog_metrics([row], products, "", 3)["invented_figures"] == 0
+    row["reply"] += "، 40000 میلی‌آمپر"  # a figure neither the catalog nor the customer said
+    assert catalog_metrics([row], products, "", 3)["invented_figures"] == 1

@@ -134,6 +134,15 @@ def grounding_problems(
     return problems
 
 
+def _value_asked(word: str, lang: str) -> str:
+    """A value the customer asked for, as the reply names it: a size or a model code as written
+    on the product ("XL", "A24"), a quantity in the reply's digits ("۳۰۰۰۰ mAh")."""
+    if word.isascii() and word.isalnum() and any(ch.isalpha() for ch in word) and len(word) <= 6:
+        if word.isalpha() or not word[0].isdigit():
+            return word.upper()
+    return i18n.digits(in_language(word, lang).replace("_", "."), lang)
+
+
 @dataclass
 class Reply:
     text: str
@@ -235,18 +244,14 @@ class Composer:
         elif decision.reason == "no_such_variant":
             m = decision.products[0]
             labels = [product_reply.variant_label(v, lang) for c in decision.products for v in c.chosen]
-            asked = (
-                " ".join(
-                    w.upper() if w.isascii() and w.isalpha() and len(w) <= 4 else in_language(w, lang)
-                    for w in m.unoffered
-                )
-                or "?"
-            )
+            asked = " ".join(_value_asked(w, lang) for w in m.unoffered) or "?"
             text = i18n.t(lang, "bot.product.not_offered").format(
                 name=m.group.product.name(lang),
-                asked=i18n.digits(asked.replace("_", "."), lang),
+                asked=asked,
                 list=("، " if lang == "fa" else ", ").join(labels),
             )
+        elif decision.reason == "partly_named":
+            text = self._t(lang, "bot.product.did_you_mean")
         else:
             text = self._t(lang, "bot.product.choose")
         return Reply(text, "template", choices=choices)

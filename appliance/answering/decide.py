@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from appliance.catalog.match import CatalogIndex, Match
-from appliance.kb.retrieval import IndexedEntry, Ranking, RetrievalIndex
+from appliance.kb.retrieval import IndexedEntry, Ranking, RetrievalIndex, trigrams
+from appliance.text.finglish import to_persian
 from appliance.text.reading import Reading, read
 from appliance.text.textnorm import detect_language, normalize
 
@@ -40,6 +41,11 @@ PRODUCT = "product:"  # a product's id among entry ids (decisions, choices)
 PRODUCT_MATCH = 0.75
 PRODUCT_MARGIN = 0.08
 PRODUCT_NEAR = 0.4
+# A product question ("keyboard, do you have one?") answered from a knowledge-base entry must find
+# at least this share of the words it names in the entry (a word is found when this share of its
+# trigrams is): a short FAQ's gift-wrapping entry is not an answer to a product it never names.
+ENTRY_NAMES = 0.5
+WORD_FOUND = 0.6
 
 
 @dataclass
@@ -248,6 +254,21 @@ def _unoffered(text: str, lang: str, best: Match, ranking: list[str], feats: dic
     )  # fmt: skip
 
 
+def _speaks_of(entry: IndexedEntry, words: tuple[str, ...]) -> bool:
+    """Whether the entry's own text holds most of the words the question names (a word in Latin
+    letters also in its Persian readings: "garanti" is «گارانتی»)."""
+
+    def found(word: str) -> bool:
+        forms = [word, to_persian(word), to_persian(word, short=True)] if word.isascii() else [word]
+        for form in forms:
+            grams = trigrams(form)
+            if grams and len(grams & entry.trigrams) >= WORD_FOUND * len(grams):
+                return True
+        return False
+
+    return sum(found(w) for w in words) >= ENTRY_NAMES * len(words)
+
+
 def _plausible(ranking: Ranking) -> list[IndexedEntry]:
     """The entries worth offering: the first few, cut where the scores fall away from the best
     (one likely entry beside two unlikely ones is offered alone, not with filler)."""
@@ -386,6 +407,20 @@ class Decider:
         ranking = [PRODUCT + m.sku for m in found.matches]
         best = found.best
         feats = {"product_score": best.score if best else 0.0, "product_intent": float(found.intent)}
+        if (
+            kb_decision.kind == "answer"
+            and found.intent
+            and found.named
+            and kb_decision.entries
+            and kb_decision.entries[0].lang == lang
+            and not _speaks_of(kb_decision.entries[0], found.named)
+        ):
+            # "do you have a mechanical keyboard?" is about the catalog, whatever entry of a short
+            # FAQ ranks first: decided as a product question, the FAQ's answer set aside. (Words
+            # are compared within one language: an English question answered from a Persian
+            # entry has none of its words, and is left to the ranking.)
+            feats["entry_silent"] = 1.0
+            kb_decision = Decision("escalate", "no_match", lang, text, kb_decision.confidence)
         if best is not None and best.score >= PRODUCT_MATCH:
             if kb_decision.kind == "answer" and not found.intent:
                 return None  # "do you repair the Galaxy A54?": the knowledge base's answer
@@ -398,6 +433,12 @@ class Decider:
         if best is not None and whole and (found.intent or kb_decision.kind != "answer"):
             # Every word asked is in these products' names, which the customer shortened
             # ("hoodie price?"): the one such product, or a choice among them, never "missing".
+            if len(whole) == 1 and whole[0].partial:
+                # ... but a name said only in part, and nothing else of the product, may name one
+                # the shop doesn't have («سووشون» where it sells «سووشون نوجوان»): offered, not answered.
+                return Decision(
+                    "clarify", "partly_named", lang, text, best.score, ranking=ranking, features=feats, products=whole
+                )
             return _fitting(text, lang, whole, best.score, ranking, feats)
         if found.intent and found.words and kb_decision.kind == "escalate" and kb_decision.reason == "no_match":
             # Asked about a product the shop doesn't have: said so, never answered as if it had it.

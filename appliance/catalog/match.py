@@ -107,6 +107,7 @@ _UNIT = {
     "w": "w", "وات": "w", "watt": "w", "vat": "w",
     "inch": "inch", "اینچ": "inch", "اینچی": "inch", "inchi": "inch",
 }  # fmt: skip
+_MODEL = re.compile(r"[a-z]{1,3}\d{1,4}[a-z]{0,3}")  # a model code: letters, then digits (paper sizes are "paper")
 _QUANTITIES = {"length", "capacity", "storage", "power", "screen"}
 _UNIT_KIND = {"m": "length", "cm": "length", "mah": "capacity", "gb": "storage", "tb": "storage", "w": "power",
               "inch": "screen"}  # fmt: skip
@@ -148,6 +149,8 @@ def value_kind(word: str) -> str | None:
     found = re.fullmatch(r"[\d_]+([a-z]+)", word)
     if found and found[1] in _UNIT_KIND:
         return _UNIT_KIND[found[1]]
+    if _MODEL.fullmatch(word):
+        return "model"  # "a54", "s23", "m185": a phone's or a device's model ("a24" is another)
     return None
 
 
@@ -293,6 +296,9 @@ class Match:
     chosen: list[Product] = field(default_factory=list)
     covered: float = 0.0  # the share of the question's words this product explains
     unoffered: list[str] = field(default_factory=list)  # values asked that no variant has
+    # Only part of its name was said, and nothing else of it (no size, colour...): «سووشون» asked
+    # where the shop has «سووشون نوجوان» may mean a book it doesn't have (Decider offers it).
+    partial: bool = False
 
     @property
     def sku(self) -> str:
@@ -305,6 +311,7 @@ class Found:
     matches: list[Match]  # best first (only those with some score)
     intent: bool  # the question asks a price, stock or "do you have"
     words: int  # the question's words that could name a product
+    named: tuple[str, ...] = ()  # those words (normalised), as the customer wrote them
 
     @property
     def best(self) -> Match | None:
@@ -429,15 +436,18 @@ class CatalogIndex:
         matches = []
         for i in self._candidates(asked):
             g = self.groups[i]
-            score, covered = self._score(g, asked, set(content))
+            score, covered, partial = self._score(g, asked, set(content))
             if score > 0:
-                matches.append(Match(g, score, g.pick(set(asked)), covered, g.unoffered(asked)))
+                matches.append(Match(g, score, g.pick(set(asked)), covered, g.unoffered(asked), partial))
         matches.sort(key=lambda m: (-m.score, m.group.product.sku))
-        return Found(matches[:limit], intent, len(content))
+        return Found(matches[:limit], intent, len(content), tuple(content))
 
-    def _score(self, g: Group, asked: list[str], own: set[str]) -> tuple[float, float]:
+    def _score(self, g: Group, asked: list[str], own: set[str]) -> tuple[float, float, bool]:
+        """The product's score for the question, the share of the question it explains, and
+        whether only part of its name was said (Match.partial)."""
         idf = self._idf
         best_name = 0.0
+        said_whole = by_value = False
         explained: dict[str, float] = {}
         for name in g.names:
             if not name or conflicts(name, asked):
@@ -451,7 +461,12 @@ class CatalogIndex:
                 got += weight * s
                 if s > 0:
                     explained[a] = max(explained.get(a, 0.0), s)
+                # a model code said ("K380") names this product, however much else is left out
+                by_value = by_value or (s >= 0.8 and value_kind(w) == "model")
             share = got / total if total else 0.0
+            said_whole = said_whole or all(
+                max((similar(w, a) for a in asked), default=0) >= 0.8 for w in name if w not in _FILLER
+            )
             # Customers shorten a long name to its start ("harry potter", "the subtle art"): a
             # name whose first two words are both asked counts nearly whole.
             head = [w for w in name if w not in _FILLER][:2]
@@ -466,27 +481,30 @@ class CatalogIndex:
         for a in asked:
             for value in g.values:
                 s = max(similar(f, a) for f in forms(value))
+                by_value = by_value or s >= 0.8
                 if s > explained.get(a, 0.0):
                     explained[a] = s
             if a not in explained and (value_kind(a) in kinds or (a.isdigit() and kinds & (_QUANTITIES | {"number"}))):
                 # a value of a sort its variants differ by, that none has ("XL" of S to L): the
                 # product is the one asked about; Group.unoffered says the variant isn't sold
                 explained[a] = 1.0
+                by_value = True
         # The question's words that mean something in this catalog (or are numbers): each one
         # this product doesn't explain speaks for another product.
         # A word the catalog doesn't know ("strap" in "apple watch strap") says the customer
         # may mean something else, with less weight than a word it knows.
         meaningful = [a for a in asked if a in idf or _is_number(a) or a in explained or a in own]
         if not meaningful or best_name == 0:
-            return 0.0, 0.0
+            return 0.0, 0.0, False
         top = max(idf.values(), default=1.0)
         weights = {a: idf.get(a, top if _is_number(a) else UNKNOWN_WEIGHT * top) for a in meaningful}
         covered = sum(weights[a] * explained.get(a, 0.0) for a in meaningful) / sum(weights.values())
         if covered == 0:
-            return 0.0, 0.0
+            return 0.0, 0.0, False
+        partial = not said_whole and not by_value
         # F-beta with beta 2: that the question's words are all explained counts more than that
         # the whole name was said ("hoodie in M" is the Classic Hoodie: customers shorten names).
-        return (1 + BETA**2) * best_name * covered / (BETA**2 * best_name + covered), covered
+        return (1 + BETA**2) * best_name * covered / (BETA**2 * best_name + covered), covered, partial
 
     def get(self, sku: str) -> tuple[Group, list[Product]] | None:
         """The group holding this SKU, and the variant(s) it names (a customer's pick)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from appliance.answering.compose import facts
 from appliance.answering.decide import PRODUCT
 from appliance.catalog import formats as catalog_formats
 from appliance.catalog import store as catalog_store
+from appliance.catalog.match import tokens as match_tokens
 from appliance.catalog.product import Product
 from appliance.clock import utc_now
 from appliance.conversations.chat import ChatService, MessageRejected
@@ -128,6 +130,13 @@ def figures(text: str) -> set[str]:
     return {fact.removeprefix("num:") for fact in facts(text) if fact.startswith("num:")}
 
 
+def _asked_figures(query: str) -> set[str]:
+    """The customer's own numbers, also as the catalog reads them ("26 هزار" is 26000): a reply
+    saying "we don't carry 26000" repeats them, it invents nothing."""
+    read = {re.sub(r"\D+$", "", w) for w in match_tokens(query) if w[:1].isdigit()}
+    return figures(query) | {w for w in read if w.isdigit()}
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -180,7 +189,7 @@ def catalog_metrics(rows: list[dict[str, Any]], products: list[Product], kb_text
     # The bot's own words about the shop's things (answers and choices); a hand-over's promise of
     # when a person replies carries the business hours' figures, from the settings.
     said = [r for r in rows if r["decision"] in {"answer", "clarify"}]
-    invented = [r for r in said if figures(r["reply"]) - allowed - figures(r["query"])]
+    invented = [r for r in said if figures(r["reply"]) - allowed - _asked_figures(r["query"])]
     missing = [r for r in asked if not r["gold"]]
     return {
         "product_questions": len(asked),

@@ -147,6 +147,8 @@ LABELS: dict[str, dict[str, str]] = {
         "product": N_("reason.product"),
         "close_products": N_("reason.close_products"),
         "no_such_product": N_("reason.no_such_product"),
+        "no_such_variant": N_("reason.no_such_variant"),
+        "partly_named": N_("reason.partly_named"),
         "follow_up": N_("reason.follow_up"),
         "follow_up_choices": N_("reason.follow_up_choices"),
         "exact_phrasing": N_("reason.exact_phrasing"),
