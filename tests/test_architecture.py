@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"db"},
     {"kb"},
     {"documents"},
-    {"catalog"},
+    {"catalog", "orders"},  # the shop's products; the shop's orders (neither sees the other)
     {"llm"},
     {"answering"},  # the only package that sees the catalog, the documents and the model together
     {"conversations"},
