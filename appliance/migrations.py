@@ -517,3 +517,77 @@ def m0018_pressed(db: Database) -> None:
         "UPDATE messages SET pressed = 'choice' WHERE role = 'customer' AND EXISTS "
         "(SELECT 1 FROM decisions d WHERE d.message_id = messages.id AND d.reason = 'chosen_by_customer')"
     )
+
+
+@MIGRATIONS(name="0019_orders")
+def m0019_orders(db: Database) -> None:
+    # The owner's spreadsheet of orders (appliance/orders/store.py owns these tables): replaced
+    # whole by every import, as the sheet is the shop's list. ``number`` in normalize_number's
+    # form (Latin digits, no "#", spaces or dashes, upper case), which is how a customer's typing
+    # is compared. ``phone`` and ``email`` are the proof only: never said, never logged.
+    db.execute(
+        """
+        CREATE TABLE orders (
+            number TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            status_label TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL DEFAULT '',
+            shipped TEXT NOT NULL DEFAULT '',
+            carrier TEXT NOT NULL DEFAULT '',
+            tracking_code TEXT NOT NULL DEFAULT '',
+            tracking_url TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            imported_at TEXT NOT NULL
+        )
+        """
+    )
+    # Every import of the sheet (a file, or its address on a schedule), failed ones too, with the
+    # column mapping used: remembered for the next file with the same columns.
+    db.execute(
+        """
+        CREATE TABLE order_imports (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            rows INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            mapping TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    # The audit log of every order lookup, and what the tries are counted on (per conversation,
+    # per visitor, per order number: guessing numbers is the attack). An erased conversation
+    # leaves its lookups in the owner's log without it (SET NULL): the log is the shop's record
+    # that a number was asked about, and holds no customer's words.
+    db.execute(
+        """
+        CREATE TABLE order_lookups (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            conversation_id TEXT REFERENCES conversations(id) ON DELETE SET NULL,
+            visitor TEXT,
+            number TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX order_lookups_number ON order_lookups(number, at)")
+    db.execute("CREATE INDEX order_lookups_visitor ON order_lookups(visitor, at)")
+    db.execute("CREATE INDEX order_lookups_conversation ON order_lookups(conversation_id, at)")
+    # A conversation's order question in progress: the number given so far and what is asked
+    # next ('number' | 'proof'). Goes with its conversation.
+    db.execute(
+        """
+        CREATE TABLE order_desk (
+            conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+            number TEXT NOT NULL DEFAULT '',
+            stage TEXT NOT NULL,
+            tries INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
