@@ -45,6 +45,7 @@ UNIT_MODULES = frozenset(
         "test_instance_lock.py",
         "test_kb.py",
         "test_kb_formats.py",
+        "test_orders_asking.py",
         "test_pipeline.py",
         "test_privacy.py",
         "test_ratelimit.py",
