@@ -1,8 +1,9 @@
 """Catalog files in and out.
 
-In: a CSV (WooCommerce's product export, Shopify's product CSV, or any spreadsheet saved as CSV)
-or JSON (a list of products, each optionally with its ``variants``). Reading is in two steps, so
-the owner sees what will happen before anything changes:
+In: a CSV (WooCommerce's product export, Shopify's product CSV, or any spreadsheet saved as CSV),
+an Excel workbook (.xlsx, known by its content), or JSON (a list of products, each optionally with
+its ``variants``). Reading is in two steps, so the owner sees what will happen before anything
+changes:
 
 1. ``read_table``: the file's rows and columns, as text, and a guessed ``mapping`` (which column
    is the name, the price, the stock...) that the admin shows in a preview to confirm or change;
@@ -24,7 +25,9 @@ import csv
 import io
 import json
 import re
+import zipfile
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from appliance.catalog.product import MAX_PRODUCTS, Product, check, parse_price, parse_stock, parse_yes_no
@@ -32,6 +35,13 @@ from appliance.kb.entry import EntryError
 from appliance.text.textnorm import detect_language
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# An .xlsx is a zip: 20 MB of it can unpack to gigabytes of XML (a zip bomb). Real catalogs
+# unpack to 5-10 times their size; this is ten times that.
+MAX_XLSX_UNPACKED = 200 * 1024 * 1024
+MAX_COLUMNS = 200
+_EXCEL_ROWS = 1_048_576  # a sheet's last row in Excel: a row numbered past it is a forged file
+_TITLE_ROWS = 5  # one-cell rows above a sheet's header taken for its title, at most
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and any password-protected Office file
 # What a mapping can name: one column each (``attributes``: several, each named for itself).
 FIELDS = (
     "sku", "name", "name_fa", "name_en", "price", "sale_price", "currency", "stock", "in_stock",
@@ -74,12 +84,17 @@ class Table:
     mapping: dict[str, Any] = field(default_factory=dict)
     # JSON products' own variants, kept with their product's row index
     variants: dict[int, list[dict[str, str]]] = field(default_factory=dict)
+    # Each row's number in its sheet, where it isn't its index + 2 (a spreadsheet's header need
+    # not be its first row, and blank rows are skipped): what an error names is what Excel shows.
+    row_numbers: list[int] = field(default_factory=list)
+
+    def where(self, i: int) -> str:
+        """Row ``i`` as an error names it."""
+        n = self.row_numbers[i] if i < len(self.row_numbers) else i + 2
+        return f"{self.name} row {n}"
 
 
 def _decode(data: bytes, name: str) -> str:
-    if len(data) > MAX_FILE_BYTES:
-        n = MAX_FILE_BYTES // 2**20
-        raise EntryError(name, f"file larger than {n} MB", "entry.big_file", n=n)
     try:
         return data.decode("utf-8-sig")  # spreadsheets and WooCommerce write a byte-order mark
     except UnicodeDecodeError as exc:
@@ -99,6 +114,22 @@ def _text(value: Any) -> str:
 
 def read_table(data: bytes, name: str) -> Table:
     """The file's columns and rows (nothing built yet); raises EntryError if it isn't a table."""
+    if len(data) > MAX_FILE_BYTES:
+        n = MAX_FILE_BYTES // 2**20
+        raise EntryError(name, f"file larger than {n} MB", "entry.big_file", n=n)
+    if _is_xlsx(data, name):
+        table = _xlsx_table(data, name)
+    else:
+        table = _text_table(data, name)
+    if not table.rows:
+        raise EntryError(name, "no products found: the file is empty", "catalog.empty")
+    if len(table.rows) > MAX_PRODUCTS:
+        raise EntryError(name, f"more than {MAX_PRODUCTS} rows", "catalog.too_many", n=MAX_PRODUCTS)
+    table.mapping = guess_mapping(table.columns)
+    return table
+
+
+def _text_table(data: bytes, name: str) -> Table:
     text = _decode(data, name)
     stripped = text.lstrip()
     if name.lower().endswith(".json") or stripped.startswith(("[", "{")):
@@ -107,11 +138,6 @@ def read_table(data: bytes, name: str) -> Table:
         if stripped.lower().startswith(("<!doctype", "<html")):
             raise EntryError(name, "this is a web page, not a CSV or JSON catalog", "catalog.html")
         table = _csv_table(text, name)
-    if not table.rows:
-        raise EntryError(name, "no products found: the file is empty", "catalog.empty")
-    if len(table.rows) > MAX_PRODUCTS:
-        raise EntryError(name, f"more than {MAX_PRODUCTS} rows", "catalog.too_many", n=MAX_PRODUCTS)
-    table.mapping = guess_mapping(table.columns)
     return table
 
 
@@ -156,6 +182,127 @@ def _json_table(text: str, name: str) -> Table:
             for var in variants[i]:
                 columns.update(dict.fromkeys(var))
     return Table(name, list(columns), rows, variants=variants)
+
+
+def _is_xlsx(data: bytes, name: str) -> bool:
+    """Whether the file is an Excel workbook, by its content (a catalog link's name says
+    nothing); an old .xls or a locked workbook is refused here with what to do instead."""
+    if data.startswith(_OLE2):
+        raise EntryError(name, "an old Excel file (.xls) or a password-protected one", "catalog.xls")
+    if data.startswith(b"PK\x03\x04"):
+        return True
+    if name.lower().endswith((".xlsx", ".xlsm")):  # a CSV or a web page would have been read as one
+        raise EntryError(name, "not an Excel workbook, though named like one", "catalog.bad_xlsx")
+    return False
+
+
+def _xlsx_cell(value: Any) -> str:
+    """A cell's value as the same cell saved as CSV reads: 185000 not 185000.0, a date as
+    2026-11-22, an empty cell as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        # 15 significant digits, as Excel shows a number: a formula's 0.30000000000000004 is 0.3
+        return str(int(value)) if value.is_integer() else f"{value:.15g}"
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def _xlsx_table(data: bytes, name: str) -> Table:
+    """The first sheet with anything in it, read by ``_sheet_table``. Cell values, never
+    formulas (the value Excel saved with the file)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise EntryError(name, f"not a readable Excel workbook ({exc})", "catalog.bad_xlsx") from None
+    if not any(p.filename == "xl/workbook.xml" for p in parts):  # a .docx, an .ods, a zip of CSVs
+        raise EntryError(name, "a zip file, but not an Excel workbook", "catalog.bad_xlsx")
+    # Checked before anything is unpacked: Python's zipfile never unpacks a part past the size
+    # its directory declares (the CRC check fails instead), so this sum bounds the work.
+    if sum(p.file_size for p in parts) > MAX_XLSX_UNPACKED:
+        n = MAX_XLSX_UNPACKED // 2**20
+        raise EntryError(name, f"unpacks to more than {n} MB", "catalog.xlsx_too_big", n=n)
+    import openpyxl  # here: importing it costs a tenth of a second, and most catalogs are CSV
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+        try:
+            for sheet in workbook.worksheets:
+                table = _sheet_table(sheet, name)
+                if table is not None:
+                    return table
+        finally:
+            workbook.close()
+    except EntryError:
+        raise
+    except Exception as exc:  # a damaged file fails anywhere inside openpyxl, with any error
+        reason = f"not a readable Excel workbook ({type(exc).__name__}: {str(exc)[:200]})"
+        raise EntryError(name, reason, "catalog.bad_xlsx") from None
+    raise EntryError(name, "no products found: the file is empty", "catalog.empty")
+
+
+def _sheet_table(sheet: Any, name: str) -> Table | None:
+    """The sheet's table, or None when the sheet is empty. The header is the first row with two
+    cells or more filled: a one-cell row above it is the sheet's title ("لیست قیمت آبان")."""
+    # The dimension a file declares (A1:XFD1048576) is not trusted: padding every row to it
+    # would be a million rows of 16,384 cells. Rows come as they are in the file, MAX_COLUMNS + 1
+    # wide: the one past the limit tells a header that is too wide.
+    sheet.reset_dimensions()
+    titles: list[tuple[int, list[str]]] = []
+    table = Table(name, [], [])
+    for n, values in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True), start=1):
+        if n > _EXCEL_ROWS:
+            raise EntryError(name, f"a row past row {_EXCEL_ROWS}", "catalog.bad_xlsx")
+        if table.columns:  # a data row only as wide as the header (the rest is not read, as in a CSV)
+            values = values[: len(table.columns)]
+        if values.count(None) == len(values):  # a missing row (a gap in the file) costs no more
+            continue
+        cells = [_xlsx_cell(v) for v in values]
+        filled = sum(1 for c in cells if c.strip())
+        if not filled:
+            continue
+        if table.columns:
+            _add_row(table, n, cells)
+        elif filled == 1 and len(titles) < _TITLE_ROWS:
+            titles.append((n, cells))
+        else:
+            header, *rest = [*titles, (n, cells)] if filled == 1 else [(n, cells)]
+            _set_header(table, header[1])
+            for m, row in rest:
+                _add_row(table, m, row)
+    if not table.columns and titles:  # a one-column sheet: its first row is the header after all
+        _set_header(table, titles[0][1])
+        for m, row in titles[1:]:
+            _add_row(table, m, row)
+    table.columns = [c for c in table.columns if c]  # positional while reading, as the rows' keys
+    return table if table.columns else None
+
+
+def _set_header(table: Table, cells: list[str]) -> None:
+    if cells[MAX_COLUMNS:] and cells[MAX_COLUMNS].strip():
+        n = MAX_COLUMNS
+        raise EntryError(table.name, f"more than {n} columns", "catalog.too_many_columns", n=n)
+    columns = [c.strip() for c in cells[:MAX_COLUMNS]]
+    while columns and not columns[-1]:
+        columns.pop()
+    table.columns = columns
+
+
+def _add_row(table: Table, n: int, cells: list[str]) -> None:
+    if len(table.rows) >= MAX_PRODUCTS:  # stop reading: nothing past this could be imported
+        raise EntryError(table.name, f"more than {MAX_PRODUCTS} rows", "catalog.too_many", n=MAX_PRODUCTS)
+    table.rows.append({c: (cells[i] if i < len(cells) else "") for i, c in enumerate(table.columns) if c})
+    table.row_numbers.append(n)
 
 
 def guess_mapping(columns: list[str]) -> dict[str, Any]:
@@ -282,7 +429,7 @@ def _rows(table: Table, mapping: dict[str, Any], currency: str, *, woo: bool) ->
     out: list[tuple[str, Product]] = []
     ids: dict[str, str] = {}  # WooCommerce: a variation's Parent is "id:123" or the parent's SKU
     for i, row in enumerate(table.rows):
-        where = f"{table.name} row {i + 2}"
+        where = table.where(i)
         sku = _cell(row, mapping, "sku") or (f"id-{row['ID']}" if woo and row.get("ID") else f"row-{i + 2}")
         if woo and row.get("ID"):
             ids[f"id:{row['ID'].strip()}"] = sku
@@ -318,7 +465,7 @@ def _shopify(table: Table, mapping: dict[str, Any], currency: str) -> list[tuple
     for i, row in enumerate(table.rows):
         handle = row.get("Handle", "").strip()
         if not handle:
-            raise EntryError(f"{table.name} row {i + 2}", "no Handle", "catalog.no_handle")
+            raise EntryError(table.where(i), "no Handle", "catalog.no_handle")
         groups.setdefault(handle, []).append((i, row))
     out: list[tuple[str, Product]] = []
     for handle, rows in groups.items():
@@ -331,9 +478,9 @@ def _shopify(table: Table, mapping: dict[str, Any], currency: str) -> list[tuple
             i, row = variant_rows[0]
             merged = {**row, "Title": first.get("Title", ""), "Body (HTML)": first.get("Body (HTML)", "")}
             sku = _cell(row, mapping, "sku") or handle
-            out.append((f"{table.name} row {i + 2}", _product(merged, mapping, currency, "", sku, {})))
+            out.append((table.where(i), _product(merged, mapping, currency, "", sku, {})))
             continue
-        where = f"{table.name} row {rows[0][0] + 2}"
+        where = table.where(rows[0][0])
         parent = _product(
             {**first, "Variant Price": ""}, {**mapping, "price": None, "stock": None}, currency, where, handle, {}
         )
@@ -347,9 +494,9 @@ def _shopify(table: Table, mapping: dict[str, Any], currency: str) -> list[tuple
                 if label and value:
                     attrs[label] = value
             sku = _cell(row, mapping, "sku") or f"{handle}-{i + 2}"
-            variant = _product(merged, mapping, currency, f"{table.name} row {i + 2}", sku, attrs)
+            variant = _product(merged, mapping, currency, table.where(i), sku, attrs)
             variant.parent_sku = handle
-            out.append((f"{table.name} row {i + 2}", variant))
+            out.append((table.where(i), variant))
     return out
 
 

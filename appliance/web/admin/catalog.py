@@ -4,6 +4,7 @@ export, and the last imports with their errors. Every write goes through catalog
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from typing import Annotated, Any
@@ -133,10 +134,9 @@ Previews = dict[str, tuple[float, formats.Table]]
 
 def _preview(page: Page, table: formats.Table, token: str, mapping: dict, currency: str, error: str = "") -> Template:
     try:
+        # the first rows alone, keeping their numbers in the sheet for the error to name
         sample = formats.build(
-            formats.Table(table.name, table.columns, table.rows[:SAMPLE_ROWS], {}, table.variants),
-            mapping,
-            currency=currency,
+            dataclasses.replace(table, rows=table.rows[:SAMPLE_ROWS], mapping={}), mapping, currency=currency
         )
     except EntryError as exc:
         sample, error = [], error or i18n.refusal(page.lang, exc)
