@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.orders.asking import finglish_order, is_order_question, order_number, proof
+from appliance.orders.asking import elsewhere, finglish_order, is_order_question, order_number, proof
 
 pytestmark = pytest.mark.unit
 
@@ -128,3 +128,10 @@ def test_prices_durations_and_days_are_not_order_numbers() -> None:
 def test_finglish_is_answered_in_persian_and_english_is_not() -> None:
     assert finglish_order("code rahgiri") and finglish_order("sefaresham koja ast")
     assert not finglish_order("where is my order") and not finglish_order("tracking code for order 1042")
+
+
+def test_a_return_or_a_person_asked_for_is_elsewhere_and_a_corrected_number_is_not() -> None:
+    for text in ("can I return it instead?", "میخوام مرجوع کنم", "با یه آدم واقعی حرف بزنم", "laghv konid lotfan"):
+        assert elsewhere(text), text
+    for text in ("ببخشید شماره رو اشتباه زدم، ۱۲۳۴۶", "sorry, wrong number: 12346", "۶۷۸۹", "sara@example.com"):
+        assert not elsewhere(text), text

@@ -26,6 +26,7 @@ from appliance.answering.decide import Decider, Decision, Previous
 from appliance.answering.entry_check import EntryChecker
 from appliance.clock import Clock
 from appliance.conversations import attachments
+from appliance.conversations.order_desk import OrderDesk
 from appliance.conversations.store import Channel, Conversations, NoConversation, Pressed, Status, held
 from appliance.db import Store
 from appliance.kb import suggestions
@@ -95,6 +96,7 @@ class ChatService:
         max_message_chars: int = 2000,
         on_said: Callable[[str], None] | None = None,
         in_flight: InFlight | None = None,
+        desk: OrderDesk | None = None,
     ):
         self.store = store
         self.conversations = Conversations(store, clock, on_said)
@@ -105,6 +107,8 @@ class ChatService:
         self.max_message_chars = max_message_chars
         # A service rebuilt with new settings may take over its predecessor's answers in progress.
         self.in_flight = in_flight if in_flight is not None else InFlight()
+        # "Where is my order?": the shop's own orders, when the owner set a source up (order_desk.py).
+        self.desk = desk
 
     async def start_conversation(
         self,
@@ -146,6 +150,18 @@ class ChatService:
         """Decide and reply to a stored customer message (unless the owner has taken over)."""
         if self.conversations.status(conversation_id) is Status.HUMAN:
             return await self._record(conversation_id, message_id, held(text), Reply("", "none"), 0.0)
+        if self.desk is not None:
+            started = time.perf_counter()
+            row = self.conversations.get(conversation_id)
+            taken = await self.desk.take(
+                conversation_id,
+                text,
+                visitor=row["visitor_id"] if row is not None else None,
+                lang=row["lang"] if row is not None else "",
+            )
+            if taken is not None:  # about the customer's own order: the desk's words, not the FAQ's
+                decision_ms = (time.perf_counter() - started) * 1000
+                return await self._record(conversation_id, message_id, *taken, decision_ms)
         before = self.conversations.previous_question(conversation_id, before=message_id)
         previous = Previous(before[0], tuple(before[1])) if before else None
         decision, reply, decision_ms = await self._decide_and_compose(text, previous)

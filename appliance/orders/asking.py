@@ -68,13 +68,17 @@ _GENERAL = re.compile(
     r"chand rooz|chand ruz|chetor|chetori|chejori|hazine|hazineh|che ghadr|cheghadr)\b|"
     r"چقدر|چند روز|چند روزه|هزینه|چطور|چطوری|چگونه|چجوری|چه جوری|آیا|معمولا|امکان|شرایط"
 )
-# Something else about an order: the knowledge base or a person, not its status.
+# Another wish about an order (the knowledge base's or a person's, not the order's status); and
+# what else rules a message out: a damaged or wrong parcel is a complaint, not a status question.
+_ELSEWHERE = re.compile(
+    r"\b(cancel|cancell?ed|cancellation|return|returns|returning|refund|exchange|"
+    r"laghv|cancel|marjoo|marju|marjoee|taviz|pas bedam)\b|"
+    r"لغو|کنسل|مرجوع|برگشت|برگردون|استرداد|پس (بدم|بدهم|دادن|بفرستم)|تعویض"
+)
 _OTHER = re.compile(
-    r"\b(cancel|cancell?ed|cancellation|return|returns|refund|exchange|change|modify|edit|add|remove|"
-    r"damaged|broken|wrong (item|size|book|colou?r)|missing (item|book)|invoice|receipt|discount|coupon|"
-    r"laghv|cancel|marjoo|marju|marjoee|taviz|avaz|taghir|kharab|shekaste)\b|"
-    r"لغو|کنسل|مرجوع|برگشت|برگردون|استرداد|پس (بدم|بدهم|دادن|بفرستم)|تعویض|عوض|تغییر|ویرایش|اضافه کنم|"
-    r"خراب|شکسته|آسیب|اشتباه|ناقص|کم بود|فاکتور|تخفیف"
+    r"\b(change|modify|edit|add|remove|damaged|broken|wrong (item|size|book|colou?r)|missing (item|book)|"
+    r"invoice|receipt|discount|coupon|avaz|taghir|kharab|shekaste)\b|"
+    r"عوض|تغییر|ویرایش|اضافه کنم|خراب|شکسته|آسیب|اشتباه|ناقص|کم بود|فاکتور|تخفیف"
 )
 # A wish to talk to a person is the answering pipeline's (asked_for_person), whatever it's about.
 _PERSON = re.compile(
@@ -92,7 +96,7 @@ def is_order_question(text: str) -> bool:
     """A question about the customer's own order's progress: where it is, whether it has been
     sent or has arrived, its tracking code (in Persian, Finglish or English)."""
     norm = normalize(text)
-    if not norm or _PERSON.search(norm) or _OTHER.search(norm):
+    if not norm or elsewhere(text) or _OTHER.search(norm):
         return False
     own = bool(_OWN.search(norm) or _NUMBERED.search(norm))
     strong = bool(_STRONG.search(norm))
@@ -102,6 +106,14 @@ def is_order_question(text: str) -> bool:
         return True
     # "order #12345?", «سفارش ۱۲۳۴۵»: an order named by its number and little else asks after it
     return bool(_NUMBERED.search(norm)) and len(norm.split()) <= 4
+
+
+def elsewhere(text: str) -> bool:
+    """Clearly about something else than where an order is: a person asked for, a return, a
+    cancellation, a refund, an exchange. Mid-way through the desk's questions, such a message
+    leaves them and is answered as any other."""
+    norm = normalize(text)
+    return bool(_PERSON.search(norm) or _ELSEWHERE.search(norm))
 
 
 def finglish_order(text: str) -> bool:
