@@ -12,6 +12,10 @@ way to read the router's page or a cloud metadata service. So an address is fetc
   hop, three redirects of 14 s each took 42 s), with at most ``MAX_FETCH_BYTES``;
 - each redirect passes the same checks (a redirect elsewhere is refused, not followed).
 
+A caller may add request headers and HTTP Basic credentials (a shop's order API wants them).
+They go only to the origin the fetch started at: a redirect to another scheme, host or port (even
+http to https on the same host) is followed without them, and no error message carries them.
+
 The connection goes to the address that was checked, not to the name again: a hostile DNS
 server answering a public address for the check and a private one for the connection
 (rebinding) gets nowhere. The name still goes in the Host header and, over https, in the TLS
@@ -20,10 +24,12 @@ handshake, where the certificate is checked against it.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+import re
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -45,6 +51,15 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # (64:ff9b::a00:1 reaches 10.0.0.1) and 6to4 (2002::/16) are judged by the IPv4 address in them.
 _NOT_GLOBAL_V6 = [ipaddress.IPv6Network(n) for n in ("::/96", "64:ff9b:1::/48", "2001::/32", "fec0::/10")]
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# What a caller's header may be: a token for the name (RFC 9110), visible ASCII with spaces and
+# tabs inside for the value. A line break would start a header of the caller's making (or a
+# second request); a non-ASCII value, or one with a space at either end (a pasted key), makes
+# httpx raise an error that quotes it.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?)?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Where the request goes and how it is framed are the fetch's own: Host is the checked name.
+_OWN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "te", "upgrade", "trailer"}
 
 
 class FetchError(EntryError):
@@ -118,13 +133,22 @@ def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def _without_password(url: str) -> str:
+    """``url`` as an error may show it: a user:password@ written in it left out."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="…@" + parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
 def check(url: str, origins: set[Origin], *, allow_private: bool, resolver: Resolver = resolve) -> str | None:
     """Raise FetchError unless ``url`` may be fetched (see the module's rules). Returns the address
     to connect to (None: any, private ones allowed)."""
     parts = urlsplit(url)
     origin = origin_of(url)
     if origin is None or parts.username or parts.password:
-        raise FetchError(url, "not an http(s) address", "fetch.bad_address", url=url[:200])
+        shown = _without_password(url)
+        raise FetchError(shown, "not an http(s) address", "fetch.bad_address", url=shown[:200])
     host = origin[1]
     if origin not in origins:
         shown = _shown(origin)
@@ -160,6 +184,41 @@ def _pinned(url: str, address: str | None) -> tuple[str, dict[str, str], dict[st
     )
 
 
+def _callers_headers(
+    url: str, headers: Mapping[str, str] | None, auth: tuple[str, str] | None
+) -> tuple[dict[str, str], list[str]]:
+    """The caller's headers and Basic credentials as headers, checked, and the secrets among them
+    (every value: an API key may travel in any header), for errors to leave out."""
+    out: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        if (
+            not _HEADER_NAME.fullmatch(name)
+            or name.lower() in _OWN_HEADERS
+            or not _HEADER_VALUE.fullmatch(value)
+            or (auth is not None and name.lower() == "authorization")  # which would win is a guess
+        ):
+            shown = name[:40] if _HEADER_NAME.fullmatch(name) else "?"
+            raise FetchError(url, f"the header {shown} can't be sent", "fetch.bad_header", name=shown)
+        out[name] = value
+    if auth is not None:
+        user, password = auth
+        # RFC 7617: no colon in the user; any other text, sent as UTF-8, but no line break
+        if ":" in user or _CONTROL.search(user + password):
+            raise FetchError(url, "the credentials can't be sent", "fetch.bad_header", name="Authorization")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        out["Authorization"] = f"Basic {token}"
+    secrets = [v for v in (*out.values(), *(auth or ())) if len(v) >= 4]
+    if auth is not None:
+        secrets.append(out["Authorization"].removeprefix("Basic "))
+    return out, secrets
+
+
+def _scrubbed(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "…")
+    return text
+
+
 def fetch(
     url: str,
     *,
@@ -169,8 +228,14 @@ def fetch(
     max_bytes: int = MAX_FETCH_BYTES,
     resolver: Resolver = resolve,
     accept: str = "*/*",
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
 ) -> Fetched:
-    """GET ``url`` under the rules above. Blocking: call it from a worker thread."""
+    """GET ``url`` under the rules above. Blocking: call it from a worker thread. ``headers`` go
+    over the defaults (User-Agent, Accept); ``auth`` is HTTP Basic (user, password). Both are sent
+    only while the fetch stays on ``url``'s origin."""
+    extra, secrets = _callers_headers(url, headers, auth)
+    start = origin_of(url)
     deadline = time.monotonic() + timeout_s
     with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
         for hop in range(MAX_REDIRECTS + 1):
@@ -181,13 +246,19 @@ def fetch(
                     raise FetchError(url, "redirected off the shop's sites", "fetch.redirect", url=url[:200]) from None
                 raise
             target, host_header, extensions = _pinned(url, address)
-            headers = {"User-Agent": USER_AGENT, "Accept": accept, **host_header}
+            if extra and origin_of(url) != start:
+                # Left behind for good: a site that redirects elsewhere doesn't get them back by
+                # redirecting again.
+                extra = {}
+            sent = httpx.Headers({"User-Agent": USER_AGENT, "Accept": accept})
+            sent.update(extra)  # over the defaults, whatever their case
+            sent.update(host_header)
             try:
                 left = deadline - time.monotonic()  # each hop gets what the fetch has left
                 if left <= 0:
                     raise httpx.ReadTimeout("too slow")
                 with client.stream(
-                    "GET", target, headers=headers, extensions=extensions, timeout=httpx.Timeout(left)
+                    "GET", target, headers=sent, extensions=extensions, timeout=httpx.Timeout(left)
                 ) as response:
                     if response.is_redirect:
                         url = urljoin(url, response.headers.get("location", ""))
@@ -210,19 +281,28 @@ def fetch(
             except httpx.TimeoutException:
                 raise FetchError(url, f"no answer within {timeout_s:g} s", "fetch.timeout", n=int(timeout_s)) from None
             except httpx.HTTPError as exc:
-                reason = str(exc)[:200] or type(exc).__name__
+                reason = _scrubbed(str(exc), secrets)[:200] or type(exc).__name__
                 raise FetchError(url, reason, "fetch.failed", detail=reason) from None
     raise FetchError(url, "too many redirects", "fetch.too_many_redirects")
 
 
-def from_shop(url: str, settings: Settings, *, accept: str) -> Fetched:
+def from_shop(
+    url: str,
+    settings: Settings,
+    *,
+    accept: str,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> Fetched:
     """``fetch`` under the shop's own settings: its sites, and whether private addresses may be
-    read (a page the owner gave, the product feed)."""
+    read (a page the owner gave, the product feed, the shop's order API with its key)."""
     return fetch(
         url,
         origins=shop_origins(settings.public_url, settings.allowed_origins),
         allow_private=settings.fetch_private_addresses,
         accept=accept,
+        headers=headers,
+        auth=auth,
     )
 
 
