@@ -33,7 +33,7 @@ from appliance.text.textnorm import ascii_digits
 ENV_PREFIX = "APPLIANCE_"
 SETTINGS_FILE = "settings.toml"
 # The groups of the admin's settings page, in its order; each field names its own (``_doc``).
-GROUPS = ("shop", "hours", "widget", "answers", "email", "operations")
+GROUPS = ("shop", "hours", "widget", "answers", "orders", "email", "operations")
 
 
 class SettingsError(ValueError):
@@ -317,6 +317,68 @@ class Settings:
     )
     model_api_key: str = _doc(
         N_("API key for the model server (empty: none)."), group="answers", secret=True, restart=True, default=""
+    )
+
+    # Orders: where the bot reads the shop's orders when a customer asks "where is my order?"
+    orders_source: str = _doc(
+        N_(
+            "Where the bot looks orders up when a customer asks about one: the shop's WooCommerce, a JSON "
+            "address the shop already has, or a spreadsheet of orders (uploaded, or fetched from its "
+            "address). None: the bot doesn't look orders up."
+        ),
+        group="orders",
+        choices=("", "woocommerce", "json", "sheet"),
+        default="",
+    )
+    orders_url: str = _doc(
+        N_(
+            "WooCommerce: the shop's site address (https://shop.example). JSON: the order's address with "
+            "{order} where its number goes (https://shop.example/api/orders/{order}). Spreadsheet: the "
+            "address it is fetched from on a schedule (empty: uploaded by hand only)."
+        ),
+        group="orders",
+        default="",
+    )
+    orders_key: str = _doc(
+        N_(
+            "WooCommerce: the REST API's consumer key (ck_…, read-only is enough). JSON: the user name "
+            "of the address's sign-in, if it has one. Empty: unchanged."
+        ),
+        group="orders",
+        secret=True,
+        default="",
+    )
+    orders_secret: str = _doc(
+        N_("WooCommerce: the consumer secret (cs_…). JSON: the sign-in's password. Empty: unchanged."),
+        group="orders",
+        secret=True,
+        default="",
+    )
+    orders_sheet_hours: int = _doc(
+        N_("Fetch the spreadsheet of orders from its address every this many hours (0: never)."),
+        group="orders",
+        default=6,
+    )
+    orders_handover_statuses: tuple[str, ...] = _doc(
+        N_(
+            "Order statuses that pass the conversation to you with the order attached instead of the bot "
+            "telling it (one a line: pending, processing, on-hold, completed, cancelled, refunded, failed, "
+            "shipped, or your shop's own status)."
+        ),
+        group="orders",
+        input="lines",
+        default=("on-hold", "failed"),
+    )
+    orders_json_mapping: str = _doc(
+        N_(
+            "JSON address only: where each field is in its answer, one a line as field = dotted path "
+            "(status = data.state, tracking_code = shipment.code, phone = customer.mobile), or as a JSON "
+            "object. Fields: status, status_label, created, shipped, carrier, tracking_code, tracking_url, "
+            "phone, email. A field left out is read from the same name at the top."
+        ),
+        group="orders",
+        input="textarea",
+        default="",
     )
 
     # Model tuning
@@ -646,7 +708,74 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         return time_of_day(name, value, source)
     if meta["input"] == "dates":
         return tuple(jalali_date(name, v, source) for v in value)
+    if name == "orders_url":
+        return _orders_url(value, source)
+    if name == "orders_handover_statuses":
+        return tuple(dict.fromkeys(v.strip().lower() for v in value if v.strip()))
+    if name == "orders_json_mapping":
+        return orders_mapping(value, source)
     return value
+
+
+def _orders_url(value: str, source: str) -> str:
+    """The orders' address: empty, or http(s) with a host ({order} may stand in its path). Whether
+    it is one of the shop's own sites is checked when it is read (documents/fetch.py)."""
+    written = value.strip()
+    parts = urlsplit(written.replace("{order}", "0"))
+    if written and (parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.username):
+        raise SettingsError(
+            f"{source}: setting 'orders_url': {value!r} is not an http(s) address",
+            "setting.not_address",
+            setting="orders_url",
+            value=value[:200],
+        )
+    return written
+
+
+# What the JSON address's mapping may name: the fields of appliance/orders/order.py's Order.
+ORDER_FIELDS = (
+    "number",
+    "status",
+    "status_label",
+    "created",
+    "shipped",
+    "carrier",
+    "tracking_code",
+    "tracking_url",
+    "phone",
+    "email",
+)
+_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
+
+
+def orders_mapping(value: str, source: str = "the settings page") -> str:
+    """The JSON address's field paths: an Order field to a dotted path ("data.state"; a number
+    steps into a list: "items.0.code"), typed one a line as ``field = path`` or as a JSON object;
+    empty: none. Kept as a JSON object, so the page shows one form whatever was typed."""
+    written = value.strip()
+    if not written:
+        return ""
+    mapping: Any = None
+    if written.startswith("{"):
+        try:
+            mapping = json.loads(written)
+        except ValueError:
+            pass
+    else:
+        pairs = [line.split("=", 1) for line in re.split(r"[\n,،]", written) if line.strip()]
+        if all(len(p) == 2 for p in pairs):
+            mapping = {k.strip(): v for k, v in pairs}
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and k in ORDER_FIELDS and isinstance(v, str) and _PATH.match(v.strip())
+        for k, v in mapping.items()
+    ):
+        raise SettingsError(
+            f"{source}: setting 'orders_json_mapping': not field = dotted path, one a line (or a JSON object)",
+            "setting.bad_orders_mapping",
+            setting="orders_json_mapping",
+            fields=", ".join(ORDER_FIELDS),
+        )
+    return json.dumps({k: v.strip() for k, v in mapping.items()}, ensure_ascii=False)
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...], source: str) -> str:

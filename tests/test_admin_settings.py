@@ -323,7 +323,7 @@ def test_the_page_speaks_in_words_not_codes(admin: TestClient) -> None:
             assert re.search(rf'<select class="form-select" id="set-{name}"', page), (lang, name)
         for name in ("backup_time", "digest_time"):
             assert re.search(rf'<input type="text" inputmode="numeric"[^>]*id="set-{name}"', page), (lang, name)
-        assert page.count('<section class="card mb-3" id="settings-') == 6 and 'data-draft="settings"' in page
+        assert page.count('<section class="card mb-3" id="settings-') == 7 and 'data-draft="settings"' in page
     fa = admin.get("/admin/settings?lang=fa").text
     assert ">فارسی</option>" in fa and ">انگلیسی</option>" in fa and ">پرسش را به من بسپار</option>" in fa
     assert ">تهران</option>" in fa and "رمزگذاری پس از اتصال" in fa
@@ -375,3 +375,45 @@ def test_the_widget_s_header_and_a_hand_over_agree(admin: TestClient, clock) -> 
     presence = header.split('id="presence"')[1].split("</p>")[0]
     assert "online" not in presence and "when we open, Saturday at 09:00" in presence
     assert "when we open, Saturday at 09:00" in hand_over()
+
+
+def test_the_orders_group_keeps_its_key_and_secret_unseen(admin: TestClient, data_dir) -> None:
+    """The orders' source is a list in words; the WooCommerce key and secret are written to
+    settings.toml and never shown back (an empty box keeps them); a mapping that isn't JSON is
+    refused under its field, in the owner's language."""
+    sign_in(admin)
+    page = admin.get("/admin/settings?lang=fa").text
+    assert 'id="settings-orders"' in page and re.search(r'<select class="form-select" id="set-orders_source"', page)
+    assert ">ووکامرس</option>" in page and ">هیچ‌جا: ربات سفارش‌ها را نمی‌جوید</option>" in page
+    headers = {**PERSIAN, "x-csrf-token": csrf(admin)}
+    orders = {
+        "orders_source": "woocommerce",
+        "orders_url": "https://shop.example",
+        "orders_key": "ck_a1b2c3d4e5",
+        "orders_secret": "cs_f6e5d4c3b2",
+        "orders_handover_statuses": "on-hold\nfailed\nدر انتظار بررسی",
+        "orders_json_mapping": "",
+        "orders_sheet_hours": "۱۲",
+    }
+    r = admin.post("/admin/settings", data={**FORM, **orders}, headers=headers)
+    assert r.status_code == 200 and toast(r) == "ذخیره شد"
+    stored = tomllib.loads((data_dir / "settings.toml").read_text(encoding="utf-8"))
+    assert (stored["orders_key"], stored["orders_secret"], stored["orders_sheet_hours"]) == (
+        "ck_a1b2c3d4e5",
+        "cs_f6e5d4c3b2",
+        12,
+    )
+    assert stored["orders_handover_statuses"] == ["on-hold", "failed", "در انتظار بررسی"]
+    shown_again = admin.get("/admin/settings?lang=en").text
+    assert "ck_a1b2c3d4e5" not in shown_again and "cs_f6e5d4c3b2" not in shown_again
+    kept = admin.post(
+        "/admin/settings", data={**FORM, **orders, "orders_key": "", "orders_secret": ""}, headers=headers
+    )
+    assert kept.status_code == 200
+    assert tomllib.loads((data_dir / "settings.toml").read_text(encoding="utf-8"))["orders_secret"] == "cs_f6e5d4c3b2"
+    bad = admin.post(
+        "/admin/settings", data={**FORM, **orders, "orders_json_mapping": "وضعیت = data.state"}, headers=headers
+    )
+    assert bad.status_code == 422 and "cs_f6e5d4c3b2" not in bad.text
+    feedback = re.search(r'id="set-orders_json_mapping-error" role="alert"[^>]*>([^<]+)<', bad.text).group(1)
+    assert "در هر خط یک فیلد، نشانهٔ = و یک مسیر نقطه‌دار" in feedback, feedback

@@ -188,7 +188,12 @@ def test_each_field_describes_itself() -> None:
         assert set(f.metadata) == {"doc", "group", "secret", "restart", "choices", "input"}, f.name
         assert f.metadata["group"] in (None, *settings_mod.GROUPS), f.name
     owner = {f.name: f.metadata for _, group in settings_mod.owner_fields() for f in group}
-    assert {name for name, m in owner.items() if m["secret"]} == {"smtp_password", "model_api_key"}
+    assert {name for name, m in owner.items() if m["secret"]} == {
+        "smtp_password",
+        "model_api_key",
+        "orders_key",
+        "orders_secret",
+    }
     assert {name for name, m in owner.items() if m["restart"]} == {
         "model",
         "model_url",
@@ -285,3 +290,50 @@ def test_the_greeting_is_per_language_and_an_old_one_is_the_default_language_s(d
     assert old.replace(greeting_fa="درود").greeting_for("fa") == "درود"
     write_toml(data_dir, 'greeting = "سلام"\n')  # a file written by an older version still loads
     assert settings_mod.load({"data_dir": data_dir}, environ={}).greeting_for("fa") == "سلام"
+
+
+def test_the_orders_settings_are_checked(data_dir: Path) -> None:
+    """Where orders are looked up: one of its choices, an http(s) address (a JSON template with
+    {order}), statuses in one form, and the JSON address's mapping a JSON object of paths."""
+    s = Settings(data_dir=data_dir)
+    assert (s.orders_source, s.orders_sheet_hours, s.orders_handover_statuses) == ("", 6, ("on-hold", "failed"))
+    json_source = s.replace(
+        orders_source="JSON",
+        orders_url=" https://shop.example/api/orders/{order} ",
+        orders_handover_statuses="On-Hold\nfailed، در انتظار بررسی\nfailed",
+        orders_json_mapping='{"status": " data.state ", "tracking_code": "shipment.items.0.code"}',
+        orders_sheet_hours="۱۲",
+    )
+    assert json_source.orders_source == "json" and json_source.orders_url == "https://shop.example/api/orders/{order}"
+    assert json_source.orders_handover_statuses == ("on-hold", "failed", "در انتظار بررسی")
+    assert json_source.orders_json_mapping == '{"status": "data.state", "tracking_code": "shipment.items.0.code"}'
+    assert json_source.orders_sheet_hours == 12
+    for name, bad, key in (
+        ("orders_source", "shopify", "setting.not_choice"),
+        ("orders_url", "shop.example", "setting.not_address"),
+        ("orders_url", "ftp://shop.example/orders.csv", "setting.not_address"),
+        ("orders_url", "https://ck_1:cs_2@shop.example", "setting.not_address"),
+        ("orders_json_mapping", '{"address": "billing.address_1"}', "setting.bad_orders_mapping"),
+        ("orders_json_mapping", '{"status": "data..state"}', "setting.bad_orders_mapping"),
+        ("orders_json_mapping", '["status"]', "setting.bad_orders_mapping"),
+        ("orders_json_mapping", "وضعیت: data.state", "setting.bad_orders_mapping"),
+    ):
+        with pytest.raises(SettingsError) as refused:
+            s.replace(**{name: bad})
+        assert refused.value.key == key and refused.value.params["setting"] == name, (name, bad)
+    lines = s.replace(orders_json_mapping="status = data.state\ntracking_code = shipment.code\n")
+    assert lines.orders_json_mapping == '{"status": "data.state", "tracking_code": "shipment.code"}'
+    assert s.replace(orders_json_mapping="  ").orders_json_mapping == ""
+    write_toml(data_dir, 'orders_source = "woocommerce"\norders_key = "ck_x"\norders_secret = "cs_y"\n')
+    loaded = settings_mod.load({"data_dir": data_dir}, environ={})
+    assert (loaded.orders_source, loaded.orders_key, loaded.orders_secret) == ("woocommerce", "ck_x", "cs_y")
+
+
+def test_the_cli_explains_the_orders_settings_in_persian(data_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from appliance.cli import main
+
+    persian = CliRunner().invoke(main, ["settings", "--explain", "--lang", "fa", "--data-dir", str(data_dir)], env={})
+    assert "orders_source = ''" in persian.output and "(list) وضعیت‌هایی از سفارش" in persian.output
+    assert "(str) ووکامرس: نشانی سایت فروشگاه" in persian.output
