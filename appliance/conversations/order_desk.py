@@ -211,10 +211,10 @@ class OrderDesk:
             return self._said(asked, "clarify", "order_ask_proof", text)
         if await self.store.run(self._limited, conversation_id, asked.visitor, number):
             return await self._limit(conversation_id, asked)
-        source = self.source()
-        if source is None:
-            return await self._unavailable(conversation_id, asked, "not set up")
         try:
+            source = self.source()
+            if source is None:
+                return await self._unavailable(conversation_id, asked, "not set up")
             order = await anyio.to_thread.run_sync(source.lookup, number)
         except OrdersUnavailable as exc:
             return await self._unavailable(conversation_id, asked, str(exc))

@@ -30,6 +30,7 @@ from appliance.clock import Clock
 from appliance.conversations import hours
 from appliance.conversations.attachments import PhotoTurns
 from appliance.conversations.chat import ChatService, InFlight
+from appliance.conversations.order_desk import OrderDesk, SheetOrders
 from appliance.conversations.presence import Presence
 from appliance.conversations.push import Hub
 from appliance.db import Store
@@ -113,6 +114,30 @@ def build_chat(
         max_message_chars=settings.max_message_chars,
         on_said=on_said,
         in_flight=in_flight,
+        desk=_order_desk(settings, store, clock, composer),
+    )
+
+
+def _order_desk(settings: Settings, store: Store, clock: Clock, composer: Composer) -> OrderDesk | None:
+    """The chat's order desk, when the owner has chosen where orders are read (none: order
+    questions are the knowledge base's, as before). The source is made at each lookup, so a
+    source that can't be built (a WooCommerce shop without its key yet) is "can't look orders up
+    now" for the customer and a hand-over, never a broken chat."""
+    if not settings.orders_source:
+        return None
+
+    def source() -> SheetOrders | None:
+        return SheetOrders(store) if settings.orders_source == "sheet" else None
+
+    return OrderDesk(
+        store,
+        clock,
+        source=source,
+        source_name=settings.orders_source,
+        handover_statuses=settings.orders_handover_statuses,
+        shop_name=settings.shop_name,
+        reply_by=composer.reply_by,
+        default_lang=settings.default_language,
     )
 
 

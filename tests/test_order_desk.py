@@ -1,0 +1,240 @@
+"""Issue #32: "where is my order?" in the chat, through the real app, answered from the shop's own
+orders (a spreadsheet imported with the orders store), in Persian, Finglish and English: the
+number and the proof asked one at a time, nothing told before both match, the same words for an
+unknown number and a wrong proof, tries limited per conversation, visitor and order number, and
+every lookup in the owner's audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from appliance.orders import store as orders
+from appliance.orders.order import Order
+from appliance.owner import account as owner
+
+from .helpers import Clock, bearer, make_api_client, password_hash, reply_of, send, sign_in, start_chat
+
+ORDERS = [
+    Order(
+        "12345", "shipped", created="2026-12-01", shipped="2026-12-05", carrier="پست",
+        tracking_code="112233445566778899001122", tracking_url="https://tracking.post.ir/?id=112233445566778899001122",
+        phone="0912 123 6789", email="sara@example.com",
+    ),
+    Order("WC-1042", "processing", created="2026-12-06", phone="09351112222", email="john@example.com"),
+    Order("7788", "on-hold", status_label="در انتظار بررسی", created="2026-12-02", phone="09120001111"),
+    Order("5501", "completed", created="2026-11-20", shipped="2026-11-22", carrier="Tipax", email="ali@example.ir"),
+]  # fmt: skip
+PRIVATE = ("0912", "6789", "sara@example.com", "john@example.com", "09351112222", "ali@example.ir")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+
+
+def _client(data_dir: Path, demo_db: Path, clock: Clock, **settings: object) -> TestClient:
+    # Many messages a minute from one test address: the chat's own rate limits aren't tested here.
+    return make_api_client(
+        data_dir, demo_db, clock, visitor_messages_per_minute=500, ip_messages_per_minute=1000, **settings
+    )
+
+
+@pytest.fixture
+def shop(data_dir: Path, demo_db: Path, clock: Clock) -> Iterator[TestClient]:
+    """The demo bookshop with its spreadsheet of orders imported, orders read from the sheet."""
+    with _client(data_dir, demo_db, clock, orders_source="sheet") as c:
+        with c.app.state.services.store.write() as db:
+            orders.replace_sheet(db, ORDERS, source="orders.csv", kind="file", mapping={}, now=clock().isoformat())
+        yield c
+
+
+def say(c: TestClient, conv: str, token: str, text: str) -> dict:
+    r = send(c, conv, token, text)
+    assert r.status_code == 200, r.text
+    return reply_of(r.text)
+
+
+def decisions(c: TestClient, conv: str) -> list[dict]:
+    rows = (
+        c.app.state.services.store.read()
+        .execute("SELECT kind, reason, scores FROM decisions WHERE conversation_id = ? ORDER BY id", [conv])
+        .fetchall()
+    )
+    return [{"kind": r[0], "reason": r[1], "features": json.loads(r[2])["features"]} for r in rows]
+
+
+def audit(c: TestClient, conv: str | None = None) -> list[str]:
+    """The audit log's outcomes, oldest first (of one conversation, when named)."""
+    found = orders.lookups(c.app.state.services.store.read(), conversation_id=conv)
+    return [f"{x.number}:{x.outcome}" for x in reversed(found)]
+
+
+def test_persian_number_and_proof_in_one_message(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "fa")
+    got = say(shop, conv, token, "سلام، سفارش ۱۲۳۴۵ کجاست؟ چهار رقم آخر موبایلم ۶۷۸۹")
+    assert (got["kind"], got["reason"], got["lang"]) == ("answer", "order_status", "fa")
+    text = got["text"]
+    # «sent on 14 Azar 1405 with the post», the tracking code and its link, Persian digits
+    assert "سفارش ۱۲۳۴۵ روز ۱۴ آذر ۱۴۰۵ با" in text and "پست" in text and "ارسال شد" in text
+    assert "کد رهگیری: 112233445566778899001122" in text and "https://tracking.post.ir/" in text
+    assert not any(p in text for p in PRIVATE)
+    assert decisions(shop, conv)[-1]["features"]["order"] == "12345"
+    assert audit(shop, conv) == ["12345:found"]
+
+
+def test_english_number_first_then_the_proof_one_thing_at_a_time(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "en")
+    first = say(shop, conv, token, "Hi, where is my order?")
+    assert (first["reason"], first["lang"]) == ("order_ask_number", "en") and "order number" in first["text"]
+    second = say(shop, conv, token, "it's WC-1042")
+    assert second["reason"] == "order_ask_proof" and "last four digits" in second["text"]
+    assert "WC1042" in second["text"] and audit(shop, conv) == []  # nothing looked up before the proof
+    third = say(shop, conv, token, "john@example.com")
+    assert (third["kind"], third["reason"], third["lang"]) == ("answer", "order_status", "en")
+    assert "being prepared" in third["text"] and "6 December 2026" in third["text"]
+    assert "john@example.com" not in third["text"]
+    # the status asked again later: the desk asks for the proof again (nothing is remembered as proved)
+    again = say(shop, conv, token, "and what's the status of order WC-1042 now?")
+    assert again["reason"] == "order_ask_proof"
+
+
+def test_finglish_is_answered_in_persian(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "en")
+    first = say(shop, conv, token, "salam, sefaresham koja ast?")
+    assert (first["reason"], first["lang"]) == ("order_ask_number", "fa") and "شماره سفارش" in first["text"]
+    second = say(shop, conv, token, "5501")
+    assert second["reason"] == "order_ask_proof" and "۵۵۰۱" in second["text"] and second["lang"] == "fa"
+    third = say(shop, conv, token, "ali@example.ir")
+    assert third["reason"] == "order_status" and third["lang"] == "fa"
+    assert "روز ۱ آذر ۱۴۰۵" in third["text"] and "Tipax" in third["text"] and "ali@" not in third["text"]
+
+
+def test_a_number_given_with_the_question_is_not_asked_again(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "fa")
+    first = say(shop, conv, token, "kodom marhale ast sefaresh 12345?")
+    assert first["reason"] == "order_ask_proof" and first["lang"] == "fa"
+    second = say(shop, conv, token, "۶۷۸۹")  # four digits alone, as asked
+    assert second["reason"] == "order_status" and "۱۲۳۴۵" in second["text"]
+
+
+def test_three_wrong_proofs_hand_the_conversation_over(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "fa")
+    replies = [say(shop, conv, token, f"سفارش ۱۲۳۴۵، چهار رقم آخر {last}") for last in ("۱۱۱۱", "۲۲۲۲", "۳۳۳۳")]
+    assert [r["reason"] for r in replies] == ["order_no_match", "order_no_match", "order_limited"]
+    assert replies[-1]["handoff"] is True and replies[-1]["kind"] == "escalate"
+    assert "پست" not in replies[-1]["text"] and "ارسال شد" not in replies[-1]["text"]
+    assert audit(shop, conv) == ["12345:wrong_proof"] * 3 + ["12345:limited"]
+    assert shop.app.state.services.chat.conversations.status(conv).value == "waiting"
+    # the right proof now changes nothing in this conversation
+    late = say(shop, conv, token, "سفارش ۱۲۳۴۵، چهار رقم آخر ۶۷۸۹")
+    assert late["reason"] == "order_limited" and "ارسال شد" not in late["text"]
+
+
+def test_unknown_number_and_wrong_proof_get_the_same_reply(shop: TestClient) -> None:
+    conv_a, token_a, _ = start_chat(shop, "en")
+    unknown = say(shop, conv_a, token_a, "where is order 99999? last four 6789")
+    conv_b, token_b, _ = start_chat(shop, "en")
+    wrong = say(shop, conv_b, token_b, "where is order 12345? last four 6780")
+    assert unknown["text"] == wrong["text"] and unknown["reason"] == wrong["reason"] == "order_no_match"
+    assert audit(shop, conv_a) == ["99999:not_found"] and audit(shop, conv_b) == ["12345:wrong_proof"]
+
+
+def test_another_visitor_guessing_one_number_hits_its_limit(shop: TestClient, clock: Clock) -> None:
+    conv_1, token_1, _ = start_chat(shop, "en")
+    for last in ("0001", "0002", "0003"):
+        say(shop, conv_1, token_1, f"order 12345 last four {last}")
+    conv_2, token_2, _ = start_chat(shop, "en")  # a new visitor (no token given): a new browser
+    assert token_2 != token_1
+    for last in ("0004", "0005"):
+        assert say(shop, conv_2, token_2, f"order 12345 last four {last}")["reason"] == "order_no_match"
+    # five failed proofs of 12345 within the hour, from anyone: even the right one is refused now
+    refused = say(shop, conv_2, token_2, "order 12345 last four 6789")
+    assert refused["reason"] == "order_limited" and "tracking" not in refused["text"].lower()
+    assert audit(shop, conv_2)[-1] == "12345:limited"
+    # another order is not locked by it, and an hour later 12345 isn't either
+    conv_3, token_3, _ = start_chat(shop, "en")
+    assert say(shop, conv_3, token_3, "order WC-1042, email john@example.com")["reason"] == "order_status"
+    clock.now += timedelta(minutes=61)
+    conv_4, token_4, _ = start_chat(shop, "en")
+    assert say(shop, conv_4, token_4, "order 12345 last four 6789")["reason"] == "order_status"
+
+
+def test_one_visitor_looks_up_at_most_ten_orders_an_hour(shop: TestClient) -> None:
+    token = None
+    reasons = []
+    for _ in range(11):
+        conv, token, _ = start_chat(shop, "en", token)
+        reasons.append(say(shop, conv, token, "status of order WC-1042? email john@example.com")["reason"])
+    assert reasons == ["order_status"] * 10 + ["order_limited"]
+
+
+def test_an_on_hold_order_hands_over_with_its_number(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "fa")
+    got = say(shop, conv, token, "سفارش ۷۷۸۸ چی شد؟ شماره موبایلم ۰۹۱۲۰۰۰۱۱۱۱")
+    assert (got["kind"], got["reason"], got["handoff"]) == ("escalate", "order_needs_person", True)
+    assert "انتظار" in got["text"] and "۰۹۱۲۰۰۰۱۱۱۱" not in got["text"]
+    features = decisions(shop, conv)[-1]["features"]
+    assert features["order"] == "7788" and features["order_status"] == "on-hold"
+    assert audit(shop, conv) == ["7788:handed_over"]
+
+
+def test_an_upset_customer_goes_to_a_person_not_to_the_desk(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "en")
+    got = say(shop, conv, token, "my order 12345 hasn't arrived for 3 weeks!!")
+    assert (got["kind"], got["reason"]) == ("escalate", "upset") and audit(shop, conv) == []
+
+
+def test_something_else_midway_leaves_the_desk(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "en")
+    assert say(shop, conv, token, "where's my parcel?")["reason"] == "order_ask_number"
+    other = say(shop, conv, token, "actually, can I return a book I bought?")
+    assert other["kind"] == "answer" and other["sources"][0]["id"] == "returns-en"
+    assert orders.desk_state(shop.app.state.services.store.read(), conv) is None
+
+
+def test_a_general_shipping_question_is_still_the_knowledge_bases(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "fa")
+    got = say(shop, conv, token, "ارسال به شیراز چند روز طول می‌کشد؟")
+    assert got["kind"] == "answer" and got["sources"][0]["id"] == "shipping-time-fa"
+    got = say(shop, conv, token, "هزینه ارسال چنده؟")
+    assert not got["reason"].startswith("order_") and audit(shop) == []
+
+
+def test_without_an_order_source_the_desk_is_off(data_dir: Path, demo_db: Path, clock: Clock) -> None:
+    with _client(data_dir, demo_db, clock) as c:
+        conv, token, _ = start_chat(c, "fa")
+        got = say(c, conv, token, "سفارشم کجاست؟")
+        assert got["kind"] == "answer" and got["sources"][0]["id"] == "tracking-fa"  # the FAQ's entry, as before
+
+
+def test_a_source_not_set_up_says_so_and_hands_over(data_dir: Path, demo_db: Path, clock: Clock) -> None:
+    with _client(data_dir, demo_db, clock, orders_source="woocommerce") as c:  # chosen, but no address or key
+        conv, token, _ = start_chat(c, "en")
+        assert say(c, conv, token, "where is my order 12345?")["reason"] == "order_ask_proof"
+        got = say(c, conv, token, "last four 6789")
+        assert (got["kind"], got["reason"], got["handoff"]) == ("escalate", "order_unavailable", True)
+        assert "can't look orders up right now" in got["text"]
+        assert audit(c, conv) == ["12345:unavailable"]
+        # the chat goes on
+        assert say(c, conv, token, "how long does delivery take?")["kind"] in ("answer", "clarify")
+
+
+@pytest.mark.slow
+def test_the_transcript_and_the_customers_history_show_the_desks_replies(shop: TestClient, clock: Clock) -> None:
+    conv, token, _ = start_chat(shop, "fa")
+    say(shop, conv, token, "سفارشم کجاست؟")
+    say(shop, conv, token, "۷۷۸۸")
+    said = say(shop, conv, token, "09120001111")
+    history = shop.get(f"/api/v1/conversations/{conv}/messages", headers=bearer(token)).json()["messages"]
+    assert [m["role"] for m in history] == ["customer", "bot"] * 3 and history[-1]["text"] == said["text"]
+    owner.set_password(shop.app.state.services.store, password_hash(), clock)
+    sign_in(shop)
+    page = shop.get(f"/admin/conversations/{conv}/transcript").text
+    assert "شماره سفارشتان" in page and "در حالت انتظار" in page
+    assert "شماره سفارش را پرسید" in page and "وضعیت سفارش نیاز به بررسی شما دارد" in page  # the reasons, labelled
