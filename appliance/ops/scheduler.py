@@ -21,6 +21,7 @@ from appliance.conversations import privacy
 from appliance.db import Store, write_meta
 from appliance.kb.entry import EntryError
 from appliance.ops import backup, mailer
+from appliance.orders import feed as orders_feed
 from appliance.reports import digest
 from appliance.settings import Settings
 
@@ -125,6 +126,20 @@ def build(
             log.exception("product feed failed")
 
     scheduler.add_job(catalog_feed, "interval", minutes=30, id="catalog_feed", replace_existing=True)
+
+    def orders_sheet() -> None:
+        # The owner's spreadsheet of orders at its address, checked like the product feed.
+        now_settings = current()
+        try:
+            if orders_feed.due(store, now_settings, clock()):
+                n = orders_feed.sync(store, now_settings, clock())
+                log.info("orders sheet: %d orders", n)
+        except EntryError:
+            pass  # recorded in the orders' import history
+        except Exception:
+            log.exception("orders sheet failed")
+
+    scheduler.add_job(orders_sheet, "interval", minutes=30, id="orders_sheet", replace_existing=True)
     # The machine was off at backup time: catch up soon after start.
     last = backup.last_backup(settings.backups_dir)
     if last is None or (clock().replace(tzinfo=None) - last.taken_at).total_seconds() > 26 * 3600:
