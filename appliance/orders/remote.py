@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,7 +66,7 @@ def get_json(
             key = N_("orders.failed_status")
             raise _unavailable(what, f"HTTP {status}", key, secrets, status=status) from None
         if exc.key == "fetch.timeout":
-            n = int(timeout_s)
+            n = max(1, math.ceil(timeout_s))  # "within 0 seconds" was said for half a second
             raise _unavailable(what, f"no answer within {timeout_s:g} s", N_("orders.timeout"), secrets, n=n) from None
         # The fetch's own refusals (not one of the shop's sites, a private address, too big...)
         # say what to do in the owner's language already.
