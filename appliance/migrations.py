@@ -578,6 +578,12 @@ def m0019_orders(db: Database) -> None:
     db.execute("CREATE INDEX order_lookups_number ON order_lookups(number, at)")
     db.execute("CREATE INDEX order_lookups_visitor ON order_lookups(visitor, at)")
     db.execute("CREATE INDEX order_lookups_conversation ON order_lookups(conversation_id, at)")
+    # ``visitor`` is a visitors.id, kept as text (a lookup outlives its conversation); a visitor
+    # forgotten with their conversations (erased, or past retention) is forgotten here too.
+    db.execute(
+        "CREATE TRIGGER order_lookups_forget_visitor AFTER DELETE ON visitors BEGIN "
+        "UPDATE order_lookups SET visitor = NULL WHERE visitor = OLD.id; END"
+    )
     # A conversation's order question in progress: the number given so far and what is asked
     # next ('number' | 'proof'). Goes with its conversation.
     db.execute(

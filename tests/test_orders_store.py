@@ -13,6 +13,7 @@ from appliance.conversations.store import Conversations
 from appliance.db import Store
 from appliance.orders import store as orders_store
 from appliance.orders.order import Order
+from appliance.web import visitors
 
 from .helpers import Clock
 
@@ -136,15 +137,19 @@ def test_a_question_in_progress_round_trips(store: Store) -> None:
 
 def test_erasing_a_conversation_takes_its_question_and_unlinks_its_lookups(store: Store) -> None:
     conversations = Conversations(store, Clock())
-    erased, kept = conversations.start(lang="fa"), conversations.start(lang="en")
+    gone, _ = visitors.create(store, "ip-digest-1", NOW)
+    stays, _ = visitors.create(store, "ip-digest-2", NOW)
+    erased, kept = conversations.start(lang="fa", visitor_id=gone), conversations.start(lang="en", visitor_id=stays)
     with store.write() as db:
-        for cid in (erased, kept):
+        for cid, visitor in ((erased, gone), (kept, stays)):
             orders_store.set_desk_state(db, cid, number="12345", stage="proof", tries=1, now=NOW)
             orders_store.record_lookup(
-                db, at=NOW, conversation_id=cid, visitor="v", number="12345", outcome="wrong_proof", source="sheet"
+                db, at=NOW, conversation_id=cid, visitor=visitor, number="12345", outcome="wrong_proof", source="sheet"
             )
-    assert privacy.erase_customer(store, [erased]) == 1
+    assert privacy.erase_customer(store, privacy.customer_ids(store, conversation_id=erased)) == 1
     db = store.read()
+    assert orders_store.count_lookups(db, since=NOW, outcomes=("wrong_proof",), visitor=gone) == 0
+    assert orders_store.count_lookups(db, since=NOW, outcomes=("wrong_proof",), visitor=stays) == 1
     assert orders_store.desk_state(db, erased) is None
     assert orders_store.desk_state(db, kept) is not None
     assert orders_store.lookups(db, conversation_id=erased) == []
