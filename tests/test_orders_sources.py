@@ -625,3 +625,26 @@ def test_the_table_reader_lives_below_the_catalog() -> None:
     assert formats.Table is tables.Table and formats.MAX_FILE_BYTES == tables.MAX_FILE_BYTES
     assert sheet.WORDS.empty == "orders.sheet_empty" and formats.WORDS.empty == "catalog.empty"
     assert isinstance(Order("1", "pending"), Order)
+
+
+def test_a_shop_that_is_down_is_unavailable(tmp_path: Path) -> None:
+    server = Shop()
+    url = server.url
+    server.server_close()  # nothing listens there any more
+    settings = Settings(
+        data_dir=tmp_path,
+        model="none",
+        public_url=url,
+        fetch_private_addresses=True,
+        orders_source="woocommerce",
+        orders_url=url,
+        orders_key=KEY,
+        orders_secret=SECRET,
+    )
+    source = source_from(settings, Store(tmp_path / "appliance.db"), timeout_s=2)
+    assert source is not None
+    with pytest.raises(OrdersUnavailable) as failed:
+        source.lookup("1042")
+    assert failed.value.key == "fetch.failed" and i18n.refusal("fa", failed.value)
+    assert SECRET not in str(failed.value) and KEY not in str(failed.value)
+    assert KEY not in json.dumps(failed.value.params, ensure_ascii=False)
