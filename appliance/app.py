@@ -48,6 +48,7 @@ from appliance.web.admin import documents as admin_documents
 from appliance.web.admin import home as admin
 from appliance.web.admin import inbox as admin_inbox
 from appliance.web.admin import kb as admin_kb
+from appliance.web.admin import orders as admin_orders
 from appliance.web.admin import settings as admin_settings
 from appliance.web.admin import setup as admin_setup
 from appliance.web.admin import start as admin_start
@@ -259,6 +260,7 @@ def create_app(
             admin_start.router,
             admin_kb.router,
             admin_catalog.router,
+            admin_orders.router,
             admin_documents.router,
             admin_inbox.router,
             admin_backups.router,

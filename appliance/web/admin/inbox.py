@@ -29,7 +29,7 @@ from appliance.kb import suggestions
 from appliance.kb.embedder import Embedder
 from appliance.ops import mailer
 from appliance.settings import Settings
-from appliance.web.admin import saved_replies, transcripts
+from appliance.web.admin import orders, saved_replies, transcripts
 from appliance.web.admin.core import Form, Page, owner_router, toast
 from appliance.web.services import Inject
 
@@ -131,6 +131,7 @@ def _conversation_context(
         "error": None,
         "others": len(mine) - 1,
         "same_contact": len(same_contact),
+        "orders": orders.touched(store, conversation_id, lang),
     }
 
 
