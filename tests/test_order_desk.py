@@ -7,8 +7,10 @@ every lookup in the owner's audit log."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,18 @@ from appliance.orders import store as orders
 from appliance.orders.order import Order
 from appliance.owner import account as owner
 
-from .helpers import Clock, bearer, make_api_client, password_hash, reply_of, send, sign_in, start_chat
+from .helpers import (
+    Clock,
+    QuietHandler,
+    bearer,
+    free_port,
+    make_api_client,
+    password_hash,
+    reply_of,
+    send,
+    sign_in,
+    start_chat,
+)
 
 ORDERS = [
     Order(
@@ -238,3 +251,82 @@ def test_the_transcript_and_the_customers_history_show_the_desks_replies(shop: T
     page = shop.get(f"/admin/conversations/{conv}/transcript").text
     assert "شماره سفارشتان" in page and "در حالت انتظار" in page
     assert "شماره سفارش را پرسید" in page and "وضعیت سفارش نیاز به بررسی شما دارد" in page  # the reasons, labelled
+
+
+# -- the shop's JSON address on loopback ----------------------------------------------------------
+
+# How the shop's own address answers for an order: more than the desk may say (the address, the total).
+SHOP_ORDER = {
+    "data": {"id": "12345", "state": "shipped", "placed": "2026-12-01", "sent": "2026-12-05",
+             "total": "1,250,000", "address": "تهران، خیابان انقلاب، پلاک ۱۲"},
+    "customer": {"mobile": "09121236789", "email": "sara@example.com"},
+    "shipment": {"carrier": "پست", "code": "112233445566778899001122"},
+}  # fmt: skip
+MAPPING = {
+    "number": "data.id", "status": "data.state", "created": "data.placed", "shipped": "data.sent",
+    "carrier": "shipment.carrier", "tracking_code": "shipment.code", "phone": "customer.mobile",
+    "email": "customer.email",
+}  # fmt: skip
+
+
+@pytest.fixture
+def shop_address() -> Iterator[tuple[str, list[str]]]:
+    """The shop's JSON address: order 12345, a 404 for any other, an HTTP 500 for 500; the paths asked."""
+    asked: list[str] = []
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            if self.path == "/orders/12345":
+                self._send(200, "application/json", json.dumps(SHOP_ORDER).encode())
+            elif self.path == "/orders/500":
+                self._send(500, "text/plain", b"Internal Server Error")
+            else:
+                self._send(404, "application/json", b'{"error": "not found"}')
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    server.shutdown()
+    server.server_close()
+
+
+def _json_shop(data_dir: Path, demo_db: Path, clock: Clock, base: str) -> TestClient:
+    return _client(
+        data_dir, demo_db, clock, orders_source="json", orders_url=f"{base}/orders/{{order}}",
+        orders_json_mapping=json.dumps(MAPPING), public_url=base, fetch_private_addresses=True,
+    )  # fmt: skip
+
+
+def test_the_shops_json_address_answers_and_its_extra_fields_stay_unsaid(
+    data_dir: Path, demo_db: Path, clock: Clock, shop_address: tuple[str, list[str]]
+) -> None:
+    base, asked = shop_address
+    with _json_shop(data_dir, demo_db, clock, base) as c:
+        conv, token, _ = start_chat(c, "fa")
+        got = say(c, conv, token, "سفارش ۱۲۳۴۵ کجاست؟ چهار رقم آخر ۶۷۸۹")
+        assert got["reason"] == "order_status" and "روز ۱۴ آذر ۱۴۰۵" in got["text"]
+        assert not any(p in got["text"] for p in (*PRIVATE, "انقلاب", "1,250,000", "۱٬۲۵۰٬۰۰۰"))
+        other = say(c, conv, token, "سفارش ۵۴۳۲۱ کجاست؟ چهار رقم آخر ۶۷۸۹")  # the address: 404
+        wrong = say(c, conv, token, "سفارش ۱۲۳۴۵ کجاست؟ چهار رقم آخر ۰۰۰۰")
+        assert other["text"] == wrong["text"] and other["reason"] == "order_no_match"
+        assert asked == ["/orders/12345", "/orders/54321", "/orders/12345"]
+        assert audit(c, conv) == ["12345:found", "54321:not_found", "12345:wrong_proof"]
+
+
+@pytest.mark.parametrize("failing", ["http 500", "closed port"])
+def test_a_failing_source_is_said_and_handed_over_and_the_chat_goes_on(
+    data_dir: Path, demo_db: Path, clock: Clock, shop_address: tuple[str, list[str]], failing: str
+) -> None:
+    base, _ = shop_address
+    number = "500"
+    if failing == "closed port":
+        base, number = f"http://127.0.0.1:{free_port()}", "12345"  # nothing listens there
+    with _json_shop(data_dir, demo_db, clock, base) as c:
+        conv, token, _ = start_chat(c, "en")
+        got = say(c, conv, token, f"where is my order {number}? my email is sara@example.com")
+        assert (got["kind"], got["reason"], got["handoff"]) == ("escalate", "order_unavailable", True)
+        assert "can't look orders up right now" in got["text"] and "HTTP" not in got["text"]
+        assert audit(c, conv) == [f"{number}:unavailable"]
+        after = say(c, conv, token, "how long does delivery take?")
+        assert after["kind"] == "answer" and after["sources"][0]["id"] == "shipping-time-en"

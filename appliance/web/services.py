@@ -30,7 +30,7 @@ from appliance.clock import Clock
 from appliance.conversations import hours
 from appliance.conversations.attachments import PhotoTurns
 from appliance.conversations.chat import ChatService, InFlight
-from appliance.conversations.order_desk import OrderDesk, SheetOrders
+from appliance.conversations.order_desk import OrderDesk
 from appliance.conversations.presence import Presence
 from appliance.conversations.push import Hub
 from appliance.db import Store
@@ -40,6 +40,7 @@ from appliance.kb.embedder import Embedder
 from appliance.kb.retrieval import RetrievalIndex
 from appliance.llm.runtime import ModelRuntime, build_runtime
 from appliance.ops.jobs import Jobs
+from appliance.orders.sources import source_from
 from appliance.owner import secret as secret_key
 from appliance.owner.throttle import SignInThrottle
 from appliance.reports.gaps import GapFinder
@@ -125,14 +126,10 @@ def _order_desk(settings: Settings, store: Store, clock: Clock, composer: Compos
     now" for the customer and a hand-over, never a broken chat."""
     if not settings.orders_source:
         return None
-
-    def source() -> SheetOrders | None:
-        return SheetOrders(store) if settings.orders_source == "sheet" else None
-
     return OrderDesk(
         store,
         clock,
-        source=source,
+        source=lambda: source_from(settings, store),
         source_name=settings.orders_source,
         handover_statuses=settings.orders_handover_statuses,
         shop_name=settings.shop_name,
