@@ -330,3 +330,18 @@ def test_a_failing_source_is_said_and_handed_over_and_the_chat_goes_on(
         assert audit(c, conv) == [f"{number}:unavailable"]
         after = say(c, conv, token, "how long does delivery take?")
         assert after["kind"] == "answer" and after["sources"][0]["id"] == "shipping-time-en"
+
+
+def test_the_desk_is_silent_while_the_owner_has_the_conversation(shop: TestClient) -> None:
+    conv, token, _ = start_chat(shop, "fa")
+    shop.app.state.services.chat.conversations.take_over(conv, True, "یکی از همکاران به گفتگو پیوست.")
+    got = say(shop, conv, token, "سفارش ۱۲۳۴۵ کجاست؟ چهار رقم آخر ۶۷۸۹")
+    assert got["kind"] == "held" and got["text"] == "" and audit(shop, conv) == []
+
+
+def test_a_question_left_for_an_hour_is_over(shop: TestClient, clock: Clock) -> None:
+    conv, token, _ = start_chat(shop, "en")
+    assert say(shop, conv, token, "where is my order?")["reason"] == "order_ask_number"
+    clock.now += timedelta(minutes=61)
+    later = say(shop, conv, token, "12345")  # an hour later, a number alone is no answer to the desk
+    assert not later["reason"].startswith("order_") and audit(shop, conv) == []
