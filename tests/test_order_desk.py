@@ -27,6 +27,7 @@ from .helpers import (
     free_port,
     make_api_client,
     password_hash,
+    post,
     reply_of,
     send,
     sign_in,
@@ -345,3 +346,16 @@ def test_a_question_left_for_an_hour_is_over(shop: TestClient, clock: Clock) -> 
     clock.now += timedelta(minutes=61)
     later = say(shop, conv, token, "12345")  # an hour later, a number alone is no answer to the desk
     assert not later["reason"].startswith("order_") and audit(shop, conv) == []
+
+
+@pytest.mark.slow
+def test_the_owners_try_box_shows_what_the_desk_would_say(shop: TestClient, clock: Clock) -> None:
+    owner.set_password(shop.app.state.services.store, password_hash(), clock)
+    sign_in(shop)
+    asked = post(shop, "/admin/try?lang=fa", data={"question": "سفارشم کجاست؟"}).text
+    assert "شماره سفارشتان را بفرستید" in asked and "شماره سفارش را پرسید" in asked
+    both = post(shop, "/admin/try?lang=en", data={"question": "where is order 12345? last four 6789"}).text
+    assert "look order 12345 up" in both and "tracking" not in both.lower()
+    general = post(shop, "/admin/try?lang=en", data={"question": "how long does delivery take?"}).text
+    assert "look order" not in general and "order number" not in general
+    assert audit(shop) == []  # trying looks nothing up

@@ -182,6 +182,8 @@ class ChatService:
     async def preview(self, text: str) -> tuple[Decision, Reply]:
         """What a customer asking ``text`` would get, stored nowhere (the admin's "try a
         question"): the same decision, check and reply as ``answer``."""
+        if self.desk is not None and (taken := self.desk.preview(text, self.decider.default_lang)) is not None:
+            return taken
         decision, reply, _ = await self._decide_and_compose(text, None)
         return decision, reply
 

@@ -200,6 +200,22 @@ class OrderDesk:
         decision.features.setdefault("order_desk_ms", round((time.perf_counter() - started) * 1000, 3))
         return decision, reply
 
+    def preview(self, text: str, lang: str = "") -> tuple[Decision, Reply] | None:
+        """What the desk would say to ``text`` as a conversation's first message, storing and
+        looking up nothing (the admin's "try a question"): its question for what is missing, or,
+        with both the number and the proof, that it would look the order up now."""
+        if upset(normalize(text)) or asking.elsewhere(text) or not asking.is_order_question(text):
+            return None
+        lang = "fa" if asking.finglish_order(text) else detect_language(text, lang or self.default_lang)
+        asked = Asked(text, lang, asking.order_number(text), asking.proof(text), None)
+        if asked.number is None:
+            return self._said(asked, "clarify", "order_ask_number", i18n.t(lang, "order.ask_number"))
+        number = shown_number(asked.number, lang)
+        if asked.proof is None:
+            text = i18n.t(lang, "order.ask_proof").format(number=number)
+            return self._said(asked, "clarify", "order_ask_proof", text)
+        return self._said(asked, "answer", "order_status", i18n.t(lang, "order.would_look_up").format(number=number))
+
     async def _step(self, conversation_id: str, asked: Asked, tries: int) -> tuple[Decision, Reply]:
         lang, number = asked.lang, asked.number
         if number is None:
