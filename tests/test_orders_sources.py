@@ -471,6 +471,9 @@ def test_a_json_address_failing(shop: Shop, tmp_path: Path) -> None:
 def test_an_answer_about_another_order_is_none() -> None:
     data = {"ref": "A-78", "state": "completed", "mobile": "09120000000"}
     assert json_source.to_order(data, {"number": "ref", "status": "state"}, "A77") is None
+    with pytest.raises(OrdersUnavailable) as unmapped:  # the mapping misses the status: not "no order"
+        json_source.to_order(data, {"number": "ref", "status": "order.state"}, "A78")
+    assert unmapped.value.key == "orders.no_status" and "order.state" in i18n.refusal("fa", unmapped.value)
     assert json_source.to_order({}, {}, "A77") is None
     listed = json_source.to_order([{"number": "7", "status": "shipped"}, {"number": "8", "status": "failed"}], {}, "8")
     assert listed is not None and listed.status == "failed"

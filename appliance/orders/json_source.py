@@ -45,8 +45,9 @@ def _text(value: Any) -> str:
 
 
 def to_order(data: Any, mapping: dict[str, str], asked: str) -> Order | None:
-    """The answer as an Order, or None when it holds none (an empty answer, no status). An answer
-    for another number than the one asked (a shop's address that ignores it) is none."""
+    """The answer as an Order, or None when it holds none (an empty answer, or one about another
+    number than the one asked: a shop's address that ignores it). OrdersUnavailable when the
+    answer has no status where the mapping says."""
     if isinstance(data, list):  # an address answering a list: the order in it with the number
         data = next(
             (d for d in data if normalize_number(_text(dig(d, mapping.get("number", "number")))) == asked), None
@@ -55,8 +56,13 @@ def to_order(data: Any, mapping: dict[str, str], asked: str) -> Order | None:
         return None
     got = {f: _text(dig(data, mapping.get(f, f))) for f in FIELDS}
     number = normalize_number(got["number"]) or asked
-    if number != asked or not got["status"]:
+    if number != asked:
         return None
+    if not got["status"]:
+        # The order is there but the mapping misses its status: the owner's to fix, and the
+        # customer hears "can't look it up now", not that their order doesn't exist.
+        path = mapping.get("status", "status")
+        raise OrdersUnavailable(f"the JSON address's answer has no status at {path}", N_("orders.no_status"), path=path)
     status, label = from_words(got["status"])
     url = got["tracking_url"]
     return Order(
