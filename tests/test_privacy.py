@@ -11,6 +11,7 @@ from appliance.cli import main
 from appliance.conversations import privacy
 from appliance.db import Store
 from appliance.ops.logs import configure
+from appliance.orders import store as orders
 from appliance.settings import Settings
 
 from .helpers import bearer, post, send, sign_in, start_chat
@@ -56,6 +57,15 @@ def test_export_and_erase_by_contact(data_dir: Path) -> None:
     store = Store(settings.db_path)
     store.migrate()
     seed(store)
+    with store.write() as db:  # an order asked about in the customer's conversation, and elsewhere
+        orders.record_lookup(
+            db, at="2026-12-01T10:00:00", conversation_id="recent", visitor=None, number="12345", outcome="found",
+            source="sheet",
+        )  # fmt: skip
+        orders.record_lookup(
+            db, at="2026-12-01T10:00:00", conversation_id="other", visitor=None, number="777", outcome="not_found",
+            source="sheet",
+        )  # fmt: skip
     store.close()
     runner = CliRunner()
     out = data_dir / "export.json"
@@ -66,6 +76,7 @@ def test_export_and_erase_by_contact(data_dir: Path) -> None:
     data = json.loads(out.read_text())
     assert [c["id"] for c in data["conversations"]] == ["recent"]
     assert data["conversations"][0]["messages"][0]["text"] == "secret message of recent"
+    assert [(x["number"], x["outcome"]) for x in data["order_lookups"]] == [("12345", "found")]
     r = runner.invoke(main, ["erase-customer", "--contact", "reader@example.com", "--yes", "--data-dir", str(data_dir)])
     assert r.exit_code == 0 and "erased 1" in r.output
     store = Store(settings.db_path)

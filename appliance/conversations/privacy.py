@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from appliance.clock import utc_now
 from appliance.conversations import triggers
 from appliance.conversations.store import Conversations
 from appliance.db import Store
+from appliance.orders import store as orders
 from appliance.text import contact
 
 PURGE_BATCH = 500
@@ -50,8 +52,12 @@ def customer_ids(store: Store, *, conversation_id: str | None = None, contact_de
 
 
 def export_customer(store: Store, ids: list[str]) -> dict[str, Any]:
-    """Everything stored about these conversations, as JSON-ready data (a data-access request)."""
-    return {"conversations": Conversations(store, utc_now).export(ids)}
+    """Everything stored about these conversations, as JSON-ready data (a data-access request):
+    their messages and decisions, and the order lookups made in them (the order numbers asked and
+    what came of it; the orders themselves are the shop's records, not the conversation's)."""
+    db = store.read()
+    lookups = [asdict(row) for cid in ids for row in orders.lookups(db, conversation_id=cid, limit=10_000)]
+    return {"conversations": Conversations(store, utc_now).export(ids), "order_lookups": lookups}
 
 
 def erase_customer(store: Store, ids: list[str]) -> int:
