@@ -43,6 +43,7 @@ PAGES = [
     ("kb-import", "/admin/kb-import"),
     ("try", "/admin/try?q=هزینه ارسال چقدره؟"),
     ("catalog", "/admin/catalog"),
+    ("orders", "/admin/orders"),
     ("documents", "/admin/documents"),
     ("document-preview", "upload"),  # the preview after uploading FAQ_PAGE through the form
     ("triggers", "/admin/triggers"),

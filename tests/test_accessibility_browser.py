@@ -36,6 +36,7 @@ PAGES = [
     "/admin/try",
     "/admin/documents",
     "/admin/catalog",
+    "/admin/orders",
     "/admin/triggers",
     "/admin/triggers/new",
     "/admin/analytics",

@@ -108,6 +108,7 @@ def _json_form(origin: str, **extra: object) -> dict:
         "orders_secret": SECRET,
         **{f"map_{k}": v for k, v in MAPPING.items()},
         "handover": ["on-hold", "failed"],
+        "handover_shown": "1",
         **extra,
     }
 
@@ -136,7 +137,7 @@ def _text(html: str) -> str:
 def test_the_page_in_both_languages_in_words_and_in_the_navigation(owner: TestClient) -> None:
     fa = owner.get("/admin/orders?lang=fa")
     assert fa.status_code == 200 and 'dir="rtl"' in fa.text
-    assert "سفارش‌ها" in fa.text and "منبع سفارش‌ها" in fa.text and "WooCommerce" in fa.text
+    assert "سفارش‌ها" in fa.text and "منبع سفارش‌ها" in fa.text and "ووکامرس" in fa.text
     assert "هنوز سفارشی جستجو نشده" in fa.text  # the audit log, empty
     assert 'href="/admin/orders" aria-current="page"' in fa.text  # the side navigation and the phone's menu
     assert fa.text.count('href="/admin/orders"') == 2
@@ -175,6 +176,7 @@ def test_saving_woocommerce_keeps_the_secret_unseen_and_an_empty_box_keeps_it(
         "orders_secret": SECRET,
         "handover": ["on-hold", "failed", "pending"],
         "handover_other": "در انتظار تأیید، ارسال به انبار",
+        "handover_shown": "1",
     }
     r = post(owner, "/admin/orders?lang=fa", data=form)
     assert r.status_code == 200 and "ذخیره شد" in json.loads(r.headers["hx-trigger"])["appliance:toast"]["text"]
@@ -212,6 +214,20 @@ def test_saving_a_json_address_with_persian_typed_everywhere(owner: TestClient, 
     assert saved["orders_handover_statuses"] == ["on-hold", "failed", "مرجوعی"]
     page = owner.get("/admin/orders?lang=fa").text
     assert 'value="داده.وضعیت"' in page and 'value="ارسال.کد_رهگیری"' in page  # shown back as saved
+
+
+def test_the_statuses_that_come_to_the_owner_stay_as_saved_until_changed(owner: TestClient, data_dir: Path) -> None:
+    """Picking a source from "none" shows the saved statuses ticked (on-hold and failed by
+    default), and a form without the boxes (none chosen) leaves them as they are; all unticked
+    is none."""
+    shown = post(owner, "/admin/orders/switch?lang=en", data={"source": "sheet"}).text
+    assert re.search(r'value="on-hold" checked', shown) and re.search(r'value="failed" checked', shown)
+    assert not re.search(r'value="pending" checked', shown)
+    post(owner, "/admin/orders", data={"source": "sheet", "orders_sheet_hours": "6"})
+    assert "orders_handover_statuses" not in _saved(data_dir)  # the default, untouched
+    post(owner, "/admin/orders", data={"source": "sheet", "orders_sheet_hours": "6", "handover_shown": "1"})
+    assert _saved(data_dir)["orders_handover_statuses"] == []
+    assert owner.app.state.services.settings.orders_handover_statuses == ()
 
 
 def test_saving_a_spreadsheet_source_with_persian_digits(owner: TestClient, data_dir: Path) -> None:
@@ -274,7 +290,7 @@ def test_the_connection_finds_an_order_on_a_real_json_address(owner: TestClient,
     r = post(owner, "/admin/orders/test?lang=fa", data=_json_form(shop.origin, test_number="۱۰۴۲"))
     assert r.status_code == 200, r.text
     words = _text(r.text)
-    assert "سفارش 1042 پیدا شد" in words
+    assert "سفارش ۱۰۴۲ پیدا شد" in words  # the number in Persian digits
     assert "ارسال‌شده" in words and "پست پیشتاز" in words and "PT-7788-1234" in words
     assert "۱۴۰۵/۰۹/۰۷" in words and "۱۴۰۵/۰۹/۱۰" in words  # 28 Nov and 1 Dec 2026, Jalali
     assert 'href="https://tracking.post.ir/?id=PT-7788-1234"' in r.text

@@ -41,6 +41,7 @@ from appliance.orders import feed, sheet, sources
 from appliance.orders import store as orders_store
 from appliance.orders.order import STATUSES, Order, OrdersUnavailable, normalize_number, public
 from appliance.settings import Settings
+from appliance.text.textnorm import normalize
 from appliance.web.admin.core import Page, Upload, fresh_previews, owner_router, parse_upload, toast
 from appliance.web.services import AppServices, Inject
 
@@ -131,7 +132,9 @@ def status_words(lang: str, order: Order | dict[str, str]) -> str:
         return told["status_label"] or told["status"]
     words = i18n.t(lang, STATUS_WORDS[told["status"]])
     label = told["status_label"].strip()
-    return f"{words} ({label})" if label and label.lower() != told["status"] else words
+    # The shop's own words beside ours, unless they say the same ("ارسال شده" and «ارسال‌شده»).
+    same = not label or normalize(label) in (normalize(words), normalize(told["status"]))
+    return words if same else f"{words} ({label})"
 
 
 # -- the form -------------------------------------------------------------------------------------
@@ -187,8 +190,9 @@ def _typed(data: dict[str, Any]) -> dict[str, Any]:
         "orders_secret": text("orders_secret", 500),
         "orders_sheet_hours": given("orders_sheet_hours", 10),
         "map": {f: text(f"map_{f}", 200) for f in MAPPED if text(f"map_{f}", 200)},
-        "handover": [s for s in HANDOVER if s in chosen],
-        "handover_other": text("handover_other", 500),
+        # The boxes were on the form (a source chosen): none ticked is none; not there, as saved.
+        "handover": [s for s in HANDOVER if s in chosen] if "handover_shown" in data else None,
+        "handover_other": given("handover_other", 500) if "handover_shown" in data else None,
     }
 
 
@@ -204,8 +208,9 @@ def _values(typed: dict[str, Any]) -> dict[str, Any]:
             values[name] = typed[name]
         elif name not in SECRET and typed[name] is not None:
             values[name] = typed[name]
-    other = [s.strip() for s in typed["handover_other"].replace("،", ",").replace("\n", ",").split(",")]
-    values["orders_handover_statuses"] = [*typed["handover"], *(s for s in other if s)]
+    if typed["handover"] is not None:
+        other = [s.strip() for s in (typed["handover_other"] or "").replace("،", ",").replace("\n", ",").split(",")]
+        values["orders_handover_statuses"] = [*typed["handover"], *(s for s in other if s)]
     return {k: v for k, v in values.items() if not _fixed(k)}
 
 
