@@ -14,10 +14,12 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import anyio
+import jdatetime
 
 from appliance.answering import shop_calibration
 from appliance.answering.compose import facts
@@ -36,6 +38,7 @@ from appliance.kb import store as kb
 from appliance.kb import suggestions
 from appliance.kb.entry import EntryError
 from appliance.llm.runtime import ModelRuntime, build_runtime
+from appliance.orders import sheet as orders_sheet
 from appliance.settings import Settings
 from appliance.web.services import build_chat
 
@@ -43,8 +46,14 @@ KINDS = ("in_scope", "id_oos", "ood_oos")
 # A conversation's turns (shared/eval/dialogs/) have two more kinds: a request for a person, and
 # small talk (not graded); "oos" there is an out-of-scope turn of either sort.
 TURN_KINDS = {"in_scope": "in_scope", "oos": "id_oos", "id_oos": "id_oos", "ood_oos": "ood_oos",
-              "person": "person", "smalltalk": "smalltalk"}  # fmt: skip
-UNGRADED = {"smalltalk"}
+              "person": "person", "smalltalk": "smalltalk", "order": "order"}  # fmt: skip
+# A turn for the order desk (``expect``, with --orders) is graded by order_metrics alone.
+UNGRADED = {"smalltalk", "order"}
+# What the order desk must do with a turn, as the reason of its decision (order_desk.py); "kb":
+# the turn is the knowledge base's, not the desk's.
+EXPECTS = {"ask_number": "order_ask_number", "ask_proof": "order_ask_proof", "status": "order_status",
+           "no_match": "order_no_match", "limited": "order_limited", "handover": "order_needs_person",
+           "kb": None}  # fmt: skip
 WARM_UP = ["hello, how long does delivery take?", "ارسال چند روز طول می‌کشد؟", "what is your refund policy"]
 
 
@@ -54,12 +63,17 @@ class Question:
     gold: str | None
     kind: str
     fields: list[str] | None = None  # a product question: what it asks (price, stock); gold is a SKU
+    expect: str | None = None  # what the order desk must do with it (EXPECTS)
+    order: dict[str, Any] | None = None  # the conversation's order, what it holds, and if it is proved
 
 
 def _question(where: str, data: Any, text_key: str, kinds: dict[str, str]) -> Question:
     if not isinstance(data, dict) or not isinstance(data.get(text_key), str):
         raise EntryError(where, f"expected an object with a text '{text_key}'")
-    kind = data.get("kind") or ("in_scope" if data.get("gold") else "ood_oos")
+    expect = data.get("expect")
+    if expect is not None and expect not in EXPECTS:
+        raise EntryError(where, f"expect must be one of {', '.join(EXPECTS)}")
+    kind = data.get("kind") or ("in_scope" if data.get("gold") else "order" if expect else "ood_oos")
     if kind not in kinds:
         raise EntryError(where, f"kind must be one of {', '.join(kinds)}")
     kind = kinds[kind]
@@ -71,7 +85,7 @@ def _question(where: str, data: Any, text_key: str, kinds: dict[str, str]) -> Qu
     gold = data.get("gold")
     if fields is not None and gold:
         gold = PRODUCT + str(gold)  # as decisions name products
-    return Question(data[text_key], gold, kind, fields)
+    return Question(data[text_key], gold, kind, fields, expect)
 
 
 def read_dialogs(path: Path) -> list[list[Question]]:
@@ -83,7 +97,13 @@ def read_dialogs(path: Path) -> list[list[Question]]:
             turns = data["turns"]
             if not isinstance(turns, list) or not turns:
                 raise EntryError(where, "turns must be a list of at least one turn")
-            out.append([_question(f"{where}, turn {i + 1}", t, "q", TURN_KINDS) for i, t in enumerate(turns)])
+            dialog = [_question(f"{where}, turn {i + 1}", t, "q", TURN_KINDS) for i, t in enumerate(turns)]
+            order = data.get("order")
+            if order is not None and not (isinstance(order, dict) and isinstance(order.get("number"), str)):
+                raise EntryError(where, "order must be an object with the order's number")
+            for q in dialog:
+                q.order = order
+            out.append(dialog)
         else:
             out.append([_question(where, data, "query", {k: k for k in KINDS})])
     return out
@@ -198,6 +218,148 @@ def catalog_metrics(rows: list[dict[str, Any]], products: list[Product], kb_text
         "facts_exact": _ratio(sum(exact(r) for r in answered), len(answered)),
         "invented_figures": len(invented),
         "missing_product_answered": _ratio(sum(r["decision"] == "answer" for r in missing), len(missing)),
+    }
+
+
+# The words a reply uses for each status, in each language: a status reply is right when it says
+# the order's own status in the words of the reply's language, and none of another status's.
+STATUS_WORDS = {
+    "en": {
+        "pending": ["waiting for payment", "awaiting payment", "not paid"],
+        "processing": ["being prepared", "preparing", "processing", "hasn't been sent", "not been sent"],
+        "on-hold": ["on hold", "on-hold"],
+        "shipped": ["sent", "shipped", "dispatched", "on its way"],
+        "completed": ["delivered", "complete"],
+        "cancelled": ["cancelled", "canceled"],
+        "refunded": ["refunded"],
+        "failed": ["didn't go through", "failed"],
+    },
+    "fa": {
+        "pending": ["در انتظار پرداخت", "منتظر پرداخت", "پرداخت نشده"],
+        "processing": ["آماده‌سازی", "آماده سازی", "بسته‌بندی", "پردازش", "ارسال نشده"],
+        "on-hold": ["معلق", "در انتظار بررسی", "حالت انتظار"],
+        "shipped": ["ارسال شد", "ارسال شده", "فرستاده شد", "پست شد"],
+        "completed": ["تحویل", "تکمیل"],
+        "cancelled": ["لغو"],
+        "refunded": ["بازپرداخت", "مرجوع"],
+        "failed": ["انجام نشد", "ناموفق"],
+    },
+}
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")  # fmt: skip
+_MONTHS_FA = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند")
+_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+def _said_day(iso: str, lang: str) -> str:
+    """A day as a reply in ``lang`` must say it: «۱۴ آذر» (Jalali, Persian digits), "5 December"."""
+    g = date.fromisoformat(iso[:10])
+    if lang == "fa":
+        j = jdatetime.date.fromgregorian(date=g)
+        return f"{str(j.day).translate(_FA_DIGITS)} {_MONTHS_FA[j.month - 1]}"
+    return f"{g.day} {_MONTHS_EN[g.month - 1]}"
+
+
+def _reply_lang(text: str) -> str:
+    letters = [ch for ch in text if ch.isalpha()]
+    persian = sum("\u0600" <= ch <= "\u06ff" for ch in letters)
+    return "fa" if letters and persian * 2 > len(letters) else "en"
+
+
+def _told_day(order: dict[str, Any]) -> str:
+    """The day a status reply must name: the sending day once it left, the order's day before."""
+    status = order.get("status", "")
+    if status in ("shipped", "completed") and order.get("shipped"):
+        return str(order["shipped"])
+    if status in ("pending", "processing", "on-hold") and order.get("created"):
+        return str(order["created"])
+    return ""
+
+
+def status_right(reply: str, order: dict[str, Any]) -> bool:
+    """The reply names the order's status, and where the order has them its tracking code and
+    the right day, in the conversation's language (the day in its digits and calendar)."""
+    lang = str(order.get("lang") or "fa")
+    if _reply_lang(reply) != lang:
+        return False
+    words = STATUS_WORDS[lang]
+    own = words.get(str(order.get("status")), [])
+    if not any(w in reply for w in own):
+        return False
+    rest = reply
+    for w in own:
+        rest = rest.replace(w, " ")
+    if any(w in rest for status, ws in words.items() if status != order.get("status") for w in ws):
+        return False
+    code = str(order.get("tracking_code") or "")
+    # The code as the carrier's site takes it, or in Persian digits: either is the same code.
+    if code and code not in reply and code.translate(_FA_DIGITS) not in reply:
+        return False
+    day = _told_day(order)
+    return not day or _said_day(day, lang) in reply
+
+
+def revealed(reply: str, order: dict[str, Any], by_desk: bool) -> list[str]:
+    """The order's public facts in a reply (not its number, which the customer typed): its
+    tracking code and days anywhere; its status words and carrier in the desk's own replies (a
+    knowledge-base answer says "sent by post" of every order, and knows none)."""
+    found = []
+    code = str(order.get("tracking_code") or "")
+    if code and (code in reply or code.translate(_FA_DIGITS) in reply):
+        found.append("tracking_code")
+    for name in ("created", "shipped"):
+        if order.get(name) and any(_said_day(str(order[name]), lang) in reply for lang in ("fa", "en")):
+            found.append(name)
+    if by_desk:
+        if order.get("carrier") and str(order["carrier"]) in reply:
+            found.append("carrier")
+        status = str(order.get("status") or "")
+        if status and any(w in reply for lang in STATUS_WORDS for w in STATUS_WORDS[lang].get(status, [])):
+            found.append("status")
+    return found
+
+
+def _did(r: dict[str, Any]) -> bool:
+    """The desk did what the turn expects (EXPECTS); a "kb" turn is the pipeline's, and right."""
+    reason = str(r["reason"])
+    if r["expect"] == "kb":
+        resolved = _answered_right(r) or (r["decision"] == "clarify" and r["gold"] in r["entries"])
+        return not reason.startswith("order_") and (not r["gold"] or resolved)
+    return reason == EXPECTS[r["expect"]]
+
+
+def order_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The order desk's figures (issue #32): the status said right to those who proved the order
+    theirs, nothing of an order said to anyone else, and each turn handled as expected."""
+    mine = [r for r in rows if r.get("order") is not None]
+    dialogs: dict[Any, list[dict[str, Any]]] = {}
+    for r in mine:
+        dialogs.setdefault(r["dialog"], []).append(r)
+    verified = [d for d in dialogs.values() if d[0]["order"].get("verified")]
+
+    def right(d: list[dict[str, Any]]) -> bool:
+        told = [r for r in d if r["expect"] in ("status", "handover")]
+        return (
+            bool(told)
+            and str(told[-1]["reason"]) in ("order_status", "order_needs_person")
+            and (status_right(told[-1]["reply"], told[-1]["order"]))
+        )
+
+    leaks = [
+        r
+        for d in dialogs.values()
+        if not d[0]["order"].get("verified")
+        for r in d
+        if revealed(r["reply"], r["order"], str(r["reason"]).startswith("order_"))
+    ]
+    expected = [r for r in mine if r.get("expect")]
+    return {
+        "order_conversations": len(dialogs),
+        "order_verified_conversations": len(verified),
+        "order_status_right": _ratio(sum(right(d) for d in verified), len(verified)),
+        "order_revealed_unverified": len(leaks),
+        "order_turns": len(expected),
+        "order_turns_right": _ratio(sum(_did(r) for r in expected), len(expected)),
     }
 
 
@@ -325,6 +487,7 @@ async def _run(
     progress: Any,
     fit_report: dict[str, Any],
     replay: bool = False,
+    orders: tuple[str, bytes] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     store = Store(settings.db_path)
     store.migrate()
@@ -334,6 +497,10 @@ async def _run(
         load_kb(store, kb_path)
         if catalog is not None:
             load_catalog(store, catalog[1], catalog[0], catalog[2])
+        if orders is not None:  # as `appliance orders import` does (orders_source "sheet")
+            orders_sheet.import_sheet(
+                store, orders[1], orders[0], source=orders[0], kind="file", now=utc_now().isoformat()
+            )
         runtime.wait_settled()
         if with_llm and not runtime.ready:
             raise RuntimeError(f"--llm asked for, but the model is not ready: {runtime.reason}")
@@ -445,6 +612,8 @@ async def _owner_reviews(chat: ChatService, conversation: str, q: Question, row:
 async def _ask(chat: ChatService, conversation: str, q: Question) -> dict[str, Any]:
     """One question through the live chat path, as one row of the details."""
     row: dict[str, Any] = {"query": q.query, "gold": q.gold, "kind": q.kind, "fields": q.fields}
+    if q.order is not None:
+        row.update(expect=q.expect, order=q.order)
     try:
         turn = await chat.reply(conversation, q.query)
     except MessageRejected as exc:
@@ -493,6 +662,7 @@ def run(
     global_calibration: bool = False,
     catalog_path: Path | None = None,
     replay: bool = False,
+    orders_path: Path | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The metrics and every question's row. ``replay``: every other conversation of the file is
     played first as last week's traffic, with the owner's review of it (``_converse``); the
@@ -501,6 +671,10 @@ def run(
     dialogs = read_dialogs(questions_path)
     markers = read_markers(kb_path)
     catalog = (catalog_path.name, *read_catalog(catalog_path)) if catalog_path is not None else None
+    orders = (orders_path.name, orders_path.read_bytes()) if orders_path is not None else None
+    if orders is not None:  # a sheet that can't be read stops here, before anything starts
+        table, mapping = orders_sheet.read(orders[1], orders[0])
+        orders_sheet.check_mapping(mapping, table.columns, table.name)
     with tempfile.TemporaryDirectory(prefix="appliance-eval-") as tmp:
         settings = (base or Settings(data_dir=Path(tmp))).replace(
             data_dir=tmp,
@@ -509,8 +683,12 @@ def run(
             model_checks_answers=with_llm and check,  # --check: and what its check of each answer does
             shop_calibration=(base.shop_calibration if base else True) and not global_calibration,
         )
+        if orders is not None:  # the chat then has its order desk, reading the imported sheet
+            settings = settings.replace(orders_source="sheet")
         fit: dict[str, Any] = {}
-        rows, model_status = asyncio.run(_run(settings, kb_path, catalog, dialogs, with_llm, progress, fit, replay))
+        rows, model_status = asyncio.run(
+            _run(settings, kb_path, catalog, dialogs, with_llm, progress, fit, replay, orders)
+        )
     if replay:
         metrics = compute_metrics([r for r in rows if r["phase"] == "after"], markers, with_llm)
         for phase in ("before", "traffic"):
@@ -522,6 +700,9 @@ def run(
         kb_text = " ".join(f"{e.answer} {' '.join(e.questions)}" for e in kb_formats.read_file(kb_path))
         metrics.update(catalog_metrics(rows, products, kb_text, settings.catalog_few_left))
         metrics["catalog"] = str(catalog_path)
+    if orders is not None or any(r.get("order") is not None for r in rows):
+        metrics.update(order_metrics(rows))
+        metrics["orders"] = str(orders_path) if orders_path is not None else None
     metrics["kb"] = str(kb_path)
     metrics["questions_file"] = str(questions_path)
     metrics["llm"] = model_status.get("model") if with_llm else None

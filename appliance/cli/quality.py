@@ -79,6 +79,13 @@ def ask(question: str, **flags: Any) -> None:
     help="A product catalog (CSV or JSON) to import beside the knowledge base.",
 )
 @click.option(
+    "--orders",
+    "orders_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A spreadsheet of orders (CSV or XLSX), imported as `orders import` does: the chat has its order desk.",
+)
+@click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the metrics here as JSON."
 )
 @click.option(
@@ -108,6 +115,7 @@ def eval_cmd(
     kb_path: Path,
     questions: Path,
     catalog_path: Path | None,
+    orders_path: Path | None,
     out: Path | None,
     details: Path | None,
     llm: bool,
@@ -131,6 +139,7 @@ def eval_cmd(
             global_calibration=global_calibration,
             catalog_path=catalog_path,
             replay=replay,
+            orders_path=orders_path,
         )
     except EntryError as exc:
         raise click.ClickException(str(exc)) from None
