@@ -597,3 +597,18 @@ def m0019_orders(db: Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS(name="0020_order_lookups_network")
+def m0020_order_lookups_network(db: Database) -> None:
+    # The network a lookup came from (a keyed hash of the IPv4 address or the IPv6 /64, never the
+    # address): one network making a new visitor and conversation per try got three tries each,
+    # without end. The desk counts a network's failed lookups by (network, at).
+    db.execute("ALTER TABLE order_lookups ADD COLUMN network TEXT")
+    db.execute("CREATE INDEX order_lookups_network ON order_lookups(network, at)")
+    # A visitor forgotten (erased, or past retention) takes where they were with them, too.
+    db.execute("DROP TRIGGER order_lookups_forget_visitor")
+    db.execute(
+        "CREATE TRIGGER order_lookups_forget_visitor AFTER DELETE ON visitors BEGIN "
+        "UPDATE order_lookups SET visitor = NULL, network = NULL WHERE visitor = OLD.id; END"
+    )

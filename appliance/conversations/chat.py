@@ -146,8 +146,10 @@ class ChatService:
         message_id, _ = await self.accept(conversation_id, text)
         return await self.answer(conversation_id, message_id, text)
 
-    async def answer(self, conversation_id: str, message_id: int, text: str) -> Turn:
-        """Decide and reply to a stored customer message (unless the owner has taken over)."""
+    async def answer(self, conversation_id: str, message_id: int, text: str, *, network: str | None = None) -> Turn:
+        """Decide and reply to a stored customer message (unless the owner has taken over).
+        ``network``: the keyed hash of the network it came from (the web API's), which the order
+        desk counts guesses by."""
         if self.conversations.status(conversation_id) is Status.HUMAN:
             return await self._record(conversation_id, message_id, held(text), Reply("", "none"), 0.0)
         if self.desk is not None:
@@ -158,6 +160,7 @@ class ChatService:
                 text,
                 visitor=row["visitor_id"] if row is not None else None,
                 lang=row["lang"] if row is not None else "",
+                network=network,
             )
             if taken is not None:  # about the customer's own order: the desk's words, not the FAQ's
                 decision_ms = (time.perf_counter() - started) * 1000
@@ -167,13 +170,17 @@ class ChatService:
         decision, reply, decision_ms = await self._decide_and_compose(text, previous)
         return await self._record(conversation_id, message_id, decision, reply, decision_ms)
 
-    def answer_in_background(self, conversation_id: str, message_id: int, text: str) -> asyncio.Future:
+    def answer_in_background(
+        self, conversation_id: str, message_id: int, text: str, *, network: str | None = None
+    ) -> asyncio.Future:
         """Start answering a stored customer message (``answer``) as a task of its own: the answer
         is worked out and stored even if the customer closes the page meanwhile (their request is
         cancelled, the task is not), so no message is left with neither a reply nor an
         escalation. Registered before this returns: a retried send arriving a moment later finds
         it with ``answering``. A failure is logged here; the caller may await the task (shielded)."""
-        return self.in_flight.start((conversation_id, message_id), self.answer(conversation_id, message_id, text))
+        return self.in_flight.start(
+            (conversation_id, message_id), self.answer(conversation_id, message_id, text, network=network)
+        )
 
     def answering(self, conversation_id: str, message_id: int) -> asyncio.Future | None:
         """The answer being worked out for this message, if one is."""

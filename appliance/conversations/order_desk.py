@@ -9,9 +9,10 @@ that is something else mid-way (a return, a person) leaves the desk and is answe
 
 Nothing is said about an order until its number and the proof match (``proof_matches``), and "no
 such order" and "that doesn't match" get the same reply: the desk is no oracle for which numbers
-exist. Tries are limited per conversation, per visitor and per order number (guessing numbers is
-the attack); past a limit, and when the shop's order system can't be asked, the conversation goes
-to the owner. Every lookup and its outcome is in the audit log (``order_lookups``).
+exist. Tries are limited per conversation, per visitor, per order number and per network (guessing
+numbers is the attack, and a new visitor per try is free; a network is a keyed hash of the IPv4
+address or the IPv6 /64, never the address); past a limit, and when the shop's order system can't
+be asked, the conversation goes to the owner. Every lookup and its outcome is in the audit log (``order_lookups``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,11 @@ WINDOW = timedelta(hours=1)  # the visitor's and the order number's limits count
 MAX_FAILED_PER_CONVERSATION = 3
 MAX_LOOKUPS_PER_VISITOR = 10  # an hour
 MAX_FAILED_PER_NUMBER = 5  # an hour, from anyone: guessing one order's proof
-FAILED = ("not_found", "wrong_proof")
+FAILED = orders.FAILED
+# One network's failed lookups an hour and a day before its tries are refused without asking the
+# shop's order system (why these figures: orders/store.py, where the audit log marks the refusals).
+MAX_FAILED_PER_NETWORK_HOUR = orders.NETWORK_FAILED_PER_HOUR  # 20
+MAX_FAILED_PER_NETWORK_DAY = orders.NETWORK_FAILED_PER_DAY  # 60
 LOOKED_UP = ("found", "not_found", "wrong_proof", "handed_over")
 
 # The status in words the customer understands; a status of the shop's own is shown by its label.
@@ -91,6 +96,7 @@ class Asked:
     number: str | None  # the order number it gives (or the one given before)
     proof: str | None
     visitor: str | None
+    network: str | None = None  # a keyed hash of the network it came from
 
 
 def spoken_day(value: str, lang: str) -> str:
@@ -162,10 +168,17 @@ class OrderDesk:
         self.default_lang = default_lang
 
     async def take(
-        self, conversation_id: str, text: str, *, visitor: str | None = None, lang: str = ""
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        visitor: str | None = None,
+        lang: str = "",
+        network: str | None = None,
     ) -> tuple[Decision, Reply] | None:
         """The desk's decision and reply to this message, or None when it isn't the desk's (the
-        answering pipeline's then). ``lang``: the conversation's language so far."""
+        answering pipeline's then). ``lang``: the conversation's language so far; ``network``:
+        the keyed hash of the network the message came from, when it came over the web."""
         started = time.perf_counter()
         now = self.clock()
         state = orders.desk_state(self.store.read(), conversation_id)
@@ -194,7 +207,12 @@ class OrderDesk:
         else:
             lang = "fa" if asking.finglish_order(text) else detect_language(text, lang or self.default_lang)
         asked = Asked(
-            text, lang, number or (state.number if state is not None and state.number else None), given, visitor
+            text,
+            lang,
+            number or (state.number if state is not None and state.number else None),
+            given,
+            visitor,
+            network,
         )
         decision, reply = await self._step(conversation_id, asked, state.tries if state is not None else 0)
         decision.features.setdefault("order_desk_ms", round((time.perf_counter() - started) * 1000, 3))
@@ -225,7 +243,7 @@ class OrderDesk:
             await self.store.run(self._keep, conversation_id, number, "proof", tries)
             text = i18n.t(lang, "order.ask_proof").format(number=shown_number(number, lang))
             return self._said(asked, "clarify", "order_ask_proof", text)
-        if await self.store.run(self._limited, conversation_id, asked.visitor, number):
+        if await self.store.run(self._limited, conversation_id, asked.visitor, number, asked.network):
             return await self._limit(conversation_id, asked)
         try:
             source = self.source()
@@ -294,11 +312,15 @@ class OrderDesk:
         with self.store.write() as db:
             orders.clear_desk_state(db, conversation_id)
 
-    def _limited(self, conversation_id: str, visitor: str | None, number: str) -> bool:
+    def _limited(self, conversation_id: str, visitor: str | None, number: str, network: str | None) -> bool:
         """Past one of the limits: this conversation's failed proofs, this visitor's lookups in
-        the last hour, or anyone's failed proofs of this order number in the last hour."""
+        the last hour, anyone's failed proofs of this order number in the last hour, or this
+        network's failed lookups in the last hour or day."""
         db = self.store.read()
-        since = (self.clock() - WINDOW).isoformat()
+        now = self.clock()
+        since = (now - WINDOW).isoformat()
+        if network is not None and orders.network_over(db, network, now.isoformat()):
+            return True
         if orders.count_lookups(db, since="", outcomes=FAILED, conversation_id=conversation_id) >= (
             MAX_FAILED_PER_CONVERSATION
         ):
@@ -318,6 +340,7 @@ class OrderDesk:
             number=asked.number or "",
             outcome=outcome,
             source=self.source_name,
+            network=asked.network,
         )
 
     def _done(self, conversation_id: str, asked: Asked, outcome: str) -> None:

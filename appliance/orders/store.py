@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -19,6 +20,15 @@ from sqlite_utils import Database
 from appliance.orders.order import Order, normalize_number
 
 OUTCOMES = ("found", "not_found", "wrong_proof", "limited", "unavailable", "handed_over")
+FAILED = ("not_found", "wrong_proof")
+# One network's failed lookups (no such order, or a proof that doesn't match) before the desk
+# refuses its tries without asking the shop. Guessing order numbers from one network by making a
+# new visitor and conversation per try got three tries each, without end. A shop's own customers
+# behind one address (an office, a mobile carrier's NAT) mistype a proof now and then: twenty
+# failures in an hour is far past that, and sixty in a day lets at most sixty guesses a day reach
+# the shop's order system, however many are sent.
+NETWORK_FAILED_PER_HOUR = 20
+NETWORK_FAILED_PER_DAY = 60
 STAGES = ("number", "proof")
 KEEP_IMPORTS = 50
 _COLUMNS = (
@@ -53,6 +63,18 @@ class Lookup:
     number: str
     outcome: str  # one of OUTCOMES
     source: str
+    network: str | None = None  # a keyed hash of the network it came from (IPv6 by /64)
+    guessing: bool = False  # refused because its network failed too often (network_over)
+
+
+@dataclass(frozen=True)
+class Guessing:
+    """A network refused for failing too often since a time: how many of its tries were refused,
+    and the last one."""
+
+    network: str
+    refused: int
+    last: str
 
 
 @dataclass(frozen=True)
@@ -143,25 +165,70 @@ def record_lookup(
     number: str,
     outcome: str,
     source: str,
+    network: str | None = None,
 ) -> None:
-    """One line of the audit log: who asked about which number, and what came of it."""
+    """One line of the audit log: who asked about which number, from which network (a keyed
+    hash, never the address), and what came of it."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown lookup outcome {outcome!r}")
     db.execute(
-        "INSERT INTO order_lookups (at, conversation_id, visitor, number, outcome, source) VALUES (?, ?, ?, ?, ?, ?)",
-        [at, conversation_id, visitor, normalize_number(number)[:100], outcome, source[:50]],
+        "INSERT INTO order_lookups (at, conversation_id, visitor, number, outcome, source, network) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [at, conversation_id, visitor, normalize_number(number)[:100], outcome, source[:50], network],
     )
 
 
 def lookups(db: Database, *, limit: int = 200, conversation_id: str | None = None) -> list[Lookup]:
-    """The audit log, newest first (of one conversation, when named)."""
+    """The audit log, newest first (of one conversation, when named). A refusal because its
+    network failed too often is marked ``guessing``: the owner's sign of numbers being guessed."""
     where, params = ("WHERE conversation_id = ?", [conversation_id]) if conversation_id else ("", [])
     rows = db.execute(
-        "SELECT at, conversation_id, visitor, number, outcome, source FROM order_lookups "
+        "SELECT at, conversation_id, visitor, number, outcome, source, network FROM order_lookups "
         f"{where} ORDER BY at DESC, id DESC LIMIT ?",
         [*params, limit],
     ).fetchall()
-    return [Lookup(*r) for r in rows]
+    found = []
+    for at, conversation, visitor, number, outcome, source, network in rows:
+        guessing = outcome == "limited" and network is not None and network_over(db, network, at)
+        found.append(Lookup(at, conversation, visitor, number, outcome, source, network, guessing))
+    return found
+
+
+def network_over(db: Database, network: str, at: str) -> bool:
+    """Whether this network's failed lookups before ``at`` (an ISO time) reached a limit: the
+    hour's or the day's."""
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return False
+
+    def failed(back: timedelta) -> int:
+        return int(
+            db.execute(
+                f"SELECT COUNT(*) FROM order_lookups WHERE network = ? AND at >= ? AND at <= ? "
+                f"AND outcome IN ({', '.join('?' * len(FAILED))})",
+                [network, (moment - back).isoformat(), at, *FAILED],
+            ).fetchone()[0]
+        )
+
+    return failed(timedelta(hours=1)) >= NETWORK_FAILED_PER_HOUR or failed(timedelta(days=1)) >= NETWORK_FAILED_PER_DAY
+
+
+def guessing(db: Database, *, since: str) -> list[Guessing]:
+    """The networks refused since ``since`` because they failed too often (guessing order numbers,
+    most likely), most refused first. Once a network is seen refused for that, its later
+    refusals count too (one check a network, not one a row: an attack is thousands of rows)."""
+    rows = db.execute(
+        "SELECT network, at FROM order_lookups WHERE outcome = 'limited' AND network IS NOT NULL AND at >= ? "
+        "ORDER BY at",
+        [since],
+    ).fetchall()
+    found: dict[str, tuple[int, str]] = {}
+    for network, at in rows:
+        if network in found or network_over(db, network, at):
+            refused, _ = found.get(network, (0, at))
+            found[network] = (refused + 1, at)
+    return sorted((Guessing(n, r, last) for n, (r, last) in found.items()), key=lambda g: (-g.refused, g.last))
 
 
 def count_lookups(
@@ -172,9 +239,10 @@ def count_lookups(
     number: str | None = None,
     visitor: str | None = None,
     conversation_id: str | None = None,
+    network: str | None = None,
 ) -> int:
-    """Lookups at or after ``since`` with one of ``outcomes``, of this number, visitor and/or
-    conversation (each one given narrows the count; each has its index)."""
+    """Lookups at or after ``since`` with one of ``outcomes``, of this number, visitor,
+    conversation and/or network (each one given narrows the count; each has its index)."""
     if not outcomes:
         return 0
     where = ["at >= ?", f"outcome IN ({', '.join('?' * len(outcomes))})"]
@@ -183,6 +251,7 @@ def count_lookups(
         ("number", normalize_number(number) if number is not None else None),
         ("visitor", visitor),
         ("conversation_id", conversation_id),
+        ("network", network),
     ):
         if value is not None:
             where.append(f"{column} = ?")

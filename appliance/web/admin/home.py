@@ -25,6 +25,7 @@ from appliance.kb import store as kb
 from appliance.kb import suggestions
 from appliance.kb.embedder import Embedder
 from appliance.llm.runtime import ModelRuntime
+from appliance.orders import store as orders_store
 from appliance.owner import account as owner
 from appliance.owner import checklist
 from appliance.owner import sessions as auth
@@ -266,6 +267,9 @@ def home(
     week["estimated_wrong"] = estimated
     meta = read_meta_like(store.read(), "backup_last_%")
     found = gaps.find(store, embedder, clock())
+    # A network refused for failing order lookups too often in the last day: someone guessing
+    # order numbers. Nothing was told to them; the owner should still know it happened.
+    guessing = orders_store.guessing(store.read(), since=since)
     return page(
         "admin/home.html",
         numbers=numbers,
@@ -280,6 +284,7 @@ def home(
         week=week,
         start=_start(store, settings, conversations, clock),
         allowed_origins=settings.allowed_origins,
+        orders_guessing=sum(g.refused for g in guessing),
     )
 
 

@@ -309,11 +309,13 @@ async def events(
     media_type="text/event-stream",
 )
 async def send(
+    request: Request,
     own: Inject[str],
     data: JSONBody[MessageRequest],
     settings: Inject[Settings],
     chat: Inject[ChatService],
     limits: Inject[Limits],
+    secret: Inject[bytes],
 ) -> ServerSentEvent:
     conversation_id = own
     if data.client_id is not None and not (0 < len(data.client_id) <= 64):
@@ -332,7 +334,10 @@ async def send(
         # (their stream is cancelled, the task is not): they find it when they come back, and no
         # message is left with neither a reply nor an escalation. Started here, before any
         # await, so a retry arriving a moment later finds it.
-        task = chat.answer_in_background(conversation_id, message_id, data.text)
+        # The order desk counts guessed order numbers by the network (IPv6 by /64), kept as a
+        # keyed hash as visitors' addresses are: a new visitor per guess is free, a network isn't.
+        network = visitors.ip_hash(secret, network_of(request, settings))
+        task = chat.answer_in_background(conversation_id, message_id, data.text, network=network)
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
         yield _event("accepted", {"message_id": message_id, "duplicate": duplicate})
