@@ -243,8 +243,9 @@ def test_direction_overrides_are_stripped_from_messages_and_rating_comments(data
         assert text == "سفارش منexe.jpg کی می\u200cرسد؟" and comment == "بدبود نمی\u200cدانم"
         sign_in(c)
         page = c.get(f"/admin/conversations/{conv}").text
-        # (the page's own isolates, U+2068/2069 around an entry's title, are balanced and stay)
-        assert "سفارش منexe.jpg کی می\u200cرسد؟" in page and "\u202e" not in page
+        # (the page's own isolates, U+2068/2069 around an entry's title, are balanced and stay; the
+        # Latin word is isolated left to right like any in a Persian text, see text/bidi.py)
+        assert 'سفارش من<bdi dir="ltr">exe.jpg</bdi> کی می\u200cرسد؟' in page and "\u202e" not in page
 
 
 # -- headers: Litestar's own answers, an attachment ---------------------------------------------------

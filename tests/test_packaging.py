@@ -62,7 +62,7 @@ def test_an_installed_wheel_serves_the_widget_and_the_admin(tmp_path: Path) -> N
         for path in (
             "/static/widget-loader-1.0.0.js",
             "/static/widget-loader-1.1.0.js",
-            "/static/widget-1.4.0.js",
+            "/static/widget-1.4.1.js",
             "/static/widget-1.4.0.css",
             "/static/htmx-2.0.11.min.js",
             "/static/admin-2.0.0.css",

@@ -7,10 +7,22 @@ code that starts with digits (``12-34-AB``) and digits grouped with spaces. Each
 isolated left to right when it is shown (a ``<bdi dir="ltr">`` in the admin, the same in the
 chat), so it reads as written; the stored text never changes.
 
-``PATTERN`` is the one rule. The chat (``static/widget-*.js``) holds the same pattern, JSON-quoted
-(``tests/test_bidi.py`` checks that they agree), so it is written in the syntax Python and
+In a text that reads right to left (its first strong letter is Persian, as the pages' ``dir=auto``
+decides) Latin words are runs too, a phrase at a time: «قاب سیلیکونی (Galaxy A54)» isolated only
+"A54", and the isolate (a neutral) and the bare "Galaxy" swapped places; «این‌ها را داریم: S، M، L»
+was one left-to-right run (an Arabic comma between two Latin letters takes their direction) and a
+Persian reader read L, M, S. Words joined by a space, a hyphen, a dot or Latin punctuation and a
+space are one run ("Galaxy A54", "USB-C", "Payment failed, try again"); a Persian word or Persian
+punctuation (، ؛ ؟) ends one, so a Persian list's items are isolated one by one and read from the
+right. A text that doesn't read right to left keeps its Latin words bare: an English sentence cut
+into isolates would let ``dir=auto`` (which skips isolates) take its direction from one Persian
+word in it and lay the English out right to left.
+
+``PATTERN`` (any text), ``RTL_PATTERN`` (a right-to-left text) and ``RTL_TEXT_PATTERN`` (which
+is which) are the rules. The chat (``static/widget-*.js``) holds the same three, JSON-quoted
+(``tests/test_bidi.py`` checks that they agree), so they are written in the syntax Python and
 JavaScript share: explicit classes (JavaScript's ``\\d``, ``\\w`` and ``\\s`` are ASCII only), no
-lookbehind (older Safari refuses it and the whole chat with it), no named groups.
+lookbehind (older Safari refuses it and the whole chat with it), no named groups, no ``\\p{…}``.
 """
 
 from __future__ import annotations
@@ -49,15 +61,63 @@ _REST = r"[A-Za-z0-9\u06f0-\u06f9\u0660-\u0669._%+\-~*/]+"
 PATTERN = "(" + "|".join((_URL, _EMAIL, _PATH, _CODE, _PHONE)) + ")|" + _REST
 LTR_RUN = re.compile(PATTERN)
 
+# -- a right-to-left text: Latin phrases as well ----------------------------------------------------
 
-# A run with spaces in it is a phone number: kept on one line (Bootstrap's class; the chat has its
-# own), or "0912 123" ended one line and "4567" began the next.
+# Latin letters with their accented forms (Café, Müller), without × and ÷; ASCII digits only: a
+# Persian number after a Latin word belongs to the Persian sentence («iPhone ۱۳» reads from the right).
+_LETTER = r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]"
+_WCHAR = r"[A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]"
+# Inside a word: USB-C, Node.js, and/or, don't, 1,800,000 (a comma only between digits)
+_JOIN = r"(?:[\-._/'\u2019]|,(?=[0-9]))"
+_WORD = _WCHAR + r"+(?:" + _JOIN + _WCHAR + r"+)*"
+# Between words: one space, or Latin punctuation and one space ("Size: XL", "Hello, how are you":
+# an English clause quoted in Persian keeps the order the bidi algorithm already gave it).
+# Persian punctuation is not here: «S، M، L» is three runs, each read in its place from the right.
+_GAP = r"[,;:!?.]?[ \u00a0]"
+# A phrase starts with a Latin letter (or an address or a code), so that numbers alone ("۳ تا ۵",
+# "1402/09/01") are left to the sentence; numbers, codes and phone numbers may follow
+# ("iPhone 13 Pro", "Galaxy A54", "Call 0912 123 4567"). Each part is a word matched whole,
+# and nothing follows the repetition that could fail: the search stays linear.
+_FIRST = "(?:" + "|".join((_URL, _EMAIL, _PATH, _CODE, _LETTER + _WCHAR + r"*(?:" + _JOIN + _WCHAR + r"+)*")) + ")"
+_PART = "(?:" + "|".join((_URL, _EMAIL, _PATH, _CODE, _PHONE, _WORD)) + ")"
+_PHRASE = _FIRST + r"(?:" + _GAP + _PART + r")*"
+RTL_PATTERN = "(" + _PHRASE + "|" + _PHONE + ")|" + _REST
+LTR_PHRASE = re.compile(RTL_PATTERN)
+
+# Whether a text reads right to left: its first strong letter (bidi class R or AL, or an RLM)
+# comes before any left-to-right one (class L, or an LRM), the rule browsers apply for dir=auto.
+# The classes are the scripts shops write in (Latin, Greek, Cyrillic; Hebrew, Arabic and Persian
+# with their presentation forms); a digit, a space or punctuation is not strong.
+_LTR_LETTERS = r"A-Za-z\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02b8\u0386\u0388-\u03f5\u0400-\u0482\u048a-\u052f\u200e"
+_RTL_LETTERS = (
+    r"\u05d0-\u05ea\u05ef-\u05f4\u0608\u060b\u060d\u061b-\u064a\u066d-\u066f\u0671-\u06d5\u06e5\u06e6\u06ee\u06ef\u06fa-\u06ff"
+    r"\u0750-\u077f\u08a0-\u08c9\ufb50-\ufbc2\ufbd3-\ufd3d\ufd50-\ufd8f\ufd92-\ufdc7\ufdf0-\ufdfc\ufe70-\ufe74"
+    r"\ufe76-\ufefc\u200f"
+)
+RTL_TEXT_PATTERN = "^[^" + _LTR_LETTERS + _RTL_LETTERS + "]*[" + _RTL_LETTERS + "]"
+RTL_TEXT = re.compile(RTL_TEXT_PATTERN)
+
+# A run with a space in it and no letter is a phone number: kept on one line (Bootstrap's class;
+# the chat has its own), or "0912 123" ended one line and "4567" began the next. A phrase
+# ("Galaxy A54") may break between its words like the sentence around it.
 _NOWRAP = '<bdi dir="ltr" class="text-nowrap">{}</bdi>'
+_A_LETTER = re.compile("[A-Za-z]")
+
+
+def reads_right_to_left(text: str) -> bool:
+    """Whether ``text``'s first strong letter is a right-to-left one (Persian, Arabic, Hebrew)."""
+    return RTL_TEXT.match(text) is not None
 
 
 def runs(text: str) -> list[tuple[int, int]]:
     """The (start, end) of each run of ``text`` that reads left to right as a unit."""
-    return [m.span(1) for m in LTR_RUN.finditer(text) if m.group(1)]
+    pattern = LTR_PHRASE if reads_right_to_left(text) else LTR_RUN
+    return [m.span(1) for m in pattern.finditer(text) if m.group(1)]
+
+
+def stays_on_one_line(run: str) -> bool:
+    """Whether ``run`` (one of ``runs``) is a phone number, shown with ``text-nowrap``."""
+    return " " in run and not _A_LETTER.search(run)
 
 
 def ltr_runs(text: object) -> Markup:
@@ -71,7 +131,7 @@ def ltr_runs(text: object) -> Markup:
     for start, end in runs(text):
         out.append(escape(text[at:start]))
         run = text[start:end]
-        out.append(Markup(_NOWRAP if " " in run else '<bdi dir="ltr">{}</bdi>').format(run))
+        out.append(Markup(_NOWRAP if stays_on_one_line(run) else '<bdi dir="ltr">{}</bdi>').format(run))
         at = end
     out.append(escape(text[at:]))
     return Markup("").join(out)

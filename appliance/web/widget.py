@@ -21,7 +21,8 @@ from appliance.web.services import Inject
 # The loader shops embed (1.1: shows nothing where the chat would be refused, and says so to the
 # owner); widget-loader-1.0.0.js, on shops' pages already, loads it.
 WIDGET_VERSION = "1.1.0"
-CHAT_VERSION = "1.4.0"  # the chat's script and styles in the iframe (1.1: pushed replies, presence; 1.2: photos, the shop speaking first; 1.3: choices with their answers, photo refusals, linear page patterns; 1.4: phones, addresses and codes isolated left to right)
+CHAT_VERSION = "1.4.1"  # the chat's script in the iframe (1.1: pushed replies, presence; 1.2: photos, the shop speaking first; 1.3: choices with their answers, photo refusals, linear page patterns; 1.4: phones, addresses and codes isolated left to right; 1.4.1: Latin phrases in Persian text)
+CHAT_STYLE_VERSION = "1.4.0"  # its stylesheet, renamed only when it changes: browsers keep their copy
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?$")
 
@@ -94,6 +95,7 @@ def widget_page(
             "greeting": settings.greeting_for(chosen) or i18n.t(chosen, "bot.greeting").format(shop=shop),
             "version": WIDGET_VERSION,
             "chat_version": CHAT_VERSION,
+            "chat_style_version": CHAT_STYLE_VERSION,
             "privacy_notice": settings.privacy_notice,
             "require_consent": settings.require_consent,
             "app_version": __version__,

@@ -39,21 +39,25 @@
     return node;
   }
   /* The runs that read left to right as a unit in a sentence of either direction (a phone number,
-   * an e-mail or web address, an order code): each in a <bdi dir="ltr"> made with textContent, or
-   * "+98 21 1234 5678" reads "5678 1234 21 98+" in Persian. The pattern is the admin's, from
+   * an e-mail or web address, an order code; in a right-to-left text Latin phrases too, "Galaxy
+   * A54", each item of «S، M، L»): each in a <bdi dir="ltr"> made with textContent, or
+   * "+98 21 1234 5678" reads "5678 1234 21 98+" in Persian. The patterns are the admin's, from
    * appliance/text/bidi.py (tests/test_bidi.py checks they are the same). */
   var LTR_RUN = new RegExp("((?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\\.)[A-Za-z0-9\\-._~:/?#@!$&*+=%,;]*[A-Za-z0-9\\-_~/#$&*+=%]|[A-Za-z0-9._%+\\-]+@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,}|(?=[A-Za-z0-9\\-._~%*/]*[A-Za-z])[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]*\\*?/[A-Za-z0-9\\-._~%*]+/(?:[A-Za-z0-9\\-._~%*]+/)*[A-Za-z0-9\\-._~%*]*|#?(?=(?:[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]|[\\-_/.](?=[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]))*?[A-Za-z])(?=(?:[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]|[\\-_/.](?=[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]))*?[0-9\\u06f0-\\u06f9\\u0660-\\u0669])[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]+(?:[\\-_/.][A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]+)*|\\+?(?=(?:[ .\\-()]{0,2}[0-9\\u06f0-\\u06f9\\u0660-\\u0669]){7})(?:\\([0-9\\u06f0-\\u06f9\\u0660-\\u0669]+\\)|[0-9\\u06f0-\\u06f9\\u0660-\\u0669]+)(?:[ .\\-]?(?:\\([0-9\\u06f0-\\u06f9\\u0660-\\u0669]+\\)|[0-9\\u06f0-\\u06f9\\u0660-\\u0669]+))*)|[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669._%+\\-~*/]+", "g");
+  var LTR_PHRASE = new RegExp("((?:(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\\.)[A-Za-z0-9\\-._~:/?#@!$&*+=%,;]*[A-Za-z0-9\\-_~/#$&*+=%]|[A-Za-z0-9._%+\\-]+@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,}|(?=[A-Za-z0-9\\-._~%*/]*[A-Za-z])[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]*\\*?/[A-Za-z0-9\\-._~%*]+/(?:[A-Za-z0-9\\-._~%*]+/)*[A-Za-z0-9\\-._~%*]*|#?(?=(?:[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]|[\\-_/.](?=[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]))*?[A-Za-z])(?=(?:[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]|[\\-_/.](?=[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]))*?[0-9\\u06f0-\\u06f9\\u0660-\\u0669])[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]+(?:[\\-_/.][A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]+)*|[A-Za-z\\u00c0-\\u00d6\\u00d8-\\u00f6\\u00f8-\\u024f][A-Za-z0-9\\u00c0-\\u00d6\\u00d8-\\u00f6\\u00f8-\\u024f]*(?:(?:[\\-._/'\\u2019]|,(?=[0-9]))[A-Za-z0-9\\u00c0-\\u00d6\\u00d8-\\u00f6\\u00f8-\\u024f]+)*)(?:[,;:!?.]?[ \\u00a0](?:(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\\.)[A-Za-z0-9\\-._~:/?#@!$&*+=%,;]*[A-Za-z0-9\\-_~/#$&*+=%]|[A-Za-z0-9._%+\\-]+@[A-Za-z0-9\\-]+(?:\\.[A-Za-z0-9\\-]+)*\\.[A-Za-z]{2,}|(?=[A-Za-z0-9\\-._~%*/]*[A-Za-z])[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]*\\*?/[A-Za-z0-9\\-._~%*]+/(?:[A-Za-z0-9\\-._~%*]+/)*[A-Za-z0-9\\-._~%*]*|#?(?=(?:[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]|[\\-_/.](?=[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]))*?[A-Za-z])(?=(?:[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]|[\\-_/.](?=[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]))*?[0-9\\u06f0-\\u06f9\\u0660-\\u0669])[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]+(?:[\\-_/.][A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669]+)*|\\+?(?=(?:[ .\\-()]{0,2}[0-9\\u06f0-\\u06f9\\u0660-\\u0669]){7})(?:\\([0-9\\u06f0-\\u06f9\\u0660-\\u0669]+\\)|[0-9\\u06f0-\\u06f9\\u0660-\\u0669]+)(?:[ .\\-]?(?:\\([0-9\\u06f0-\\u06f9\\u0660-\\u0669]+\\)|[0-9\\u06f0-\\u06f9\\u0660-\\u0669]+))*|[A-Za-z0-9\\u00c0-\\u00d6\\u00d8-\\u00f6\\u00f8-\\u024f]+(?:(?:[\\-._/'\\u2019]|,(?=[0-9]))[A-Za-z0-9\\u00c0-\\u00d6\\u00d8-\\u00f6\\u00f8-\\u024f]+)*))*|\\+?(?=(?:[ .\\-()]{0,2}[0-9\\u06f0-\\u06f9\\u0660-\\u0669]){7})(?:\\([0-9\\u06f0-\\u06f9\\u0660-\\u0669]+\\)|[0-9\\u06f0-\\u06f9\\u0660-\\u0669]+)(?:[ .\\-]?(?:\\([0-9\\u06f0-\\u06f9\\u0660-\\u0669]+\\)|[0-9\\u06f0-\\u06f9\\u0660-\\u0669]+))*)|[A-Za-z0-9\\u06f0-\\u06f9\\u0660-\\u0669._%+\\-~*/]+", "g");
+  var RTL_TEXT = new RegExp("^[^A-Za-z\\u00aa\\u00b5\\u00ba\\u00c0-\\u00d6\\u00d8-\\u00f6\\u00f8-\\u02b8\\u0386\\u0388-\\u03f5\\u0400-\\u0482\\u048a-\\u052f\\u200e\\u05d0-\\u05ea\\u05ef-\\u05f4\\u0608\\u060b\\u060d\\u061b-\\u064a\\u066d-\\u066f\\u0671-\\u06d5\\u06e5\\u06e6\\u06ee\\u06ef\\u06fa-\\u06ff\\u0750-\\u077f\\u08a0-\\u08c9\\ufb50-\\ufbc2\\ufbd3-\\ufd3d\\ufd50-\\ufd8f\\ufd92-\\ufdc7\\ufdf0-\\ufdfc\\ufe70-\\ufe74\\ufe76-\\ufefc\\u200f]*[\\u05d0-\\u05ea\\u05ef-\\u05f4\\u0608\\u060b\\u060d\\u061b-\\u064a\\u066d-\\u066f\\u0671-\\u06d5\\u06e5\\u06e6\\u06ee\\u06ef\\u06fa-\\u06ff\\u0750-\\u077f\\u08a0-\\u08c9\\ufb50-\\ufbc2\\ufbd3-\\ufd3d\\ufd50-\\ufd8f\\ufd92-\\ufdc7\\ufdf0-\\ufdfc\\ufe70-\\ufe74\\ufe76-\\ufefc\\u200f]");
   function setText(node, text) {
     node.textContent = "";
     text = text || "";
     var at = 0, m, run;
-    LTR_RUN.lastIndex = 0;
-    while ((m = LTR_RUN.exec(text)) !== null) {
+    var pattern = RTL_TEXT.test(text) ? LTR_PHRASE : LTR_RUN;  /* Latin phrases only in a Persian text */
+    pattern.lastIndex = 0;
+    while ((m = pattern.exec(text)) !== null) {
       if (m[1] === undefined) continue;  /* the rest of a word: no run */
       if (m.index > at) node.appendChild(document.createTextNode(text.slice(at, m.index)));
       run = document.createElement("bdi");
       run.dir = "ltr";
-      if (m[0].indexOf(" ") >= 0) run.className = "text-nowrap";  /* a phone number: on one line */
+      if (m[0].indexOf(" ") >= 0 && !/[A-Za-z]/.test(m[0])) run.className = "text-nowrap";  /* a phone number: on one line */
       run.textContent = m[0];
       node.appendChild(run);
       at = m.index + m[0].length;
