@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from litestar.testing import TestClient
@@ -327,6 +328,79 @@ def test_the_connection_says_why_not_in_words(owner: TestClient, shop: Shop) -> 
     assert post(owner, "/admin/orders/test?lang=en", data=_json_form(shop.origin)).status_code == 422
     none = post(owner, "/admin/orders/test?lang=fa", data={"source": "", "test_number": "1042"})
     assert "اول منبع سفارش‌ها را انتخاب کنید" in none.text
+
+
+# WooCommerce's REST API v3 as it answers GET /wp-json/wc/v3/orders/<id> (its documented body, cut to
+# what matters here) and a wrong key (its documented error body).
+WOO_ORDER = {
+    "id": 727,
+    "number": "727",
+    "status": "completed",
+    "date_created": "2026-11-28T10:20:00",
+    "total": "1250000",
+    "billing": {
+        "first_name": "سارا",
+        "address_1": "خیابان انقلاب",
+        "phone": "09121234567",
+        "email": "sara@example.com",
+    },
+    "meta_data": [
+        {
+            "id": 1,
+            "key": "_wc_shipment_tracking_items",
+            "value": [{"tracking_provider": "Tipax", "tracking_number": "TPX-55", "date_shipped": "1764979200"}],
+        }
+    ],
+    "line_items": [{"name": "بوف کور", "price": 185000}],
+}
+WOO_REFUSED = {"code": "woocommerce_rest_authentication_error", "message": "Invalid signature", "data": {"status": 401}}
+
+
+class _Woo(QuietHandler):
+    def do_GET(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        if query.get("oauth_consumer_key") != [KEY]:
+            self._send(401, "application/json", json.dumps(WOO_REFUSED).encode())
+        elif urlsplit(self.path).path == "/wp-json/wc/v3/orders/727":
+            self._send(200, "application/json", json.dumps(WOO_ORDER, ensure_ascii=False).encode())
+        else:
+            body = {"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID.", "data": {"status": 404}}
+            self._send(404, "application/json", json.dumps(body).encode())
+
+
+def test_the_connection_to_a_woocommerce_shop(owner: TestClient) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Woo)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        origin = f"http://127.0.0.1:{server.server_address[1]}"
+        _on_loopback(owner, origin)
+        form = {"source": "woocommerce", "orders_url": origin, "orders_key": KEY, "orders_secret": SECRET}
+        found = post(owner, "/admin/orders/test?lang=fa", data={**form, "test_number": "#۷۲۷"})
+        words = _text(found.text)
+        assert "سفارش ۷۲۷ پیدا شد" in words and "تکمیل‌شده" in words and "TPX-55" in words, words
+        for private in ("09121234567", "sara@example.com", "انقلاب", "1250000", "بوف کور", SECRET):
+            assert private not in found.text
+        missing = post(owner, "/admin/orders/test?lang=en", data={**form, "test_number": "728"})
+        assert "No order 728 was found." in _text(missing.text)
+        refused = post(
+            owner, "/admin/orders/test?lang=en", data={**form, "orders_key": "ck_other", "test_number": "727"}
+        )
+        assert "refused the key" in _text(refused.text) and "ck_other" not in refused.text
+        # saved, a conversation where the customer proved order 727: its card links to the order in the shop
+        post(owner, "/admin/orders", data=form)
+        services = owner.app.state.services
+        conversation = services.chat.conversations.start(lang="en")
+        with services.store.write() as db:
+            orders.record_lookup(
+                db, at="2026-12-07T09:00:00+00:00", conversation_id=conversation, visitor=None, number="727",
+                outcome="found", source="woocommerce",
+            )  # fmt: skip
+        card = owner.get(f"/admin/conversations/{conversation}/orders?lang=en", headers={"hx-request": "true"})
+        assert "TPX-55" in card.text and f'href="{origin}/wp-admin/post.php?action=edit&amp;post=727"' in card.text
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_the_connection_to_a_closed_port_says_it_in_words(owner: TestClient) -> None:
