@@ -33,7 +33,7 @@ _OWN = re.compile(
 # An order named by its number: "order #12345", «سفارش ۱۲۳۴۵», «سفارش شماره ۱۰۴۲», "sefaresh 1042".
 _NUMBERED = re.compile(
     rf"\b(order|sefaresh|{_FA_NOUN})( (number|no\.?|num|nr|شماره|به شماره|کد|shomare|shomareye|be shomare))?"
-    r" ?[:#№]? ?[a-z]{0,4}-?\d{3,12}\b|(?<![\w#])#\s?[a-z]{0,4}-?\d{3,12}\b"
+    r" ?[:#№]? ?[a-z]{0,4}-?(\d{1,3}( \d{3})+|\d{3,12})\b|(?<![\w#])#\s?[a-z]{0,4}-?(\d{1,3}( \d{3})+|\d{3,12})\b"
 )
 # Asking where it is or how it's doing. Arrival counts only as a question or a complaint ("my
 # order arrived, thanks" is not a question).
@@ -141,11 +141,18 @@ _LAST_FOUR = re.compile(
     r"last (four|4)|last (four|4) digits|ends? (with|in)|ending (with|in)|(four|4) digits|"
     r"(چهار|4) ?(تا|تای)? ?(رقم|عدد|شماره)?( ?های| ?ها)? ?(آ|ا)خر|(رقم|عدد|ارقام)( ?های| ?ها)? (آ|ا)خر|"
     r"(آ|ا)خر (شماره|موبایل|تلفن|تلفنم|موبایلم|شمارم|شماره ام)|"
-    r"(chahar|4) ?(ta|taye)? ?(raghame?|raqame?|adade?|adad)? ?(e )?akhar|akhare? (shomare|mobile|mobail|phone|telefon)\w*"
+    r"(chahar|4) ?(ta|taye)? ?(raghame?|raqame?|adade?|adad)? ?(e )?akhar|akhare? (shomare|mobile|mobail|phone|telefon)\w*|"
+    # "it ends in": «آخرش ۷۰۹۳ هست», «تهش ۷۰۹۳», "akharesh 9199e"
+    r"(آ|ا)خرش|تهش|akharesh|akharash|tahesh"
 )
+# A phone word just before four digits: «سفارش ۱۰۵۲۴، موبایل ۴۹۱۰» gives the phone's last four.
+_PHONE_FOUR = re.compile(r"(موبایل|موبایلم|تلفن|تلفنم|همراه|mobile|phone|mobail|mobayl|mobilam)\W{0,3}(\d{4})(?!\d)")
 _FOUR = re.compile(r"(?<![\d])\d{4}(?![\d])")
 _PREFIXED = re.compile(r"(?<![\w-])([a-z]{1,4})-?(\d{3,12})(?![\w-])")
 _NOT_PREFIXES = frozenset({"no", "nr", "num", "nu", "n", "mp", "x", "k"})
+_SPACED = re.compile(
+    r"(order|sefaresh\w*|سفارش\w*|#|№)(?: (?:number|no|شماره|shomare))?\W{0,3}(\d{1,3}(?: \d{3})+)(?![\w])"
+)
 # Words that say the number after them is the order's.
 _ORDER_WORD = re.compile(r"(order|sefaresh\w*|سفارش\w*|شماره|number|no\.?|#|№|کد)\W{0,3}$")
 
@@ -172,6 +179,9 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 def _last_four(norm: str) -> tuple[int, int] | None:
     """Where the four digits said to be the phone's last ones are (after the words, or just before)."""
+    phone_four = _PHONE_FOUR.search(norm)
+    if phone_four is not None:
+        return phone_four.span(2)
     said = _LAST_FOUR.search(norm)
     if said is None:
         return None
@@ -205,6 +215,12 @@ def order_number(text: str) -> str | None:
         if m.group(1) not in _NOT_PREFIXES:
             found.append((m.start(), (m.group(1) + m.group(2)).upper()))
     taken = [m.span() for m in _PREFIXED.finditer(norm) if m.group(1) not in _NOT_PREFIXES]
+    for m in _SPACED.finditer(_blank(norm, taken)):
+        # "order 10 608", «سفارش ۱۲ ۳۴۵»: groups of digits said after the order's word are one number
+        digits = re.sub(r"\D", "", m.group(2))
+        if 3 <= len(digits) <= 12:
+            found.append((m.start(2), digits))
+            taken.append(m.span(2))
     for m in re.finditer(r"(?<![\w-])\d+(?:-\d+)*(?![\w-])", _blank(norm, taken)):
         digits = m.group().replace("-", "")
         if 3 <= len(digits) <= 12:
