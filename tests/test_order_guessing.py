@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
@@ -56,14 +57,16 @@ CUSTOMER = "198.51.100.7"
 
 
 @pytest.fixture
-def shop_address() -> Iterator[tuple[str, list[str]]]:
+def shop_address() -> Iterator[tuple[str, list[str], list[float]]]:
     """The shop's JSON address on loopback: the real orders, a 404 for any other number; every
-    path asked, to count what reached the shop's system."""
+    path asked, to count what reached the shop's system; how long it takes to answer (settable)."""
     asked: list[str] = []
+    delay = [0.0]
 
     class Handler(QuietHandler):
         def do_GET(self) -> None:
             asked.append(self.path)
+            time.sleep(delay[0])
             number = self.path.rsplit("/", 1)[-1]
             order = REAL.get(int(number)) if number.isdigit() else None
             if order is None:
@@ -78,7 +81,7 @@ def shop_address() -> Iterator[tuple[str, list[str]]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    yield f"http://127.0.0.1:{server.server_address[1]}", asked, delay
     server.shutdown()
     server.server_close()
 
@@ -128,9 +131,9 @@ def _outcomes(c: TestClient) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_a_thousand_guesses_from_one_network_are_refused_and_the_owner_sees_it(
-    data_dir: Path, demo_db: Path, clock: Clock, shop_address: tuple[str, list[str]]
+    data_dir: Path, demo_db: Path, clock: Clock, shop_address: tuple[str, list[str], list[float]]
 ) -> None:
-    base, asked = shop_address
+    base, asked, _ = shop_address
     with _shop(data_dir, demo_db, clock, base) as c:
         services = c.app.state.services
         # The network the app counts for the attacker: its /64, as a keyed hash (never the address).
@@ -195,3 +198,31 @@ def test_a_thousand_guesses_from_one_network_are_refused_and_the_owner_sees_it(
         assert orders.guessing(services.store.read(), since=(clock() - timedelta(days=1)).isoformat())[0].network == (
             network
         )
+
+
+@pytest.mark.slow
+def test_guesses_sent_all_at_once_get_no_more_through(
+    data_dir: Path, demo_db: Path, clock: Clock, shop_address: tuple[str, list[str], list[float]]
+) -> None:
+    """Fifty guesses at the same moment, the shop slow to answer: each was checked against the
+    limit before any was logged. Lookups under way count as failures: twenty reach the shop."""
+    base, asked, delay = shop_address
+    delay[0] = 0.3
+    with _shop(data_dir, demo_db, clock, base) as c:
+        services = c.app.state.services
+        network = visitors.ip_hash(services.secret, visitors.network(ATTACKER.format(1)))
+        convs = [services.chat.conversations.start(lang="fa") for _ in range(50)]
+
+        async def burst() -> list:
+            return await asyncio.gather(
+                *(services.chat.desk.take(conv, _guess(i), network=network) for i, conv in enumerate(convs))
+            )
+
+        reasons = [taken[0].reason for taken in asyncio.run(burst())]
+        assert len(asked) == orders.NETWORK_FAILED_PER_HOUR
+        assert reasons.count("order_no_match") == 20 and reasons.count("order_limited") == 30
+        # Nothing is left reserved: an hour later the network has its twenty again.
+        clock.now += timedelta(minutes=61)
+        conv = services.chat.conversations.start(lang="fa")
+        later = asyncio.run(services.chat.desk.take(conv, _guess(100), network=network))
+        assert later is not None and later[0].reason == "order_no_match" and len(asked) == 21

@@ -194,9 +194,9 @@ def lookups(db: Database, *, limit: int = 200, conversation_id: str | None = Non
     return found
 
 
-def network_over(db: Database, network: str, at: str) -> bool:
+def network_over(db: Database, network: str, at: str, *, asking: int = 0) -> bool:
     """Whether this network's failed lookups before ``at`` (an ISO time) reached a limit: the
-    hour's or the day's."""
+    hour's or the day's. ``asking``: its lookups under way, not logged yet, counted as failed."""
     try:
         moment = datetime.fromisoformat(at)
     except ValueError:
@@ -211,7 +211,10 @@ def network_over(db: Database, network: str, at: str) -> bool:
             ).fetchone()[0]
         )
 
-    return failed(timedelta(hours=1)) >= NETWORK_FAILED_PER_HOUR or failed(timedelta(days=1)) >= NETWORK_FAILED_PER_DAY
+    return (
+        failed(timedelta(hours=1)) + asking >= NETWORK_FAILED_PER_HOUR
+        or failed(timedelta(days=1)) + asking >= NETWORK_FAILED_PER_DAY
+    )
 
 
 def guessing(db: Database, *, since: str) -> list[Guessing]:
