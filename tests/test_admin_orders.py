@@ -260,6 +260,21 @@ def test_saving_a_spreadsheet_source_with_persian_digits(owner: TestClient, data
             "dotted path",
         ),
         ({"source": "sheet", "orders_sheet_hours": "دوازده"}, "orders_sheet_hours", "write a whole number"),
+        (
+            {
+                "source": "woocommerce",
+                "orders_url": "https://shop.example",
+                "orders_key": "ذن_۱۲۳",
+                "orders_secret": "cs_1",
+            },
+            "orders_key",
+            "Latin letters",
+        ),
+        (
+            {"source": "json", "orders_url": "https://shop.example/{order}", "orders_secret": "my secret"},
+            "orders_secret",
+            "Latin letters",
+        ),
     ],
 )
 def test_bad_values_are_refused_under_their_field_and_nothing_is_saved(
@@ -271,10 +286,11 @@ def test_bad_values_are_refused_under_their_field_and_nothing_is_saved(
     assert toast["kind"] == "danger" and "Not saved" in toast["text"]
     error = re.search(rf'id="orders-{field}-error" role="alert" dir="auto">([^<]*)<', r.text)
     assert error and says in html_mod.unescape(error[1]), error
+    assert "ذن_۱۲۳" not in r.text and "my secret" not in r.text
     assert 'aria-invalid="true"' in r.text
     assert _saved(data_dir) == {}
-    for name, typed in form.items():  # what was typed is shown again, Persian included
-        if name != "source" and typed:
+    for name, typed in form.items():  # what was typed is shown again, Persian included (never a secret)
+        if name not in ("source", "orders_key", "orders_secret") and typed:
             assert f'name="{name}" value="{typed}"' in r.text
 
 

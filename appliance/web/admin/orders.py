@@ -225,6 +225,12 @@ def _check(values: dict[str, Any], lang: str) -> tuple[dict[str, Any], dict[str,
             checked.update(settings_mod.check({name: value}))
         except settings_mod.SettingsError as exc:
             errors[name] = i18n.refusal(lang, exc)
+    for name in SECRET:
+        # A key typed with the Persian keyboard still on, or pasted with a space inside: no
+        # shop's system takes it, and the test would only say "refused".
+        typed = str(values.get(name, ""))
+        if typed and (not typed.isascii() or any(ch.isspace() for ch in typed)):
+            errors[name] = i18n.t(lang, "ord.key_not_latin")
     source = values.get("orders_source", "")
     url = str(checked.get("orders_url", values.get("orders_url", "")))
     if source in ("woocommerce", "json") and "orders_url" not in errors and not url:
