@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
+from appliance.conversations.order_desk import describe
 from appliance.orders import store as orders
 from appliance.orders.order import Order
 from appliance.owner import account as owner
@@ -359,3 +360,15 @@ def test_the_owners_try_box_shows_what_the_desk_would_say(shop: TestClient, cloc
     general = post(shop, "/admin/try?lang=en", data={"question": "how long does delivery take?"}).text
     assert "look order" not in general and "order number" not in general
     assert audit(shop) == []  # trying looks nothing up
+
+
+def test_a_completed_order_is_told_as_completed_not_only_sent() -> None:
+    # A sheet's «تحویل شد» is the shop's word for completed: said as such, with the day it left
+    # after it; never "it was sent" alone (the order eval's dev set found that).
+    done = Order("10524", "completed", "تحویل شد", "2026-11-20", "2026-11-29", "پست", "RR123", "")
+    fa = describe(done, "fa")
+    assert "تحویل شد" in fa and "ارسال شد" not in fa and "۸ آذر" in fa and "RR123" in fa
+    en = describe(done, "en")  # the shop's Persian word isn't the English customer's
+    assert "complete" in en and "تحویل" not in en and "sent" not in en and "29 November" in en
+    woo = describe(Order("7", "completed"), "fa")  # WooCommerce's own status, no label
+    assert "تکمیل شده" in woo

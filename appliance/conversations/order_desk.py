@@ -60,7 +60,7 @@ STATUS_TEXT = {
     "pending": N_("order.status.pending"),
     "processing": N_("order.status.processing"),
     "on-hold": N_("order.status.on_hold"),
-    "completed": N_("order.status.completed"),
+    "completed": N_("order.status.completed"),  # (said by describe with order.completed)
     "cancelled": N_("order.status.cancelled"),
     "refunded": N_("order.status.refunded"),
     "failed": N_("order.status.failed"),
@@ -119,6 +119,10 @@ def shown_number(number: str, lang: str) -> str:
     return i18n.digits(number, lang) if number.isdigit() else i18n.isolate(number)
 
 
+def _persian(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" for ch in text)
+
+
 def describe(order: Order, lang: str) -> str:
     """What the customer who proved the order is theirs is told: its status in words, the days,
     the carrier, the tracking code and link. Only ``public`` fields: never the phone, the
@@ -126,9 +130,18 @@ def describe(order: Order, lang: str) -> str:
     told = public(order)
     status, number = told["status"], shown_number(told["number"], lang)
     sent = status in ("shipped", "completed") or (told["shipped"] and status not in _ENDED)
-    if sent and (told["shipped"] or told["carrier"]):
-        on = i18n.t(lang, "order.sent_on").format(date=spoken_day(told["shipped"], lang)) if told["shipped"] else ""
-        by = i18n.t(lang, "order.sent_with").format(carrier=i18n.isolate(told["carrier"])) if told["carrier"] else ""
+    on = i18n.t(lang, "order.sent_on").format(date=spoken_day(told["shipped"], lang)) if told["shipped"] else ""
+    by = i18n.t(lang, "order.sent_with").format(carrier=i18n.isolate(told["carrier"])) if told["carrier"] else ""
+    if status == "completed":
+        # Completed is more than sent (a sheet's «تحویل شد»): the shop's own word for it when it is
+        # in the customer's language, and the day it left after it.
+        label = told["status_label"]
+        if not label or _persian(label) != (lang == "fa"):
+            label = i18n.t(lang, "order.completed_word")
+        parts = [i18n.t(lang, "order.completed").format(number=number, label=i18n.isolate(label))]
+        if on or by:
+            parts.append(i18n.t(lang, "order.left").format(on=on, by=by))
+    elif sent and (told["shipped"] or told["carrier"]):
         parts = [i18n.t(lang, "order.sent").format(number=number, on=on, by=by)]
     else:
         key = STATUS_TEXT.get(status, STATUS_TEXT["custom"])
