@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
+from appliance import i18n
 from appliance.conversations.order_desk import describe
 from appliance.orders import store as orders
 from appliance.orders.order import Order
 from appliance.owner import account as owner
+from appliance.reports.explain import decision_in_words
 
 from .helpers import (
     Clock,
@@ -372,3 +374,12 @@ def test_a_completed_order_is_told_as_completed_not_only_sent() -> None:
     assert "complete" in en and "تحویل" not in en and "sent" not in en and "29 November" in en
     woo = describe(Order("7", "completed"), "fa")  # WooCommerce's own status, no label
     assert "تکمیل شده" in woo
+
+
+def test_the_owner_reads_what_the_desk_did_in_words() -> None:
+    # not "asked which one the customer means": no entry was offered
+    assert decision_in_words("en", "clarify", "order_ask_number", None, [], []) == "Asked for the order number"
+    fa = decision_in_words("fa", "answer", "order_status", None, [], [])
+    assert fa == i18n.label("fa", "reason", "order_status") and "وضعیت" in fa
+    handed = decision_in_words("en", "escalate", "order_needs_person", None, [], [])
+    assert handed.startswith("Handed to you") and "needs a person" in handed

@@ -28,6 +28,11 @@ def decision_in_words(
     answered with or offered; ``ranked``: the titles the search ranked, best first. Each title is
     a bidi isolate: a Persian title in an English sentence (or the reverse) took the figure after
     it along."""
+    if reason.startswith("order_") and kind != "escalate":
+        # The order desk (conversations/order_desk.py) asked for the number or the proof, or told
+        # the status: no entry was chosen or offered, the reason says what it did.
+        said = i18n.label(lang, "reason", reason)
+        return said[:1].upper() + said[1:]
     chosen, ranked = [i18n.isolate(t) for t in chosen], [i18n.isolate(t) for t in ranked]
     # What a checking model did to retrieval's decision (answering/entry_check.py), said after it.
     checked = (
