@@ -11,7 +11,7 @@ write), as the catalog's store does.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,18 +31,7 @@ NETWORK_FAILED_PER_HOUR = 20
 NETWORK_FAILED_PER_DAY = 60
 STAGES = ("number", "proof")
 KEEP_IMPORTS = 50
-_COLUMNS = (
-    "number",
-    "status",
-    "status_label",
-    "created",
-    "shipped",
-    "carrier",
-    "tracking_code",
-    "tracking_url",
-    "phone",
-    "email",
-)
+_COLUMNS = tuple(f.name for f in fields(Order))  # the orders table's columns, in the Order's order
 
 
 @dataclass(frozen=True)
