@@ -33,6 +33,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from appliance import i18n
+from appliance import settings as settings_mod
 from appliance.clock import Clock
 from appliance.conversations.presence import Presence
 from appliance.conversations.store import Conversations
@@ -217,6 +218,19 @@ def provide_page(
 
 PAGE = {"page": Provide(provide_page, sync_to_thread=False)}
 PREVIEW_TTL_S = 15 * 60
+
+
+def check_settings(values: dict[str, Any], lang: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each value as the settings object takes it, or the reason it is refused (in the owner's
+    language), by field: the settings page's and the Orders page's forms."""
+    checked: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        try:
+            checked.update(settings_mod.check({name: value}))
+        except settings_mod.SettingsError as exc:
+            errors[name] = i18n.refusal(lang, exc)
+    return checked, errors
 
 
 def fresh_previews(previews: dict[str, tuple[float, Any]]) -> dict[str, tuple[float, Any]]:

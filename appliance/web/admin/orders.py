@@ -42,7 +42,7 @@ from appliance.orders import store as orders_store
 from appliance.orders.order import STATUSES, Order, OrdersUnavailable, normalize_number, public
 from appliance.settings import Settings
 from appliance.text.textnorm import normalize
-from appliance.web.admin.core import Page, Upload, fresh_previews, owner_router, parse_upload, toast
+from appliance.web.admin.core import Page, Upload, check_settings, fresh_previews, owner_router, parse_upload, toast
 from appliance.web.services import AppServices, Inject
 
 log = logging.getLogger(__name__)
@@ -218,13 +218,7 @@ def _check(values: dict[str, Any], lang: str) -> tuple[dict[str, Any], dict[str,
     """Each value as the settings object takes it, or the reason it is refused, by field; and
     what the chosen source can't do without (a WooCommerce with no address, a JSON address
     without {order})."""
-    checked: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name, value in values.items():
-        try:
-            checked.update(settings_mod.check({name: value}))
-        except settings_mod.SettingsError as exc:
-            errors[name] = i18n.refusal(lang, exc)
+    checked, errors = check_settings(values, lang)
     for name in SECRET:
         # A key typed with the Persian keyboard still on, or pasted with a space inside: no
         # shop's system takes it, and the test would only say "refused".

@@ -242,18 +242,6 @@ def _read_form(data: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-def _check(values: dict[str, Any], lang: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """Each value as the settings object takes it, or the reason it is refused, by field."""
-    checked: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name, value in values.items():
-        try:
-            checked.update(settings_mod.check({name: value}))
-        except settings_mod.SettingsError as exc:
-            errors[name] = i18n.refusal(lang, exc)
-    return checked, errors
-
-
 @post("/settings", sync_to_thread=True, status_code=200)
 def save(data: Form, page: Inject[Page], services: Inject[AppServices]) -> Template:
     lang = page.lang
@@ -264,7 +252,7 @@ def save(data: Form, page: Inject[Page], services: Inject[AppServices]) -> Templ
         spec, typed["hours"], errors = _read_hours(data, lang)
         if not errors:
             values["business_hours"] = spec
-    checked, refused = _check(values, lang)
+    checked, refused = core.check_settings(values, lang)
     errors.update(refused)
     current = services.settings
     if not errors:
