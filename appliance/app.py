@@ -215,8 +215,10 @@ def create_app(
     llm: ModelRuntime | None = None,
     clock: Clock | None = None,
     with_scheduler: bool = True,
+    with_channels: bool = True,
 ) -> Litestar:
-    """Build the ASGI app. ``llm`` and ``clock`` replace the real ones in tests."""
+    """Build the ASGI app. ``llm`` and ``clock`` replace the real ones in tests; without
+    ``with_channels`` no channel (Telegram, the mailbox, webhooks, the owner's phone) runs."""
     clock = clock or utc_now
 
     wired = services.AppServices(settings, clock)
@@ -239,10 +241,13 @@ def create_app(
         if jobs:
             jobs.start()
         wired.scheduler = jobs
+        channels = wired.start_channels() if with_channels else None
         log.info("appliance %s started on data directory %s", __version__, settings.data_dir)
         try:
             yield
         finally:
+            if channels:
+                await channels.stop()
             if watch:
                 watch.stop()
             if jobs:

@@ -612,3 +612,34 @@ def m0020_order_lookups_network(db: Database) -> None:
         "CREATE TRIGGER order_lookups_forget_visitor AFTER DELETE ON visitors BEGIN "
         "UPDATE order_lookups SET visitor = NULL, network = NULL WHERE visitor = OLD.id; END"
     )
+
+
+@MIGRATIONS(name="0021_channels_and_events")
+def m0021_channels_and_events(db: Database) -> None:
+    # Conversations from other channels than the widget: the channel's own name for the other
+    # side (a Telegram chat id, the root Message-ID of an e-mail thread), looked up at each
+    # incoming message.
+    db.execute("ALTER TABLE conversations ADD COLUMN channel_ref TEXT")
+    db.execute("CREATE INDEX conversations_channel_ref ON conversations(channel, channel_ref)")
+    # What happened in the customers' conversations, in order, written in the same transaction as
+    # the change itself (conversations/events.py): the channels send the shop's messages from it,
+    # webhooks deliver it, the owner's phone is told from it. A reader keeps its place in
+    # ``event_cursors``, so a restart loses nothing and repeats nothing it had finished.
+    db.execute(
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            conversation_id TEXT REFERENCES conversations(id) ON DELETE CASCADE,
+            message_id INTEGER,
+            channel TEXT NOT NULL DEFAULT '',
+            data TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX events_conversation ON events(conversation_id)")
+    db.execute("CREATE INDEX events_created ON events(created_at)")
+    db.execute(
+        "CREATE TABLE event_cursors (reader TEXT PRIMARY KEY, last_id INTEGER NOT NULL DEFAULT 0, updated_at TEXT)"
+    )

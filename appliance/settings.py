@@ -33,7 +33,7 @@ from appliance.text.textnorm import ascii_digits
 ENV_PREFIX = "APPLIANCE_"
 SETTINGS_FILE = "settings.toml"
 # The groups of the admin's settings page, in its order; each field names its own (``_doc``).
-GROUPS = ("shop", "hours", "widget", "answers", "orders", "email", "operations")
+GROUPS = ("shop", "hours", "widget", "answers", "orders", "email", "channels", "operations")
 
 
 class SettingsError(ValueError):
@@ -436,6 +436,15 @@ class Settings:
     owner_email: str = _doc(
         N_("Where the morning digest is e-mailed (empty: shown in the admin only)."), group="email", default=""
     )
+
+    # Channels (group "channels"): the shop's Telegram or Bale bot (channels/telegram.py)
+    # -- telegram settings end --
+
+    # Channels: the shop's support mailbox, read over IMAP (channels/email_in.py)
+    # -- mailbox settings end --
+
+    # The owner's phone: who waits, told at once (channels/alerts.py)
+    # -- alerts settings end --
 
     # Limits
     max_message_chars: int = _doc(N_("Longest customer message accepted, in characters."), default=2000)

@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"reports"},
     {"owner"},
     {"ops"},
+    {"channels"},  # Telegram/Bale, the support mailbox, webhooks, the owner's phone
     {"web"},
     {"app"},
     {"cli"},

@@ -26,6 +26,7 @@ from appliance.answering.decide import Decider, Decision, Previous
 from appliance.answering.entry_check import EntryChecker
 from appliance.clock import Clock
 from appliance.conversations import attachments
+from appliance.conversations.events import Bell
 from appliance.conversations.order_desk import OrderDesk
 from appliance.conversations.store import Channel, Conversations, NoConversation, Pressed, Status, held
 from appliance.db import Store
@@ -97,9 +98,10 @@ class ChatService:
         on_said: Callable[[str], None] | None = None,
         in_flight: InFlight | None = None,
         desk: OrderDesk | None = None,
+        bell: Bell | None = None,
     ):
         self.store = store
-        self.conversations = Conversations(store, clock, on_said)
+        self.conversations = Conversations(store, clock, on_said, bell)
         self.decider = decider
         self.composer = composer
         self.checker = checker  # a larger model's check of the chosen entry (off by default)
@@ -117,9 +119,12 @@ class ChatService:
         channel: Channel = Channel.WIDGET,
         visitor_id: str | None = None,
         consent_at: str | None = None,
+        channel_ref: str | None = None,
     ) -> str:
         return await self.store.run(
-            lambda: self.conversations.start(lang=lang, channel=channel, visitor_id=visitor_id, consent_at=consent_at)
+            lambda: self.conversations.start(
+                lang=lang, channel=channel, visitor_id=visitor_id, consent_at=consent_at, channel_ref=channel_ref
+            )
         )
 
     async def accept(

@@ -4,7 +4,7 @@ A conversation's status says who has to act next. Every change of status is made
 ``transition`` (the rules, in one place) inside the write transaction that records what caused
 it, so two writers can't disagree about it. Routes, jobs and the chat service call the methods
 here; none of them holds SQL about conversations of its own. Reports over many conversations
-(reports/analytics.py, reports/digest.py, reports/gaps.py) read the tables through ``WIDGET_ONLY`` and the enums below.
+(reports/analytics.py, reports/digest.py, reports/gaps.py) read the tables through ``CUSTOMERS_ONLY`` and the enums below.
 
 Writes go through ``Store.write()`` and so run on the thread that calls them: a request handler
 that is ``async`` calls them through ``await store.run(...)`` (the single writer thread), never
@@ -24,7 +24,7 @@ from appliance.answering.compose import Reply
 from appliance.answering.decide import PRODUCT, Decision
 from appliance.catalog import store as catalog_store
 from appliance.clock import Clock
-from appliance.conversations import attachments
+from appliance.conversations import attachments, events
 from appliance.db import Store, inserted_id
 from appliance.kb import store as kb
 
@@ -41,9 +41,18 @@ class Status(StrEnum):
 
 
 class Channel(StrEnum):
-    WIDGET = "widget"  # customers: the only channel the owner's inbox, counts and reports see
+    """Where a conversation happens. The customers' channels (``CUSTOMERS``) are the ones the
+    owner's inbox, counts and reports see; the others are the shop's own tools."""
+
+    WIDGET = "widget"  # the chat on the shop's website
+    TELEGRAM = "telegram"  # the shop's Telegram bot (channels/telegram.py)
+    BALE = "bale"  # the same bot code on Bale's Telegram-compatible API
+    EMAIL = "email"  # the shop's support mailbox, read over IMAP (channels/email_in.py)
     CLI = "cli"  # `appliance ask`
     EVAL = "eval"  # `appliance eval` (kept out of retention, too)
+
+
+CUSTOMERS = (Channel.WIDGET, Channel.TELEGRAM, Channel.BALE, Channel.EMAIL)
 
 
 class Role(StrEnum):
@@ -97,8 +106,9 @@ def transition(status: Status, event: Event) -> Status:
     return Status.WAITING if status is Status.WAITING else Status.OPEN
 
 
-# Reports count the shop's customers only: not `appliance ask`, not evaluations.
-WIDGET_ONLY = f"c.channel = '{Channel.WIDGET}'"
+# Reports count the shop's customers only (every customer channel): not `appliance ask`, not
+# evaluations.
+CUSTOMERS_ONLY = "c.channel IN ({})".format(", ".join(f"'{c}'" for c in CUSTOMERS))
 
 ANSWERED_KINDS = ("answer", "clarify")
 # Decisions' reasons where the knowledge base had no sure answer (a checking model's doubt included).
@@ -130,15 +140,37 @@ class Recorded:
 
 
 class Conversations:
-    def __init__(self, store: Store, clock: Clock, on_said: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        on_said: Callable[[str], None] | None = None,
+        bell: events.Bell | None = None,
+    ):
         self.store = store
         self.clock = clock
         # Told a conversation's id after the owner (or a notice) said something in it, once it is
         # committed: the open widget's stream wakes (push.Hub.notify).
         self.on_said = on_said
+        # Rung after a write that noted events (conversations/events.py) has committed: the
+        # channels, webhooks and the owner's phone read them at once.
+        self.bell = bell
 
     def _now(self) -> str:
         return self.clock().isoformat()
+
+    @staticmethod
+    def _note(
+        db: Any, kind: str, conversation_id: str, now: str, message_id: int | None = None, /, **data: Any
+    ) -> None:
+        # Only customers' conversations: an evaluation's thousands of turns are nobody's events.
+        row = db.execute("SELECT channel FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+        if row is not None and row[0] in CUSTOMERS:
+            events.record(db, kind, conversation_id, channel=str(row[0]), now=now, message_id=message_id, data=data)
+
+    def _ring(self) -> None:
+        if self.bell is not None:
+            self.bell.ring()
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -149,15 +181,20 @@ class Conversations:
         channel: Channel = Channel.WIDGET,
         visitor_id: str | None = None,
         consent_at: str | None = None,
+        channel_ref: str | None = None,
     ) -> str:
+        """A new conversation; ``channel_ref``: the channel's own name for the other side (a
+        Telegram chat, an e-mail thread), by which ``by_channel_ref`` finds it again."""
         conversation_id = secrets.token_urlsafe(16)
         now = self._now()
         with self.store.write() as db:
             db.execute(
-                "INSERT INTO conversations (id, lang, channel, visitor_id, consent_at, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [conversation_id, lang, str(channel), visitor_id, consent_at, now, now],
+                "INSERT INTO conversations (id, lang, channel, channel_ref, visitor_id, consent_at, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [conversation_id, lang, str(channel), channel_ref, visitor_id, consent_at, now, now],
             )
+            self._note(db, events.STARTED, conversation_id, now, lang=lang)
+        self._ring()
         return conversation_id
 
     def add_customer_message(
@@ -190,7 +227,18 @@ class Conversations:
             if file is not None:
                 attachments.insert(db, conversation_id, message_id, file, now)
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [now, conversation_id])
-            return message_id, False
+            self._note(
+                db,
+                events.CUSTOMER_MESSAGE,
+                conversation_id,
+                now,
+                message_id,
+                text=text,
+                pressed=str(pressed) if pressed else None,
+                photo=file is not None,
+            )
+        self._ring()
+        return message_id, False
 
     def record_turn(
         self, conversation_id: str, message_id: int, decision: Decision, reply: Reply, decision_ms: float
@@ -239,10 +287,36 @@ class Conversations:
                 )
             )
             event = Event.ESCALATED if decision.kind == "escalate" else Event.BOT_REPLIED
+            after = transition(status, event)
             db.execute(
                 "UPDATE conversations SET status = ?, lang = ?, updated_at = ? WHERE id = ?",
-                [transition(status, event), decision.lang, now, conversation_id],
+                [after, decision.lang, now, conversation_id],
             )
+            if reply_id is not None:
+                self._note(
+                    db,
+                    events.BOT_MESSAGE,
+                    conversation_id,
+                    now,
+                    reply_id,
+                    text=reply.text,
+                    lang=decision.lang,
+                    kind=decision.kind,
+                    reason=decision.reason,
+                    decision_id=decision_id,
+                )
+            if after is Status.WAITING and status is not Status.WAITING:
+                self._note(
+                    db,
+                    events.HANDED_OVER,
+                    conversation_id,
+                    now,
+                    message_id,
+                    reason=decision.reason,
+                    question=decision.query,
+                    lang=decision.lang,
+                )
+        self._ring()
         return Recorded(reply_id, decision_id, decision, reply)
 
     def add_owner_reply(self, conversation_id: str, text: str, file: attachments.Clean | None = None) -> int:
@@ -263,12 +337,16 @@ class Conversations:
 
     def set_status(self, conversation_id: str, event: Event) -> None:
         """Resolve or reopen."""
+        now = self._now()
         with self.store.write() as db:
             status = self._status(db, conversation_id)
             db.execute(
                 "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
-                [transition(status, event), self._now(), conversation_id],
+                [transition(status, event), now, conversation_id],
             )
+            if event is Event.RESOLVED and status is not Status.RESOLVED:
+                self._note(db, events.RESOLVED, conversation_id, now)
+        self._ring()
 
     def set_contact(self, conversation_id: str, email: str, phone: str) -> None:
         with self.store.write() as db:
@@ -280,11 +358,13 @@ class Conversations:
     def rate(self, conversation_id: str, satisfied: bool, comment: str) -> tuple[str, str] | None:
         """The customer's "did this help?", asked under the bot's answer: kept on the conversation
         and on that answer. Returns (the question, the entry) the answer was for, or None."""
+        now = self._now()
         with self.store.write() as db:
             db.execute(
                 "UPDATE conversations SET rating = ?, rating_comment = ?, updated_at = ? WHERE id = ?",
-                [int(satisfied), comment, self._now(), conversation_id],
+                [int(satisfied), comment, now, conversation_id],
             )
+            self._note(db, events.RATED, conversation_id, now, satisfied=satisfied, comment=comment)
             row = db.execute(
                 "SELECT d.id, d.entry_ids, m.text FROM decisions d JOIN messages m ON m.id = d.message_id "
                 "WHERE d.conversation_id = ? AND d.kind = 'answer' ORDER BY d.id DESC LIMIT 1",
@@ -296,6 +376,7 @@ class Conversations:
                 "UPDATE decisions SET customer_verdict = ? WHERE id = ?",
                 ["helped" if satisfied else "unhelpful", row["id"]],
             )
+        self._ring()
         ids = json.loads(row["entry_ids"] or "[]")
         return (str(row["text"]), ids[0]) if len(ids) == 1 and not ids[0].startswith(PRODUCT) else None
 
@@ -395,6 +476,11 @@ class Conversations:
                     "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
                     [transition(status, event), now, conversation_id],
                 )
+            if role is Role.OWNER:
+                self._note(db, events.OWNER_MESSAGE, conversation_id, now, message_id, text=text, file=file is not None)
+            elif role is Role.SYSTEM:
+                self._note(db, events.SYSTEM_MESSAGE, conversation_id, now, message_id, text=text)
+        self._ring()
         if self.on_said is not None and role in {Role.OWNER, Role.SYSTEM}:
             self.on_said(conversation_id)
         return message_id
@@ -408,12 +494,26 @@ class Conversations:
 
     # -- one conversation ------------------------------------------------------------------------
 
-    def get(self, conversation_id: str, channel: Channel | None = None) -> Any:
-        """The conversation's row (``channel``: only if it is of that channel), or None."""
-        sql, params = "SELECT * FROM conversations WHERE id = ?", [conversation_id]
+    def get(self, conversation_id: str, channel: Channel | None = None, *, customers: bool = False) -> Any:
+        """The conversation's row (``channel``: only if it is of that channel; ``customers``:
+        only if it is a customer's, of any customer channel), or None."""
+        sql, params = "SELECT * FROM conversations c WHERE c.id = ?", [conversation_id]
         if channel is not None:
-            sql, params = sql + " AND channel = ?", [*params, channel]
+            sql, params = sql + " AND c.channel = ?", [*params, channel]
+        if customers:
+            sql += " AND " + CUSTOMERS_ONLY
         return self.store.read().execute(sql, params).fetchone()
+
+    def by_channel_ref(self, channel: Channel, channel_ref: str) -> Any:
+        """The newest conversation of ``channel`` with this ``channel_ref``, or None."""
+        return (
+            self.store.read()
+            .execute(
+                "SELECT * FROM conversations WHERE channel = ? AND channel_ref = ? ORDER BY created_at DESC LIMIT 1",
+                [str(channel), channel_ref],
+            )
+            .fetchone()
+        )
 
     def status(self, conversation_id: str) -> Status | None:
         row = self.store.read().execute("SELECT status FROM conversations WHERE id = ?", [conversation_id]).fetchone()
@@ -611,14 +711,14 @@ class Conversations:
         """Customers waiting for the owner: the one figure the badge, home page, inbox and digest show."""
         return (
             self.store.read()
-            .execute("SELECT count(*) FROM conversations c WHERE c.status = ? AND " + WIDGET_ONLY, [Status.WAITING])
+            .execute("SELECT count(*) FROM conversations c WHERE c.status = ? AND " + CUSTOMERS_ONLY, [Status.WAITING])
             .fetchone()[0]
         )
 
     def counts_by_status(self) -> dict[str, int]:
         rows = (
             self.store.read()
-            .execute("SELECT c.status, count(*) FROM conversations c WHERE " + WIDGET_ONLY + " GROUP BY c.status")
+            .execute("SELECT c.status, count(*) FROM conversations c WHERE " + CUSTOMERS_ONLY + " GROUP BY c.status")
             .fetchall()
         )
         return {r[0]: r[1] for r in rows}
@@ -650,7 +750,7 @@ class Conversations:
                 # the entry the bot ranked first for the question it handed over: its best guess
                 "(SELECT json_extract(d.scores, '$.ranking[0]') FROM decisions d WHERE d.conversation_id = c.id "
                 " AND d.kind = 'escalate' AND json_valid(d.scores) ORDER BY d.id DESC LIMIT 1) AS guess "
-                f"FROM conversations c WHERE {WIDGET_ONLY} AND {where} ORDER BY c.{order} LIMIT ?",
+                f"FROM conversations c WHERE {CUSTOMERS_ONLY} AND {where} ORDER BY c.{order} LIMIT ?",
                 [*params, limit],
             )
             .fetchall()
@@ -664,12 +764,12 @@ class Conversations:
         kinds = dict(
             db.execute(
                 "SELECT d.kind, count(*) FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
-                "WHERE d.created_at >= ? AND d.created_at < ? AND " + WIDGET_ONLY + " GROUP BY d.kind",
+                "WHERE d.created_at >= ? AND d.created_at < ? AND " + CUSTOMERS_ONLY + " GROUP BY d.kind",
                 [since, until],
             ).fetchall()
         )
         started = db.execute(
-            "SELECT count(*) FROM conversations c WHERE c.created_at >= ? AND c.created_at < ? AND " + WIDGET_ONLY,
+            "SELECT count(*) FROM conversations c WHERE c.created_at >= ? AND c.created_at < ? AND " + CUSTOMERS_ONLY,
             [since, until],
         ).fetchone()[0]
         return {
@@ -687,7 +787,7 @@ class Conversations:
         db = self.store.read()
         rows = db.execute(
             "SELECT d.kind, d.reason, d.verdict FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
-            "WHERE d.created_at >= ? AND " + WIDGET_ONLY,
+            "WHERE d.created_at >= ? AND " + CUSTOMERS_ONLY,
             [since],
         ).fetchall()
         picked = sum(r["reason"] == "chosen_by_customer" for r in rows)
@@ -709,7 +809,7 @@ class Conversations:
                 "SELECT d.confidence, d.verdict FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
                 "WHERE d.created_at >= ? AND d.confidence IS NOT NULL AND d.reason IN "
                 "('confident', 'close_candidates', 'no_match', 'follow_up', 'follow_up_choices') AND "
-                + WIDGET_ONLY
+                + CUSTOMERS_ONLY
                 + " ORDER BY d.id DESC LIMIT ?",
                 [since, limit],
             )
@@ -730,7 +830,7 @@ class Conversations:
             .execute(
                 "SELECT m.text, d.scores FROM decisions d JOIN messages m ON m.id = d.message_id "
                 "JOIN conversations c ON c.id = d.conversation_id "
-                f"WHERE {WIDGET_ONLY} AND d.reason IN {UNSURE} AND d.created_at >= ? AND d.created_at < ? "
+                f"WHERE {CUSTOMERS_ONLY} AND d.reason IN {UNSURE} AND d.created_at >= ? AND d.created_at < ? "
                 "ORDER BY d.id DESC LIMIT ?",
                 [since, until or "9999", limit],
             )
@@ -752,7 +852,7 @@ class Conversations:
                 "SELECT d.id, d.conversation_id, d.query, d.confidence, d.entry_ids, d.created_at, "
                 "d.customer_verdict FROM decisions d JOIN conversations c ON c.id = d.conversation_id "
                 # A product's answer is the catalog's, not the calibrated decision's: nothing to mark.
-                f"WHERE {WIDGET_ONLY} AND d.kind = 'answer' AND d.reason NOT IN ('chosen_by_customer', 'product') "
+                f"WHERE {CUSTOMERS_ONLY} AND d.kind = 'answer' AND d.reason NOT IN ('chosen_by_customer', 'product') "
                 "AND d.verdict IS NULL AND d.confidence IS NOT NULL AND d.created_at >= ? "
                 # Those a customer said didn't help first, then the least sure.
                 "ORDER BY (d.customer_verdict = 'unhelpful') DESC, d.confidence, d.id DESC LIMIT ?",

@@ -72,6 +72,7 @@ LABELS: dict[str, dict[str, str]] = {
         "answers": N_("set.group.answers"),
         "orders": N_("set.group.orders"),
         "email": N_("set.group.email"),
+        "channels": N_("set.group.channels"),
         "operations": N_("set.group.operations"),
     },
     "setting": {
@@ -122,6 +123,9 @@ LABELS: dict[str, dict[str, str]] = {
         "smtp_password": N_("set.smtp_password"),
         "smtp_from": N_("set.smtp_from"),
         "owner_email": N_("set.owner_email"),
+        # -- telegram setting labels end --
+        # -- mailbox setting labels end --
+        # -- alerts setting labels end --
         "backup_time": N_("set.backup_time"),
         "backups_daily": N_("set.backups_daily"),
         "backups_weekly": N_("set.backups_weekly"),

@@ -17,6 +17,7 @@ from appliance import i18n
 from appliance.answering.decide import PRODUCT
 from appliance.catalog import store as catalog_store
 from appliance.conversations import triggers
+from appliance.conversations.store import CUSTOMERS_ONLY
 from appliance.db import Store
 from appliance.kb import store as kb
 from appliance.locale import N_
@@ -68,7 +69,7 @@ class Report:
 def report(store: Store, now: datetime, days: int = 30, tz: str = "UTC") -> Report:
     db = store.read()
     since = (now - timedelta(days=days)).isoformat()
-    widget = "c.channel = 'widget'"
+    widget = CUSTOMERS_ONLY  # every customer channel (the name is older than the other channels)
 
     counts = Counter(
         r[0][:10]

@@ -26,10 +26,13 @@ from appliance.answering.decide import Decider
 from appliance.answering.entry_check import EntryChecker
 from appliance.answering.shop_calibration import Keeper
 from appliance.catalog.match import CatalogIndex
+from appliance.channels.context import Context
+from appliance.channels.runner import Runner
 from appliance.clock import Clock
 from appliance.conversations import hours
 from appliance.conversations.attachments import PhotoTurns
 from appliance.conversations.chat import ChatService, InFlight
+from appliance.conversations.events import Bell
 from appliance.conversations.order_desk import OrderDesk
 from appliance.conversations.presence import Presence
 from appliance.conversations.push import Hub
@@ -70,6 +73,7 @@ def build_chat(
     on_said: Callable[[str], None] | None = None,
     in_flight: InFlight | None = None,
     person_online: Callable[[], bool] | None = None,
+    bell: Bell | None = None,
 ) -> ChatService:
     """The chat service. With ``calibration`` the decision follows the shop's own calibration,
     and a knowledge-base change seen by a search starts a new fit in the background. With
@@ -116,6 +120,7 @@ def build_chat(
         on_said=on_said,
         in_flight=in_flight,
         desk=_order_desk(settings, store, clock, composer),
+        bell=bell,
     )
 
 
@@ -160,6 +165,8 @@ class AppServices:
     scheduler: Any = None  # apscheduler's BackgroundScheduler, when the app runs its jobs
     # Photos drawn at once, made on the event loop that uses it (its semaphore belongs to that loop).
     photo_turns: PhotoTurns | None = None
+    # Rung when something happened in a customer's conversation (conversations/events.py).
+    bell: Bell = field(default_factory=Bell)
     # Built by start():
     store: Store = field(init=False)
     secret: bytes = field(init=False)
@@ -168,6 +175,7 @@ class AppServices:
     push: Hub = field(init=False)
     chat: ChatService = field(init=False)
     presence: Presence = field(init=False)
+    channels: Runner | None = None  # the channels' background work, when the app runs it
 
     def start(self, llm: ModelRuntime | None = None) -> None:
         """Open the database, start the model and build the answer pipeline (the app's lifespan
@@ -196,8 +204,25 @@ class AppServices:
             calibration=keeper,
             on_said=self.push.notify,
             person_online=lambda: self.presence.online,  # the widget's header and a hand-over agree
+            bell=self.bell,
         )
         keeper.check()  # a knowledge base changed while the appliance was off gets its fit now
+
+    def start_channels(self) -> Runner:
+        """The channels' background work on the running loop (channels/runner.py)."""
+        runner = Runner(
+            Context(
+                store=self.store,
+                clock=self.clock,
+                bell=self.bell,
+                settings=lambda: self.settings,
+                chat=lambda: self.chat,
+                secret=self.secret,
+            )
+        )
+        runner.start()
+        self.channels = runner
+        return runner
 
     def stop(self) -> None:
         self.jobs.wait(60)  # an import in flight finishes its transaction before the file closes
@@ -220,6 +245,7 @@ class AppServices:
             on_said=self.push.notify,
             in_flight=self.chat.in_flight,
             person_online=lambda: self.presence.online,
+            bell=self.bell,
         )
 
     def after_restore(self) -> None:

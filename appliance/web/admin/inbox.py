@@ -100,7 +100,7 @@ def waiting_count(page: Inject[Page]) -> Template:
 
 def _customers(conversations: Conversations, conversation_id: str) -> Any:
     """A customer's conversation (the widget's), or a 404."""
-    row = conversations.get(conversation_id, Channel.WIDGET)
+    row = conversations.get(conversation_id, customers=True)
     if row is None:
         raise NotFoundException()
     return row
@@ -301,7 +301,9 @@ def _reply(
             page, conversations, store, conversation_id, status=422, error="reply.invalid", draft=text
         )
     conversations.add_owner_reply(conversation_id, text, file)
-    if row["contact_email"] and mailer.configured(settings):
+    # A widget customer who left an address gets the reply by e-mail too; a Telegram or e-mail
+    # conversation gets it through its own channel (channels/: they follow the events).
+    if row["channel"] == Channel.WIDGET and row["contact_email"] and mailer.configured(settings):
         lang = _lang_of(row, settings)
         shop = settings.shop_name or i18n.t(lang, "bot.the_shop")
         # The file stays in the chat: an e-mail says it is there rather than carrying it.

@@ -32,7 +32,7 @@ from litestar.response import Template
 from appliance import i18n
 from appliance import settings as settings_mod
 from appliance.clock import Clock
-from appliance.conversations.store import Channel, Conversations
+from appliance.conversations.store import Conversations
 from appliance.db import Store
 from appliance.documents import fetch, tables
 from appliance.kb.entry import EntryError
@@ -405,7 +405,7 @@ async def conversation_orders(
 ) -> Template:
     """The inbox card's orders, once the conversation is on screen (htmx, on load): only the ones
     the customer proved are looked up; an unproved number may be someone else's order."""
-    if conversations.get(conversation_id, Channel.WIDGET) is None:
+    if conversations.get(conversation_id, customers=True) is None:
         raise NotFoundException()
     details = await anyio.to_thread.run_sync(_details, settings, store, conversation_id, page.lang)
     return page("admin/_order_details.html", details=details, link=_shop_link(settings))

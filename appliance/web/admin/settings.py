@@ -46,6 +46,7 @@ ICONS = {
     "widget": "chat-square-text",
     "answers": "robot",
     "email": "envelope",
+    "channels": "broadcast",
     "operations": "archive",
 }
 # The time zones offered by name (the shop's own, if another, is offered too): where the shops
