@@ -438,6 +438,23 @@ class Settings:
     )
 
     # Channels (group "channels"): the shop's Telegram or Bale bot (channels/telegram.py)
+    bot_platform: str = _doc(
+        N_("The shop's bot for customers on Telegram or Bale (off: none)."),
+        group="channels",
+        choices=("", "telegram", "bale"),
+        default="",
+    )
+    bot_token: str = _doc(
+        N_("The bot's token, from Telegram's BotFather or Bale's (kept on this appliance; never shown again)."),
+        group="channels",
+        secret=True,
+        default="",
+    )
+    bot_api_base: str = _doc(
+        N_("The bot API's address (empty: the platform's own, https://api.telegram.org or https://tapi.bale.ai)."),
+        group="channels",
+        default="",
+    )
     # -- telegram settings end --
 
     # Channels: the shop's support mailbox, read over IMAP (channels/email_in.py)

@@ -123,6 +123,9 @@ LABELS: dict[str, dict[str, str]] = {
         "smtp_password": N_("set.smtp_password"),
         "smtp_from": N_("set.smtp_from"),
         "owner_email": N_("set.owner_email"),
+        "bot_platform": N_("set.bot_platform"),
+        "bot_token": N_("set.bot_token"),
+        "bot_api_base": N_("set.bot_api_base"),
         # -- telegram setting labels end --
         # -- mailbox setting labels end --
         # -- alerts setting labels end --
@@ -189,6 +192,11 @@ LABELS: dict[str, dict[str, str]] = {
         "starttls": N_("set.smtp_security.starttls"),
         "ssl": N_("set.smtp_security.ssl"),
         "none": N_("set.smtp_security.none"),
+    },
+    "bot_platform": {
+        "": N_("set.bot_platform.none"),
+        "telegram": N_("set.bot_platform.telegram"),
+        "bale": N_("set.bot_platform.bale"),
     },
     "catalog_missing": {"closest": N_("set.catalog_missing.closest"), "handover": N_("set.catalog_missing.handover")},
     "orders_source": {
