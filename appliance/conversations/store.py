@@ -370,13 +370,14 @@ class Conversations:
                 "WHERE d.conversation_id = ? AND d.kind = 'answer' ORDER BY d.id DESC LIMIT 1",
                 [conversation_id],
             ).fetchone()
-            if row is None:
-                return None
-            db.execute(
-                "UPDATE decisions SET customer_verdict = ? WHERE id = ?",
-                ["helped" if satisfied else "unhelpful", row["id"]],
-            )
+            if row is not None:
+                db.execute(
+                    "UPDATE decisions SET customer_verdict = ? WHERE id = ?",
+                    ["helped" if satisfied else "unhelpful", row["id"]],
+                )
         self._ring()
+        if row is None:
+            return None
         ids = json.loads(row["entry_ids"] or "[]")
         return (str(row["text"]), ids[0]) if len(ids) == 1 and not ids[0].startswith(PRODUCT) else None
 

@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from appliance.catalog import feed
-from appliance.conversations import privacy
+from appliance.conversations import events, privacy
 from appliance.db import Store, write_meta
 from appliance.kb.entry import EntryError
 from appliance.ops import backup, mailer
@@ -95,6 +95,8 @@ def build(
             removed = privacy.purge_old(store, clock(), days)
             if removed:
                 log.info("retention: deleted %d conversations older than %d days", removed, days)
+            # The channels, webhooks and alerts read events within minutes; a webhook retries a day.
+            events.prune(store, clock())
         except Exception:
             log.exception("retention job failed")
 
