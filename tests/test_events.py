@@ -5,6 +5,7 @@ with an erased conversation."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -157,3 +158,38 @@ def test_the_widget_and_the_inbox_note_events_through_the_app(data_dir, demo_db)
         kinds = [e.kind for e in events.pending(services.store, "test") if e.conversation_id == conv]
         assert kinds[:3] == [events.STARTED, events.CUSTOMER_MESSAGE, events.BOT_MESSAGE]
         assert all(e.channel == "widget" for e in events.pending(services.store, "test"))
+
+
+def test_every_customer_channel_waits_in_the_inbox_marked_with_its_channel(admin) -> None:
+    services = admin.app.state.services
+    conversations = services.chat.conversations
+    asked = {
+        Channel.TELEGRAM: "سفارشم کی می‌رسد؟",
+        Channel.BALE: "قیمت ارسال به شیراز؟",
+        Channel.EMAIL: "فاکتور رسمی می‌دهید؟",
+        Channel.CLI: "not a customer",
+    }
+    ids = {}
+    for channel, text in asked.items():
+        cid = conversations.start(lang="fa", channel=channel, channel_ref=f"ref-{channel}")
+        mid, _ = conversations.add_customer_message(cid, text)
+        conversations.record_turn(cid, mid, Decision("escalate", "no_match", "fa", text), Reply("…", "t"), 1.0)
+        ids[channel] = cid
+    sign_in(admin)
+    page = admin.get("/admin/inbox?view=waiting&lang=fa").text
+    for channel in (Channel.TELEGRAM, Channel.BALE, Channel.EMAIL):
+        assert asked[channel] in page
+    assert "not a customer" not in page
+    assert "تلگرام" in page and "بله" in page and "ایمیل" in page
+    one = admin.get(f"/admin/inbox?view=waiting&c={ids[Channel.TELEGRAM]}&lang=en").text
+    assert "bi-telegram" in one and "Telegram" in one
+    assert admin.get(f"/admin/inbox?view=all&c={ids[Channel.CLI]}&lang=en").status_code == 404
+    # The owner's reply is stored (and its event noted for the channel to send), never e-mailed
+    # as a widget customer's would be (the mailbox channel sends it in its thread).
+    services.apply_settings(dataclasses.replace(services.settings, smtp_host="127.0.0.1", smtp_from="shop@example.com"))
+    services.chat.conversations.set_contact(ids[Channel.EMAIL], "customer@example.com", "")
+    r = post(admin, f"/admin/conversations/{ids[Channel.EMAIL]}/reply", data={"text": "بله، با کمال میل."})
+    assert r.status_code == 200
+    sent = [e for e in events.pending(services.store, "test", kinds=[events.OWNER_MESSAGE])]
+    assert [(e.channel, e.data["text"]) for e in sent] == [("email", "بله، با کمال میل.")]
+    assert services.store.read().execute("SELECT count(*) FROM outbox").fetchone()[0] == 0

@@ -740,7 +740,7 @@ class Conversations:
         return (
             self.store.read()
             .execute(
-                "SELECT c.id, c.status, c.lang, c.updated_at, c.contact_email, c.contact_phone, "
+                "SELECT c.id, c.status, c.lang, c.channel, c.updated_at, c.contact_email, c.contact_phone, "
                 "(strftime('%s', ?) - strftime('%s', c.updated_at)) / 60 AS waited_minutes, "
                 "(SELECT text FROM messages m WHERE m.conversation_id = c.id AND m.role = 'customer' "
                 " AND m.pressed IS NULL ORDER BY m.id DESC LIMIT 1) AS last, "

@@ -25,6 +25,13 @@ LABELS: dict[str, dict[str, str]] = {
         "human": N_("status.human"),
         "resolved": N_("status.resolved"),
     },
+    # Where a conversation happens (the inbox marks each with it).
+    "channel": {
+        "widget": N_("channel.widget"),
+        "telegram": N_("channel.telegram"),
+        "bale": N_("channel.bale"),
+        "email": N_("channel.email"),
+    },
     "role": {
         "customer": N_("role.customer"),
         "bot": N_("role.bot"),
