@@ -52,6 +52,7 @@ from appliance.web.admin import orders as admin_orders
 from appliance.web.admin import settings as admin_settings
 from appliance.web.admin import setup as admin_setup
 from appliance.web.admin import start as admin_start
+from appliance.web.admin import telegram as admin_telegram
 from appliance.web.admin import triggers as admin_triggers
 from appliance.web.api import embed as embed_api
 from appliance.web.guards import body_guard, in_progress_cap
@@ -272,6 +273,7 @@ def create_app(
             admin_analytics.router,
             admin_triggers.router,
             admin_settings.router,
+            admin_telegram.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],
