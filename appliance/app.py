@@ -54,6 +54,7 @@ from appliance.web.admin import setup as admin_setup
 from appliance.web.admin import start as admin_start
 from appliance.web.admin import telegram as admin_telegram
 from appliance.web.admin import triggers as admin_triggers
+from appliance.web.admin import webhooks as admin_webhooks
 from appliance.web.api import embed as embed_api
 from appliance.web.guards import body_guard, in_progress_cap
 from appliance.web.security import security_headers
@@ -273,6 +274,7 @@ def create_app(
             admin_analytics.router,
             admin_triggers.router,
             admin_settings.router,
+            admin_webhooks.router,
             admin_telegram.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],

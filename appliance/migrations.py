@@ -643,3 +643,52 @@ def m0021_channels_and_events(db: Database) -> None:
     db.execute(
         "CREATE TABLE event_cursors (reader TEXT PRIMARY KEY, last_id INTEGER NOT NULL DEFAULT 0, updated_at TEXT)"
     )
+
+
+@MIGRATIONS(name="0023_webhooks")
+def m0023_webhooks(db: Database) -> None:
+    # The shop's own systems told of what happens in conversations (channels/webhooks.py): each
+    # endpoint with the events it picked and the secret its deliveries are signed with. An endpoint
+    # gets only the events after it was added (``after_event``), never the history before it.
+    db.execute(
+        """
+        CREATE TABLE webhook_endpoints (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            kinds TEXT NOT NULL DEFAULT '[]',
+            enabled INTEGER NOT NULL DEFAULT 1,
+            after_event INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    # One row per (endpoint, event): the queue and the log at once. The body is built once, when
+    # the event is queued, so every retry sends the same bytes. It goes with its event (an erased
+    # conversation, the events' retention) and with its endpoint. A test event (``ping``) has no
+    # event and is never pending: it is only the log's record of the test.
+    db.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+            event_id INTEGER REFERENCES events(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            give_up_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            response_code INTEGER,
+            response_body TEXT,
+            error TEXT,
+            delivered_at TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (endpoint_id, event_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(endpoint_id, status, event_id)")
+    db.execute("CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id)")
