@@ -41,6 +41,7 @@ from appliance.settings import Settings
 from appliance.text import bidi
 from appliance.web import api as public_api
 from appliance.web import health, services, widget
+from appliance.web.admin import alerts as admin_alerts
 from appliance.web.admin import analytics as admin_analytics
 from appliance.web.admin import backups as admin_backups
 from appliance.web.admin import catalog as admin_catalog
@@ -274,6 +275,7 @@ def create_app(
             admin_analytics.router,
             admin_triggers.router,
             admin_settings.router,
+            admin_alerts.router,
             admin_webhooks.router,
             admin_telegram.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),

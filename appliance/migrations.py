@@ -692,3 +692,35 @@ def m0023_webhooks(db: Database) -> None:
     )
     db.execute("CREATE INDEX webhook_deliveries_queue ON webhook_deliveries(endpoint_id, status, event_id)")
     db.execute("CREATE INDEX webhook_deliveries_event ON webhook_deliveries(event_id)")
+
+
+@MIGRATIONS(name="0024_owner_alerts")
+def m0024_owner_alerts(db: Database) -> None:
+    # The owner's devices that take Web Push alerts (channels/webpush.py): the browser's push
+    # service address and the keys the payload is encrypted for. At most a few (20).
+    db.execute(
+        """
+        CREATE TABLE push_subscriptions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            endpoint TEXT NOT NULL UNIQUE,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            device TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            last_sent_at TEXT,
+            last_error TEXT
+        )
+        """
+    )
+    # The alerts each waiting conversation was given (channels/alerts.py): never more than one an
+    # hour; held during quiet hours until the summary; the waiting stretch already reminded of.
+    db.execute(
+        """
+        CREATE TABLE owner_alerts (
+            conversation_id TEXT PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+            sent_at TEXT,
+            held_at TEXT,
+            reminded_for TEXT
+        )
+        """
+    )

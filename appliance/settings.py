@@ -461,6 +461,32 @@ class Settings:
     # -- mailbox settings end --
 
     # The owner's phone: who waits, told at once (channels/alerts.py)
+    alerts_via: str = _doc(
+        N_(
+            "How you are told that a customer waits for you: a notification on the devices you turned "
+            "on in Alerts, a message from the shop's bot in your own chat, both, or none."
+        ),
+        group="channels",
+        choices=("", "push", "bot", "both"),
+        default="both",
+    )
+    quiet_hours_from: str = _doc(
+        N_("Quiet hours start (in the shop's time zone): no alerts until they end, then one summary. Empty: none."),
+        group="channels",
+        input="time",
+        default="",
+    )
+    quiet_hours_until: str = _doc(
+        N_("Quiet hours end (may be the next morning, e.g. 23:00 to 08:00). Empty: none."),
+        group="channels",
+        input="time",
+        default="",
+    )
+    alert_waiting_minutes: int = _doc(
+        N_("Remind you of a customer still waiting after this many minutes (0: no reminder)."),
+        group="channels",
+        default=30,
+    )
     # -- alerts settings end --
 
     # Limits
@@ -731,7 +757,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if meta["choices"]:
         return _choice(name, value, meta["choices"], source)
     if meta["input"] == "time":
-        return time_of_day(name, value, source)
+        # A time that may be left empty (quiet hours: none) has "" as its default.
+        return "" if not value.strip() and _field_map()[name].default == "" else time_of_day(name, value, source)
     if meta["input"] == "dates":
         return tuple(jalali_date(name, v, source) for v in value)
     if name == "orders_url":

@@ -135,6 +135,10 @@ LABELS: dict[str, dict[str, str]] = {
         "bot_api_base": N_("set.bot_api_base"),
         # -- telegram setting labels end --
         # -- mailbox setting labels end --
+        "alerts_via": N_("set.alerts_via"),
+        "quiet_hours_from": N_("set.quiet_hours_from"),
+        "quiet_hours_until": N_("set.quiet_hours_until"),
+        "alert_waiting_minutes": N_("set.alert_waiting_minutes"),
         # -- alerts setting labels end --
         "backup_time": N_("set.backup_time"),
         "backups_daily": N_("set.backups_daily"),
@@ -204,6 +208,12 @@ LABELS: dict[str, dict[str, str]] = {
         "": N_("set.bot_platform.none"),
         "telegram": N_("set.bot_platform.telegram"),
         "bale": N_("set.bot_platform.bale"),
+    },
+    "alerts_via": {
+        "": N_("set.alerts_via.none"),
+        "push": N_("set.alerts_via.push"),
+        "bot": N_("set.alerts_via.bot"),
+        "both": N_("set.alerts_via.both"),
     },
     "catalog_missing": {"closest": N_("set.catalog_missing.closest"), "handover": N_("set.catalog_missing.handover")},
     "orders_source": {
