@@ -49,6 +49,7 @@ from appliance.web.admin import documents as admin_documents
 from appliance.web.admin import home as admin
 from appliance.web.admin import inbox as admin_inbox
 from appliance.web.admin import kb as admin_kb
+from appliance.web.admin import mailbox as admin_mailbox
 from appliance.web.admin import orders as admin_orders
 from appliance.web.admin import settings as admin_settings
 from appliance.web.admin import setup as admin_setup
@@ -275,6 +276,7 @@ def create_app(
             admin_analytics.router,
             admin_triggers.router,
             admin_settings.router,
+            admin_mailbox.router,
             admin_alerts.router,
             admin_webhooks.router,
             admin_telegram.router,

@@ -458,6 +458,30 @@ class Settings:
     # -- telegram settings end --
 
     # Channels: the shop's support mailbox, read over IMAP (channels/email_in.py)
+    imap_host: str = _doc(
+        N_("The shop's support mailbox: its IMAP server (empty: the mailbox isn't read)."),
+        group="channels",
+        default="",
+    )
+    imap_port: int = _doc(
+        N_("The IMAP server's port: usually 993; 143 for a connection protected with STARTTLS or none."),
+        group="channels",
+        default=993,
+    )
+    imap_security: str = _doc(
+        N_("How the connection to the IMAP server is protected (your mail provider says which)."),
+        group="channels",
+        choices=("ssl", "starttls", "none"),
+        default="ssl",
+    )
+    imap_user: str = _doc(N_("The support mailbox's user name on the IMAP server."), group="channels", default="")
+    imap_password: str = _doc(
+        N_("The support mailbox's password (kept on this appliance, readable by it only; never shown again)."),
+        group="channels",
+        secret=True,
+        default="",
+    )
+    imap_folder: str = _doc(N_("The folder customers' e-mails arrive in."), group="channels", default="INBOX")
     # -- mailbox settings end --
 
     # The owner's phone: who waits, told at once (channels/alerts.py)

@@ -193,6 +193,7 @@ def test_each_field_describes_itself() -> None:
         "model_api_key",
         "orders_key",
         "orders_secret",
+        "imap_password",
     }
     assert {name for name, m in owner.items() if m["restart"]} == {
         "model",

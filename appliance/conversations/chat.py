@@ -151,13 +151,17 @@ class ChatService:
         message_id, _ = await self.accept(conversation_id, text)
         return await self.answer(conversation_id, message_id, text)
 
-    async def answer(self, conversation_id: str, message_id: int, text: str, *, network: str | None = None) -> Turn:
+    async def answer(
+        self, conversation_id: str, message_id: int, text: str, *, network: str | None = None, only_sure: bool = False
+    ) -> Turn:
         """Decide and reply to a stored customer message (unless the owner has taken over).
         ``network``: the keyed hash of the network it came from (the web API's), which the order
-        desk counts guesses by."""
+        desk counts guesses by. ``only_sure``: anything but a sure answer goes to the owner (an
+        e-mail can't offer choices to click or ask back at once; the order desk's questions
+        neither)."""
         if self.conversations.status(conversation_id) is Status.HUMAN:
             return await self._record(conversation_id, message_id, held(text), Reply("", "none"), 0.0)
-        if self.desk is not None:
+        if self.desk is not None and not only_sure:
             started = time.perf_counter()
             row = self.conversations.get(conversation_id)
             taken = await self.desk.take(
@@ -173,6 +177,9 @@ class ChatService:
         before = self.conversations.previous_question(conversation_id, before=message_id)
         previous = Previous(before[0], tuple(before[1])) if before else None
         decision, reply, decision_ms = await self._decide_and_compose(text, previous)
+        if only_sure and decision.kind != "answer":
+            decision = Decision("escalate", "not_sure_by_email", decision.lang, decision.query, decision.confidence)
+            reply = await self.composer.compose(decision, text)
         return await self._record(conversation_id, message_id, decision, reply, decision_ms)
 
     def answer_in_background(

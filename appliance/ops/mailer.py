@@ -1,9 +1,11 @@
 """E-mail through the shop's own SMTP server (or a local relay): owner replies to customers who
-left an address. Messages wait in ``outbox``; a scheduled job sends what is due, retrying with
+left an address, and the replies in an e-mail conversation's thread (their ``headers``). Messages
+wait in ``outbox``; a scheduled job sends what is due, retrying with
 growing delays, and every failure is kept and shown in the admin: never silent."""
 
 from __future__ import annotations
 
+import json
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -31,17 +33,61 @@ def configured(settings: Settings) -> bool:
     return bool(settings.smtp_host and settings.smtp_from)
 
 
+# The headers an e-mail in the outbox may carry of its own (a reply in a customer's thread):
+# anything else would be the caller's to set, and From/To/Subject/Date are this module's.
+THREAD_HEADERS = ("Message-ID", "In-Reply-To", "References", "Auto-Submitted")
+
+
 def enqueue(
-    store: Store, now: datetime, *, to: str, subject: str, body: str, conversation_id: str | None = None
+    store: Store,
+    now: datetime,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    conversation_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> int:
     with store.write() as db:
-        return inserted_id(
-            db.execute(
-                "INSERT INTO outbox (conversation_id, to_addr, subject, body, created_at, next_attempt_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [conversation_id, to, subject, body, now.isoformat(), now.isoformat()],
-            )
+        return add(db, now, to=to, subject=subject, body=body, conversation_id=conversation_id, headers=headers)
+
+
+def add(
+    db: Any,
+    now: datetime,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    conversation_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> int:
+    """``enqueue`` inside the caller's write transaction (a channel that marks its place in the
+    same one: channels/mail_out.py). ``headers``: THREAD_HEADERS only."""
+    unknown = set(headers or {}) - set(THREAD_HEADERS)
+    if unknown:
+        raise ValueError(f"not a thread header: {sorted(unknown)}")
+    return inserted_id(
+        db.execute(
+            "INSERT INTO outbox (conversation_id, to_addr, subject, body, created_at, next_attempt_at, headers) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                conversation_id,
+                to,
+                subject,
+                body,
+                now.isoformat(),
+                now.isoformat(),
+                json.dumps(headers, ensure_ascii=False) if headers else None,
+            ],
         )
+    )
+
+
+def message_id(settings: Settings) -> str:
+    """A new Message-ID on the From address's domain (made before sending when the caller must
+    remember it: a reply's, for threading)."""
+    return make_msgid(domain=_header(settings.smtp_from).rpartition("@")[2].strip(">") or None)
 
 
 def sent_for(store: Store, conversation_id: str) -> list[Any]:
@@ -79,14 +125,19 @@ def _send(settings: Settings, message: EmailMessage) -> None:
         server.send_message(message)
 
 
-def _message(settings: Settings, to: str, subject: str, body: str) -> EmailMessage:
+def _message(
+    settings: Settings, to: str, subject: str, body: str, headers: dict[str, str] | None = None
+) -> EmailMessage:
     message = EmailMessage()
     sender = _header(settings.smtp_from)
+    given = {k: _header(v) for k, v in (headers or {}).items() if k in THREAD_HEADERS and v}
     message["From"] = sender
     message["To"] = _header(to)
     message["Subject"] = _header(subject)
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["Message-ID"] = given.pop("Message-ID", "") or message_id(settings)
+    for name, value in given.items():
+        message[name] = value
     message.set_content(body)  # text/plain only: nothing in an e-mail can run
     return message
 
@@ -106,7 +157,7 @@ def deliver_due(store: Store, settings: Settings, clock: Callable[[], datetime])
     due = (
         store.read()
         .execute(
-            "SELECT id, to_addr, subject, body, attempts FROM outbox WHERE sent_at IS NULL AND attempts < ? "
+            "SELECT id, to_addr, subject, body, attempts, headers FROM outbox WHERE sent_at IS NULL AND attempts < ? "
             "AND next_attempt_at <= ? ORDER BY id LIMIT 50",
             [MAX_ATTEMPTS, now.isoformat()],
         )
@@ -115,7 +166,8 @@ def deliver_due(store: Store, settings: Settings, clock: Callable[[], datetime])
     sent = failed = 0
     for row in due:
         try:
-            _send(settings, _message(settings, row["to_addr"], row["subject"], row["body"]))
+            headers = json.loads(row["headers"]) if row["headers"] else None
+            _send(settings, _message(settings, row["to_addr"], row["subject"], row["body"], headers))
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             failed += 1
             attempts = row["attempts"] + 1
