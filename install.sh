@@ -146,10 +146,9 @@ for m in "${EXTRA_MODELS[@]}"; do
     "$VENV/bin/appliance" models add "$m"
 done
 
-# --- the browser for the widget and admin tests, Dovecot for the mailbox tests (--dev) ------------
-if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 &&
-    [ -x /usr/sbin/dovecot ]; }; then
-    say "Installing Chromium, chromedriver and Dovecot for the browser and mailbox tests (Debian packages)"
+# --- the browser for the widget and admin tests (--dev) -------------------------------------------
+if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
+    say "Installing Chromium and chromedriver for the browser tests (Debian packages)"
     SUDO=""
     if [ "$(id -u)" != 0 ]; then
         command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && SUDO="sudo -n" ||
@@ -158,7 +157,24 @@ if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chrom
     command -v apt-get >/dev/null 2>&1 ||
         die "the browser tests need Chromium and chromedriver; install them with your package manager"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver dovecot-imapd >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+
+# --- restic for off-site backups; with --dev, also sshd for their SFTP test -------------------------
+# A plain install leaves restic to the owner (the backups page says how to install it when missing).
+if [ "$DEV" = 1 ] && ! { command -v restic >/dev/null 2>&1 && [ -x /usr/sbin/sshd ]; }; then
+    say "Installing restic and openssh-server for the off-site backup tests (Debian packages)"
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && SUDO="sudo -n" ||
+            die "the off-site backup tests need restic and sshd: run as root, or: sudo apt-get install restic openssh-server"
+    fi
+    command -v apt-get >/dev/null 2>&1 ||
+        die "the off-site backup tests need restic and openssh-server; install them with your package manager"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends restic openssh-server >/dev/null
+elif [ "$DEV" != 1 ] && ! command -v restic >/dev/null 2>&1; then
+    say "Off-site backups need restic, which is not installed (optional): sudo apt-get install restic"
 fi
 
 # --- the systemd service (--service) -------------------------------------------------------------

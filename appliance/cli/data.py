@@ -1,10 +1,12 @@
-"""The shop's data: ``backup``, ``verify-backup``, ``restore``, and a customer's data
+"""The shop's data: ``backup``, ``verify-backup``, ``restore``, ``restore-offsite``, and a customer's data
 (``export-customer``, ``erase-customer``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +146,87 @@ def erase_customer(conversation: str | None, contact: str | None, yes: bool, **f
     finally:
         store.close()
     click.echo(f"erased {n} conversation(s)")
+
+
+@main.command("restore-offsite")
+@data_dir_option
+@click.option(
+    "--repo",
+    "repository",
+    required=True,
+    help="The off-site repository, as on the backups page: a folder, sftp:user@host:/folder, s3:...",
+)
+@click.option(
+    "--password-file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file holding the repository's password (the one the backups page showed once).",
+)
+@click.option(
+    "--ssh-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="sftp: the key to sign in with (default: your own ssh setup).",
+)
+@click.option("--snapshot", default="latest", show_default=True, help="Which snapshot (an id from restic).")
+def restore_offsite(repository: str, password_file: Path, ssh_key: Path | None, snapshot: str, **flags: Any) -> None:
+    """Bring a lost data directory back from the off-site repository: the database (checked),
+    the secret, the settings; then start the appliance on it as before."""
+    from appliance.db import Store, write_meta
+    from appliance.ops import offsite
+
+    settings = load_settings(**flags)
+    data_dir = settings.data_dir
+    try:
+        location = offsite.check_location(repository)
+    except offsite.OffsiteError as exc:
+        raise click.ClickException(f"not a repository address: {repository}") from exc
+    if offsite.available() is None:
+        raise click.ClickException("restic is not installed (Debian/Ubuntu: sudo apt-get install restic)")
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = InstanceLock(data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        raise click.ClickException(f"stop the appliance first: {exc}") from None
+    try:
+        with tempfile_dir() as scratch:
+            repo = offsite.Repo(
+                location=location,
+                password_file=password_file.resolve(),
+                ssh_key=ssh_key.resolve() if ssh_key else None,
+                known_hosts=scratch / "known_hosts" if ssh_key else None,
+            )
+            done = offsite.restore_data_dir(repo, data_dir, snapshot)
+    except offsite.OffsiteError as exc:
+        raise click.ClickException(_offsite_words(exc)) from None
+    finally:
+        lock.release()
+    store = Store(settings.db_path)
+    try:
+        store.migrate()  # a snapshot from an older version moves forward now, not at the next start
+        with store.write() as db:
+            write_meta(db, "offsite_password_kept", utc_now().isoformat())  # they just typed it
+    finally:
+        store.close()
+    click.echo(
+        f"restored snapshot {done['snapshot']} of {done['time']} into {data_dir}: "
+        f"{done['conversations']} conversations, {done['kb_entries']} knowledge-base entries"
+    )
+
+
+@contextlib.contextmanager
+def tempfile_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="appliance-offsite-") as d:
+        yield Path(d)
+
+
+def _offsite_words(exc: Exception) -> str:
+    """The failure in English words (the command line's language), restic's own after them."""
+    from appliance import i18n
+    from appliance.ops import offsite
+
+    if not isinstance(exc, offsite.OffsiteError):
+        return str(exc)
+    said = i18n.t("en", exc.msgid)
+    return f"{said} ({exc.detail})" if exc.detail else said

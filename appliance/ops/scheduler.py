@@ -20,7 +20,7 @@ from appliance.catalog import feed
 from appliance.conversations import events, privacy
 from appliance.db import Store, write_meta
 from appliance.kb.entry import EntryError
-from appliance.ops import backup, mailer
+from appliance.ops import backup, mailer, offsite
 from appliance.orders import feed as orders_feed
 from appliance.reports import digest
 from appliance.settings import Settings
@@ -76,6 +76,7 @@ def build(
             info = backup.nightly(settings.db_path, settings.backups_dir, now, current().backup_keep)
             _remember(store, "backup_last_ok", f"{now.isoformat()} {info.path.name} {info.size}")
             log.info("nightly backup: %s (%d bytes)", info.path.name, info.size)
+            offsite.after_nightly(store, current(), info.path, now)  # never raises; noted for the page
         except Exception as exc:  # shown on the admin home page, never silent
             _remember(store, "backup_last_error", f"{now.isoformat()} {exc}")
             log.exception("nightly backup failed")
@@ -142,6 +143,20 @@ def build(
             log.exception("orders sheet failed")
 
     scheduler.add_job(orders_sheet, "interval", minutes=30, id="orders_sheet", replace_existing=True)
+    # Off-site (ops/offsite.py): the repository checked weekly on Friday, a test restore on the
+    # 1st of each month, two hours after the backup (a quiet hour; each does nothing unless set up).
+    scheduler.add_job(
+        lambda: offsite.weekly_check(store, current(), clock()),
+        CronTrigger(day_of_week="fri", hour=(b_hour + 2) % 24, minute=b_minute),
+        id="offsite_check",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        lambda: offsite.monthly_restore_test(store, current(), clock()),
+        CronTrigger(day=1, hour=(b_hour + 2) % 24, minute=b_minute),
+        id="offsite_restore_test",
+        replace_existing=True,
+    )
     # The machine was off at backup time: catch up soon after start.
     last = backup.last_backup(settings.backups_dir)
     if last is None or (clock().replace(tzinfo=None) - last.taken_at).total_seconds() > 26 * 3600:
