@@ -146,9 +146,10 @@ for m in "${EXTRA_MODELS[@]}"; do
     "$VENV/bin/appliance" models add "$m"
 done
 
-# --- the browser for the widget and admin tests (--dev) -------------------------------------------
-if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
-    say "Installing Chromium and chromedriver for the browser tests (Debian packages)"
+# --- the browser for the widget and admin tests, Dovecot for the mailbox tests (--dev) ------------
+if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 &&
+    [ -x /usr/sbin/dovecot ]; }; then
+    say "Installing Chromium, chromedriver and Dovecot for the browser and mailbox tests (Debian packages)"
     SUDO=""
     if [ "$(id -u)" != 0 ]; then
         command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && SUDO="sudo -n" ||
@@ -157,7 +158,7 @@ if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chrom
     command -v apt-get >/dev/null 2>&1 ||
         die "the browser tests need Chromium and chromedriver; install them with your package manager"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver dovecot-imapd >/dev/null
 fi
 
 # --- restic for off-site backups; with --dev, also sshd for their SFTP test -------------------------

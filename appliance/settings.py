@@ -458,9 +458,59 @@ class Settings:
     # -- telegram settings end --
 
     # Channels: the shop's support mailbox, read over IMAP (channels/email_in.py)
+    imap_host: str = _doc(
+        N_("The shop's support mailbox: its IMAP server (empty: the mailbox isn't read)."),
+        group="channels",
+        default="",
+    )
+    imap_port: int = _doc(
+        N_("The IMAP server's port: usually 993; 143 for a connection protected with STARTTLS or none."),
+        group="channels",
+        default=993,
+    )
+    imap_security: str = _doc(
+        N_("How the connection to the IMAP server is protected (your mail provider says which)."),
+        group="channels",
+        choices=("ssl", "starttls", "none"),
+        default="ssl",
+    )
+    imap_user: str = _doc(N_("The support mailbox's user name on the IMAP server."), group="channels", default="")
+    imap_password: str = _doc(
+        N_("The support mailbox's password (kept on this appliance, readable by it only; never shown again)."),
+        group="channels",
+        secret=True,
+        default="",
+    )
+    imap_folder: str = _doc(N_("The folder customers' e-mails arrive in."), group="channels", default="INBOX")
     # -- mailbox settings end --
 
     # The owner's phone: who waits, told at once (channels/alerts.py)
+    alerts_via: str = _doc(
+        N_(
+            "How you are told that a customer waits for you: a notification on the devices you turned "
+            "on in Alerts, a message from the shop's bot in your own chat, both, or none."
+        ),
+        group="channels",
+        choices=("", "push", "bot", "both"),
+        default="both",
+    )
+    quiet_hours_from: str = _doc(
+        N_("Quiet hours start (in the shop's time zone): no alerts until they end, then one summary. Empty: none."),
+        group="channels",
+        input="time",
+        default="",
+    )
+    quiet_hours_until: str = _doc(
+        N_("Quiet hours end (may be the next morning, e.g. 23:00 to 08:00). Empty: none."),
+        group="channels",
+        input="time",
+        default="",
+    )
+    alert_waiting_minutes: int = _doc(
+        N_("Remind you of a customer still waiting after this many minutes (0: no reminder)."),
+        group="channels",
+        default=30,
+    )
     # -- alerts settings end --
 
     # Limits
@@ -763,7 +813,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     if meta["choices"]:
         return _choice(name, value, meta["choices"], source)
     if meta["input"] == "time":
-        return time_of_day(name, value, source)
+        # A time that may be left empty (quiet hours: none) has "" as its default.
+        return "" if not value.strip() and _field_map()[name].default == "" else time_of_day(name, value, source)
     if meta["input"] == "dates":
         return tuple(jalali_date(name, v, source) for v in value)
     if name == "orders_url":

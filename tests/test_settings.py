@@ -193,6 +193,7 @@ def test_each_field_describes_itself() -> None:
         "model_api_key",
         "orders_key",
         "orders_secret",
+        "imap_password",
         "offsite_s3_key_id",
         "offsite_s3_secret",
     }

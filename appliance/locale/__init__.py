@@ -140,7 +140,17 @@ LABELS: dict[str, dict[str, str]] = {
         "offsite_keep_weekly": N_("set.offsite_keep_weekly"),
         "offsite_keep_monthly": N_("set.offsite_keep_monthly"),
         # -- telegram setting labels end --
+        "imap_host": N_("set.imap_host"),
+        "imap_port": N_("set.imap_port"),
+        "imap_security": N_("set.imap_security"),
+        "imap_user": N_("set.imap_user"),
+        "imap_password": N_("set.imap_password"),
+        "imap_folder": N_("set.imap_folder"),
         # -- mailbox setting labels end --
+        "alerts_via": N_("set.alerts_via"),
+        "quiet_hours_from": N_("set.quiet_hours_from"),
+        "quiet_hours_until": N_("set.quiet_hours_until"),
+        "alert_waiting_minutes": N_("set.alert_waiting_minutes"),
         # -- alerts setting labels end --
         "backup_time": N_("set.backup_time"),
         "backups_daily": N_("set.backups_daily"),
@@ -189,6 +199,7 @@ LABELS: dict[str, dict[str, str]] = {
         "owner_in_conversation": N_("reason.owner_in_conversation"),
         "clarification_failed": N_("reason.clarification_failed"),
         "attachment": N_("reason.attachment"),
+        "not_sure_by_email": N_("reason.not_sure_by_email"),
         "order_ask_number": N_("reason.order_ask_number"),
         "order_ask_proof": N_("reason.order_ask_proof"),
         "order_status": N_("reason.order_status"),
@@ -201,6 +212,30 @@ LABELS: dict[str, dict[str, str]] = {
         "goodbye": N_("decision.goodbye"),
     },
     # The values of a setting that is a choice, in words (the settings page's lists).
+    "imap_security": {
+        "ssl": N_("set.imap_security.ssl"),
+        "starttls": N_("set.imap_security.starttls"),
+        "none": N_("set.imap_security.none"),
+    },
+    # Why the support mailbox couldn't be read (channels/mail_poll.py), and why an e-mail in it
+    # was left alone (channels/mail_read.py's automatic).
+    "mailbox_error": {
+        "auth": N_("mailbox.error.auth"),
+        "connect": N_("mailbox.error.connect"),
+        "tls": N_("mailbox.error.tls"),
+        "folder": N_("mailbox.error.folder"),
+        "protocol": N_("mailbox.error.protocol"),
+    },
+    "mailbox_skip": {
+        "auto_submitted": N_("mailbox.skip.auto_reply"),
+        "auto_reply": N_("mailbox.skip.auto_reply"),
+        "precedence": N_("mailbox.skip.bulk"),
+        "mailing_list": N_("mailbox.skip.mailing_list"),
+        "bounce": N_("mailbox.skip.bounce"),
+        "no_sender": N_("mailbox.skip.no_sender"),
+        "no_reply_sender": N_("mailbox.skip.no_sender"),
+        "own": N_("mailbox.skip.own"),
+    },
     "smtp_security": {
         "starttls": N_("set.smtp_security.starttls"),
         "ssl": N_("set.smtp_security.ssl"),
@@ -210,6 +245,12 @@ LABELS: dict[str, dict[str, str]] = {
         "": N_("set.bot_platform.none"),
         "telegram": N_("set.bot_platform.telegram"),
         "bale": N_("set.bot_platform.bale"),
+    },
+    "alerts_via": {
+        "": N_("set.alerts_via.none"),
+        "push": N_("set.alerts_via.push"),
+        "bot": N_("set.alerts_via.bot"),
+        "both": N_("set.alerts_via.both"),
     },
     "catalog_missing": {"closest": N_("set.catalog_missing.closest"), "handover": N_("set.catalog_missing.handover")},
     "orders_source": {
