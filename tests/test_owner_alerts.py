@@ -385,3 +385,61 @@ def test_the_settings_page_takes_quiet_hours_in_persian_and_the_alerts_page_says
     )
     assert r.status_code == 200 and admin.app.state.services.settings.quiet_hours_from == ""
     assert i18n.t("fa", "alerts.no_quiet") in admin.get("/admin/alerts?lang=fa").text
+
+
+# -- in a real browser ----------------------------------------------------------------------------------
+
+BROWSER_PASSWORD = "the owner's alerts password"
+
+
+@pytest.mark.browser
+def test_the_page_registers_the_service_worker_which_shows_a_pushed_alert(browser: Any, tmp_path: Path) -> None:
+    """Real headless Chromium on a phone's width: the page's script registers /admin/sw.js for
+    /admin/ and says this device is off (no permission asked unprompted); a push delivered to the
+    worker (DevTools' ServiceWorker.deliverPushMessage) is shown with the shop, the words and the
+    link, tagged by conversation."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from .helpers import demo_server
+
+    with demo_server(tmp_path / "data", BROWSER_PASSWORD) as base:
+        browser.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
+        )
+        browser.get(f"{base}/admin/alerts?lang=fa")
+        WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "password"))
+        browser.find_element(By.ID, "password").send_keys(BROWSER_PASSWORD)
+        browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        WebDriverWait(browser, 20).until(lambda d: "/admin/alerts" in d.current_url)
+        off = i18n.t("fa", "alerts.this_off")
+        WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "push-state").text == off)
+        assert browser.find_element(By.ID, "push-on").is_displayed()
+        assert not browser.find_element(By.ID, "push-off").is_displayed()
+        assert browser.execute_script("return Notification.permission") == "default"  # not asked unprompted
+        width = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], width
+        registration = browser.execute_async_script(
+            "const done = arguments[0]; navigator.serviceWorker.getRegistration('/admin/')"
+            ".then(r => done([r.scope, r.active && r.active.scriptURL]))"
+        )
+        assert registration == [f"{base}/admin/", f"{base}/admin/sw.js"]
+        browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": base, "permissions": ["notifications"]})
+        browser.execute_cdp_cmd("ServiceWorker.enable", {})
+        pushed = {"title": SHOP, "body": ASKED, "url": "https://shop.example/admin/conversations/c1", "tag": "c1"}
+        for registration_id in range(5):  # the id DevTools gave the one registration
+            try:
+                browser.execute_cdp_cmd(
+                    "ServiceWorker.deliverPushMessage",
+                    {"origin": base, "registrationId": str(registration_id), "data": json.dumps(pushed)},
+                )
+                break
+            except Exception:
+                continue
+        shown = WebDriverWait(browser, 10).until(
+            lambda d: d.execute_async_script(
+                "const done = arguments[0]; navigator.serviceWorker.ready.then(r => r.getNotifications())"
+                ".then(ns => done(ns.map(n => [n.title, n.body, n.tag, n.data.url])))"
+            )
+        )
+    assert shown == [[SHOP, ASKED, "c1", pushed["url"]]]
