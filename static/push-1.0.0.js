@@ -24,6 +24,14 @@
     return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || "";
   }
 
+  // A refusal in the owner's words (ours, or the server's); a browser's own error (in English,
+  // often technical) is shown as "that didn't work".
+  function refusal(text) {
+    var error = new Error(text);
+    error.said = true;
+    return error;
+  }
+
   function send(path, body) {
     return fetch(path, {
       method: "POST",
@@ -32,7 +40,7 @@
       body: JSON.stringify(body),
     }).then(function (r) {
       return r.json().then(function (answer) {
-        if (!r.ok) throw new Error(answer.message || box.dataset.failed);
+        if (!r.ok) throw refusal(answer.message || box.dataset.failed);
         return answer;
       });
     });
@@ -75,7 +83,7 @@
     say(box.dataset.working);
     Notification.requestPermission()
       .then(function (permission) {
-        if (permission !== "granted") throw new Error(box.dataset.denied);
+        if (permission !== "granted") throw refusal(box.dataset.denied);
         return Promise.all([ready, fetch("/admin/alerts/key", { credentials: "same-origin" }).then(function (r) {
           return r.json();
         })]);
@@ -91,7 +99,7 @@
         devicesChanged();
       })
       .catch(function (error) {
-        say((error && error.message) || box.dataset.failed);
+        say(error && error.said ? error.message : box.dataset.failed);
       })
       .then(function () {
         onButton.disabled = false;

@@ -131,7 +131,8 @@ def owed(store: Store, conversations: Conversations, settings: Settings, now: da
     held): the new hand-overs, the reminders due, the summary at the end of the quiet hours."""
     lang = settings.default_language
     at = now.isoformat()
-    handed = events.pending(store, READER, kinds=[events.HANDED_OVER])
+    # A burst at once (the worker restarted after failing a while): each is a row or two.
+    handed = events.pending(store, READER, kinds=[events.HANDED_OVER], limit=1000)
     waiting = _waiting(conversations)
     hush = quiet(settings, now)
     off = not settings.alerts_via
