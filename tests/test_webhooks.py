@@ -101,6 +101,21 @@ def test_addresses_are_https_or_this_machine() -> None:
         assert caught.value.key == key, url
 
 
+def test_a_redirect_is_a_failed_attempt_and_is_not_followed(receiver: Receiver, http: httpx.Client) -> None:
+    elsewhere = Receiver(free_port()).start()
+    try:
+        receiver.answer, receiver.location = 302, elsewhere.url
+        receiver.start()
+        body = webhook_send.encode({"id": 1, "type": "message.customer", "message": {"text": "سلام"}})
+        outcome = webhook_send.send(http, receiver.url, "secret", events.CUSTOMER_MESSAGE, 1, body)
+        assert not outcome.ok and outcome.error == "redirect" and outcome.code == 302
+        assert elsewhere.events() == []
+        receiver.answer = 200
+        assert webhook_send.send(http, receiver.url, "secret", events.CUSTOMER_MESSAGE, 1, body).ok
+    finally:
+        elsewhere.stop()
+
+
 # -- end to end through the app -------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ class Receiver:
         self.secret = secret
         self.answer = 204
         self.reply = b""
+        self.location = ""  # sent with a 3xx answer
         self.got: list[dict[str, Any]] = []  # each: headers (lower case), raw body, parsed JSON, signed
         self.lock = threading.Lock()
         self.verify = docs_example()["verify_signature"]
@@ -59,7 +60,7 @@ class Receiver:
                                 "signed": ok,
                             }
                         )
-                self._send(status, "text/plain; charset=utf-8", receiver.reply)
+                self._send(status, "text/plain; charset=utf-8", receiver.reply, receiver.location)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True

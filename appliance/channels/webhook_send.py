@@ -10,6 +10,7 @@ the conversations elsewhere. Blocking: called in a worker thread, never on the e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -86,13 +87,18 @@ def send(http: httpx.Client, url: str, secret: str, kind: str, delivery_id: int,
         EVENT_HEADER: kind,
         DELIVERY_HEADER: str(delivery_id),
     }
+    started = time.monotonic()
+    got = b""
     try:
         with http.stream("POST", url, content=raw, headers=headers) as response:
-            got = b""
-            for chunk in response.iter_bytes():
-                got += chunk
-                if len(got) >= READ_CAP_BYTES:
-                    break
+            # The status decides; the answer's body is only kept for the log. So a receiver that
+            # said 2xx and then dawdles over its body isn't sent the event again, and no answer
+            # holds the queue longer than TIMEOUT_S (httpx's timeout is per read, not in all).
+            with contextlib.suppress(httpx.HTTPError):
+                for chunk in response.iter_bytes():
+                    got += chunk
+                    if len(got) >= READ_CAP_BYTES or time.monotonic() - started > TIMEOUT_S:
+                        break
     except httpx.TimeoutException:
         return Outcome(ok=False, error="timeout")
     except httpx.ConnectError as exc:
