@@ -398,3 +398,15 @@ def test_the_quoted_history_is_not_the_customers_new_words() -> None:
     assert mail_read.new_words(gmail_en) == "Thanks!"
     assert mail_read.new_words(outlook) == "Got it."
     assert mail_read.new_words(own_words) == own_words
+
+
+def test_a_web_forms_e_mail_is_answered_at_its_reply_to() -> None:
+    raw = (
+        "From: Book Nook site <shop@booknook.example>\r\nReply-To: مریم <maryam@example.com>\r\n"
+        "Subject: =?utf-8?b?2YHYsdmFINiq2YXYp9iz?=\r\nMessage-ID: <form1@booknook.example>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+    ).encode() + "سفارشم کجاست؟".encode()
+    mail = mail_read.read(raw, own=(SHOP,))  # From the shop's address, but a customer's
+    assert mail.sender == "maryam@example.com" and mail.subject == "فرم تماس" and mail.automatic == ""
+    ours = raw.replace("Reply-To: مریم <maryam@example.com>".encode(), b"X-Note: ours")
+    assert mail_read.read(ours, own=(SHOP,)).automatic == "own"  # our own reply, come back: a loop

@@ -15,6 +15,7 @@ the event loop like the widget's.
 
 from __future__ import annotations
 
+import functools
 import imaplib
 import json
 import logging
@@ -216,7 +217,9 @@ async def check(store: Store, clock: Clock, settings: Settings, chat: ChatServic
         st.uidvalidity, st.last_uid = validity, 0
     own = tuple(a for a in (settings.smtp_from, settings.imap_user) if "@" in a)
     for uid, raw in mails:
-        mail = mail_read.read(raw, own=own, fallback_id=f"<{validity}.{uid}@{settings.imap_host}>")
+        # Parsing MIME and an HTML body is CPU work (a 10 MB e-mail): off the event loop.
+        fallback = f"<{validity}.{uid}@{settings.imap_host}>"
+        mail = await anyio.to_thread.run_sync(functools.partial(mail_read.read, raw, own=own, fallback_id=fallback))
         if mail.automatic:
             st.skipped += 1
             st.last_skipped = mail.automatic

@@ -32,7 +32,7 @@ _BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066
 class Mail:
     message_id: str  # "<...>", made up from the UID when the e-mail has none
     refs: tuple[str, ...]  # References then In-Reply-To, oldest first: the thread it answers
-    sender: str  # the address, lower-case
+    sender: str  # the address to answer (Reply-To, else From), lower-case
     name: str  # the display name ("" when none)
     subject: str
     date: str  # ISO, "" when the Date header is missing or broken
@@ -49,6 +49,10 @@ def read(raw: bytes, *, own: tuple[str, ...] = (), fallback_id: str = "") -> Mai
     the Message-ID to use when the e-mail has none (the mailbox's UID: stable across polls)."""
     msg = message_from_bytes(raw, policy=policy.default)
     name, sender = parseaddr(_text_header(msg, "From"))
+    # A web form's e-mail comes From the shop's site and says whom to answer in Reply-To.
+    answer_to = parseaddr(_text_header(msg, "Reply-To"))[1]
+    if "@" in answer_to:
+        sender = answer_to
     ids = _ID.findall(_text_header(msg, "Message-ID"))
     own_id = ids[0] if ids else (fallback_id or f"<{hashlib.sha256(raw).hexdigest()[:32]}@mailbox.invalid>")
     refs: list[str] = []
@@ -106,7 +110,10 @@ def automatic(msg: Message, own: tuple[str, ...] = ()) -> str:
     if local in _ROBOTS:
         return "no_reply_sender"
     mine = {a.lower() for _, a in getaddresses([x for x in own if x])}
-    if sender in mine:
+    answer_to = parseaddr(_text_header(msg, "Reply-To"))[1].strip().lower()
+    if sender in mine and (not answer_to or answer_to in mine):
+        # Ours (a loop). The shop's own contact form may send From the shop's address too, but
+        # it names the customer in Reply-To: that one is a customer's.
         return "own"
     return ""
 

@@ -5,6 +5,8 @@ channels/mail_poll.py's; its address and password are on the settings page (grou
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from litestar import get, post
 from litestar.response import Template
 
@@ -15,6 +17,8 @@ from appliance.db import Store
 from appliance.ops import mailer
 from appliance.web.admin.core import Page, owner_router, toast
 from appliance.web.services import AppServices, Inject
+
+ASKING_FOR = timedelta(minutes=2)  # a check takes seconds; past this, "checking" is stale
 
 
 def _page(page: Page, store: Store) -> Template:
@@ -30,8 +34,19 @@ def _page(page: Page, store: Store) -> Template:
         sends=mailer.configured(settings),
         state=state,
         # "check now" pressed and not yet done: the part asks again in a moment (htmx polls).
-        checking=bool(settings.imap_host and asked and asked > (state.checked_at or "")),
+        checking=bool(settings.imap_host and _pending(asked, state.checked_at, page.clock())),
     )
+
+
+def _pending(asked: str, checked_at: str, now: datetime) -> bool:
+    """A "check now" not yet done, asked lately (an appliance run without its channels never
+    does it: the page stops asking after a while)."""
+    if not asked or asked <= (checked_at or ""):
+        return False
+    try:
+        return now - datetime.fromisoformat(asked) < ASKING_FOR
+    except ValueError:
+        return False
 
 
 @get("/channels/email", sync_to_thread=True)
