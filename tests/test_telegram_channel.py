@@ -359,17 +359,20 @@ def test_kill_9_mid_stream_every_update_answered_exactly_once(tmp_path: Path, de
     try:
         wait_healthy(port, proc, timeout=120)
         bot.wait_for(lambda: bot.sent(method="getMe") and bot.calls[-1].method == "getUpdates", timeout=30)
-        for n, chat in enumerate(chats):
+        for n, chat in enumerate(chats[:20]):
             bot.message(chat, questions[n % len(questions)])
-            time.sleep(0.02)
-            if n == 20:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(10)
+        bot.wait_for(lambda: bot.sent(method="sendMessage"), timeout=30)  # killed mid-stream:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        answered_before = sum(bool(bot.sent(chat)) for chat in chats[:20])
+        for n, chat in enumerate(chats[20:]):  # ...and customers go on writing while it is down
+            bot.message(chat, questions[n % len(questions)])
         proc = start_server(data_dir, port, "--model", "none", settings=settings, quiet=True)
         wait_healthy(port, proc, timeout=120)
         bot.wait_for(lambda: all(bot.sent(chat) for chat in chats), timeout=60)
         time.sleep(1.0)  # anything doubled would have arrived by now
         counts = {chat: len(bot.sent(chat)) for chat in chats}
         assert set(counts.values()) == {1}, counts
+        assert answered_before < 20  # the kill did fall mid-stream
     finally:
         stop(proc)

@@ -28,11 +28,13 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -47,6 +49,7 @@ from appliance.settings import Settings
 from appliance.text.textnorm import ascii_digits
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 READER = "telegram-out"
 POLL_TIMEOUT_S = 25  # getUpdates' long poll
@@ -144,20 +147,26 @@ def unlink_owner(store: Store) -> None:
         write_meta(db, OWNER_CHAT_KEY, "")
 
 
+def _code_of(text: str) -> str:
+    """The six digits of "/start 123456" or "123456" (Persian digits too), else ""."""
+    words = ascii_digits(text).replace("/start", " ").split()
+    return words[0] if len(words) == 1 and words[0].isdigit() and len(words[0]) == 6 else ""
+
+
 def link_owner(store: Store, secret: bytes, now: datetime, chat_id: str, text: str) -> bool:
     """The owner's chat, if ``text`` is the code in force ("/start 123456" or just the digits,
     Persian ones too): it becomes the owner's and the code is used up."""
-    words = ascii_digits(text).replace("/start", " ").split()
-    if len(words) != 1 or not words[0].isdigit() or len(words[0]) != 6:
+    code = _code_of(text)
+    if not code:
         return False
     with store.write() as db:
         raw = read_meta(db, LINK_CODE_KEY)
         if not raw:
             return False
-        code = json.loads(raw)
-        if code.get("expires", "") < now.isoformat():
+        stored = json.loads(raw)
+        if stored.get("expires", "") < now.isoformat():
             return False
-        if not hmac.compare_digest(code.get("hash", ""), _code_hash(secret, words[0])):
+        if not hmac.compare_digest(stored.get("hash", ""), _code_hash(secret, code)):
             return False
         write_meta(db, OWNER_CHAT_KEY, chat_id)
         write_meta(db, LINK_CODE_KEY, "")
@@ -223,7 +232,9 @@ class Bot:
         self.settings = settings
         self.channel = channel_of(settings)
         self.limits = PerMinute()
-        self.chats: dict[str, asyncio.Task] = {}  # each chat's answers, in order
+        self.threads = anyio.CapacityLimiter(4)
+        self.deciding = asyncio.Semaphore(max(2, os.cpu_count() or 2))
+        self.chats: dict[str, asyncio.Task] = {}  # each chat's last work (answers run in order)
 
     @property
     def chat(self) -> ChatService:
@@ -231,6 +242,12 @@ class Bot:
 
     def _now(self) -> str:
         return self.context.clock().isoformat()
+
+    async def _thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Blocking work in a thread, of the bot's own few: under load the default ones are all
+        busy deciding answers, and the bot's reads would wait behind them. (Reads by an index,
+        well under a millisecond, are done on the loop, as ChatService.answer reads a status.)"""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.threads)
 
     # -- incoming ----------------------------------------------------------------------------
 
@@ -250,21 +267,63 @@ class Bot:
                 await asyncio.sleep(exc.retry_after or pause)
                 pause = min(pause * 2, MAX_RETRY_S)
                 continue
-            for update in sorted(updates, key=lambda u: int(u.get("update_id", 0))):
-                update_id = int(update.get("update_id", 0))
-                if update_id < offset:
-                    continue  # an API that repeats what was confirmed
+            fresh = [u for u in updates if int(u.get("update_id", 0)) >= offset]  # not what was confirmed
+            if fresh:
+                await self._batch(sorted(fresh, key=lambda u: int(u["update_id"])), key)
+                offset = max(int(u["update_id"]) for u in fresh) + 1
+
+    async def _batch(self, updates: list[dict[str, Any]], key: str) -> None:
+        """One getUpdates' worth. Customers' texts are stored first, each chat's in order and the
+        chats at once, then the offset moves past them all (one write, not one per update): a
+        crash before that fetches them again, and ``accept``'s client id recognises them. A
+        press or a photo moves the offset before it is handled (see the module's doc)."""
+        texts: list[tuple[int, str, str, str]] = []
+        for update in updates:
+            update_id = int(update["update_id"])
+            message = update.get("message")
+            chat = message.get("chat") if isinstance(message, dict) else None
+            if isinstance(message, dict) and isinstance(chat, dict):
+                if chat.get("type", "private") != "private":
+                    continue  # the bot answers people, not groups
+                text = message.get("text") or ""
+                lang = self._lang(message.get("from"))
+                if text and not message.get("photo") and not message.get("document"):
+                    texts.append((update_id, str(chat.get("id")), text, lang))
+                    continue
+                await self._store_texts(texts, key, update_id)
+                texts = []
+                self._in_turn(str(chat.get("id")), self._file(str(chat.get("id")), message, lang))
+            elif isinstance(update.get("callback_query"), dict):
+                callback = update["callback_query"]
+                await self._store_texts(texts, key, update_id)
+                texts = []
+                chat_id = str(((callback.get("message") or {}).get("chat") or {}).get("id"))
+                self._in_turn(chat_id, self._press(callback))
+        await self._store_texts(texts, key, int(updates[-1]["update_id"]))
+
+    async def _store_texts(self, texts: list[tuple[int, str, str, str]], key: str, upto: int) -> None:
+        """Store these texts (chats at once, each chat's in order), then confirm every update up
+        to ``upto``."""
+        by_chat: dict[str, list[tuple[int, str, str, str]]] = {}
+        for item in texts:
+            by_chat.setdefault(item[1], []).append(item)
+
+        async def one_chat(items: list[tuple[int, str, str, str]]) -> None:
+            for update_id, chat_id, text, lang in items:
                 try:
-                    await self._handle(update, update_id, key)
+                    await self._text(chat_id, text, lang, update_id)
                 except ApiError as exc:
                     if exc.unauthorized:
                         raise Refused() from None
                     log.warning("a %s update could not be handled: %s", self.channel, exc)
+                except Refused:
+                    raise
                 except Exception:
                     # One update that can't be handled must not stop the others behind it.
                     log.exception("a %s update could not be handled", self.channel)
-                    await self._save_offset(key, update_id + 1)
-                offset = update_id + 1
+
+        await asyncio.gather(*(one_chat(items) for items in by_chat.values()))
+        await self._save_offset(key, upto + 1)
 
     async def _save_offset(self, key: str, offset: int) -> None:
         def write() -> None:
@@ -273,28 +332,6 @@ class Bot:
                 _set_status(db, last_update=self._now())
 
         await self.context.store.run(write)
-
-    async def _handle(self, update: dict[str, Any], update_id: int, key: str) -> None:
-        message = update.get("message")
-        callback = update.get("callback_query")
-        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-            chat = message["chat"]
-            if chat.get("type", "private") != "private":
-                await self._save_offset(key, update_id + 1)  # the bot answers people, not groups
-                return
-            chat_id = str(chat.get("id"))
-            lang = self._lang(message.get("from"))
-            text = message.get("text") or ""
-            if text and not message.get("photo") and not message.get("document"):
-                await self._text(chat_id, text, lang, update_id, key)
-            else:
-                await self._save_offset(key, update_id + 1)
-                await self._file(chat_id, message, lang)
-        elif isinstance(callback, dict):
-            await self._save_offset(key, update_id + 1)
-            await self._press(callback)
-        else:
-            await self._save_offset(key, update_id + 1)
 
     def _lang(self, user: Any) -> str:
         code = str(user.get("language_code") or "") if isinstance(user, dict) else ""
@@ -305,54 +342,63 @@ class Bot:
         with contextlib.suppress(ApiError):
             await self.api.send_message(chat_id, text)
 
-    async def _text(self, chat_id: str, text: str, lang: str, update_id: int, key: str) -> None:
-        if chat_id == owner_chat(self.context) or await anyio.to_thread.run_sync(
-            link_owner, self.context.store, self.context.secret, self.context.clock(), chat_id, text
+    async def _text(self, chat_id: str, text: str, lang: str, update_id: int) -> None:
+        owners = chat_id == owner_chat(self.context)
+        if not owners and not self.limits.allow(chat_id, self.context.settings().visitor_messages_per_minute):
+            await self._say(chat_id, i18n.t(lang, "widget.error.rate_limited"))  # a code guessed, too
+            return
+        if owners or (
+            _code_of(text)
+            and await self._thread(
+                link_owner, self.context.store, self.context.secret, self.context.clock(), chat_id, text
+            )
         ):
-            await self._save_offset(key, update_id + 1)
             await self._say(chat_id, i18n.t(lang, "telegram.owner_linked"))
             return
         if text.strip().split(" ", 1)[0] in {"/start", "/help"}:
-            await self._save_offset(key, update_id + 1)
             await self._greet(chat_id, lang)
-            return
-        if not self.limits.allow(chat_id, self.context.settings().visitor_messages_per_minute):
-            await self._save_offset(key, update_id + 1)
-            await self._say(chat_id, i18n.t(lang, "widget.error.rate_limited"))
             return
         conversation_id = await self._conversation(chat_id, lang)
         try:
             message_id, repeated = await self.chat.accept(conversation_id, text, client_id=f"tg:{update_id}")
         except MessageRejected as exc:
-            await self._save_offset(key, update_id + 1)
             await self._say(
                 chat_id, i18n.t(lang, "widget.error.too_long" if exc.code == "too_long" else "widget.error.failed")
             )
             return
-        await self._save_offset(key, update_id + 1)
-        if repeated and await anyio.to_thread.run_sync(self._decided, message_id):
+        if repeated and self._decided(message_id):
             return  # fetched again after a crash: answered (or escalated) already
-        self._answer_in_turn(chat_id, conversation_id, message_id, text)
+        self._in_turn(chat_id, self._answer(conversation_id, message_id, text))
 
     def _decided(self, message_id: int) -> bool:
         db = self.context.store.read()
         return db.execute("SELECT 1 FROM decisions WHERE message_id = ?", [message_id]).fetchone() is not None
 
-    def _answer_in_turn(self, chat_id: str, conversation_id: str, message_id: int, text: str) -> None:
-        """Answer after the chat's earlier messages (answers to different chats run at once)."""
+    def _in_turn(self, chat_id: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the chat's earlier work (answers, presses, photos), in the
+        background: different chats' run at once, and the next updates are fetched meanwhile."""
         before = self.chats.get(chat_id)
 
-        async def answer() -> None:
+        async def in_turn() -> None:
             if before is not None:
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(BaseException):
                     await asyncio.shield(before)
+            try:
+                await work
+            except Exception:
+                log.exception("a %s update could not be handled", self.channel)
+
+        task = asyncio.create_task(in_turn())
+        self.chats[chat_id] = task
+        task.add_done_callback(lambda t: self.chats.pop(chat_id, None) if self.chats.get(chat_id) is t else None)
+
+    async def _answer(self, conversation_id: str, message_id: int, text: str) -> None:
+        # A few answers at once, the rest waiting their turn in order: fifty deciding at once in
+        # fifty threads share the cores and the GIL, starve the event loop, and all finish late.
+        async with self.deciding:
             if self.chat.answering(conversation_id, message_id) is None:
                 with contextlib.suppress(Exception):  # logged by the chat service
                     await self.chat.answer_in_background(conversation_id, message_id, text)
-
-        task = asyncio.create_task(answer())
-        self.chats[chat_id] = task
-        task.add_done_callback(lambda t: self.chats.pop(chat_id, None) if self.chats.get(chat_id) is t else None)
 
     async def _greet(self, chat_id: str, lang: str) -> None:
         settings = self.context.settings()
@@ -362,7 +408,7 @@ class Bot:
     async def _conversation(self, chat_id: str, lang: str) -> str:
         """The chat's open conversation, or a new one (after a resolved one, too)."""
         chat = self.chat
-        row = await anyio.to_thread.run_sync(chat.conversations.by_channel_ref, self.channel, chat_id)
+        row = chat.conversations.by_channel_ref(self.channel, chat_id)
         if row is not None and row["status"] != Status.RESOLVED:
             return str(row["id"])
         visitor = await self.context.store.run(self._visitor, chat_id)
@@ -426,7 +472,7 @@ class Bot:
             chat_id = str((message.get("chat") or {}).get("id"))
             lang = self._lang(callback.get("from"))
             data = str(callback.get("data") or "")
-            row = await anyio.to_thread.run_sync(self.chat.conversations.by_channel_ref, self.channel, chat_id)
+            row = self.chat.conversations.by_channel_ref(self.channel, chat_id)
             if row is None or chat_id == owner_chat(self.context):
                 return
             if not self.limits.allow(chat_id, self.context.settings().visitor_messages_per_minute):
@@ -441,7 +487,7 @@ class Bot:
                 await self.chat.handoff(conversation_id, words, lang, reason="clarification_failed")
             elif kind == CALLBACK_CHOICE:
                 reply_id, _, index = rest.partition(":")
-                choice = await anyio.to_thread.run_sync(self._choice, conversation_id, reply_id, index)
+                choice = await self._thread(self._choice, conversation_id, reply_id, index)
                 if choice is not None:
                     with contextlib.suppress(MessageRejected):
                         await self.chat.choose(conversation_id, choice["id"], choice.get("title", ""))
@@ -464,36 +510,61 @@ class Bot:
 
     async def send_loop(self) -> None:
         store = self.context.store
-        await anyio.to_thread.run_sync(events.start_at_present, store, READER, self._now())
+        await self._thread(events.start_at_present, store, READER, self._now())
         rung = self.context.bell.subscribe()
         try:
             while True:
                 rung.clear()
-                pending = await anyio.to_thread.run_sync(
-                    lambda: events.pending(store, READER, kinds=events.SHOP_SIDE, channels=[self.channel])
-                )
-                for event in pending:
-                    await self._deliver_once(event)
+                pending = events.pending(store, READER, kinds=events.SHOP_SIDE, channels=[self.channel])
+                if pending:
+                    await self._deliver_batch(pending)
                 if not pending:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(rung.wait(), 10)
         finally:
             self.context.bell.unsubscribe(rung)
 
-    async def _deliver_once(self, event: events.Event) -> None:
-        """Deliver, then mark it done. Stopped meanwhile (the app shutting down, new settings),
-        a send already on its way is let finish and marked, so the next start doesn't send it
-        again; only a kill between the two can (at-least-once: the API has no idempotency key)."""
-        sending = asyncio.ensure_future(self._deliver(event))
+    async def _deliver_batch(self, batch: list[events.Event]) -> None:
+        """Send a batch: each conversation's events in order, the conversations at once (a real
+        API is a round trip away: one after the other, fifty replies would wait seconds). The
+        place moves as far as every event before it is sent, after each send (coalesced into one
+        write at a time), so that a crash repeats as little as can be: a send and its mark
+        can't be one transaction (the API has no idempotency key). Stopped meanwhile (the app
+        shutting down, new settings), the sends on their way are let finish and are marked."""
+        ids = [e.id for e in batch]
+        sent: set[int] = set()
+        marked = 0  # how many of ``ids`` the place is past
+        marking = asyncio.Lock()
+
+        async def mark() -> None:
+            nonlocal marked
+            async with marking:
+                upto = marked
+                while upto < len(ids) and ids[upto] in sent:
+                    upto += 1
+                if upto > marked:
+                    await self.context.store.run(self._advance, ids[upto - 1])
+                    marked = upto
+
+        async def conversation(items: list[events.Event]) -> None:
+            for event in items:
+                await self._deliver(event)
+                sent.add(event.id)
+                await mark()
+
+        by_conversation: dict[str | None, list[events.Event]] = {}
+        for event in batch:
+            by_conversation.setdefault(event.conversation_id, []).append(event)
+        sending = asyncio.ensure_future(asyncio.gather(*(conversation(i) for i in by_conversation.values())))
         try:
             await asyncio.shield(sending)
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(sending, STOP_GRACE_S)
-            if sending.done() and not sending.cancelled() and sending.exception() is None:
-                await self.context.store.run(self._advance, event.id)
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(sending), STOP_GRACE_S)
+            sending.cancel()
+            with contextlib.suppress(BaseException):
+                await mark()
             raise
-        await self.context.store.run(self._advance, event.id)
 
     def _advance(self, event_id: int) -> None:
         with self.context.store.write() as db:
@@ -520,7 +591,7 @@ class Bot:
 
     async def _send(self, event: events.Event) -> None:
         conversation_id = event.conversation_id or ""
-        row = await anyio.to_thread.run_sync(self.chat.conversations.get, conversation_id)
+        row = self.chat.conversations.get(conversation_id)
         if row is None or not row["channel_ref"] or event.message_id is None:
             return  # erased meanwhile
         chat_id = str(row["channel_ref"])
@@ -533,7 +604,10 @@ class Bot:
             return
         markup = None
         if event.kind == events.BOT_MESSAGE:
-            markup = await anyio.to_thread.run_sync(self._buttons, conversation_id, event, lang)
+            if event.data.get("kind") in {"answer", "escalate"}:  # no choices to look up
+                markup = self._buttons(conversation_id, event, lang)
+            else:
+                markup = await self._thread(self._buttons, conversation_id, event, lang)
         await self.api.send_message(chat_id, text, markup)
 
     def _buttons(self, conversation_id: str, event: events.Event, lang: str) -> dict[str, Any] | None:
@@ -566,7 +640,7 @@ class Bot:
                 .fetchall()
             )
 
-        rows = await anyio.to_thread.run_sync(files)
+        rows = await self._thread(files)
         caption = text if len(text) <= CAPTION_MAX else ""
         if text and not caption:
             await self.api.send_message(chat_id, text)
