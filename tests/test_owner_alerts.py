@@ -319,6 +319,9 @@ def test_the_page_lists_devices_sends_a_test_and_removes_one(
         )
         assert removed.status_code == 200 and i18n.t("fa", "alerts.no_devices") in removed.text
         assert webpush.devices(c.app.state.services.store) == []
+        again = c.post("/admin/alerts/test", headers={**SAME, "x-csrf-token": csrf(c), "hx-request": "true"})
+        assert i18n.t("fa", "alerts.test_wait") in again.text  # pressed again at once: not sent again
+        clock.now += timedelta(seconds=11)
         nothing = c.post("/admin/alerts/test", headers={**SAME, "x-csrf-token": csrf(c), "hx-request": "true"})
         assert i18n.t("fa", "alerts.test_no_devices") in nothing.text
 

@@ -6,6 +6,7 @@ on its own, session or not; it holds nothing of the shop's)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -17,12 +18,16 @@ from litestar.response import Template
 from appliance import i18n, paths
 from appliance.channels import alerts, webpush
 from appliance.channels.context import Context
+from appliance.db import Store, read_meta, write_meta
 from appliance.settings import Settings
 from appliance.web.admin.core import Page, owner_router, toast
 from appliance.web.services import AppServices, Inject
 
 SUBSCRIBE_BODY_BYTES = 8 * 1024  # a subscription is an address and two keys: about 500 bytes
 SERVICE_WORKER = "admin/sw.js"
+# A test goes to every device: a button pressed again and again isn't twenty pushes each time.
+TEST_EVERY = timedelta(seconds=10)
+TEST_META = "alerts_test_at"
 
 
 def _how(settings: Settings, lang: str) -> dict[str, Any]:
@@ -135,11 +140,23 @@ def _said(lang: str, via: str, delivered: alerts.Delivered) -> tuple[bool, list[
     return ok, lines
 
 
+def _may_test(store: Store, now: datetime) -> bool:
+    """Whether a test may go now (none in the last TEST_EVERY), noting it if so."""
+    with store.write() as db:
+        last = read_meta(db, TEST_META)
+        if last and timedelta(0) <= now - datetime.fromisoformat(last) < TEST_EVERY:
+            return False
+        write_meta(db, TEST_META, now.isoformat())
+        return True
+
+
 @post("/alerts/test", status_code=200)
 async def send_test(page: Inject[Page], services: Inject[AppServices]) -> Template:
     """A test alert the ways the owner chose, now (quiet hours or not): the result in words."""
     settings = services.settings
     lang = page.lang
+    if not await services.store.run(_may_test, services.store, services.clock()):
+        return page("admin/_alert_test.html", test_result={"ok": False, "lines": [i18n.t(lang, "alerts.test_wait")]})
     key = await anyio.to_thread.run_sync(webpush.load_or_create_key, settings.data_dir)
     context = Context(
         store=services.store,
