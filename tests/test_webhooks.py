@@ -26,7 +26,18 @@ from appliance.db import Store
 from appliance.owner import account as owner
 from appliance.settings import Settings
 
-from .helpers import HOSTILE, SAME, Clock, customer_asks, free_port, make_api_client, password_hash, post, sign_in
+from .helpers import (
+    HOSTILE,
+    SAME,
+    Clock,
+    bearer,
+    customer_asks,
+    free_port,
+    make_api_client,
+    password_hash,
+    post,
+    sign_in,
+)
 from .webhook_receiver import Receiver, docs_example
 
 
@@ -126,12 +137,31 @@ def test_a_persian_question_reaches_the_shops_system_signed(data_dir: Path, demo
         endpoint = _endpoint(store, receiver.url, c.app.state.services.clock)
         receiver.secret = endpoint.secret
         receiver.start()
-        conv, _, _ = customer_asks(c, "سفارشم کی به شیراز میرسه؟")
+        conv, token, _ = customer_asks(c, "سفارشم کی به شیراز میرسه؟")
         got = _until(lambda: [e for e in receiver.events() if e["type"] == events.CUSTOMER_MESSAGE])
         started = [e for e in receiver.events() if e["type"] == events.STARTED]
+        # The owner answers from the inbox and resolves it; the customer rates it.
+        owner.set_password(store, password_hash(), c.app.state.services.clock)
+        sign_in(c)
+        assert post(c, f"/admin/conversations/{conv}/reply", data={"text": "فردا به دستتان می‌رسد."}).status_code == 200
+        assert post(c, f"/admin/conversations/{conv}/status", data={"status": "resolved"}).status_code == 200
+        rated = c.post(
+            f"/api/v1/conversations/{conv}/rating", json={"satisfied": True, "comment": "ممنون!"}, headers=bearer(token)
+        )
+        assert rated.status_code == 200, rated.text
+        kinds = _until(
+            lambda: [e["type"] for e in receiver.events() if e["type"] == events.RATED] and receiver.events()
+        )
         _until(lambda: webhook_store.PENDING not in _statuses(store))
         statuses = set(_statuses(store))
     assert statuses == {webhook_store.DELIVERED}
+    said = {e["type"]: e for e in kinds}
+    assert said[events.OWNER_MESSAGE]["message"]["text"] == "فردا به دستتان می‌رسد."
+    assert said[events.RESOLVED]["conversation"]["status"] == "resolved"
+    assert said[events.RATED]["rating"] == {"satisfied": True, "comment": "ممنون!"}
+    order = [e["type"] for e in kinds]
+    assert order.index(events.OWNER_MESSAGE) < order.index(events.RESOLVED) < order.index(events.RATED)
+    assert events.BOT_MESSAGE not in order  # the bot's own answers aren't offered
     assert started and started[0]["conversation"]["id"] == conv
     message = got[0]
     assert message["message"]["text"] == "سفارشم کی به شیراز میرسه؟"
