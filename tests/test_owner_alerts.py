@@ -288,6 +288,15 @@ def test_subscribing_needs_the_csrf_token_and_stops_at_twenty(
         assert "۲۰" in past.json()["message"]
         assert _subscribe(c, devices[0]).status_code == 200  # the same device again: its keys renewed
         assert len(webpush.devices(store)) == webpush.MAX_SUBSCRIPTIONS
+        # Turned off on a device: the page's script tells the appliance, which forgets it.
+        off = c.post(
+            "/admin/alerts/unsubscribe",
+            json={"endpoint": devices[3].endpoint},
+            headers={**SAME, "x-csrf-token": csrf(c)},
+        )
+        assert off.json() == {"ok": True, "removed": True}
+        assert devices[3].endpoint not in {d["endpoint"] for d in webpush.devices(store)}
+        assert _subscribe(c, push.device()).status_code == 200  # its place is free again
         huge = c.post(
             "/admin/alerts/subscribe",
             json={"endpoint": "https://p.example/" + "x" * 20_000, "keys": {}},
@@ -309,6 +318,8 @@ def test_the_page_lists_devices_sends_a_test_and_removes_one(
         assert page.status_code == 200 and 'dir="rtl"' in page.text
         assert "Chrome · Android" in page.text and "/admin/channels/telegram" in page.text
         assert "/static/push-1.0.0.js" in page.text and i18n.t("fa", "alerts.turn_on") in page.text
+        english = c.get("/admin/alerts?lang=en").text
+        assert 'dir="ltr"' in english and "Turn on alerts on this device" in english and "Chrome · Android" in english
         test = c.post("/admin/alerts/test", headers={**SAME, "x-csrf-token": csrf(c), "hx-request": "true"})
         assert test.status_code == 200 and i18n.tn("fa", "alerts.test_delivered", 1) in test.text
         (got,) = push.wait_for(1)
