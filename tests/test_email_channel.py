@@ -346,6 +346,9 @@ def test_a_wrong_password_is_said_on_the_admin_page(data_dir: Path, dovecot, smt
         assert "The mail server refused the user name or password" in en and 'data-state="auth"' in en
         fa = c.get("/admin/channels/email?lang=fa").text
         assert "سرور ایمیل نام کاربری یا گذرواژه را نپذیرفت" in fa and "not-the-password" not in fa
+        form = c.get("/admin/settings?lang=fa").text  # where the owner corrects it
+        assert "گذرواژه‌ی صندوق" in form and "SSL/TLS از ابتدا (درگاه ۹۹۳)" in form
+        assert "not-the-password" not in form  # a secret is never shown again
     finally:
         c.__exit__(None, None, None)
 

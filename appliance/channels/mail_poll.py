@@ -64,6 +64,7 @@ class State:
     read: int = 0  # e-mails that became customers' messages, since the mailbox was set up
     skipped: int = 0  # automatic e-mails left alone
     last_skipped: str = ""  # why the last one was (mail_read.automatic's word)
+    unreadable: int = 0  # e-mails the reading failed on (logged; still in the mailbox)
     error: str = ""  # the last check's failure (MailboxError.kind), "" when it went well
     detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -219,12 +220,18 @@ async def check(store: Store, clock: Clock, settings: Settings, chat: ChatServic
     for uid, raw in mails:
         # Parsing MIME and an HTML body is CPU work (a 10 MB e-mail): off the event loop.
         fallback = f"<{validity}.{uid}@{settings.imap_host}>"
-        mail = await anyio.to_thread.run_sync(functools.partial(mail_read.read, raw, own=own, fallback_id=fallback))
-        if mail.automatic:
-            st.skipped += 1
-            st.last_skipped = mail.automatic
-        elif await take(store, chat, mail):
-            st.read += 1
+        try:
+            mail = await anyio.to_thread.run_sync(functools.partial(mail_read.read, raw, own=own, fallback_id=fallback))
+            if mail.automatic:
+                st.skipped += 1
+                st.last_skipped = mail.automatic
+            elif await take(store, chat, mail):
+                st.read += 1
+        except Exception:
+            # One e-mail that breaks the reading must not stop every later one (the check would
+            # fail on it each minute, for ever): it is counted, left in the mailbox for the owner.
+            log.exception("an e-mail in the support mailbox couldn't be read (UID %d)", uid)
+            st.unreadable += 1
         st.last_uid = max(st.last_uid, uid)
         await store.run(_save, store, st)  # after each: a restart now repeats none of them
     st.error, st.detail, st.checked_at = "", "", clock().isoformat()
@@ -260,7 +267,10 @@ async def take(store: Store, chat: ChatService, mail: mail_read.Mail) -> bool:
             await chat.set_contact(conversation_id, email=mail.sender)
         except MessageRejected:
             log.warning("an e-mail's sender address was refused; its reply can't be e-mailed")
-    message_id, seen = await chat.accept(conversation_id, words, client_id=mail.message_id)
+    try:
+        message_id, seen = await chat.accept(conversation_id, words, client_id=mail.message_id)
+    except MessageRejected:  # nothing but control characters, say: nothing to store
+        return False
     await store.run(_remember, store, mail, conversation_id, chat.clock().isoformat())
     if seen:
         return False
