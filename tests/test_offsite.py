@@ -132,6 +132,42 @@ def test_nightly_copies_retention_check_and_test_restore_on_a_local_repository(d
     store.close()
 
 
+@pytest.mark.slow
+def test_a_lock_left_by_a_killed_restic_does_not_stop_the_next_night(data_dir: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=data_dir, model="none", offsite_repository=str(tmp_path / "repo"))
+    store = Store(settings.db_path)
+    store.migrate()
+    _persian_conversation(store, Clock(DAY1))
+    offsite.ensure_password(data_dir)
+    repo = offsite.repo_for(settings)
+    offsite.initialise(repo)
+    # A restic killed mid-backup (power lost, a time limit) leaves its lock in the repository.
+    program = offsite.available()
+    assert program is not None
+    killed = subprocess.Popen(
+        [program, *repo.options(), "backup", "--stdin", "--stdin-filename", "نیمه‌کاره.db"],
+        env=repo.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    locks = tmp_path / "repo" / "locks"
+    deadline = time.monotonic() + 20
+    while not any(locks.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    killed.kill()
+    killed.wait()
+    assert any(locks.iterdir())
+    with pytest.raises(offsite.OffsiteError) as busy:
+        offsite._run_once(repo, ["check"], timeout=60, cwd=None)
+    assert busy.value.key == "locked"
+    info = backup.take(settings.db_path, settings.backups_dir, DAY1)
+    offsite.send_backup(store, settings, info.path, DAY1)  # the stale lock removed, then sent
+    offsite.check(repo)
+    assert not any(locks.iterdir()) and len(offsite.snapshots(repo)) == 1
+    store.close()
+
+
 # -- an SFTP server of our own ------------------------------------------------------------------------
 
 

@@ -271,7 +271,23 @@ def public_key(data_dir: Path) -> str | None:
 
 
 def _run(repo: Repo, args: Sequence[str], *, timeout: float = SHORT_S, cwd: Path | None = None) -> str:
-    """restic ``args`` on ``repo``; its stdout, or OffsiteError with the failure named."""
+    """restic ``args`` on ``repo``; its stdout, or OffsiteError with the failure named.
+
+    A restic that was killed (the machine lost power, a time limit here) leaves its lock in the
+    repository, and restic 0.14 refuses every later ``forget``/``prune``/``check`` until it is
+    removed: once, ``restic unlock`` (which removes only locks whose process is gone or that are
+    older than 30 minutes) and the command again. A live lock still says "busy"."""
+    try:
+        return _run_once(repo, args, timeout=timeout, cwd=cwd)
+    except OffsiteError as exc:
+        if exc.key != "locked" or args[0] == "unlock":
+            raise
+    _run_once(repo, ["unlock"], timeout=SHORT_S, cwd=None)
+    log.warning("off-site: removed a stale lock from the repository before restic %s", args[0])
+    return _run_once(repo, args, timeout=timeout, cwd=cwd)
+
+
+def _run_once(repo: Repo, args: Sequence[str], *, timeout: float, cwd: Path | None) -> str:
     program = available()
     if program is None:
         raise OffsiteError("no_restic")
