@@ -41,6 +41,7 @@ ASKED_KEY = "mailbox.asked"  # the admin's "check now", read by the worker (chan
 TIMEOUT_S = 30
 BATCH = 50  # e-mails taken in one check; the rest in the next one
 MAX_BYTES = 10 * 1024 * 1024  # an e-mail larger than this is read by its headers only
+BATCH_BYTES = 20 * 1024 * 1024  # e-mails held at once by a check, about
 FIRST_LOOK = timedelta(days=1)
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
@@ -151,9 +152,14 @@ def fetch(settings: Settings, st: State, since: str) -> tuple[int, list[tuple[in
         uids = sorted(int(u) for u in b" ".join(found).split() if u.isdigit())
         if same:
             uids = [u for u in uids if u > st.last_uid]
-        mails = []
+        mails: list[tuple[int, bytes]] = []
+        size = 0
         for uid in uids[:BATCH]:
-            mails.append((uid, _one(conn, uid)))
+            if size > BATCH_BYTES:
+                break  # the rest at the next check: a few large e-mails don't fill the memory
+            raw = _one(conn, uid)
+            mails.append((uid, raw))
+            size += len(raw)
         return validity, mails
     except (OSError, imaplib.IMAP4.abort) as exc:
         raise MailboxError("connect", f"{type(exc).__name__}: {exc}") from None
