@@ -284,7 +284,9 @@ def test_the_owner_sets_up_an_sftp_repository_and_sends_a_copy(data_dir: Path, s
 
 
 @pytest.mark.slow
-def test_the_page_shows_the_age_warns_past_two_days_and_says_failures(data_dir: Path, tmp_path: Path) -> None:
+def test_the_page_shows_the_age_warns_past_two_days_and_says_failures(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clock = Clock(DAY1)
     with _owner_client(data_dir, clock) as c:
         store = c.app.state.services.store
@@ -331,6 +333,14 @@ def test_the_page_shows_the_age_warns_past_two_days_and_says_failures(data_dir: 
         failed = _htmx(c, "/admin/backups/offsite/send")
         assert failed.status_code == 502 and "مخزن گذرواژه را نپذیرفت" in failed.text
         assert "فرستادن در ۱۴۰۵/۰۸/۱۳" in c.get("/admin/backups?lang=fa").text
+
+        # A server without restic (a plain install): the page says how to install it.
+        monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+        fa = c.get("/admin/backups?lang=fa").text
+        assert "restic روی این سرور نصب نیست" in fa and "sudo apt-get install restic" in fa
+        c.app.state.services.apply_settings(c.app.state.services.settings.replace(offsite_repository=str(repo)))
+        missing = _htmx(c, "/admin/backups/offsite/send", lang="en")
+        assert missing.status_code == 502 and "restic is not installed on this server" in missing.text
 
 
 # -- the one documented command ----------------------------------------------------------------------
