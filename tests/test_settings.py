@@ -196,6 +196,7 @@ def test_each_field_describes_itself() -> None:
         "imap_password",
         "offsite_s3_key_id",
         "offsite_s3_secret",
+        "bot_token",
     }
     assert {name for name, m in owner.items() if m["restart"]} == {
         "model",

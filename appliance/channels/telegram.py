@@ -41,7 +41,7 @@ import anyio
 from appliance import i18n
 from appliance.channels.context import Context
 from appliance.channels.telegram_api import ApiError, BotApi, base_for
-from appliance.conversations import events
+from appliance.conversations import attachments, events
 from appliance.conversations.chat import ChatService, MessageRejected
 from appliance.conversations.store import Channel, Status
 from appliance.db import Store, read_meta, write_meta
@@ -362,17 +362,20 @@ class Bot:
         try:
             message_id, repeated = await self.chat.accept(conversation_id, text, client_id=f"tg:{update_id}")
         except MessageRejected as exc:
+            too_long = exc.code == "too_long"
             await self._say(
-                chat_id, i18n.t(lang, "widget.error.too_long" if exc.code == "too_long" else "widget.error.failed")
+                chat_id, i18n.t(lang, "widget.error.too_long") if too_long else i18n.t(lang, "widget.error.failed")
             )
             return
-        if repeated and self._decided(message_id):
+        if repeated and await self._thread(self._decided, conversation_id, message_id):
             return  # fetched again after a crash: answered (or escalated) already
         self._in_turn(chat_id, self._answer(conversation_id, message_id, text))
 
-    def _decided(self, message_id: int) -> bool:
-        db = self.context.store.read()
-        return db.execute("SELECT 1 FROM decisions WHERE message_id = ?", [message_id]).fetchone() is not None
+    def _decided(self, conversation_id: str, message_id: int) -> bool:
+        """Whether a stored message was dealt with: replied to (or escalated, which replies too),
+        or held while the owner has the conversation (answering again would only hold it again)."""
+        conversations = self.chat.conversations
+        return conversations.reply_to(message_id) is not None or conversations.status(conversation_id) is Status.HUMAN
 
     def _in_turn(self, chat_id: str, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` after the chat's earlier work (answers, presses, photos), in the
@@ -598,7 +601,7 @@ class Bot:
         lang = str(event.data.get("lang") or row["lang"] or self.settings.default_language)
         text = str(event.data.get("text") or "")
         if event.kind == events.OWNER_MESSAGE and event.data.get("file"):
-            await self._send_files(chat_id, event.message_id, text)
+            await self._send_files(chat_id, conversation_id, event.message_id, text)
             return
         if not text:
             return
@@ -630,15 +633,11 @@ class Bot:
             rows.append([{"text": i18n.t(lang, "widget.person"), "callback_data": CALLBACK_PERSON}])
         return {"inline_keyboard": rows}
 
-    async def _send_files(self, chat_id: str, message_id: int, text: str) -> None:
+    async def _send_files(self, chat_id: str, conversation_id: str, message_id: int, text: str) -> None:
         def files() -> list[Any]:
-            return (
-                self.context.store.read()
-                .execute(
-                    "SELECT kind, mime, name, data FROM attachments WHERE message_id = ? ORDER BY id", [message_id]
-                )
-                .fetchall()
-            )
+            db = self.context.store.read()
+            listed = attachments.of_conversation(db, conversation_id).get(message_id, [])
+            return [row for item in listed if (row := attachments.get(db, item["id"])) is not None]
 
         rows = await self._thread(files)
         caption = text if len(text) <= CAPTION_MAX else ""
