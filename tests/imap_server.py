@@ -26,7 +26,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -50,7 +50,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -66,8 +67,11 @@ def available() -> bool:
 class Dovecot:
     """One running Dovecot; ``append`` puts an e-mail in the user's INBOX and answers its UID."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
+        """``tls``: also IMAPS on ``tls_port`` (and STARTTLS on ``port``), with a self-signed
+        certificate made here (openssl: Dovecot's own packages depend on it)."""
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         # As root, Dovecot runs its mail processes as its own unprivileged users (it refuses
         # root): the mail lives in a directory those can reach, not under pytest's 0700 one.
         self.root = Path(tempfile.mkdtemp(prefix="imap-"))
@@ -86,8 +90,21 @@ class Dovecot:
             for sub in ("mail", "home"):
                 os.chown(self.root / sub, uid, gid)
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n", encoding="utf-8")
+        ssl = "ssl = no"
+        if tls:
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+                + ["-addext", "subjectAltName=IP:127.0.0.1"]
+                + ["-keyout", str(self.root / "key.pem"), "-out", str(self.root / "cert.pem")],
+                check=True,
+                capture_output=True,
+            )
+            ssl = f"ssl = yes\nssl_cert = <{self.root}/cert.pem\nssl_key = <{self.root}/key.pem"
         config = self.root / "dovecot.conf"
-        config.write_text(CONFIG.format(root=self.root, port=self.port, uid=uid, gid=gid, **names), encoding="utf-8")
+        config.write_text(
+            CONFIG.format(root=self.root, port=self.port, tls_port=self.tls_port, ssl=ssl, uid=uid, gid=gid, **names),
+            encoding="utf-8",
+        )
         self.proc = subprocess.Popen(
             [DOVECOT, "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -112,6 +129,10 @@ class Dovecot:
             typ, data = conn.append(folder, None, None, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
             assert typ == "OK", data
             return int(data[0].split(b"]")[0].split()[-1])  # [APPENDUID <validity> <uid>]
+
+    @property
+    def certificate(self) -> Path:
+        return self.root / "cert.pem"
 
     def log(self) -> str:
         path = self.root / "dovecot.log"

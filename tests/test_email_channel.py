@@ -415,3 +415,31 @@ def test_a_web_forms_e_mail_is_answered_at_its_reply_to() -> None:
     assert mail.sender == "maryam@example.com" and mail.subject == "فرم تماس" and mail.automatic == ""
     ours = raw.replace("Reply-To: مریم <maryam@example.com>".encode(), b"X-Note: ours")
     assert mail_read.read(ours, own=(SHOP,)).automatic == "own"  # our own reply, come back: a loop
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("security", ["ssl", "starttls"])
+def test_the_mailbox_is_read_over_tls_and_an_untrusted_certificate_is_said(
+    data_dir: Path, smtp, security: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = imap_server.Dovecot(tls=True)
+    try:
+        port = server.tls_port if security == "ssl" else server.port
+        clock = Clock()
+        settings = _settings(data_dir, port, smtp[1], imap_security=security)
+        c = _app(settings, clock)  # the system's authorities only: the test's certificate is refused
+        try:
+            state = mail_poll.state(c.app.state.services.store)
+            assert state.error == "tls" and "certificate verify failed" in state.detail
+            assert "The secure connection to the mail server failed" in c.get("/admin/channels/email?lang=en").text
+            # The shop's authority trusted (as a system that knows it would): the same e-mail read.
+            monkeypatch.setenv("SSL_CERT_FILE", str(server.certificate))
+            raw, mid = e_mail("ارسال به خارج از کشور هم دارید؟")
+            server.append(raw)
+            state = check(c, clock)
+            assert (state.error, state.read) == ("", 1)
+            assert conversation_of(c, mid)["contact_email"] == SARA
+        finally:
+            c.__exit__(None, None, None)
+    finally:
+        server.stop()
