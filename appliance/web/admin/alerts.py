@@ -24,7 +24,8 @@ from appliance.web.admin.core import Page, owner_router, toast
 from appliance.web.services import AppServices, Inject
 
 SUBSCRIBE_BODY_BYTES = 8 * 1024  # a subscription is an address and two keys: about 500 bytes
-SERVICE_WORKER = "admin/sw.js"
+# In static/ (installed with the package, whatever its suffix), served from /admin/ for its scope.
+SERVICE_WORKER = "sw-1.0.0.js"
 # A test goes to every device: a button pressed again and again isn't twenty pushes each time.
 TEST_EVERY = timedelta(seconds=10)
 TEST_META = "alerts_test_at"
@@ -178,7 +179,7 @@ async def send_test(page: Inject[Page], services: Inject[AppServices]) -> Templa
 def service_worker() -> Response:
     """The service worker: shows an alert and opens its page when tapped. Never cached for
     long: a browser checks it again at most a day later anyway."""
-    body = (paths.templates_dir() / SERVICE_WORKER).read_bytes()
+    body = (paths.static_dir() / SERVICE_WORKER).read_bytes()
     return Response(
         body,
         media_type="text/javascript; charset=utf-8",

@@ -1,4 +1,4 @@
-/* The admin's service worker (served at /admin/sw.js, scope /admin/): shows the alerts the
+/* The admin's service worker (served at /admin/sw.js, for the scope /admin/): shows the alerts the
    appliance pushes (web/admin/alerts.py, channels/alerts.py) and opens the conversation when one
    is tapped. The payload is JSON: title (the shop), body (the customer's words), url, tag. */
 "use strict";
