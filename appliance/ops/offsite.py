@@ -31,7 +31,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,6 @@ class Repo:
     cache_dir: Path | None = None  # None: --no-cache
     s3_key_id: str = ""
     s3_secret: str = ""
-    env_extra: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RESTIC_", "AWS_"))}
@@ -133,7 +132,6 @@ class Repo:
             env["AWS_ACCESS_KEY_ID"] = self.s3_key_id
         if self.s3_secret:
             env["AWS_SECRET_ACCESS_KEY"] = self.s3_secret
-        env.update(self.env_extra)
         return env
 
     def options(self) -> list[str]:
@@ -342,10 +340,11 @@ def initialise(repo: Repo) -> bool:
 def snapshots(repo: Repo) -> list[Snapshot]:
     """The appliance's snapshots, oldest first."""
     out = json.loads(_run(repo, ["snapshots", "--json", "--tag", TAG]) or "[]")
-    return [
+    found = [
         Snapshot(s["id"], s.get("short_id", s["id"][:8]), _time(s["time"]), tuple(s.get("paths") or ()))
-        for s in sorted(out or [], key=lambda s: s["time"])
+        for s in out or []
     ]
+    return sorted(found, key=lambda s: s.time)  # by the instant: a machine's zone may have changed
 
 
 def stage(data_dir: Path, backup_file: Path) -> Path:
