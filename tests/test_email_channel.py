@@ -30,7 +30,7 @@ from appliance.owner import account as owner
 from appliance.settings import Settings
 
 from . import imap_server
-from .helpers import SAME, Clock, csrf, free_port, password_hash, sign_in
+from .helpers import SAME, Clock, csrf, free_port, password_hash, pdf, sign_in
 
 SHOP = "shop@booknook.example"
 SARA = "sara@example.com"
@@ -255,6 +255,19 @@ def test_an_unsure_question_waits_for_the_owner_whose_reply_goes_out_in_the_thre
         assert body.startswith("بله، فهرست کتاب‌ها را بفرستید تا قیمت بدهیم.")
         assert "> کتاب‌های دست دوم من را هم می‌خرید؟ حدود سیصد جلد دارم." in body
         assert c.app.state.services.chat.conversations.status(row["id"]) == Status.ANSWERED
+
+        # A reply with a file: the file isn't attached, and the e-mail says so (no link to follow).
+        r = c.post(
+            f"/admin/conversations/{row['id']}/reply",
+            files={"file": ("فهرست.pdf", pdf(), "application/pdf")},
+            data={"text": "فرم قیمت‌گذاری پیوست است."},
+            headers={**SAME, "x-csrf-token": csrf(c)},
+        )
+        assert r.status_code == 200
+        assert deliver(c, settings, clock) == {"sent": 1, "failed": 0}
+        with_file = sink.messages[-1]
+        assert not with_file.is_multipart() and with_file["In-Reply-To"] == question_id
+        assert "یک فایل هم برایتان فرستادیم" in with_file.get_content() and "http" not in with_file.get_content()
     finally:
         c.__exit__(None, None, None)
 

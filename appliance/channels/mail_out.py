@@ -74,8 +74,10 @@ def _one(store: Store, now: datetime, settings: Settings, conversations: Convers
     last = theirs[-1] if theirs else None
     shop = settings.shop_name or i18n.t(lang, "bot.the_shop")
     text = str(event.data.get("text") or "")
-    if event.data.get("file"):  # the file stays in the chat: said, not attached
-        text = "\n\n".join(x for x in (text, i18n.t(lang, "mail.file_in_chat")) if x)
+    if event.data.get("file"):
+        # The file stays in the inbox, said in a note without a link (as the widget customer's
+        # e-mail does): an e-mail customer has no chat to open, so the note asks them to reply.
+        text = "\n\n".join(x for x in (text, i18n.t(lang, "mailbox.file_kept")) if x)
     body = f"{text}\n\n-- \n{shop}"
     if last is not None:
         body += "\n\n" + quote(last, lang, settings.timezone)
