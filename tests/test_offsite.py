@@ -7,6 +7,7 @@ the last copy and its warning, failures in words); and a deleted data directory 
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -178,7 +179,7 @@ class Sshd:
     root: Path
 
     def url(self, folder: str) -> str:
-        return f"sftp://{os.environ.get('USER') or 'root'}@127.0.0.1:{self.port}/{self.root / folder}"
+        return f"sftp://{getpass.getuser()}@127.0.0.1:{self.port}/{self.root / folder}"
 
 
 @pytest.fixture
