@@ -456,3 +456,21 @@ def test_the_mailbox_is_read_over_tls_and_an_untrusted_certificate_is_said(
             c.__exit__(None, None, None)
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_a_persian_folder_is_read(data_dir: Path, dovecot, smtp) -> None:
+    folder = "&Bn4GNAYqBswGKAYnBkYGzA-"  # «پشتیبانی» in IMAP's modified UTF-7 (RFC 3501 5.1.3)
+    with dovecot.connect() as conn:
+        assert conn.create(folder)[0] == "OK"
+    raw, mid = e_mail("پرداختم ناموفق بود ولی پول کم شد")
+    dovecot.append(raw, folder)
+    dovecot.append(e_mail("this one is in INBOX, not the folder")[0])
+    clock = Clock()
+    c = _app(_settings(data_dir, dovecot.port, smtp[1], imap_folder="پشتیبانی"), clock)
+    try:
+        state = mail_poll.state(c.app.state.services.store)
+        assert (state.error, state.read) == ("", 1)
+        assert said(c, conversation_of(c, mid)["id"], Role.CUSTOMER) == ["پرداختم ناموفق بود ولی پول کم شد"]
+    finally:
+        c.__exit__(None, None, None)

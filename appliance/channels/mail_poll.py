@@ -15,6 +15,7 @@ the event loop like the widget's.
 
 from __future__ import annotations
 
+import base64
 import functools
 import imaplib
 import json
@@ -199,7 +200,30 @@ def _one(conn: imaplib.IMAP4, uid: int) -> bytes:
 
 
 def _quoted(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    name = folder_name(folder)
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def folder_name(folder: str) -> str:
+    """A folder's name as IMAP writes it (RFC 3501's modified UTF-7): «پشتیبانی» is how a Persian
+    shop may well name the folder its customers' e-mails are filed in."""
+    out, run = [], ""
+
+    def flush() -> None:
+        nonlocal run
+        if run:
+            encoded = base64.b64encode(run.encode("utf-16-be")).decode().rstrip("=").replace("/", ",")
+            out.append(f"&{encoded}-")
+            run = ""
+
+    for ch in folder:
+        if " " <= ch <= "~":
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            run += ch
+    flush()
+    return "".join(out)
 
 
 # -- the check ------------------------------------------------------------------------------------
