@@ -179,6 +179,24 @@ def test_a_persian_question_reaches_the_shops_system_signed(data_dir: Path, demo
     assert "سفارشم".encode() in [g for g in receiver.got if g["json"]["type"] == events.CUSTOMER_MESSAGE][0]["raw"]
 
 
+@pytest.mark.slow
+def test_a_slow_receiver_never_slows_the_chat(data_dir: Path, demo_db: Path, receiver: Receiver) -> None:
+    receiver.delay = 4.0  # each delivery takes it 4 s (under the 10 s limit)
+    with make_api_client(data_dir, demo_db) as c:
+        store = c.app.state.services.store
+        receiver.secret = _endpoint(store, receiver.url, c.app.state.services.clock).secret
+        receiver.start()
+        customer_asks(c, "سلام")
+        took = []
+        for question in ("هزینهٔ ارسال به مشهد چقدره؟", "میشه کتاب رو پس بدم؟"):
+            started = time.monotonic()
+            customer_asks(c, question)
+            took.append(time.monotonic() - started)
+        arrived = len(receiver.events())
+    assert max(took) < 2.0, took  # answered while the worker waits on the receiver
+    assert arrived <= 1  # ... which had taken at most one of the events by then
+
+
 # -- down, then up: everything, in order, once ----------------------------------------------------
 
 

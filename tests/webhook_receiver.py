@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import ThreadingHTTPServer
 from typing import Any
 
@@ -33,6 +34,7 @@ class Receiver:
         self.answer = 204
         self.reply = b""
         self.location = ""  # sent with a 3xx answer
+        self.delay = 0.0  # seconds it takes before answering (a slow system)
         self.got: list[dict[str, Any]] = []  # each: headers (lower case), raw body, parsed JSON, signed
         self.lock = threading.Lock()
         self.verify = docs_example()["verify_signature"]
@@ -48,6 +50,7 @@ class Receiver:
         class Handler(QuietHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(receiver.delay)
                 ok = receiver.verify(receiver.secret, self.headers.get("X-Appliance-Signature", ""), raw)
                 with receiver.lock:
                     status = receiver.answer
