@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import time
 
+import anyio
+
 from appliance.channels import mail_out, mail_poll
 from appliance.channels.context import Context
 
@@ -25,14 +27,16 @@ async def run(context: Context) -> None:
 async def _poll(context: Context) -> None:
     store = context.store
     wake = context.bell.subscribe()
-    next_at, done_asking = 0.0, ""
+    next_at, done_asking, done_with = 0.0, "", ""
     try:
         while True:
             wake.clear()
             settings = context.settings()
-            asked = await context.store.run(mail_poll.asked, store)
-            if settings.imap_host and (time.monotonic() >= next_at or asked != done_asking):
-                done_asking = asked
+            asked = await anyio.to_thread.run_sync(mail_poll.asked, store)
+            # New settings (a corrected password, say) are tried at once, not after the pause.
+            these = mail_poll.account(settings) + settings.imap_security + settings.imap_password
+            if settings.imap_host and (time.monotonic() >= next_at or asked != done_asking or these != done_with):
+                done_asking, done_with = asked, these
                 st = await mail_poll.check(store, context.clock, settings, context.chat())
                 next_at = time.monotonic() + (AFTER_REFUSAL_S if st.error == "auth" else POLL_S)
             with contextlib.suppress(TimeoutError):
