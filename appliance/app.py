@@ -45,6 +45,7 @@ from appliance.web.admin import alerts as admin_alerts
 from appliance.web.admin import analytics as admin_analytics
 from appliance.web.admin import backups as admin_backups
 from appliance.web.admin import catalog as admin_catalog
+from appliance.web.admin import channels as admin_channels
 from appliance.web.admin import documents as admin_documents
 from appliance.web.admin import home as admin
 from appliance.web.admin import inbox as admin_inbox
@@ -280,6 +281,7 @@ def create_app(
             admin_alerts.router,
             admin_webhooks.router,
             admin_telegram.router,
+            admin_channels.router,
             create_static_files_router(path="/static", directories=[paths.static_dir()]),
         ],
         lifespan=[lifespan],

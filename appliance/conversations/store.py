@@ -724,6 +724,20 @@ class Conversations:
         )
         return {r[0]: r[1] for r in rows}
 
+    def counts_by_channel(self, since: str) -> dict[str, int]:
+        """Customers' conversations started since ``since``, by channel (the channels page)."""
+        rows = (
+            self.store.read()
+            .execute(
+                "SELECT c.channel, count(*) FROM conversations c WHERE c.created_at >= ? AND "
+                + CUSTOMERS_ONLY
+                + " GROUP BY c.channel",
+                [since],
+            )
+            .fetchall()
+        )
+        return {r[0]: r[1] for r in rows}
+
     def inbox(self, view: str, search: str = "", limit: int = 200) -> list[Any]:
         """One of ``VIEWS``, newest activity first (oldest first for "waiting"), with the
         customer's last question (``last``: what they typed, never a button's words; None if they
