@@ -441,19 +441,22 @@ def test_the_page_registers_the_service_worker_which_shows_a_pushed_alert(browse
         browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": base, "permissions": ["notifications"]})
         browser.execute_cdp_cmd("ServiceWorker.enable", {})
         pushed = {"title": SHOP, "body": ASKED, "url": "https://shop.example/admin/conversations/c1", "tag": "c1"}
-        for registration_id in range(5):  # the id DevTools gave the one registration
-            try:
-                browser.execute_cdp_cmd(
-                    "ServiceWorker.deliverPushMessage",
-                    {"origin": base, "registrationId": str(registration_id), "data": json.dumps(pushed)},
-                )
-                break
-            except Exception:
-                continue
-        shown = WebDriverWait(browser, 10).until(
-            lambda d: d.execute_async_script(
+
+        def delivered(driver: Any) -> Any:
+            # DevTools names the one registration by an id it doesn't tell selenium: each of the
+            # first few is tried (a missing one is ignored), again until the worker has shown it.
+            for registration_id in range(10):
+                try:
+                    driver.execute_cdp_cmd(
+                        "ServiceWorker.deliverPushMessage",
+                        {"origin": base, "registrationId": str(registration_id), "data": json.dumps(pushed)},
+                    )
+                except Exception:
+                    continue
+            return driver.execute_async_script(
                 "const done = arguments[0]; navigator.serviceWorker.ready.then(r => r.getNotifications())"
                 ".then(ns => done(ns.map(n => [n.title, n.body, n.tag, n.data.url])))"
             )
-        )
+
+        shown = WebDriverWait(browser, 20, poll_frequency=1).until(delivered)
     assert shown == [[SHOP, ASKED, "c1", pushed["url"]]]
