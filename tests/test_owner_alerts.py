@@ -460,3 +460,22 @@ def test_the_page_registers_the_service_worker_which_shows_a_pushed_alert(browse
 
         shown = WebDriverWait(browser, 20, poll_frequency=1).until(delivered)
     assert shown == [[SHOP, ASKED, "c1", pushed["url"]]]
+
+
+@pytest.mark.slow  # the app's start and the owner's sign-in (argon2): about 4 s
+def test_both_ways_the_phone_gets_it_when_the_bot_is_unreachable(
+    data_dir: Path, clock: Clock, push: push_service.PushService
+) -> None:
+    from .helpers import free_port
+
+    nobody = f"http://127.0.0.1:{free_port()}"  # the bot's server down: nothing listens there
+    with _app(data_dir, clock, alerts_via="both", bot_platform="telegram", bot_token="1:x", bot_api_base=nobody) as c:
+        _owner(c, clock)
+        _subscribe(c, push.device())
+        with c.app.state.services.store.write() as db:
+            write_meta(db, telegram.OWNER_CHAT_KEY, "1302")
+        _start_reading(c)
+        _hand_over(c)
+        (delivered,) = _turn(c)
+        assert delivered.bot is False and delivered.push is not None and delivered.push.delivered == 1
+    assert len(push.wait_for(1)) == 1

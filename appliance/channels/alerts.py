@@ -236,7 +236,15 @@ async def turn(context: Context, key: Vapid | None) -> list[Delivered]:
     now = context.clock()
     conversations = Conversations(context.store, context.clock)
     alerts = await context.store.run(owed, context.store, conversations, settings, now)
-    return [await deliver(context, settings, alert, key) for alert in alerts]
+    done = []
+    for alert in alerts:
+        # One alert failing in an unforeseen way (the bot's server, a push service) mustn't cost
+        # the others: they are already written down as sent, and a restart wouldn't send them.
+        try:
+            done.append(await deliver(context, settings, alert, key))
+        except Exception:
+            log.exception("an alert to the owner could not be sent")
+    return done
 
 
 async def run(context: Context) -> None:
