@@ -97,12 +97,14 @@ def test_addresses_are_https_or_this_machine() -> None:
         "http://localhost/x",
     ):
         assert webhook_store.check_url(url) == url
+    assert webhook_store.check_url(" https://crm.example:۸۴۴۳/هوک/۱ ") == "https://crm.example:8443/هوک/۱"
     refused = {
         "http://crm.example/hook": "wh.not_https",
         "http://192.168.1.10/hook": "wh.not_https",
         "ftp://crm.example/": "wh.bad_url",
         "https://user:pass@crm.example/": "wh.bad_url",
         "https://crm.example/a b": "wh.bad_url",
+        "https://crm.example:port/": "wh.bad_url",
         "نشانی": "wh.bad_url",
         "  ": "wh.no_url",
     }
@@ -397,6 +399,14 @@ def test_the_test_event_says_what_the_receiver_answered(owner_app: TestClient, r
     assert "did not arrive" in failed.text and "connection refused" in failed.text
     log = owner_app.get("/admin/webhooks?lang=en").text
     assert log.count("Test event") >= 2 and "delivered" in log and "failed" in log
+    reloaded = owner_app.get(
+        "/admin/webhooks", headers={"hx-request": "true", "hx-current-url": "/admin/webhooks?lang=fa"}
+    )
+    assert (
+        reloaded.text.lstrip().startswith('<section class="card mb-3" id="webhook-log"')
+        and "<html" not in reloaded.text
+    )
+    assert "رویداد آزمایشی" in reloaded.text and "ناموفق" in reloaded.text  # the log reloads itself, in Persian
     assert not any(d.status == webhook_store.PENDING for d in webhook_store.deliveries(store))  # never queued
 
 

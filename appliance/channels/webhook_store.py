@@ -15,11 +15,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from appliance.conversations import events
 from appliance.db import Store, inserted_id
 from appliance.locale import N_
+from appliance.text.textnorm import ascii_digits
 
 # What the owner can pick, in the order the page shows them. The bot's own answers and notices
 # (message.bot, message.system) are left out: they are the shop's texts said back, many per
@@ -133,8 +134,15 @@ def check_url(url: str) -> str:
         raise WebhookError(N_("wh.bad_url"))
     try:
         parts = urlsplit(url)
+        # A port typed with Persian digits (":۸۴۴۳") is the port the owner meant; the host and
+        # the path keep theirs (a Persian domain or path is a real address).
+        host_part, colon, port = parts.netloc.rpartition(":")
+        if colon and port and ascii_digits(port) != port and "]" not in port:
+            parts = parts._replace(netloc=f"{host_part}:{ascii_digits(port)}")
+            url = urlunsplit(parts)
         host = (parts.hostname or "").lower()
-        parts.port  # noqa: B018 - raises on a port that isn't a number
+        if parts.port is not None and not parts.netloc.rpartition(":")[2].isascii():
+            raise ValueError("not a port")
     except ValueError:
         raise WebhookError(N_("wh.bad_url")) from None
     if not host or parts.scheme.lower() not in ("https", "http"):

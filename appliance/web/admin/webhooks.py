@@ -52,10 +52,13 @@ def _field(data: dict[str, str]) -> list[str]:
     return [k for k in webhook_store.KINDS if data.get(f"on_{k}")]
 
 
-def _page(page: Page, store: Store, status: int = 200, error: str = "", typed: dict | None = None) -> Template:
+def _page(
+    page: Page, store: Store, status: int = 200, error: str = "", typed: dict | None = None, partial: str | None = None
+) -> Template:
     endpoints = webhook_store.endpoints(store)
     return page(
         "admin/webhooks.html",
+        partial=partial,
         status=status,
         endpoints=endpoints,
         urls={e.id: e.url for e in endpoints},
@@ -87,7 +90,8 @@ def _back(said: str) -> Response:
 
 @get("/webhooks", sync_to_thread=True)
 def webhook_page(page: Inject[Page], store: Inject[Store]) -> Template:
-    return _page(page, store)
+    # htmx asks only for the log (it reloads itself); a form's refusal is a whole page (_page).
+    return _page(page, store, partial="admin/_webhook_log.html")
 
 
 @post("/webhooks/new", sync_to_thread=True, status_code=200)
