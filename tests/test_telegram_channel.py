@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import re
 import shutil
 import signal
@@ -84,8 +85,9 @@ def _jpeg() -> bytes:
 
 
 def test_a_persian_question_is_answered_with_the_widgets_words(
-    data_dir: Path, demo_db: Path, bot: BotApiServer
+    data_dir: Path, demo_db: Path, bot: BotApiServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="httpx")
     with _shop(data_dir, demo_db, bot) as c:
         bot.message(501, SHIPPING)
         [reply] = bot.wait_for(lambda: bot.sent(501))
@@ -108,6 +110,21 @@ def test_a_persian_question_is_answered_with_the_widgets_words(
         [hello] = bot.wait_for(lambda: bot.sent(502))
         assert "Book Nook" in hello.params["text"] and "سلام" in hello.params["text"]
         assert not _rows(c, "SELECT 1 FROM conversations WHERE channel_ref = '502'")
+        # httpx logs each request's URL, which holds the token: never the token itself.
+        logged = caplog.text
+        assert "/bot<token>/getUpdates" in logged and TOKEN not in logged and TOKEN.split(":")[1] not in logged
+
+
+def test_a_chat_that_blocked_the_bot_is_skipped(data_dir: Path, demo_db: Path, bot: BotApiServer) -> None:
+    bot.fail("sendMessage", 403)  # the first customer blocked the bot after writing
+    with _shop(data_dir, demo_db, bot) as c:
+        bot.message(551, SHIPPING)
+        bot.wait_for(lambda: any(call.status == 403 for call in bot.calls))
+        bot.message(552, SHIPPING)
+        bot.wait_for(lambda: bot.sent(552))
+        time.sleep(0.3)
+        assert not bot.sent(551) and len([call for call in bot.calls if call.status == 403]) == 1  # not retried
+        assert len(_rows(c, "SELECT 1 FROM conversations WHERE channel_ref IN ('551', '552')")) == 2
 
 
 def test_limits_hold_per_chat(data_dir: Path, demo_db: Path, bot: BotApiServer) -> None:

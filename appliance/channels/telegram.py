@@ -68,9 +68,14 @@ LINK_CODE_KEY = "bot_link_code"  # {"hash", "expires"}: the code the admin page 
 STATUS_KEY = "bot_status"  # what the admin page says: state, the bot's name, the last update and error
 
 
+def bot_id(settings: Settings) -> str:
+    """Which bot the settings name: the platform and the token's public half (the bot's id)."""
+    return f"{settings.bot_platform}:{settings.bot_token.split(':', 1)[0]}"
+
+
 def offset_key(settings: Settings) -> str:
-    """getUpdates' offset belongs to one bot (the token's public half is the bot's id)."""
-    return f"bot_offset:{settings.bot_platform}:{settings.bot_token.split(':', 1)[0]}"
+    """getUpdates' offset belongs to one bot."""
+    return f"bot_offset:{bot_id(settings)}"
 
 
 def channel_of(settings: Settings) -> Channel:
@@ -695,6 +700,9 @@ async def _serve(context: Context, api: BotApi, settings: Settings, key: tuple[s
     now = context.clock().isoformat
     try:
         me = await api.get_me()
+        earlier = status(context.store)
+        # Another bot's last update and error aren't this one's.
+        fresh = {} if earlier.get("bot") == bot_id(settings) else {"last_update": "", "error_at": ""}
         with contextlib.suppress(ApiError):
             await api.call("deleteWebhook")  # polling only works without one
         await _note_status(
@@ -702,8 +710,9 @@ async def _serve(context: Context, api: BotApi, settings: Settings, key: tuple[s
             state="connected",
             name=str(me.get("username") or ""),
             error="",
-            platform=settings.bot_platform,
+            bot=bot_id(settings),
             at=now(),
+            **fresh,
         )
         bot = Bot(context, api, settings)
         await _first(bot.receive(), bot.send_loop(), _until_changed(context, key))
@@ -711,8 +720,8 @@ async def _serve(context: Context, api: BotApi, settings: Settings, key: tuple[s
         refused = isinstance(exc, Refused) or (isinstance(exc, ApiError) and exc.unauthorized)
         if refused:
             log.warning("the %s bot's token was refused", settings.bot_platform)
-            await _note_status(context, state="refused", error="401", at=now())
+            await _note_status(context, state="refused", error="401", bot=bot_id(settings), at=now())
             await _until_changed(context, key)  # nothing more until the owner changes the token
         else:
-            await _note_status(context, state="error", error=str(exc), at=now())
+            await _note_status(context, state="error", error=str(exc), bot=bot_id(settings), at=now())
             await _first(asyncio.sleep(RETRY_S), _until_changed(context, key))

@@ -12,11 +12,28 @@ method and the API's own description.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any
 
 import httpx
 
 BASES = {"telegram": "https://api.telegram.org", "bale": "https://tapi.bale.ai"}
+_TOKEN_IN_URL = re.compile(r"/bot[^/\s\"']+")
+
+
+class _NoToken(logging.Filter):
+    """httpx logs every request's URL at INFO, and a Bot API URL holds the token: the logs show
+    ``/bot<token>`` instead, whoever made the request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/bot" in message:
+            record.msg, record.args = _TOKEN_IN_URL.sub("/bot<token>", message), None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_NoToken())
 CONNECT_TIMEOUT_S = 10.0
 TIMEOUT_S = 30.0  # a call that isn't a long poll
 

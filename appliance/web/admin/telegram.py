@@ -19,8 +19,8 @@ from appliance.web.services import Inject
 def _page(page: Page, store: Store, code: str = "") -> Template:
     settings = page.settings
     state = telegram.status(store) if settings.bot_platform and settings.bot_token else {}
-    # A status left by another token or platform says nothing of this one.
-    if state.get("platform") and state.get("platform") != settings.bot_platform:
+    # What another bot (an earlier token or platform) said is nothing about this one.
+    if state.get("bot") != telegram.bot_id(settings):
         state = {}
     return page(
         "admin/telegram.html",
