@@ -455,3 +455,21 @@ def test_erasing_a_conversation_takes_its_waiting_deliveries_with_it(
     clock.now += timedelta(minutes=1)
     webhooks.deliver_due(store, http, clock)
     assert [e["conversation"]["id"] for e in receiver.events()] == [kept, kept]
+    events.prune(store, clock() + timedelta(days=events.KEEP_DAYS, minutes=1))  # the retention job
+    assert webhook_store.deliveries(store) == []
+
+
+def test_with_no_endpoint_nothing_is_written_and_a_new_one_gets_no_history(
+    store: Store, clock: Clock, receiver: Receiver, http: httpx.Client
+) -> None:
+    conversations = Conversations(store, clock)
+    _talk(conversations, 2)
+    assert webhooks.fan_out(store, conversations, clock()) == 0
+    assert events.place(store.read(), webhooks.READER) == 0  # not even the reader's place
+    receiver.secret = _endpoint(store, receiver.url, clock).secret
+    receiver.start()
+    assert webhooks.fan_out(store, conversations, clock()) == 0  # what came before it: not for it
+    (later,) = _talk(conversations, 1)
+    assert webhooks.fan_out(store, conversations, clock()) == 3
+    webhooks.deliver_due(store, http, clock)
+    assert {e["conversation"]["id"] for e in receiver.events()} == {later}
