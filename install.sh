@@ -178,6 +178,30 @@ elif [ "$DEV" != 1 ] && ! command -v restic >/dev/null 2>&1; then
     say "Off-site backups need restic, which is not installed (optional): sudo apt-get install restic"
 fi
 
+# --- podman, mmdebstrap and Caddy for the container image's test (--dev) ---------------------------
+# tests/test_container.py builds the image (Containerfile) on a Debian base made by mmdebstrap, so
+# it needs no container registry (runc beside crun, which refuses hosts with hybrid cgroups), and
+# puts Caddy in front of it with deploy/Caddyfile.
+if [ "$DEV" = 1 ] && command -v apt-get >/dev/null 2>&1 &&
+    ! { command -v podman >/dev/null 2>&1 && command -v mmdebstrap >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 &&
+        command -v caddy >/dev/null 2>&1; }; then
+    say "Installing podman, mmdebstrap and Caddy for the container test (Debian packages)"
+    if [ "$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
+        SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+        HAD_CADDY=0; command -v caddy >/dev/null 2>&1 && HAD_CADDY=1
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+            podman buildah crun runc uidmap slirp4netns fuse-overlayfs containernetworking-plugins \
+            catatonit mmdebstrap caddy >/dev/null
+        # Debian starts the Caddy it just installed as a service on port 80; the test runs its own.
+        if [ "$HAD_CADDY" = 0 ] && command -v systemctl >/dev/null 2>&1; then
+            $SUDO systemctl disable --now caddy >/dev/null 2>&1 || true
+        fi
+    else
+        say "Skipped (not root, no sudo): the container test will be skipped; apt-get install podman mmdebstrap runc caddy"
+    fi
+fi
+
 # --- the systemd service (--service) -------------------------------------------------------------
 if [ "$SERVICE" = 1 ]; then
     [ "$(id -u)" = 0 ] || die "--service needs root (it writes /etc/systemd/system/appliance.service)"
