@@ -238,6 +238,11 @@ class Bot:
         self.channel = channel_of(settings)
         self.limits = PerMinute()
         self.threads = anyio.CapacityLimiter(4)
+        # The outgoing place: sent up to, and written to the database up to (``_mark``).
+        self.sent_upto = 0
+        self.marked = 0
+        self.marker: asyncio.Task | None = None
+        self.rung: asyncio.Event | None = None
         self.deciding = asyncio.Semaphore(max(2, os.cpu_count() or 2))
         self.chats: dict[str, asyncio.Task] = {}  # each chat's last work (answers run in order)
 
@@ -519,14 +524,16 @@ class Bot:
     async def send_loop(self) -> None:
         store = self.context.store
         await self._thread(events.start_at_present, store, READER, self._now())
-        rung = self.context.bell.subscribe()
+        self.rung = rung = self.context.bell.subscribe()
         try:
             while True:
                 rung.clear()
                 pending = events.pending(store, READER, kinds=events.SHOP_SIDE, channels=[self.channel])
+                # Sent already, its mark on its way to the database: not again.
+                pending = [e for e in pending if e.id > self.sent_upto]
                 if pending:
                     await self._deliver_batch(pending)
-                if not pending:
+                else:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(rung.wait(), 10)
         finally:
@@ -535,30 +542,28 @@ class Bot:
     async def _deliver_batch(self, batch: list[events.Event]) -> None:
         """Send a batch: each conversation's events in order, the conversations at once (a real
         API is a round trip away: one after the other, fifty replies would wait seconds). The
-        place moves as far as every event before it is sent, after each send (coalesced into one
-        write at a time), so that a crash repeats as little as can be: a send and its mark
-        can't be one transaction (the API has no idempotency key). Stopped meanwhile (the app
-        shutting down, new settings), the sends on their way are let finish and are marked."""
+        place moves as far as every event before it is sent, after each send, so that a crash
+        repeats as little as can be (a send and its mark can't be one transaction: the API has
+        no idempotency key). The mark is written in the background (``_mark``): under load
+        the writer is busy storing customers' messages and answers, and the next replies
+        shouldn't wait for it. Stopped meanwhile (the app shutting down, new settings), the
+        sends on their way are let finish and are marked."""
         ids = [e.id for e in batch]
         sent: set[int] = set()
-        marked = 0  # how many of ``ids`` the place is past
-        marking = asyncio.Lock()
+        prefix = 0  # how many of ``ids`` are sent, with every one before them
 
-        async def mark() -> None:
-            nonlocal marked
-            async with marking:
-                upto = marked
-                while upto < len(ids) and ids[upto] in sent:
-                    upto += 1
-                if upto > marked:
-                    await self.context.store.run(self._advance, ids[upto - 1])
-                    marked = upto
+        def sent_one(event_id: int) -> None:
+            nonlocal prefix
+            sent.add(event_id)
+            while prefix < len(ids) and ids[prefix] in sent:
+                prefix += 1
+            if prefix:
+                self._mark(ids[prefix - 1])
 
         async def conversation(items: list[events.Event]) -> None:
             for event in items:
                 await self._deliver(event)
-                sent.add(event.id)
-                await mark()
+                sent_one(event.id)
 
         by_conversation: dict[str | None, list[events.Event]] = {}
         for event in batch:
@@ -570,9 +575,24 @@ class Bot:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(asyncio.shield(sending), STOP_GRACE_S)
             sending.cancel()
-            with contextlib.suppress(BaseException):
-                await mark()
+            if self.sent_upto > self.marked:  # the last mark, before the app closes the database
+                await self.context.store.run(self._advance, self.sent_upto)
             raise
+
+    def _mark(self, upto: int) -> None:
+        """Everything up to event ``upto`` was sent: say so in the database soon (one write at a
+        time, of the latest place), and wake the loop once it is written."""
+        self.sent_upto = max(self.sent_upto, upto)
+        if self.marker is None or self.marker.done():
+            self.marker = asyncio.create_task(self._write_marks())
+
+    async def _write_marks(self) -> None:
+        while self.marked < self.sent_upto:
+            upto = self.sent_upto
+            await self.context.store.run(self._advance, upto)
+            self.marked = upto
+        if self.rung is not None:
+            self.rung.set()  # events held back as "sent, not yet marked" are read past now
 
     def _advance(self, event_id: int) -> None:
         with self.context.store.write() as db:
