@@ -4,17 +4,19 @@ chat with it gets the alerts (``notify_owner``).
 
 Two loops run while a bot is set up (``run``), both restarted when its settings change:
 
-- incoming (``_receive``): getUpdates with long polling (the appliance usually has no public
+- incoming (``Bot.receive``): getUpdates with long polling (the appliance usually has no public
   address). A customer's text is stored with ``client_id`` "tg:<update_id>" before the offset
-  moves past it, so an update fetched again after a crash is recognised and not answered twice;
-  the message is answered afterwards, and one left unanswered by a crash is escalated at the next
-  start (ChatService.recover_unanswered), which the outgoing loop then sends. A button press or a
+  moves past it (once per getUpdates), so an update fetched again after a crash is recognised
+  and not answered twice; it is answered afterwards (a few answers at once, each chat's in
+  order), and one left unanswered by a crash is escalated at the next start
+  (ChatService.recover_unanswered), which the outgoing loop then sends. A button press or a
   photo can't be stored that way (the chat service stores them itself, without a client id): the
   offset moves past them first, so a crash at that moment loses the press rather than answering
   it twice (the button is still there to press again).
-- outgoing (``_send_loop``): the reader "telegram-out" follows the shop's side of this channel's
-  conversations (conversations/events.py: the bot's replies, the owner's, notices) and sends
-  each to its chat, moving its place after each send: at-least-once, in order.
+- outgoing (``Bot.send_loop``): the reader "telegram-out" follows the shop's side of this
+  channel's conversations (conversations/events.py: the bot's replies, the owner's, notices)
+  and sends each to its chat (conversations at once, each in order), moving its place after the
+  sends: at-least-once, since a send and its mark can't be one transaction.
 
 Each chat is a visitor (a keyed hash of the chat, so export and erasure by conversation cover
 all the chat's conversations). What the admin page shows is kept in ``meta`` (``status``).
