@@ -7,6 +7,7 @@ import tomllib
 import pytest
 from litestar.testing import TestClient
 
+from appliance import settings as settings_mod
 from appliance.web.widget import WIDGET_VERSION
 
 from .helpers import (
@@ -239,13 +240,14 @@ def test_times_of_day_are_typed_with_persian_digits_and_shown_in_them(admin: Tes
 
 def test_the_settings_help_is_in_persian_digits(admin: TestClient) -> None:
     """«(0.02 یعنی ۲٪)» in the Persian help: every figure in the help is in Persian digits (web
-    addresses, which are typed in Latin letters, aside)."""
+    and repository addresses, which are typed in Latin letters, aside)."""
     sign_in(admin)
     page = admin.get("/admin/settings?lang=fa").text
     helps = re.findall(r'<div class="form-text[^"]*" id="set-[\w]+-help">(.*?)</div>', page, flags=re.S)
     assert len(helps) > 20
     for text in helps:
-        words = re.sub(r"https?://\S+|\b127\.0\.0\.1\b|UTF-8", "", shown(text))
+        # names as typed: web addresses, this machine, S3 (the storage, and a restic "s3:" address)
+        words = re.sub(r"https?://\S+|\b[sS]3\b:?\S*|\b127\.0\.0\.1\b|UTF-8", "", shown(text))
         assert not re.search(r"[0-9]", words), text
     assert "(۰٫۰۲ یعنی ۲٪)" in page
 
@@ -323,7 +325,10 @@ def test_the_page_speaks_in_words_not_codes(admin: TestClient) -> None:
             assert re.search(rf'<select class="form-select" id="set-{name}"', page), (lang, name)
         for name in ("backup_time", "digest_time"):
             assert re.search(rf'<input type="text" inputmode="numeric"[^>]*id="set-{name}"', page), (lang, name)
-        assert page.count('<section class="card mb-3" id="settings-') == 7 and 'data-draft="settings"' in page
+        assert (
+            page.count('<section class="card mb-3" id="settings-') == len(settings_mod.GROUPS)
+            and 'data-draft="settings"' in page
+        )
     fa = admin.get("/admin/settings?lang=fa").text
     assert ">فارسی</option>" in fa and ">انگلیسی</option>" in fa and ">پرسش را به من بسپار</option>" in fa
     assert ">تهران</option>" in fa and "رمزگذاری پس از اتصال" in fa
