@@ -645,6 +645,32 @@ def m0021_channels_and_events(db: Database) -> None:
     )
 
 
+@MIGRATIONS(name="0022_mailbox")
+def m0022_mailbox(db: Database) -> None:
+    # The e-mails of each e-mail conversation, the customer's and ours, by Message-ID
+    # (channels/mail_threads.py): a customer's reply names earlier ones in In-Reply-To and
+    # References, which finds its conversation; ours carry the chain on. ``body`` is the e-mail's
+    # whole text, quoted under the next reply so that no history is lost.
+    db.execute(
+        """
+        CREATE TABLE mail_ids (
+            message_id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            incoming INTEGER NOT NULL,
+            sender TEXT NOT NULL DEFAULT '',
+            subject TEXT NOT NULL DEFAULT '',
+            body TEXT NOT NULL DEFAULT '',
+            sent_at TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX mail_ids_conversation ON mail_ids(conversation_id)")
+    # An e-mail's own headers (JSON: Message-ID, In-Reply-To, References, Auto-Submitted), so a
+    # reply sent later from the outbox is threaded as it was written.
+    db.execute("ALTER TABLE outbox ADD COLUMN headers TEXT")
+
+
 @MIGRATIONS(name="0023_webhooks")
 def m0023_webhooks(db: Database) -> None:
     # The shop's own systems told of what happens in conversations (channels/webhooks.py): each
@@ -724,29 +750,3 @@ def m0024_owner_alerts(db: Database) -> None:
         )
         """
     )
-
-
-@MIGRATIONS(name="0022_mailbox")
-def m0022_mailbox(db: Database) -> None:
-    # The e-mails of each e-mail conversation, the customer's and ours, by Message-ID
-    # (channels/mail_threads.py): a customer's reply names earlier ones in In-Reply-To and
-    # References, which finds its conversation; ours carry the chain on. ``body`` is the e-mail's
-    # whole text, quoted under the next reply so that no history is lost.
-    db.execute(
-        """
-        CREATE TABLE mail_ids (
-            message_id TEXT PRIMARY KEY,
-            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-            incoming INTEGER NOT NULL,
-            sender TEXT NOT NULL DEFAULT '',
-            subject TEXT NOT NULL DEFAULT '',
-            body TEXT NOT NULL DEFAULT '',
-            sent_at TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL
-        )
-        """
-    )
-    db.execute("CREATE INDEX mail_ids_conversation ON mail_ids(conversation_id)")
-    # An e-mail's own headers (JSON: Message-ID, In-Reply-To, References, Auto-Submitted), so a
-    # reply sent later from the outbox is threaded as it was written.
-    db.execute("ALTER TABLE outbox ADD COLUMN headers TEXT")
