@@ -22,9 +22,9 @@ from aiosmtpd.controller import Controller
 from litestar.testing import TestClient
 
 from appliance.app import create_app
-from appliance.channels import mail_out, mail_poll, mail_read
+from appliance.channels import mail_out, mail_poll, mail_read, mail_threads
 from appliance.conversations import events
-from appliance.conversations.store import Channel, Role, Status
+from appliance.conversations.store import Channel, Conversations, Role, Status
 from appliance.ops import mailer
 from appliance.owner import account as owner
 from appliance.settings import Settings
@@ -474,3 +474,29 @@ def test_a_persian_folder_is_read(data_dir: Path, dovecot, smtp) -> None:
         assert said(c, conversation_of(c, mid)["id"], Role.CUSTOMER) == ["پرداختم ناموفق بود ولی پول کم شد"]
     finally:
         c.__exit__(None, None, None)
+
+
+def test_a_date_no_calendar_shows_never_stops_the_replies(store, clock, data_dir: Path) -> None:
+    """ "Date: Fri, 31 Dec 9999 23:00:00 -1400" parses but overflows in the shop's time zone: the
+    reply quoting it failed at every try and held every later reply back."""
+    far = b"From: sara@example.com\r\nMessage-ID: <far@example.com>\r\nDate: Fri, 31 Dec 9999 23:00:00 -1400\r\n\r\nhi\r\n"
+    assert mail_read.read(far).date == ""
+    usual = far.replace(b"Fri, 31 Dec 9999 23:00:00 -1400", b"Mon, 07 Dec 2026 10:00:00 +0330")
+    assert mail_read.read(usual).date == "2026-12-07T06:30:00+00:00"
+
+    # One kept before the check (an older appliance's): the reply still goes, quoting no date.
+    conversations = Conversations(store, clock)
+    cid = conversations.start(lang="fa", channel=Channel.EMAIL, channel_ref="<far@example.com>")
+    conversations.set_contact(cid, SARA, "")
+    with store.write() as db:
+        mail_threads.remember(
+            db, "<far@example.com>", cid, incoming=True, now=clock().isoformat(), sender=SARA,
+            subject="سفارش", body="سلام", sent_at="9999-12-31T23:00:00-14:00",
+        )  # fmt: skip
+    events.start_at_present(store, mail_out.READER, clock().isoformat())
+    conversations.add_owner_reply(cid, "سلام، فردا ارسال می‌شود.")
+    conversations.add_owner_reply(cid, "کد رهگیری را هم می‌فرستم.")
+    settings = Settings(data_dir=data_dir, model="none", smtp_from=SHOP)
+    assert mail_out.send_pending(store, clock, settings) == 2
+    bodies = [r[0] for r in store.read().execute("SELECT body FROM outbox ORDER BY id")]
+    assert "> سلام" in bodies[0] and "کد رهگیری" in bodies[1]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from datetime import datetime
 
@@ -28,6 +29,7 @@ from appliance.db import Store
 from appliance.ops import mailer
 from appliance.settings import Settings
 
+log = logging.getLogger(__name__)
 READER = "email-out"
 IDLE_S = 30.0  # a look even without a ring (a ring missed while a send was being prepared)
 _RE = re.compile(r"^\s*(re|aw|sv|پاسخ)\s*:", re.I)
@@ -57,7 +59,15 @@ def send_pending(store: Store, clock: Clock, settings: Settings) -> int:
         if not pending:
             return queued
         for event in pending:
-            queued += _one(store, clock(), settings, conversations, event)
+            try:
+                queued += _one(store, clock(), settings, conversations, event)
+            except Exception:
+                # One event that can't be made into an e-mail must not hold every later reply
+                # back for ever (the reader would meet it again at each turn): it is logged with
+                # its traceback and passed.
+                log.exception("the reply of event %d could not be e-mailed; passed", event.id)
+                with store.write() as db:
+                    events.advance(db, READER, event.id, clock().isoformat())
 
 
 def _one(store: Store, now: datetime, settings: Settings, conversations: Conversations, event: events.Event) -> int:
@@ -112,7 +122,10 @@ def _one(store: Store, now: datetime, settings: Settings, conversations: Convers
 def quote(said: mail_threads.Said, lang: str, tz: str) -> str:
     """The customer's e-mail under the reply, as mail programs quote: a line saying who wrote it
     and when, then each of its lines after "> "."""
-    when = i18n.when(said.sent_at, lang, tz) if said.sent_at else ""
+    try:
+        when = i18n.when(said.sent_at, lang, tz) if said.sent_at else ""
+    except (ValueError, OverflowError):  # a date no calendar shows (kept before mail_read checked)
+        when = ""
     head = i18n.t(lang, "mailbox.quote_head").format(when=when, name=said.sender).replace("  ", " ")
     lines = said.body.split("\n")
     return head + "\n" + "\n".join(f"> {line}" if line else ">" for line in lines)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -60,10 +61,7 @@ def read(raw: bytes, *, own: tuple[str, ...] = (), fallback_id: str = "") -> Mai
         for ref in _ID.findall(_text_header(msg, header)):
             if ref not in refs and ref != own_id:
                 refs.append(ref)
-    try:
-        date = parsedate_to_datetime(_text_header(msg, "Date")).isoformat()
-    except (TypeError, ValueError, IndexError):
-        date = ""
+    date = _date(_text_header(msg, "Date"))
     return Mail(
         message_id=own_id,
         refs=tuple(refs),
@@ -74,6 +72,19 @@ def read(raw: bytes, *, own: tuple[str, ...] = (), fallback_id: str = "") -> Mai
         text=body_text(msg)[:MAX_TEXT_CHARS],
         automatic=automatic(msg, own),
     )
+
+
+def _date(header: str) -> str:
+    """The e-mail's date, when it is one a calendar can show: "Fri, 31 Dec 9999 23:00 -1400"
+    parses, but moving it to the shop's time zone overflows, and the reply quoting it failed at
+    every try (the mailbox's replies stopped behind it). Anything else: none."""
+    try:
+        parsed = parsedate_to_datetime(header)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return ""
+    return parsed.isoformat() if 1970 <= parsed.year <= 2200 else ""
 
 
 def _text_header(msg: Message, name: str) -> str:
