@@ -19,10 +19,13 @@ from litestar.testing import TestClient
 
 from appliance import i18n
 from appliance import settings as settings_mod
+from appliance.answering.compose import Reply
+from appliance.answering.decide import Decision
 from appliance.app import create_app
 from appliance.channels import alerts, telegram, webpush
 from appliance.channels.context import Context
 from appliance.conversations import events
+from appliance.conversations.store import Channel
 from appliance.db import write_meta
 from appliance.owner import account as owner
 from appliance.settings import Settings
@@ -479,3 +482,26 @@ def test_both_ways_the_phone_gets_it_when_the_bot_is_unreachable(
         (delivered,) = _turn(c)
         assert delivered.bot is False and delivered.push is not None and delivered.push.delivered == 1
     assert len(push.wait_for(1)) == 1
+
+
+@pytest.mark.slow  # the app's start, the owner's sign-in and 200 conversations: about 8 s
+def test_a_new_hand_over_is_told_behind_two_hundred_waiting(
+    data_dir: Path, clock: Clock, push: push_service.PushService
+) -> None:
+    """The inbox shows the first 200 waiting; the alerts read them all (a pile of unanswered
+    e-mails once hid every new hand-over from the owner's phone)."""
+    with _app(data_dir, clock, alert_waiting_minutes=0) as c:
+        _owner(c, clock)
+        _subscribe(c, push.device())
+        conversations = c.app.state.services.chat.conversations
+        for n in range(201):
+            cid = conversations.start(lang="fa", channel=Channel.EMAIL, channel_ref=f"<spam{n}@example.com>")
+            mid, _ = conversations.add_customer_message(cid, f"پیشنهاد ویژه {n}")
+            conversations.record_turn(cid, mid, Decision("escalate", "no_match", "fa", "x"), Reply("…", "t"), 1.0)
+        _start_reading(c)
+        clock.now += timedelta(minutes=1)
+        conv = _hand_over(c)
+        delivered = _turn(c)
+    assert len(delivered) == 1 and delivered[0].push is not None and delivered[0].push.delivered == 1
+    got = push.wait_for(1)
+    assert ASKED in got[0].payload["body"] and got[0].payload["tag"] == conv

@@ -106,7 +106,9 @@ def summary_text(lang: str, count: int) -> str:
 
 
 def _waiting(conversations: Conversations) -> dict[str, Any]:
-    return {row["id"]: row for row in conversations.inbox("waiting")}
+    """Every conversation waiting for the owner (not the inbox's first 200: behind 200 unanswered
+    e-mails a new hand-over was taken for one already answered, and never told)."""
+    return {row["id"]: row for row in conversations.inbox("waiting", limit=-1)}
 
 
 def _recent(row: Any, now: datetime) -> bool:
