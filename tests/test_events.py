@@ -195,3 +195,23 @@ def test_every_customer_channel_waits_in_the_inbox_marked_with_its_channel(admin
     # Only the mailbox channel's own e-mail (in the thread: it carries its Message-ID) may be there,
     # never the widget's plain copy.
     assert services.store.read().execute("SELECT count(*) FROM outbox WHERE headers IS NULL").fetchone()[0] == 0
+
+
+def test_a_customers_export_names_the_channel_and_holds_their_e_mails_whole(store: Store) -> None:
+    from appliance.channels import mail_threads, records
+
+    conversations = Conversations(store, _now)
+    cid = conversations.start(lang="fa", channel=Channel.EMAIL, channel_ref="<q1@example.com>")
+    conversations.add_customer_message(cid, "فاکتور رسمی می‌دهید؟")
+    whole = "فاکتور رسمی می‌دهید؟\n\nبا سپاس، سارا\n> پیام قبلی"
+    with store.write() as db:
+        mail_threads.remember(
+            db, "<q1@example.com>", cid, incoming=True, now=_now().isoformat(), sender="sara@example.com",
+            subject="فاکتور", body=whole,
+        )  # fmt: skip
+    data = records.export_customer(store, [cid])
+    conversation = data["conversations"][0]
+    assert (conversation["channel"], conversation["channel_ref"]) == ("email", "<q1@example.com>")
+    assert [(e["conversation_id"], e["body"], e["incoming"]) for e in data["emails"]] == [(cid, whole, True)]
+    conversations.delete([cid])  # erasure takes the e-mails with the conversation
+    assert mail_threads.thread(store, cid) == []

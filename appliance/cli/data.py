@@ -108,6 +108,7 @@ def _customer_options(fn: Callable) -> Callable:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def export_customer(conversation: str | None, contact: str | None, output: Path | None, **flags: Any) -> None:
     """Everything stored about one customer, as JSON (a data-access request)."""
+    from appliance.channels import records
     from appliance.conversations import privacy
 
     if not (conversation or contact):
@@ -115,7 +116,7 @@ def export_customer(conversation: str | None, contact: str | None, output: Path 
     store = open_store(load_settings(**flags))
     try:
         ids = privacy.customer_ids(store, conversation_id=conversation, contact_detail=contact)
-        data = privacy.export_customer(store, ids)
+        data = records.export_customer(store, ids)
     finally:
         store.close()
     text = json.dumps(data, ensure_ascii=False, indent=2)

@@ -924,8 +924,8 @@ class Conversations:
         for cid in ids:
             conv = dict(
                 db.execute(
-                    "SELECT id, created_at, updated_at, status, lang, contact_email, contact_phone, rating, "
-                    "rating_comment FROM conversations WHERE id = ?",
+                    "SELECT id, created_at, updated_at, status, lang, channel, channel_ref, contact_email, "
+                    "contact_phone, rating, rating_comment FROM conversations WHERE id = ?",
                     [cid],
                 ).fetchone()
             )

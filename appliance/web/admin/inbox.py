@@ -18,6 +18,7 @@ from litestar.response import Template
 
 from appliance import i18n
 from appliance.answering.shop_calibration import Keeper
+from appliance.channels import records
 from appliance.clock import Clock
 from appliance.conversations import attachments, privacy
 from appliance.conversations import saved_replies as saved
@@ -395,7 +396,7 @@ def export_customer(
 ) -> Response:
     """Everything stored about this customer: this conversation and their others (the same
     visitor), or with ``include=contact`` also those that left the same contact details."""
-    data = privacy.export_customer(store, _whose(conversations, conversation_id, include))
+    data = records.export_customer(store, _whose(conversations, conversation_id, include))
     return Response(
         data,
         media_type="application/json",
