@@ -215,3 +215,36 @@ def test_a_customers_export_names_the_channel_and_holds_their_e_mails_whole(stor
     assert [(e["conversation_id"], e["body"], e["incoming"]) for e in data["emails"]] == [(cid, whole, True)]
     conversations.delete([cid])  # erasure takes the e-mails with the conversation
     assert mail_threads.thread(store, cid) == []
+
+
+def test_a_restored_backup_goes_on_after_the_ids_already_handed_out(data_dir) -> None:
+    """Webhook receivers drop an event id they have seen, and the channels send what is after
+    their place: a restore that wound the ids back lost new events and re-sent old replies."""
+    from appliance.ops import backup
+
+    path = data_dir / "appliance.db"
+    store = Store(path)
+    store.migrate()
+    conversations = Conversations(store, _now)
+    cid = conversations.start(channel=Channel.TELEGRAM, channel_ref="77")
+    conversations.add_customer_message(cid, "قبل از پشتیبان")
+    store.close()
+    taken = backup.take(path, data_dir / "backups", _now())
+
+    store = Store(path)
+    conversations = Conversations(store, _now)
+    for n in range(5):
+        conversations.add_customer_message(cid, f"بعد از پشتیبان {n}")
+    handed_out = max(e.id for e in events.pending(store, "webhooks"))
+    with store.write() as db:
+        events.advance(db, "telegram-out", handed_out, _now().isoformat())
+    store.close()
+
+    backup.restore(taken.path, path, data_dir / "backups", _now())
+    store = Store(path)
+    store.migrate()
+    assert events.pending(store, "telegram-out") == []  # nothing from the file is sent again
+    new = Conversations(store, _now).start(channel=Channel.TELEGRAM, channel_ref="78")
+    after = events.pending(store, "telegram-out")
+    assert [e.conversation_id for e in after] == [new] and after[0].id > handed_out
+    store.close()

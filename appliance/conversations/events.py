@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -91,10 +92,16 @@ def _event(row: Any) -> Event:
     )
 
 
+# Every reader's place is at least this one's: set by a restore (``continue_after``), so that a
+# reader with no place in the restored file (it began after the backup was taken) doesn't read
+# the file's events from the start.
+FLOOR = "*floor"
+
+
 def place(db: Any, reader: str) -> int:
     """The id of the last event ``reader`` is done with (0: none yet)."""
-    row = db.execute("SELECT last_id FROM event_cursors WHERE reader = ?", [reader]).fetchone()
-    return int(row[0]) if row is not None else 0
+    row = db.execute("SELECT max(last_id) FROM event_cursors WHERE reader IN (?, ?)", [reader, FLOOR]).fetchone()
+    return int(row[0]) if row is not None and row[0] is not None else 0
 
 
 def pending(
@@ -153,6 +160,34 @@ def prune(store: Store, now: datetime, days: int = KEEP_DAYS) -> int:
         return int(
             db.execute("DELETE FROM events WHERE created_at < ?", [(now - timedelta(days=days)).isoformat()]).rowcount
         )
+
+
+def high_water(conn: sqlite3.Connection) -> int:
+    """The highest event id this database file has handed out (0: none, or no events table)."""
+    try:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    except sqlite3.OperationalError:  # no AUTOINCREMENT table yet: a database from before events
+        return 0
+    return int(row[0]) if row else 0
+
+
+def continue_after(conn: sqlite3.Connection, top: int) -> None:
+    """A backup is being restored over a database that had handed out event ids up to ``top``:
+    the restored file goes on after them (a webhook receiver drops an id it has seen, so a reused
+    id would be a lost event) and every reader's place moves to the present (what the restored
+    file holds was read, sent and delivered before the restore; read again, it would be sent to
+    customers a second time). A database from before events has nothing to carry."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").fetchone() is None:
+        return
+    top = max(top, int(conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]))
+    if not conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'events'", [top]).rowcount:
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?)", [top])
+    conn.execute("UPDATE event_cursors SET last_id = max(last_id, ?)", [top])
+    conn.execute(
+        "INSERT INTO event_cursors (reader, last_id) VALUES (?, ?) "
+        "ON CONFLICT(reader) DO UPDATE SET last_id = max(last_id, excluded.last_id)",
+        [FLOOR, top],
+    )
 
 
 class Bell:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from appliance.conversations import events
 from appliance.db import inspect
 
 # A second backup within the same second gets "-2", "-3"...: it never replaces the first (the copy
@@ -131,10 +132,12 @@ def rotate(directory: Path, keep: dict[str, int] = KEEP) -> list[Path]:
 
 
 def install_file(backup_path: Path, db_path: Path) -> None:
-    """Copy a verified backup over the database file, atomically, without the old WAL/SHM."""
+    """Copy a verified backup over the database file, atomically, without the old WAL/SHM. The
+    restored file's events go on after the ids the replaced one handed out (events.continue_after)."""
     staged = db_path.with_name(db_path.name + ".restoring")
     try:
         shutil.copyfile(backup_path, staged)
+        _carry_events(db_path, staged)
         with open(staged, "rb") as fh:
             os.fsync(fh.fileno())
         for suffix in ("-wal", "-shm"):
@@ -145,6 +148,18 @@ def install_file(backup_path: Path, db_path: Path) -> None:
         raise BackupError(f"restore failed, the database is unchanged: {exc}") from None
     finally:
         staged.unlink(missing_ok=True)
+
+
+def _carry_events(live: Path, staged: Path) -> None:
+    top = 0
+    if live.exists():
+        with contextlib.closing(sqlite3.connect(live)) as conn:  # its WAL is read too, if there is one
+            top = events.high_water(conn)
+    with contextlib.closing(sqlite3.connect(staged, isolation_level=None)) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")  # the staged copy is written in place, no WAL beside it
+        conn.execute("BEGIN IMMEDIATE")
+        events.continue_after(conn, top)
+        conn.execute("COMMIT")
 
 
 def check_restorable(backup_path: Path) -> dict:
