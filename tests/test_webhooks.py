@@ -473,3 +473,23 @@ def test_with_no_endpoint_nothing_is_written_and_a_new_one_gets_no_history(
     assert webhooks.fan_out(store, conversations, clock()) == 3
     webhooks.deliver_due(store, http, clock)
     assert {e["conversation"]["id"] for e in receiver.events()} == {later}
+
+
+def test_what_happens_while_an_address_is_off_is_never_sent(
+    store: Store, clock: Clock, receiver: Receiver, http: httpx.Client
+) -> None:
+    """The owner turns an address off to stop what goes there: on again, it gets what happens
+    from then on, whether or not another address was on meanwhile."""
+    conversations = Conversations(store, clock)
+    receiver.secret = _endpoint(store, receiver.url, clock).secret
+    receiver.start()
+    (endpoint,) = webhook_store.endpoints(store)
+    webhook_store.set_enabled(store, endpoint.id, False, clock().isoformat())
+    _talk(conversations, 2)  # while it is off
+    assert webhooks.fan_out(store, conversations, clock()) == 0
+    webhook_store.set_enabled(store, endpoint.id, True, clock().isoformat())
+    assert webhooks.fan_out(store, conversations, clock()) == 0
+    (later,) = _talk(conversations, 1)
+    assert webhooks.fan_out(store, conversations, clock()) == 3
+    webhooks.deliver_due(store, http, clock)
+    assert {e["conversation"]["id"] for e in receiver.events()} == {later}

@@ -9,7 +9,6 @@ in order. A failed one stays in the log until the owner retries it or its event 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from appliance.channels.addresses import loopback
 from appliance.conversations import events
 from appliance.db import Store, inserted_id
 from appliance.locale import N_
@@ -114,15 +114,6 @@ def _delivery(row: Any) -> Delivery:
 # -- endpoints ---------------------------------------------------------------------------------
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str) -> str:
     """The address as stored, or WebhookError: https only, except http to this machine (the
     shop's own program beside the appliance, and tests): anything else would carry the
@@ -149,7 +140,7 @@ def check_url(url: str) -> str:
         raise WebhookError(N_("wh.bad_url"))
     if parts.username or parts.password:
         raise WebhookError(N_("wh.bad_url"))  # credentials in the address would be shown on the page
-    if parts.scheme.lower() == "http" and not _loopback(host):
+    if parts.scheme.lower() == "http" and not loopback(host):
         raise WebhookError(N_("wh.not_https"))
     return url
 
@@ -200,9 +191,16 @@ def set_kinds(store: Store, endpoint_id: int, kinds: list[str], now: str) -> Non
 
 
 def set_enabled(store: Store, endpoint_id: int, on: bool, now: str) -> None:
-    """Off: nothing more is queued for it and its queue waits; on again, the queue goes on."""
+    """Off: nothing more is queued for it and its queue waits; on again, the queue goes on with
+    what happens from then on (what happened while it was off is never sent: the owner turned it
+    off to stop it)."""
     with store.write() as db:
         db.execute("UPDATE webhook_endpoints SET enabled = ?, updated_at = ? WHERE id = ?", [int(on), now, endpoint_id])
+        if on:
+            db.execute(
+                "UPDATE webhook_endpoints SET after_event = max(after_event, ?) WHERE id = ?",
+                [events.last_id(db), endpoint_id],
+            )
 
 
 def delete_endpoint(store: Store, endpoint_id: int) -> None:

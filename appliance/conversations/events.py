@@ -141,12 +141,16 @@ def advance(db: Any, reader: str, last_id: int, now: str) -> None:
     )
 
 
+def last_id(db: Any) -> int:
+    """The newest event's id (0: none)."""
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+
+
 def start_at_present(store: Store, reader: str, now: str) -> None:
     """A new reader begins after the last event there is (nothing from before it existed)."""
     with store.write() as db:
         if db.execute("SELECT 1 FROM event_cursors WHERE reader = ?", [reader]).fetchone() is None:
-            last = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-            advance(db, reader, int(last), now)
+            advance(db, reader, last_id(db), now)
 
 
 def get(store: Store, event_id: int) -> Event | None:
