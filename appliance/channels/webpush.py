@@ -10,7 +10,6 @@ or 410 has forgotten the device (uninstalled, permission withdrawn): its subscri
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from py_vapid import Vapid  # type: ignore[import-untyped]
 from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
 
+from appliance.channels.addresses import loopback
 from appliance.db import Store, inserted_id
 from appliance.i18n import N_
 
@@ -77,15 +77,6 @@ def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check(endpoint: str, p256dh: str, auth: str) -> None:
     """SubscriptionError unless this is what a browser hands over: an https push service address
     (plain http only on this machine, for tests), a P-256 public key and a 16-byte secret."""
@@ -94,7 +85,7 @@ def check(endpoint: str, p256dh: str, auth: str) -> None:
         len(endpoint) > MAX_ENDPOINT_CHARS
         or not parts.hostname
         or parts.username
-        or not (parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)))
+        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback(parts.hostname)))
     ):
         raise SubscriptionError(f"not a push service address: {endpoint[:100]!r}", N_("push.bad_endpoint"))
     try:
