@@ -146,34 +146,31 @@ for m in "${EXTRA_MODELS[@]}"; do
     "$VENV/bin/appliance" models add "$m"
 done
 
-# --- the browser for the widget and admin tests, Dovecot for the mailbox tests (--dev) ------------
-if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 &&
-    [ -x /usr/sbin/dovecot ]; }; then
-    say "Installing Chromium, chromedriver and Dovecot for the browser and mailbox tests (Debian packages)"
+# --- Debian packages for tests (--dev): as root, or with sudo that asks for no password ---------
+apt_install() {  # apt_install "FOR WHAT" PACKAGE...
+    what=$1
+    shift
     SUDO=""
     if [ "$(id -u)" != 0 ]; then
         command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && SUDO="sudo -n" ||
-            die "the browser tests need Chromium: run as root, or: sudo apt-get install chromium chromium-driver"
+            die "$what need Debian packages: run as root, or: sudo apt-get install $*"
     fi
-    command -v apt-get >/dev/null 2>&1 ||
-        die "the browser tests need Chromium and chromedriver; install them with your package manager"
+    command -v apt-get >/dev/null 2>&1 || die "$what need $*; install them with your package manager"
+    say "Installing $* for $what (Debian packages)"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium chromium-driver dovecot-imapd >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# The browser for the widget and admin tests, Dovecot for the mailbox tests.
+if [ "$DEV" = 1 ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 &&
+    [ -x /usr/sbin/dovecot ]; }; then
+    apt_install "the browser and mailbox tests" chromium chromium-driver dovecot-imapd
 fi
 
 # --- restic for off-site backups; with --dev, also sshd for their SFTP test -------------------------
 # A plain install leaves restic to the owner (the backups page says how to install it when missing).
 if [ "$DEV" = 1 ] && ! { command -v restic >/dev/null 2>&1 && [ -x /usr/sbin/sshd ]; }; then
-    say "Installing restic and openssh-server for the off-site backup tests (Debian packages)"
-    SUDO=""
-    if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && SUDO="sudo -n" ||
-            die "the off-site backup tests need restic and sshd: run as root, or: sudo apt-get install restic openssh-server"
-    fi
-    command -v apt-get >/dev/null 2>&1 ||
-        die "the off-site backup tests need restic and openssh-server; install them with your package manager"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends restic openssh-server >/dev/null
+    apt_install "the off-site backup tests" restic openssh-server
 elif [ "$DEV" != 1 ] && ! command -v restic >/dev/null 2>&1; then
     say "Off-site backups need restic, which is not installed (optional): sudo apt-get install restic"
 fi
@@ -181,18 +178,14 @@ fi
 # --- podman, mmdebstrap and Caddy for the container image's test (--dev) ---------------------------
 # tests/test_container.py builds the image (Containerfile) on a Debian base made by mmdebstrap, so
 # it needs no container registry (runc beside crun, which refuses hosts with hybrid cgroups), and
-# puts Caddy in front of it with deploy/Caddyfile.
+# puts Caddy in front of it with deploy/Caddyfile. Without root or sudo the test is skipped.
 if [ "$DEV" = 1 ] && command -v apt-get >/dev/null 2>&1 &&
     ! { command -v podman >/dev/null 2>&1 && command -v mmdebstrap >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 &&
         command -v caddy >/dev/null 2>&1; }; then
-    say "Installing podman, mmdebstrap and Caddy for the container test (Debian packages)"
     if [ "$(id -u)" = 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
-        SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
         HAD_CADDY=0; command -v caddy >/dev/null 2>&1 && HAD_CADDY=1
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-            podman buildah crun runc uidmap slirp4netns fuse-overlayfs containernetworking-plugins \
-            golang-github-containernetworking-plugin-dnsname catatonit mmdebstrap caddy >/dev/null
+        apt_install "the container test" podman buildah crun runc uidmap slirp4netns fuse-overlayfs \
+            containernetworking-plugins golang-github-containernetworking-plugin-dnsname catatonit mmdebstrap caddy
         # Debian starts the Caddy it just installed as a service on port 80; the test runs its own.
         if [ "$HAD_CADDY" = 0 ] && command -v systemctl >/dev/null 2>&1; then
             $SUDO systemctl disable --now caddy >/dev/null 2>&1 || true
