@@ -90,9 +90,9 @@ def test_waiting_times_are_said_in_words_and_contacts_keep_their_plus(admin: Tes
     sign_in(admin)
     for later, fa, en in (
         (timedelta(0), "همین الان نوشت", "just now"),
-        (timedelta(minutes=3), "۳ دقیقه است منتظر است", "waiting 3 minutes"),
-        (timedelta(hours=2, minutes=5), "۲ ساعت است منتظر است", "waiting 2 hours"),
-        (timedelta(days=3, hours=1), "۳ روز است منتظر است", "waiting 3 days"),
+        (timedelta(minutes=3), "۳ دقیقه در انتظار", "waiting 3 minutes"),
+        (timedelta(hours=2, minutes=5), "۲ ساعت در انتظار", "waiting 2 hours"),
+        (timedelta(days=3, hours=1), "۳ روز در انتظار", "waiting 3 days"),
     ):
         clock.now += later
         sign_in(admin)  # three days on, the session has ended
