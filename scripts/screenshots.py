@@ -51,6 +51,11 @@ PAGES = [
     ("analytics", "/admin/analytics"),
     ("settings", "/admin/settings"),
     ("backups", "/admin/backups"),
+    ("channels", "/admin/channels"),
+    ("channels-telegram", "/admin/channels/telegram"),
+    ("channels-email", "/admin/channels/email"),
+    ("alerts", "/admin/alerts"),
+    ("webhooks", "/admin/webhooks"),
     ("saved-replies", "/admin/saved-replies"),
     ("widget", "/widget"),
     ("front-proactive", "front"),  # the appliance's own front page, with a proactive message's bubble
