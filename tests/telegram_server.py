@@ -8,6 +8,11 @@ does; ``/file/bot<token>/<path>`` serves files. getUpdates long-polls, honouring
 the test (``message``, ``press``, ``photo``); every call the bot makes is recorded (``calls``)
 with the time it arrived, and ``fail`` makes the next calls of a method fail (429 with
 retry_after, 401, 403...).
+
+Webhook mode: setWebhook, deleteWebhook and getWebhookInfo keep the address and secret the bot
+gave (``webhook``); while one is set getUpdates is refused (409), as the real API does, and
+``post_update`` makes the server post an update to that address with the secret header, as
+Telegram does (through the ``post`` the test gives: the app's test client has no socket).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class BotApiServer:
         self._next_update = 1000
         self._next_message = 1
         self._closed = False
+        self.webhook: dict[str, Any] = {}  # what setWebhook was given (url, secret_token...), {} when none
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -152,6 +158,17 @@ class BotApiServer:
             self.updates = sorted([*self.updates, self.pushed[update_id]], key=lambda u: u["update_id"])
             self.cond.notify_all()
 
+    def post_update(self, update_id: int, post: Callable[..., Any], secret: str | None = None) -> Any:
+        """Post an update to the webhook's address, as Telegram does: JSON, with the secret the
+        bot gave (or ``secret``, for a test of a wrong one). ``post`` is the test client's post;
+        its answer is returned."""
+        with self.cond:
+            url = str(self.webhook["url"])
+            given = self.webhook.get("secret_token", "") if secret is None else secret
+            update = self.pushed[update_id]
+        headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": given}
+        return post(urllib.parse.urlsplit(url).path, content=json.dumps(update).encode(), headers=headers)
+
     def fail(self, method: str, status: int, retry_after: float = 0.0, times: int = 1) -> None:
         with self.cond:
             self.failures.setdefault(method, []).extend([(status, retry_after)] * times)
@@ -213,7 +230,8 @@ class BotApiServer:
             files: dict[str, bytes] = {}
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
-                payload = part.get_payload(decode=True) or b""
+                decoded = part.get_payload(decode=True)
+                payload = decoded if isinstance(decoded, bytes) else b""
                 if part.get_filename():
                     files[str(name)] = payload
                     params[str(name)] = part.get_filename()
@@ -258,6 +276,12 @@ class BotApiServer:
             }
             self._error(handler, status, words.get(status, "Bad Request"), retry_after)
             return
+        if method == "getUpdates" and self.webhook:
+            with self.cond:
+                self.calls.append(Call(method, params, time.monotonic(), files, 409))
+                self.cond.notify_all()
+            self._error(handler, 409, "Conflict: can't use getUpdates method while webhook is active")
+            return
         if method == "getUpdates":
             self._answer(handler, 200, {"ok": True, "result": self._get_updates(params)})
             return
@@ -283,7 +307,16 @@ class BotApiServer:
                 self._error(handler, 400, "Bad Request: invalid file_id")
                 return
             result = {"file_id": file_id, "file_size": len(self.files[file_id]), "file_path": file_id}
-        elif method not in {"answerCallbackQuery", "deleteWebhook", "setWebhook"}:
+        elif method == "setWebhook":
+            with self.cond:
+                self.webhook = dict(params)
+        elif method == "deleteWebhook":
+            with self.cond:
+                self.webhook = {}
+        elif method == "getWebhookInfo":
+            with self.cond:
+                result = {"url": self.webhook.get("url", ""), "pending_update_count": 0}
+        elif method not in {"answerCallbackQuery"}:
             self._error(handler, 404, "Not Found: method not found")
             return
         self._answer(handler, 200, {"ok": True, "result": result})

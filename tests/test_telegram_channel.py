@@ -284,6 +284,7 @@ def test_the_owner_links_their_chat_with_a_code_and_is_notified(
         assert not asyncio.run(telegram.notify_owner(context, "کسی نیست"))
         page = c.post("/admin/channels/telegram/code", headers={**SAME, "x-csrf-token": csrf(c), "hx-request": "true"})
         code = re.search(r"/start (\d{6})", page.text)
+        assert code is not None
         clock.now += timedelta(minutes=16)
         bot.message(1303, f"/start {code[1]}")
         bot.wait_for(lambda: bot.sent(1303))
@@ -393,3 +394,99 @@ def test_kill_9_mid_stream_every_update_answered_exactly_once(tmp_path: Path, de
         assert answered_before < 20  # the kill did fall mid-stream
     finally:
         stop(proc)
+
+
+# -- webhook mode (public_url is https) -----------------------------------------------------------
+
+HOOK_PREFIX = "https://shop.example/api/v1/channels/telegram/"
+
+
+def _hooked(bot: BotApiServer) -> dict[str, Any]:
+    return bot.wait_for(lambda: dict(bot.webhook) if str(bot.webhook.get("url", "")).startswith("https://") else {})
+
+
+@pytest.mark.slow
+def test_a_persian_message_by_webhook_is_answered(data_dir: Path, demo_db: Path, bot: BotApiServer) -> None:
+    with _shop(data_dir, demo_db, bot, public_url="https://shop.example/") as c:
+        hook = _hooked(bot)
+        assert hook["url"].startswith(HOOK_PREFIX) and len(hook["url"]) > len(HOOK_PREFIX) + 20
+        assert len(hook["secret_token"]) >= 32 and hook["secret_token"] not in hook["url"]
+        assert hook["allowed_updates"] == ["message", "callback_query"]
+        update_id = bot.message(601, SHIPPING)
+        answer = bot.post_update(update_id, c.post)
+        assert answer.status_code == 200 and answer.json() == {"ok": True}
+        [reply] = bot.wait_for(lambda: bot.sent(601))
+        assert "شیراز" in reply.params["text"] or reply.params["text"]
+        assert [b["text"] for b in _buttons(reply)] == ["صحبت با یک نفر"]
+        [asked] = _rows(c, "SELECT text, client_id FROM messages WHERE role = 'customer'")
+        assert asked["text"] == SHIPPING and asked["client_id"] == f"tg:{update_id}"
+        assert not [call for call in bot.calls if call.method == "getUpdates"]  # no polling meanwhile
+        c.base_url = "https://testserver"  # the session cookie is Secure at an https public address
+        _owner(c)
+        page = c.get("/admin/channels/telegram?lang=fa").text
+        assert 'data-mode="webhook"' in page and "نشانی عمومی https" in page
+        assert hook["secret_token"] not in page
+    # The address and the secret are the same after a restart (Telegram keeps them until told).
+    bot.webhook = {}
+    with _shop(data_dir, demo_db, bot, public_url="https://shop.example") as c:
+        assert _hooked(bot) == hook
+
+
+def test_a_webhook_post_without_the_secret_is_refused(data_dir: Path, demo_db: Path, bot: BotApiServer) -> None:
+    with _shop(data_dir, demo_db, bot, public_url="https://shop.example") as c:
+        hook = _hooked(bot)
+        update_id = bot.message(602, SHIPPING)
+        assert bot.post_update(update_id, c.post, secret="").status_code == 401
+        assert bot.post_update(update_id, c.post, secret=hook["secret_token"][:-1] + "x").status_code == 401
+        path = hook["url"].removeprefix("https://shop.example")
+        headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": hook["secret_token"]}
+        update = json.dumps(bot.pushed[update_id]).encode()
+        # Another path token is nothing here, secret or not; GET is not served.
+        assert c.post(path[:-1] + "0", content=update, headers=headers).status_code == 404
+        assert c.get(path).status_code == 405
+        # Not JSON, not an update, too large.
+        assert c.post(path, content=b"{not json", headers=headers).status_code == 400
+        assert c.post(path, content=b'{"message": {}}', headers=headers).status_code == 400
+        assert c.post(path, content=b'{"pad": "' + b"x" * 70_000 + b'"}', headers=headers).status_code == 413
+        time.sleep(0.3)
+        assert not _rows(c, "SELECT 1 FROM messages WHERE role = 'customer'")
+        assert not _rows(c, "SELECT 1 FROM conversations WHERE channel = 'telegram'")
+        assert not bot.sent(602)
+
+
+def test_a_repeated_webhook_delivery_is_answered_once(data_dir: Path, demo_db: Path, bot: BotApiServer) -> None:
+    with _shop(data_dir, demo_db, bot, public_url="https://shop.example") as c:
+        _hooked(bot)
+        update_id = bot.message(603, SHIPPING)
+        # Telegram posts again what it got no 200 for in time: at once, and after the reply.
+        assert bot.post_update(update_id, c.post).status_code == 200
+        assert bot.post_update(update_id, c.post).status_code == 200
+        bot.wait_for(lambda: bot.sent(603))
+        assert bot.post_update(update_id, c.post).status_code == 200
+        press = bot.press(603, "p")
+        assert bot.post_update(press, c.post).status_code == 200
+        assert bot.post_update(press, c.post).status_code == 200
+        bot.wait_for(lambda: bot.sent(method="answerCallbackQuery"))
+        time.sleep(0.5)
+        assert len(bot.sent(603)) == 2  # the answer, and the handover's notice: each once
+        assert len(bot.sent(method="answerCallbackQuery")) == 1
+        # The question once, and the press (stored as the customer's "talk to a person") once.
+        asked = [r["text"] for r in _rows(c, "SELECT text FROM messages WHERE role = 'customer' ORDER BY id")]
+        assert asked == [SHIPPING, "می‌خواهم با یک نفر صحبت کنم"]
+
+
+@pytest.mark.slow
+def test_an_http_public_url_deletes_the_webhook_and_polls_again(
+    data_dir: Path, demo_db: Path, bot: BotApiServer
+) -> None:
+    with _shop(data_dir, demo_db, bot, public_url="https://shop.example") as c:
+        _hooked(bot)
+        services = c.app.state.services
+        services.settings = services.settings.replace(public_url="http://192.168.1.5:8750")
+        bot.wait_for(lambda: not bot.webhook and bot.sent(method="deleteWebhook"))
+        bot.message(604, SHIPPING)
+        [reply] = bot.wait_for(lambda: bot.sent(604))
+        assert reply.params["text"] and bot.sent(method="getUpdates")
+        _owner(c)
+        page = c.get("/admin/channels/telegram?lang=en").text
+        assert 'data-mode="polling"' in page and "long polling" in page

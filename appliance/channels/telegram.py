@@ -5,7 +5,10 @@ chat with it gets the alerts (``notify_owner``).
 Two loops run while a bot is set up (``run``), both restarted when its settings change:
 
 - incoming (``Bot.receive``): getUpdates with long polling (the appliance usually has no public
-  address). A customer's text is stored with ``client_id`` "tg:<update_id>" before the offset
+  address). When ``public_url`` is https, a webhook instead: setWebhook with an address and a
+  secret keyed by the appliance's secret and the bot's token (the same after a restart), each
+  update posted to web/api/telegram_hook.py and taken by ``Bot.take`` the same way; back to
+  polling (deleteWebhook) when the address isn't https any more or the bot changes. A customer's text is stored with ``client_id`` "tg:<update_id>" before the offset
   moves past it (once per getUpdates), so an update fetched again after a crash is recognised
   and not answered twice; it is answered afterwards (a few answers at once, each chat's in
   order), and one left unanswered by a crash is escalated at the next start
@@ -27,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from appliance.channels.context import Context
@@ -44,7 +49,18 @@ from appliance.channels.telegram_owner import (
     owner_linked,
     unlink_owner,
 )
-from appliance.channels.telegram_state import api_for, bot_id, channel_of, note_status, offset_key, status
+from appliance.channels.telegram_state import (
+    api_for,
+    bot_id,
+    channel_of,
+    hook_path_token,
+    hook_secret,
+    hook_url,
+    note_status,
+    offset_key,
+    status,
+    webhook_base,
+)
 from appliance.settings import Settings
 
 # The names other modules use, from wherever they live now.
@@ -56,6 +72,7 @@ __all__ = [
     "api_for",
     "bot_id",
     "channel_of",
+    "hooked",
     "link_owner",
     "new_link_code",
     "notify_owner",
@@ -73,14 +90,39 @@ IDLE_S = 2.0  # how often settings are looked at while no bot is set up (or it w
 
 
 class Bot(Incoming, Outgoing):
-    """One bot: its incoming side (``receive``) and its outgoing side (``send_loop``)."""
+    """One bot: its incoming side (``receive`` polling, or ``take`` from the webhook) and its
+    outgoing side (``send_loop``)."""
 
 
-def _key(settings: Settings) -> tuple[str, str, str]:
-    return settings.bot_platform, settings.bot_token, settings.bot_api_base
+@dataclass(frozen=True)
+class Hooked:
+    bot: Bot
+    secret: str  # what Telegram must send in X-Telegram-Bot-Api-Secret-Token
 
 
-async def _until_changed(context: Context, key: tuple[str, str, str]) -> None:
+# The bots taking updates by webhook in this process, by their address's path token (what
+# web/api/telegram_hook.py looks up): one while the worker is in webhook mode, none otherwise.
+_hooked: dict[str, Hooked] = {}
+
+
+def hooked(path_token: str) -> Hooked | None:
+    return _hooked.get(path_token)
+
+
+def mode(settings: Settings) -> str:
+    """How updates come in with these settings: "webhook" (the public address is https) or
+    "polling" (the usual: no public address)."""
+    return "webhook" if webhook_base(settings) else "polling"
+
+
+Key = tuple[str, str, str, str]
+
+
+def _key(settings: Settings) -> Key:
+    return settings.bot_platform, settings.bot_token, settings.bot_api_base, webhook_base(settings)
+
+
+async def _until_changed(context: Context, key: Key) -> None:
     while _key(context.settings()) == key:
         await asyncio.sleep(IDLE_S)
 
@@ -115,26 +157,61 @@ async def run(context: Context) -> None:
             await api.aclose()
 
 
-async def _serve(context: Context, api: BotApi, settings: Settings, key: tuple[str, str, str]) -> None:
+@contextlib.contextmanager
+def _taking_by_webhook(context: Context, bot: Bot, settings: Settings, url: str) -> Iterator[None]:
+    """Webhook mode's incoming side: the route finds the bot while this lasts. It is there before
+    setWebhook is called, so that Telegram's first post (at once, for what was waiting) finds it."""
+    if not url:
+        yield
+        return
+    path_token = hook_path_token(context.secret, settings)
+    _hooked[path_token] = Hooked(bot, hook_secret(context.secret, settings))
+    try:
+        yield
+    finally:
+        if path_token in _hooked and _hooked[path_token].bot is bot:
+            del _hooked[path_token]
+
+
+async def _serve(context: Context, api: BotApi, settings: Settings, key: Key) -> None:
     now = context.clock().isoformat
     try:
         me = await api.get_me()
         earlier = status(context.store)
         # Another bot's last update and error aren't this one's.
         fresh = {} if earlier.get("bot") == bot_id(settings) else {"last_update": "", "error_at": ""}
-        with contextlib.suppress(ApiError):
-            await api.call("deleteWebhook")  # polling only works without one
-        await note_status(
-            context,
-            state="connected",
-            name=str(me.get("username") or ""),
-            error="",
-            bot=bot_id(settings),
-            at=now(),
-            **fresh,
-        )
+        url = hook_url(context.secret, settings)
         bot = Bot(context, api, settings)
-        await _first(bot.receive(), bot.send_loop(), _until_changed(context, key))
+        with _taking_by_webhook(context, bot, settings, url):
+            if url:
+                await api.call(
+                    "setWebhook",
+                    {
+                        "url": url,
+                        "secret_token": hook_secret(context.secret, settings),
+                        "allowed_updates": ["message", "callback_query"],
+                    },
+                )
+            else:
+                with contextlib.suppress(ApiError):
+                    await api.call("deleteWebhook")  # polling only works without one
+            await note_status(
+                context,
+                state="connected",
+                name=str(me.get("username") or ""),
+                error="",
+                bot=bot_id(settings),
+                at=now(),
+                **fresh,
+            )
+            # By webhook, updates come through the route (web/api/telegram_hook.py) meanwhile.
+            incoming = asyncio.Event().wait() if url else bot.receive()
+            await _first(incoming, bot.send_loop(), _until_changed(context, key))
+        if url:
+            # The settings changed (not the app stopping: then Telegram keeps the updates for
+            # the next start): this bot's updates no longer come to this address.
+            with contextlib.suppress(ApiError):
+                await api.call("deleteWebhook")
     except (Refused, ApiError) as exc:
         refused = isinstance(exc, Refused) or (isinstance(exc, ApiError) and exc.unauthorized)
         if refused:

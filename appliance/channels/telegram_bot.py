@@ -64,6 +64,7 @@ class BotBase:
         self.rung: asyncio.Event | None = None
         self.deciding = asyncio.Semaphore(max(2, os.cpu_count() or 2))
         self.chats: dict[str, asyncio.Task] = {}  # each chat's last work (answers run in order)
+        self.recent: deque[int] = deque(maxlen=1000)  # update ids a webhook delivered (telegram_in.take)
 
     @property
     def chat(self) -> ChatService:

@@ -48,6 +48,21 @@ class Incoming(BotBase):
                 await self._batch(sorted(fresh, key=lambda u: int(u["update_id"])), key)
                 offset = max(int(u["update_id"]) for u in fresh) + 1
 
+    async def take(self, update: dict[str, Any]) -> None:
+        """One update Telegram posted to the webhook (web/api/telegram_hook.py), stored as a polled
+        one is (``_batch``) and answered in the background. Telegram posts an update again when it
+        didn't get a 200 in time: a text is recognised by its client id (as one fetched again
+        after a crash while polling), a press or a photo by the update ids kept here."""
+        update_id = int(update["update_id"])
+        if update_id in self.recent:
+            return
+        try:
+            await self._batch([update], offset_key(self.settings))
+        except Refused:
+            log.warning("the %s bot's token was refused while taking a webhook update", self.channel)
+            return
+        self.recent.append(update_id)
+
     async def _batch(self, updates: list[dict[str, Any]], key: str) -> None:
         """One getUpdates' worth. Customers' texts are stored first, each chat's in order and the
         chats at once, then the offset moves past them all (one write, not one per update): a
@@ -104,7 +119,9 @@ class Incoming(BotBase):
     async def _save_offset(self, key: str, offset: int) -> None:
         def write() -> None:
             with self.context.store.write() as db:
-                write_meta(db, key, str(offset))
+                # Never back: webhook deliveries come concurrently and may finish out of order.
+                if offset > int(read_meta(db, key) or 0):
+                    write_meta(db, key, str(offset))
                 set_status(db, last_update=self._now())
 
         await self.context.store.run(write)

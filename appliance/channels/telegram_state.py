@@ -3,6 +3,8 @@ of it (kept in ``meta``: the state, the bot's name, the last update and error)."
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -13,6 +15,7 @@ from appliance.db import Store, read_meta, write_meta
 from appliance.settings import Settings
 
 STATUS_KEY = "bot_status"  # what the admin page says: state, the bot's name, the last update and error
+HOOK_PATH = "/api/v1/channels/telegram/"  # web/api/telegram_hook.py: the webhook's address, then its path token
 
 
 def bot_id(settings: Settings) -> str:
@@ -64,3 +67,36 @@ async def note_status(context: Context, **changes: Any) -> None:
             set_status(db, **changes)
 
     await context.store.run(write)
+
+
+# -- webhook mode ---------------------------------------------------------------------------------
+
+
+def webhook_base(settings: Settings) -> str:
+    """Where Telegram would post updates: the public address, only when it is https (Telegram posts
+    to nothing else; the appliance usually sits behind a router with no public address, and polls).
+    "" means long polling."""
+    url = settings.public_url.strip().rstrip("/")
+    return url if url.lower().startswith("https://") else ""
+
+
+def _keyed(secret: bytes, purpose: str, settings: Settings) -> str:
+    # Keyed by the appliance's secret and the bot's whole token: the same after a restart, another
+    # for another bot, and nobody who knows only the public address can work it out.
+    message = f"{purpose}:{settings.bot_platform}:{settings.bot_token}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def hook_path_token(secret: bytes, settings: Settings) -> str:
+    """The last part of the webhook's address."""
+    return _keyed(secret, "bot-hook-path", settings)[:32]
+
+
+def hook_secret(secret: bytes, settings: Settings) -> str:
+    """What Telegram sends in X-Telegram-Bot-Api-Secret-Token (its alphabet: A-Z a-z 0-9 _ -)."""
+    return _keyed(secret, "bot-hook-secret", settings)
+
+
+def hook_url(secret: bytes, settings: Settings) -> str:
+    base = webhook_base(settings)
+    return f"{base}{HOOK_PATH}{hook_path_token(secret, settings)}" if base else ""

@@ -27,6 +27,7 @@ def _page(page: Page, store: Store, code: str = "") -> Template:
         partial="admin/_telegram_body.html",
         platform=settings.bot_platform,
         has_token=bool(settings.bot_token),
+        mode=telegram.mode(settings),
         state=state,
         linked=telegram.owner_linked(store),
         code=code,

@@ -7,7 +7,8 @@ per visitor and per IP before it reaches the pipeline or the model; bodies are s
 
 One module a concern: ``conversations`` (messages, replies and the event stream), ``photos``,
 ``triggers`` (proactive messages) and ``contact`` (contact details, rating, seen); what they share
-(the error, the visitor, the limits) is in ``common``. ``make_router`` puts them under /api/v1.
+(the error, the visitor, the limits) is in ``common``; ``telegram_hook`` is Telegram's server
+posting the shop's bot's updates (webhook mode). ``make_router`` puts them under /api/v1.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from appliance.web.api.common import ApiError, provide_limits, provide_own_conve
 from appliance.web.api.contact import contact, rate, seen
 from appliance.web.api.conversations import choose, events, handoff, history, list_conversations, send, start
 from appliance.web.api.photos import attachment, send_photo
+from appliance.web.api.telegram_hook import telegram_update
 from appliance.web.api.triggers import list_triggers, proactive, trigger_event, trigger_shown
 from appliance.web.security import UNSAFE
 from appliance.web.services import Inject
@@ -97,6 +99,7 @@ def make_router(settings: Inject[Settings]) -> Router:
             contact,
             rate,
             seen,
+            telegram_update,
         ],
         request_max_body_size=settings.max_request_bytes,
         dependencies={
