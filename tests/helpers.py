@@ -3,6 +3,7 @@ process. Fixtures are in conftest.py; these are plain functions and constants, i
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -327,7 +328,9 @@ def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> dict
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
-    if proc.poll() is None:
+    """Stop the server's whole process group: a parent already gone (killed by a test) may have
+    left granian's worker running, answering beside the next server and holding its CPU."""
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
     try:
         out, _ = proc.communicate(timeout=30)
