@@ -460,7 +460,8 @@ def test_a_webhook_post_without_the_secret_is_refused(data_dir: Path, demo_db: P
         headers = {"content-type": "application/json", "x-telegram-bot-api-secret-token": hook["secret_token"]}
         update = json.dumps(bot.pushed[update_id]).encode()
         # Another path token is nothing here, secret or not; GET is not served.
-        assert c.post(path[:-1] + "0", content=update, headers=headers).status_code == 404
+        other = path[:-1] + ("1" if path.endswith("0") else "0")
+        assert c.post(other, content=update, headers=headers).status_code == 404
         assert c.get(path).status_code == 405
         # Not JSON, not an update, too large.
         assert c.post(path, content=b"{not json", headers=headers).status_code == 400
