@@ -297,6 +297,9 @@ class BotApiServer:
                 "username": self.username,
             }
         elif method in {"sendMessage", "sendPhoto", "sendDocument"}:
+            if len(str(params.get("text") or "").encode("utf-16-le")) // 2 > 4096:
+                self._error(handler, 400, "Bad Request: message is too long")  # as the real API
+                return
             with self.cond:
                 message_id = self._next_message
                 self._next_message += 1

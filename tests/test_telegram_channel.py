@@ -180,6 +180,20 @@ def test_talk_to_a_person_the_inbox_and_the_owners_reply(data_dir: Path, demo_db
         assert r.status_code == 200, r.text
         bot.wait_for(lambda: len(bot.sent(801)) == 3)
         assert _texts(bot, 801)[-1] == "سلام، من صاحب فروشگاه هستم. <b>فردا</b> می‌رسد."  # plain text, as typed
+        # A reply longer than a Telegram message goes as several, in order, none refused.
+        long_reply = "\n\n".join(
+            f"بند {n}: " + "کتاب‌های این مجموعه با بسته‌بندی محکم ارسال می‌شوند. " * 12 for n in range(7)
+        )
+        assert 4096 < len(long_reply) <= 5000  # the inbox takes 5,000 characters
+        post_reply = {**SAME, "x-csrf-token": csrf(c), "hx-request": "true"}
+        r = c.post(f"/admin/conversations/{conv['id']}/reply", data={"text": long_reply}, headers=post_reply)
+        assert r.status_code == 200
+        bot.wait_for(lambda: len(bot.sent(801)) >= 5)
+        parts = _texts(bot, 801)[3:]
+        assert len(parts) == 2 and all(len(p) <= 4096 for p in parts)
+        assert " ".join(parts).split() == long_reply.split()  # every word, in order
+        assert parts[0].endswith("می‌شوند.")  # cut between paragraphs
+        assert parts[0].startswith("بند 0") and parts[1].startswith("بند ")
         r = c.post(
             f"/admin/conversations/{conv['id']}/reply",
             data={"text": "عکس بسته"},

@@ -54,8 +54,12 @@ class ApiError(Exception):
 
     @property
     def blocked(self) -> bool:
-        """The chat can't be written to (the customer blocked the bot, or left)."""
-        return self.status in (400, 403) and self.method.startswith("send")
+        """The chat can't be written to (the customer blocked the bot, or the chat is gone). Any
+        other refusal of a send (a text too long, say) is a fault of ours, logged and retried,
+        never taken for a customer who left."""
+        if not self.method.startswith("send"):
+            return False
+        return self.status == 403 or (self.status == 400 and "chat not found" in self.description.lower())
 
 
 def base_for(platform: str, api_base: str) -> str:

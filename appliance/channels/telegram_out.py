@@ -21,6 +21,22 @@ READER = "telegram-out"
 STOP_GRACE_S = 5.0  # a send on its way when the bot stops may finish in this time
 CHOICE_LABEL_MAX = 60  # a button's words (Telegram shows about this much)
 CAPTION_MAX = 1024  # Telegram's caption limit
+TEXT_MAX = 4000  # a message: Telegram takes 4,096 (UTF-16 units, so an emoji counts two)
+
+
+def pieces(text: str, size: int = TEXT_MAX) -> list[str]:
+    """A long text (an owner's reply, a knowledge-base answer) as messages Telegram takes, cut
+    between paragraphs, lines or words where it can."""
+    out: list[str] = []
+    rest = text
+    while len(rest) > size:
+        # A paragraph's end if there is one in the second half, else a line's, else a word's.
+        cut = next((at for sep in ("\n\n", "\n", " ") if (at := rest.rfind(sep, 0, size)) >= size // 2), size)
+        out.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        out.append(rest)
+    return out
 
 
 class Outgoing(BotBase):
@@ -139,7 +155,10 @@ class Outgoing(BotBase):
                 markup = self._buttons(conversation_id, event, lang)
             else:
                 markup = await self._thread(self._buttons, conversation_id, event, lang)
-        await self.api.send_message(chat_id, text, markup)
+        *first, last = pieces(text)
+        for piece in first:
+            await self.api.send_message(chat_id, piece)
+        await self.api.send_message(chat_id, last, markup)  # the buttons under the end
 
     def _buttons(self, conversation_id: str, event: events.Event, lang: str) -> dict[str, Any] | None:
         """What the widget offers under this reply: its choices (and "none of these"), or "talk to
@@ -170,7 +189,8 @@ class Outgoing(BotBase):
         rows = await self._thread(files)
         caption = text if len(text) <= CAPTION_MAX else ""
         if text and not caption:
-            await self.api.send_message(chat_id, text)
+            for piece in pieces(text):
+                await self.api.send_message(chat_id, piece)
         for row in rows:
             method, field = ("sendPhoto", "photo") if row["kind"] == "image" else ("sendDocument", "document")
             await self.api.send_file(method, field, chat_id, row["name"], bytes(row["data"]), row["mime"], caption)
