@@ -523,3 +523,23 @@ def test_an_http_public_url_deletes_the_webhook_and_polls_again(
         _owner(c)
         page = c.get("/admin/channels/telegram?lang=en").text
         assert 'data-mode="polling"' in page and "long polling" in page
+
+
+def test_ten_wrong_codes_from_any_chats_use_the_link_code_up(store) -> None:
+    """One chat may try a dozen codes a minute; many chats together could try them all in the
+    code's 15 minutes, and a linked chat receives customers' words."""
+    from datetime import UTC, datetime
+
+    from appliance.channels import telegram_owner
+
+    secret, now = b"k" * 32, datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    code = telegram_owner.new_link_code(store, secret, now)
+    wrong = [f"{(int(code) + n) % 10**6:06d}" for n in range(1, telegram_owner.LINK_CODE_TRIES + 1)]
+    for n, guess in enumerate(wrong[:-1]):
+        assert not telegram_owner.link_owner(store, secret, now, str(5000 + n), guess)
+    assert telegram_owner.link_owner(store, secret, now, "1302", f"/start {code}")  # nine wrong: still good
+    code = telegram_owner.new_link_code(store, secret, now)
+    for n, guess in enumerate(f"{(int(code) + k) % 10**6:06d}" for k in range(1, 11)):
+        assert not telegram_owner.link_owner(store, secret, now, str(6000 + n), guess)
+    assert not telegram_owner.link_owner(store, secret, now, "1303", code)  # used up by the tenth
+    assert read_meta(store.read(), telegram.OWNER_CHAT_KEY) == "1302"

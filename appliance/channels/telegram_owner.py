@@ -17,6 +17,9 @@ from appliance.db import Store, read_meta, write_meta
 from appliance.text.textnorm import ascii_digits
 
 LINK_CODE_MINUTES = 15
+# Wrong codes, from any chats, that use a code up: one chat may try a dozen a minute, and many
+# chats together a million in a code's 15 minutes; after these the owner makes a new one.
+LINK_CODE_TRIES = 10
 OWNER_CHAT_KEY = "bot_owner_chat"  # the owner's own chat with the bot: never a customer's
 LINK_CODE_KEY = "bot_link_code"  # {"hash", "expires"}: the code the admin page shows, hashed
 
@@ -68,6 +71,9 @@ def link_owner(store: Store, secret: bytes, now: datetime, chat_id: str, text: s
         if stored.get("expires", "") < now.isoformat():
             return False
         if not hmac.compare_digest(stored.get("hash", ""), _code_hash(secret, code)):
+            wrong = int(stored.get("wrong", 0)) + 1
+            # Used up after LINK_CODE_TRIES wrong ones: a linked chat receives customers' words.
+            write_meta(db, LINK_CODE_KEY, "" if wrong >= LINK_CODE_TRIES else json.dumps({**stored, "wrong": wrong}))
             return False
         write_meta(db, OWNER_CHAT_KEY, chat_id)
         write_meta(db, LINK_CODE_KEY, "")
