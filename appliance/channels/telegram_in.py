@@ -212,13 +212,7 @@ class Incoming(BotBase):
         visitor_id = "tg-" + hmac.new(secret, f"visitor:{self.channel}:{chat_id}".encode(), "sha256").hexdigest()[:20]
         # No token opens it from the widget: the token's hash is of a value nobody is given.
         token_hash = hmac.new(secret, f"token:{visitor_id}".encode(), "sha256").hexdigest()
-        now = self._now()
-        with self.context.store.write() as db:
-            db.execute(
-                "INSERT INTO visitors (id, token_hash, ip_hash, created_at, last_seen_at) VALUES (?, ?, '', ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-                [visitor_id, token_hash, now, now],
-            )
+        self.chat.conversations.channel_visitor(visitor_id, token_hash)
         return visitor_id
 
     async def _file(self, chat_id: str, message: dict[str, Any], lang: str) -> None:

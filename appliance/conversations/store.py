@@ -335,6 +335,18 @@ class Conversations:
         ``notice`` is what the customer is told, in their language."""
         self._say(conversation_id, Role.SYSTEM, notice, Event.TAKEN_OVER if on else Event.HANDED_BACK)
 
+    def channel_visitor(self, visitor_id: str, token_hash: str) -> None:
+        """A customer of another channel than the widget (a Telegram chat) as a visitor, seen
+        now: all its conversations are one customer's for export and erasure. No widget token
+        opens it (``token_hash`` is of a value nobody is given)."""
+        now = self._now()
+        with self.store.write() as db:
+            db.execute(
+                "INSERT INTO visitors (id, token_hash, ip_hash, created_at, last_seen_at) VALUES (?, ?, '', ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                [visitor_id, token_hash, now, now],
+            )
+
     def set_status(self, conversation_id: str, event: Event) -> None:
         """Resolve or reopen."""
         now = self._now()
