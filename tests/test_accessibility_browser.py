@@ -42,6 +42,11 @@ PAGES = [
     "/admin/analytics",
     "/admin/settings",
     "/admin/backups",
+    "/admin/channels",
+    "/admin/channels/telegram",
+    "/admin/channels/email",
+    "/admin/alerts",
+    "/admin/webhooks",
     "/admin/no-such-page",
 ]
 
