@@ -375,6 +375,11 @@ def test_every_page_in_both_languages_escapes_hostile_text(admin: TestClient) ->
         "/admin/analytics",
         "/admin/settings",
         "/admin/backups",
+        "/admin/channels",
+        "/admin/channels/telegram",
+        "/admin/channels/email",
+        "/admin/alerts",
+        "/admin/webhooks",
         "/widget",
         "/",
     ]

@@ -223,6 +223,11 @@ ADMIN_PAGES = [
     "/admin/catalog",
     "/admin/triggers",
     "/admin/triggers/new",
+    "/admin/channels",
+    "/admin/channels/telegram",
+    "/admin/channels/email",
+    "/admin/alerts",
+    "/admin/webhooks",
 ]
 
 
