@@ -327,9 +327,10 @@ def test_every_admin_page_needs_the_owner(admin: TestClient) -> None:
     """Walk every registered /admin route: without a session, none of them does anything."""
     from litestar.routes import HTTPRoute
 
-    # Open on purpose: signing in, the one-time setup, and the web app manifest (browsers fetch it
-    # without cookies; it names the shop and nothing else).
-    open_paths = {"/admin/login", "/admin/setup", "/admin/manifest.webmanifest"}
+    # Open on purpose: signing in, the one-time setup, the web app manifest (browsers fetch it
+    # without cookies; it names the shop and nothing else) and the alerts' service worker (the
+    # browser fetches and updates it on its own; a static script, the same for everyone).
+    open_paths = {"/admin/login", "/admin/setup", "/admin/manifest.webmanifest", "/admin/sw.js"}
     for route in admin.app.routes:
         if not isinstance(route, HTTPRoute) or not route.path.startswith("/admin") or route.path in open_paths:
             continue
