@@ -30,8 +30,16 @@ class Card:
     text: str  # msgid: what it is, in a sentence
     href: str
     on: bool
-    state: str  # msgid of its state in words
-    detail: str = ""  # a value shown as it is (an address, a count)
+    detail: str = ""  # a value shown as it is when on (an address, a count)
+    said_on: str = N_("chan.state.on")  # msgid of its state in words when on
+
+    @property
+    def state(self) -> str:
+        return self.said_on if self.on else N_("chan.state.off")
+
+    @property
+    def shown(self) -> str:
+        return self.detail if self.on else ""
 
 
 def cards(settings: Settings, store: Store) -> list[Card]:
@@ -52,7 +60,6 @@ def cards(settings: Settings, store: Store) -> list[Card]:
             N_("chan.widget_text"),
             "/admin/settings#group-widget",
             True,
-            N_("chan.state.on"),
         ),
         Card(
             "bot",
@@ -61,8 +68,7 @@ def cards(settings: Settings, store: Store) -> list[Card]:
             N_("chan.bot_text"),
             "/admin/channels/telegram",
             bot,
-            N_("chan.state.on") if bot else N_("chan.state.off"),
-            settings.bot_platform if bot else "",
+            settings.bot_platform,
         ),
         Card(
             "email",
@@ -71,8 +77,7 @@ def cards(settings: Settings, store: Store) -> list[Card]:
             N_("chan.email_text"),
             "/admin/channels/email",
             mailbox,
-            N_("chan.state.on") if mailbox else N_("chan.state.off"),
-            settings.imap_user if mailbox else "",
+            settings.imap_user,
         ),
         Card(
             "alerts",
@@ -81,7 +86,6 @@ def cards(settings: Settings, store: Store) -> list[Card]:
             N_("chan.alerts_text"),
             "/admin/alerts",
             alerts,
-            N_("chan.state.on") if alerts else N_("chan.state.off"),
         ),
         Card(
             "webhooks",
@@ -90,8 +94,8 @@ def cards(settings: Settings, store: Store) -> list[Card]:
             N_("chan.webhooks_text"),
             "/admin/webhooks",
             endpoints > 0,
-            N_("chan.state.endpoints") if endpoints else N_("chan.state.off"),
-            str(endpoints) if endpoints else "",
+            str(endpoints),
+            N_("chan.state.endpoints"),
         ),
     ]
 
